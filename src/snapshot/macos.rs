@@ -1,0 +1,1 @@
+//! macOS / FreeBSD probes (sysctl crate).

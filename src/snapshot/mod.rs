@@ -1,0 +1,466 @@
+//! The snapshot: everything the model needs to know about a host and one process, as plain
+//! serde structs. `probe` fills it from the live host; `load`/`save` move it through files
+//! (YAML or JSON by extension) so a prediction can be made for any host anywhere.
+//!
+//! A value the host does not have (an older kernel, another OS) is `None`: recorded as
+//! absent, never an error. The model says what it assumed instead.
+
+pub mod file;
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub mod macos;
+pub mod probe;
+pub mod procsys;
+pub mod runtime;
+
+use serde::{Deserialize, Serialize};
+
+pub use file::{load, save};
+
+/// Version of the snapshot file format.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    #[serde(default = "schema_default")]
+    pub schema: u32,
+    pub platform: Platform,
+    #[serde(default)]
+    pub net: Net,
+    #[serde(default)]
+    pub fs: Fs,
+    #[serde(default)]
+    pub process: Process,
+    #[serde(default)]
+    pub memory: Memory,
+    #[serde(default)]
+    pub runtime: Runtime,
+    #[serde(default)]
+    pub usage: Usage,
+    /// What the probe could not read, and why (shown by `check`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+fn schema_default() -> u32 {
+    SCHEMA
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Os {
+    #[default]
+    Linux,
+    Macos,
+    Freebsd,
+    Other,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    pub os: Os,
+    #[serde(default)]
+    pub kernel: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Inside a container (cgroup path, /.dockerenv, /run/.containerenv).
+    #[serde(default)]
+    pub container: Option<String>,
+}
+
+/// An inclusive port range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    pub fn len(&self) -> u64 {
+        if self.hi < self.lo {
+            0
+        } else {
+            (self.hi - self.lo) as u64 + 1
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn contains(&self, port: u16) -> bool {
+        port >= self.lo && port <= self.hi
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conntrack {
+    /// Whether connections in this network namespace are tracked (the netfilter
+    /// conntrack module is loaded and entries exist, or rules that use it were seen).
+    pub active: bool,
+    #[serde(default)]
+    pub max: Option<u64>,
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+/// Network settings of the network namespace examined.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Net {
+    /// The namespace examined (`net:[4026531840]`) and whether it is the host's initial one.
+    #[serde(default)]
+    pub netns: Option<String>,
+    #[serde(default)]
+    pub initial_netns: Option<bool>,
+    /// net.ipv4.ip_local_port_range (macOS/FreeBSD: net.inet.ip.portrange.first/last).
+    #[serde(default)]
+    pub ip_local_port_range: Option<PortRange>,
+    /// net.ipv4.ip_local_reserved_ports, as inclusive spans.
+    #[serde(default)]
+    pub ip_local_reserved_ports: Vec<PortRange>,
+    /// Ports inside the ephemeral range held by bind() (listeners, explicit binds).
+    #[serde(default)]
+    pub bound_ports_in_range: Vec<u16>,
+    #[serde(default)]
+    pub ip_unprivileged_port_start: Option<u32>,
+    #[serde(default)]
+    pub ip_autobind_reuse: Option<u32>,
+    #[serde(default)]
+    pub tcp_tw_reuse: Option<u32>,
+    /// Linux ≥ 6.14; absent before (reuse then needs about 1 s).
+    #[serde(default)]
+    pub tcp_tw_reuse_delay_ms: Option<u64>,
+    #[serde(default)]
+    pub tcp_timestamps: Option<u32>,
+    #[serde(default)]
+    pub tcp_max_tw_buckets: Option<u64>,
+    /// FIN_WAIT_2 lifetime of orphaned sockets. Not TIME_WAIT (which is a fixed 60 s on Linux).
+    #[serde(default)]
+    pub tcp_fin_timeout: Option<u64>,
+    #[serde(default)]
+    pub somaxconn: Option<u64>,
+    #[serde(default)]
+    pub tcp_max_syn_backlog: Option<u64>,
+    #[serde(default)]
+    pub tcp_syncookies: Option<u32>,
+    #[serde(default)]
+    pub tcp_syn_retries: Option<u32>,
+    #[serde(default)]
+    pub conntrack: Option<Conntrack>,
+    /// net.ipv4.tcp_mem in pages (global).
+    #[serde(default)]
+    pub tcp_mem: Option<[u64; 3]>,
+    /// macOS/FreeBSD net.inet.tcp.msl in milliseconds (TIME_WAIT = 2 × MSL).
+    #[serde(default)]
+    pub msl_ms: Option<u64>,
+    /// Whether /proc/sys/net can be written by this user (false in most containers).
+    #[serde(default)]
+    pub proc_sys_writable: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fs {
+    /// fs.file-max (Linux); kern.maxfiles (macOS).
+    #[serde(default)]
+    pub file_max: Option<u64>,
+    /// First field of fs.file-nr: file handles allocated now.
+    #[serde(default)]
+    pub file_nr_allocated: Option<u64>,
+    /// fs.nr_open: the ceiling of any hard RLIMIT_NOFILE.
+    #[serde(default)]
+    pub nr_open: Option<u64>,
+    /// macOS kern.maxfilesperproc.
+    #[serde(default)]
+    pub maxfilesperproc: Option<u64>,
+}
+
+/// An rlimit value: a number or `unlimited`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rlim {
+    Value(u64),
+    Unlimited,
+}
+
+impl Rlim {
+    pub fn from_raw(v: u64) -> Self {
+        if v == u64::MAX {
+            Rlim::Unlimited
+        } else {
+            Rlim::Value(v)
+        }
+    }
+    pub fn value(self) -> Option<u64> {
+        match self {
+            Rlim::Value(v) => Some(v),
+            Rlim::Unlimited => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Rlim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rlim::Value(v) => write!(f, "{v}"),
+            Rlim::Unlimited => f.write_str("unlimited"),
+        }
+    }
+}
+
+impl Serialize for Rlim {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Rlim::Value(v) => s.serialize_u64(*v),
+            Rlim::Unlimited => s.serialize_str("unlimited"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rlim {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Rlim;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a non-negative integer or \"unlimited\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Rlim, E> {
+                Ok(Rlim::from_raw(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Rlim, E> {
+                u64::try_from(v)
+                    .map(Rlim::Value)
+                    .map_err(|_| E::custom(format!("limit must not be negative, got {v}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rlim, E> {
+                match v {
+                    "unlimited" | "infinity" => Ok(Rlim::Unlimited),
+                    _ => v
+                        .parse::<u64>()
+                        .map(Rlim::Value)
+                        .map_err(|_| E::custom(format!("expected a number or \"unlimited\", got {v:?}"))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub soft: Rlim,
+    pub hard: Rlim,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    /// Raise a hard rlimit, exceed RLIMIT_NPROC.
+    pub sys_resource: bool,
+    /// Write global sysctls; exempt from fs.file-max.
+    pub sys_admin: bool,
+    /// Write net.* sysctls of its own network namespace.
+    pub net_admin: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cgroup {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub pids_max: Option<u64>,
+    #[serde(default)]
+    pub pids_current: Option<u64>,
+    #[serde(default)]
+    pub memory_max: Option<u64>,
+    #[serde(default)]
+    pub memory_current: Option<u64>,
+}
+
+/// The process the prediction is for: porttune itself, or `--pid`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Process {
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// True when this is porttune's own process (the default target).
+    #[serde(default)]
+    pub is_self: bool,
+    #[serde(default)]
+    pub exe: Option<String>,
+    #[serde(default)]
+    pub cmdline: Vec<String>,
+    pub nofile: Limit,
+    /// File descriptors open now.
+    #[serde(default)]
+    pub open_fds: u64,
+    /// Of those, TCP listening sockets.
+    #[serde(default)]
+    pub listening_sockets: u64,
+    #[serde(default)]
+    pub nproc: Option<Limit>,
+    /// Tasks (threads included) of the process.
+    #[serde(default)]
+    pub threads: Option<u64>,
+    #[serde(default)]
+    pub caps: Capabilities,
+    #[serde(default)]
+    pub cgroup: Cgroup,
+}
+
+impl Default for Process {
+    fn default() -> Self {
+        Process {
+            pid: None,
+            is_self: false,
+            exe: None,
+            cmdline: Vec::new(),
+            nofile: Limit {
+                soft: Rlim::Value(1024),
+                hard: Rlim::Value(4096),
+            },
+            open_fds: 3,
+            listening_sockets: 0,
+            nproc: None,
+            threads: None,
+            caps: Capabilities::default(),
+            cgroup: Cgroup::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    #[serde(default)]
+    pub mem_total_kb: Option<u64>,
+    #[serde(default)]
+    pub mem_available_kb: Option<u64>,
+    #[serde(default)]
+    pub threads_max: Option<u64>,
+    #[serde(default)]
+    pub pid_max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeKind {
+    /// A plain native program (C, Rust, Python...): soft NOFILE as it is.
+    #[default]
+    Native,
+    /// Erlang/OTP (BEAM): soft NOFILE at boot, +Q ports, +P processes.
+    Erlang,
+    /// The JVM: -XX:+MaxFDLimit raises the soft NOFILE to the hard limit.
+    Jvm,
+    /// Go ≥ 1.19 raises the soft NOFILE to the hard limit.
+    Go,
+    /// Node.js raises the soft NOFILE to the hard limit.
+    Node,
+    /// Python: does not raise the soft limit.
+    Python,
+    /// nginx: worker_processes × worker_connections, worker_rlimit_nofile.
+    Nginx,
+}
+
+impl RuntimeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeKind::Native => "native",
+            RuntimeKind::Erlang => "erlang",
+            RuntimeKind::Jvm => "jvm",
+            RuntimeKind::Go => "go",
+            RuntimeKind::Node => "node",
+            RuntimeKind::Python => "python",
+            RuntimeKind::Nginx => "nginx",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    pub kind: RuntimeKind,
+    /// How the kind was found: "detected from /proc/PID/exe", "--runtime", ...
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Whether the runtime raises its soft NOFILE to the hard limit at start
+    /// (None: decide from the kind and platform).
+    #[serde(default)]
+    pub raises_soft_to_hard: Option<bool>,
+    #[serde(default)]
+    pub erlang: Option<Erlang>,
+    #[serde(default)]
+    pub nginx: Option<Nginx>,
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sourced {
+    pub value: u64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Erlang {
+    /// Effective port table size (+Q / ERL_MAX_PORTS, rounded up to a power of two).
+    pub port_limit: Sourced,
+    /// Effective process table size (+P, rounded up to a power of two).
+    pub process_limit: Sourced,
+    /// The fd ceiling erts sized at boot (soft NOFILE at start; 24576 on macOS if unlimited).
+    #[serde(default)]
+    pub max_fds: Option<Sourced>,
+    /// Ports in use now (sockets, pipes, the spawn driver): estimated from outside.
+    #[serde(default)]
+    pub ports_in_use: Option<Sourced>,
+    /// Processes alive now (a bare node has about 40).
+    #[serde(default)]
+    pub processes_in_use: Option<Sourced>,
+}
+
+impl Default for Sourced {
+    fn default() -> Self {
+        Sourced {
+            value: 0,
+            source: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nginx {
+    pub config: String,
+    pub worker_processes: u64,
+    pub worker_connections: u64,
+    #[serde(default)]
+    pub worker_rlimit_nofile: Option<u64>,
+    /// Whether the config proxies (each client connection also opens an upstream one).
+    #[serde(default)]
+    pub proxies: bool,
+}
+
+/// Usage now, for headroom warnings (/proc/net/sockstat, the process's fds).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    #[serde(default)]
+    pub sockets_used: Option<u64>,
+    #[serde(default)]
+    pub tcp_inuse: Option<u64>,
+    #[serde(default)]
+    pub tcp_orphan: Option<u64>,
+    #[serde(default)]
+    pub tcp_time_wait: Option<u64>,
+    #[serde(default)]
+    pub tcp_alloc: Option<u64>,
+    /// Established connections of the examined process (its TCP sockets not listening).
+    #[serde(default)]
+    pub process_connections: Option<u64>,
+}

@@ -1,0 +1,1 @@
+//! Reading /proc/sys (Linux) under a configurable root.

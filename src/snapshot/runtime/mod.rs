@@ -1,0 +1,1 @@
+//! Runtime detection: Erlang, JVM, Go, Node, nginx.
