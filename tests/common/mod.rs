@@ -1,0 +1,79 @@
+//! Shared helpers for integration tests: the porttune binary, root/namespace gating.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// Path of the built porttune binary.
+pub fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("porttune")
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Gate for tests that need root and namespaces. Returns false (test skipped, loudly) when not
+/// root; panics when `CI` is set, because CI runs as root and these tests must run there.
+pub fn need_root(test: &str) -> bool {
+    if is_root() && Command::new("unshare").arg("-n").arg("true").status().map(|s| s.success()).unwrap_or(false) {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: needs root and `unshare -n`, and CI is set: this test must run here, not skip");
+    }
+    eprintln!("SKIPPED {test}: needs root and network namespaces (unshare -n); run as root to test");
+    false
+}
+
+/// Shell-quote one word.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A shell snippet that writes `value` to the sysctl `key` (dotted) inside the namespace.
+pub fn sysctl_set(key: &str, value: &str) -> String {
+    format!(
+        "echo {} > /proc/sys/{} || exit 97",
+        sh_quote(value),
+        key.replace('.', "/")
+    )
+}
+
+/// Run `script` (sh) in a fresh private network namespace with `lo` up. `$PORTTUNE` is the
+/// binary. Nothing outside the namespace is touched.
+pub fn netns_sh(script: &str) -> Output {
+    let full = format!("set -e\nip link set lo up\n{script}");
+    Command::new("unshare")
+        .args(["-n", "sh", "-c", &full])
+        .env("PORTTUNE", bin())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run unshare -n")
+}
+
+/// Run porttune with `args` in a fresh network namespace after setting `sysctls`.
+pub fn netns_porttune(sysctls: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut script = String::new();
+    for (k, v) in sysctls {
+        script.push_str(&sysctl_set(k, v));
+        script.push('\n');
+    }
+    script.push_str("exec \"$PORTTUNE\"");
+    for a in args {
+        script.push(' ');
+        script.push_str(&sh_quote(a));
+    }
+    netns_sh(&script)
+}
+
+/// Parse stdout as JSON, with the whole output in the panic message when it is not.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); status {:?}\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
