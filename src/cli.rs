@@ -2,7 +2,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "porttune", version, about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it")]
+#[command(
+    name = "porttune",
+    version,
+    about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -12,4 +16,6 @@ pub struct Cli {
 pub enum Command {
     /// Read the host, predict the connection ceiling, name the bottleneck.
     Check,
+    /// Open connections on loopback until a limit stops it; compare with the prediction.
+    Flood(crate::flood::cli::FloodArgs),
 }

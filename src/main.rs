@@ -1,4 +1,14 @@
 use clap::Parser;
+use porttune::cli::{Cli, Command};
+
 fn main() {
-    let _cli = porttune::cli::Cli::parse();
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Check => 0,
+        Command::Flood(args) => porttune::flood::cli::run(args).unwrap_or_else(|e| {
+            eprintln!("porttune flood: {e}");
+            e.exit_code()
+        }),
+    };
+    std::process::exit(code);
 }

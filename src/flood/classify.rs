@@ -1,0 +1,283 @@
+//! Stop-reason classification (limits-facts.md §12.4): an errno and the call that returned it,
+//! plus what was observed around it, become one of the model's ceiling names.
+//!
+//! Pure: no I/O. The engine records what it saw; this decides what it means.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::names;
+
+/// The call that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Call {
+    Socket,
+    Bind,
+    Connect,
+    Accept,
+}
+
+impl Call {
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Socket => "socket",
+            Call::Bind => "bind",
+            Call::Connect => "connect",
+            Call::Accept => "accept",
+        }
+    }
+    pub fn code(self) -> u32 {
+        match self {
+            Call::Socket => 1,
+            Call::Bind => 2,
+            Call::Connect => 3,
+            Call::Accept => 4,
+        }
+    }
+    pub fn from_code(c: u32) -> Option<Call> {
+        Some(match c {
+            1 => Call::Socket,
+            2 => Call::Bind,
+            3 => Call::Connect,
+            4 => Call::Accept,
+            _ => return None,
+        })
+    }
+}
+
+/// errno values (Linux numbering; the flood measures on Linux only).
+pub mod errno {
+    pub const ENOMEM: i32 = 12;
+    pub const ENFILE: i32 = 23;
+    pub const EMFILE: i32 = 24;
+    pub const EAGAIN: i32 = 11;
+    pub const ENOBUFS: i32 = 105;
+    pub const EADDRINUSE: i32 = 98;
+    pub const EADDRNOTAVAIL: i32 = 99;
+    pub const ECONNRESET: i32 = 104;
+    pub const ETIMEDOUT: i32 = 110;
+    pub const ECONNREFUSED: i32 = 111;
+
+    /// The symbolic name of an errno, e.g. "EADDRNOTAVAIL".
+    pub fn name(e: i32) -> String {
+        match e {
+            ENOMEM => "ENOMEM".into(),
+            ENFILE => "ENFILE".into(),
+            EMFILE => "EMFILE".into(),
+            EAGAIN => "EAGAIN".into(),
+            ENOBUFS => "ENOBUFS".into(),
+            EADDRINUSE => "EADDRINUSE".into(),
+            EADDRNOTAVAIL => "EADDRNOTAVAIL".into(),
+            ECONNRESET => "ECONNRESET".into(),
+            ETIMEDOUT => "ETIMEDOUT".into(),
+            ECONNREFUSED => "ECONNREFUSED".into(),
+            13 => "EACCES".into(),
+            1 => "EPERM".into(),
+            22 => "EINVAL".into(),
+            113 => "EHOSTUNREACH".into(),
+            101 => "ENETUNREACH".into(),
+            _ => format!("errno {e}"),
+        }
+    }
+}
+
+/// What was observed around the failure (counters read by the engine).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The run opened and closed connections continuously (`--churn`).
+    pub churn: bool,
+    /// TcpExtListenOverflows rose during the run.
+    pub listen_overflows_rose: bool,
+    /// TIME_WAIT sockets in the namespace at the stop (/proc/net/sockstat `tw`).
+    pub time_wait: u64,
+    /// The ETIMEDOUT came from the flood's own `--connect-timeout`, not the kernel.
+    pub own_timeout: bool,
+}
+
+/// The meaning of a stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// A ceiling name from `model::names`, or None when the stop is not a capacity limit.
+    pub ceiling: Option<String>,
+    /// One sentence: what happened and how to confirm it.
+    pub explanation: String,
+}
+
+fn c(ceiling: Option<&str>, explanation: impl Into<String>) -> Classification {
+    Classification {
+        ceiling: ceiling.map(str::to_string),
+        explanation: explanation.into(),
+    }
+}
+
+/// Classify `err` returned by `call` (limits-facts.md §12.4).
+pub fn classify(err: i32, call: Call, ctx: &Context) -> Classification {
+    use errno::*;
+    match (err, call) {
+        (EADDRNOTAVAIL, Call::Connect) if ctx.churn && ctx.time_wait > 0 => c(
+            Some(names::TIME_WAIT_RATE),
+            format!(
+                "connect() found no free ephemeral port: {} TIME_WAIT sockets hold the ports \
+                 (60 s each); the churn rate is above ports/60 s",
+                ctx.time_wait
+            ),
+        ),
+        (EADDRNOTAVAIL, Call::Connect | Call::Bind) => c(
+            Some(names::EPHEMERAL_PORTS),
+            "connect() found no free ephemeral port for a (source ip, destination ip, \
+             destination port) tuple: the port range is used up",
+        ),
+        (EADDRINUSE, Call::Bind) => c(
+            Some(names::EPHEMERAL_PORTS),
+            "bind(port 0) found no free port for the source IP (the per-source pool of \
+             bind-before-connect); IP_BIND_ADDRESS_NO_PORT shares ports across destinations",
+        ),
+        (EMFILE, _) => c(
+            Some(names::PROCESS_FDS),
+            format!(
+                "{}() hit RLIMIT_NOFILE: the process has no free file descriptor",
+                call.name()
+            ),
+        ),
+        (ENFILE, _) => c(
+            Some(names::SYSTEM_FILES),
+            format!(
+                "{}() hit fs.file-max: the host has no free file handle",
+                call.name()
+            ),
+        ),
+        (ENOBUFS | ENOMEM, _) => c(
+            Some(names::MEMORY),
+            format!(
+                "{}() could not allocate kernel memory (memory cgroup limit or low memory)",
+                call.name()
+            ),
+        ),
+        (ETIMEDOUT, Call::Connect) if ctx.listen_overflows_rose => c(
+            Some(names::ACCEPT_QUEUE),
+            "connect() timed out while TcpExtListenOverflows rose: the listener's accept \
+             queue is full, the server stopped accepting and SYNs are dropped",
+        ),
+        (ETIMEDOUT, Call::Connect) => c(
+            None,
+            if ctx.own_timeout {
+                "connect() did not complete within --connect-timeout and ListenOverflows did \
+                 not rise: SYNs are dropped elsewhere (firewall, conntrack table full?)"
+            } else {
+                "connect() timed out (SYN retries exhausted) and ListenOverflows did not rise: \
+                 SYNs are dropped elsewhere (firewall, conntrack table full?)"
+            },
+        ),
+        (ECONNREFUSED, _) => c(
+            None,
+            "connection refused: no listener on that port (it died or closed) or a REJECT \
+             rule; not a capacity limit on Linux",
+        ),
+        (ECONNRESET, _) => c(
+            None,
+            "connection reset by the server (tcp_abort_on_overflow=1, the server closed or \
+             crashed)",
+        ),
+        (EAGAIN, Call::Connect) => c(
+            None,
+            "connect() returned EAGAIN (rare on modern Linux); reported as it is",
+        ),
+        _ => c(
+            None,
+            format!("{}() failed with {}", call.name(), errno::name(err)),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::errno::*;
+    use super::*;
+
+    fn name(err: i32, call: Call, ctx: Context) -> Option<String> {
+        classify(err, call, &ctx).ceiling
+    }
+
+    #[test]
+    fn ports() {
+        let ctx = Context::default();
+        assert_eq!(
+            name(EADDRNOTAVAIL, Call::Connect, ctx).as_deref(),
+            Some("ephemeral_ports")
+        );
+        assert_eq!(
+            name(EADDRINUSE, Call::Bind, ctx).as_deref(),
+            Some("ephemeral_ports")
+        );
+        // EADDRINUSE on connect is not the bind pool
+        assert_eq!(name(EADDRINUSE, Call::Connect, ctx), None);
+    }
+
+    #[test]
+    fn fds() {
+        let ctx = Context::default();
+        for call in [Call::Socket, Call::Accept] {
+            assert_eq!(name(EMFILE, call, ctx).as_deref(), Some("process_fds"));
+            assert_eq!(name(ENFILE, call, ctx).as_deref(), Some("system_files"));
+        }
+        assert_eq!(name(ENOBUFS, Call::Socket, ctx).as_deref(), Some("memory"));
+        assert_eq!(name(ENOMEM, Call::Connect, ctx).as_deref(), Some("memory"));
+    }
+
+    #[test]
+    fn timeouts() {
+        let rose = Context {
+            listen_overflows_rose: true,
+            own_timeout: true,
+            ..Context::default()
+        };
+        assert_eq!(
+            name(ETIMEDOUT, Call::Connect, rose).as_deref(),
+            Some("accept_queue")
+        );
+        assert_eq!(name(ETIMEDOUT, Call::Connect, Context::default()), None);
+    }
+
+    #[test]
+    fn churn_time_wait() {
+        let churn = Context {
+            churn: true,
+            time_wait: 200,
+            ..Context::default()
+        };
+        assert_eq!(
+            name(EADDRNOTAVAIL, Call::Connect, churn).as_deref(),
+            Some("time_wait_rate")
+        );
+        // churn without TIME_WAIT sockets: the ports are held by live connections
+        let no_tw = Context {
+            churn: true,
+            ..Context::default()
+        };
+        assert_eq!(
+            name(EADDRNOTAVAIL, Call::Connect, no_tw).as_deref(),
+            Some("ephemeral_ports")
+        );
+    }
+
+    #[test]
+    fn not_limits() {
+        let ctx = Context::default();
+        assert_eq!(name(ECONNREFUSED, Call::Connect, ctx), None);
+        assert_eq!(name(ECONNRESET, Call::Connect, ctx), None);
+        assert_eq!(name(EAGAIN, Call::Connect, ctx), None);
+        assert!(
+            classify(13, Call::Bind, &ctx)
+                .explanation
+                .contains("EACCES")
+        );
+    }
+
+    #[test]
+    fn call_codes_round_trip() {
+        for call in [Call::Socket, Call::Bind, Call::Connect, Call::Accept] {
+            assert_eq!(Call::from_code(call.code()), Some(call));
+        }
+        assert_eq!(Call::from_code(0), None);
+    }
+}

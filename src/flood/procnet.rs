@@ -1,0 +1,301 @@
+//! Small readers of /proc and sock_diag used by the flood while it measures. Parsers take
+//! text so they are tested on bytes; the readers are thin.
+
+/// /proc/net/sockstat figures of the current network namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sockstat {
+    pub sockets_used: Option<u64>,
+    pub tcp_inuse: Option<u64>,
+    pub tcp_tw: Option<u64>,
+    pub tcp_alloc: Option<u64>,
+}
+
+pub fn parse_sockstat(text: &str) -> Sockstat {
+    let mut s = Sockstat::default();
+    for line in text.lines() {
+        let mut it = line.split_whitespace();
+        let Some(head) = it.next() else { continue };
+        let rest: Vec<&str> = it.collect();
+        let get = |key: &str| {
+            rest.chunks(2)
+                .find(|kv| kv.len() == 2 && kv[0] == key)
+                .and_then(|kv| kv[1].parse().ok())
+        };
+        match head {
+            "sockets:" => s.sockets_used = get("used"),
+            "TCP:" => {
+                s.tcp_inuse = get("inuse");
+                s.tcp_tw = get("tw");
+                s.tcp_alloc = get("alloc");
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// A `TcpExt:` counter from /proc/net/netstat text (header line, value line).
+pub fn parse_tcpext(text: &str, name: &str) -> Option<u64> {
+    let lines: Vec<&str> = text.lines().collect();
+    for pair in lines.chunks(2) {
+        if pair.len() == 2 && pair[0].starts_with("TcpExt:") && pair[1].starts_with("TcpExt:") {
+            let keys = pair[0].split_whitespace().skip(1);
+            let vals = pair[1].split_whitespace().skip(1);
+            for (k, v) in keys.zip(vals) {
+                if k == name {
+                    return v.parse().ok();
+                }
+            }
+        }
+    }
+    None
+}
+
+/// "40000\t40999" → (40000, 40999).
+pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let mut it = text.split_whitespace().map(|w| w.parse::<u16>());
+    match (it.next(), it.next()) {
+        (Some(Ok(lo)), Some(Ok(hi))) if lo <= hi => Some((lo, hi)),
+        _ => None,
+    }
+}
+
+/// Inode of the TCP LISTEN socket on `port` from /proc/net/tcp or tcp6 text.
+pub fn parse_listen_inode(text: &str, port: u16) -> Option<u64> {
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 10 || f[3] != "0A" {
+            continue;
+        }
+        let lport = f[1]
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok());
+        if lport == Some(port) {
+            return f[9].parse().ok();
+        }
+    }
+    None
+}
+
+#[cfg(target_os = "linux")]
+pub use live::*;
+
+#[cfg(target_os = "linux")]
+mod live {
+    use super::*;
+    use std::fs;
+
+    pub fn sockstat() -> Sockstat {
+        fs::read_to_string("/proc/net/sockstat")
+            .map(|t| parse_sockstat(&t))
+            .unwrap_or_default()
+    }
+
+    pub fn tcpext(name: &str) -> Option<u64> {
+        fs::read_to_string("/proc/net/netstat")
+            .ok()
+            .and_then(|t| parse_tcpext(&t, name))
+    }
+
+    pub fn listen_overflows() -> Option<u64> {
+        tcpext("ListenOverflows")
+    }
+
+    pub fn port_range() -> Option<(u16, u16)> {
+        fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|t| parse_port_range(&t))
+    }
+
+    fn read_u64(path: &str) -> Option<u64> {
+        fs::read_to_string(path).ok()?.trim().parse().ok()
+    }
+
+    pub fn somaxconn() -> Option<u64> {
+        read_u64("/proc/sys/net/core/somaxconn")
+    }
+
+    pub fn unprivileged_port_start() -> Option<u64> {
+        read_u64("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+    }
+
+    /// Open file descriptors of this process (the directory handle itself not counted).
+    pub fn open_fds() -> u64 {
+        fs::read_dir("/proc/self/fd")
+            .map(|d| d.count().saturating_sub(1) as u64)
+            .unwrap_or(0)
+    }
+
+    /// The process owning socket `inode` (scans /proc/PID/fd links), with its command name.
+    pub fn socket_owner(inode: u64) -> Option<(u32, String)> {
+        let want = format!("socket:[{inode}]");
+        let me = std::process::id();
+        for entry in fs::read_dir("/proc").ok()?.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid == me {
+                continue;
+            }
+            let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                if fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == want.as_str()) {
+                    let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default();
+                    return Some((pid, comm));
+                }
+            }
+        }
+        None
+    }
+
+    /// Inode of the TCP listener on `port` (IPv4 first, then IPv6).
+    pub fn listen_inode(port: u16) -> Option<u64> {
+        ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|p| fs::read_to_string(p).ok())
+            .find_map(|t| parse_listen_inode(&t, port))
+    }
+
+    /// A listening socket as sock_diag reports it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct DiagListener {
+        /// idiag_wqueue: the backlog the listener was created with (capped by somaxconn).
+        pub backlog: u64,
+        /// idiag_rqueue: connections waiting in the accept queue now.
+        pub queued: u64,
+        pub inode: u64,
+    }
+
+    /// Look up the IPv4 TCP listener on `port` with NETLINK_SOCK_DIAG (inet_diag).
+    pub fn diag_listener(port: u16) -> Option<DiagListener> {
+        use nix::libc;
+        const SOCK_DIAG_BY_FAMILY: u16 = 20;
+        const NLMSG_DONE: u16 = 3;
+        const NLMSG_ERROR: u16 = 2;
+        const TCP_LISTEN: u32 = 10;
+        // nlmsghdr (16) + inet_diag_req_v2 (56)
+        let mut req = [0u8; 72];
+        req[0..4].copy_from_slice(&72u32.to_ne_bytes());
+        req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
+        req[6..8].copy_from_slice(&flags.to_ne_bytes());
+        req[8..12].copy_from_slice(&1u32.to_ne_bytes());
+        req[16] = libc::AF_INET as u8;
+        req[17] = libc::IPPROTO_TCP as u8;
+        req[20..24].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
+        // SAFETY: plain socket syscalls on a fd this function owns and closes.
+        unsafe {
+            let fd = libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::NETLINK_SOCK_DIAG,
+            );
+            if fd < 0 {
+                return None;
+            }
+            let mut sa: libc::sockaddr_nl = std::mem::zeroed();
+            sa.nl_family = libc::AF_NETLINK as u16;
+            let sent = libc::sendto(
+                fd,
+                req.as_ptr().cast(),
+                req.len(),
+                0,
+                (&raw const sa).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+            );
+            if sent < 0 {
+                libc::close(fd);
+                return None;
+            }
+            let mut buf = vec![0u8; 65536];
+            let mut found = None;
+            'outer: loop {
+                let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+                if n <= 0 {
+                    break;
+                }
+                let n = n as usize;
+                let mut off = 0;
+                while off + 16 <= n {
+                    let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+                    let ty = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().unwrap());
+                    if len < 16 || off + len > n {
+                        break 'outer;
+                    }
+                    if ty == NLMSG_DONE || ty == NLMSG_ERROR {
+                        break 'outer;
+                    }
+                    // inet_diag_msg: family, state, timer, retrans, id{sport(be16) ...} at +4
+                    let m = &buf[off + 16..off + len];
+                    if m.len() >= 72 {
+                        let sport = u16::from_be_bytes([m[4], m[5]]);
+                        if sport == port {
+                            let rq = u32::from_ne_bytes(m[56..60].try_into().unwrap());
+                            let wq = u32::from_ne_bytes(m[60..64].try_into().unwrap());
+                            let inode = u32::from_ne_bytes(m[68..72].try_into().unwrap());
+                            found = Some(DiagListener {
+                                backlog: wq as u64,
+                                queued: rq as u64,
+                                inode: inode as u64,
+                            });
+                        }
+                    }
+                    off += (len + 3) & !3;
+                }
+            }
+            libc::close(fd);
+            found
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockstat() {
+        let t =
+            "sockets: used 131\nTCP: inuse 4 orphan 0 tw 200 alloc 6 mem 1\nUDP: inuse 0 mem 0\n";
+        let s = parse_sockstat(t);
+        assert_eq!(s.sockets_used, Some(131));
+        assert_eq!(s.tcp_inuse, Some(4));
+        assert_eq!(s.tcp_tw, Some(200));
+        assert_eq!(s.tcp_alloc, Some(6));
+        assert_eq!(parse_sockstat("garbage\n"), Sockstat::default());
+    }
+
+    #[test]
+    fn tcpext() {
+        let t = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 17 18\n\
+                 IpExt: InNoRoutes\nIpExt: 0\n";
+        assert_eq!(parse_tcpext(t, "ListenOverflows"), Some(17));
+        assert_eq!(parse_tcpext(t, "ListenDrops"), Some(18));
+        assert_eq!(parse_tcpext(t, "Nope"), None);
+    }
+
+    #[test]
+    fn port_range() {
+        assert_eq!(parse_port_range("40000\t40999\n"), Some((40000, 40999)));
+        assert_eq!(parse_port_range("5 3"), None);
+        assert_eq!(parse_port_range("x"), None);
+    }
+
+    #[test]
+    fn listen_inode() {
+        let t = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n\
+   1: 0100007F:1F91 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 999 1 0000000000000000 100 0 0 10 0\n";
+        assert_eq!(parse_listen_inode(t, 8080), Some(12345));
+        assert_eq!(parse_listen_inode(t, 8081), None);
+    }
+}

@@ -1,0 +1,426 @@
+//! Text, JSON and Markdown renderings of a [`FloodReport`]. Formatting only: every number
+//! comes from the report.
+
+use std::fmt::Write;
+
+use super::report::*;
+
+/// 12345 → "12,345".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn stop_line(r: &FloodReport) -> String {
+    let s = &r.stop;
+    match (&s.errno, s.call) {
+        (Some(e), Some(c)) => format!(
+            "{e} at {}() after {:.3} s → {}",
+            c.name(),
+            s.at_s,
+            s.ceiling.as_deref().unwrap_or("not a capacity limit")
+        ),
+        _ => format!("{} ({})", s.reason.name(), s.explanation),
+    }
+}
+
+fn lift_for<'a>(r: &'a FloodReport, name: &str) -> Option<&'a PredictedCeiling> {
+    r.prediction
+        .as_ref()?
+        .ceilings
+        .iter()
+        .find(|c| c.name == name)
+}
+
+fn verdict_line(r: &FloodReport) -> String {
+    match (&r.prediction, r.verdict) {
+        (_, Verdict::MaxReached) => format!(
+            "max_reached: --max {} was reached before any limit",
+            thousands(r.config.max)
+        ),
+        (Some(p), Verdict::Match) => format!(
+            "match: measured {} = predicted {} ({})",
+            thousands(r.established),
+            thousands(p.ceiling),
+            p.bottleneck
+        ),
+        (Some(p), _) => format!(
+            "differs: measured {}, predicted {} ({})",
+            thousands(r.established),
+            thousands(p.ceiling),
+            p.bottleneck
+        ),
+        (None, Verdict::Match) => "match".into(),
+        (None, _) => format!(
+            "differs: measured {}, no prediction from the model",
+            thousands(r.established)
+        ),
+    }
+}
+
+pub fn text(r: &FloodReport) -> String {
+    let mut o = String::new();
+    let c = &r.config;
+    let _ = writeln!(
+        o,
+        "porttune flood: {}{} | workers {} | listen ports {} | source ips {} | max {} | duration {} s",
+        c.mode,
+        c.target
+            .as_deref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default(),
+        c.workers,
+        c.listen_ports.len(),
+        c.source_ips,
+        thousands(c.max),
+        c.duration_s
+    );
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    for m in &r.milestones {
+        let _ = writeln!(
+            o,
+            "  {:>9} connections at {:>8.3} s  ({:.0} conn/s)",
+            thousands(m.connections),
+            m.seconds,
+            m.rate_per_s
+        );
+    }
+    let label = if r.churn.is_some() {
+        "cycles"
+    } else {
+        "established"
+    };
+    let _ = writeln!(
+        o,
+        "{label}: {} in {:.3} s ({:.0} conn/s)",
+        thousands(r.established),
+        r.duration_s,
+        r.rate_per_s
+    );
+    let _ = writeln!(o, "stop: {}", stop_line(r));
+    if r.stop.errno.is_some() {
+        let _ = writeln!(o, "  {}", r.stop.explanation);
+    }
+    if let Some(p) = &r.prediction {
+        let _ = writeln!(
+            o,
+            "predicted: {} ({}, scenario {})",
+            thousands(p.ceiling),
+            p.bottleneck,
+            p.scenario
+        );
+    }
+    let _ = writeln!(o, "verdict: {}", verdict_line(r));
+    if let Some(s) = &r.state_at_limit {
+        let opt = |v: Option<u64>| v.map(thousands).unwrap_or_else(|| "?".into());
+        let _ = writeln!(
+            o,
+            "at the stop: fds in use {} | sockets used {} | TCP inuse {} | TIME_WAIT {} | ListenOverflows +{}",
+            thousands(s.fds_in_use),
+            opt(s.sockets_used),
+            opt(s.tcp_inuse),
+            opt(s.time_wait),
+            opt(s.listen_overflows)
+        );
+    }
+    if let Some(s) = &r.survival {
+        let _ = writeln!(
+            o,
+            "survival: closed {}, reopened {} → {}",
+            s.closed,
+            s.reopened,
+            if s.ok {
+                "new connections are accepted again"
+            } else {
+                "new connections are NOT accepted"
+            }
+        );
+    }
+    if let Some(t) = &r.target {
+        let _ = writeln!(
+            o,
+            "target {}: owner {} | backlog {} | somaxconn {}{}",
+            t.addr,
+            match (t.pid, &t.command) {
+                (Some(p), Some(c)) => format!("pid {p} ({c})"),
+                (Some(p), None) => format!("pid {p}"),
+                _ => "unknown".into(),
+            },
+            t.backlog
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "?".into()),
+            t.somaxconn
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "?".into()),
+            if t.stopped_accepting {
+                " | the server stopped accepting"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(ch) = &r.churn {
+        let _ = writeln!(
+            o,
+            "churn: {} cycles, {:.0}/s sustained, TIME_WAIT {}; model sustainable rate: {}",
+            thousands(ch.cycles),
+            ch.rate_per_s,
+            ch.time_wait.map(thousands).unwrap_or_else(|| "?".into()),
+            match (ch.model_rate_per_s, &ch.model_why) {
+                (Some(v), Some(w)) => format!("{v:.1}/s ({w})"),
+                (Some(v), None) => format!("{v:.1}/s"),
+                _ => "not given by the model".into(),
+            }
+        );
+    }
+    if let Some(name) = r.stop.ceiling.as_deref()
+        && let Some(c) = lift_for(r, name)
+    {
+        let _ = writeln!(o, "lift {name}: {}", c.lift);
+    }
+    if let Some(v) = r.below_require {
+        let _ = writeln!(o, "FAILED: below --require {}", thousands(v));
+    }
+    o
+}
+
+pub fn json(r: &FloodReport) -> String {
+    let mut s =
+        serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+pub fn markdown(r: &FloodReport) -> String {
+    let mut o = String::new();
+    let c = &r.config;
+    let _ = writeln!(o, "# porttune flood report\n");
+    let _ = writeln!(o, "**Verdict:** {}\n", verdict_line(r));
+    let _ = writeln!(o, "## Configuration\n");
+    let _ = writeln!(o, "| setting | value |\n|---|---|");
+    let _ = writeln!(o, "| mode | {} |", c.mode);
+    if let Some(t) = &c.target {
+        let _ = writeln!(o, "| target | {t} |");
+    }
+    let _ = writeln!(o, "| worker processes | {} |", c.workers);
+    if !c.listen_ports.is_empty() {
+        let ports: Vec<String> = c
+            .listen_ports
+            .iter()
+            .take(8)
+            .map(|p| p.to_string())
+            .collect();
+        let more = if c.listen_ports.len() > 8 {
+            ", …"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "| listen ports | {} ({}{more}; {} inside the ephemeral range) |",
+            c.listen_ports.len(),
+            ports.join(", "),
+            c.listen_ports_in_range
+        );
+    }
+    let _ = writeln!(o, "| source IPs | {} |", c.source_ips);
+    if let Some((lo, hi)) = c.port_range {
+        let _ = writeln!(
+            o,
+            "| ip_local_port_range | {lo}–{hi} ({} ports) |",
+            hi as u32 - lo as u32 + 1
+        );
+    }
+    if let Some(b) = c.backlog {
+        let _ = writeln!(o, "| listen backlog | {b} |");
+    }
+    if let Some(n) = c.nofile_soft {
+        let _ = writeln!(o, "| RLIMIT_NOFILE (soft) | {n} |");
+    }
+    let _ = writeln!(
+        o,
+        "| --max / --duration / --connect-timeout | {} / {} s / {} ms |",
+        c.max, c.duration_s, c.connect_timeout_ms
+    );
+    let _ = writeln!(
+        o,
+        "| close | {} |",
+        if c.graceful {
+            "FIN (graceful)"
+        } else {
+            "RST (SO_LINGER 0)"
+        }
+    );
+    let _ = writeln!(o, "| churn | {} |\n", c.churn);
+
+    let _ = writeln!(o, "## Milestones\n");
+    if r.milestones.is_empty() {
+        let _ = writeln!(o, "No milestone (1,000 connections) was reached.\n");
+    } else {
+        let _ = writeln!(o, "| connections | seconds | conn/s |\n|---:|---:|---:|");
+        for m in &r.milestones {
+            let _ = writeln!(
+                o,
+                "| {} | {:.3} | {:.0} |",
+                thousands(m.connections),
+                m.seconds,
+                m.rate_per_s
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(
+        o,
+        "Established: **{}** in {:.3} s ({:.0} conn/s).\n",
+        thousands(r.established),
+        r.duration_s,
+        r.rate_per_s
+    );
+
+    let _ = writeln!(o, "## Breaking point\n");
+    let _ = writeln!(o, "- stop: {}", stop_line(r));
+    let _ = writeln!(o, "- {}", r.stop.explanation);
+    if let Some(s) = &r.state_at_limit {
+        let opt = |v: Option<u64>| v.map(thousands).unwrap_or_else(|| "?".into());
+        let _ = writeln!(o, "- fds in use: {}", thousands(s.fds_in_use));
+        let _ = writeln!(
+            o,
+            "- /proc/net/sockstat: sockets used {}, TCP inuse {}, TIME_WAIT {}",
+            opt(s.sockets_used),
+            opt(s.tcp_inuse),
+            opt(s.time_wait)
+        );
+        let _ = writeln!(
+            o,
+            "- TcpExtListenOverflows rose by {}",
+            opt(s.listen_overflows)
+        );
+    }
+    if let Some(s) = &r.survival {
+        let _ = writeln!(
+            o,
+            "- survival: closed {} connection(s), {} reopened: {}",
+            s.closed,
+            s.reopened,
+            if s.ok {
+                "the host accepts new connections again"
+            } else {
+                "new connections are still refused or dropped"
+            }
+        );
+    }
+    if let Some(t) = &r.target {
+        if t.stopped_accepting {
+            let _ = writeln!(
+                o,
+                "- the server at {} stopped accepting: its accept queue (backlog {}) is full",
+                t.addr,
+                t.backlog
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "?".into())
+            );
+        }
+    }
+    let _ = writeln!(o);
+
+    let _ = writeln!(o, "## Analysis\n");
+    match &r.prediction {
+        Some(p) => {
+            let _ = writeln!(
+                o,
+                "The model predicted **{}** for the `{}` scenario, limited by `{}`. Measured: **{}**.\n",
+                thousands(p.ceiling),
+                p.scenario,
+                p.bottleneck,
+                thousands(r.established)
+            );
+            if !p.ceilings.is_empty() {
+                let _ = writeln!(o, "| ceiling | value | why |\n|---|---:|---|");
+                for c in &p.ceilings {
+                    let _ = writeln!(o, "| {} | {} | {} |", c.name, thousands(c.value), c.why);
+                }
+                let _ = writeln!(o);
+            }
+            for a in &p.assumptions {
+                let _ = writeln!(o, "- assumed: {a}");
+            }
+        }
+        None => {
+            let _ = writeln!(o, "The model gave no prediction for this scenario.\n");
+        }
+    }
+    if let Some(ch) = &r.churn {
+        let _ = writeln!(
+            o,
+            "Churn: {} open-close cycles, {:.0}/s sustained, {} TIME_WAIT sockets at the stop. \
+             Model sustainable rate: {}.\n",
+            thousands(ch.cycles),
+            ch.rate_per_s,
+            ch.time_wait.map(thousands).unwrap_or_else(|| "?".into()),
+            match (ch.model_rate_per_s, &ch.model_why) {
+                (Some(v), Some(w)) => format!("{v:.1}/s ({w})"),
+                (Some(v), None) => format!("{v:.1}/s"),
+                _ => "not given by the model".into(),
+            }
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "- note: {w}");
+    }
+    let _ = writeln!(o, "\n## How to lift the limit\n");
+    let mut any = false;
+    for name in r
+        .stop
+        .ceiling
+        .iter()
+        .chain(r.prediction.as_ref().map(|p| &p.bottleneck))
+    {
+        if let Some(c) = lift_for(r, name) {
+            let _ = writeln!(o, "- `{}`: {}", c.name, c.lift);
+            any = true;
+            if r.stop.ceiling.as_deref() == r.prediction.as_ref().map(|p| p.bottleneck.as_str()) {
+                break;
+            }
+        }
+    }
+    if let Some(p) = &r.prediction
+        && p.ceilings.len() > 1
+    {
+        let next = &p.ceilings[1];
+        let _ = writeln!(
+            o,
+            "- after that, the next limit is `{}` at {}",
+            next.name,
+            thousands(next.value)
+        );
+    }
+    if !any {
+        let _ = writeln!(
+            o,
+            "- no lift hint: the stop was not a capacity limit the model names."
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_sep() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,424 @@
+//! The flood command on Linux: decide the plan, predict, measure, build the report.
+
+use std::io::{IsTerminal, Write};
+use std::net::{SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::classify::{self, Context, errno};
+use super::cli::{FloodArgs, Format, TargetCheck, choose_ports, source_ips};
+use super::procnet;
+use super::render;
+use super::report::*;
+use super::workers::{self, RunPlan};
+use crate::error::{Error, Result};
+use crate::model::{self, Prediction, Scenario, ScenarioKind, names};
+use crate::snapshot::probe::{ProbeOptions, probe};
+
+struct TargetFound {
+    addr: SocketAddrV4,
+    pid: Option<u32>,
+    command: Option<String>,
+    backlog: Option<u64>,
+}
+
+fn find_target(addr: SocketAddrV4) -> TargetFound {
+    let diag = procnet::diag_listener(addr.port());
+    let inode = diag
+        .map(|d| d.inode)
+        .filter(|&i| i != 0)
+        .or_else(|| procnet::listen_inode(addr.port()));
+    let owner = inode.and_then(procnet::socket_owner);
+    TargetFound {
+        addr,
+        pid: owner.as_ref().map(|o| o.0),
+        command: owner.map(|o| o.1),
+        backlog: diag.map(|d| d.backlog),
+    }
+}
+
+fn summarize(p: &Prediction) -> Option<PredictionSummary> {
+    if p.bottleneck.is_empty() {
+        return None;
+    }
+    Some(PredictionSummary {
+        scenario: p.scenario.kind.name().to_string(),
+        ceiling: p.ceiling,
+        bottleneck: p.bottleneck.clone(),
+        ceilings: p
+            .ceilings
+            .iter()
+            .map(|c| PredictedCeiling {
+                name: c.name.clone(),
+                value: c.value,
+                why: c.why.clone(),
+                lift: c.lift.clone(),
+            })
+            .collect(),
+        rates: p
+            .rates
+            .iter()
+            .map(|r| PredictedRate {
+                name: r.name.clone(),
+                per_second: r.per_second,
+                why: r.why.clone(),
+                lift: r.lift.clone(),
+            })
+            .collect(),
+        assumptions: p.assumptions.clone(),
+    })
+}
+
+fn predict_for(
+    pid: Option<u32>,
+    scenario: &Scenario,
+    warnings: &mut Vec<String>,
+) -> Option<Prediction> {
+    match probe(&ProbeOptions {
+        pid,
+        ..Default::default()
+    }) {
+        Ok(snap) => Some(model::predict(&snap, scenario)),
+        Err(e) => {
+            warnings.push(format!("could not read the host for the prediction: {e}"));
+            None
+        }
+    }
+}
+
+pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> Result<i32> {
+    let mut warnings = Vec::new();
+    let (soft, _hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
+    let range = procnet::port_range();
+    let somaxconn = procnet::somaxconn();
+    let backlog = somaxconn.unwrap_or(4096).min(65535);
+    let base_fds = procnet::open_fds();
+    let l = args.listen_ports;
+    let target_addr = match target {
+        TargetCheck::Builtin => None,
+        TargetCheck::Local(SocketAddr::V4(a)) | TargetCheck::Remote(SocketAddr::V4(a)) => Some(*a),
+        _ => unreachable!("IPv6 targets are refused in cli::run"),
+    };
+    // fds per connection in a worker, and fds a worker opens besides connections
+    let (fpc, extra) = if target_addr.is_some() {
+        (1, 1)
+    } else {
+        (2, l + 1)
+    };
+    let per_process = soft.saturating_sub(base_fds + extra) / fpc;
+    let workers = match workers_arg {
+        Some(n) => n,
+        None if args.churn => 1,
+        None => args
+            .max
+            .div_ceil(per_process.max(1))
+            .clamp(1, super::shm::MAX_WORKERS as u64),
+    };
+    if workers_arg.is_none() {
+        warnings.push(format!(
+            "--workers auto: {workers} worker process(es), each holding up to {per_process} \
+             connections (RLIMIT_NOFILE {soft})"
+        ));
+    }
+    if workers == 1 && args.max > per_process && target_addr.is_none() && !args.churn {
+        warnings.push(format!(
+            "one process holds at most {per_process} loopback connections (2 fds each, \
+             RLIMIT_NOFILE {soft}); use --workers auto to measure beyond it"
+        ));
+    }
+
+    // listen ports, outside the ephemeral range where possible
+    let mut ports_flat = Vec::new();
+    let mut in_range = 0;
+    if target_addr.is_none() {
+        let lowest = if nix::unistd::geteuid().is_root() {
+            1
+        } else {
+            procnet::unprivileged_port_start()
+                .unwrap_or(1024)
+                .clamp(1, 65535) as u16
+        };
+        let (p, inside) = choose_ports(range, (workers * l) as usize, lowest, &mut |p| {
+            workers::make_listener(p, 1).is_ok()
+        });
+        if p.len() < (workers * l) as usize {
+            return Err(Error::Internal(format!(
+                "found only {} free ports for {} listeners",
+                p.len(),
+                workers * l
+            )));
+        }
+        if inside > 0 {
+            warnings.push(format!(
+                "{inside} listen port(s) lie inside the ephemeral range; the prediction \
+                 accounts for them"
+            ));
+        }
+        ports_flat = p;
+        in_range = inside;
+    }
+    let ports: Vec<Vec<u16>> = ports_flat.chunks(l as usize).map(|c| c.to_vec()).collect();
+
+    // the prediction for the same scenario
+    let found = target_addr.map(find_target);
+    let (scenario, pid) = match &found {
+        None => (
+            Scenario {
+                kind: ScenarioKind::Loopback,
+                listen_ports: workers * l,
+                source_ips: args.source_ips,
+                listen_ports_in_range: in_range,
+                extra_fds: Some(extra),
+                processes: workers,
+                churn: args.churn,
+                ..Default::default()
+            },
+            Some(std::process::id()),
+        ),
+        Some(t) => {
+            if t.pid.is_none() {
+                warnings.push(format!(
+                    "no process owns a listener on {} in this network namespace: the \
+                     prediction is for porttune itself",
+                    t.addr
+                ));
+            }
+            (
+                Scenario {
+                    kind: ScenarioKind::Inbound,
+                    backlog: t.backlog,
+                    churn: args.churn,
+                    ..Default::default()
+                },
+                t.pid,
+            )
+        }
+    };
+    let mut prediction = predict_for(pid, &scenario, &mut warnings);
+
+    if args.churn {
+        eprintln!(
+            "note: --churn closes every connection client-first: each leaves a TIME_WAIT \
+             socket that outlives this run by 60 s"
+        );
+    }
+    if args.graceful {
+        eprintln!("note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s");
+    }
+
+    let plan = RunPlan {
+        workers: workers as usize,
+        ports,
+        target: target_addr,
+        sources: source_ips(args.source_ips),
+        max: args.max,
+        duration: Duration::from_secs_f64(args.duration),
+        connect_timeout: Duration::from_millis(args.connect_timeout),
+        churn: args.churn,
+        graceful: args.graceful,
+        window: if target_addr.is_some() {
+            args.window
+        } else {
+            args.window.min((backlog / 2).max(1))
+        },
+        backlog: backlog as i32,
+        nofile_soft: soft,
+    };
+
+    workers::install_signal_handlers();
+    let bar = (std::io::stderr().is_terminal() && args.format == Format::Text).then(|| {
+        let pb = ProgressBar::with_draw_target(Some(args.max), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} established  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb
+    });
+    let mut tick = |est: u64, secs: f64| {
+        if let Some(pb) = &bar {
+            pb.set_position(est);
+            pb.set_message(format!("{:.0} conn/s", rate(est, secs)));
+        }
+    };
+    let out = workers::run(&plan, &mut tick)?;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+
+    // the stop
+    let lo_rose = out.listen_overflows_delta.unwrap_or(0) > 0;
+    let tw = out.sockstat.tcp_tw.unwrap_or(0);
+    let stop = match &out.error {
+        Some(e)
+            if out.signal_at_s.is_none_or(|s| e.at_s <= s)
+                && (!out.deadline_hit || e.at_s <= args.duration) =>
+        {
+            let call = e.call.unwrap_or(classify::Call::Socket);
+            let c = classify::classify(
+                e.errno,
+                call,
+                &Context {
+                    churn: args.churn,
+                    listen_overflows_rose: lo_rose,
+                    time_wait: tw,
+                    own_timeout: e.own_timeout,
+                },
+            );
+            Stop {
+                reason: StopReason::Limit,
+                errno: Some(errno::name(e.errno)),
+                call: Some(call),
+                ceiling: c.ceiling,
+                explanation: c.explanation,
+                at_s: e.at_s,
+            }
+        }
+        _ => {
+            let (reason, explanation) = if out.signal_at_s.is_some() {
+                (StopReason::Signal, "stopped by SIGINT/SIGTERM".to_string())
+            } else if out.deadline_hit {
+                (
+                    StopReason::Deadline,
+                    format!("--duration {} s elapsed before any limit", args.duration),
+                )
+            } else {
+                (
+                    StopReason::Max,
+                    format!("--max {} reached before any limit", args.max),
+                )
+            };
+            Stop {
+                reason,
+                errno: None,
+                call: None,
+                ceiling: None,
+                explanation,
+                at_s: out.duration_s,
+            }
+        }
+    };
+
+    // target: did the server stop accepting? then predict for a paused acceptor
+    let mut target_info = None;
+    if let Some(t) = &found {
+        let stopped = lo_rose
+            || matches!(
+                stop.errno.as_deref(),
+                Some("ETIMEDOUT") | Some("ECONNRESET")
+            );
+        if stopped {
+            let paused = Scenario {
+                acceptor_paused: true,
+                ..scenario.clone()
+            };
+            prediction = predict_for(t.pid, &paused, &mut warnings).or(prediction);
+        }
+        target_info = Some(TargetInfo {
+            addr: t.addr.to_string(),
+            pid: t.pid,
+            command: t.command.clone(),
+            backlog: t.backlog,
+            somaxconn,
+            stopped_accepting: stopped,
+        });
+    }
+
+    let summary = prediction.as_ref().and_then(summarize);
+    if prediction.is_some() && summary.is_none() {
+        warnings.push("the model gave no ceiling for this scenario".into());
+    }
+    let predicted = summary.as_ref().map(|s| s.ceiling);
+    let rate_per_s = rate(out.established, out.last_new_s);
+    let churn = args.churn.then(|| {
+        let r = summary
+            .as_ref()
+            .and_then(|s| s.rates.iter().find(|r| r.name == names::TIME_WAIT_RATE));
+        Churn {
+            cycles: out.cycles,
+            rate_per_s: rate(out.cycles, out.duration_s),
+            time_wait: out.sockstat.tcp_tw,
+            model_rate_per_s: r.map(|r| r.per_second),
+            model_why: r.map(|r| r.why.clone()),
+        }
+    });
+    let verdict = match &churn {
+        Some(c) => churn_verdict(
+            c.cycles,
+            predicted,
+            c.rate_per_s,
+            c.model_rate_per_s,
+            stop.reason,
+        ),
+        None => verdict(out.established, predicted, stop.reason),
+    };
+    let report = FloodReport {
+        schema: SCHEMA,
+        config: Config {
+            mode: if target_addr.is_some() {
+                "target"
+            } else {
+                "loopback"
+            }
+            .into(),
+            target: target_addr.map(|a| a.to_string()),
+            workers,
+            listen_ports: ports_flat,
+            listen_ports_in_range: in_range,
+            source_ips: if target_addr.is_some() {
+                1
+            } else {
+                args.source_ips
+            },
+            max: args.max,
+            duration_s: args.duration,
+            connect_timeout_ms: args.connect_timeout,
+            graceful: args.graceful,
+            churn: args.churn,
+            port_range: range,
+            backlog: Some(backlog),
+            nofile_soft: Some(soft),
+        },
+        established: out.established,
+        duration_s: out.duration_s,
+        rate_per_s,
+        milestones: out.milestones.clone(),
+        stop,
+        prediction: summary,
+        verdict,
+        state_at_limit: Some(LimitState {
+            fds_in_use: out.fds_in_use,
+            sockets_used: out.sockstat.sockets_used,
+            tcp_inuse: out.sockstat.tcp_inuse,
+            time_wait: out.sockstat.tcp_tw,
+            listen_overflows: out.listen_overflows_delta,
+        }),
+        survival: out.survival.map(|(closed, reopened)| Survival {
+            closed,
+            reopened,
+            ok: closed > 0 && reopened >= closed,
+        }),
+        churn,
+        target: target_info,
+        below_require: args.require.filter(|&r| out.established < r),
+        warnings,
+    };
+
+    let text = match args.format {
+        Format::Text => render::text(&report),
+        Format::Json => render::json(&report),
+        Format::Markdown => render::markdown(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    if let Some(path) = &args.report {
+        std::fs::write(path, render::markdown(&report))
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+    }
+    Ok(report.exit_code())
+}

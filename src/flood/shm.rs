@@ -1,0 +1,141 @@
+//! Counters shared between the parent and its worker processes: one anonymous shared
+//! mapping, atomics only (no locks across processes).
+
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::Relaxed};
+
+/// Most worker processes a run may use.
+pub const MAX_WORKERS: usize = 512;
+
+/// Parent → workers.
+#[repr(C)]
+#[derive(Default)]
+pub struct Ctrl {
+    /// Start opening.
+    pub go: AtomicU32,
+    /// Stop opening now (deadline, signal, or a shared error).
+    pub stop: AtomicU32,
+    /// Run the survival check (close 1 %, reopen).
+    pub survival: AtomicU32,
+    /// Close everything and exit.
+    pub release: AtomicU32,
+    /// CLOCK_MONOTONIC of the start, ns.
+    pub t0_ns: AtomicU64,
+}
+
+/// One worker → parent.
+#[repr(C)]
+#[derive(Default)]
+pub struct Slot {
+    pub ready: AtomicU32,
+    /// The worker stopped opening and everything in flight settled.
+    pub done: AtomicU32,
+    pub opened: AtomicU64,
+    pub connected: AtomicU64,
+    pub accepted: AtomicU64,
+    /// Connected and (loopback) accepted.
+    pub established: AtomicU64,
+    /// Churn: completed open-close cycles.
+    pub cycles: AtomicU64,
+    /// First hard error: errno (0 = none), call code, CLOCK_MONOTONIC ns.
+    pub stop_errno: AtomicI32,
+    pub stop_call: AtomicU32,
+    pub stop_ns: AtomicU64,
+    /// The ETIMEDOUT was the flood's own --connect-timeout.
+    pub own_timeout: AtomicU32,
+    /// The worker reached its share of --max.
+    pub quota_reached: AtomicU32,
+    /// CLOCK_MONOTONIC ns of the last increase of `established`.
+    pub last_new_ns: AtomicU64,
+    /// File descriptors open in the worker.
+    pub fds: AtomicU64,
+    pub surv_closed: AtomicU64,
+    pub surv_reopened: AtomicU64,
+    pub surv_done: AtomicU32,
+    _pad: [u64; 2],
+}
+
+#[repr(C)]
+pub struct Shared {
+    pub ctrl: Ctrl,
+    pub slots: [Slot; MAX_WORKERS],
+}
+
+/// CLOCK_MONOTONIC in ns (the same clock in every process of the host).
+pub fn mono_ns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::time::{ClockId, clock_gettime};
+        let ts = clock_gettime(ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
+        ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+/// The shared mapping. It outlives fork: parent and children see the same memory.
+pub struct Shm {
+    ptr: *mut Shared,
+}
+
+impl Shm {
+    #[cfg(target_os = "linux")]
+    pub fn new() -> std::io::Result<Shm> {
+        use nix::libc;
+        let len = std::mem::size_of::<Shared>();
+        // SAFETY: an anonymous shared mapping; zeroed memory is a valid `Shared` (atomics).
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Shm { ptr: p.cast() })
+    }
+
+    pub fn get(&self) -> &Shared {
+        // SAFETY: the mapping lives as long as `self` and holds only atomics.
+        unsafe { &*self.ptr }
+    }
+
+    pub fn slot(&self, w: usize) -> &Slot {
+        &self.get().slots[w]
+    }
+
+    pub fn ctrl(&self) -> &Ctrl {
+        &self.get().ctrl
+    }
+}
+
+impl Drop for Shm {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        // SAFETY: unmapping the mapping created in `new`.
+        unsafe {
+            nix::libc::munmap(self.ptr.cast(), std::mem::size_of::<Shared>());
+        }
+    }
+}
+
+impl Slot {
+    /// Record the first hard error of this worker.
+    pub fn record_stop(&self, errno: i32, call: super::classify::Call, own_timeout: bool) {
+        if self
+            .stop_errno
+            .compare_exchange(0, errno, Relaxed, Relaxed)
+            .is_ok()
+        {
+            self.stop_call.store(call.code(), Relaxed);
+            self.stop_ns.store(mono_ns(), Relaxed);
+            self.own_timeout.store(own_timeout as u32, Relaxed);
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The parent side of a run: it creates the listeners, forks the worker processes (each with
+//! its own fd budget), starts them together, watches the shared counters (milestones,
+//! progress, deadline, signals), runs the survival check, and reaps every worker on every
+//! path. It does no socket work itself.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use super::classify::Call;
+use super::engine::{self, EngineConfig};
+use super::procnet;
+use super::report::{Milestone, MilestoneTracker};
+use super::shm::{MAX_WORKERS, Shm, mono_ns};
+use crate::error::{Error, Result};
+
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+static SIGNAL_NS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_signal(_: nix::libc::c_int) {
+    SIGNALLED.store(true, Relaxed);
+}
+
+/// Catch SIGINT and SIGTERM into a flag (the run then stops and cleans up).
+pub fn install_signal_handlers() {
+    let sa = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        let _ = sigaction(Signal::SIGINT, &sa);
+        let _ = sigaction(Signal::SIGTERM, &sa);
+    }
+}
+
+pub fn signalled() -> bool {
+    SIGNALLED.load(Relaxed)
+}
+
+/// Everything a run needs, decided by the CLI.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub workers: usize,
+    /// Loopback: each worker's listen ports. Empty in target mode.
+    pub ports: Vec<Vec<u16>>,
+    pub target: Option<SocketAddrV4>,
+    pub sources: Vec<Ipv4Addr>,
+    pub max: u64,
+    pub duration: Duration,
+    pub connect_timeout: Duration,
+    pub churn: bool,
+    pub graceful: bool,
+    pub window: u64,
+    pub backlog: i32,
+    pub nofile_soft: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FirstStop {
+    pub errno: i32,
+    pub call: Option<Call>,
+    pub at_s: f64,
+    pub own_timeout: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    pub established: u64,
+    pub opened: u64,
+    pub cycles: u64,
+    pub duration_s: f64,
+    pub last_new_s: f64,
+    pub milestones: Vec<Milestone>,
+    pub error: Option<FirstStop>,
+    pub signal_at_s: Option<f64>,
+    pub deadline_hit: bool,
+    pub all_quota: bool,
+    pub fds_in_use: u64,
+    pub sockstat: procnet::Sockstat,
+    pub listen_overflows_delta: Option<u64>,
+    pub survival: Option<(u64, u64)>,
+}
+
+/// Bind and listen on 127.0.0.1:port.
+pub fn make_listener(port: u16, backlog: i32) -> std::io::Result<Socket> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM.nonblocking().cloexec(), None)?;
+    s.set_reuse_address(true)?;
+    s.bind(&SockAddr::from(SocketAddrV4::new(
+        Ipv4Addr::LOCALHOST,
+        port,
+    )))?;
+    s.listen(backlog)?;
+    Ok(s)
+}
+
+/// The forked workers; whatever is left is killed and reaped on drop.
+struct Children(Vec<Pid>);
+
+impl Children {
+    fn reap(&mut self, within: Duration) {
+        let until = mono_ns() + within.as_nanos() as u64;
+        while !self.0.is_empty() {
+            self.0.retain(|&p| {
+                !matches!(
+                    waitpid(p, Some(WaitPidFlag::WNOHANG)),
+                    Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_)
+                )
+            });
+            if self.0.is_empty() || mono_ns() > until {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    fn alive(&mut self) -> usize {
+        self.reap(Duration::ZERO);
+        self.0.len()
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for &p in &self.0 {
+            let _ = kill(p, Signal::SIGKILL);
+        }
+        for &p in &self.0 {
+            let _ = waitpid(p, None);
+        }
+        self.0.clear();
+    }
+}
+
+fn secs(ns: u64, t0: u64) -> f64 {
+    ns.saturating_sub(t0) as f64 / 1e9
+}
+
+/// Run the flood. `tick(established, seconds)` is called about every 50 ms.
+pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome> {
+    let n = plan.workers;
+    if n == 0 || n > MAX_WORKERS {
+        return Err(Error::Usage(format!(
+            "--workers must be 1..{MAX_WORKERS}, got {n}"
+        )));
+    }
+    let shm = Shm::new().map_err(|e| Error::io("mmap shared counters", e))?;
+    let mut listeners: Vec<Vec<Socket>> = Vec::with_capacity(n);
+    if plan.target.is_none() {
+        for ports in &plan.ports {
+            let mut v = Vec::new();
+            for &p in ports {
+                v.push(
+                    make_listener(p, plan.backlog)
+                        .map_err(|e| Error::io(format!("listen on 127.0.0.1:{p}"), e))?,
+                );
+            }
+            listeners.push(v);
+        }
+    }
+    let lo0 = procnet::listen_overflows();
+    let mut children = Children(Vec::with_capacity(n));
+    let ctrl = shm.ctrl();
+    for w in 0..n {
+        let mine = if listeners.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut listeners[w])
+        };
+        let quota = plan.max / n as u64 + u64::from((w as u64) < plan.max % n as u64);
+        let dests: Vec<SocketAddrV4> = match plan.target {
+            Some(t) => vec![t],
+            None => plan.ports[w]
+                .iter()
+                .map(|&p| SocketAddrV4::new(Ipv4Addr::LOCALHOST, p))
+                .collect(),
+        };
+        // SAFETY: the parent is single-threaded here (no progress thread yet); the child
+        // only does socket work and leaves with _exit.
+        match unsafe { fork() } {
+            Err(e) => {
+                ctrl.release.store(1, Relaxed);
+                return Err(Error::Internal(format!("fork worker {w}: {e}")));
+            }
+            Ok(ForkResult::Child) => {
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                // SAFETY: resetting dispositions in the child.
+                unsafe {
+                    let _ = nix::sys::signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+                    let _ = nix::sys::signal::signal(Signal::SIGTERM, SigHandler::SigIgn);
+                }
+                listeners.clear();
+                let cfg = EngineConfig {
+                    target_mode: plan.target.is_some(),
+                    listeners: mine,
+                    dests,
+                    sources: plan.sources.clone(),
+                    quota,
+                    window: plan.window,
+                    connect_timeout: plan.connect_timeout,
+                    churn: plan.churn,
+                    graceful: plan.graceful,
+                    errors_stop_all: plan.target.is_some(),
+                    nofile_soft: plan.nofile_soft,
+                };
+                let code = engine::run(cfg, shm.slot(w), ctrl);
+                // SAFETY: leave without running the parent's destructors or flushing its buffers.
+                unsafe { nix::libc::_exit(code) };
+            }
+            Ok(ForkResult::Parent { child }) => {
+                children.0.push(child);
+                drop(mine);
+            }
+        }
+    }
+    drop(listeners);
+
+    // wait for every worker to be ready
+    let until = mono_ns() + 10_000_000_000;
+    while (0..n).any(|w| shm.slot(w).ready.load(Relaxed) == 0) {
+        if mono_ns() > until || children.alive() < n {
+            ctrl.release.store(1, Relaxed);
+            return Err(Error::Internal("a flood worker did not start".into()));
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+
+    let t0 = mono_ns();
+    ctrl.t0_ns.store(t0, Relaxed);
+    ctrl.go.store(1, Relaxed);
+    let deadline = t0 + plan.duration.as_nanos() as u64;
+    let mut ms = MilestoneTracker::default();
+    let mut out = RunOutcome::default();
+    let mut next_tick = 0u64;
+    let mut stop_ns = 0u64;
+    let mut last_alive_check = 0u64;
+    loop {
+        std::thread::sleep(Duration::from_micros(500));
+        let now = mono_ns();
+        let est: u64 = (0..n).map(|w| shm.slot(w).established.load(Relaxed)).sum();
+        ms.observe(est, secs(now, t0));
+        if now >= next_tick {
+            tick(est, secs(now, t0));
+            next_tick = now + 50_000_000;
+        }
+        if signalled() && ctrl.stop.load(Relaxed) == 0 {
+            SIGNAL_NS.store(now, Relaxed);
+            out.signal_at_s = Some(secs(now, t0));
+            ctrl.stop.store(1, Relaxed);
+        }
+        if now >= deadline && ctrl.stop.load(Relaxed) == 0 {
+            out.deadline_hit = true;
+            ctrl.stop.store(1, Relaxed);
+        }
+        if stop_ns == 0 && ctrl.stop.load(Relaxed) != 0 {
+            stop_ns = now;
+        }
+        if (0..n).all(|w| shm.slot(w).done.load(Relaxed) != 0) {
+            break;
+        }
+        // a signal: do not wait long for stragglers
+        if stop_ns != 0 && out.signal_at_s.is_some() && now - stop_ns > 1_000_000_000 {
+            break;
+        }
+        if now - last_alive_check > 100_000_000 {
+            last_alive_check = now;
+            if children.alive() < n && (0..n).any(|w| shm.slot(w).done.load(Relaxed) == 0) {
+                ctrl.release.store(1, Relaxed);
+                return Err(Error::Internal("a flood worker died during the run".into()));
+            }
+        }
+        if now > deadline + 15_000_000_000 {
+            break; // hard guard
+        }
+    }
+    let t_end = mono_ns();
+
+    // the state at the stop, every connection still open
+    let agg = |f: &dyn Fn(usize) -> u64| (0..n).map(f).sum::<u64>();
+    out.established = agg(&|w| shm.slot(w).established.load(Relaxed));
+    out.opened = agg(&|w| shm.slot(w).opened.load(Relaxed));
+    out.cycles = agg(&|w| shm.slot(w).cycles.load(Relaxed));
+    out.fds_in_use = agg(&|w| shm.slot(w).fds.load(Relaxed));
+    out.sockstat = procnet::sockstat();
+    out.listen_overflows_delta = match (lo0, procnet::listen_overflows()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    let last_new = (0..n)
+        .map(|w| shm.slot(w).last_new_ns.load(Relaxed))
+        .max()
+        .unwrap_or(0);
+    out.last_new_s = if last_new > t0 {
+        secs(last_new, t0)
+    } else {
+        0.0
+    };
+    ms.observe(out.established, out.last_new_s.max(1e-9));
+    out.milestones = ms.hits;
+    out.all_quota = (0..n).all(|w| shm.slot(w).quota_reached.load(Relaxed) != 0);
+    let first = (0..n)
+        .filter(|&w| shm.slot(w).stop_errno.load(Relaxed) != 0)
+        .min_by_key(|&w| shm.slot(w).stop_ns.load(Relaxed));
+    if let Some(w) = first {
+        let s = shm.slot(w);
+        out.error = Some(FirstStop {
+            errno: s.stop_errno.load(Relaxed),
+            call: Call::from_code(s.stop_call.load(Relaxed)),
+            at_s: secs(s.stop_ns.load(Relaxed), t0),
+            own_timeout: s.own_timeout.load(Relaxed) != 0,
+        });
+    }
+    out.duration_s = match &out.error {
+        Some(e) if out.signal_at_s.is_none() && !out.deadline_hit => e.at_s.max(out.last_new_s),
+        _ => secs(if stop_ns != 0 { stop_ns } else { t_end }, t0).max(out.last_new_s),
+    };
+
+    // survival: after a limit, close 1 % and check new connections are accepted again
+    if out.error.is_some() && !plan.churn && out.signal_at_s.is_none() && !signalled() {
+        ctrl.survival.store(1, Relaxed);
+        let until = mono_ns() + plan.connect_timeout.as_nanos() as u64 + 3_000_000_000;
+        while (0..n).any(|w| shm.slot(w).surv_done.load(Relaxed) == 0)
+            && mono_ns() < until
+            && !signalled()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let closed = agg(&|w| shm.slot(w).surv_closed.load(Relaxed));
+        let reopened = agg(&|w| shm.slot(w).surv_reopened.load(Relaxed));
+        out.survival = Some((closed, reopened));
+    }
+
+    ctrl.release.store(1, Relaxed);
+    children.reap(Duration::from_secs(10));
+    drop(children);
+    Ok(out)
+}
