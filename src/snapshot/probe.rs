@@ -222,7 +222,7 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             },
             Sourced {
                 value: erlang::BASELINE_PROCESSES,
-                source: "estimated: a bare node runs about 41 processes".into(),
+                source: "estimated: a bare node runs about 38 processes".into(),
             },
         )
     } else {
@@ -233,7 +233,7 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             },
             Sourced {
                 value: erlang::BASELINE_PROCESSES,
-                source: "a bare node runs about 41 processes".into(),
+                source: "a bare node runs about 38 processes".into(),
             },
         )
     };

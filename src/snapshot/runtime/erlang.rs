@@ -18,7 +18,7 @@ pub const MACOS_UNLIMITED_MAX_FDS: u64 = 24_576;
 /// Ports a bare `erl -noshell` node holds (measured on OTP 25: `erlang:system_info(port_count)`).
 pub const BASELINE_PORTS: u64 = 3;
 /// Processes a bare node runs (measured on OTP 25: `erlang:system_info(process_count)`).
-pub const BASELINE_PROCESSES: u64 = 41;
+pub const BASELINE_PROCESSES: u64 = 38;
 
 /// The table size erts uses for a requested value: clamped to the valid range by the caller's
 /// validation, rounded up to a power of two, never above the maximum.
