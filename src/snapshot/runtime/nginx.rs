@@ -24,11 +24,9 @@ pub fn parse(text: &str, config: &str, cpus: u64) -> Result<Nginx, ParseError> {
     };
     for (idx, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("");
-        for stmt in line.split(';') {
-            let words: Vec<&str> = stmt
-                .split(|c: char| c.is_whitespace() || c == '{' || c == '}')
-                .filter(|w| !w.is_empty())
-                .collect();
+        // `;`, `{` and `}` all end a statement (`events { worker_connections 1000; }`).
+        for stmt in line.split([';', '{', '}']) {
+            let words: Vec<&str> = stmt.split_whitespace().collect();
             let Some((&key, args)) = words.split_first() else {
                 continue;
             };
@@ -71,6 +69,8 @@ mod tests {
         assert_eq!(n.worker_connections, 768);
         assert_eq!(n.worker_rlimit_nofile, Some(65535));
         assert!(n.proxies);
+        let one = parse("worker_processes 2;\nevents { worker_connections 1000; }\n", "x", 1).unwrap();
+        assert_eq!((one.worker_processes, one.worker_connections), (2, 1000));
         let d = parse("events {}\n", "x", 2).unwrap();
         assert_eq!((d.worker_processes, d.worker_connections, d.proxies), (1, 512, false));
         let e = parse("events {\n worker_connections lots;\n}", "x", 2).unwrap_err();
