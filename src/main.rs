@@ -14,5 +14,9 @@ fn main() {
             e.exit_code()
         }
     };
-    std::process::exit(if (0..=3).contains(&code) { code } else { exit::INTERNAL });
+    std::process::exit(if (0..=3).contains(&code) {
+        code
+    } else {
+        exit::INTERNAL
+    });
 }

@@ -6,7 +6,10 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/snapshots/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/fixtures/snapshots/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn porttune() -> Command {
@@ -18,10 +21,23 @@ fn porttune() -> Command {
 #[test]
 fn json_shape_from_fixture() {
     let out = porttune()
-        .args(["check", "--from", &fixture("tuned-server.yaml"), "--scenario", "outbound", "--format", "json"])
+        .args([
+            "check",
+            "--from",
+            &fixture("tuned-server.yaml"),
+            "--scenario",
+            "outbound",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = common::json(&out);
     assert_eq!(v["schema"], 1);
     assert_eq!(v["prediction"]["ceiling"], 64499);
@@ -30,7 +46,12 @@ fn json_shape_from_fixture() {
     let c = v["ceilings"].as_array().unwrap();
     assert_eq!(c[0]["name"], "ephemeral_ports");
     assert_eq!(c[0]["exact"], true);
-    assert!(c[0]["lift"].as_str().unwrap().contains("ip_local_port_range"));
+    assert!(
+        c[0]["lift"]
+            .as_str()
+            .unwrap()
+            .contains("ip_local_port_range")
+    );
     assert!(v["checks"].is_array());
     assert!(v["usage"].is_object());
 }
@@ -42,7 +63,9 @@ fn text_verdict_first_no_colour() {
         .assert()
         .code(0) // warnings (SoftLimit1024) do not fail
         .stdout(predicate::str::contains("[WARNING SoftLimit1024]"))
-        .stdout(predicate::str::starts_with("Ceiling: 1,021 concurrent connections"))
+        .stdout(predicate::str::starts_with(
+            "Ceiling: 1,021 concurrent connections",
+        ))
         .stdout(predicate::str::contains("\u{1b}[").not());
 }
 
@@ -60,7 +83,15 @@ fn require_and_ignore_exit_codes() {
         .stdout(predicate::str::contains("[ERROR ProcessFds]"))
         .stdout(predicate::str::contains("[ERROR Require]"));
     porttune()
-        .args(["check", "--from", &f, "--require", "500000", "--ignore", "ProcessFds,Require"])
+        .args([
+            "check",
+            "--from",
+            &f,
+            "--require",
+            "500000",
+            "--ignore",
+            "ProcessFds,Require",
+        ])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("[WARNING ProcessFds] (ignored)"));
@@ -77,13 +108,27 @@ fn save_then_from_gives_the_same_prediction() {
     for ext in ["json", "yaml"] {
         let path = dir.path().join(format!("host.{ext}"));
         let first = porttune()
-            .args(["check", "--scenario", "loopback", "--format", "json", "--save"])
+            .args([
+                "check",
+                "--scenario",
+                "loopback",
+                "--format",
+                "json",
+                "--save",
+            ])
             .arg(&path)
             .output()
             .unwrap();
         assert!(path.exists());
         let second = porttune()
-            .args(["check", "--scenario", "loopback", "--format", "json", "--from"])
+            .args([
+                "check",
+                "--scenario",
+                "loopback",
+                "--format",
+                "json",
+                "--from",
+            ])
             .arg(&path)
             .output()
             .unwrap();
@@ -108,10 +153,17 @@ fn corrupt_snapshots_exit_2_with_file_and_line() {
     for (name, text, expect) in cases {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
-        let out = porttune().args(["check", "--from"]).arg(&p).output().unwrap();
+        let out = porttune()
+            .args(["check", "--from"])
+            .arg(&p)
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
-        assert!(err.contains(name), "{name}: error must name the file: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: error must name the file: {err}"
+        );
         assert!(err.contains(expect), "{name}: expected {expect:?} in {err}");
     }
     porttune()
@@ -130,13 +182,26 @@ fn help_teaches_and_documents_exit_codes() {
         .stdout(predicate::str::contains("--scenario"))
         .stdout(predicate::str::contains("Exit codes"))
         .stdout(predicate::str::contains("Examples"));
-    porttune().args(["check", "--scenario", "sideways"]).assert().code(2);
+    porttune()
+        .args(["check", "--scenario", "sideways"])
+        .assert()
+        .code(2);
 }
 
 #[test]
 fn erlang_not_yet_running_from_flags() {
     let out = porttune()
-        .args(["check", "--runtime", "erlang", "--erl-flags", "+Q 5000 +P 300000", "--scenario", "loopback", "--format", "json"])
+        .args([
+            "check",
+            "--runtime",
+            "erlang",
+            "--erl-flags",
+            "+Q 5000 +P 300000",
+            "--scenario",
+            "loopback",
+            "--format",
+            "json",
+        ])
         .env_remove("ERL_FLAGS")
         .env_remove("ERL_AFLAGS")
         .env_remove("ERL_ZFLAGS")
@@ -147,16 +212,33 @@ fn erlang_not_yet_running_from_flags() {
     let port = c.iter().find(|c| c["name"] == "erlang_port_limit").unwrap();
     // 5000 → 8192; a bare node's 3 ports and 1 listener; 2 ports per connection.
     assert_eq!(port["value"], (8192 - 3 - 1) / 2);
-    let procs = c.iter().find(|c| c["name"] == "erlang_process_limit").unwrap();
+    let procs = c
+        .iter()
+        .find(|c| c["name"] == "erlang_process_limit")
+        .unwrap();
     assert_eq!(procs["value"], 524288 - 38);
     // ERL_FLAGS beats the command line.
     let out = porttune()
-        .args(["check", "--runtime", "erlang", "--erl-flags", "+Q 8192", "--format", "json"])
+        .args([
+            "check",
+            "--runtime",
+            "erlang",
+            "--erl-flags",
+            "+Q 8192",
+            "--format",
+            "json",
+        ])
         .env("ERL_FLAGS", "+Q 2048")
         .output()
         .unwrap();
     let v = common::json(&out);
-    let port = v["ceilings"].as_array().unwrap().iter().find(|c| c["name"] == "erlang_port_limit").unwrap().clone();
+    let port = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "erlang_port_limit")
+        .unwrap()
+        .clone();
     assert_eq!(port["value"], 2048 - 3);
     // A bad +Q is an error check.
     porttune()
@@ -171,7 +253,11 @@ fn erlang_not_yet_running_from_flags() {
 fn nginx_conf_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("nginx.conf");
-    std::fs::write(&conf, "worker_processes 2;\nevents { worker_connections 1000; }\n").unwrap();
+    std::fs::write(
+        &conf,
+        "worker_processes 2;\nevents { worker_connections 1000; }\n",
+    )
+    .unwrap();
     let out = porttune()
         .args(["check", "--format", "json", "--nginx-conf"])
         .arg(&conf)

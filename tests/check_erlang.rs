@@ -6,7 +6,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 fn have_erl(test: &str) -> bool {
-    if Command::new("erl").arg("-version").stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false) {
+    if Command::new("erl")
+        .arg("-version")
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+    {
         return true;
     }
     if std::env::var_os("CI").is_some() {
@@ -48,17 +54,34 @@ fn start(flags: &[&str], env: &[(&str, &str)]) -> Node {
     }
     let mut child = cmd.spawn().expect("start erl");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let mut it = line.split_whitespace().map(|w| w.parse::<u64>().unwrap());
     let (ports, procs) = (it.next().unwrap(), it.next().unwrap());
     let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).unwrap();
-    assert!(exe.to_string_lossy().contains("beam"), "erl exec'd into beam.smp: {exe:?}");
-    Node { child, ports, procs }
+    assert!(
+        exe.to_string_lossy().contains("beam"),
+        "erl exec'd into beam.smp: {exe:?}"
+    );
+    Node {
+        child,
+        ports,
+        procs,
+    }
 }
 
 fn check(node: &Node, scenario: &str) -> serde_json::Value {
     let out = Command::new(common::bin())
-        .args(["check", "--scenario", scenario, "--format", "json", "--pid", &node.child.id().to_string()])
+        .args([
+            "check",
+            "--scenario",
+            scenario,
+            "--format",
+            "json",
+            "--pid",
+            &node.child.id().to_string(),
+        ])
         .output()
         .unwrap();
     common::json(&out)
@@ -74,7 +97,10 @@ fn port_limit_from_plus_q() {
     assert_eq!(v["prediction"]["bottleneck"], "erlang_port_limit", "{v}");
     let expected = (8192 - node.ports - 1) / 2; // one listener, 2 ports per connection
     let got = v["prediction"]["ceiling"].as_u64().unwrap();
-    assert!(got.abs_diff(expected) <= 2, "predicted {got}, node says {expected}");
+    assert!(
+        got.abs_diff(expected) <= 2,
+        "predicted {got}, node says {expected}"
+    );
     assert_eq!(v["process"]["runtime"], "erlang");
 }
 
@@ -88,7 +114,10 @@ fn port_limit_from_erl_max_ports() {
     assert_eq!(v["prediction"]["bottleneck"], "erlang_port_limit", "{v}");
     let expected = (8192 - node.ports - 1) / 2;
     let got = v["prediction"]["ceiling"].as_u64().unwrap();
-    assert!(got.abs_diff(expected) <= 2, "predicted {got}, node says {expected}");
+    assert!(
+        got.abs_diff(expected) <= 2,
+        "predicted {got}, node says {expected}"
+    );
 }
 
 #[test]
@@ -101,7 +130,10 @@ fn process_limit_from_plus_p() {
     assert_eq!(v["prediction"]["bottleneck"], "erlang_process_limit", "{v}");
     let got = v["prediction"]["ceiling"].as_u64().unwrap();
     let expected = 4096 - node.procs;
-    assert!(got.abs_diff(expected) <= 5, "predicted {got}, node says {expected}");
+    assert!(
+        got.abs_diff(expected) <= 5,
+        "predicted {got}, node says {expected}"
+    );
     // The assumption is stated in the output.
     let a = v["assumptions"].to_string();
     assert!(a.contains("per connection"), "{a}");
@@ -115,13 +147,24 @@ fn boot_fd_limit_seen_after_prlimit() {
     // Started with soft 4096, raised to 20000 while running (only this child is changed):
     // erts keeps 4096 (facts 10.4, 10.7b).
     let mut cmd = Command::new("prlimit");
-    cmd.args(["--nofile=4096:20000", "erl", "-noshell", "-eval", "io:format(\"up~n\"), receive after 60000 -> halt() end."])
-        .stdout(Stdio::piped());
+    cmd.args([
+        "--nofile=4096:20000",
+        "erl",
+        "-noshell",
+        "-eval",
+        "io:format(\"up~n\"), receive after 60000 -> halt() end.",
+    ])
+    .stdout(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let pid = child.id().to_string();
-    let st = Command::new("prlimit").args(["--pid", &pid, "--nofile=20000:20000"]).status().unwrap();
+    let st = Command::new("prlimit")
+        .args(["--pid", &pid, "--nofile=20000:20000"])
+        .status()
+        .unwrap();
     assert!(st.success());
     let out = Command::new(common::bin())
         .args(["check", "--format", "json", "--pid", &pid])

@@ -10,7 +10,11 @@ fn predict(sysctls: &[(&str, &str)], extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["check", "--scenario", "loopback", "--format", "json"];
     args.extend_from_slice(extra);
     let out = netns_porttune(sysctls, &args);
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     json(&out)
 }
 
@@ -59,7 +63,10 @@ fn process_fds_under_prlimit() {
     let open = v["usage"]["process_fds_open"].as_u64().unwrap();
     assert!((3..20).contains(&open), "open fds {open}");
     assert_eq!(v["prediction"]["bottleneck"], "process_fds");
-    assert_eq!(v["prediction"]["ceiling"].as_u64().unwrap(), (1024 - open - 1) / 2);
+    assert_eq!(
+        v["prediction"]["ceiling"].as_u64().unwrap(),
+        (1024 - open - 1) / 2
+    );
     assert_eq!(v["process"]["nofile_soft"], 1024);
     // With 2 listen ports, one more fd goes to listeners.
     let out = netns_sh(
@@ -67,7 +74,10 @@ fn process_fds_under_prlimit() {
     );
     let v = json(&out);
     let open = v["usage"]["process_fds_open"].as_u64().unwrap();
-    assert_eq!(v["prediction"]["ceiling"].as_u64().unwrap(), (1024 - open - 2) / 2);
+    assert_eq!(
+        v["prediction"]["ceiling"].as_u64().unwrap(),
+        (1024 - open - 2) / 2
+    );
 }
 
 #[test]
@@ -77,7 +87,10 @@ fn churn_rate_follows_tw_reuse() {
     }
     let rate = |reuse: &str| {
         let v = predict(
-            &[("net.ipv4.ip_local_port_range", "40000 40199"), ("net.ipv4.tcp_tw_reuse", reuse)],
+            &[
+                ("net.ipv4.ip_local_port_range", "40000 40199"),
+                ("net.ipv4.tcp_tw_reuse", reuse),
+            ],
             &["--churn"],
         );
         v["rates"][0]["per_second"].as_f64().unwrap()
@@ -94,17 +107,36 @@ fn pid_in_another_namespace_reads_that_namespace() {
     }
     // A process in a namespace with a 500-port range; porttune runs outside and reads it.
     let mut child = std::process::Command::new("unshare")
-        .args(["-n", "sh", "-c", "echo '41000 41499' > /proc/sys/net/ipv4/ip_local_port_range && exec sleep 30"])
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            "echo '41000 41499' > /proc/sys/net/ipv4/ip_local_port_range && exec sleep 30",
+        ])
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let out = std::process::Command::new(common::bin())
-        .args(["check", "--scenario", "outbound", "--format", "json", "--pid", &child.id().to_string()])
+        .args([
+            "check",
+            "--scenario",
+            "outbound",
+            "--format",
+            "json",
+            "--pid",
+            &child.id().to_string(),
+        ])
         .output()
         .unwrap();
     let _ = child.kill();
     let _ = child.wait();
     let v = json(&out);
-    let ports = v["ceilings"].as_array().unwrap().iter().find(|c| c["name"] == "ephemeral_ports").unwrap().clone();
+    let ports = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ephemeral_ports")
+        .unwrap()
+        .clone();
     assert_eq!(ports["value"], 500, "{v}");
 }

@@ -31,12 +31,19 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
 pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
     let (snap, source) = match &a.from {
         Some(path) => {
-            if a.runtime.is_some() || a.erl_flags.is_some() || a.vm_args.is_some() || a.nginx_conf.is_some() {
+            if a.runtime.is_some()
+                || a.erl_flags.is_some()
+                || a.vm_args.is_some()
+                || a.nginx_conf.is_some()
+            {
                 return Err(Error::Usage(
                     "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args and --nginx-conf apply when reading a host".into(),
                 ));
             }
-            (snapshot::load(path)?, format!("snapshot {}", path.display()))
+            (
+                snapshot::load(path)?,
+                format!("snapshot {}", path.display()),
+            )
         }
         None => {
             let opts = ProbeOptions {
@@ -63,7 +70,10 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
 
 pub fn run(a: &CheckArgs) -> Result<i32> {
     if !(0.0..=100.0).contains(&a.warn_at) {
-        return Err(Error::Usage(format!("--warn-at {}: give a percentage between 0 and 100", a.warn_at)));
+        return Err(Error::Usage(format!(
+            "--warn-at {}: give a percentage between 0 and 100",
+            a.warn_at
+        )));
     }
     for id in &a.ignore {
         if id != "all" && !checks::IDS.contains(&id.as_str()) {
@@ -107,5 +117,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
 
 fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<model::Prediction> {
     let _ = (snap, sc);
-    Err(Error::Usage(format!("--with {profile}: profiles are not available in this build")))
+    Err(Error::Usage(format!(
+        "--with {profile}: profiles are not available in this build"
+    )))
 }

@@ -62,7 +62,10 @@ fn lift_rank(name: &str) -> u32 {
         EPHEMERAL_PORTS => 0,
         ACCEPT_QUEUE => 1,
         PROCESS_FDS => 2,
-        ERLANG_PORT_LIMIT | ERLANG_PROCESS_LIMIT | ERLANG_MAX_FDS | NGINX_WORKER_CONNECTIONS
+        ERLANG_PORT_LIMIT
+        | ERLANG_PROCESS_LIMIT
+        | ERLANG_MAX_FDS
+        | NGINX_WORKER_CONNECTIONS
         | HAPROXY_MAXCONN => 3,
         CONNTRACK => 4,
         SYSTEM_FILES => 5,
@@ -89,7 +92,11 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
     cs.extend(tasks(&mut cx));
     cs.extend(runtime_caps(&mut cx));
     cs.sort_by_key(|c| (c.value, lift_rank(&c.name)));
-    let rates = if sc.churn { churn_rates(&mut cx) } else { Vec::new() };
+    let rates = if sc.churn {
+        churn_rates(&mut cx)
+    } else {
+        Vec::new()
+    };
     let (ceiling, bottleneck) = cs
         .first()
         .map(|c| (c.value, c.name.clone()))
@@ -134,10 +141,15 @@ pub fn effective_nofile(snap: &Snapshot) -> (u64, String) {
     // started from this shell gets the runtime's raise.
     let (mut v, mut how) = if raises && p.is_self && hard > soft {
         let mut h = hard;
-        let mut how = format!("hard limit {hard}: {} raises the soft limit to the hard one at start", kind.name());
+        let mut how = format!(
+            "hard limit {hard}: {} raises the soft limit to the hard one at start",
+            kind.name()
+        );
         if kind == RuntimeKind::Jvm && snap.platform.os == Os::Macos {
             h = h.min(10240);
-            how = format!("{h}: the JVM on macOS raises the soft limit only to OPEN_MAX (10240) on older JDKs");
+            how = format!(
+                "{h}: the JVM on macOS raises the soft limit only to OPEN_MAX (10240) on older JDKs"
+            );
         } else if kind == RuntimeKind::Node && p.nofile.hard == Rlim::Unlimited {
             h = h.min(1 << 20);
             how = format!("{h}: Node.js raises an unlimited hard limit only to 1048576");
@@ -162,7 +174,13 @@ pub fn suggested_nofile(current: u64) -> u64 {
 
 /// Fds a process needs for `conns` connections in this scenario.
 pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
-    let extra = sc.extra_fds.unwrap_or(if sc.kind == ScenarioKind::Loopback { sc.listen_ports } else { 0 });
+    let extra = sc
+        .extra_fds
+        .unwrap_or(if sc.kind == ScenarioKind::Loopback {
+            sc.listen_ports
+        } else {
+            0
+        });
     conns.div_ceil(sc.processes.max(1)) * sc.fds_per_conn() + snap.process.open_fds + extra
 }
 
@@ -174,7 +192,9 @@ pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
     );
     if needed_fds > hard {
         if p.caps.sys_resource {
-            s.push_str(&format!("; the hard limit ({hard}) must be raised too (allowed: CAP_SYS_RESOURCE)"));
+            s.push_str(&format!(
+                "; the hard limit ({hard}) must be raised too (allowed: CAP_SYS_RESOURCE)"
+            ));
         } else {
             s.push_str(&format!(
                 "; the hard limit {hard} is below that and this process cannot raise it (no CAP_SYS_RESOURCE): set it where the process is started (systemd LimitNOFILE=, limits.d, the container runtime)"
@@ -183,7 +203,9 @@ pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
     }
     if let Some(nr) = snap.fs.nr_open {
         if needed_fds > nr {
-            s.push_str(&format!("; also fs.nr_open ({nr}) caps any hard limit: `sysctl -w fs.nr_open={needed_fds}`"));
+            s.push_str(&format!(
+                "; also fs.nr_open ({nr}) caps any hard limit: `sysctl -w fs.nr_open={needed_fds}`"
+            ));
         }
     }
     if snap.runtime.kind == RuntimeKind::Erlang {
@@ -216,12 +238,22 @@ fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
     if extra > 0 {
         why.push_str(&format!(" − {extra} listeners"));
     }
-    why.push_str(&format!(") / {fpc} fd{} per connection", if fpc > 1 { "s" } else { "" }));
+    why.push_str(&format!(
+        ") / {fpc} fd{} per connection",
+        if fpc > 1 { "s" } else { "" }
+    ));
     if procs > 1 {
         why.push_str(&format!(" × {procs} processes"));
     }
     let lift = nofile_lift(snap, suggested_nofile(eff));
-    Some(ceiling(PROCESS_FDS, per * procs, true, "process", why, lift))
+    Some(ceiling(
+        PROCESS_FDS,
+        per * procs,
+        true,
+        "process",
+        why,
+        lift,
+    ))
 }
 
 fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
@@ -240,13 +272,20 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
     let used = snap.fs.file_nr_allocated.unwrap_or(0);
     let spc = cx.sc.sockets_per_conn();
     let v = max.saturating_sub(used) / spc;
-    let key = if snap.platform.os == Os::Linux { "fs.file-max" } else { "kern.maxfiles" };
+    let key = if snap.platform.os == Os::Linux {
+        "fs.file-max"
+    } else {
+        "kern.maxfiles"
+    };
     Some(ceiling(
         SYSTEM_FILES,
         v,
         true,
         "host",
-        format!("({key} {max} − {used} allocated) / {spc} socket{} per connection", if spc > 1 { "s" } else { "" }),
+        format!(
+            "({key} {max} − {used} allocated) / {spc} socket{} per connection",
+            if spc > 1 { "s" } else { "" }
+        ),
         format!("`sysctl -w {key}={}` (host-wide)", max.saturating_mul(2)),
     ))
 }
@@ -255,15 +294,27 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
 fn default_range(os: Os) -> crate::snapshot::PortRange {
     use crate::snapshot::PortRange;
     match os {
-        Os::Linux | Os::Other => PortRange { lo: 32768, hi: 60999 },
-        Os::Macos => PortRange { lo: 49152, hi: 65535 },
-        Os::Freebsd => PortRange { lo: 10000, hi: 65535 },
+        Os::Linux | Os::Other => PortRange {
+            lo: 32768,
+            hi: 60999,
+        },
+        Os::Macos => PortRange {
+            lo: 49152,
+            hi: 65535,
+        },
+        Os::Freebsd => PortRange {
+            lo: 10000,
+            hi: 65535,
+        },
     }
 }
 
 /// Ports connect() can choose from for one (src ip, dst ip, dst port) tuple:
 /// the range minus reserved ports minus ports bound inside the range.
-pub fn usable_ports(cx_snap: &Snapshot, extra_bound_in_range: u64) -> (u64, String, crate::snapshot::PortRange) {
+pub fn usable_ports(
+    cx_snap: &Snapshot,
+    extra_bound_in_range: u64,
+) -> (u64, String, crate::snapshot::PortRange) {
     let net = &cx_snap.net;
     let r = net
         .ip_local_port_range
@@ -282,7 +333,9 @@ pub fn usable_ports(cx_snap: &Snapshot, extra_bound_in_range: u64) -> (u64, Stri
         }
     }
     let bound = excluded.len() as u64 - reserved;
-    let p = r.len().saturating_sub(excluded.len() as u64 + extra_bound_in_range);
+    let p = r
+        .len()
+        .saturating_sub(excluded.len() as u64 + extra_bound_in_range);
     let mut why = format!("range {}–{} ({} ports)", r.lo, r.hi, r.len());
     if reserved > 0 {
         why.push_str(&format!(" − {reserved} reserved"));
@@ -308,7 +361,10 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
     }
     if snap.net.ip_local_port_range.is_none() {
         let r = default_range(snap.platform.os);
-        cx.assume(format!("ephemeral port range unknown: assumed the default {}–{}", r.lo, r.hi));
+        cx.assume(format!(
+            "ephemeral port range unknown: assumed the default {}–{}",
+            r.lo, r.hi
+        ));
     }
     let in_range = if sc.kind == ScenarioKind::Loopback {
         sc.listen_ports_in_range
@@ -326,33 +382,66 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
     let (tuples, tuple_why) = match sc.kind {
         ScenarioKind::Outbound if sc.bind_before_connect => (
             src,
-            format!("{src} source IP{} (bind before connect: one pool per source IP)", if src > 1 { "s" } else { "" }),
+            format!(
+                "{src} source IP{} (bind before connect: one pool per source IP)",
+                if src > 1 { "s" } else { "" }
+            ),
         ),
         ScenarioKind::Outbound => {
             let d = sc.destinations.max(1);
-            (src * d, format!("{src} source IP × {d} destination{}", if d > 1 { "s" } else { "" }))
+            (
+                src * d,
+                format!(
+                    "{src} source IP × {d} destination{}",
+                    if d > 1 { "s" } else { "" }
+                ),
+            )
         }
         _ => {
             let l = sc.listen_ports.max(1);
-            (src * l, format!("{src} source IP × {l} listen port{}", if l > 1 { "s" } else { "" }))
+            (
+                src * l,
+                format!(
+                    "{src} source IP × {l} listen port{}",
+                    if l > 1 { "s" } else { "" }
+                ),
+            )
         }
     };
-    why = format!("{p} usable ports per (source ip, destination ip, destination port) [{why}] × {tuples} tuples ({tuple_why})");
+    why = format!(
+        "{p} usable ports per (source ip, destination ip, destination port) [{why}] × {tuples} tuples ({tuple_why})"
+    );
     if snap.platform.os == Os::Macos && src > 1 {
-        cx.assume("macOS has only 127.0.0.1 unless aliases are added (`ifconfig lo0 alias 127.0.0.2`)");
+        cx.assume(
+            "macOS has only 127.0.0.1 unless aliases are added (`ifconfig lo0 alias 127.0.0.2`)",
+        );
     }
     let key = match snap.platform.os {
-        Os::Linux | Os::Other => "`sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"` (per network namespace)".to_string(),
+        Os::Linux | Os::Other => {
+            "`sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"` (per network namespace)"
+                .to_string()
+        }
         _ => "`sysctl -w net.inet.ip.portrange.first=1024`".to_string(),
     };
-    let mut lift = format!("widen the range: {key}; or add tuples: more destination ports or source IPs (127.0.0.2… on loopback) with IP_BIND_ADDRESS_NO_PORT");
+    let mut lift = format!(
+        "widen the range: {key}; or add tuples: more destination ports or source IPs (127.0.0.2… on loopback) with IP_BIND_ADDRESS_NO_PORT"
+    );
     if sc.bind_before_connect {
-        lift = format!("set IP_BIND_ADDRESS_NO_PORT before bind() so ports are shared per 4-tuple instead of per source IP; or {lift}");
+        lift = format!(
+            "set IP_BIND_ADDRESS_NO_PORT before bind() so ports are shared per 4-tuple instead of per source IP; or {lift}"
+        );
     }
     if !snap.net.ip_local_reserved_ports.is_empty() || !snap.net.bound_ports_in_range.is_empty() {
         lift.push_str("; move listeners and reserved ports out of the range");
     }
-    Some(ceiling(EPHEMERAL_PORTS, p * tuples, true, "netns", why, lift))
+    Some(ceiling(
+        EPHEMERAL_PORTS,
+        p * tuples,
+        true,
+        "netns",
+        why,
+        lift,
+    ))
 }
 
 fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
@@ -387,7 +476,10 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
         return None;
     };
     if !ct.active {
-        cx.na(CONNTRACK, "no connections are tracked in this network namespace");
+        cx.na(
+            CONNTRACK,
+            "no connections are tracked in this network namespace",
+        );
         return None;
     }
     let (Some(max), count) = (ct.max, ct.count.unwrap_or(0)) else {
@@ -400,7 +492,10 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
         true,
         "host",
         format!("net.netfilter.nf_conntrack_max {max} − {count} entries (one per connection)"),
-        format!("`sysctl -w net.netfilter.nf_conntrack_max={}` (global), or a raw-table notrack rule for loopback", max.saturating_mul(2)),
+        format!(
+            "`sysctl -w net.netfilter.nf_conntrack_max={}` (global), or a raw-table notrack rule for loopback",
+            max.saturating_mul(2)
+        ),
     ))
 }
 
@@ -427,7 +522,10 @@ fn memory(cx: &mut Ctx) -> Option<Ceiling> {
         bytes / per,
         false,
         "host",
-        format!("{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight", bytes >> 20),
+        format!(
+            "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight",
+            bytes >> 20
+        ),
         "more RAM or a higher cgroup memory.max; idle connections need no tcp_mem".into(),
     ))
 }
@@ -445,13 +543,19 @@ fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
     if let Some(n) = p.nproc {
         if !(p.caps.sys_resource || p.caps.sys_admin) {
             if let Rlim::Value(v) = n.soft {
-                limits.push((v.saturating_sub(threads), format!("RLIMIT_NPROC {v} − {threads} threads")));
+                limits.push((
+                    v.saturating_sub(threads),
+                    format!("RLIMIT_NPROC {v} − {threads} threads"),
+                ));
             }
         }
     }
     if let Some(m) = p.cgroup.pids_max {
         let cur = p.cgroup.pids_current.unwrap_or(threads);
-        limits.push((m.saturating_sub(cur), format!("cgroup pids.max {m} − {cur}")));
+        limits.push((
+            m.saturating_sub(cur),
+            format!("cgroup pids.max {m} − {cur}"),
+        ));
     }
     if let Some(t) = snap.memory.threads_max {
         limits.push((t.saturating_sub(threads), format!("kernel.threads-max {t}")));
@@ -478,7 +582,11 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
     let extra = cx.extra_fds();
     if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
         let running = !snap.process.is_self;
-        let base_fds = if running { snap.process.open_fds } else { ERLANG_BASELINE_FDS };
+        let base_fds = if running {
+            snap.process.open_fds
+        } else {
+            ERLANG_BASELINE_FDS
+        };
         if let Some(m) = &e.max_fds {
             out.push(ceiling(
                 ERLANG_MAX_FDS,
@@ -489,7 +597,11 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
                 "set a finite soft RLIMIT_NOFILE before the node starts (ulimit -n, LimitNOFILE=): erts sizes its fd table at boot, raising it later does not help".into(),
             ));
         }
-        let ports_used = e.ports_in_use.as_ref().map(|s| s.value).unwrap_or(erlang::BASELINE_PORTS);
+        let ports_used = e
+            .ports_in_use
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(erlang::BASELINE_PORTS);
         let want_q = (e.port_limit.value * 2).min(erlang::MAX_TABLE);
         out.push(ceiling(
             ERLANG_PORT_LIMIT,
@@ -505,7 +617,11 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
             ),
             format!("start the node with `+Q {want_q}` (vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)"),
         ));
-        let procs_used = e.processes_in_use.as_ref().map(|s| s.value).unwrap_or(erlang::BASELINE_PROCESSES);
+        let procs_used = e
+            .processes_in_use
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(erlang::BASELINE_PROCESSES);
         let ppc = sc.procs_per_conn.max(1);
         if sc.procs_per_conn > 0 {
             let want_p = (e.process_limit.value * 2).min(erlang::MAX_TABLE);
@@ -526,17 +642,24 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
         cx.assume(format!(
             "Erlang: {ppc} Erlang process{} per connection (--procs-per-conn); ports in use: {}",
             if ppc > 1 { "es" } else { "" },
-            e.ports_in_use.as_ref().map(|s| s.source.as_str()).unwrap_or("a bare node's 3")
+            e.ports_in_use
+                .as_ref()
+                .map(|s| s.source.as_str())
+                .unwrap_or("a bare node's 3")
         ));
     }
     if snap.runtime.kind == RuntimeKind::Nginx {
-        let n = snap.runtime.nginx.clone().unwrap_or(crate::snapshot::Nginx {
-            config: "(defaults)".into(),
-            worker_processes: 1,
-            worker_connections: runtime::nginx::DEFAULT_WORKER_CONNECTIONS,
-            worker_rlimit_nofile: None,
-            proxies: false,
-        });
+        let n = snap
+            .runtime
+            .nginx
+            .clone()
+            .unwrap_or(crate::snapshot::Nginx {
+                config: "(defaults)".into(),
+                worker_processes: 1,
+                worker_connections: runtime::nginx::DEFAULT_WORKER_CONNECTIONS,
+                worker_rlimit_nofile: None,
+                proxies: false,
+            });
         let div = if n.proxies { 2 } else { 1 };
         out.push(ceiling(
             NGINX_WORKER_CONNECTIONS,
@@ -584,7 +707,11 @@ fn churn_rates(cx: &mut Ctx) -> Vec<RateCeiling> {
             let applies = ts && (reuse == 1 || (reuse == 2 && sc.kind == ScenarioKind::Loopback));
             if applies {
                 let d = net.tcp_tw_reuse_delay_ms.unwrap_or(1000);
-                let note = if net.tcp_tw_reuse_delay_ms.is_none() { " (no tcp_tw_reuse_delay on this kernel: about 1 s)" } else { "" };
+                let note = if net.tcp_tw_reuse_delay_ms.is_none() {
+                    " (no tcp_tw_reuse_delay on this kernel: about 1 s)"
+                } else {
+                    ""
+                };
                 (
                     d as f64 / 1000.0,
                     format!("TIME_WAIT ports reused after tcp_tw_reuse_delay {d} ms{note} (tcp_tw_reuse={reuse})"),

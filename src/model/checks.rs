@@ -122,7 +122,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 &mut out,
                 &id_of(&c.name),
                 Severity::Error,
-                format!("{} allows {} connections → {req} required → {lift}", c.name, c.value),
+                format!(
+                    "{} allows {} connections → {req} required → {lift}",
+                    c.name, c.value
+                ),
             );
         }
         if pred.ceiling < req {
@@ -155,7 +158,12 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             }
         }
         for note in snap.notes.iter().filter(|n| n.starts_with("Erlang:")) {
-            push(&mut out, "ErlangFlags", Severity::Error, format!("{note} → use a value in 1024..134217727"));
+            push(
+                &mut out,
+                "ErlangFlags",
+                Severity::Error,
+                format!("{note} → use a value in 1024..134217727"),
+            );
         }
     }
 
@@ -169,7 +177,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 Severity::Warning,
                 format!(
                     "hard RLIMIT_NOFILE is {hard} and this process cannot raise it (no CAP_SYS_RESOURCE; fs.nr_open allows {}) → more than {hard} fds per process need a higher hard limit where the process is started (systemd LimitNOFILE=, limits.d, container --ulimit) or several processes",
-                    snap.fs.nr_open.map(|n| n.to_string()).unwrap_or_else(|| "?".into())
+                    snap.fs
+                        .nr_open
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into())
                 ),
             );
         }
@@ -194,7 +205,9 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 &mut out,
                 "Somaxconn",
                 Severity::Warning,
-                format!("net.core.somaxconn is {s} (listen backlogs are cut to it) → 4096 (Linux ≥ 5.4 default) → `sysctl -w net.core.somaxconn=4096`"),
+                format!(
+                    "net.core.somaxconn is {s} (listen backlogs are cut to it) → 4096 (Linux ≥ 5.4 default) → `sysctl -w net.core.somaxconn=4096`"
+                ),
             );
         }
     }
@@ -212,7 +225,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 &mut out,
                 "PortRangeParity",
                 Severity::Info,
-                format!("ip_local_port_range {} {} has ends of the same parity; the kernel prefers different parity (an even port count) for its connect/bind split", r.lo, r.hi),
+                format!(
+                    "ip_local_port_range {} {} has ends of the same parity; the kernel prefers different parity (an even port count) for its connect/bind split",
+                    r.lo, r.hi
+                ),
             );
         }
     }
@@ -235,7 +251,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 &mut out,
                 "FdUsage",
                 Severity::Warning,
-                format!("{} fds open of a usable {} (≥ {}%) → raise RLIMIT_NOFILE before it runs out", p.open_fds, cap, opts.warn_at),
+                format!(
+                    "{} fds open of a usable {} (≥ {}%) → raise RLIMIT_NOFILE before it runs out",
+                    p.open_fds, cap, opts.warn_at
+                ),
             );
         }
     }
@@ -245,7 +264,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 &mut out,
                 "TimeWaitUsage",
                 Severity::Warning,
-                format!("{tw} sockets in TIME_WAIT of tcp_max_tw_buckets {b} (≥ {}%) → pool connections or enable tcp_tw_reuse", opts.warn_at),
+                format!(
+                    "{tw} sockets in TIME_WAIT of tcp_max_tw_buckets {b} (≥ {}%) → pool connections or enable tcp_tw_reuse",
+                    opts.warn_at
+                ),
             );
         }
     }
@@ -256,7 +278,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                     &mut out,
                     "ConntrackUsage",
                     Severity::Warning,
-                    format!("{c} conntrack entries of nf_conntrack_max {m} (≥ {}%) → raise nf_conntrack_max", opts.warn_at),
+                    format!(
+                        "{c} conntrack entries of nf_conntrack_max {m} (≥ {}%) → raise nf_conntrack_max",
+                        opts.warn_at
+                    ),
                 );
             }
         }
@@ -267,7 +292,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 &mut out,
                 "SystemFilesUsage",
                 Severity::Warning,
-                format!("{a} file handles allocated of fs.file-max {m} (≥ {}%) → raise fs.file-max", opts.warn_at),
+                format!(
+                    "{a} file handles allocated of fs.file-max {m} (≥ {}%) → raise fs.file-max",
+                    opts.warn_at
+                ),
             );
         }
     }
@@ -290,7 +318,13 @@ mod tests {
     fn ids() {
         assert_eq!(id_of("process_fds"), "ProcessFds");
         assert_eq!(id_of("erlang_port_limit"), "ErlangPortLimit");
-        for n in [EPHEMERAL_PORTS, PROCESS_FDS, SYSTEM_FILES, ERLANG_MAX_FDS, NGINX_WORKER_CONNECTIONS] {
+        for n in [
+            EPHEMERAL_PORTS,
+            PROCESS_FDS,
+            SYSTEM_FILES,
+            ERLANG_MAX_FDS,
+            NGINX_WORKER_CONNECTIONS,
+        ] {
             assert!(IDS.contains(&id_of(n).as_str()), "{n}");
         }
     }

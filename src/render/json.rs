@@ -1,6 +1,6 @@
 //! `--format json` for check: a stable, documented shape (`"schema": 1`).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::CheckReport;
 use crate::model::Prediction;

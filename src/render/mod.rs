@@ -5,8 +5,8 @@ pub mod text;
 
 use serde::Serialize;
 
-use crate::model::checks::Check;
 use crate::model::Prediction;
+use crate::model::checks::Check;
 use crate::snapshot::Snapshot;
 
 /// Everything `porttune check` reports.

@@ -3,22 +3,30 @@
 use colored::Colorize;
 use std::fmt::Write;
 
-use super::{thousands, CheckReport};
-use crate::model::checks::Severity;
+use super::{CheckReport, thousands};
 use crate::model::Prediction;
+use crate::model::checks::Severity;
 
 fn scenario_line(p: &Prediction) -> String {
     let s = &p.scenario;
     let mut out = s.kind.name().to_string();
     match s.kind {
         crate::model::ScenarioKind::Outbound => {
-            let _ = write!(out, ", {} destination(s), {} source IP(s)", s.destinations, s.source_ips);
+            let _ = write!(
+                out,
+                ", {} destination(s), {} source IP(s)",
+                s.destinations, s.source_ips
+            );
             if s.bind_before_connect {
                 out.push_str(", bind before connect");
             }
         }
         crate::model::ScenarioKind::Loopback => {
-            let _ = write!(out, ", {} listen port(s), {} source IP(s), 2 fds per connection", s.listen_ports, s.source_ips);
+            let _ = write!(
+                out,
+                ", {} listen port(s), {} source IP(s), 2 fds per connection",
+                s.listen_ports, s.source_ips
+            );
         }
         crate::model::ScenarioKind::Inbound => {
             if s.acceptor_paused {
@@ -33,11 +41,25 @@ fn scenario_line(p: &Prediction) -> String {
 }
 
 fn ladder(out: &mut String, p: &Prediction) {
-    let w = p.ceilings.iter().map(|c| c.name.len()).max().unwrap_or(10).max(7);
-    let _ = writeln!(out, "  {:<w$}  {:>13}  {}", "ceiling", "connections", "why / how to lift");
+    let w = p
+        .ceilings
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(10)
+        .max(7);
+    let _ = writeln!(
+        out,
+        "  {:<w$}  {:>13}  why / how to lift",
+        "ceiling", "connections"
+    );
     for (i, c) in p.ceilings.iter().enumerate() {
         let val = format!("{}{}", if c.exact { "" } else { "~" }, thousands(c.value));
-        let name = if i == 0 { c.name.bold().to_string() } else { c.name.clone() };
+        let name = if i == 0 {
+            c.name.bold().to_string()
+        } else {
+            c.name.clone()
+        };
         let pad = w.saturating_sub(c.name.len());
         let _ = writeln!(out, "  {name}{:pad$}  {val:>13}  {}", "", c.why);
         let _ = writeln!(out, "  {:w$}  {:>13}  lift: {}", "", "", c.lift);
@@ -46,14 +68,25 @@ fn ladder(out: &mut String, p: &Prediction) {
                 let _ = writeln!(
                     out,
                     "  {:w$}  {:>13}  → lift {} and the next limit is {} at {}",
-                    "", "", c.name, next.name, thousands(next.value)
+                    "",
+                    "",
+                    c.name,
+                    next.name,
+                    thousands(next.value)
                 );
             }
         }
     }
     for n in &p.not_applicable {
         let pad = w.saturating_sub(n.name.len());
-        let _ = writeln!(out, "  {}{:pad$}  {:>13}  {}", n.name.dimmed(), "", "n/a", n.why);
+        let _ = writeln!(
+            out,
+            "  {}{:pad$}  {:>13}  {}",
+            n.name.dimmed(),
+            "",
+            "n/a",
+            n.why
+        );
     }
 }
 
@@ -101,7 +134,11 @@ pub fn check(r: &CheckReport) -> String {
     if !p.rates.is_empty() {
         let _ = writeln!(out, "\n{}", "Churn (new connections per second):".bold());
         for r in &p.rates {
-            let _ = writeln!(out, "  {}  {:.0}/s  {}\n  lift: {}", r.name, r.per_second, r.why, r.lift);
+            let _ = writeln!(
+                out,
+                "  {}  {:.0}/s  {}\n  lift: {}",
+                r.name, r.per_second, r.why, r.lift
+            );
         }
     }
     let u = &s.usage;
@@ -112,9 +149,15 @@ pub fn check(r: &CheckReport) -> String {
         s.process.open_fds,
         s.process.nofile.soft,
         s.process.nofile.hard,
-        u.tcp_inuse.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
-        u.tcp_time_wait.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
-        u.process_connections.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
+        u.tcp_inuse
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+        u.tcp_time_wait
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+        u.process_connections
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
     );
     if !r.checks.is_empty() {
         let _ = writeln!(out, "\n{}", "Checks:".bold());

@@ -14,7 +14,8 @@ fn is_yaml(path: &Path) -> bool {
 
 pub fn to_string(snap: &Snapshot, yaml: bool) -> Result<String> {
     if yaml {
-        serde_saphyr::to_string(snap).map_err(|e| Error::Internal(format!("cannot write YAML: {e}")))
+        serde_saphyr::to_string(snap)
+            .map_err(|e| Error::Internal(format!("cannot write YAML: {e}")))
     } else {
         serde_json::to_string_pretty(snap)
             .map(|s| s + "\n")
@@ -25,13 +26,19 @@ pub fn to_string(snap: &Snapshot, yaml: bool) -> Result<String> {
 /// Write atomically (temp file in the same directory, then rename).
 pub fn save(snap: &Snapshot, path: &Path) -> Result<()> {
     let text = to_string(snap, is_yaml(path))?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("snapshot"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("snapshot"),
         std::process::id()
     ));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
+    std::fs::write(&tmp, text)
+        .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(format!("cannot write {}", path.display()), e)
@@ -39,7 +46,8 @@ pub fn save(snap: &Snapshot, path: &Path) -> Result<()> {
 }
 
 pub fn load(path: &Path) -> Result<Snapshot> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, format!("cannot read snapshot: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::input(path, format!("cannot read snapshot: {e}")))?;
     parse(&text, path)
 }
 
@@ -78,7 +86,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Snapshot> {
     if snap.schema != super::SCHEMA {
         return Err(Error::input(
             path,
-            format!("snapshot schema {} is not supported (this porttune reads schema {})", snap.schema, super::SCHEMA),
+            format!(
+                "snapshot schema {} is not supported (this porttune reads schema {})",
+                snap.schema,
+                super::SCHEMA
+            ),
         ));
     }
     Ok(snap)

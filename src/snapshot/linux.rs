@@ -153,9 +153,7 @@ pub fn netns_id(proc_root: &Path, who: &str) -> Option<String> {
 pub fn fs(ps: &ProcSys) -> Fs {
     Fs {
         file_max: ps.get_u64("fs.file-max"),
-        file_nr_allocated: ps
-            .get_vec("fs.file-nr")
-            .and_then(|v| v.first().copied()),
+        file_nr_allocated: ps.get_vec("fs.file-nr").and_then(|v| v.first().copied()),
         nr_open: ps.get_u64("fs.nr_open"),
         maxfilesperproc: None,
     }
@@ -261,7 +259,11 @@ pub fn socket_inodes(proc_root: &Path, pid: &str) -> Vec<u64> {
 pub fn open_fds(proc_root: &Path, who: &str) -> Option<u64> {
     let rd = std::fs::read_dir(proc_root.join(who).join("fd")).ok()?;
     let n = rd.count() as u64;
-    Some(if who == "self" { n.saturating_sub(1) } else { n })
+    Some(if who == "self" {
+        n.saturating_sub(1)
+    } else {
+        n
+    })
 }
 
 fn limit_of(l: &procfs::process::Limit) -> Limit {
@@ -381,7 +383,8 @@ mod tests {
 
     #[test]
     fn sockstat_parses() {
-        let t = "sockets: used 291\nTCP: inuse 7 orphan 1 tw 12 alloc 9 mem 2\nUDP: inuse 3 mem 1\n";
+        let t =
+            "sockets: used 291\nTCP: inuse 7 orphan 1 tw 12 alloc 9 mem 2\nUDP: inuse 3 mem 1\n";
         let u = parse_sockstat(t);
         assert_eq!(u.sockets_used, Some(291));
         assert_eq!(u.tcp_inuse, Some(7));
@@ -412,7 +415,13 @@ mod tests {
         w("net.netfilter.nf_conntrack_max", "262144\n");
         w("net.netfilter.nf_conntrack_count", "12\n");
         let n = net(&ProcSys::new(d.path()));
-        assert_eq!(n.ip_local_port_range, Some(PortRange { lo: 40000, hi: 40999 }));
+        assert_eq!(
+            n.ip_local_port_range,
+            Some(PortRange {
+                lo: 40000,
+                hi: 40999
+            })
+        );
         assert_eq!(n.ip_local_reserved_ports[0].len(), 3);
         assert_eq!(n.somaxconn, Some(4096));
         assert_eq!(n.tcp_tw_reuse_delay_ms, None);

@@ -238,10 +238,9 @@ impl<'de> Deserialize<'de> for Rlim {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rlim, E> {
                 match v {
                     "unlimited" | "infinity" => Ok(Rlim::Unlimited),
-                    _ => v
-                        .parse::<u64>()
-                        .map(Rlim::Value)
-                        .map_err(|_| E::custom(format!("expected a number or \"unlimited\", got {v:?}"))),
+                    _ => v.parse::<u64>().map(Rlim::Value).map_err(|_| {
+                        E::custom(format!("expected a number or \"unlimited\", got {v:?}"))
+                    }),
                 }
             }
         }
@@ -399,7 +398,7 @@ pub struct Runtime {
 }
 
 /// A value and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sourced {
     pub value: u64,
@@ -424,14 +423,6 @@ pub struct Erlang {
     pub processes_in_use: Option<Sourced>,
 }
 
-impl Default for Sourced {
-    fn default() -> Self {
-        Sourced {
-            value: 0,
-            source: String::new(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -40,7 +40,10 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
     }
     let ps = roots.procsys();
     let mut notes = Vec::new();
-    let who = opts.pid.map(|p| p.to_string()).unwrap_or_else(|| "self".into());
+    let who = opts
+        .pid
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "self".into());
 
     let mut net = match opts.pid {
         Some(pid) => linux::net_of_pid(&roots, pid, &mut notes),
@@ -96,13 +99,18 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))]
 fn probe_platform(_opts: &ProbeOptions) -> Result<Snapshot> {
-    Err(Error::Internal("porttune cannot read this operating system; use --from with a saved snapshot".into()))
+    Err(Error::Internal(
+        "porttune cannot read this operating system; use --from with a saved snapshot".into(),
+    ))
 }
 
 fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
     match opts.pid {
         Some(pid) => {
-            let root = opts.proc_root.clone().unwrap_or_else(|| PathBuf::from("/proc"));
+            let root = opts
+                .proc_root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/proc"));
             let raw = std::fs::read(root.join(pid.to_string()).join("environ")).ok()?;
             raw.split(|b| *b == 0).find_map(|kv| {
                 let s = String::from_utf8_lossy(kv);
@@ -143,12 +151,14 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
                 let cpus = std::thread::available_parallelism()
                     .map(|n| n.get() as u64)
                     .unwrap_or(1);
-                let n = runtime::nginx::parse(&text, &path.display().to_string(), cpus).map_err(|e| Error::Input {
-                    path: path.clone(),
-                    line: Some(e.line),
-                    column: None,
-                    msg: e.msg,
-                })?;
+                let n = runtime::nginx::parse(&text, &path.display().to_string(), cpus).map_err(
+                    |e| Error::Input {
+                        path: path.clone(),
+                        line: Some(e.line),
+                        column: None,
+                        msg: e.msg,
+                    },
+                )?;
                 snap.runtime.nginx = Some(n);
             } else {
                 snap.notes.push("nginx without --nginx-conf: worker_connections assumed 512 (the nginx default)".into());
@@ -251,7 +261,10 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
 /// child (started at boot, keeps the boot-time limit), else the node's current soft limit.
 #[cfg(target_os = "linux")]
 fn boot_max_fds(snap: &Snapshot, opts: &ProbeOptions) -> Option<Sourced> {
-    let root = opts.proc_root.clone().unwrap_or_else(|| PathBuf::from("/proc"));
+    let root = opts
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/proc"));
     let pid = opts.pid?;
     let child = std::fs::read_dir(&root).ok()?.flatten().find_map(|e| {
         let name = e.file_name().to_string_lossy().into_owned();

@@ -79,8 +79,12 @@ pub fn parse_port_list(s: &str) -> Result<Vec<crate::snapshot::PortRange>, Strin
             Some((a, b)) => (a.trim(), b.trim()),
             None => (part, part),
         };
-        let lo: u16 = lo.parse().map_err(|_| format!("bad port {lo:?} in {s:?}"))?;
-        let hi: u16 = hi.parse().map_err(|_| format!("bad port {hi:?} in {s:?}"))?;
+        let lo: u16 = lo
+            .parse()
+            .map_err(|_| format!("bad port {lo:?} in {s:?}"))?;
+        let hi: u16 = hi
+            .parse()
+            .map_err(|_| format!("bad port {hi:?} in {s:?}"))?;
         if hi < lo {
             return Err(format!("inverted span {part:?}"));
         }
@@ -97,10 +101,20 @@ mod tests {
     fn reads_fixture_tree() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("net/ipv4")).unwrap();
-        std::fs::write(d.path().join("net/ipv4/ip_local_port_range"), "32768\t60999\n").unwrap();
+        std::fs::write(
+            d.path().join("net/ipv4/ip_local_port_range"),
+            "32768\t60999\n",
+        )
+        .unwrap();
         let ps = ProcSys::new(d.path());
-        assert_eq!(ps.get("net.ipv4.ip_local_port_range").unwrap(), "32768 60999");
-        assert_eq!(ps.get_vec("net.ipv4.ip_local_port_range").unwrap(), vec![32768, 60999]);
+        assert_eq!(
+            ps.get("net.ipv4.ip_local_port_range").unwrap(),
+            "32768 60999"
+        );
+        assert_eq!(
+            ps.get_vec("net.ipv4.ip_local_port_range").unwrap(),
+            vec![32768, 60999]
+        );
         assert_eq!(ps.get("net.ipv4.tcp_tw_reuse_delay"), None);
     }
 

@@ -24,7 +24,9 @@ pub const BASELINE_PROCESSES: u64 = 38;
 /// validation, rounded up to a power of two, never above the maximum.
 pub fn effective_table(requested: u64) -> u64 {
     let v = requested.clamp(MIN_TABLE, MAX_TABLE);
-    v.checked_next_power_of_two().unwrap_or(MAX_TABLE).min(MAX_TABLE)
+    v.checked_next_power_of_two()
+        .unwrap_or(MAX_TABLE)
+        .min(MAX_TABLE)
 }
 
 /// Emulator flags found, in order; the last of each wins.
@@ -42,7 +44,9 @@ pub fn scan(words: &[String], source: &str, flags: &mut Flags, beam_form: bool) 
         let w = words[i].as_str();
         // `+Q N`, `+QN`; in a beam.smp cmdline, `-Q N`.
         let (is_q, is_p) = {
-            let starts = |f: &str| w == f || (w.starts_with(f) && w[f.len()..].chars().all(|c| c.is_ascii_digit()));
+            let starts = |f: &str| {
+                w == f || (w.starts_with(f) && w[f.len()..].chars().all(|c| c.is_ascii_digit()))
+            };
             let q = starts("+Q") || (beam_form && starts("-Q"));
             let p = starts("+P") || (beam_form && starts("-P"));
             (q, p)
@@ -70,7 +74,9 @@ pub fn scan(words: &[String], source: &str, flags: &mut Flags, beam_form: bool) 
                 other => flags.errors.push(format!(
                     "{source}: {} {}: the VM refuses to start (valid {MIN_TABLE}..{MAX_TABLE})",
                     &w[..2],
-                    other.map(|n| n.to_string()).unwrap_or_else(|| val.unwrap_or("").to_string())
+                    other
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| val.unwrap_or("").to_string())
                 )),
             }
             i += step;
@@ -106,7 +112,10 @@ pub struct Inputs {
 }
 
 /// Resolve the port and process limits from all sources with the documented precedence.
-pub fn resolve(inp: &Inputs, max_fds: Option<u64>) -> (super::super::Sourced, super::super::Sourced, Vec<String>) {
+pub fn resolve(
+    inp: &Inputs,
+    max_fds: Option<u64>,
+) -> (super::super::Sourced, super::super::Sourced, Vec<String>) {
     use super::super::Sourced;
     let mut f = Flags::default();
     if let Some(argv) = &inp.beam_cmdline {
@@ -137,7 +146,8 @@ pub fn resolve(inp: &Inputs, max_fds: Option<u64>) -> (super::super::Sourced, su
                 source: format!("ERL_MAX_PORTS={n}, rounded up to a power of two"),
             },
             _ => {
-                f.errors.push(format!("ERL_MAX_PORTS={env}: not a valid port count"));
+                f.errors
+                    .push(format!("ERL_MAX_PORTS={env}: not a valid port count"));
                 default_ports(max_fds)
             }
         },
@@ -224,7 +234,9 @@ mod tests {
 
     #[test]
     fn beam_cmdline_form() {
-        let argv = w("/usr/lib/erlang/erts-13.1.5/bin/beam.smp -Q 8192 -P 4096 -- -root /usr/lib/erlang -progname erl -- -home /root -- -noshell");
+        let argv = w(
+            "/usr/lib/erlang/erts-13.1.5/bin/beam.smp -Q 8192 -P 4096 -- -root /usr/lib/erlang -progname erl -- -home /root -- -noshell",
+        );
         let inp = Inputs {
             beam_cmdline: Some(argv),
             erl_max_ports: Some("2048".into()),
@@ -256,6 +268,9 @@ mod tests {
         let (p, _, e) = resolve(&inp, None);
         assert_eq!(p.value, 65536);
         assert!(e[0].contains("+Q 10"), "{e:?}");
-        assert_eq!(vm_args_words("## comment\n+Q 65536 # ports\n-name a@b\n"), w("+Q 65536 -name a@b"));
+        assert_eq!(
+            vm_args_words("## comment\n+Q 65536 # ports\n-name a@b\n"),
+            w("+Q 65536 -name a@b")
+        );
     }
 }

@@ -45,9 +45,15 @@ mod tests {
             detect(Some("/usr/lib/erlang/erts-13.1.5/bin/beam.smp"), &[]),
             Some(RuntimeKind::Erlang)
         );
-        assert_eq!(detect(Some("/usr/bin/python3.11"), &[]), Some(RuntimeKind::Python));
         assert_eq!(
-            detect(None, &c(&["/usr/lib/jvm/java-17/bin/java", "-jar", "x.jar"])),
+            detect(Some("/usr/bin/python3.11"), &[]),
+            Some(RuntimeKind::Python)
+        );
+        assert_eq!(
+            detect(
+                None,
+                &c(&["/usr/lib/jvm/java-17/bin/java", "-jar", "x.jar"])
+            ),
             Some(RuntimeKind::Jvm)
         );
         assert_eq!(detect(Some("/usr/bin/cat"), &c(&["cat"])), None);

@@ -36,7 +36,10 @@ pub fn parse(text: &str, config: &str, cpus: u64) -> Result<Nginx, ParseError> {
                     .filter(|v| *v > 0)
                     .ok_or(ParseError {
                         line: idx + 1,
-                        msg: format!("{what}: expected a positive number, got {:?}", args.first().unwrap_or(&"")),
+                        msg: format!(
+                            "{what}: expected a positive number, got {:?}",
+                            args.first().unwrap_or(&"")
+                        ),
                     })
             };
             match key {
@@ -48,7 +51,9 @@ pub fn parse(text: &str, config: &str, cpus: u64) -> Result<Nginx, ParseError> {
                     }
                 }
                 "worker_connections" => n.worker_connections = num("worker_connections")?,
-                "worker_rlimit_nofile" => n.worker_rlimit_nofile = Some(num("worker_rlimit_nofile")?),
+                "worker_rlimit_nofile" => {
+                    n.worker_rlimit_nofile = Some(num("worker_rlimit_nofile")?)
+                }
                 "proxy_pass" | "fastcgi_pass" | "uwsgi_pass" | "grpc_pass" => n.proxies = true,
                 _ => {}
             }
@@ -69,10 +74,18 @@ mod tests {
         assert_eq!(n.worker_connections, 768);
         assert_eq!(n.worker_rlimit_nofile, Some(65535));
         assert!(n.proxies);
-        let one = parse("worker_processes 2;\nevents { worker_connections 1000; }\n", "x", 1).unwrap();
+        let one = parse(
+            "worker_processes 2;\nevents { worker_connections 1000; }\n",
+            "x",
+            1,
+        )
+        .unwrap();
         assert_eq!((one.worker_processes, one.worker_connections), (2, 1000));
         let d = parse("events {}\n", "x", 2).unwrap();
-        assert_eq!((d.worker_processes, d.worker_connections, d.proxies), (1, 512, false));
+        assert_eq!(
+            (d.worker_processes, d.worker_connections, d.proxies),
+            (1, 512, false)
+        );
         let e = parse("events {\n worker_connections lots;\n}", "x", 2).unwrap_err();
         assert_eq!(e.line, 2);
     }
