@@ -311,7 +311,9 @@ mod tests {
         assert!(agrees(1000, 1000));
         assert!(agrees(998, 1000));
         assert!(agrees(1002, 1000));
-        assert!(!agrees(997, 1000));
+        assert!(agrees(995, 1000));
+        assert!(!agrees(994, 1000));
+        assert!(!agrees(97, 100));
         // 0.5 % of 100,000 is 500
         assert!(agrees(99_500, 100_000));
         assert!(!agrees(99_499, 100_000));

@@ -1,0 +1,229 @@
+//! `porttune flood` in private network namespaces: the flood must measure what the model
+//! predicts, and stop for the right, named reason. Each test sets its limits inside
+//! `unshare -n` (net.* only) or with prlimit on porttune itself; nothing global changes.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn flood(sysctls: &[(&str, &str)], args: &[&str]) -> (Value, std::process::Output) {
+    let mut all = vec!["flood", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = netns_porttune(sysctls, &all);
+    (json(&out), out)
+}
+
+fn dump(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_ports(v: &Value, out: &std::process::Output, expected: u64) {
+    let d = dump(out);
+    assert_eq!(v["established"], expected, "{d}");
+    assert_eq!(v["stop"]["reason"], "limit", "{d}");
+    assert_eq!(v["stop"]["errno"], "EADDRNOTAVAIL", "{d}");
+    assert_eq!(v["stop"]["call"], "connect", "{d}");
+    assert_eq!(v["stop"]["ceiling"], "ephemeral_ports", "{d}");
+    assert_eq!(v["prediction"]["ceiling"], expected, "{d}");
+    assert_eq!(v["prediction"]["bottleneck"], "ephemeral_ports", "{d}");
+    assert_eq!(v["verdict"], "match", "{d}");
+    assert_eq!(v["survival"]["ok"], true, "{d}");
+    assert_eq!(out.status.code(), Some(0), "{d}");
+}
+
+const RANGE_1000: (&str, &str) = ("net.ipv4.ip_local_port_range", "40000 40999");
+
+#[test]
+fn flood_port_range_1000() {
+    if !need_root("flood_port_range_1000") {
+        return;
+    }
+    let (v, out) = flood(&[RANGE_1000], &[]);
+    assert_ports(&v, &out, 1000);
+    // the listener sits outside the ephemeral range
+    let port = v["config"]["listen_ports"][0].as_u64().unwrap();
+    assert!(!(40000..=40999).contains(&port), "{}", dump(&out));
+    assert_eq!(v["config"]["listen_ports_in_range"], 0);
+}
+
+#[test]
+fn flood_port_range_two_listen_ports() {
+    if !need_root("flood_port_range_two_listen_ports") {
+        return;
+    }
+    let (v, out) = flood(&[RANGE_1000], &["--listen-ports", "2"]);
+    assert_ports(&v, &out, 2000);
+}
+
+#[test]
+fn flood_port_range_three_source_ips() {
+    if !need_root("flood_port_range_three_source_ips") {
+        return;
+    }
+    let (v, out) = flood(&[RANGE_1000], &["--source-ips", "3"]);
+    assert_ports(&v, &out, 3000);
+}
+
+#[test]
+fn flood_nofile_1024() {
+    if !need_root("flood_nofile_1024") {
+        return;
+    }
+    let out =
+        netns_sh("exec prlimit --nofile=1024:1024 \"$PORTTUNE\" flood --format json --max 3000");
+    let v = json(&out);
+    let d = dump(&out);
+    let measured = v["established"].as_u64().unwrap();
+    let predicted = v["prediction"]["ceiling"].as_u64().expect(&d);
+    assert!(measured.abs_diff(predicted) <= 2, "{d}");
+    assert!((500..=511).contains(&measured), "{d}");
+    assert_eq!(v["stop"]["errno"], "EMFILE", "{d}");
+    assert_eq!(v["stop"]["ceiling"], "process_fds", "{d}");
+    assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{d}");
+    assert_eq!(v["verdict"], "match", "{d}");
+    assert_eq!(out.status.code(), Some(0), "{d}");
+}
+
+#[test]
+fn flood_workers_each_own_fd_budget() {
+    if !need_root("flood_workers_each_own_fd_budget") {
+        return;
+    }
+    let out = netns_sh(
+        "exec prlimit --nofile=1024:1024 \"$PORTTUNE\" flood --format json --workers 3 --max 3000",
+    );
+    let v = json(&out);
+    let d = dump(&out);
+    let measured = v["established"].as_u64().unwrap();
+    let predicted = v["prediction"]["ceiling"].as_u64().expect(&d);
+    assert!(measured > 1500 && measured <= 1533, "{d}");
+    assert!(measured.abs_diff(predicted) <= 2, "{d}");
+    assert_eq!(v["config"]["workers"], 3, "{d}");
+    assert_eq!(v["stop"]["ceiling"], "process_fds", "{d}");
+    assert_eq!(v["verdict"], "match", "{d}");
+}
+
+#[test]
+fn flood_max_reached() {
+    if !need_root("flood_max_reached") {
+        return;
+    }
+    let (v, out) = flood(&[], &["--max", "1500", "--workers", "2"]);
+    let d = dump(&out);
+    assert_eq!(v["established"], 1500, "{d}");
+    assert_eq!(v["stop"]["reason"], "max", "{d}");
+    assert_eq!(v["verdict"], "max_reached", "{d}");
+    assert_eq!(v["milestones"][0]["connections"], 1000, "{d}");
+    assert_eq!(out.status.code(), Some(0), "{d}");
+    // --require above what was reached fails
+    let (_, out) = flood(&[], &["--max", "100", "--require", "200"]);
+    assert_eq!(out.status.code(), Some(1), "{}", dump(&out));
+}
+
+const SERVER_PY: &str = r#"
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 8080))
+s.listen(100)
+open(sys.argv[1], "w").write("ready")
+time.sleep(30)
+"#;
+
+#[test]
+fn flood_target_accept_queue() {
+    if !need_root("flood_target_accept_queue") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("server.py");
+    std::fs::write(&py, SERVER_PY).unwrap();
+    let ready = dir.path().join("ready");
+    let script = format!(
+        "{}\n{}\npython3 {} {} & srv=$!\n\
+         for i in $(seq 100); do [ -e {} ] && break; sleep 0.05; done\n\
+         set +e\n\"$PORTTUNE\" flood --format json --target 127.0.0.1:8080 --connect-timeout 300\n\
+         rc=$?\nkill $srv\nexit $rc",
+        sysctl_set("net.core.somaxconn", "16"),
+        sysctl_set("net.ipv4.tcp_syn_retries", "1"),
+        sh_quote(py.to_str().unwrap()),
+        sh_quote(ready.to_str().unwrap()),
+        sh_quote(ready.to_str().unwrap()),
+    );
+    let out = netns_sh(&script);
+    let v = json(&out);
+    let d = dump(&out);
+    // backlog 100 capped by somaxconn 16: 16 + 1
+    assert_eq!(v["target"]["backlog"], 16, "{d}");
+    assert_eq!(v["established"], 17, "{d}");
+    assert_eq!(v["stop"]["errno"], "ETIMEDOUT", "{d}");
+    assert_eq!(v["stop"]["ceiling"], "accept_queue", "{d}");
+    assert_eq!(v["target"]["stopped_accepting"], true, "{d}");
+    assert_eq!(v["target"]["command"], "python3", "{d}");
+    assert_eq!(v["prediction"]["ceiling"], 17, "{d}");
+    assert_eq!(v["prediction"]["bottleneck"], "accept_queue", "{d}");
+    assert_eq!(v["verdict"], "match", "{d}");
+    assert!(
+        v["state_at_limit"]["listen_overflows"].as_u64().unwrap() > 0,
+        "{d}"
+    );
+}
+
+#[test]
+fn flood_churn_time_wait() {
+    if !need_root("flood_churn_time_wait") {
+        return;
+    }
+    let (v, out) = flood(
+        &[
+            ("net.ipv4.ip_local_port_range", "40000 40199"),
+            ("net.ipv4.tcp_tw_reuse", "0"),
+        ],
+        &["--churn", "--duration", "5"],
+    );
+    let d = dump(&out);
+    let cycles = v["established"].as_u64().unwrap();
+    assert!((195..=200).contains(&cycles), "{d}");
+    assert_eq!(v["stop"]["errno"], "EADDRNOTAVAIL", "{d}");
+    assert_eq!(v["stop"]["ceiling"], "time_wait_rate", "{d}");
+    assert!(v["churn"]["time_wait"].as_u64().unwrap() >= 195, "{d}");
+    // the model's sustainable rate: 200 ports / 60 s
+    let r = v["churn"]["model_rate_per_s"].as_f64().expect(&d);
+    assert!((r - 200.0 / 60.0).abs() < 0.01, "{d}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TIME_WAIT"),
+        "{d}"
+    );
+}
+
+#[test]
+fn flood_sigint_cleans_up() {
+    if !need_root("flood_sigint_cleans_up") {
+        return;
+    }
+    let script = "set +e\n\
+        before=$(awk '/^TCP:/ {print $3}' /proc/net/sockstat)\n\
+        \"$PORTTUNE\" flood --format json --max 1000000 --duration 60 --workers 2 > /dev/null 2>&1 & pid=$!\n\
+        sleep 0.5\n\
+        kids=$(pgrep -P $pid | tr '\\n' ' ')\n\
+        t0=$(date +%s%N)\n\
+        kill -INT $pid\n\
+        wait $pid; rc=$?\n\
+        t1=$(date +%s%N)\n\
+        after=$(awk '/^TCP:/ {print $3}' /proc/net/sockstat)\n\
+        left=0; for k in $kids; do kill -0 $k 2>/dev/null && left=$((left+1)); done\n\
+        echo \"{\\\"ms\\\": $(( (t1 - t0) / 1000000 )), \\\"before\\\": $before, \\\"after\\\": $after, \\\"kids\\\": \\\"$kids\\\", \\\"left\\\": $left, \\\"rc\\\": $rc}\"";
+    let out = netns_sh(script);
+    let v = json(&out);
+    let d = dump(&out);
+    assert!(v["ms"].as_u64().unwrap() < 2000, "{d}");
+    assert_eq!(v["after"], v["before"], "{d}");
+    assert_eq!(v["left"], 0, "{d}");
+    assert!(!v["kids"].as_str().unwrap().trim().is_empty(), "{d}");
+}
