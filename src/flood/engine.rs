@@ -32,8 +32,10 @@ pub struct EngineConfig {
     pub sources: Vec<Ipv4Addr>,
     /// Connections (churn: cycles) to open at most.
     pub quota: u64,
-    /// Connects in flight (and connected but not yet accepted) at most.
+    /// Connects in flight at most.
     pub window: u64,
+    /// Connected but not yet accepted at most (loopback; half the listen backlog).
+    pub pending_cap: u64,
     pub connect_timeout: Duration,
     pub churn: bool,
     pub graceful: bool,
@@ -210,7 +212,7 @@ impl<'a> Engine<'a> {
                 + self.connected_total.saturating_sub(self.accepted_total)
                 + self.churn_open
         } else {
-            self.clients_open.saturating_sub(self.accepted_live)
+            self.connecting
         }
     }
 
@@ -299,8 +301,9 @@ impl<'a> Engine<'a> {
     /// Open as many connections as the window, the quota and the fd budget allow.
     fn open_some(&mut self) {
         let mut n = 0;
-        while !self.own_stop && self.opened < self.cfg.quota && n < 256 {
-            if self.in_flight() >= self.cfg.window {
+        while !self.own_stop && self.opened < self.cfg.quota && n < 4096 {
+            if self.in_flight() >= self.cfg.window || self.pending_accept() >= self.cfg.pending_cap
+            {
                 break;
             }
             if !self.budget_allows() {

@@ -51,6 +51,14 @@ pub fn parse_tcpext(text: &str, name: &str) -> Option<u64> {
     None
 }
 
+/// A `Key: N kB` value from /proc/meminfo or /proc/PID/status text.
+pub fn parse_kb(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
 /// "40000\t40999" → (40000, 40999).
 pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
     let mut it = text.split_whitespace().map(|w| w.parse::<u16>());
@@ -96,6 +104,20 @@ mod live {
         fs::read_to_string("/proc/net/netstat")
             .ok()
             .and_then(|t| parse_tcpext(&t, name))
+    }
+
+    /// Kernel slab memory now, kB (/proc/meminfo `Slab`).
+    pub fn slab_kb() -> Option<u64> {
+        fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| parse_kb(&t, "Slab"))
+    }
+
+    /// Resident memory of a process, kB (/proc/PID/status `VmRSS`).
+    pub fn rss_kb(pid: i32) -> Option<u64> {
+        fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|t| parse_kb(&t, "VmRSS"))
     }
 
     pub fn listen_overflows() -> Option<u64> {
@@ -281,6 +303,14 @@ mod tests {
         assert_eq!(parse_tcpext(t, "ListenOverflows"), Some(17));
         assert_eq!(parse_tcpext(t, "ListenDrops"), Some(18));
         assert_eq!(parse_tcpext(t, "Nope"), None);
+    }
+
+    #[test]
+    fn kb() {
+        let t = "MemTotal:       24000000 kB\nSlab:             123456 kB\n";
+        assert_eq!(parse_kb(t, "Slab"), Some(123456));
+        assert_eq!(parse_kb(t, "Sla"), None);
+        assert_eq!(parse_kb(t, "VmRSS"), None);
     }
 
     #[test]

@@ -131,6 +131,15 @@ pub fn text(r: &FloodReport) -> String {
             opt(s.time_wait),
             opt(s.listen_overflows)
         );
+        if let Some(b) = s.bytes_per_connection {
+            let _ = writeln!(
+                o,
+                "memory: kernel slab +{} kB, workers RSS {} kB ≈ {} B per connection",
+                opt(s.kernel_memory_kb),
+                opt(s.workers_rss_kb),
+                thousands(b)
+            );
+        }
     }
     if let Some(s) = &r.survival {
         let _ = writeln!(

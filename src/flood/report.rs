@@ -185,6 +185,15 @@ pub struct LimitState {
     pub time_wait: Option<u64>,
     /// TcpExtListenOverflows: rise during the run.
     pub listen_overflows: Option<u64>,
+    /// Kernel memory (Slab) grown during the run, kB: host-wide, so other activity counts.
+    #[serde(default)]
+    pub kernel_memory_kb: Option<u64>,
+    /// Resident memory of the flood's worker processes, kB.
+    #[serde(default)]
+    pub workers_rss_kb: Option<u64>,
+    /// (kernel + workers) memory per established connection, bytes.
+    #[serde(default)]
+    pub bytes_per_connection: Option<u64>,
 }
 
 /// After a limit: close 1 % of the connections and open as many again.

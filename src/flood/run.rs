@@ -223,6 +223,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
         } else {
             args.window.min((backlog / 2).max(1))
         },
+        pending_cap: (backlog / 2).max(1),
         backlog: backlog as i32,
         nofile_soft: soft,
     };
@@ -396,6 +397,14 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
             tcp_inuse: out.sockstat.tcp_inuse,
             time_wait: out.sockstat.tcp_tw,
             listen_overflows: out.listen_overflows_delta,
+            kernel_memory_kb: out.slab_delta_kb,
+            workers_rss_kb: out.workers_rss_kb,
+            bytes_per_connection: (out.established > 0)
+                .then(|| {
+                    out.slab_delta_kb
+                        .map(|k| (k + out.workers_rss_kb.unwrap_or(0)) * 1024 / out.established)
+                })
+                .flatten(),
         }),
         survival: out.survival.map(|(closed, reopened)| Survival {
             closed,

@@ -58,6 +58,7 @@ pub struct RunPlan {
     pub churn: bool,
     pub graceful: bool,
     pub window: u64,
+    pub pending_cap: u64,
     pub backlog: i32,
     pub nofile_soft: u64,
 }
@@ -86,6 +87,10 @@ pub struct RunOutcome {
     pub sockstat: procnet::Sockstat,
     pub listen_overflows_delta: Option<u64>,
     pub survival: Option<(u64, u64)>,
+    /// Kernel slab growth from the start to the stop, kB.
+    pub slab_delta_kb: Option<u64>,
+    /// Resident memory of all workers at the stop, kB.
+    pub workers_rss_kb: Option<u64>,
 }
 
 /// Bind and listen on 127.0.0.1:port.
@@ -202,6 +207,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
                     sources: plan.sources.clone(),
                     quota,
                     window: plan.window,
+                    pending_cap: plan.pending_cap,
                     connect_timeout: plan.connect_timeout,
                     churn: plan.churn,
                     graceful: plan.graceful,
@@ -230,6 +236,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         std::thread::sleep(Duration::from_micros(200));
     }
 
+    let slab0 = procnet::slab_kb();
     let t0 = mono_ns();
     ctrl.t0_ns.store(t0, Relaxed);
     ctrl.go.store(1, Relaxed);
@@ -287,6 +294,17 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     out.cycles = agg(&|w| shm.slot(w).cycles.load(Relaxed));
     out.fds_in_use = agg(&|w| shm.slot(w).fds.load(Relaxed));
     out.sockstat = procnet::sockstat();
+    out.slab_delta_kb = match (slab0, procnet::slab_kb()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    out.workers_rss_kb = Some(
+        children
+            .0
+            .iter()
+            .filter_map(|p| procnet::rss_kb(p.as_raw()))
+            .sum(),
+    );
     out.listen_overflows_delta = match (lo0, procnet::listen_overflows()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,

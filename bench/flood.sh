@@ -1,0 +1,63 @@
+#!/bin/sh
+# Benchmark `porttune flood` against the reference C flood (../shared/bench/reference-flood),
+# both in the same batch, each run in a fresh private network namespace (netns.sh: wide port
+# range, big backlogs; no global setting changes). Prints ratios porttune / reference.
+#
+#   bench/flood.sh            # 3 runs of the 9K one-process case, 1 run of the 1M case
+#   RUNS=5 BIG_RUNS=2 bench/flood.sh
+#   SKIP_BIG=1 bench/flood.sh # only the one-process case
+#
+# Needs root (unshare -n), cc, cargo, python3.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${PORTTUNE_SHARED:-$ROOT/../shared}
+[ -d "$SHARED/bench/reference-flood" ] || SHARED=/work/shared
+REF_DIR=$SHARED/bench/reference-flood
+NETNS=$REF_DIR/netns.sh
+RUNS=${RUNS:-3}
+BIG_RUNS=${BIG_RUNS:-1}
+mkdir -p "$ROOT/target"
+cc -O2 -Wall -o "$ROOT/target/reference-flood" "$REF_DIR/flood.c"
+cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml"
+REF=$ROOT/target/reference-flood
+PT=$ROOT/target/release/porttune
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# value of key=... on the reference's RESULT line
+ref_field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" | tail -1; }
+# a value from porttune's JSON report, by a Python expression on `r`
+pt_field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "== one process, both ends, to 9,000 connections ($RUNS runs each, alternating)"
+: > "$TMP/ref9"; : > "$TMP/pt9"
+i=0
+while [ $i -lt "$RUNS" ]; do
+  i=$((i + 1))
+  "$NETNS" "$REF" -n 9000 -P 1 > "$TMP/r.txt"
+  ref_field "$TMP/r.txt" rate >> "$TMP/ref9"
+  "$NETNS" "$PT" flood --max 9000 --format json > "$TMP/p.json" || true
+  pt_field "$TMP/p.json" 'round(r["rate_per_s"])' >> "$TMP/pt9"
+  echo "  run $i: reference $(tail -1 "$TMP/ref9") conn/s, porttune $(tail -1 "$TMP/pt9") conn/s"
+done
+R9=$(median < "$TMP/ref9"); P9=$(median < "$TMP/pt9")
+echo "  median: reference $R9 conn/s, porttune $P9 conn/s, ratio $(awk "BEGIN {printf \"%.2f\", $P9/$R9}") (goal >= 0.90)"
+
+[ "${SKIP_BIG:-0}" = 1 ] && exit 0
+
+echo "== 1,000,000 connections, several processes ($BIG_RUNS run(s) each)"
+i=0
+while [ $i -lt "$BIG_RUNS" ]; do
+  i=$((i + 1))
+  "$NETNS" "$REF" -n 1000000 -P 0 -D > "$TMP/r.txt"
+  RT=$(ref_field "$TMP/r.txt" t1000000); RP=$(ref_field "$TMP/r.txt" procs)
+  RB=$(ref_field "$TMP/r.txt" slab_B_per_conn)
+  "$NETNS" "$PT" flood --workers auto --max 1000000 --duration 60 --format json > "$TMP/p.json" || true
+  PTT=$(pt_field "$TMP/p.json" '[m["seconds"] for m in r["milestones"] if m["connections"]==1000000][0] if any(m["connections"]==1000000 for m in r["milestones"]) else "not reached"')
+  PW=$(pt_field "$TMP/p.json" 'r["config"]["workers"]')
+  PK=$(pt_field "$TMP/p.json" 'round(r["state_at_limit"]["kernel_memory_kb"]*1024/max(r["established"],1))')
+  PB=$(pt_field "$TMP/p.json" 'r["state_at_limit"]["bytes_per_connection"]')
+  echo "  run $i: reference ${RT} s ($RP procs, kernel ${RB} B/conn); porttune ${PTT} s ($PW workers, kernel ${PK} B/conn, kernel+RSS ${PB} B/conn)"
+  awk "BEGIN {if (\"$PTT\" != \"not reached\") printf \"  time ratio porttune/reference %.2f (goal: porttune <= 20 s)\n\", $PTT/$RT}" 2>/dev/null || true
+done
