@@ -354,7 +354,9 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     }
 
     ctrl.release.store(1, Relaxed);
-    children.reap(Duration::from_secs(10));
+    // closing a million sockets takes the kernel about 15 s: wait for it rather than kill
+    // workers mid-close (their remaining sockets would then close with FIN and linger)
+    children.reap(Duration::from_secs(120));
     drop(children);
     Ok(out)
 }
