@@ -2,7 +2,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "porttune", version, about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it")]
+#[command(
+    name = "porttune",
+    version,
+    about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

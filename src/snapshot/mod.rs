@@ -238,10 +238,9 @@ impl<'de> Deserialize<'de> for Rlim {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rlim, E> {
                 match v {
                     "unlimited" | "infinity" => Ok(Rlim::Unlimited),
-                    _ => v
-                        .parse::<u64>()
-                        .map(Rlim::Value)
-                        .map_err(|_| E::custom(format!("expected a number or \"unlimited\", got {v:?}"))),
+                    _ => v.parse::<u64>().map(Rlim::Value).map_err(|_| {
+                        E::custom(format!("expected a number or \"unlimited\", got {v:?}"))
+                    }),
                 }
             }
         }
