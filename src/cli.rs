@@ -1,11 +1,27 @@
 //! Command-line types (clap). No logic here.
-use clap::{Parser, Subcommand};
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::ScenarioKind;
+use crate::snapshot::RuntimeKind;
+
+pub const EXIT_CODES: &str = "Exit codes:
+  0  all checks passed (and the prediction meets --require)
+  1  a check failed, or the prediction is below --require
+  2  bad usage or bad input (nothing was changed)
+  3  internal error (a bug, or the host could not be read)";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "porttune",
     version,
-    about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it"
+    about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it",
+    long_about = "porttune reads the host (ephemeral ports, TIME_WAIT reuse, RLIMIT_NOFILE, fs.file-max, \
+accept queues, conntrack, memory, Erlang/JVM/nginx caps), predicts the connection ceiling for a \
+scenario, names the bottleneck and shows the ladder of limits above it with how to lift each.",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -14,8 +30,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read the host, predict the connection ceiling, name the bottleneck.
-    Check,
     /// Show what a profile would change and the predicted ceiling before → after.
     Plan(crate::apply::cli::PlanArgs),
     /// Apply a profile: journal, change, read back; restore everything on failure.
@@ -24,4 +38,127 @@ pub enum Command {
     Rollback(crate::apply::cli::RollbackArgs),
     /// List, show and validate profiles.
     Profiles(crate::apply::cli::ProfilesArgs),
+    /// Read the host, predict the connection ceiling, name the bottleneck, run the checks.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(Box<CheckArgs>),
+}
+
+pub const CHECK_EXAMPLES: &str = "Examples:
+  porttune check                                      # this host, a server accepting connections
+  porttune check --scenario outbound --destinations 4 # a client towards 4 (ip, port) destinations
+  porttune check --scenario loopback --format json    # what `porttune flood` will measure
+  porttune check --pid $(pgrep -f beam.smp)           # a running Erlang node (its limits, +Q, +P)
+  porttune check --runtime erlang --erl-flags '+Q 65536 +P 1048576'   # a node not yet started
+  porttune check --require 500000 --ignore HardLimitLocked            # a CI gate
+  porttune check --save host.json; porttune check --from host.json    # predict anywhere
+
+Exit codes:
+  0  all checks passed (and the prediction meets --require)
+  1  a check failed, or the prediction is below --require
+  2  bad usage or bad input (nothing was changed)
+  3  internal error";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Which connections to predict for.
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioArgs {
+    /// inbound: a server accepting (1 fd per connection); outbound: a client; loopback: both
+    /// ends in one process on 127.0.0.0/8, 2 fds per connection (what `porttune flood` runs).
+    #[arg(long, value_enum, default_value = "inbound")]
+    pub scenario: ScenarioKind,
+    /// Outbound: distinct (ip, port) destinations. Ephemeral ports are counted per
+    /// (source ip, destination ip, destination port).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub destinations: u64,
+    /// Outbound and loopback: source IPs (loopback uses 127.0.0.1..N).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub source_ips: u64,
+    /// Outbound: the client binds port 0 before connect() without IP_BIND_ADDRESS_NO_PORT,
+    /// so each source IP has one port pool for all destinations.
+    #[arg(long)]
+    pub bind_before_connect: bool,
+    /// Loopback: listening ports of the self-test.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub listen_ports: u64,
+    /// Loopback: how many of the listening ports lie inside the ephemeral range (they remove
+    /// ports from it). `porttune flood` puts them outside when it can.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub listen_ports_in_range: u64,
+    /// Worker processes sharing the connections: per-process ceilings count once per process,
+    /// host-wide ones once.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub processes: u64,
+    /// Erlang: processes spawned per connection (0: do not model the process table).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub procs_per_conn: u64,
+    /// Thread-per-connection servers: threads per connection (0 = event-driven).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads_per_conn: u64,
+    /// Inbound: the application has stopped calling accept(); the accept queue is the limit.
+    #[arg(long)]
+    pub acceptor_paused: bool,
+    /// Inbound: the application's listen() backlog (default: somaxconn).
+    #[arg(long, value_name = "N")]
+    pub backlog: Option<u64>,
+    /// Also report the sustainable new-connection rate against TIME_WAIT.
+    #[arg(long)]
+    pub churn: bool,
+}
+
+/// Which host and process to read.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Examine a running process: its limits, open fds, runtime and network namespace.
+    #[arg(long, value_name = "PID", conflicts_with = "from")]
+    pub pid: Option<u32>,
+    /// Load a saved snapshot (YAML or JSON by extension) instead of reading this host.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Save the snapshot that was read (YAML or JSON by extension).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Name the runtime instead of detecting it from the process.
+    #[arg(long, value_enum)]
+    pub runtime: Option<RuntimeKind>,
+    /// Erlang flags of a node not yet running, e.g. "+Q 65536 +P 1048576".
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    pub erl_flags: Option<String>,
+    /// An Erlang vm.args file of a node not yet running.
+    #[arg(long, value_name = "FILE")]
+    pub vm_args: Option<PathBuf>,
+    /// An nginx configuration with worker_processes / worker_connections / worker_rlimit_nofile.
+    #[arg(long, value_name = "FILE")]
+    pub nginx_conf: Option<PathBuf>,
+    /// Read /proc from another root (fixture trees).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub proc_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Fail (exit 1) when the predicted ceiling is below N connections; every ceiling below N
+    /// becomes an error with its fix.
+    #[arg(long, value_name = "N")]
+    pub require: Option<u64>,
+    /// Demote these check IDs from error to warning (comma-separated, or `all`).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Warn when usage passes this share of a ceiling.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
+    pub warn_at: f64,
+    /// Predict as if this profile (bundled name or file) were applied, without applying it.
+    #[arg(long, value_name = "PROFILE")]
+    pub with: Option<String>,
+    /// Output format: text for people, json for scripts (`"schema": 1`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod flood;
 pub mod model;

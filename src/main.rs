@@ -1,24 +1,26 @@
 use clap::Parser;
-use porttune::cli::Command;
-
-fn finish(r: porttune::error::Result<i32>) -> i32 {
-    match r {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
-    }
-}
+use porttune::cli::{Cli, Command};
+use porttune::error::exit;
 
 fn main() {
-    let cli = porttune::cli::Cli::parse();
-    let code = match &cli.command {
-        Command::Check => 0,
-        Command::Plan(a) => finish(porttune::apply::cli::run_plan(a)),
-        Command::Apply(a) => finish(porttune::apply::cli::run_apply(a)),
-        Command::Rollback(a) => finish(porttune::apply::cli::run_rollback(a)),
-        Command::Profiles(a) => finish(porttune::apply::cli::run_profiles(a)),
+    let cli = Cli::parse();
+    let res = match &cli.command {
+        Command::Check(a) => porttune::commands::check::run(a),
+        Command::Plan(a) => porttune::apply::cli::run_plan(a),
+        Command::Apply(a) => porttune::apply::cli::run_apply(a),
+        Command::Rollback(a) => porttune::apply::cli::run_rollback(a),
+        Command::Profiles(a) => porttune::apply::cli::run_profiles(a),
     };
-    std::process::exit(code);
+    let code = match res {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("porttune: error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(if (0..=3).contains(&code) {
+        code
+    } else {
+        exit::INTERNAL
+    });
 }

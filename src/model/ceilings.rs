@@ -1,16 +1,758 @@
-//! The ceilings (limits-facts.md §12.2).
+//! The ceilings (limits-facts.md §12.2) and how they combine (§12.3).
+//!
+//! Each ceiling is a small function of the snapshot and scenario that returns the number of
+//! connections it allows, whether that number is exact, the formula with the numbers put in,
+//! and how to lift it. Pure: no I/O.
 
+use super::names::*;
 use super::*;
+use crate::snapshot::runtime::{self, erlang};
+use crate::snapshot::{Os, Rlim, RuntimeKind};
 
-pub fn predict(_snap: &Snapshot, scenario: &Scenario) -> Prediction {
-    Prediction {
-        scenario: scenario.clone(),
-        ceiling: 0,
-        bottleneck: String::new(),
-        tied: vec![],
-        ceilings: vec![],
-        not_applicable: vec![],
-        rates: vec![],
-        assumptions: vec![],
+/// Kernel memory per idle TCP socket (tcp_sock 2368 + sock_inode_cache 832 + filp 192 +
+/// dentry 192 + eventpoll_epi 128 bytes; limits-facts.md 5.1). An estimate.
+pub const SOCKET_BYTES: u64 = 3712;
+/// Fds an idle `erl -noshell` node holds (limits-facts.md 10.7), for nodes not yet running.
+pub const ERLANG_BASELINE_FDS: u64 = 19;
+/// TIME_WAIT length on Linux (TCP_TIMEWAIT_LEN, fixed).
+pub const LINUX_TIME_WAIT_S: f64 = 60.0;
+
+struct Ctx<'a> {
+    snap: &'a Snapshot,
+    sc: &'a Scenario,
+    assumptions: Vec<String>,
+    not_applicable: Vec<NotApplicable>,
+}
+
+impl Ctx<'_> {
+    fn assume(&mut self, s: impl Into<String>) {
+        self.assumptions.push(s.into());
     }
+    fn na(&mut self, name: &str, why: impl Into<String>) {
+        self.not_applicable.push(NotApplicable {
+            name: name.into(),
+            why: why.into(),
+        });
+    }
+    fn procs(&self) -> u64 {
+        self.sc.processes.max(1)
+    }
+    fn extra_fds(&self) -> u64 {
+        self.sc.extra_fds.unwrap_or(match self.sc.kind {
+            ScenarioKind::Loopback => self.sc.listen_ports,
+            _ => 0,
+        })
+    }
+}
+
+fn ceiling(name: &str, value: u64, exact: bool, scope: &str, why: String, lift: String) -> Ceiling {
+    Ceiling {
+        name: name.into(),
+        value,
+        exact,
+        scope: scope.into(),
+        why,
+        lift,
+    }
+}
+
+/// How expensive a ceiling is to lift: ties go to the cheaper one (§12.3).
+fn lift_rank(name: &str) -> u32 {
+    match name {
+        EPHEMERAL_PORTS => 0,
+        ACCEPT_QUEUE => 1,
+        PROCESS_FDS => 2,
+        ERLANG_PORT_LIMIT
+        | ERLANG_PROCESS_LIMIT
+        | ERLANG_MAX_FDS
+        | NGINX_WORKER_CONNECTIONS
+        | HAPROXY_MAXCONN => 3,
+        CONNTRACK => 4,
+        SYSTEM_FILES => 5,
+        TASKS => 6,
+        MEMORY => 9,
+        _ => 7,
+    }
+}
+
+pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
+    let mut cx = Ctx {
+        snap,
+        sc,
+        assumptions: Vec::new(),
+        not_applicable: Vec::new(),
+    };
+    let mut cs: Vec<Ceiling> = Vec::new();
+    cs.extend(process_fds(&mut cx));
+    cs.extend(system_files(&mut cx));
+    cs.extend(ephemeral_ports(&mut cx));
+    cs.extend(accept_queue(&mut cx));
+    cs.extend(conntrack(&mut cx));
+    cs.extend(memory(&mut cx));
+    cs.extend(tasks(&mut cx));
+    cs.extend(runtime_caps(&mut cx));
+    cs.sort_by_key(|c| (c.value, lift_rank(&c.name)));
+    let rates = if sc.churn {
+        churn_rates(&mut cx)
+    } else {
+        Vec::new()
+    };
+    let (ceiling, bottleneck) = cs
+        .first()
+        .map(|c| (c.value, c.name.clone()))
+        .unwrap_or((0, String::new()));
+    let tied = cs
+        .iter()
+        .skip(1)
+        .filter(|c| c.value == ceiling)
+        .map(|c| c.name.clone())
+        .collect();
+    Prediction {
+        scenario: sc.clone(),
+        ceiling,
+        bottleneck,
+        tied,
+        ceilings: cs,
+        not_applicable: cx.not_applicable,
+        rates,
+        assumptions: cx.assumptions,
+    }
+}
+
+/// The soft limit the process will actually run with, and how it was found.
+pub fn effective_nofile(snap: &Snapshot) -> (u64, String) {
+    let p = &snap.process;
+    let kind = snap.runtime.kind;
+    let raises = snap
+        .runtime
+        .raises_soft_to_hard
+        .unwrap_or_else(|| runtime::raises_soft_to_hard(kind));
+    let nr_open = snap.fs.nr_open.unwrap_or(1 << 20);
+    let resolve = |r: Rlim| match r {
+        Rlim::Value(v) => v,
+        Rlim::Unlimited => match snap.platform.os {
+            Os::Linux => nr_open,
+            _ => snap.fs.maxfilesperproc.unwrap_or(u64::MAX),
+        },
+    };
+    let soft = resolve(p.nofile.soft);
+    let hard = resolve(p.nofile.hard);
+    // A running process already shows what its runtime did at start; a process still to be
+    // started from this shell gets the runtime's raise.
+    let (mut v, mut how) = if raises && p.is_self && hard > soft {
+        let mut h = hard;
+        let mut how = format!(
+            "hard limit {hard}: {} raises the soft limit to the hard one at start",
+            kind.name()
+        );
+        if kind == RuntimeKind::Jvm && snap.platform.os == Os::Macos {
+            h = h.min(10240);
+            how = format!(
+                "{h}: the JVM on macOS raises the soft limit only to OPEN_MAX (10240) on older JDKs"
+            );
+        } else if kind == RuntimeKind::Node && p.nofile.hard == Rlim::Unlimited {
+            h = h.min(1 << 20);
+            how = format!("{h}: Node.js raises an unlimited hard limit only to 1048576");
+        }
+        (h, how)
+    } else {
+        (soft, format!("soft limit {}", p.nofile.soft))
+    };
+    if let Some(m) = snap.fs.maxfilesperproc {
+        if m < v {
+            v = m;
+            how = format!("kern.maxfilesperproc {m} (lower than the soft limit)");
+        }
+    }
+    (v, how)
+}
+
+/// A limit worth suggesting when no target is given: at least 65536, twice the current.
+pub fn suggested_nofile(current: u64) -> u64 {
+    current.saturating_mul(2).max(65536).next_power_of_two()
+}
+
+/// Fds a process needs for `conns` connections in this scenario.
+pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
+    let extra = sc
+        .extra_fds
+        .unwrap_or(if sc.kind == ScenarioKind::Loopback {
+            sc.listen_ports
+        } else {
+            0
+        });
+    conns.div_ceil(sc.processes.max(1)) * sc.fds_per_conn() + snap.process.open_fds + extra
+}
+
+pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
+    let p = &snap.process;
+    let hard = p.nofile.hard.value().unwrap_or(u64::MAX);
+    let mut s = format!(
+        "raise RLIMIT_NOFILE to at least {needed_fds}: `ulimit -n {needed_fds}` in the start script, LimitNOFILE={needed_fds} in the systemd unit, `--ulimit nofile={needed_fds}:{needed_fds}` for a container"
+    );
+    if needed_fds > hard {
+        if p.caps.sys_resource {
+            s.push_str(&format!(
+                "; the hard limit ({hard}) must be raised too (allowed: CAP_SYS_RESOURCE)"
+            ));
+        } else {
+            s.push_str(&format!(
+                "; the hard limit {hard} is below that and this process cannot raise it (no CAP_SYS_RESOURCE): set it where the process is started (systemd LimitNOFILE=, limits.d, the container runtime)"
+            ));
+        }
+    }
+    if let Some(nr) = snap.fs.nr_open {
+        if needed_fds > nr {
+            s.push_str(&format!(
+                "; also fs.nr_open ({nr}) caps any hard limit: `sysctl -w fs.nr_open={needed_fds}`"
+            ));
+        }
+    }
+    if snap.runtime.kind == RuntimeKind::Erlang {
+        s.push_str("; for Erlang set a finite limit before the node starts (erts sizes its fd table at boot)");
+    }
+    s
+}
+
+fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
+    let snap = cx.snap;
+    let sc = cx.sc;
+    let (mut eff, mut how) = effective_nofile(snap);
+    let mut procs = cx.procs();
+    let mut fpc = sc.fds_per_conn();
+    let open = snap.process.open_fds;
+    if let (RuntimeKind::Nginx, Some(n)) = (snap.runtime.kind, &snap.runtime.nginx) {
+        if let Some(r) = n.worker_rlimit_nofile {
+            eff = r;
+            how = format!("worker_rlimit_nofile {r}");
+        }
+        procs = n.worker_processes.max(1);
+        if n.proxies {
+            fpc = 2;
+        }
+    }
+    let extra = cx.extra_fds();
+    let avail = eff.saturating_sub(open + extra);
+    let per = avail / fpc;
+    let mut why = format!("({how} − {open} fds open");
+    if extra > 0 {
+        why.push_str(&format!(" − {extra} listeners"));
+    }
+    why.push_str(&format!(
+        ") / {fpc} fd{} per connection",
+        if fpc > 1 { "s" } else { "" }
+    ));
+    if procs > 1 {
+        why.push_str(&format!(" × {procs} processes"));
+    }
+    let lift = nofile_lift(snap, suggested_nofile(eff));
+    Some(ceiling(
+        PROCESS_FDS,
+        per * procs,
+        true,
+        "process",
+        why,
+        lift,
+    ))
+}
+
+fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
+    let snap = cx.snap;
+    if snap.process.caps.sys_admin {
+        cx.na(
+            SYSTEM_FILES,
+            "the process has CAP_SYS_ADMIN, which is exempt from fs.file-max",
+        );
+        return None;
+    }
+    let Some(max) = snap.fs.file_max else {
+        cx.na(SYSTEM_FILES, "fs.file-max is unknown");
+        return None;
+    };
+    let used = snap.fs.file_nr_allocated.unwrap_or(0);
+    let spc = cx.sc.sockets_per_conn();
+    let v = max.saturating_sub(used) / spc;
+    let key = if snap.platform.os == Os::Linux {
+        "fs.file-max"
+    } else {
+        "kern.maxfiles"
+    };
+    Some(ceiling(
+        SYSTEM_FILES,
+        v,
+        true,
+        "host",
+        format!(
+            "({key} {max} − {used} allocated) / {spc} socket{} per connection",
+            if spc > 1 { "s" } else { "" }
+        ),
+        format!("`sysctl -w {key}={}` (host-wide)", max.saturating_mul(2)),
+    ))
+}
+
+/// Default ephemeral range per platform when the snapshot does not have it.
+fn default_range(os: Os) -> crate::snapshot::PortRange {
+    use crate::snapshot::PortRange;
+    match os {
+        Os::Linux | Os::Other => PortRange {
+            lo: 32768,
+            hi: 60999,
+        },
+        Os::Macos => PortRange {
+            lo: 49152,
+            hi: 65535,
+        },
+        Os::Freebsd => PortRange {
+            lo: 10000,
+            hi: 65535,
+        },
+    }
+}
+
+/// Ports connect() can choose from for one (src ip, dst ip, dst port) tuple:
+/// the range minus reserved ports minus ports bound inside the range.
+pub fn usable_ports(
+    cx_snap: &Snapshot,
+    extra_bound_in_range: u64,
+) -> (u64, String, crate::snapshot::PortRange) {
+    let net = &cx_snap.net;
+    let r = net
+        .ip_local_port_range
+        .unwrap_or_else(|| default_range(cx_snap.platform.os));
+    let mut excluded = std::collections::BTreeSet::new();
+    for span in &net.ip_local_reserved_ports {
+        let (lo, hi) = (span.lo.max(r.lo), span.hi.min(r.hi));
+        if lo <= hi {
+            excluded.extend(lo..=hi);
+        }
+    }
+    let reserved = excluded.len() as u64;
+    for p in &net.bound_ports_in_range {
+        if r.contains(*p) {
+            excluded.insert(*p);
+        }
+    }
+    let bound = excluded.len() as u64 - reserved;
+    let p = r
+        .len()
+        .saturating_sub(excluded.len() as u64 + extra_bound_in_range);
+    let mut why = format!("range {}–{} ({} ports)", r.lo, r.hi, r.len());
+    if reserved > 0 {
+        why.push_str(&format!(" − {reserved} reserved"));
+    }
+    if bound > 0 {
+        why.push_str(&format!(" − {bound} bound by listeners"));
+    }
+    if extra_bound_in_range > 0 {
+        why.push_str(&format!(" − {extra_bound_in_range} test listeners"));
+    }
+    (p, why, r)
+}
+
+fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
+    let snap = cx.snap;
+    let sc = cx.sc;
+    if sc.kind == ScenarioKind::Inbound {
+        cx.na(
+            EPHEMERAL_PORTS,
+            "accepted connections share the listening port; ephemeral ports are the clients' concern",
+        );
+        return None;
+    }
+    if snap.net.ip_local_port_range.is_none() {
+        let r = default_range(snap.platform.os);
+        cx.assume(format!(
+            "ephemeral port range unknown: assumed the default {}–{}",
+            r.lo, r.hi
+        ));
+    }
+    let in_range = if sc.kind == ScenarioKind::Loopback {
+        sc.listen_ports_in_range
+    } else {
+        0
+    };
+    let (p, mut why, r) = usable_ports(snap, in_range);
+    if r.len() % 2 == 1 && r.len() > 1 && r.len() < 64 {
+        cx.assume(format!(
+            "the port range has an odd size ({}): the kernel's parity scan may leave one port unused",
+            r.len()
+        ));
+    }
+    let src = sc.source_ips.max(1);
+    let (tuples, tuple_why) = match sc.kind {
+        ScenarioKind::Outbound if sc.bind_before_connect => (
+            src,
+            format!(
+                "{src} source IP{} (bind before connect: one pool per source IP)",
+                if src > 1 { "s" } else { "" }
+            ),
+        ),
+        ScenarioKind::Outbound => {
+            let d = sc.destinations.max(1);
+            (
+                src * d,
+                format!(
+                    "{src} source IP × {d} destination{}",
+                    if d > 1 { "s" } else { "" }
+                ),
+            )
+        }
+        _ => {
+            let l = sc.listen_ports.max(1);
+            (
+                src * l,
+                format!(
+                    "{src} source IP × {l} listen port{}",
+                    if l > 1 { "s" } else { "" }
+                ),
+            )
+        }
+    };
+    why = format!(
+        "{p} usable ports per (source ip, destination ip, destination port) [{why}] × {tuples} tuples ({tuple_why})"
+    );
+    if snap.platform.os == Os::Macos && src > 1 {
+        cx.assume(
+            "macOS has only 127.0.0.1 unless aliases are added (`ifconfig lo0 alias 127.0.0.2`)",
+        );
+    }
+    let key = match snap.platform.os {
+        Os::Linux | Os::Other => {
+            "`sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"` (per network namespace)"
+                .to_string()
+        }
+        _ => "`sysctl -w net.inet.ip.portrange.first=1024`".to_string(),
+    };
+    let mut lift = format!(
+        "widen the range: {key}; or add tuples: more destination ports or source IPs (127.0.0.2… on loopback) with IP_BIND_ADDRESS_NO_PORT"
+    );
+    if sc.bind_before_connect {
+        lift = format!(
+            "set IP_BIND_ADDRESS_NO_PORT before bind() so ports are shared per 4-tuple instead of per source IP; or {lift}"
+        );
+    }
+    if !snap.net.ip_local_reserved_ports.is_empty() || !snap.net.bound_ports_in_range.is_empty() {
+        lift.push_str("; move listeners and reserved ports out of the range");
+    }
+    Some(ceiling(
+        EPHEMERAL_PORTS,
+        p * tuples,
+        true,
+        "netns",
+        why,
+        lift,
+    ))
+}
+
+fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
+    let sc = cx.sc;
+    let snap = cx.snap;
+    if !(sc.kind == ScenarioKind::Inbound && sc.acceptor_paused) {
+        cx.na(
+            ACCEPT_QUEUE,
+            "the application keeps accepting: the accept queue bounds bursts (SYN drops and retries), not concurrent connections",
+        );
+        return None;
+    }
+    let somax = snap.net.somaxconn.unwrap_or_else(|| {
+        cx.assume("net.core.somaxconn unknown: assumed 4096 (Linux ≥ 5.4)");
+        4096
+    });
+    let backlog = sc.backlog.unwrap_or(somax);
+    let q = backlog.min(somax);
+    Some(ceiling(
+        ACCEPT_QUEUE,
+        q + 1,
+        true,
+        "netns",
+        format!("min(listen backlog {backlog}, net.core.somaxconn {somax}) + 1 while the application does not accept"),
+        "accept faster (the application stopped calling accept()); raise net.core.somaxconn and the application's listen() backlog".into(),
+    ))
+}
+
+fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
+    let Some(ct) = cx.snap.net.conntrack.clone() else {
+        cx.na(CONNTRACK, "the conntrack module is not loaded");
+        return None;
+    };
+    if !ct.active {
+        cx.na(
+            CONNTRACK,
+            "no connections are tracked in this network namespace",
+        );
+        return None;
+    }
+    let (Some(max), count) = (ct.max, ct.count.unwrap_or(0)) else {
+        cx.na(CONNTRACK, "nf_conntrack_max unknown");
+        return None;
+    };
+    Some(ceiling(
+        CONNTRACK,
+        max.saturating_sub(count),
+        true,
+        "host",
+        format!("net.netfilter.nf_conntrack_max {max} − {count} entries (one per connection)"),
+        format!(
+            "`sysctl -w net.netfilter.nf_conntrack_max={}` (global), or a raw-table notrack rule for loopback",
+            max.saturating_mul(2)
+        ),
+    ))
+}
+
+fn memory(cx: &mut Ctx) -> Option<Ceiling> {
+    let snap = cx.snap;
+    let avail_kb = snap.memory.mem_available_kb;
+    let cg = &snap.process.cgroup;
+    let cg_room = cg
+        .memory_max
+        .map(|m| m.saturating_sub(cg.memory_current.unwrap_or(0)));
+    let (bytes, src) = match (avail_kb, cg_room) {
+        (Some(a), Some(c)) if c < a * 1024 => (c, "cgroup memory.max − memory.current".to_string()),
+        (Some(a), _) => (a * 1024, "MemAvailable".to_string()),
+        (None, Some(c)) => (c, "cgroup memory.max − memory.current".to_string()),
+        (None, None) => {
+            cx.na(MEMORY, "available memory unknown");
+            return None;
+        }
+    };
+    let spc = cx.sc.sockets_per_conn();
+    let per = SOCKET_BYTES * spc;
+    Some(ceiling(
+        MEMORY,
+        bytes / per,
+        false,
+        "host",
+        format!(
+            "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight",
+            bytes >> 20
+        ),
+        "more RAM or a higher cgroup memory.max; idle connections need no tcp_mem".into(),
+    ))
+}
+
+fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
+    let tpc = cx.sc.threads_per_conn;
+    if tpc == 0 {
+        cx.na(TASKS, "event-driven (no thread per connection); use --threads-per-conn for thread-per-connection servers");
+        return None;
+    }
+    let snap = cx.snap;
+    let p = &snap.process;
+    let threads = p.threads.unwrap_or(1);
+    let mut limits: Vec<(u64, String)> = Vec::new();
+    if let Some(n) = p.nproc {
+        if !(p.caps.sys_resource || p.caps.sys_admin) {
+            if let Rlim::Value(v) = n.soft {
+                limits.push((
+                    v.saturating_sub(threads),
+                    format!("RLIMIT_NPROC {v} − {threads} threads"),
+                ));
+            }
+        }
+    }
+    if let Some(m) = p.cgroup.pids_max {
+        let cur = p.cgroup.pids_current.unwrap_or(threads);
+        limits.push((
+            m.saturating_sub(cur),
+            format!("cgroup pids.max {m} − {cur}"),
+        ));
+    }
+    if let Some(t) = snap.memory.threads_max {
+        limits.push((t.saturating_sub(threads), format!("kernel.threads-max {t}")));
+    }
+    if let Some(t) = snap.memory.pid_max {
+        limits.push((t.saturating_sub(threads), format!("kernel.pid_max {t}")));
+    }
+    let (room, why) = limits.into_iter().min_by_key(|l| l.0)?;
+    Some(ceiling(
+        TASKS,
+        room / tpc * cx.procs(),
+        true,
+        "process",
+        format!("{why}, / {tpc} thread{} per connection", if tpc > 1 { "s" } else { "" }),
+        "LimitNPROC= and TasksMax= in the unit, kernel.pid_max / kernel.threads-max; or an event-driven server".into(),
+    ))
+}
+
+fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
+    let snap = cx.snap;
+    let sc = cx.sc;
+    let mut out = Vec::new();
+    let fpc = sc.fds_per_conn();
+    let extra = cx.extra_fds();
+    if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
+        let running = !snap.process.is_self;
+        let base_fds = if running {
+            snap.process.open_fds
+        } else {
+            ERLANG_BASELINE_FDS
+        };
+        if let Some(m) = &e.max_fds {
+            out.push(ceiling(
+                ERLANG_MAX_FDS,
+                m.value.saturating_sub(base_fds + extra) / fpc,
+                true,
+                "process",
+                format!("(erts max_fds {} [{}] − {base_fds} fds open{}) / {fpc}", m.value, m.source, if extra > 0 { format!(" − {extra} listeners") } else { String::new() }),
+                "set a finite soft RLIMIT_NOFILE before the node starts (ulimit -n, LimitNOFILE=): erts sizes its fd table at boot, raising it later does not help".into(),
+            ));
+        }
+        let ports_used = e
+            .ports_in_use
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(erlang::BASELINE_PORTS);
+        let want_q = (e.port_limit.value * 2).min(erlang::MAX_TABLE);
+        out.push(ceiling(
+            ERLANG_PORT_LIMIT,
+            e.port_limit.value.saturating_sub(ports_used + extra) / fpc,
+            true,
+            "process",
+            format!(
+                "(port limit {} [{}] − {ports_used} ports in use{}) / {fpc} port{} per connection",
+                e.port_limit.value,
+                e.port_limit.source,
+                if extra > 0 { format!(" − {extra} listeners") } else { String::new() },
+                if fpc > 1 { "s" } else { "" }
+            ),
+            format!("start the node with `+Q {want_q}` (vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)"),
+        ));
+        let procs_used = e
+            .processes_in_use
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(erlang::BASELINE_PROCESSES);
+        let ppc = sc.procs_per_conn.max(1);
+        if sc.procs_per_conn > 0 {
+            let want_p = (e.process_limit.value * 2).min(erlang::MAX_TABLE);
+            out.push(ceiling(
+                ERLANG_PROCESS_LIMIT,
+                e.process_limit.value.saturating_sub(procs_used) / ppc,
+                false,
+                "process",
+                format!(
+                    "(process limit {} [{}] − ~{procs_used} processes running) / {ppc} process{} per connection (assumed; --procs-per-conn)",
+                    e.process_limit.value,
+                    e.process_limit.source,
+                    if ppc > 1 { "es" } else { "" }
+                ),
+                format!("start the node with `+P {want_p}`"),
+            ));
+        }
+        cx.assume(format!(
+            "Erlang: {ppc} Erlang process{} per connection (--procs-per-conn); ports in use: {}",
+            if ppc > 1 { "es" } else { "" },
+            e.ports_in_use
+                .as_ref()
+                .map(|s| s.source.as_str())
+                .unwrap_or("a bare node's 3")
+        ));
+    }
+    if snap.runtime.kind == RuntimeKind::Nginx {
+        let n = snap
+            .runtime
+            .nginx
+            .clone()
+            .unwrap_or(crate::snapshot::Nginx {
+                config: "(defaults)".into(),
+                worker_processes: 1,
+                worker_connections: runtime::nginx::DEFAULT_WORKER_CONNECTIONS,
+                worker_rlimit_nofile: None,
+                proxies: false,
+            });
+        let div = if n.proxies { 2 } else { 1 };
+        out.push(ceiling(
+            NGINX_WORKER_CONNECTIONS,
+            n.worker_processes * n.worker_connections / div,
+            true,
+            "process",
+            format!(
+                "worker_processes {} × worker_connections {}{} [{}]",
+                n.worker_processes,
+                n.worker_connections,
+                if n.proxies { " / 2 (proxying: each client also holds an upstream connection)" } else { "" },
+                n.config
+            ),
+            format!(
+                "raise worker_connections (events {{}}) and worker_rlimit_nofile to at least {} together",
+                n.worker_connections * 2
+            ),
+        ));
+    }
+    out
+}
+
+/// New connections per second that TIME_WAIT allows (§12.2 C4).
+fn churn_rates(cx: &mut Ctx) -> Vec<RateCeiling> {
+    let snap = cx.snap;
+    let sc = cx.sc;
+    if sc.kind == ScenarioKind::Inbound {
+        cx.assume("churn: the server side keeps no TIME_WAIT when clients close first; no rate ceiling on the server");
+        return Vec::new();
+    }
+    let Some(c) = ephemeral_ports(&mut Ctx {
+        snap,
+        sc,
+        assumptions: Vec::new(),
+        not_applicable: Vec::new(),
+    }) else {
+        return Vec::new();
+    };
+    let ports = c.value;
+    let net = &snap.net;
+    let (t, why_t, lift) = match snap.platform.os {
+        Os::Linux | Os::Other => {
+            let reuse = net.tcp_tw_reuse.unwrap_or(2);
+            let ts = net.tcp_timestamps.unwrap_or(1) != 0;
+            let applies = ts && (reuse == 1 || (reuse == 2 && sc.kind == ScenarioKind::Loopback));
+            if applies {
+                let d = net.tcp_tw_reuse_delay_ms.unwrap_or(1000);
+                let note = if net.tcp_tw_reuse_delay_ms.is_none() {
+                    " (no tcp_tw_reuse_delay on this kernel: about 1 s)"
+                } else {
+                    ""
+                };
+                (
+                    d as f64 / 1000.0,
+                    format!("TIME_WAIT ports reused after tcp_tw_reuse_delay {d} ms{note} (tcp_tw_reuse={reuse})"),
+                    "lower net.ipv4.tcp_tw_reuse_delay (Linux ≥ 6.14), add tuples, or pool connections".to_string(),
+                )
+            } else {
+                let why = if !ts {
+                    "tcp_timestamps=0 disables reuse".to_string()
+                } else if reuse == 0 {
+                    "tcp_tw_reuse=0".to_string()
+                } else {
+                    "tcp_tw_reuse=2 reuses only loopback connections".to_string()
+                };
+                (
+                    LINUX_TIME_WAIT_S,
+                    format!("each port stays in TIME_WAIT for 60 s ({why})"),
+                    "`sysctl -w net.ipv4.tcp_tw_reuse=1` (timestamps on), more tuples, or pool connections".to_string(),
+                )
+            }
+        }
+        _ => {
+            let msl = net.msl_ms.unwrap_or(15000);
+            (
+                2.0 * msl as f64 / 1000.0,
+                format!("TIME_WAIT = 2 × net.inet.tcp.msl {msl} ms"),
+                "lower net.inet.tcp.msl, more tuples, or pool connections".to_string(),
+            )
+        }
+    };
+    let mut why = format!("{ports} ports / {t} s: {why_t}");
+    if let Some(b) = net.tcp_max_tw_buckets {
+        if b < ports {
+            why.push_str(&format!(
+                "; note tcp_max_tw_buckets {b} < {ports}: TIME_WAIT sockets above it are dropped at once, so this rate is not a hard limit"
+            ));
+        }
+    }
+    vec![RateCeiling {
+        name: TIME_WAIT_RATE.into(),
+        per_second: ports as f64 / t,
+        why,
+        lift,
+    }]
 }

@@ -1,1 +1,331 @@
-//! Named checks with stable IDs.
+//! Named checks with stable IDs (docs/checks.md): each says current → required → how to fix.
+//! Pure: computed from the snapshot and the prediction.
+
+use serde::{Deserialize, Serialize};
+
+use super::names::*;
+use super::{Prediction, ScenarioKind};
+use crate::snapshot::{Rlim, RuntimeKind, Snapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warning => "WARNING",
+            Severity::Error => "ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub id: String,
+    pub severity: Severity,
+    pub message: String,
+    /// Set when `--ignore` demoted an error to a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub ignored: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// `--require N`: connections the host must hold.
+    pub require: Option<u64>,
+    /// `--warn-at PERCENT`: usage share of a ceiling that warns.
+    pub warn_at: f64,
+    /// `--ignore`: IDs demoted from error to warning (`all` for every one).
+    pub ignore: Vec<String>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            require: None,
+            warn_at: 80.0,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// Every check ID porttune can emit, for `--ignore` validation and docs.
+pub const IDS: &[&str] = &[
+    "Require",
+    "EphemeralPorts",
+    "ProcessFds",
+    "SystemFiles",
+    "AcceptQueue",
+    "Conntrack",
+    "Memory",
+    "Tasks",
+    "ErlangMaxFds",
+    "ErlangPortLimit",
+    "ErlangProcessLimit",
+    "NginxWorkerConnections",
+    "ErlangBootFds",
+    "ErlangFlags",
+    "HardLimitLocked",
+    "SoftLimit1024",
+    "Somaxconn",
+    "TimeWaitReuse",
+    "PortRangeParity",
+    "ProcSysReadOnly",
+    "FdUsage",
+    "TimeWaitUsage",
+    "ConntrackUsage",
+    "SystemFilesUsage",
+];
+
+/// `process_fds` → `ProcessFds`.
+pub fn id_of(ceiling: &str) -> String {
+    ceiling
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn push(out: &mut Vec<Check>, id: &str, severity: Severity, message: String) {
+    out.push(Check {
+        id: id.into(),
+        severity,
+        message,
+        ignored: false,
+    });
+}
+
+pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check> {
+    let mut out = Vec::new();
+    let p = &snap.process;
+    let net = &snap.net;
+
+    // Every ceiling below the required count is an error, with its own fix.
+    if let Some(req) = opts.require {
+        for c in pred.ceilings.iter().filter(|c| c.value < req) {
+            let mut lift = c.lift.clone();
+            if c.name == PROCESS_FDS {
+                let need = super::ceilings::fds_needed(snap, &pred.scenario, req);
+                lift = super::ceilings::nofile_lift(snap, need);
+            }
+            push(
+                &mut out,
+                &id_of(&c.name),
+                Severity::Error,
+                format!(
+                    "{} allows {} connections → {req} required → {lift}",
+                    c.name, c.value
+                ),
+            );
+        }
+        if pred.ceiling < req {
+            push(
+                &mut out,
+                "Require",
+                Severity::Error,
+                format!(
+                    "predicted ceiling {} ({}) → {req} required → lift the ceilings above, lowest first",
+                    pred.ceiling, pred.bottleneck
+                ),
+            );
+        }
+    }
+
+    // Erlang: the fd table was sized at boot with a lower limit than the process has now.
+    if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
+        if let (Some(m), Rlim::Value(now)) = (&e.max_fds, p.nofile.soft) {
+            if m.value < now && !p.is_self {
+                push(
+                    &mut out,
+                    "ErlangBootFds",
+                    Severity::Error,
+                    format!(
+                        "the node sized its fd table at boot with {} fds, but its soft limit is now {now} → {now} at boot → restart the node with the higher limit set before start (raising it on a running node does nothing; sockets beyond fd {} fail with {{error,timeout}})",
+                        m.value,
+                        m.value - 1
+                    ),
+                );
+            }
+        }
+        for note in snap.notes.iter().filter(|n| n.starts_with("Erlang:")) {
+            push(
+                &mut out,
+                "ErlangFlags",
+                Severity::Error,
+                format!("{note} → use a value in 1024..134217727"),
+            );
+        }
+    }
+
+    // A hard limit this process cannot raise.
+    if let Rlim::Value(hard) = p.nofile.hard {
+        let nr_open = snap.fs.nr_open.unwrap_or(u64::MAX);
+        if !p.caps.sys_resource && hard < nr_open {
+            push(
+                &mut out,
+                "HardLimitLocked",
+                Severity::Warning,
+                format!(
+                    "hard RLIMIT_NOFILE is {hard} and this process cannot raise it (no CAP_SYS_RESOURCE; fs.nr_open allows {}) → more than {hard} fds per process need a higher hard limit where the process is started (systemd LimitNOFILE=, limits.d, container --ulimit) or several processes",
+                    snap.fs
+                        .nr_open
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into())
+                ),
+            );
+        }
+    }
+    if p.nofile.soft == Rlim::Value(1024)
+        && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind)
+    {
+        push(
+            &mut out,
+            "SoftLimit1024",
+            Severity::Warning,
+            format!(
+                "soft RLIMIT_NOFILE is 1024 (the select()-era default) and {} does not raise it → set it before start: `ulimit -n {}` or LimitNOFILE=",
+                snap.runtime.kind.name(),
+                p.nofile.hard
+            ),
+        );
+    }
+    if let Some(s) = net.somaxconn {
+        if s < 4096 {
+            push(
+                &mut out,
+                "Somaxconn",
+                Severity::Warning,
+                format!(
+                    "net.core.somaxconn is {s} (listen backlogs are cut to it) → 4096 (Linux ≥ 5.4 default) → `sysctl -w net.core.somaxconn=4096`"
+                ),
+            );
+        }
+    }
+    if pred.scenario.kind == ScenarioKind::Outbound && net.tcp_tw_reuse == Some(0) {
+        push(
+            &mut out,
+            "TimeWaitReuse",
+            Severity::Warning,
+            "net.ipv4.tcp_tw_reuse is 0: every closed outbound connection holds its port for 60 s → 1 → `sysctl -w net.ipv4.tcp_tw_reuse=1`".into(),
+        );
+    }
+    if let Some(r) = net.ip_local_port_range {
+        if r.lo % 2 == r.hi % 2 && r.len() > 1 {
+            push(
+                &mut out,
+                "PortRangeParity",
+                Severity::Info,
+                format!(
+                    "ip_local_port_range {} {} has ends of the same parity; the kernel prefers different parity (an even port count) for its connect/bind split",
+                    r.lo, r.hi
+                ),
+            );
+        }
+    }
+    if net.proc_sys_writable == Some(false) {
+        push(
+            &mut out,
+            "ProcSysReadOnly",
+            Severity::Info,
+            "/proc/sys/net is not writable here: per-network-namespace keys (net.ipv4.ip_local_port_range, tcp_tw_reuse, somaxconn, …) must be set on the host or as container sysctls (docker --sysctl, pod securityContext.sysctls)".into(),
+        );
+    }
+
+    // Usage and headroom.
+    let warn = opts.warn_at / 100.0;
+    let share = |used: u64, of: u64| of > 0 && used as f64 >= warn * of as f64;
+    if let Some(c) = pred.get(PROCESS_FDS) {
+        let cap = c.value + p.open_fds;
+        if share(p.open_fds, cap) {
+            push(
+                &mut out,
+                "FdUsage",
+                Severity::Warning,
+                format!(
+                    "{} fds open of a usable {} (≥ {}%) → raise RLIMIT_NOFILE before it runs out",
+                    p.open_fds, cap, opts.warn_at
+                ),
+            );
+        }
+    }
+    if let (Some(tw), Some(b)) = (snap.usage.tcp_time_wait, net.tcp_max_tw_buckets) {
+        if share(tw, b) {
+            push(
+                &mut out,
+                "TimeWaitUsage",
+                Severity::Warning,
+                format!(
+                    "{tw} sockets in TIME_WAIT of tcp_max_tw_buckets {b} (≥ {}%) → pool connections or enable tcp_tw_reuse",
+                    opts.warn_at
+                ),
+            );
+        }
+    }
+    if let Some(ct) = &net.conntrack {
+        if let (Some(c), Some(m)) = (ct.count, ct.max) {
+            if share(c, m) {
+                push(
+                    &mut out,
+                    "ConntrackUsage",
+                    Severity::Warning,
+                    format!(
+                        "{c} conntrack entries of nf_conntrack_max {m} (≥ {}%) → raise nf_conntrack_max",
+                        opts.warn_at
+                    ),
+                );
+            }
+        }
+    }
+    if let (Some(a), Some(m)) = (snap.fs.file_nr_allocated, snap.fs.file_max) {
+        if share(a, m) {
+            push(
+                &mut out,
+                "SystemFilesUsage",
+                Severity::Warning,
+                format!(
+                    "{a} file handles allocated of fs.file-max {m} (≥ {}%) → raise fs.file-max",
+                    opts.warn_at
+                ),
+            );
+        }
+    }
+
+    let all = opts.ignore.iter().any(|i| i == "all");
+    for c in &mut out {
+        if c.severity == Severity::Error && (all || opts.ignore.iter().any(|i| i == &c.id)) {
+            c.severity = Severity::Warning;
+            c.ignored = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert_eq!(id_of("process_fds"), "ProcessFds");
+        assert_eq!(id_of("erlang_port_limit"), "ErlangPortLimit");
+        for n in [
+            EPHEMERAL_PORTS,
+            PROCESS_FDS,
+            SYSTEM_FILES,
+            ERLANG_MAX_FDS,
+            NGINX_WORKER_CONNECTIONS,
+        ] {
+            assert!(IDS.contains(&id_of(n).as_str()), "{n}");
+        }
+    }
+}

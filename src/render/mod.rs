@@ -1,1 +1,50 @@
-//! Output formats.
+//! Output formats. Renderers format; they compute nothing.
+
+pub mod json;
+pub mod text;
+
+use serde::Serialize;
+
+use crate::model::Prediction;
+use crate::model::checks::Check;
+use crate::snapshot::Snapshot;
+
+/// Everything `porttune check` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport<'a> {
+    pub snapshot: &'a Snapshot,
+    pub prediction: &'a Prediction,
+    /// The prediction with a profile applied (`check --with`): before → after.
+    pub with_profile: Option<(String, &'a Prediction)>,
+    pub checks: &'a [Check],
+    pub source: String,
+}
+
+/// 1234567 → "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether to colour: only on a terminal, never with NO_COLOR.
+pub fn use_colour(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(28232), "28,232");
+        assert_eq!(super::thousands(1048576), "1,048,576");
+    }
+}

@@ -398,7 +398,7 @@ pub struct Runtime {
 }
 
 /// A value and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sourced {
     pub value: u64,
@@ -421,15 +421,6 @@ pub struct Erlang {
     /// Processes alive now (a bare node has about 40).
     #[serde(default)]
     pub processes_in_use: Option<Sourced>,
-}
-
-impl Default for Sourced {
-    fn default() -> Self {
-        Sourced {
-            value: 0,
-            source: String::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

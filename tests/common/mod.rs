@@ -15,13 +15,24 @@ pub fn is_root() -> bool {
 /// Gate for tests that need root and namespaces. Returns false (test skipped, loudly) when not
 /// root; panics when `CI` is set, because CI runs as root and these tests must run there.
 pub fn need_root(test: &str) -> bool {
-    if is_root() && Command::new("unshare").arg("-n").arg("true").status().map(|s| s.success()).unwrap_or(false) {
+    if is_root()
+        && Command::new("unshare")
+            .arg("-n")
+            .arg("true")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    {
         return true;
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{test}: needs root and `unshare -n`, and CI is set: this test must run here, not skip");
+        panic!(
+            "{test}: needs root and `unshare -n`, and CI is set: this test must run here, not skip"
+        );
     }
-    eprintln!("SKIPPED {test}: needs root and network namespaces (unshare -n); run as root to test");
+    eprintln!(
+        "SKIPPED {test}: needs root and network namespaces (unshare -n); run as root to test"
+    );
     false
 }
 

@@ -1,0 +1,123 @@
+//! `porttune check`.
+
+use std::io::IsTerminal;
+
+use crate::cli::{CheckArgs, Format, ScenarioArgs, SourceArgs};
+use crate::error::{Error, Result, exit};
+use crate::model::{self, Scenario, checks};
+use crate::render;
+use crate::snapshot::{self, Snapshot, probe::ProbeOptions};
+
+pub fn scenario(a: &ScenarioArgs) -> Scenario {
+    Scenario {
+        kind: a.scenario,
+        destinations: a.destinations,
+        source_ips: a.source_ips,
+        bind_before_connect: a.bind_before_connect,
+        listen_ports: a.listen_ports,
+        listen_ports_in_range: a.listen_ports_in_range,
+        extra_fds: None,
+        processes: a.processes,
+        procs_per_conn: a.procs_per_conn,
+        threads_per_conn: a.threads_per_conn,
+        acceptor_paused: a.acceptor_paused,
+        backlog: a.backlog,
+        churn: a.churn,
+    }
+}
+
+/// Read the host (or load the snapshot), and save it when asked. Returns the snapshot and
+/// where it came from.
+pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
+    let (snap, source) = match &a.from {
+        Some(path) => {
+            if a.runtime.is_some()
+                || a.erl_flags.is_some()
+                || a.vm_args.is_some()
+                || a.nginx_conf.is_some()
+            {
+                return Err(Error::Usage(
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args and --nginx-conf apply when reading a host".into(),
+                ));
+            }
+            (
+                snapshot::load(path)?,
+                format!("snapshot {}", path.display()),
+            )
+        }
+        None => {
+            let opts = ProbeOptions {
+                pid: a.pid,
+                proc_root: a.proc_root.clone(),
+                runtime: a.runtime,
+                erl_flags: a.erl_flags.clone(),
+                vm_args: a.vm_args.clone(),
+                nginx_conf: a.nginx_conf.clone(),
+            };
+            let snap = snapshot::probe::probe(&opts)?;
+            let src = match a.pid {
+                Some(p) => format!("this host, PID {p}"),
+                None => "this host".to_string(),
+            };
+            (snap, src)
+        }
+    };
+    if let Some(path) = &a.save {
+        snapshot::save(&snap, path)?;
+    }
+    Ok((snap, source))
+}
+
+pub fn run(a: &CheckArgs) -> Result<i32> {
+    if !(0.0..=100.0).contains(&a.warn_at) {
+        return Err(Error::Usage(format!(
+            "--warn-at {}: give a percentage between 0 and 100",
+            a.warn_at
+        )));
+    }
+    for id in &a.ignore {
+        if id != "all" && !checks::IDS.contains(&id.as_str()) {
+            return Err(Error::Usage(format!(
+                "--ignore {id}: no such check (known: all, {})",
+                checks::IDS.join(", ")
+            )));
+        }
+    }
+    let (snap, source) = snapshot(&a.source)?;
+    let sc = scenario(&a.scenario);
+    let pred = model::predict(&snap, &sc);
+    let opts = checks::CheckOptions {
+        require: a.require,
+        warn_at: a.warn_at,
+        ignore: a.ignore.clone(),
+    };
+    let found = checks::run(&snap, &pred, &opts);
+    let with = match &a.with {
+        Some(profile) => Some((profile.clone(), what_if(&snap, profile, &sc)?)),
+        None => None,
+    };
+    let report = render::CheckReport {
+        snapshot: &snap,
+        prediction: &pred,
+        with_profile: with.as_ref().map(|(n, p)| (n.clone(), p)),
+        checks: &found,
+        source,
+    };
+    let out = match a.format {
+        Format::Json => render::json::check(&report),
+        Format::Text => {
+            colored::control::set_override(render::use_colour(std::io::stdout().is_terminal()));
+            render::text::check(&report)
+        }
+    };
+    print!("{out}");
+    let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
+    Ok(if failed { exit::FAILED } else { exit::OK })
+}
+
+fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<model::Prediction> {
+    let _ = (snap, sc);
+    Err(Error::Usage(format!(
+        "--with {profile}: profiles are not available in this build"
+    )))
+}

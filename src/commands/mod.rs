@@ -1,0 +1,3 @@
+//! Command implementations: glue between cli, probe, model and render.
+
+pub mod check;

@@ -1,0 +1,183 @@
+//! Human output for check: the verdict first, then the ladder, then the checks.
+
+use colored::Colorize;
+use std::fmt::Write;
+
+use super::{CheckReport, thousands};
+use crate::model::Prediction;
+use crate::model::checks::Severity;
+
+fn scenario_line(p: &Prediction) -> String {
+    let s = &p.scenario;
+    let mut out = s.kind.name().to_string();
+    match s.kind {
+        crate::model::ScenarioKind::Outbound => {
+            let _ = write!(
+                out,
+                ", {} destination(s), {} source IP(s)",
+                s.destinations, s.source_ips
+            );
+            if s.bind_before_connect {
+                out.push_str(", bind before connect");
+            }
+        }
+        crate::model::ScenarioKind::Loopback => {
+            let _ = write!(
+                out,
+                ", {} listen port(s), {} source IP(s), 2 fds per connection",
+                s.listen_ports, s.source_ips
+            );
+        }
+        crate::model::ScenarioKind::Inbound => {
+            if s.acceptor_paused {
+                out.push_str(", acceptor paused");
+            }
+        }
+    }
+    if s.processes > 1 {
+        let _ = write!(out, ", {} processes", s.processes);
+    }
+    out
+}
+
+fn ladder(out: &mut String, p: &Prediction) {
+    let w = p
+        .ceilings
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(10)
+        .max(7);
+    let _ = writeln!(
+        out,
+        "  {:<w$}  {:>13}  why / how to lift",
+        "ceiling", "connections"
+    );
+    for (i, c) in p.ceilings.iter().enumerate() {
+        let val = format!("{}{}", if c.exact { "" } else { "~" }, thousands(c.value));
+        let name = if i == 0 {
+            c.name.bold().to_string()
+        } else {
+            c.name.clone()
+        };
+        let pad = w.saturating_sub(c.name.len());
+        let _ = writeln!(out, "  {name}{:pad$}  {val:>13}  {}", "", c.why);
+        let _ = writeln!(out, "  {:w$}  {:>13}  lift: {}", "", "", c.lift);
+        if let Some(next) = p.ceilings.get(i + 1) {
+            if i == 0 {
+                let _ = writeln!(
+                    out,
+                    "  {:w$}  {:>13}  → lift {} and the next limit is {} at {}",
+                    "",
+                    "",
+                    c.name,
+                    next.name,
+                    thousands(next.value)
+                );
+            }
+        }
+    }
+    for n in &p.not_applicable {
+        let pad = w.saturating_sub(n.name.len());
+        let _ = writeln!(
+            out,
+            "  {}{:pad$}  {:>13}  {}",
+            n.name.dimmed(),
+            "",
+            "n/a",
+            n.why
+        );
+    }
+}
+
+pub fn check(r: &CheckReport) -> String {
+    let p = r.prediction;
+    let s = r.snapshot;
+    let mut out = String::new();
+    let why = p.ceilings.first().map(|c| c.why.as_str()).unwrap_or("");
+    let _ = writeln!(
+        out,
+        "{} {} concurrent connections ({}), limited by {}",
+        "Ceiling:".bold(),
+        thousands(p.ceiling).bold(),
+        scenario_line(p),
+        p.bottleneck.bold()
+    );
+    let _ = writeln!(out, "  because {why}");
+    if !p.tied.is_empty() {
+        let _ = writeln!(out, "  tied with: {}", p.tied.join(", "));
+    }
+    let who = match (s.process.is_self, s.process.pid) {
+        (false, Some(pid)) => format!("PID {pid} ({})", s.runtime.kind.name()),
+        _ => format!("porttune's own process ({})", s.runtime.kind.name()),
+    };
+    let _ = writeln!(
+        out,
+        "  for {who} on {} {}; source: {}",
+        format!("{:?}", s.platform.os).to_lowercase(),
+        s.platform.kernel.as_deref().unwrap_or(""),
+        r.source
+    );
+    if let Some((name, after)) = &r.with_profile {
+        let _ = writeln!(
+            out,
+            "\n{} {} → {} with profile {name} (bottleneck {} → {})",
+            "What-if:".bold(),
+            thousands(p.ceiling),
+            thousands(after.ceiling).bold(),
+            p.bottleneck,
+            after.bottleneck
+        );
+    }
+    let _ = writeln!(out, "\n{}", "Ladder (lowest first):".bold());
+    ladder(&mut out, p);
+    if !p.rates.is_empty() {
+        let _ = writeln!(out, "\n{}", "Churn (new connections per second):".bold());
+        for r in &p.rates {
+            let _ = writeln!(
+                out,
+                "  {}  {:.0}/s  {}\n  lift: {}",
+                r.name, r.per_second, r.why, r.lift
+            );
+        }
+    }
+    let u = &s.usage;
+    let _ = writeln!(
+        out,
+        "\n{} fds open {} of soft {} / hard {}; TCP sockets in use {}, TIME_WAIT {}; connections held by the process {}",
+        "Usage:".bold(),
+        s.process.open_fds,
+        s.process.nofile.soft,
+        s.process.nofile.hard,
+        u.tcp_inuse
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+        u.tcp_time_wait
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+        u.process_connections
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+    );
+    if !r.checks.is_empty() {
+        let _ = writeln!(out, "\n{}", "Checks:".bold());
+        for c in r.checks {
+            let label = format!("[{} {}]", c.severity.label(), c.id);
+            let label = match c.severity {
+                Severity::Error => label.red().bold().to_string(),
+                Severity::Warning => label.yellow().to_string(),
+                Severity::Info => label.dimmed().to_string(),
+            };
+            let ign = if c.ignored { " (ignored)" } else { "" };
+            let _ = writeln!(out, "{label}{ign} {}", c.message);
+        }
+    }
+    let notes: Vec<&String> = p.assumptions.iter().chain(s.notes.iter()).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\n{}", "Assumed / not read:".bold());
+        for n in notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    out
+}

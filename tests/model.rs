@@ -1,0 +1,250 @@
+//! Model tests on fixture snapshots: ceiling, bottleneck and ladder order.
+
+use porttune::model::{Scenario, ScenarioKind, names::*, predict};
+use porttune::snapshot::{self, Snapshot};
+
+fn fixture(name: &str) -> Snapshot {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/snapshots")
+        .join(name);
+    snapshot::load(&p).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn sc(kind: ScenarioKind) -> Scenario {
+    Scenario::new(kind)
+}
+
+fn ladder(p: &porttune::model::Prediction) -> Vec<(&str, u64)> {
+    p.ceilings
+        .iter()
+        .map(|c| (c.name.as_str(), c.value))
+        .collect()
+}
+
+#[test]
+fn linux_defaults() {
+    let s = fixture("linux-defaults.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (1021, PROCESS_FDS));
+    let l = ladder(&p);
+    assert_eq!(l[0], (PROCESS_FDS, 1021));
+    assert_eq!(l[1], (SYSTEM_FILES, 2466170 - 1200));
+    assert_eq!(l[2].0, MEMORY);
+    assert!(
+        p.get(EPHEMERAL_PORTS).is_none(),
+        "inbound uses no ephemeral ports"
+    );
+
+    let out = predict(&s, &sc(ScenarioKind::Outbound));
+    assert_eq!(out.get(EPHEMERAL_PORTS).unwrap().value, 28232);
+    assert_eq!(out.bottleneck, PROCESS_FDS);
+
+    // Loopback: 2 fds per connection, one listener.
+    let lo = predict(&s, &sc(ScenarioKind::Loopback));
+    assert_eq!(lo.get(PROCESS_FDS).unwrap().value, (1024 - 3 - 1) / 2);
+    // Churn: tw_reuse=2 applies on loopback only.
+    let mut churn = sc(ScenarioKind::Outbound);
+    churn.churn = true;
+    let r = predict(&s, &churn);
+    assert!(
+        (r.rates[0].per_second - 28232.0 / 60.0).abs() < 0.01,
+        "{:?}",
+        r.rates
+    );
+    let mut churn_lo = sc(ScenarioKind::Loopback);
+    churn_lo.churn = true;
+    let r = predict(&s, &churn_lo);
+    assert!(
+        (r.rates[0].per_second - 28232.0).abs() < 0.01,
+        "{:?}",
+        r.rates
+    );
+}
+
+#[test]
+fn tuned_server_ports_exact() {
+    let s = fixture("tuned-server.yaml");
+    let mut o = sc(ScenarioKind::Outbound);
+    let p = predict(&s, &o);
+    // 64512 ports − 11 reserved (8080, 9100-9109) − 2 bound (5432, 6379; 8080 already reserved).
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (64499, EPHEMERAL_PORTS));
+    o.destinations = 4;
+    assert_eq!(
+        predict(&s, &o).get(EPHEMERAL_PORTS).unwrap().value,
+        4 * 64499
+    );
+    o.bind_before_connect = true;
+    o.source_ips = 2;
+    assert_eq!(
+        predict(&s, &o).get(EPHEMERAL_PORTS).unwrap().value,
+        2 * 64499
+    );
+    // Inbound: the fd limit of the running process (not porttune's).
+    let i = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (i.ceiling, i.bottleneck.as_str()),
+        (1048576 - 120, PROCESS_FDS)
+    );
+    // Processes multiply per-process ceilings only.
+    let mut many = sc(ScenarioKind::Inbound);
+    many.processes = 4;
+    let m = predict(&s, &many);
+    assert_eq!(m.get(PROCESS_FDS).unwrap().value, 4 * (1048576 - 120));
+    assert_eq!(
+        m.get(SYSTEM_FILES).unwrap().value,
+        i.get(SYSTEM_FILES).unwrap().value
+    );
+}
+
+#[test]
+fn macos_host() {
+    let s = fixture("macos.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    // Unlimited soft limit → kern.maxfilesperproc.
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (122880 - 3, PROCESS_FDS)
+    );
+    assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 245760 - 9000);
+    let mut o = sc(ScenarioKind::Outbound);
+    o.churn = true;
+    let p = predict(&s, &o);
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (16384, EPHEMERAL_PORTS));
+    // TIME_WAIT = 2 × MSL = 30 s.
+    assert!((p.rates[0].per_second - 16384.0 / 30.0).abs() < 0.01);
+}
+
+#[test]
+fn erlang_node_with_q() {
+    let s = fixture("erlang-node.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Loopback));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        ((8192 - 3 - 1) / 2, ERLANG_PORT_LIMIT)
+    );
+    let l = ladder(&p);
+    assert_eq!(l[1], (PROCESS_FDS, (20000 - 19 - 1) / 2));
+    assert_eq!(l[2], (ERLANG_MAX_FDS, (20000 - 19 - 1) / 2));
+    assert_eq!(l[3], (EPHEMERAL_PORTS, 28232));
+    let i = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (i.ceiling, i.bottleneck.as_str()),
+        (8192 - 3, ERLANG_PORT_LIMIT)
+    );
+    // The process table only when processes per connection are modelled.
+    let mut np = sc(ScenarioKind::Inbound);
+    np.procs_per_conn = 0;
+    assert!(predict(&s, &np).get(ERLANG_PROCESS_LIMIT).is_none());
+}
+
+#[test]
+fn erlang_boot_fds_lower_than_now() {
+    let mut s = fixture("erlang-node.yaml");
+    s.runtime
+        .erlang
+        .as_mut()
+        .unwrap()
+        .max_fds
+        .as_mut()
+        .unwrap()
+        .value = 1024;
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (1024 - 19, ERLANG_MAX_FDS)
+    );
+    let checks = porttune::model::checks::run(&s, &p, &Default::default());
+    assert!(checks.iter().any(|c| c.id == "ErlangBootFds"), "{checks:?}");
+}
+
+#[test]
+fn jvm_raises_soft_to_hard() {
+    let s = fixture("jvm.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (65536 - 3, PROCESS_FDS));
+    // The same shell starting a native program keeps the soft limit.
+    let mut native = s.clone();
+    native.runtime.kind = porttune::snapshot::RuntimeKind::Native;
+    assert_eq!(
+        predict(&native, &sc(ScenarioKind::Inbound)).ceiling,
+        1024 - 3
+    );
+}
+
+#[test]
+fn nginx_worker_connections() {
+    let s = fixture("nginx.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (4 * 768 / 2, NGINX_WORKER_CONNECTIONS)
+    );
+    assert_eq!(p.get(PROCESS_FDS).unwrap().value, 4 * ((65535 - 30) / 2));
+}
+
+#[test]
+fn conntrack_active() {
+    let s = fixture("conntrack.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (262144 - 250000, CONNTRACK)
+    );
+    assert!(
+        p.not_applicable.iter().any(|n| n.name == SYSTEM_FILES),
+        "root is exempt from file-max"
+    );
+    let l = ladder(&p);
+    assert!(
+        l.windows(2).all(|w| w[0].1 <= w[1].1),
+        "ladder ascending: {l:?}"
+    );
+}
+
+#[test]
+fn accept_queue_when_paused() {
+    let s = fixture("linux-defaults.yaml");
+    let mut i = sc(ScenarioKind::Inbound);
+    i.acceptor_paused = true;
+    i.backlog = Some(511);
+    let p = predict(&s, &i);
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (512, ACCEPT_QUEUE));
+    i.backlog = Some(100_000);
+    assert_eq!(predict(&s, &i).get(ACCEPT_QUEUE).unwrap().value, 4097);
+}
+
+#[test]
+fn require_makes_errors_with_fixes() {
+    let s = fixture("linux-defaults.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    let opts = porttune::model::checks::CheckOptions {
+        require: Some(100_000),
+        ..Default::default()
+    };
+    let c = porttune::model::checks::run(&s, &p, &opts);
+    let fds = c
+        .iter()
+        .find(|c| c.id == "ProcessFds")
+        .expect("ProcessFds error");
+    assert!(
+        fds.message.contains("1021") && fds.message.contains("100000"),
+        "{}",
+        fds.message
+    );
+    assert!(
+        fds.message.contains("100003"),
+        "fds needed = 100000 + 3 open: {}",
+        fds.message
+    );
+    assert!(c.iter().any(|c| c.id == "Require"));
+    let ign = porttune::model::checks::CheckOptions {
+        require: Some(100_000),
+        ignore: vec!["all".into()],
+        ..Default::default()
+    };
+    assert!(
+        porttune::model::checks::run(&s, &p, &ign)
+            .iter()
+            .all(|c| c.severity != porttune::model::checks::Severity::Error)
+    );
+}
