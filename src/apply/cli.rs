@@ -104,7 +104,8 @@ pub enum ProfilesCommand {
         #[arg(long)]
         resolved: bool,
     },
-    /// Check profile files without touching the host: exit 0 if all are valid, 2 otherwise.
+    /// Check profile files without changing anything: the schema and values, then the keys
+    /// against this host's kernel (read-only). Exit 0 if all are valid, 2 otherwise.
     Validate {
         #[arg(required = true)]
         files: Vec<String>,
@@ -414,7 +415,20 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
         ProfilesCommand::Validate { files } => {
             let mut bad = 0;
             for f in files {
-                match profile::load(f) {
+                // Static checks, then the kernel-dependent ones against this host (keys
+                // present, port range above ip_unprivileged_port_start), read-only.
+                let checked = profile::load(f).and_then(|p| {
+                    let mut q = p.clone();
+                    q.limits
+                        .targets
+                        .retain(|t| !matches!(t, profile::LimitTarget::Pid { .. }));
+                    let opts = PlanOptions {
+                        persist: Some(false),
+                        root: PathBuf::from("/"),
+                    };
+                    plan::build(&q, &LiveHost::default(), &opts).map(|_| p)
+                });
+                match checked {
                     Ok(p) => println!(
                         "{f}: ok (profile `{}`: {} sysctl(s), {} limit target(s){})",
                         p.name,

@@ -205,6 +205,12 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
         msg.truncate(i);
     }
     let lower = msg.to_lowercase();
+    if lower.contains("documents {") {
+        return "a profile is a single YAML document: found a second one (a `---` line)".into();
+    }
+    if lower.starts_with("expected mapping start") {
+        return "expected a mapping (`key: value` lines), found a list or a single value".into();
+    }
     if lower.contains("duplicate") {
         let key = msg.rsplit(": ").next().unwrap_or("").to_string();
         msg = format!("duplicate key `{key}`: each key may appear only once in a mapping");
@@ -362,6 +368,16 @@ pub fn load(spec: &str) -> Result<Profile> {
             .map_err(|m| input_err(&src.display, 1, 1, format!("{m}; add a `name:` key")))?;
     }
     profile.source = src.display.display().to_string();
+    let l = &profile.limits;
+    if (l.nofile.is_some() || l.nproc.is_some()) && l.targets.is_empty() {
+        let (line, column) = locate_key(&src.text, "limits", 1).unwrap_or((1, 1));
+        return Err(input_err(
+            &src.display,
+            line,
+            column,
+            "`limits` sets nofile/nproc but no `targets`: say where they go (`pam`, `systemd-default`, `systemd:UNIT`, `pid:N`)",
+        ));
+    }
     Ok(profile)
 }
 

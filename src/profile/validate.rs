@@ -156,7 +156,7 @@ pub fn normalize(v: &str) -> String {
 pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result<String, String> {
     if value.contains('\0') || value.contains('\n') || value.contains('\r') {
         return Err(format!(
-            "value {:?} for `{key}` spans lines or holds a NUL byte",
+            "value \"{}\" for `{key}` spans lines or holds a NUL byte: a sysctl value is one line",
             printable(value)
         ));
     }
