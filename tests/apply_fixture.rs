@@ -197,6 +197,7 @@ fn plan_against_fixture_root_shows_changes_and_prediction() {
     );
 }
 
+#[cfg(target_os = "linux")]
 fn cap_sys_resource() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -208,6 +209,7 @@ fn cap_sys_resource() -> bool {
         .is_some_and(|b| b & (1 << 24) != 0)
 }
 
+#[cfg(target_os = "linux")]
 fn nofile(pid: u32) -> (String, String) {
     let t = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let l = t.lines().find(|l| l.starts_with("Max open files")).unwrap();

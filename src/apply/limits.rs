@@ -25,6 +25,7 @@ impl Resource {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn raw(r: Rlim) -> u64 {
     match r {
         Rlim::Value(v) => v,
