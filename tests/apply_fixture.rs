@@ -283,3 +283,49 @@ fn pid_target_on_a_child_process() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Two applies on one state directory do not interleave: the second is refused.
+#[test]
+fn concurrent_apply_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tree(tmp.path());
+    let prof = tmp.path().join("p.yaml");
+    std::fs::write(&prof, HOSTWIDE).unwrap();
+    let state = tmp.path().join("state");
+    let mut first = Command::new(bin())
+        .args(["apply", prof.to_str().unwrap(), "--yes", "--state-dir"])
+        .arg(&state)
+        .env("PORTTUNE_SYSCTL_ROOT", &sys)
+        .env("PORTTUNE_TEST_PAUSE_AFTER_WRITE", "30")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(sys.join("fs/file-max")).unwrap() == "100000\n" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "first write never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = porttune(
+        &[
+            "apply",
+            prof.to_str().unwrap(),
+            "--yes",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        &sys,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another porttune"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let out = porttune(&["rollback", "--state-dir", state.to_str().unwrap()], &sys);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(sys.join("fs/file-max")).unwrap(),
+        "100000\n"
+    );
+}

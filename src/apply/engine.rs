@@ -214,6 +214,7 @@ pub struct Applied {
 /// everything already changed and return `Error::Failed` naming the key, the kernel's error
 /// and what was restored.
 pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied> {
+    let _lock = super::journal::StateLock::acquire(state_dir)?;
     let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
     let jpath = j.save(state_dir)?;
     for i in 0..j.entries.len() {
@@ -279,6 +280,11 @@ pub struct RolledBack {
 
 /// Restore a journal (the latest when `which` is None).
 pub fn rollback(state_dir: &Path, which: Option<&str>) -> Result<RolledBack> {
+    let _lock = if state_dir.is_dir() {
+        Some(super::journal::StateLock::acquire(state_dir)?)
+    } else {
+        None
+    };
     let path = super::journal::find(state_dir, which)?;
     let mut j = Journal::load(&path)?;
     let mut out = RolledBack {

@@ -147,8 +147,12 @@ impl Journal {
         let path = self.path(state_dir);
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Internal(format!("cannot serialise the journal: {e}")))?;
-        write_atomic(&path, text.as_bytes(), 0o600)
-            .map_err(|e| Error::io(format!("cannot write the journal {}", path.display()), e))?;
+        write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
+            Error::Failed(format!(
+                "cannot write the journal {}: {e}; nothing was changed (choose another --state-dir?)",
+                path.display()
+            ))
+        })?;
         Ok(path)
     }
 
@@ -175,8 +179,48 @@ fn create_private_dir(d: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(0o700);
     }
-    b.create(d)
-        .map_err(|e| Error::io(format!("cannot create state directory {}", d.display()), e))
+    b.create(d).map_err(|e| {
+        Error::Failed(format!(
+            "cannot create the state directory {}: {e}; nothing was changed (choose another --state-dir?)",
+            d.display()
+        ))
+    })
+}
+
+/// An exclusive lock on the state directory, held while an apply or rollback runs, so two
+/// cannot interleave their writes and journals.
+pub struct StateLock {
+    #[cfg(unix)]
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl StateLock {
+    pub fn acquire(state_dir: &Path) -> Result<StateLock> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join("lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Failed(format!("cannot open {}: {e}", path.display())))?;
+        #[cfg(unix)]
+        {
+            let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .map_err(|(_, e)| {
+                    Error::Failed(format!(
+                        "another porttune apply or rollback is running ({} is locked: {e}); nothing was changed",
+                        path.display()
+                    ))
+                })?;
+            Ok(StateLock { _lock: lock })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = f;
+            Ok(StateLock {})
+        }
+    }
 }
 
 /// Every journal in the state directory, oldest first.

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::profile::validate;
+use crate::snapshot::procsys::ProcSys;
 
 pub const DEFAULT_ROOT: &str = "/proc/sys";
 
@@ -16,9 +17,11 @@ pub const ENV_FAIL_WRITE: &str = "PORTTUNE_TEST_FAIL_WRITE";
 /// Test hook: sleep this many seconds after each write (`PORTTUNE_TEST_PAUSE_AFTER_WRITE=N`).
 pub const ENV_PAUSE_AFTER_WRITE: &str = "PORTTUNE_TEST_PAUSE_AFTER_WRITE";
 
+/// The writer (and checked reader) over [`ProcSys`]: every key passes the strict pattern
+/// before a path is built.
 #[derive(Debug, Clone)]
 pub struct SysctlFs {
-    root: PathBuf,
+    sys: ProcSys,
 }
 
 impl Default for SysctlFs {
@@ -29,17 +32,23 @@ impl Default for SysctlFs {
 
 impl SysctlFs {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        SysctlFs { root: root.into() }
+        SysctlFs {
+            sys: ProcSys::new(root),
+        }
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        self.sys.root()
+    }
+
+    fn check(key: &str) -> io::Result<()> {
+        validate::check_key(key).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))
     }
 
     /// The file for `key`; an error for keys that fail the strict pattern.
     pub fn path(&self, key: &str) -> io::Result<PathBuf> {
-        validate::check_key(key).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))?;
-        Ok(self.root.join(key.replace('.', "/")))
+        Self::check(key)?;
+        Ok(self.sys.path(key))
     }
 
     pub fn exists(&self, key: &str) -> bool {
@@ -48,9 +57,8 @@ impl SysctlFs {
 
     /// The value, whitespace-normalised (`tcp_rmem` is tab-separated in /proc).
     pub fn read(&self, key: &str) -> io::Result<String> {
-        let p = self.path(key)?;
-        let s = std::fs::read_to_string(p)?;
-        Ok(validate::normalize(&s))
+        Self::check(key)?;
+        self.sys.read(key)
     }
 
     /// Write `value` (one write(2) call, as sysctl(8) does).
