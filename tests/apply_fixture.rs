@@ -329,3 +329,52 @@ fn concurrent_apply_is_refused() {
         "100000\n"
     );
 }
+
+/// On a terminal (a pty from script(1)) apply shows the plan and asks: "n" changes nothing
+/// (exit 1), "y" applies.
+#[test]
+#[cfg(target_os = "linux")]
+fn terminal_confirmation() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED terminal_confirmation: no script(1)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tree(tmp.path());
+    let prof = tmp.path().join("p.yaml");
+    std::fs::write(&prof, "name: c\nsysctl:\n  fs.file-max: 200000\n").unwrap();
+    let cmd = format!(
+        "{} apply {} --state-dir {}",
+        bin().display(),
+        prof.display(),
+        tmp.path().join("state").display()
+    );
+    let answer = |key: &str| {
+        Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "(sleep 1; printf '{key}') | script -qec {} /dev/null",
+                    sh_quote(&cmd)
+                ),
+            ])
+            .env("PORTTUNE_SYSCTL_ROOT", &sys)
+            .output()
+            .unwrap()
+    };
+    let out = answer("n");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("fs.file-max: 100000 → 200000"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(sys.join("fs/file-max")).unwrap(),
+        "100000\n"
+    );
+    let out = answer("y");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(sys.join("fs/file-max")).unwrap(),
+        "200000\n"
+    );
+}
