@@ -402,13 +402,7 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
                 return Ok(exit::OK);
             }
-            let src = profile::load::read_source(name, None).map_err(|m| {
-                if profile::load::is_path(name) {
-                    Error::input(name, m)
-                } else {
-                    Error::Usage(m)
-                }
-            })?;
+            let src = profile::load::read_source(name, None)?;
             print!("{}", src.text);
             Ok(exit::OK)
         }

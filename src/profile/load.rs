@@ -85,8 +85,9 @@ pub fn is_path(spec: &str) -> bool {
         || Path::new(spec).exists()
 }
 
-/// Read a profile source: a bundled name or a file.
-pub fn read_source(spec: &str, relative_to: Option<&Path>) -> std::result::Result<Source, String> {
+/// Read a profile source: a bundled name or a file. Errors: `Usage` for an unknown bundled
+/// name, `Input` for a file (with line and column when the bytes are not text).
+pub fn read_source(spec: &str, relative_to: Option<&Path>) -> Result<Source> {
     if !is_path(spec) {
         return match bundled::get(spec) {
             Some(text) => Ok(Source {
@@ -95,45 +96,44 @@ pub fn read_source(spec: &str, relative_to: Option<&Path>) -> std::result::Resul
                 dir: None,
                 text: text.to_string(),
             }),
-            None => Err(format!(
+            None => Err(Error::Usage(format!(
                 "no bundled profile `{}`{}; bundled: {} (or give a path to a .yaml file)",
                 validate::printable(spec),
                 did_you_mean(spec, &bundled::names()),
                 bundled::names().join(", ")
-            )),
+            ))),
         };
     }
     let path = match relative_to {
         Some(dir) if Path::new(spec).is_relative() => dir.join(spec),
         _ => PathBuf::from(spec),
     };
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
+    let whole = |msg: String| Error::input(&path, msg);
+    let meta = std::fs::metadata(&path).map_err(|e| whole(format!("cannot read profile: {e}")))?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(whole("not a regular file".into()));
     }
     if meta.len() as usize > MAX_BYTES {
-        return Err(format!(
-            "{} is {} bytes; profiles are limited to {MAX_BYTES} bytes",
-            path.display(),
+        return Err(whole(format!(
+            "{} bytes; profiles are limited to {MAX_BYTES} bytes",
             meta.len()
-        ));
+        )));
     }
-    let bytes =
-        std::fs::read(&path).map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let off = e.utf8_error().valid_up_to();
-            let raw = e.as_bytes();
-            let (l, c) = line_col(raw, off);
-            return Err(format!(
-                "\u{0}{}:{l}:{c}: not a text file: byte 0x{:02x} at offset {off} is not UTF-8 (is this a binary file?)",
-                path.display(),
+    let bytes = std::fs::read(&path).map_err(|e| whole(format!("cannot read profile: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        let raw = e.as_bytes();
+        let (l, c) = line_col(raw, off);
+        input_err(
+            &path,
+            l,
+            c,
+            format!(
+                "not a text file: byte 0x{:02x} at offset {off} is not UTF-8 (is this a binary file?)",
                 raw[off]
-            ));
-        }
-    };
+            ),
+        )
+    })?;
     let canon = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     Ok(Source {
         id: canon.display().to_string(),
@@ -141,25 +141,6 @@ pub fn read_source(spec: &str, relative_to: Option<&Path>) -> std::result::Resul
         dir: canon.parent().map(Path::to_path_buf),
         text,
     })
-}
-
-fn source_err(spec_path: &Path, msg: String) -> Error {
-    // A message starting with NUL carries its own "path:line:col: " prefix.
-    if let Some(rest) = msg.strip_prefix('\u{0}') {
-        let mut it = rest.splitn(4, ':');
-        let (p, l, c, m) = (it.next(), it.next(), it.next(), it.next());
-        if let (Some(p), Some(l), Some(c), Some(m)) = (p, l, c, m)
-            && let (Ok(l), Ok(c)) = (l.parse(), c.parse())
-        {
-            return input_err(Path::new(p), l, c, m.trim_start());
-        }
-    }
-    Error::Input {
-        path: spec_path.to_path_buf(),
-        line: None,
-        column: None,
-        msg,
-    }
 }
 
 fn options() -> serde_saphyr::Options {
@@ -200,6 +181,17 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
             did_you_mean(field, expected)
         );
     }
+    if let serde_saphyr::Error::SerdeUnknownVariant {
+        variant, expected, ..
+    } = inner
+    {
+        return format!(
+            "unknown value `{}`{}; expected one of {}",
+            validate::printable(variant),
+            did_you_mean(variant, expected),
+            expected.join(", ")
+        );
+    }
     let mut msg = strip_locations(&inner.to_string());
     if let Some(i) = msg.find(", set DuplicateKeyPolicy") {
         msg.truncate(i);
@@ -224,9 +216,11 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
         || lower.starts_with("invalid u32")
     {
         msg = format!("{msg}: expected a whole number (e.g. 500000)");
-    } else if lower.starts_with("expected")
-        || lower.contains("while parsing")
-        || lower.contains("scanning")
+    } else if lower.starts_with("expected sequence start") {
+        msg = "expected a list, e.g. `[a, b]`".into();
+    } else if lower.contains("while parsing")
+        || lower.contains("while scanning")
+        || lower.contains("did not find expected")
     {
         msg = format!("YAML syntax error: {msg}");
     }
@@ -346,14 +340,7 @@ fn origin_err(o: &Origin, msg: impl Into<String>) -> Error {
 
 /// Load and resolve a profile (bundled name or path), with every static check.
 pub fn load(spec: &str) -> Result<Profile> {
-    let src = read_source(spec, None).map_err(|m| {
-        let is_bundled = !is_path(spec);
-        if is_bundled {
-            Error::Usage(m)
-        } else {
-            source_err(Path::new(spec), m)
-        }
-    })?;
+    let src = read_source(spec, None)?;
     let mut stack = Vec::new();
     let mut profile = Profile::default();
     resolve(&src, &mut stack, &mut profile)?;
@@ -386,14 +373,23 @@ fn resolve(src: &Source, stack: &mut Vec<String>, into: &mut Profile) -> Result<
     stack.push(src.id.clone());
     for parent in &doc.extends {
         let o = key_origin(src, &parent.value, parent);
-        let psrc = read_source(&parent.value, src.dir.as_deref()).map_err(|m| {
-            match m.strip_prefix('\u{0}') {
-                Some(_) => source_err(&src.display, m),
-                None => origin_err(
-                    &o,
-                    format!("extends `{}`: {m}", validate::printable(&parent.value)),
+        // A parent that cannot be read is reported at the `extends` entry naming it,
+        // unless the error has its own position inside the parent (binary content).
+        let psrc = read_source(&parent.value, src.dir.as_deref()).map_err(|e| match e {
+            Error::Input { line: Some(_), .. } => e,
+            Error::Input { msg, path, .. } => origin_err(
+                &o,
+                format!(
+                    "extends `{}` ({}): {msg}",
+                    validate::printable(&parent.value),
+                    path.display()
                 ),
-            }
+            ),
+            Error::Usage(msg) => origin_err(
+                &o,
+                format!("extends `{}`: {msg}", validate::printable(&parent.value)),
+            ),
+            other => other,
         })?;
         if let Some(pos) = stack.iter().position(|s| *s == psrc.id) {
             let mut chain: Vec<String> = stack[pos..].to_vec();
