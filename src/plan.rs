@@ -427,10 +427,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             LimitTarget::Pid { pid } => {
                 for (res, pair) in [(Resource::Nofile, lim.nofile), (Resource::Nproc, lim.nproc)] {
                     let Some(pair) = pair else { continue };
-                    let new = Limit {
-                        soft: pair.soft,
-                        hard: pair.hard,
-                    };
+                    let new = Limit::from(pair);
                     let cur = host.rlimit(*pid, res).map_err(Error::Failed)?;
                     let label = format!("pid:{pid} {}", res.name());
                     let show = |l: Limit| format!("{}:{}", l.soft, l.hard);
@@ -747,16 +744,10 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) {
     }
     let nofile_changed = plan.nofile.is_some();
     if let Some(p) = plan.nofile {
-        snap.process.nofile = Limit {
-            soft: p.soft,
-            hard: p.hard,
-        };
+        snap.process.nofile = p.into();
     }
     if let Some(p) = plan.nproc {
-        snap.process.nproc = Some(Limit {
-            soft: p.soft,
-            hard: p.hard,
-        });
+        snap.process.nproc = Some(p.into());
     }
     if let Some(e) = &plan.erlang {
         let is_erlang = snap.runtime.kind == RuntimeKind::Erlang || snap.runtime.erlang.is_some();

@@ -42,29 +42,20 @@ pub fn entries(plan: &Plan) -> Result<Vec<Entry>> {
                 old,
                 old_mode,
                 new,
-                ..
+                mode,
             } => Ok(Entry::File {
                 path: path.clone(),
                 old: old.clone(),
                 old_mode: *old_mode,
                 new: new.clone(),
+                mode: *mode,
             }),
         })
         .collect()
 }
 
-fn mode_for(plan: &Plan, path: &Path) -> u32 {
-    plan.changes
-        .iter()
-        .find_map(|c| match &c.action {
-            Action::File { path: p, mode, .. } if p == path => Some(*mode),
-            _ => None,
-        })
-        .unwrap_or(0o644)
-}
-
 /// Make one change and read it back.
-fn forward(e: &Entry, sys: &SysctlFs, mode: u32) -> std::result::Result<(), String> {
+fn forward(e: &Entry, sys: &SysctlFs) -> std::result::Result<(), String> {
     match e {
         Entry::Sysctl { key, new, .. } => {
             sys.write(key, new).map_err(|err| {
@@ -83,8 +74,10 @@ fn forward(e: &Entry, sys: &SysctlFs, mode: u32) -> std::result::Result<(), Stri
             }
             Ok(())
         }
-        Entry::File { path, new, .. } => {
-            persist::write_atomic(path, new.as_bytes(), mode).map_err(|err| {
+        Entry::File {
+            path, new, mode, ..
+        } => {
+            persist::write_atomic(path, new.as_bytes(), *mode).map_err(|err| {
                 format!(
                     "{}: cannot write: {}",
                     path.display(),
@@ -218,12 +211,7 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
     let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
     let jpath = j.save(state_dir)?;
     for i in 0..j.entries.len() {
-        let e = j.entries[i].clone();
-        let mode = match &e {
-            Entry::File { path, .. } => mode_for(plan, path),
-            _ => 0,
-        };
-        if let Err(msg) = forward(&e, sys, mode) {
+        if let Err(msg) = forward(&j.entries[i], sys) {
             let mut restored = Vec::new();
             let mut failed = Vec::new();
             for done in j.entries[..=i].iter().rev() {

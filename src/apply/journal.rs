@@ -41,6 +41,8 @@ pub enum Entry {
         old: Option<String>,
         old_mode: Option<u32>,
         new: String,
+        /// Permission bits the new file gets.
+        mode: u32,
     },
     Rlimit {
         pid: u32,

@@ -253,6 +253,15 @@ pub struct LimitPair {
     pub hard: Rlim,
 }
 
+impl From<LimitPair> for crate::snapshot::Limit {
+    fn from(p: LimitPair) -> Self {
+        crate::snapshot::Limit {
+            soft: p.soft,
+            hard: p.hard,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for LimitPair {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
