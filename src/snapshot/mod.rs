@@ -423,7 +423,6 @@ pub struct Erlang {
     pub processes_in_use: Option<Sourced>,
 }
 
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Nginx {
