@@ -6,6 +6,19 @@ fn main() {
     let cli = Cli::parse();
     let res = match &cli.command {
         Command::Check(a) => porttune::commands::check::run(a),
+        Command::Doctor(a) => porttune::commands::doctor::run(a),
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "porttune", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => Ok(exit::OK),
+                Err(e) => Err(porttune::error::Error::io("writing the man page", e)),
+            }
+        }
     };
     let code = match res {
         Ok(code) => code,
