@@ -41,6 +41,27 @@ pub enum Command {
     /// Read the host, predict the connection ceiling, name the bottleneck, run the checks.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(Box<CheckArgs>),
+    /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
+    /// containers, network namespace, systemd), with the fix for each "cannot".
+    Doctor(DoctorArgs),
+    /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `porttune man > /usr/local/share/man/man1/porttune.1`.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 pub const CHECK_EXAMPLES: &str = "Examples:
@@ -62,6 +83,8 @@ Exit codes:
 pub enum Format {
     Text,
     Json,
+    /// node_exporter textfile collector format (check only).
+    Prometheus,
 }
 
 /// Which connections to predict for.

@@ -388,7 +388,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             });
             continue;
         }
-        let net = validate::per_netns(key);
+        let net = crate::model::knobs::is_per_netns(key);
         plan.changes.push(Change {
             key: key.clone(),
             from: cur_v.clone(),
@@ -398,7 +398,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             needs: if net {
                 "root (CAP_NET_ADMIN in the network namespace)".into()
             } else {
-                "root (CAP_SYS_ADMIN; host-wide, not per namespace)".into()
+                "root (CAP_SYS_ADMIN; host-wide, or not known to be per namespace)".into()
             },
             allowed: host.can_write_sysctl(key),
             restart: None,

@@ -105,6 +105,20 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     };
     let out = match a.format {
         Format::Json => render::json::check(&report),
+        Format::Prometheus => {
+            // The predicted ceiling for every scenario kind, the requested one first.
+            let mut preds = vec![pred.clone()];
+            for kind in [
+                model::ScenarioKind::Inbound,
+                model::ScenarioKind::Outbound,
+                model::ScenarioKind::Loopback,
+            ] {
+                if kind != sc.kind {
+                    preds.push(model::predict(&snap, &Scenario { kind, ..sc.clone() }));
+                }
+            }
+            render::prometheus::check(&snap, &preds, &found)
+        }
         Format::Text => {
             colored::control::set_override(render::use_colour(std::io::stdout().is_terminal()));
             render::text::check(&report)

@@ -36,7 +36,7 @@ pub fn summary(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::validate::per_netns;
+    use crate::model::knobs::is_per_netns as per_netns;
 
     #[test]
     fn container_has_only_per_netns_keys_and_no_limits() {

@@ -129,23 +129,6 @@ pub fn kind_of(key: &str) -> Option<Kind> {
     }
 }
 
-/// Whether a key belongs to one network namespace (limits-facts §7, checked on 6.18).
-/// Everything else under net.* is host-global (absent or read-only in a child namespace).
-pub fn per_netns(key: &str) -> bool {
-    const GLOBAL_NET: &[&str] = &[
-        "net.ipv4.tcp_mem",
-        "net.ipv4.tcp_max_orphans",
-        "net.core.netdev_max_backlog",
-        "net.nf_conntrack_max",
-        "net.netfilter.nf_conntrack_max",
-        "net.netfilter.nf_conntrack_buckets",
-        "net.core.rmem_max",
-        "net.core.wmem_max",
-        "net.ipv4.tcp_ehash_entries",
-    ];
-    key.starts_with("net.") && !GLOBAL_NET.contains(&key)
-}
-
 /// Normalise whitespace: one space between fields, no leading/trailing space.
 pub fn normalize(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
