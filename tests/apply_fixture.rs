@@ -378,3 +378,58 @@ fn terminal_confirmation() {
         "200000\n"
     );
 }
+
+/// `rollback JOURNAL` restores the journal named (by id prefix or path), not the latest.
+#[test]
+fn rollback_a_named_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tree(tmp.path());
+    let state = tmp.path().join("state");
+    let s = state.to_str().unwrap();
+    let one = tmp.path().join("one.yaml");
+    std::fs::write(&one, "name: one\nsysctl:\n  kernel.pid_max: 65536\n").unwrap();
+    let two = tmp.path().join("two.yaml");
+    std::fs::write(&two, "name: two\nsysctl:\n  fs.file-max: 300000\n").unwrap();
+    let first = json(&porttune(
+        &[
+            "apply",
+            one.to_str().unwrap(),
+            "--yes",
+            "--state-dir",
+            s,
+            "--format",
+            "json",
+        ],
+        &sys,
+    ));
+    let j1 = first["journal"].as_str().unwrap().to_string();
+    porttune(
+        &["apply", two.to_str().unwrap(), "--yes", "--state-dir", s],
+        &sys,
+    );
+    let id = Path::new(&j1)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let out = porttune(&["rollback", &id, "--state-dir", s], &sys);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(sys.join("kernel/pid_max")).unwrap(),
+        "32768\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sys.join("fs/file-max")).unwrap(),
+        "300000\n"
+    );
+    // By path, a second time: nothing to do.
+    let out = porttune(&["rollback", &j1, "--state-dir", s], &sys);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already rolled back"));
+    // The latest is still `two`.
+    let out = porttune(&["rollback", "--state-dir", s], &sys);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(sys.join("fs/file-max")).unwrap(),
+        "100000\n"
+    );
+}
