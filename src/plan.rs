@@ -197,6 +197,12 @@ impl HostView for LiveHost {
         })
     }
     fn file(&self, path: &Path) -> std::result::Result<FileCur, String> {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "{} is a symbolic link: porttune replaces files atomically (rename), which would replace the link; name the real file instead",
+                path.display()
+            ));
+        }
         match std::fs::read(path) {
             Ok(b) => match String::from_utf8(b) {
                 Ok(text) => Ok(FileCur::Content {

@@ -124,16 +124,21 @@ fn fmt_num(n: u64) -> String {
     out
 }
 
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))
+}
+
 /// Build the plan for the live host (or the sysctl root given) and the prediction.
 fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
     let prof = profile::load(profile_spec)?;
-    let sys = SysctlFs::new(&t.sysctl_root);
+    let sys = SysctlFs::new(absolute(&t.sysctl_root)?);
     let host = LiveHost {
         sysctl: sys.clone(),
     };
     let opts = PlanOptions {
         persist: if t.persist { Some(true) } else { None },
-        root: t.root.clone(),
+        // Journals record absolute paths, so a rollback works from any directory.
+        root: absolute(&t.root)?,
     };
     let mut p = plan::build(&prof, &host, &opts)?;
     let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
@@ -319,7 +324,7 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
             return Ok(exit::FAILED);
         }
     }
-    let done = engine::execute(&p, &sys, &args.state_dir)?;
+    let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
     if json {
         print_json(&plan_json(&p, done.changed, Some(&done.journal), "apply"));
     } else {
