@@ -129,9 +129,8 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     Ok(if failed { exit::FAILED } else { exit::OK })
 }
 
+/// The prediction as if `profile` were applied (nothing is changed).
 fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<model::Prediction> {
-    let _ = (snap, sc);
-    Err(Error::Usage(format!(
-        "--with {profile}: profiles are not available in this build"
-    )))
+    let (after, _plan) = crate::plan::what_if(snap, profile)?;
+    Ok(model::predict(&after, sc))
 }
