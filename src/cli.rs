@@ -30,11 +30,40 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what a profile would change and the predicted ceiling before → after.
+    Plan(crate::apply::cli::PlanArgs),
+    /// Apply a profile: journal, change, read back; restore everything on failure.
+    Apply(crate::apply::cli::ApplyArgs),
+    /// Restore the values and files an apply changed (the latest journal, or the one named).
+    Rollback(crate::apply::cli::RollbackArgs),
+    /// List, show and validate profiles.
+    Profiles(crate::apply::cli::ProfilesArgs),
     /// Read the host, predict the connection ceiling, name the bottleneck, run the checks.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(Box<CheckArgs>),
     /// Open connections on loopback until a limit stops it; compare with the prediction.
     Flood(crate::flood::cli::FloodArgs),
+    /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
+    /// containers, network namespace, systemd), with the fix for each "cannot".
+    Doctor(DoctorArgs),
+    /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `porttune man > /usr/local/share/man/man1/porttune.1`.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 pub const CHECK_EXAMPLES: &str = "Examples:
@@ -56,6 +85,8 @@ Exit codes:
 pub enum Format {
     Text,
     Json,
+    /// node_exporter textfile collector format (check only).
+    Prometheus,
 }
 
 /// Which connections to predict for.

@@ -7,6 +7,23 @@ fn main() {
     let res = match &cli.command {
         Command::Check(a) => porttune::commands::check::run(a),
         Command::Flood(a) => porttune::flood::cli::run(a),
+        Command::Plan(a) => porttune::apply::cli::run_plan(a),
+        Command::Apply(a) => porttune::apply::cli::run_apply(a),
+        Command::Rollback(a) => porttune::apply::cli::run_rollback(a),
+        Command::Profiles(a) => porttune::apply::cli::run_profiles(a),
+        Command::Doctor(a) => porttune::commands::doctor::run(a),
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "porttune", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => Ok(exit::OK),
+                Err(e) => Err(porttune::error::Error::io("writing the man page", e)),
+            }
+        }
     };
     let code = match res {
         Ok(code) => code,

@@ -274,3 +274,35 @@ fn nginx_conf_is_read() {
         .code(2)
         .stderr(predicate::str::contains("nginx.conf:2"));
 }
+
+#[test]
+fn check_with_profile_shows_before_and_after() {
+    let f = fixture("linux-defaults.yaml");
+    let out = porttune()
+        .args([
+            "check",
+            "--from",
+            &f,
+            "--with",
+            "production",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v = common::json(&out);
+    let w = &v["with_profile"];
+    assert_eq!(w["profile"], "production");
+    assert_eq!(w["before"]["ceiling"], 1021);
+    assert!(w["after"]["ceiling"].as_u64().unwrap() >= 500_000, "{w}");
+    // Nothing was applied: the plain prediction is still the host's.
+    assert_eq!(v["prediction"]["ceiling"], 1021);
+    porttune()
+        .args(["check", "--from", &f, "--with", "production"])
+        .assert()
+        .stdout(predicate::str::contains("What-if: 1,021 →"));
+    porttune()
+        .args(["check", "--from", &f, "--with", "no-such-profile"])
+        .assert()
+        .code(2);
+}

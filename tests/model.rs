@@ -248,3 +248,27 @@ fn require_makes_errors_with_fixes() {
             .all(|c| c.severity != porttune::model::checks::Severity::Error)
     );
 }
+
+#[test]
+fn container_says_what_belongs_where() {
+    let mut s = fixture("linux-defaults.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Outbound));
+    let none = porttune::model::checks::run(&s, &p, &Default::default());
+    assert!(!none.iter().any(|c| c.id == "Container"));
+    s.platform.container = Some("kubepods (PID 1 cgroup)".into());
+    let c = porttune::model::checks::run(&s, &p, &Default::default());
+    let m = &c
+        .iter()
+        .find(|c| c.id == "Container")
+        .expect("Container check")
+        .message;
+    assert!(
+        m.contains("net.ipv4.ip_local_port_range") && m.contains("fs.file-max"),
+        "{m}"
+    );
+    assert!(porttune::model::knobs::is_per_netns("net.core.somaxconn"));
+    assert!(!porttune::model::knobs::is_per_netns("fs.file-max"));
+    assert!(!porttune::model::knobs::is_per_netns(
+        "net.netfilter.nf_conntrack_max"
+    ));
+}

@@ -1,1 +1,10 @@
-//! apply (see DESIGN).
+//! apply: the only writer. Journal first, then every change in order with a read-back;
+//! on the first failure everything already changed is restored. `rollback` restores a
+//! journal. See docs/profiles.md.
+
+pub mod cli;
+pub mod engine;
+pub mod journal;
+pub mod limits;
+pub mod persist;
+pub mod sysctl;

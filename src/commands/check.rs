@@ -105,6 +105,20 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     };
     let out = match a.format {
         Format::Json => render::json::check(&report),
+        Format::Prometheus => {
+            // The predicted ceiling for every scenario kind, the requested one first.
+            let mut preds = vec![pred.clone()];
+            for kind in [
+                model::ScenarioKind::Inbound,
+                model::ScenarioKind::Outbound,
+                model::ScenarioKind::Loopback,
+            ] {
+                if kind != sc.kind {
+                    preds.push(model::predict(&snap, &Scenario { kind, ..sc.clone() }));
+                }
+            }
+            render::prometheus::check(&snap, &preds, &found)
+        }
         Format::Text => {
             colored::control::set_override(render::use_colour(std::io::stdout().is_terminal()));
             render::text::check(&report)
@@ -115,9 +129,8 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     Ok(if failed { exit::FAILED } else { exit::OK })
 }
 
+/// The prediction as if `profile` were applied (nothing is changed).
 fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<model::Prediction> {
-    let _ = (snap, sc);
-    Err(Error::Usage(format!(
-        "--with {profile}: profiles are not available in this build"
-    )))
+    let (after, _plan) = crate::plan::what_if(snap, profile)?;
+    Ok(model::predict(&after, sc))
 }

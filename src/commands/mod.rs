@@ -1,3 +1,4 @@
 //! Command implementations: glue between cli, probe, model and render.
 
 pub mod check;
+pub mod doctor;

@@ -77,6 +77,7 @@ pub const IDS: &[&str] = &[
     "TimeWaitReuse",
     "PortRangeParity",
     "ProcSysReadOnly",
+    "Container",
     "FdUsage",
     "TimeWaitUsage",
     "ConntrackUsage",
@@ -238,6 +239,19 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             "ProcSysReadOnly",
             Severity::Info,
             "/proc/sys/net is not writable here: per-network-namespace keys (net.ipv4.ip_local_port_range, tcp_tw_reuse, somaxconn, …) must be set on the host or as container sysctls (docker --sysctl, pod securityContext.sysctls)".into(),
+        );
+    }
+
+    if let Some(c) = &snap.platform.container {
+        push(
+            &mut out,
+            "Container",
+            Severity::Info,
+            format!(
+                "inside a container ({c}): per-network-namespace keys ({}, …) can be set for this container as sysctls (`docker run --sysctl net.ipv4.ip_local_port_range=\"1024 65535\"`, pod securityContext.sysctls); host-wide ones ({}) and a higher hard RLIMIT_NOFILE (`--ulimit nofile=N:N`) belong on the host",
+                super::knobs::PER_NETNS[..4].join(", "),
+                super::knobs::HOST_WIDE[..2].join(", ")
+            ),
         );
     }
 

@@ -1,6 +1,7 @@
 //! Output formats. Renderers format; they compute nothing.
 
 pub mod json;
+pub mod prometheus;
 pub mod text;
 
 use serde::Serialize;

@@ -62,7 +62,12 @@ fn ladder(out: &mut String, p: &Prediction) {
         };
         let pad = w.saturating_sub(c.name.len());
         let _ = writeln!(out, "  {name}{:pad$}  {val:>13}  {}", "", c.why);
-        let _ = writeln!(out, "  {:w$}  {:>13}  lift: {}", "", "", c.lift);
+        let scope = match c.scope.as_str() {
+            "netns" => " [per network namespace]",
+            "host" => " [host-wide]",
+            _ => "",
+        };
+        let _ = writeln!(out, "  {:w$}  {:>13}  lift{scope}: {}", "", "", c.lift);
         if let Some(next) = p.ceilings.get(i + 1) {
             if i == 0 {
                 let _ = writeln!(
@@ -141,6 +146,7 @@ pub fn check(r: &CheckReport) -> String {
             );
         }
     }
+    settings(&mut out, s);
     let u = &s.usage;
     let _ = writeln!(
         out,
@@ -180,4 +186,85 @@ pub fn check(r: &CheckReport) -> String {
         }
     }
     out
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "absent".into())
+}
+
+/// The settings the model read, each named for what it is.
+fn settings(out: &mut String, s: &crate::snapshot::Snapshot) {
+    let n = &s.net;
+    let _ = writeln!(out, "\n{}", "Settings read:".bold());
+    let range = n
+        .ip_local_port_range
+        .map(|r| format!("{} {} ({} ports)", r.lo, r.hi, r.len()))
+        .unwrap_or_else(|| "absent".into());
+    let reserved: Vec<String> = n
+        .ip_local_reserved_ports
+        .iter()
+        .map(|r| {
+            if r.lo == r.hi {
+                r.lo.to_string()
+            } else {
+                format!("{}-{}", r.lo, r.hi)
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  per network namespace: ip_local_port_range {range}; reserved [{}]; listeners in range {:?}; somaxconn {}; tcp_max_syn_backlog {}; tcp_syncookies {}",
+        reserved.join(","),
+        n.bound_ports_in_range,
+        opt(&n.somaxconn),
+        opt(&n.tcp_max_syn_backlog),
+        opt(&n.tcp_syncookies),
+    );
+    let _ = writeln!(
+        out,
+        "  TIME_WAIT (fixed 60 s on Linux): tcp_tw_reuse {}, tcp_tw_reuse_delay {} ms, tcp_timestamps {}, tcp_max_tw_buckets {}; tcp_fin_timeout {} s is the FIN_WAIT_2 timeout of orphans, not TIME_WAIT",
+        opt(&n.tcp_tw_reuse),
+        opt(&n.tcp_tw_reuse_delay_ms),
+        opt(&n.tcp_timestamps),
+        opt(&n.tcp_max_tw_buckets),
+        opt(&n.tcp_fin_timeout),
+    );
+    let ct = n
+        .conntrack
+        .as_ref()
+        .map(|c| {
+            format!(
+                "{} ({} of {})",
+                if c.active { "active" } else { "idle" },
+                opt(&c.count),
+                opt(&c.max)
+            )
+        })
+        .unwrap_or_else(|| "not loaded".into());
+    let _ = writeln!(
+        out,
+        "  host-wide: fs.file-max {}, allocated {}, fs.nr_open {}; conntrack {ct}; tcp_mem {}",
+        opt(&s.fs.file_max),
+        opt(&s.fs.file_nr_allocated),
+        opt(&s.fs.nr_open),
+        n.tcp_mem
+            .map(|m| format!("{} {} {} pages", m[0], m[1], m[2]))
+            .unwrap_or_else(|| "absent".into()),
+    );
+    let p = &s.process;
+    let _ = writeln!(
+        out,
+        "  process: RLIMIT_NOFILE {} / {}, capabilities: CAP_SYS_RESOURCE {}, CAP_SYS_ADMIN {}, CAP_NET_ADMIN {}",
+        p.nofile.soft,
+        p.nofile.hard,
+        yes(p.caps.sys_resource),
+        yes(p.caps.sys_admin),
+        yes(p.caps.net_admin),
+    );
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
 }

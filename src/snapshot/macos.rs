@@ -64,7 +64,10 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
                 soft: Rlim::from_raw(soft),
                 hard: Rlim::from_raw(hard),
             },
-            open_fds: 3,
+            // /dev/fd lists this process's descriptors; the directory handle is one of them.
+            open_fds: std::fs::read_dir("/dev/fd")
+                .map(|d| (d.count() as u64).saturating_sub(1))
+                .unwrap_or(3),
             ..Process::default()
         },
         memory: Memory::default(),

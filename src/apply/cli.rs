@@ -1,0 +1,451 @@
+//! `porttune plan`, `apply`, `rollback` and `profiles`: argument types and entry points.
+//! Each `run_*` returns the exit code (docs/profiles.md, "Exit codes").
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use super::engine;
+use super::journal::DEFAULT_STATE_DIR;
+use super::sysctl::{DEFAULT_ROOT, SysctlFs};
+use crate::error::{Error, Result, exit};
+use crate::plan::{self, LiveHost, Plan, PlanOptions, WhatIf};
+use crate::profile::{self, bundled};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Options shared by `plan` and `apply`.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Also write files read at boot (sysctl.d, limits.d, systemd drop-ins, vm.args), even
+    /// if the profile says `persist: false`.
+    #[arg(long)]
+    pub persist: bool,
+    /// Put every persisted file under DIR instead of / (e.g. to build an image or to test).
+    /// Example: --root /tmp/img writes /tmp/img/etc/sysctl.d/60-porttune-NAME.conf.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Where sysctls are read and written [default: /proc/sys]. For chroots and fixture
+    /// trees in tests.
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_SYSCTL_ROOT", default_value = DEFAULT_ROOT)]
+    pub sysctl_root: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `porttune plan PROFILE`: what `apply` would change, and the ceiling before → after.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// A bundled profile name (`porttune profiles list`) or a path to a YAML file.
+    pub profile: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `porttune apply PROFILE`: journal, change, read back, restore everything on failure.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// A bundled profile name (`porttune profiles list`) or a path to a YAML file.
+    pub profile: String,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the plan and change nothing (same as `porttune plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Change nothing; exit 0 if the host already matches the profile, 1 if changes are
+    /// needed (for Ansible `changed_when` / `failed_when`).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+    /// Journal directory (old values, for `porttune rollback`).
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `porttune rollback [JOURNAL]`: restore what an apply changed.
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// A journal file, or a journal id (prefix) in the state directory; default: the latest.
+    pub journal: Option<String>,
+    /// Journal directory.
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `porttune profiles list|show|validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: ProfilesCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ProfilesCommand {
+    /// The bundled profiles, with who each is for.
+    List,
+    /// Print a bundled profile (or a file) as YAML, comments included.
+    Show {
+        /// A bundled name or a path.
+        name: String,
+        /// Print the profile with `extends` resolved instead of the text.
+        #[arg(long)]
+        resolved: bool,
+    },
+    /// Check profile files without changing anything: the schema and values, then the keys
+    /// against this host's kernel (read-only). Exit 0 if all are valid, 2 otherwise.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}
+
+fn fmt_num(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))
+}
+
+/// Build the plan for the live host (or the sysctl root given) and the prediction.
+fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
+    let prof = profile::load(profile_spec)?;
+    let sys = SysctlFs::new(absolute(&t.sysctl_root)?);
+    let host = LiveHost {
+        sysctl: sys.clone(),
+    };
+    let opts = PlanOptions {
+        persist: if t.persist { Some(true) } else { None },
+        // Journals record absolute paths, so a rollback works from any directory.
+        root: absolute(&t.root)?,
+    };
+    let mut p = plan::build(&prof, &host, &opts)?;
+    let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
+    plan::overlay(&mut before, &host, &prof);
+    let mut after = before.clone();
+    plan::apply_to_snapshot(&mut after, &p);
+    let (b, a) = plan::predict_pair(&before, &after, &p.scenario);
+    p.prediction = Some(WhatIf {
+        required: prof.require.as_ref().map(|r| r.connections),
+        before: b.ceiling,
+        before_bottleneck: b.bottleneck,
+        after: a.ceiling,
+        after_bottleneck: a.bottleneck,
+    });
+    Ok((p, sys))
+}
+
+/// The plan as text.
+pub fn render_plan(p: &Plan) -> String {
+    let mut s = format!(
+        "Profile `{}` ({}), persist: {}\n",
+        p.profile,
+        p.source,
+        if p.persist { "yes" } else { "no" }
+    );
+    if p.changes.is_empty() {
+        s.push_str("No changes needed: the host already matches the profile.\n");
+    } else {
+        s.push_str(&format!("{} change(s):\n", p.changes.len()));
+        for c in &p.changes {
+            s.push_str(&format!(
+                "  {}: {} → {}\n      scope: {}; needs: {}{}",
+                c.key,
+                c.from.as_deref().unwrap_or("(unknown)"),
+                c.to,
+                c.scope,
+                c.needs,
+                if c.allowed { "" } else { " (MISSING)" }
+            ));
+            s.push_str(&format!(
+                "; restart: {}",
+                c.restart.as_deref().unwrap_or("no")
+            ));
+            if let Some(w) = &c.why {
+                s.push_str(&format!("; {w}"));
+            }
+            s.push('\n');
+        }
+    }
+    if !p.unchanged.is_empty() {
+        s.push_str("Already in place:\n");
+        for u in &p.unchanged {
+            s.push_str(&format!("  {} = {} ({})\n", u.key, u.value, u.why));
+        }
+    }
+    if !p.skipped.is_empty() {
+        s.push_str("Skipped:\n");
+        for k in &p.skipped {
+            s.push_str(&format!("  {}: {}\n", k.key, k.why));
+        }
+    }
+    for w in &p.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(w) = &p.prediction {
+        let side = |n: u64, b: &str| {
+            if b.is_empty() {
+                "n/a (no prediction)".to_string()
+            } else {
+                format!("{} (bottleneck: {b})", fmt_num(n))
+            }
+        };
+        s.push_str(&format!(
+            "Predicted ceiling ({}): {} → {}",
+            p.scenario.kind.name(),
+            side(w.before, &w.before_bottleneck),
+            side(w.after, &w.after_bottleneck)
+        ));
+        if let Some(r) = w.required {
+            s.push_str(&format!("; the profile requires {}", fmt_num(r)));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn plan_json(p: &Plan, changed: usize, journal: Option<&Path>, mode: &str) -> serde_json::Value {
+    json!({
+        "profile": p.profile,
+        "source": p.source,
+        "mode": mode,
+        "persist": p.persist,
+        "changes": p.changes,
+        "changed": changed,
+        "needed": p.changes.len(),
+        "journal": journal.map(|j| j.display().to_string()),
+        "unchanged": p.unchanged,
+        "skipped": p.skipped,
+        "warnings": p.warnings,
+        "prediction": p.prediction,
+    })
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+pub fn run_plan(args: &PlanArgs) -> Result<i32> {
+    let (p, _) = make_plan(&args.profile, &args.target)?;
+    match args.target.format {
+        Format::Text => print!("{}", render_plan(&p)),
+        Format::Json => print_json(&plan_json(&p, 0, None, "plan")),
+    }
+    Ok(exit::OK)
+}
+
+pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
+    let (p, sys) = make_plan(&args.profile, &args.target)?;
+    let json = args.target.format == Format::Json;
+    if args.check {
+        if json {
+            print_json(&plan_json(&p, 0, None, "check"));
+        } else {
+            print!("{}", render_plan(&p));
+            if p.changes.is_empty() {
+                println!("check: in place (exit 0)");
+            } else {
+                println!("check: {} change(s) needed (exit 1)", p.changes.len());
+            }
+        }
+        return Ok(if p.changes.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILED
+        });
+    }
+    if args.dry_run {
+        if json {
+            print_json(&plan_json(&p, 0, None, "dry-run"));
+        } else {
+            print!("{}", render_plan(&p));
+            println!("dry run: nothing changed");
+        }
+        return Ok(exit::OK);
+    }
+    if p.changes.is_empty() {
+        if json {
+            print_json(&plan_json(&p, 0, None, "apply"));
+        } else {
+            print!("{}", render_plan(&p));
+            println!("changed: 0 (nothing to do)");
+        }
+        return Ok(exit::OK);
+    }
+    let missing = p.missing_privileges();
+    if !missing.is_empty() {
+        let mut msg = format!(
+            "not allowed to make {} of {} change(s); nothing was changed:",
+            missing.len(),
+            p.changes.len()
+        );
+        for (k, needs) in &missing {
+            msg.push_str(&format!("\n  {k}: needs {needs}"));
+        }
+        msg.push_str("\nrun as root (with the capability named), or remove those settings");
+        return Err(Error::Failed(msg));
+    }
+    if !args.yes {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(Error::Usage(format!(
+                "refusing to change the host without confirmation: stdin is not a terminal and --yes was not given. Nothing was changed. Review with `porttune plan {}`, then pass --yes",
+                args.profile
+            )));
+        }
+        eprint!("{}", render_plan(&p));
+        let ok = dialoguer::Confirm::new()
+            .with_prompt(format!("Apply {} change(s)?", p.changes.len()))
+            .default(false)
+            .interact()
+            .map_err(|e| Error::Usage(format!("no answer ({e}); nothing was changed")))?;
+        if !ok {
+            eprintln!("not applied; nothing was changed");
+            return Ok(exit::FAILED);
+        }
+    }
+    let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
+    if json {
+        print_json(&plan_json(&p, done.changed, Some(&done.journal), "apply"));
+    } else {
+        println!("Applied profile `{}`:", p.profile);
+        for c in &p.changes {
+            println!(
+                "  {}: {} → {} ({})",
+                c.key,
+                c.from.as_deref().unwrap_or("?"),
+                c.to,
+                c.scope
+            );
+            if let Some(r) = &c.restart {
+                println!("      takes effect after: {r}");
+            }
+        }
+        for w in &p.warnings {
+            println!("warning: {w}");
+        }
+        println!("changed: {}", done.changed);
+        println!(
+            "journal: {} (undo: porttune rollback)",
+            done.journal.display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+pub fn run_rollback(args: &RollbackArgs) -> Result<i32> {
+    let r = engine::rollback(&args.state_dir, args.journal.as_deref())?;
+    let code = if r.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    };
+    if args.format == Format::Json {
+        print_json(&serde_json::to_value(&r).unwrap_or_default());
+        return Ok(code);
+    }
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+    if r.already {
+        println!(
+            "nothing to do: journal {} (profile `{}`) was already rolled back",
+            r.journal.display(),
+            r.profile
+        );
+        return Ok(code);
+    }
+    println!(
+        "Rolled back journal {} (profile `{}`):",
+        r.journal.display(),
+        r.profile
+    );
+    if r.restored.is_empty() {
+        println!("  every value already had its old value");
+    }
+    for x in &r.restored {
+        println!("  restored {x}");
+    }
+    for f in &r.failed {
+        eprintln!("  FAILED {f}");
+    }
+    println!("restored: {}", r.restored.len());
+    Ok(code)
+}
+
+pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
+    match &args.command {
+        ProfilesCommand::List => {
+            for n in bundled::names() {
+                println!("{n:<16} {}", bundled::summary(n));
+            }
+            Ok(exit::OK)
+        }
+        ProfilesCommand::Show { name, resolved } => {
+            if *resolved {
+                let p = profile::load(name)?;
+                println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+                return Ok(exit::OK);
+            }
+            let src = profile::load::read_source(name, None)?;
+            print!("{}", src.text);
+            Ok(exit::OK)
+        }
+        ProfilesCommand::Validate { files } => {
+            let mut bad = 0;
+            for f in files {
+                // Static checks, then the kernel-dependent ones against this host (keys
+                // present, port range above ip_unprivileged_port_start), read-only.
+                let checked = profile::load(f).and_then(|p| {
+                    let mut q = p.clone();
+                    q.limits
+                        .targets
+                        .retain(|t| !matches!(t, profile::LimitTarget::Pid { .. }));
+                    let opts = PlanOptions {
+                        persist: Some(false),
+                        root: PathBuf::from("/"),
+                    };
+                    plan::build(&q, &LiveHost::default(), &opts).map(|_| p)
+                });
+                match checked {
+                    Ok(p) => println!(
+                        "{f}: ok (profile `{}`: {} sysctl(s), {} limit target(s){})",
+                        p.name,
+                        p.sysctl.len(),
+                        p.limits.targets.len(),
+                        if p.erlang.is_some() {
+                            ", erlang runtime"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("error: {e}");
+                    }
+                }
+            }
+            Ok(if bad == 0 { exit::OK } else { exit::USAGE })
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The journal: every old value and every file an apply will touch, written (atomically,
+//! mode 0600) before the first change, so `porttune rollback` can undo an apply that was
+//! interrupted, even by SIGKILL.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::limits::Resource;
+use super::persist::write_atomic;
+use crate::error::{Error, Result};
+use crate::snapshot::Limit;
+
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/porttune";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// Written before the first change; still so if the apply was killed.
+    Pending,
+    /// Every change made and read back.
+    Applied,
+    /// A change failed and everything was restored.
+    Restored,
+    /// `porttune rollback` restored it.
+    RolledBack,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Entry {
+    Sysctl {
+        key: String,
+        old: String,
+        new: String,
+    },
+    File {
+        path: PathBuf,
+        /// The content before, or null when the file did not exist.
+        old: Option<String>,
+        old_mode: Option<u32>,
+        new: String,
+        /// Permission bits the new file gets.
+        mode: u32,
+    },
+    Rlimit {
+        pid: u32,
+        resource: Resource,
+        old: Limit,
+        new: Limit,
+    },
+}
+
+impl Entry {
+    pub fn label(&self) -> String {
+        match self {
+            Entry::Sysctl { key, .. } => key.clone(),
+            Entry::File { path, .. } => path.display().to_string(),
+            Entry::Rlimit { pid, resource, .. } => format!("pid:{pid} {}", resource.name()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Journal {
+    pub version: u32,
+    pub id: String,
+    pub profile: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+    pub state: State,
+    /// The sysctl root written to (`/proc/sys` unless a fixture tree).
+    pub sysctl_root: PathBuf,
+    /// The network namespace the sysctls were written in (net.* values belong to it).
+    #[serde(default)]
+    pub netns: Option<String>,
+    pub entries: Vec<Entry>,
+    #[serde(default)]
+    pub updated: Option<u64>,
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `YYYYMMDDTHHMMSSZ` for a Unix time (UTC).
+pub fn stamp(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+pub fn journal_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("journal")
+}
+
+impl Journal {
+    pub fn new(profile: &str, sysctl_root: &Path, entries: Vec<Entry>) -> Self {
+        let created = now();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        Journal {
+            version: VERSION,
+            id: format!("{}-{nanos:09}-{profile}", stamp(created)),
+            profile: profile.into(),
+            created,
+            state: State::Pending,
+            sysctl_root: sysctl_root.to_path_buf(),
+            netns: std::fs::read_link("/proc/self/ns/net")
+                .ok()
+                .map(|p| p.display().to_string()),
+            entries,
+            updated: None,
+        }
+    }
+
+    pub fn path(&self, state_dir: &Path) -> PathBuf {
+        journal_dir(state_dir).join(format!("{}.json", self.id))
+    }
+
+    /// Write (or rewrite) atomically with mode 0600; the directories are created 0700.
+    pub fn save(&mut self, state_dir: &Path) -> Result<PathBuf> {
+        let dir = journal_dir(state_dir);
+        create_private_dir(state_dir)?;
+        create_private_dir(&dir)?;
+        self.updated = Some(now());
+        let path = self.path(state_dir);
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("cannot serialise the journal: {e}")))?;
+        write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
+            Error::Failed(format!(
+                "cannot write the journal {}: {e}; nothing was changed (choose another --state-dir?)",
+                path.display()
+            ))
+        })?;
+        Ok(path)
+    }
+
+    pub fn load(path: &Path) -> Result<Journal> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read journal {}", path.display()), e))?;
+        serde_json::from_str(&text).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            line: Some(e.line()),
+            column: Some(e.column()),
+            msg: format!("not a porttune journal: {e}"),
+        })
+    }
+}
+
+fn create_private_dir(d: &Path) -> Result<()> {
+    if d.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(d).map_err(|e| {
+        Error::Failed(format!(
+            "cannot create the state directory {}: {e}; nothing was changed (choose another --state-dir?)",
+            d.display()
+        ))
+    })
+}
+
+/// An exclusive lock on the state directory, held while an apply or rollback runs, so two
+/// cannot interleave their writes and journals.
+pub struct StateLock {
+    #[cfg(unix)]
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl StateLock {
+    pub fn acquire(state_dir: &Path) -> Result<StateLock> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join("lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Failed(format!("cannot open {}: {e}", path.display())))?;
+        #[cfg(unix)]
+        {
+            let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .map_err(|(_, e)| {
+                    Error::Failed(format!(
+                        "another porttune apply or rollback is running ({} is locked: {e}); nothing was changed",
+                        path.display()
+                    ))
+                })?;
+            Ok(StateLock { _lock: lock })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = f;
+            Ok(StateLock {})
+        }
+    }
+}
+
+/// Every journal in the state directory, oldest first.
+pub fn list(state_dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(journal_dir(state_dir))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Find a journal: a path, an id (or unique id prefix) in the state directory, or the latest.
+pub fn find(state_dir: &Path, which: Option<&str>) -> Result<PathBuf> {
+    let all = list(state_dir);
+    match which {
+        None => all.last().cloned().ok_or_else(|| {
+            Error::Failed(format!(
+                "no journal in {}: nothing was applied with this state directory",
+                journal_dir(state_dir).display()
+            ))
+        }),
+        Some(w) => {
+            let p = Path::new(w);
+            if p.is_file() {
+                return Ok(p.to_path_buf());
+            }
+            let hits: Vec<&PathBuf> = all
+                .iter()
+                .filter(|p| {
+                    p.file_stem().is_some_and(|s| {
+                        s.to_string_lossy().starts_with(w.trim_end_matches(".json"))
+                    })
+                })
+                .collect();
+            match hits.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(Error::Usage(format!(
+                    "no journal `{w}` in {} (and no such file)",
+                    journal_dir(state_dir).display()
+                ))),
+                _ => Err(Error::Usage(format!(
+                    "`{w}` matches {} journals; give more of the id",
+                    hits.len()
+                ))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps() {
+        assert_eq!(stamp(0), "19700101T000000Z");
+        assert_eq!(stamp(1_795_000_000), "20261118T110640Z");
+    }
+
+    #[test]
+    fn save_load_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let mut j = Journal::new(
+            "t",
+            Path::new("/proc/sys"),
+            vec![Entry::Sysctl {
+                key: "net.core.somaxconn".into(),
+                old: "4096".into(),
+                new: "8192".into(),
+            }],
+        );
+        let p = j.save(d.path()).unwrap();
+        assert_eq!(super::super::persist::mode_of(&p), Some(0o600));
+        assert_eq!(Journal::load(&p).unwrap(), j);
+        assert_eq!(find(d.path(), None).unwrap(), p);
+    }
+}

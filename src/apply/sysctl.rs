@@ -1,0 +1,150 @@
+//! Read and write sysctls under a root (`/proc/sys`, or a fixture tree in tests).
+//!
+//! apply is the only writer in porttune. Keys are checked with
+//! [`crate::profile::validate::check_key`] before any path is built, so nothing outside
+//! the root can be named.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::profile::validate;
+use crate::snapshot::procsys::ProcSys;
+
+pub const DEFAULT_ROOT: &str = "/proc/sys";
+
+/// Test hook: make the write of this key fail with EINVAL (`PORTTUNE_TEST_FAIL_WRITE=KEY`).
+pub const ENV_FAIL_WRITE: &str = "PORTTUNE_TEST_FAIL_WRITE";
+/// Test hook: sleep this many seconds after each write (`PORTTUNE_TEST_PAUSE_AFTER_WRITE=N`).
+pub const ENV_PAUSE_AFTER_WRITE: &str = "PORTTUNE_TEST_PAUSE_AFTER_WRITE";
+
+/// The writer (and checked reader) over [`ProcSys`]: every key passes the strict pattern
+/// before a path is built.
+#[derive(Debug, Clone)]
+pub struct SysctlFs {
+    sys: ProcSys,
+}
+
+impl Default for SysctlFs {
+    fn default() -> Self {
+        SysctlFs::new(DEFAULT_ROOT)
+    }
+}
+
+impl SysctlFs {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        SysctlFs {
+            sys: ProcSys::new(root),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.sys.root()
+    }
+
+    fn check(key: &str) -> io::Result<()> {
+        validate::check_key(key).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))
+    }
+
+    /// The file for `key`; an error for keys that fail the strict pattern.
+    pub fn path(&self, key: &str) -> io::Result<PathBuf> {
+        Self::check(key)?;
+        Ok(self.sys.path(key))
+    }
+
+    pub fn exists(&self, key: &str) -> bool {
+        self.path(key).map(|p| p.is_file()).unwrap_or(false)
+    }
+
+    /// The value, whitespace-normalised (`tcp_rmem` is tab-separated in /proc).
+    pub fn read(&self, key: &str) -> io::Result<String> {
+        Self::check(key)?;
+        self.sys.read(key)
+    }
+
+    /// Write `value` (one write(2) call, as sysctl(8) does).
+    pub fn write(&self, key: &str, value: &str) -> io::Result<()> {
+        let p = self.path(key)?;
+        if std::env::var(ENV_FAIL_WRITE).ok().as_deref() == Some(key) {
+            return Err(io::Error::from_raw_os_error(22));
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&p)?;
+        f.write_all(format!("{value}\n").as_bytes())?;
+        f.flush()?;
+        Ok(())
+    }
+
+    /// Whether this process may write `key` (access(2) W_OK: sees read-only mounts too).
+    pub fn writable(&self, key: &str) -> bool {
+        match self.path(key) {
+            Ok(p) => writable(&p),
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(unix)]
+pub fn writable(p: &Path) -> bool {
+    nix::unistd::access(p, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+#[cfg(not(unix))]
+pub fn writable(_p: &Path) -> bool {
+    false
+}
+
+/// Sleep after a write when the test hook asks for it.
+pub fn test_pause() {
+    if let Some(n) = std::env::var(ENV_PAUSE_AFTER_WRITE)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        && n > 0.0
+    {
+        std::thread::sleep(std::time::Duration::from_secs_f64(n.min(600.0)));
+    }
+}
+
+/// "Invalid argument (os error 22)" → "EINVAL: Invalid argument".
+pub fn describe_io(e: &io::Error) -> String {
+    let name = match e.raw_os_error() {
+        Some(1) => "EPERM",
+        Some(2) => "ENOENT",
+        Some(13) => "EACCES",
+        Some(22) => "EINVAL",
+        Some(28) => "ENOSPC",
+        Some(30) => "EROFS",
+        Some(34) => "ERANGE",
+        Some(5) => "EIO",
+        _ => "",
+    };
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    if name.is_empty() {
+        text
+    } else {
+        format!("{name}: {text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_root() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("net/core")).unwrap();
+        std::fs::write(d.path().join("net/core/somaxconn"), "4096\n").unwrap();
+        let s = SysctlFs::new(d.path());
+        assert_eq!(s.read("net.core.somaxconn").unwrap(), "4096");
+        s.write("net.core.somaxconn", "8192").unwrap();
+        assert_eq!(s.read("net.core.somaxconn").unwrap(), "8192");
+        assert!(s.path("../../etc/passwd").is_err());
+        assert!(!s.exists("net.core.nope"));
+    }
+}

@@ -1,0 +1,397 @@
+//! Static checks on profile contents: sysctl key names (before any I/O), value types and
+//! ranges, limit targets. Kernel-dependent checks (is the key present, the unprivileged port
+//! start) take the values read by the caller.
+
+use std::fmt;
+
+/// Check a dotted sysctl name. Nothing that passes can name a path outside /proc/sys:
+/// parts are `[A-Za-z0-9_-]` (plus `:` and `@` for interface names), no `/`, no `..`,
+/// no empty part, no NUL, at least two parts.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("empty sysctl key".into());
+    }
+    if key.len() > 200 {
+        return Err("sysctl key longer than 200 characters".into());
+    }
+    if key.contains('\0') {
+        return Err("sysctl key contains a NUL byte".into());
+    }
+    if key.contains('/') {
+        return Err(format!(
+            "sysctl key `{}` contains `/`: write keys dotted (`net.core.somaxconn`), never as paths",
+            printable(key)
+        ));
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.len() < 2 {
+        return Err(format!(
+            "sysctl key `{}` has no dot: keys look like `net.core.somaxconn`",
+            printable(key)
+        ));
+    }
+    for p in &parts {
+        if p.is_empty() {
+            return Err(format!(
+                "sysctl key `{}` has an empty part (`..`, or a leading or trailing dot)",
+                printable(key)
+            ));
+        }
+        if let Some(c) = p
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '@')))
+        {
+            return Err(format!(
+                "sysctl key `{}` contains {:?}: parts may use only letters, digits, `_`, `-`",
+                printable(key),
+                c
+            ));
+        }
+    }
+    let first = parts[0];
+    if !matches!(
+        first,
+        "net" | "fs" | "kernel" | "vm" | "user" | "abi" | "debug" | "dev" | "crypto"
+    ) {
+        return Err(format!(
+            "sysctl key `{}` starts with `{first}`: known roots are net, fs, kernel, vm, user",
+            printable(key)
+        ));
+    }
+    Ok(())
+}
+
+/// Escape control characters for messages.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// The kernel's type for a sysctl, where porttune knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An integer within [min, max].
+    Int { min: i128, max: i128 },
+    /// `lo hi` ports: lo ≤ hi, lo ≥ ip_unprivileged_port_start, hi ≤ 65535.
+    PortRange,
+    /// Three integers `min default max` within [0, max] and non-decreasing.
+    Triple { max: i128 },
+}
+
+const INT_MAX: i128 = i32::MAX as i128;
+const LONG_MAX: i128 = i64::MAX as i128;
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Int { min, max } => write!(f, "an integer from {min} to {max}"),
+            Kind::PortRange => f.write_str("two ports `lo hi`"),
+            Kind::Triple { .. } => f.write_str("three integers `min default max`"),
+        }
+    }
+}
+
+/// Known keys and their types (limits-facts.md §1-3, §7; kernel ip-sysctl docs).
+pub fn kind_of(key: &str) -> Option<Kind> {
+    let int = |min: i128, max: i128| Some(Kind::Int { min, max });
+    match key {
+        "net.ipv4.ip_local_port_range" => Some(Kind::PortRange),
+        "net.ipv4.tcp_tw_reuse" => int(0, 2),
+        "net.ipv4.tcp_tw_reuse_delay" => int(1, 60000),
+        "net.ipv4.tcp_timestamps" => int(0, 2),
+        "net.ipv4.tcp_syncookies" => int(0, 2),
+        "net.ipv4.ip_autobind_reuse" => int(0, 1),
+        "net.ipv4.ip_unprivileged_port_start" => int(0, 65535),
+        "net.ipv4.tcp_max_tw_buckets" => int(0, INT_MAX),
+        "net.ipv4.tcp_fin_timeout" => int(1, INT_MAX),
+        "net.ipv4.tcp_max_syn_backlog" => int(0, INT_MAX),
+        "net.ipv4.tcp_max_orphans" => int(0, INT_MAX),
+        "net.ipv4.tcp_notsent_lowat" => int(0, u32::MAX as i128),
+        "net.core.somaxconn" => int(0, INT_MAX),
+        "net.core.netdev_max_backlog" => int(0, INT_MAX),
+        "net.core.rmem_max" | "net.core.wmem_max" | "net.core.optmem_max" => int(0, INT_MAX),
+        "net.netfilter.nf_conntrack_max" | "net.nf_conntrack_max" => int(0, INT_MAX),
+        "net.ipv4.tcp_rmem" | "net.ipv4.tcp_wmem" => Some(Kind::Triple { max: INT_MAX }),
+        "net.ipv4.tcp_mem" => Some(Kind::Triple { max: LONG_MAX }),
+        "fs.file-max" => int(0, LONG_MAX),
+        // fs/file.c: BITS_PER_LONG .. sysctl_nr_open_max (2147483584 on 64-bit).
+        "fs.nr_open" => int(64, 2_147_483_584),
+        "kernel.pid_max" => int(301, 4_194_304),
+        "kernel.threads-max" => int(20, 0x3fff_ffff),
+        _ => None,
+    }
+}
+
+/// Normalise whitespace: one space between fields, no leading/trailing space.
+pub fn normalize(v: &str) -> String {
+    v.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Check an exact value for `key` and return it normalised.
+/// `unpriv_start` is net.ipv4.ip_unprivileged_port_start when known (default 1024).
+pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result<String, String> {
+    if value.contains('\0') || value.contains('\n') || value.contains('\r') {
+        return Err(format!(
+            "value \"{}\" for `{key}` spans lines or holds a NUL byte: a sysctl value is one line",
+            printable(value)
+        ));
+    }
+    let v = normalize(value);
+    if v.is_empty() {
+        return Err(format!("empty value for `{key}`"));
+    }
+    if v.len() > 4096 {
+        return Err(format!("value for `{key}` longer than 4096 bytes"));
+    }
+    let Some(kind) = kind_of(key) else {
+        return Ok(v);
+    };
+    let nums: Vec<&str> = v.split(' ').collect();
+    let parse = |s: &str| -> Result<i128, String> {
+        s.parse::<i128>()
+            .map_err(|_| format!("`{key}` must be {kind}; {s:?} is not an integer"))
+    };
+    match kind {
+        Kind::Int { min, max } => {
+            if nums.len() != 1 {
+                return Err(format!("`{key}` must be {kind}, got {v:?}"));
+            }
+            let n = parse(nums[0])?;
+            if n < min || n > max {
+                return Err(format!("`{key}` must be {kind}, got {n}"));
+            }
+        }
+        Kind::PortRange => {
+            if nums.len() != 2 {
+                return Err(format!(
+                    "`{key}` must be two ports `lo hi` (e.g. \"1024 65535\"), got {v:?}"
+                ));
+            }
+            let lo = parse(nums[0])?;
+            let hi = parse(nums[1])?;
+            if !(1..=65535).contains(&lo) || !(1..=65535).contains(&hi) {
+                return Err(format!(
+                    "`{key}`: ports must be between 1 and 65535, got {v:?}"
+                ));
+            }
+            if lo > hi {
+                return Err(format!(
+                    "`{key}`: the range is inverted: lo {lo} is above hi {hi}; the kernel rejects it"
+                ));
+            }
+            let start = unpriv_start.unwrap_or(1024);
+            if lo < start {
+                return Err(format!(
+                    "`{key}`: lo {lo} is below net.ipv4.ip_unprivileged_port_start ({start}); the kernel rejects it"
+                ));
+            }
+        }
+        Kind::Triple { max } => {
+            if nums.len() != 3 {
+                return Err(format!("`{key}` must be {kind}, got {v:?}"));
+            }
+            let a = parse(nums[0])?;
+            let b = parse(nums[1])?;
+            let c = parse(nums[2])?;
+            for n in [a, b, c] {
+                if n < 0 || n > max {
+                    return Err(format!("`{key}`: {n} is outside 0..={max}"));
+                }
+            }
+            if !(a <= b && b <= c) {
+                return Err(format!("`{key}`: expected min ≤ default ≤ max, got {v:?}"));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Check a `{min: N}` / `{max: N}` bound for `key`.
+pub fn check_bound(key: &str, n: i128) -> Result<(), String> {
+    match kind_of(key) {
+        Some(Kind::Int { min, max }) => {
+            if n < min || n > max {
+                return Err(format!(
+                    "`{key}` must be {}, got {n}",
+                    Kind::Int { min, max }
+                ));
+            }
+            Ok(())
+        }
+        Some(k) => Err(format!(
+            "`{key}` is {k}: `min`/`max` apply only to single-integer keys; give the exact value"
+        )),
+        None => {
+            if n < i64::MIN as i128 || n > u64::MAX as i128 {
+                return Err(format!(
+                    "`{key}`: {n} is out of range for any kernel integer"
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Where limits go.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LimitTarget {
+    /// /etc/security/limits.d/60-porttune-NAME.conf (login sessions).
+    Pam,
+    /// /etc/systemd/system.conf.d/60-porttune-NAME.conf DefaultLimitNOFILE= (every service).
+    SystemdDefault,
+    /// /etc/systemd/system/UNIT.d/porttune.conf LimitNOFILE= (one unit).
+    Systemd { unit: String },
+    /// A running process, via prlimit(2).
+    Pid { pid: u32 },
+}
+
+impl fmt::Display for LimitTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitTarget::Pam => f.write_str("pam"),
+            LimitTarget::SystemdDefault => f.write_str("systemd-default"),
+            LimitTarget::Systemd { unit } => write!(f, "systemd:{unit}"),
+            LimitTarget::Pid { pid } => write!(f, "pid:{pid}"),
+        }
+    }
+}
+
+/// Check a systemd unit name (no path separators, a known suffix).
+pub fn check_unit(unit: &str) -> Result<(), String> {
+    let ok_chars = unit
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':' | '\\'));
+    let suffix_ok = [".service", ".socket", ".scope", ".slice"]
+        .iter()
+        .any(|s| unit.ends_with(s) && unit.len() > s.len());
+    if unit.is_empty() || !ok_chars || unit.starts_with('.') || unit.contains("..") {
+        return Err(format!(
+            "`{}` is not a systemd unit name (letters, digits, `-_.@:`)",
+            printable(unit)
+        ));
+    }
+    if !suffix_ok {
+        return Err(format!(
+            "unit `{}` needs a suffix such as `.service`",
+            printable(unit)
+        ));
+    }
+    Ok(())
+}
+
+pub fn parse_target(s: &str) -> Result<LimitTarget, String> {
+    match s {
+        "pam" => return Ok(LimitTarget::Pam),
+        "systemd-default" => return Ok(LimitTarget::SystemdDefault),
+        _ => {}
+    }
+    if let Some(unit) = s.strip_prefix("systemd:") {
+        check_unit(unit)?;
+        return Ok(LimitTarget::Systemd { unit: unit.into() });
+    }
+    if let Some(pid) = s.strip_prefix("pid:") {
+        return match pid.parse::<u32>() {
+            Ok(p) if p > 0 => Ok(LimitTarget::Pid { pid: p }),
+            _ => Err(format!(
+                "`{}`: pid must be a positive integer",
+                printable(s)
+            )),
+        };
+    }
+    Err(format!(
+        "unknown limits target `{}`: expected `pam`, `systemd-default`, `systemd:UNIT` or `pid:N`{}",
+        printable(s),
+        crate::profile::load::did_you_mean(s, &["pam", "systemd-default"])
+    ))
+}
+
+/// Check an Erlang +Q/+P value (erl_cmd: 1024..=134217727, else "bad number of ...").
+pub fn check_erlang(what: &str, n: u64) -> Result<(), String> {
+    if !(1024..=134_217_727).contains(&n) {
+        return Err(format!(
+            "`{what}` must be between 1024 and 134217727 (the VM refuses to start otherwise), got {n}"
+        ));
+    }
+    Ok(())
+}
+
+/// Profile names end up in file names: `[a-z0-9_-]`, 1..=64 characters.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "profile name `{}` must be 1-64 characters of a-z, 0-9, `-`, `_` (it becomes part of file names)",
+            printable(name)
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert!(check_key("net.core.somaxconn").is_ok());
+        assert!(check_key("fs.file-max").is_ok());
+        for bad in [
+            "../../etc/passwd",
+            "net..core",
+            ".net.core",
+            "net.core.",
+            "net/core/somaxconn",
+            "net.core.some\0",
+            "somaxconn",
+            "etc.passwd",
+            "net.core.a b",
+            "",
+        ] {
+            assert!(check_key(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(
+            check_value("net.ipv4.ip_local_port_range", " 1024\t65535 ", None).unwrap(),
+            "1024 65535"
+        );
+        assert!(check_value("net.ipv4.ip_local_port_range", "60000 1024", None).is_err());
+        assert!(check_value("net.ipv4.ip_local_port_range", "500 600", None).is_err());
+        assert!(check_value("net.ipv4.ip_local_port_range", "500 600", Some(0)).is_ok());
+        assert!(check_value("net.ipv4.tcp_tw_reuse", "3", None).is_err());
+        assert!(check_value("net.core.somaxconn", "4294967296", None).is_err());
+        assert!(check_value("net.ipv4.tcp_rmem", "4096 131072 16777216", None).is_ok());
+        assert!(check_value("net.ipv4.tcp_rmem", "4096 1 16777216", None).is_err());
+        assert!(check_bound("net.ipv4.ip_local_port_range", 5).is_err());
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse_target("pid:42").unwrap(),
+            LimitTarget::Pid { pid: 42 }
+        );
+        assert!(parse_target("systemd:../x.service").is_err());
+        assert!(parse_target("systemd:a/b.service").is_err());
+        assert!(parse_target("pid:-1").is_err());
+        assert!(
+            parse_target("pamm")
+                .unwrap_err()
+                .contains("did you mean `pam`")
+        );
+    }
+}

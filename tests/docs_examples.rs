@@ -1,0 +1,140 @@
+//! Every ```sh block in docs/*.md runs, so the docs cannot rot. Blocks run with bash -eu
+//! -o pipefail in a private network namespace, in a temporary directory holding copies of
+//! the fixtures, with the built porttune first on PATH. Shell examples in docs/ must be safe to
+//! run that way; commands that change a host belong in ```text blocks.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn sh_blocks(md: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, String)> = None;
+    for (i, line) in md.lines().enumerate() {
+        let t = line.trim_start();
+        match &mut cur {
+            None if t == "```sh" || t == "```bash" => cur = Some((i + 2, String::new())),
+            Some(_) if t.starts_with("```") => out.push(cur.take().unwrap()),
+            Some((_, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn extraction() {
+    let md = "x\n```sh\necho a\n```\n```text\nno\n```\n```bash\necho b\n```\n";
+    let b = sh_blocks(md);
+    assert_eq!(
+        b,
+        vec![(3, "echo a\n".to_string()), (9, "echo b\n".to_string())]
+    );
+}
+
+#[test]
+fn docs_shell_examples_run() {
+    if !common::need_root("docs_shell_examples_run") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = common::bin().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        for (line, block) in sh_blocks(&text) {
+            let dir = tempfile::tempdir().unwrap();
+            for sub in ["tests/fixtures", "profiles", "examples"] {
+                if root.join(sub).exists() {
+                    let st = Command::new("cp")
+                        .arg("-r")
+                        .arg(root.join(sub))
+                        .arg(dir.path())
+                        .status()
+                        .unwrap();
+                    assert!(st.success());
+                }
+            }
+            let script = format!("ip link set lo up\nset -euo pipefail\n{block}");
+            let out = Command::new("unshare")
+                .args(["-n", "bash", "-c", &script])
+                .current_dir(dir.path())
+                .env("PATH", &path)
+                .env("NO_COLOR", "1")
+                .env("TEXTFILE_DIR", dir.path().join("textfile"))
+                .env("PORTTUNE_STATE_DIR", dir.path().join("state"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}:{line}: example failed ({:?})\n--- script\n{block}--- stdout\n{}--- stderr\n{}",
+                doc.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran > 0, "no shell examples found in docs/");
+}
+
+#[test]
+fn example_units_verify() {
+    let have = Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have {
+        if std::env::var_os("CI").is_some() {
+            panic!("systemd-analyze is missing and CI is set: .ci/run installs systemd");
+        }
+        eprintln!("SKIPPED example_units_verify: no systemd-analyze");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut units = Vec::new();
+    for e in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
+        let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".service") || name.ends_with(".timer")) {
+            continue;
+        }
+        // The units name the installed binary; verify them against the one just built.
+        let text = std::fs::read_to_string(&p).unwrap().replace(
+            "/usr/local/bin/porttune",
+            &common::bin().display().to_string(),
+        );
+        let dst = dir.path().join(&name);
+        std::fs::write(&dst, text).unwrap();
+        units.push(dst);
+    }
+    assert!(!units.is_empty());
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&units)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Lines about the host's own units (not ours) are not our concern.
+    let ours: Vec<&str> = err.lines().filter(|l| l.contains("porttune")).collect();
+    assert!(out.status.success() && ours.is_empty(), "{err}");
+}

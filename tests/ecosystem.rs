@@ -1,0 +1,132 @@
+//! Fitting where operators work: completions, man page, Prometheus output, doctor.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+#[test]
+fn bash_completion_registers() {
+    let script = format!(
+        "source <(\"{}\" completions bash) && complete -p porttune",
+        common::bin().display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("complete") && s.contains("porttune"), "{s}");
+    for shell in ["zsh", "fish"] {
+        let out = Command::new(common::bin())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success() && out.stdout.len() > 100, "{shell}");
+    }
+}
+
+#[test]
+fn man_page_renders() {
+    let out = Command::new(common::bin()).arg("man").output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(s.contains(".TH porttune"), "{}", &s[..s.len().min(200)]);
+}
+
+fn have_prometheus_client() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import prometheus_client.parser"])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok && std::env::var_os("CI").is_some() {
+        panic!("python3 prometheus_client is missing and CI is set: .ci/run installs it");
+    }
+    if !ok {
+        eprintln!("SKIPPED prometheus_output_parses: pip install prometheus_client");
+    }
+    ok
+}
+
+#[test]
+fn prometheus_output_parses() {
+    if !have_prometheus_client() {
+        return;
+    }
+    let fixture = format!(
+        "{}/tests/fixtures/snapshots/conntrack.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::new(common::bin())
+        .args([
+            "check",
+            "--from",
+            &fixture,
+            "--format",
+            "prometheus",
+            "--require",
+            "100000",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the failed checks are exported, the exit code still says so"
+    );
+    let parser = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+c = {s.labels["scenario"]: (s.value, s.labels["bottleneck"]) for s in fams["porttune_ceiling_connections"].samples}
+assert c["inbound"] == (12144.0, "conntrack"), c
+assert set(c) == {"inbound", "outbound", "loopback"}, c
+fails = {s.labels["id"] for s in fams["porttune_check_failed"].samples}
+assert "Conntrack" in fails and "Require" in fails, fails
+ratio = [s for s in fams["porttune_usage_ratio"].samples if s.labels["ceiling"] == "conntrack"]
+assert abs(ratio[0].value - 250000 / 262144) < 1e-4, ratio
+print("parsed", len(fams))
+"#;
+    let mut py = Command::new("python3")
+        .args(["-c", parser])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    py.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let res = py.wait_with_output().unwrap();
+    assert!(
+        res.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&res.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn doctor_reports_can_and_cannot() {
+    let out = Command::new(common::bin())
+        .args(["doctor", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    let f = v["findings"].as_array().unwrap();
+    let hard = f
+        .iter()
+        .find(|x| x["what"].as_str().unwrap().contains("hard RLIMIT_NOFILE"))
+        .unwrap();
+    // Whether this process may raise a hard limit is exactly whether it has CAP_SYS_RESOURCE.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let capeff = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
+    let bits = u64::from_str_radix(capeff.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(hard["can"], bits & (1 << 24) != 0);
+    if hard["can"] == false {
+        assert!(hard["fix"].as_str().unwrap().contains("LimitNOFILE"));
+    }
+}
