@@ -44,8 +44,22 @@ fn flood_port_range_1000() {
     if !need_root("flood_port_range_1000") {
         return;
     }
-    let (v, out) = flood(&[RANGE_1000], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("flood.md");
+    let (v, out) = flood(&[RANGE_1000], &["--report", md.to_str().unwrap()]);
     assert_ports(&v, &out, 1000);
+    let report = std::fs::read_to_string(&md).unwrap();
+    for section in [
+        "## Configuration",
+        "## Milestones",
+        "## Breaking point",
+        "## Analysis",
+        "## How to lift the limit",
+    ] {
+        assert!(report.contains(section), "{section} missing:\n{report}");
+    }
+    assert!(report.contains("EADDRNOTAVAIL at connect()"), "{report}");
+    assert!(report.contains("ip_local_port_range"), "{report}");
     // the listener sits outside the ephemeral range
     let port = v["config"]["listen_ports"][0].as_u64().unwrap();
     assert!(!(40000..=40999).contains(&port), "{}", dump(&out));

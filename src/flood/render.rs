@@ -425,6 +425,74 @@ pub fn markdown(r: &FloodReport) -> String {
 mod tests {
     use super::*;
 
+    use crate::flood::classify::Call;
+
+    fn sample() -> FloodReport {
+        let mut r: FloodReport = serde_json::from_value(serde_json::json!({
+            "schema": 1,
+            "config": {"mode": "loopback", "target": null, "workers": 1, "listen_ports": [41000],
+                "listen_ports_in_range": 0, "source_ips": 1, "max": 100000, "duration_s": 30.0,
+                "connect_timeout_ms": 2000, "graceful": false, "churn": false,
+                "port_range": [40000, 40999], "backlog": 4096, "nofile_soft": 20000},
+            "established": 1000, "duration_s": 0.05, "rate_per_s": 20000.0,
+            "milestones": [{"connections": 1000, "seconds": 0.05, "rate_per_s": 20000.0}],
+            "stop": {"reason": "limit", "errno": "EADDRNOTAVAIL", "call": "connect",
+                "ceiling": "ephemeral_ports", "explanation": "ports used up", "at_s": 0.05},
+            "prediction": {"scenario": "loopback", "ceiling": 1000, "bottleneck": "ephemeral_ports",
+                "ceilings": [
+                    {"name": "ephemeral_ports", "value": 1000, "why": "1000 ports", "lift": "widen the range"},
+                    {"name": "process_fds", "value": 9996, "why": "20000 fds / 2", "lift": "raise nofile"}],
+                "rates": [], "assumptions": []},
+            "verdict": "match",
+            "state_at_limit": null, "survival": {"closed": 10, "reopened": 10, "ok": true},
+            "churn": null, "target": null, "below_require": null, "warnings": []
+        }))
+        .unwrap();
+        r.stop.call = Some(Call::Connect);
+        r
+    }
+
+    #[test]
+    fn text_names_stop_prediction_and_lift() {
+        let t = text(&sample());
+        assert!(
+            t.contains("stop: EADDRNOTAVAIL at connect() after 0.050 s → ephemeral_ports"),
+            "{t}"
+        );
+        assert!(
+            t.contains("verdict: match: measured 1,000 = predicted 1,000 (ephemeral_ports)"),
+            "{t}"
+        );
+        assert!(t.contains("lift ephemeral_ports: widen the range"), "{t}");
+        assert!(t.contains("survival: closed 10, reopened 10"), "{t}");
+    }
+
+    #[test]
+    fn markdown_sections_and_ladder() {
+        let m = markdown(&sample());
+        assert!(m.contains("| 1,000 | 0.050 | 20000 |"), "{m}");
+        assert!(m.contains("- `ephemeral_ports`: widen the range"), "{m}");
+        assert!(
+            m.contains("the next limit is `process_fds` at 9,996"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let r = sample();
+        let back: FloodReport = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn differs_shows_both_numbers() {
+        let mut r = sample();
+        r.established = 900;
+        r.verdict = Verdict::Differs;
+        assert!(text(&r).contains("differs: measured 900, predicted 1,000"));
+    }
+
     #[test]
     fn thousands_sep() {
         assert_eq!(thousands(0), "0");
