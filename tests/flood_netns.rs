@@ -140,37 +140,59 @@ fn flood_max_reached() {
     assert_eq!(out.status.code(), Some(1), "{}", dump(&out));
 }
 
+/// A server that listens (address, port and backlog from argv) and never accepts.
 const SERVER_PY: &str = r#"
 import socket, sys, time
-s = socket.socket()
+fam = socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET
+s = socket.socket(fam)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 8080))
-s.listen(100)
+s.bind((sys.argv[2], 8080))
+s.listen(int(sys.argv[3]))
 open(sys.argv[1], "w").write("ready")
 time.sleep(30)
 "#;
+
+/// Run a never-accepting server on `addr`:8080 with `backlog`, then flood it.
+fn flood_paused_server(addr: &str, backlog: u32, sysctls: &[(&str, &str)]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("server.py");
+    std::fs::write(&py, SERVER_PY).unwrap();
+    let ready = dir.path().join("ready");
+    let mut script = String::new();
+    for (k, v) in sysctls {
+        script.push_str(&sysctl_set(k, v));
+        script.push('\n');
+    }
+    let target = if addr.contains(':') {
+        format!("[{addr}]:8080")
+    } else {
+        format!("{addr}:8080")
+    };
+    script.push_str(&format!(
+        "python3 {} {} {addr} {backlog} & srv=$!\n\
+         for i in $(seq 100); do [ -e {} ] && break; sleep 0.05; done\n\
+         set +e\n\"$PORTTUNE\" flood --format json --target {target} --connect-timeout 300\n\
+         rc=$?\nkill $srv\nexit $rc",
+        sh_quote(py.to_str().unwrap()),
+        sh_quote(ready.to_str().unwrap()),
+        sh_quote(ready.to_str().unwrap()),
+    ));
+    netns_sh(&script)
+}
 
 #[test]
 fn flood_target_accept_queue() {
     if !need_root("flood_target_accept_queue") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let py = dir.path().join("server.py");
-    std::fs::write(&py, SERVER_PY).unwrap();
-    let ready = dir.path().join("ready");
-    let script = format!(
-        "{}\n{}\npython3 {} {} & srv=$!\n\
-         for i in $(seq 100); do [ -e {} ] && break; sleep 0.05; done\n\
-         set +e\n\"$PORTTUNE\" flood --format json --target 127.0.0.1:8080 --connect-timeout 300\n\
-         rc=$?\nkill $srv\nexit $rc",
-        sysctl_set("net.core.somaxconn", "16"),
-        sysctl_set("net.ipv4.tcp_syn_retries", "1"),
-        sh_quote(py.to_str().unwrap()),
-        sh_quote(ready.to_str().unwrap()),
-        sh_quote(ready.to_str().unwrap()),
+    let out = flood_paused_server(
+        "127.0.0.1",
+        100,
+        &[
+            ("net.core.somaxconn", "16"),
+            ("net.ipv4.tcp_syn_retries", "1"),
+        ],
     );
-    let out = netns_sh(&script);
     let v = json(&out);
     let d = dump(&out);
     // backlog 100 capped by somaxconn 16: 16 + 1
@@ -187,6 +209,35 @@ fn flood_target_accept_queue() {
         v["state_at_limit"]["listen_overflows"].as_u64().unwrap() > 0,
         "{d}"
     );
+}
+
+#[test]
+fn flood_target_ipv6_loopback() {
+    if !need_root("flood_target_ipv6_loopback") {
+        return;
+    }
+    let out = flood_paused_server("::1", 5, &[("net.ipv4.tcp_syn_retries", "1")]);
+    let v = json(&out);
+    let d = dump(&out);
+    assert_eq!(v["target"]["backlog"], 5, "{d}");
+    assert_eq!(v["established"], 6, "{d}");
+    assert_eq!(v["stop"]["ceiling"], "accept_queue", "{d}");
+    assert_eq!(v["prediction"]["ceiling"], 6, "{d}");
+    assert_eq!(v["verdict"], "match", "{d}");
+}
+
+#[test]
+fn flood_target_refused_is_not_a_limit() {
+    if !need_root("flood_target_refused_is_not_a_limit") {
+        return;
+    }
+    let (v, out) = flood(&[], &["--target", "127.0.0.1:9"]);
+    let d = dump(&out);
+    assert_eq!(v["stop"]["errno"], "ECONNREFUSED", "{d}");
+    assert_eq!(v["stop"]["ceiling"], serde_json::Value::Null, "{d}");
+    assert_eq!(v["established"], 0, "{d}");
+    assert_eq!(v["verdict"], "differs", "{d}");
+    assert_eq!(out.status.code(), Some(1), "{d}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `porttune flood`: options, validation, the run, the report and the exit code.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -212,13 +212,6 @@ pub fn run(args: &FloodArgs) -> Result<i32> {
     validate(args)?;
     let target = check_target(args.target.as_deref(), args.allow_remote)?;
     let workers = parse_workers(&args.workers)?;
-    if let TargetCheck::Local(a) | TargetCheck::Remote(a) = &target
-        && !matches!(a.ip(), IpAddr::V4(_))
-    {
-        return Err(Error::Usage(format!(
-            "--target {a}: IPv6 targets are not supported yet; use 127.0.0.1"
-        )));
-    }
     if let TargetCheck::Remote(a) = &target {
         eprintln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
     }

@@ -6,7 +6,7 @@
 //! in its shared slot and leaves the meaning to `classify`.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub struct EngineConfig {
     /// This worker's listeners (loopback mode).
     pub listeners: Vec<Socket>,
     /// Destinations (this worker's listen addresses, or the target).
-    pub dests: Vec<SocketAddrV4>,
+    pub dests: Vec<SocketAddr>,
     /// Source IPs bound with IP_BIND_ADDRESS_NO_PORT (empty: no bind).
     pub sources: Vec<Ipv4Addr>,
     /// Connections (churn: cycles) to open at most.
@@ -254,9 +254,14 @@ impl<'a> Engine<'a> {
 
     /// Open one connection on tuple `t`. On error returns (errno, call).
     fn open_one(&mut self, t: usize) -> Result<(), (i32, Call)> {
-        let sock = Socket::new(Domain::IPV4, Type::STREAM.nonblocking().cloexec(), None)
-            .map_err(|e| (err_no(&e), Call::Socket))?;
         let (src, dst) = &self.tuples[t];
+        let domain = if dst.is_ipv6() {
+            Domain::IPV6
+        } else {
+            Domain::IPV4
+        };
+        let sock = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), None)
+            .map_err(|e| (err_no(&e), Call::Socket))?;
         if let Some(src) = src {
             let one: libc::c_int = 1;
             // SAFETY: setsockopt with a c_int on a socket we own.
@@ -569,9 +574,9 @@ impl<'a> Engine<'a> {
             // close matched pairs: the accepted socket whose peer is the client's address
             let look = (4 * k + 256).min(self.accepted.len());
             let start = self.accepted.len() - look;
-            let mut peers: HashMap<SocketAddrV4, usize> = HashMap::new();
+            let mut peers: HashMap<SocketAddr, usize> = HashMap::new();
             for (j, a) in self.accepted[start..].iter().enumerate() {
-                if let Ok(Some(p)) = a.peer_addr().map(|p| p.as_socket_ipv4()) {
+                if let Ok(Some(p)) = a.peer_addr().map(|p| p.as_socket()) {
                     peers.insert(p, start + j);
                 }
             }
@@ -587,7 +592,7 @@ impl<'a> Engine<'a> {
                     .sock
                     .as_ref()
                     .and_then(|s| s.local_addr().ok());
-                if let Some(std::net::SocketAddr::V4(l)) = local
+                if let Some(l) = local
                     && let Some(j) = peers.remove(&l)
                 {
                     pairs.push((i, j));

@@ -197,8 +197,13 @@ mod live {
         pub inode: u64,
     }
 
-    /// Look up the IPv4 TCP listener on `port` with NETLINK_SOCK_DIAG (inet_diag).
+    /// Look up the TCP listener on `port` with NETLINK_SOCK_DIAG (inet_diag), IPv4 first.
     pub fn diag_listener(port: u16) -> Option<DiagListener> {
+        diag_listener_family(nix::libc::AF_INET as u8, port)
+            .or_else(|| diag_listener_family(nix::libc::AF_INET6 as u8, port))
+    }
+
+    fn diag_listener_family(family: u8, port: u16) -> Option<DiagListener> {
         use nix::libc;
         const SOCK_DIAG_BY_FAMILY: u16 = 20;
         const NLMSG_DONE: u16 = 3;
@@ -211,7 +216,7 @@ mod live {
         let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
         req[6..8].copy_from_slice(&flags.to_ne_bytes());
         req[8..12].copy_from_slice(&1u32.to_ne_bytes());
-        req[16] = libc::AF_INET as u8;
+        req[16] = family;
         req[17] = libc::IPPROTO_TCP as u8;
         req[20..24].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
         // SAFETY: plain socket syscalls on a fd this function owns and closes.

@@ -1,7 +1,7 @@
 //! The flood command on Linux: decide the plan, predict, measure, build the report.
 
 use std::io::{IsTerminal, Write};
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -17,13 +17,13 @@ use crate::model::{self, Prediction, Scenario, ScenarioKind, names};
 use crate::snapshot::probe::{ProbeOptions, probe};
 
 struct TargetFound {
-    addr: SocketAddrV4,
+    addr: SocketAddr,
     pid: Option<u32>,
     command: Option<String>,
     backlog: Option<u64>,
 }
 
-fn find_target(addr: SocketAddrV4) -> TargetFound {
+fn find_target(addr: SocketAddr) -> TargetFound {
     let diag = procnet::diag_listener(addr.port());
     let inode = diag
         .map(|d| d.inode)
@@ -98,8 +98,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
     let l = args.listen_ports;
     let target_addr = match target {
         TargetCheck::Builtin => None,
-        TargetCheck::Local(SocketAddr::V4(a)) | TargetCheck::Remote(SocketAddr::V4(a)) => Some(*a),
-        _ => unreachable!("IPv6 targets are refused in cli::run"),
+        TargetCheck::Local(a) | TargetCheck::Remote(a) => Some(*a),
     };
     // fds per connection in a worker, and fds a worker opens besides connections
     let (fpc, extra) = if target_addr.is_some() {
@@ -307,12 +306,14 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
     // target: did the server stop accepting? then predict for a paused acceptor
     let mut target_info = None;
     if let Some(t) = &found {
-        let stopped = lo_rose
+        // the accept queue filled: predict for a paused acceptor with the listener's backlog
+        let queue_full = lo_rose || stop.errno.as_deref() == Some("ETIMEDOUT");
+        let stopped = queue_full
             || matches!(
                 stop.errno.as_deref(),
-                Some("ETIMEDOUT") | Some("ECONNRESET")
+                Some("ECONNRESET") | Some("ECONNREFUSED")
             );
-        if stopped {
+        if queue_full {
             let paused = Scenario {
                 acceptor_paused: true,
                 ..scenario.clone()

@@ -3,7 +3,7 @@
 //! progress, deadline, signals), runs the survival check, and reaps every worker on every
 //! path. It does no socket work itself.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ pub struct RunPlan {
     pub workers: usize,
     /// Loopback: each worker's listen ports. Empty in target mode.
     pub ports: Vec<Vec<u16>>,
-    pub target: Option<SocketAddrV4>,
+    pub target: Option<SocketAddr>,
     pub sources: Vec<Ipv4Addr>,
     pub max: u64,
     pub duration: Duration,
@@ -178,11 +178,11 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             std::mem::take(&mut listeners[w])
         };
         let quota = plan.max / n as u64 + u64::from((w as u64) < plan.max % n as u64);
-        let dests: Vec<SocketAddrV4> = match plan.target {
+        let dests: Vec<SocketAddr> = match plan.target {
             Some(t) => vec![t],
             None => plan.ports[w]
                 .iter()
-                .map(|&p| SocketAddrV4::new(Ipv4Addr::LOCALHOST, p))
+                .map(|&p| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, p)))
                 .collect(),
         };
         // SAFETY: the parent is single-threaded here (no progress thread yet); the child
