@@ -137,6 +137,23 @@ pub struct Plan {
     pub prediction: Option<WhatIf>,
 }
 
+/// For a live sysctl change this process may not make (a container, or not root): where it
+/// belongs instead. Per-network-namespace keys can be set for one container or pod; host-wide
+/// ones only on the host.
+pub fn where_instead(c: &Change) -> Option<String> {
+    if c.allowed || c.scope != Scope::Live || c.key.starts_with("pid:") {
+        return None;
+    }
+    Some(if crate::model::knobs::is_per_netns(&c.key) {
+        format!(
+            "per network namespace: set it for the container instead (`docker run --sysctl {}=\"{}\"`, or a pod's securityContext.sysctls)",
+            c.key, c.to
+        )
+    } else {
+        "host-wide: it belongs on the host (a container cannot set it)".to_string()
+    })
+}
+
 impl Plan {
     /// Changes this process may not make: (key, what it needs).
     pub fn missing_privileges(&self) -> Vec<(&str, &str)> {

@@ -62,10 +62,13 @@ fn docs_shell_examples_run() {
             let dir = tempfile::tempdir().unwrap();
             for sub in ["tests/fixtures", "profiles", "examples"] {
                 if root.join(sub).exists() {
+                    // Same relative path as in the repository (tests/fixtures/...).
+                    let dst = dir.path().join(sub);
+                    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
                     let st = Command::new("cp")
                         .arg("-r")
                         .arg(root.join(sub))
-                        .arg(dir.path())
+                        .arg(&dst)
                         .status()
                         .unwrap();
                     assert!(st.success());

@@ -130,3 +130,43 @@ fn doctor_reports_can_and_cannot() {
         assert!(hard["fix"].as_str().unwrap().contains("LimitNOFILE"));
     }
 }
+
+/// In a container (here: a user that cannot write /proc/sys), `plan` says which changes can be
+/// container sysctls and which belong on the host, and keys that already have the wanted value
+/// count as satisfied even though they are read-only.
+#[test]
+fn read_only_sysctls_plan_and_satisfied_keys() {
+    if !common::need_root("read_only_sysctls_plan_and_satisfied_keys") {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let drop = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all";
+    let script = format!(
+        "{}\n{}\n\
+         {drop} \"$PORTTUNE\" plan production --root {d}/img > {d}/plan.txt 2>&1 || true\n\
+         rc=0; {drop} \"$PORTTUNE\" apply container --yes --format json --state-dir {d}/state > {d}/apply.json 2> {d}/apply.err || rc=$?\n\
+         echo $rc > {d}/rc",
+        common::sysctl_set("net.ipv4.ip_local_port_range", "1024 65535"),
+        common::sysctl_set("net.ipv4.tcp_fin_timeout", "30"),
+        d = state.path().display()
+    );
+    let out = common::netns_sh(&script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan = std::fs::read_to_string(state.path().join("plan.txt")).unwrap();
+    assert!(
+        plan.contains("docker run --sysctl net.core.somaxconn=\"65535\""),
+        "{plan}"
+    );
+    assert!(plan.contains("host-wide: it belongs on the host"), "{plan}");
+    let rc = std::fs::read_to_string(state.path().join("rc")).unwrap();
+    let err = std::fs::read_to_string(state.path().join("apply.err")).unwrap();
+    assert_eq!(rc.trim(), "0", "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.path().join("apply.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["changed"], 0, "{v}");
+}

@@ -185,6 +185,9 @@ pub fn render_plan(p: &Plan) -> String {
             if let Some(w) = &c.why {
                 s.push_str(&format!("; {w}"));
             }
+            if let Some(w) = crate::plan::where_instead(c) {
+                s.push_str(&format!("\n      {w}"));
+            }
             s.push('\n');
         }
     }
@@ -302,6 +305,11 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         );
         for (k, needs) in &missing {
             msg.push_str(&format!("\n  {k}: needs {needs}"));
+            if let Some(c) = p.changes.iter().find(|c| c.key == *k) {
+                if let Some(w) = crate::plan::where_instead(c) {
+                    msg.push_str(&format!("; {w}"));
+                }
+            }
         }
         msg.push_str("\nrun as root (with the capability named), or remove those settings");
         return Err(Error::Failed(msg));
