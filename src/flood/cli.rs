@@ -70,7 +70,8 @@ pub struct FloodArgs {
     #[arg(long)]
     pub graceful: bool,
 
-    /// Connects in flight per worker (and connected but not yet accepted).
+    /// Connections opened but not yet accepted per worker (target and churn modes: connects
+    /// in flight). Capped at half the listen backlog.
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub window: u64,
 
