@@ -71,7 +71,7 @@ pub struct FloodArgs {
     pub graceful: bool,
 
     /// Connections opened but not yet accepted per worker (target and churn modes: connects
-    /// in flight). Capped at half the listen backlog.
+    /// in flight). Loopback: at most half the listen backlog.
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub window: u64,
 

@@ -174,7 +174,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
                 churn: args.churn,
                 ..Default::default()
             },
-            Some(std::process::id()),
+            None, // porttune itself: the probe then does not count its own /proc/self/fd handle
         ),
         Some(t) => {
             if t.pid.is_none() {
