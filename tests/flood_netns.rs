@@ -302,3 +302,27 @@ fn flood_sigint_cleans_up() {
     assert_eq!(r["stop"]["reason"], "signal", "{d}\n{r}");
     assert!(r["established"].as_u64().unwrap() > 1000, "{r}");
 }
+
+#[test]
+fn flood_leaves_nothing_behind() {
+    if !need_root("flood_leaves_nothing_behind") {
+        return;
+    }
+    // default close: RST, so neither live sockets nor TIME_WAIT remain; --graceful: FIN,
+    // and the client ends stay in TIME_WAIT
+    let script = "set +e\n\
+        \"$PORTTUNE\" flood --max 2000 --workers 2 > /dev/null 2>&1\n\
+        a=$(awk '/^TCP:/ {print $3, $7}' /proc/net/sockstat)\n\
+        \"$PORTTUNE\" flood --max 2000 --graceful > /dev/null 2>&1\n\
+        sleep 0.2\n\
+        b=$(awk '/^TCP:/ {print $3, $7}' /proc/net/sockstat)\n\
+        set -- $a $b\n\
+        echo \"{\\\"inuse\\\": $1, \\\"tw\\\": $2, \\\"inuse_graceful\\\": $3, \\\"tw_graceful\\\": $4}\"";
+    let out = netns_sh(script);
+    let v = json(&out);
+    let d = dump(&out);
+    assert_eq!(v["inuse"], 0, "{d}");
+    assert_eq!(v["tw"], 0, "{d}");
+    assert_eq!(v["inuse_graceful"], 0, "{d}");
+    assert!(v["tw_graceful"].as_u64().unwrap() >= 1900, "{d}");
+}
