@@ -39,7 +39,47 @@ fn lift_for<'a>(r: &'a FloodReport, name: &str) -> Option<&'a PredictedCeiling> 
         .find(|c| c.name == name)
 }
 
+fn churn_verdict_line(r: &FloodReport, ch: &Churn) -> String {
+    let v = r.verdict.name();
+    if r.verdict == Verdict::MaxReached {
+        return format!(
+            "max_reached: --max {} cycles were reached before any limit",
+            thousands(r.config.max)
+        );
+    }
+    if r.stop.reason == StopReason::Limit {
+        return match &r.prediction {
+            Some(p) => format!(
+                "{v}: {} cycles before the ports ran out, predicted {} usable ports within one TIME_WAIT lifetime",
+                thousands(ch.cycles),
+                thousands(p.ceiling)
+            ),
+            None => format!(
+                "{v}: {} cycles, no prediction from the model",
+                thousands(ch.cycles)
+            ),
+        };
+    }
+    match ch.model_rate_per_s {
+        Some(m) if r.verdict == Verdict::Match => format!(
+            "{v}: sustained {:.0}/s with no limit, within the model's sustainable {:.0}/s",
+            ch.rate_per_s, m
+        ),
+        Some(m) => format!(
+            "{v}: sustained {:.0}/s with no limit, above the model's sustainable {:.0}/s",
+            ch.rate_per_s, m
+        ),
+        None => format!(
+            "{v}: sustained {:.0}/s, the model gave no sustainable rate",
+            ch.rate_per_s
+        ),
+    }
+}
+
 fn verdict_line(r: &FloodReport) -> String {
+    if let Some(ch) = &r.churn {
+        return churn_verdict_line(r, ch);
+    }
     match (&r.prediction, r.verdict) {
         (_, Verdict::MaxReached) => format!(
             "max_reached: --max {} was reached before any limit",
@@ -491,6 +531,28 @@ mod tests {
         r.established = 900;
         r.verdict = Verdict::Differs;
         assert!(text(&r).contains("differs: measured 900, predicted 1,000"));
+    }
+
+    #[test]
+    fn churn_verdict_speaks_of_rates() {
+        let mut r = sample();
+        r.churn = Some(Churn {
+            cycles: 42_000,
+            rate_per_s: 14_000.0,
+            time_wait: Some(14_000),
+            model_rate_per_s: Some(28_232.0),
+            model_why: Some("28232 ports / 1 s".into()),
+        });
+        r.stop.reason = StopReason::Deadline;
+        let t = text(&r);
+        assert!(t.contains("verdict: match: sustained 14000/s with no limit, within the model's sustainable 28232/s"), "{t}");
+        assert!(
+            t.contains("model sustainable rate: 28232.0/s (28232 ports / 1 s)"),
+            "{t}"
+        );
+        r.stop.reason = StopReason::Limit;
+        r.churn.as_mut().unwrap().cycles = 1000;
+        assert!(text(&r).contains("1,000 cycles before the ports ran out, predicted 1,000"));
     }
 
     #[test]
