@@ -48,17 +48,36 @@ fn churn_verdict_line(r: &FloodReport, ch: &Churn) -> String {
         );
     }
     if r.stop.reason == StopReason::Limit {
-        return match &r.prediction {
+        let ports = ch
+            .predicted_ports
+            .or(r.prediction.as_ref().map(|p| p.ceiling));
+        return match ports {
             Some(p) => format!(
                 "{v}: {} cycles before the ports ran out, predicted {} usable ports within one TIME_WAIT lifetime",
                 thousands(ch.cycles),
-                thousands(p.ceiling)
+                thousands(p)
             ),
             None => format!(
                 "{v}: {} cycles, no prediction from the model",
                 thousands(ch.cycles)
             ),
         };
+    }
+    if let Some(p) = ch.predicted_ports
+        && r.verdict == Verdict::Match
+        && ch.cycles <= p
+        && ch.model_rate_per_s.is_none_or(|m| m < ch.rate_per_s)
+    {
+        return format!(
+            "{v}: sustained {:.0}/s with no limit; its {} cycles stayed within the {} ports one \
+             TIME_WAIT lifetime can hold (model: {} sustainable)",
+            ch.rate_per_s,
+            thousands(ch.cycles),
+            thousands(p),
+            ch.model_rate_per_s
+                .map(|m| format!("{m:.0}/s"))
+                .unwrap_or_else(|| "no rate".into())
+        );
     }
     match ch.model_rate_per_s {
         Some(m) if r.verdict == Verdict::Match => format!(
@@ -542,6 +561,7 @@ mod tests {
             time_wait: Some(14_000),
             model_rate_per_s: Some(28_232.0),
             model_why: Some("28232 ports / 1 s".into()),
+            predicted_ports: None,
         });
         r.stop.reason = StopReason::Deadline;
         let t = text(&r);

@@ -111,8 +111,9 @@ pub fn verdict(measured: u64, predicted: Option<u64>, reason: StopReason) -> Ver
 
 /// The verdict for a churn run. Within one TIME_WAIT lifetime a churn can make at most as many
 /// connections as the port ceiling allows, so a stop on a limit compares the completed cycles
-/// with the predicted ceiling; a run that ran out its time without a limit matches when the
-/// model's sustainable rate is at least the rate reached.
+/// with the predicted ports; a run that ran out its time without a limit matches when the
+/// model's sustainable rate is at least the rate reached, or when it made no more cycles than
+/// the ports can hold (so the limit could not show yet).
 pub fn churn_verdict(
     cycles: u64,
     predicted: Option<u64>,
@@ -123,10 +124,16 @@ pub fn churn_verdict(
     match reason {
         StopReason::Max => Verdict::MaxReached,
         StopReason::Limit => verdict(cycles, predicted, reason),
-        StopReason::Deadline | StopReason::Signal => match model_rate {
-            Some(r) if r >= rate_per_s => Verdict::Match,
-            _ => Verdict::Differs,
-        },
+        // no limit within the run: consistent with the model when the rate stayed within the
+        // sustainable one, or when fewer cycles were made than the ports TIME_WAIT can hold
+        StopReason::Deadline | StopReason::Signal => {
+            if model_rate.is_some_and(|r| r >= rate_per_s) || predicted.is_some_and(|p| cycles <= p)
+            {
+                Verdict::Match
+            } else {
+                Verdict::Differs
+            }
+        }
     }
 }
 
@@ -214,6 +221,10 @@ pub struct Churn {
     pub time_wait: Option<u64>,
     /// The model's sustainable rate (`time_wait_rate`), when it gives one.
     pub model_rate_per_s: Option<f64>,
+    /// The model's port ceiling: at most this many cycles fit in one TIME_WAIT lifetime
+    /// when ports are not reused.
+    #[serde(default)]
+    pub predicted_ports: Option<u64>,
     pub model_why: Option<String>,
 }
 

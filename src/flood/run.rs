@@ -341,6 +341,12 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
             .as_ref()
             .and_then(|s| s.rates.iter().find(|r| r.name == names::TIME_WAIT_RATE));
         Churn {
+            predicted_ports: summary.as_ref().and_then(|s| {
+                s.ceilings
+                    .iter()
+                    .find(|c| c.name == names::EPHEMERAL_PORTS)
+                    .map(|c| c.value)
+            }),
             cycles: out.cycles,
             rate_per_s: rate(out.cycles, out.duration_s),
             time_wait: out.sockstat.tcp_tw,
@@ -351,7 +357,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
     let verdict = match &churn {
         Some(c) => churn_verdict(
             c.cycles,
-            predicted,
+            c.predicted_ports.or(predicted),
             c.rate_per_s,
             c.model_rate_per_s,
             stop.reason,
