@@ -17,7 +17,6 @@ use nix::libc;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::classify::{Call, errno};
-use super::procnet;
 use super::shm::{Ctrl, Slot, mono_ns};
 
 /// What one worker does.
@@ -149,7 +148,8 @@ impl<'a> Engine<'a> {
                 tuples.push((s.clone(), SockAddr::from(*d)));
             }
         }
-        let base_fds = procnet::open_fds();
+        let base_fds =
+            crate::snapshot::linux::open_fds(std::path::Path::new("/proc"), "self").unwrap_or(0);
         let free_fds = cfg.nofile_soft.saturating_sub(base_fds);
         Ok(Engine {
             cfg,

@@ -1,39 +1,6 @@
 //! Small readers of /proc and sock_diag used by the flood while it measures. Parsers take
 //! text so they are tested on bytes; the readers are thin.
 
-/// /proc/net/sockstat figures of the current network namespace.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sockstat {
-    pub sockets_used: Option<u64>,
-    pub tcp_inuse: Option<u64>,
-    pub tcp_tw: Option<u64>,
-    pub tcp_alloc: Option<u64>,
-}
-
-pub fn parse_sockstat(text: &str) -> Sockstat {
-    let mut s = Sockstat::default();
-    for line in text.lines() {
-        let mut it = line.split_whitespace();
-        let Some(head) = it.next() else { continue };
-        let rest: Vec<&str> = it.collect();
-        let get = |key: &str| {
-            rest.chunks(2)
-                .find(|kv| kv.len() == 2 && kv[0] == key)
-                .and_then(|kv| kv[1].parse().ok())
-        };
-        match head {
-            "sockets:" => s.sockets_used = get("used"),
-            "TCP:" => {
-                s.tcp_inuse = get("inuse");
-                s.tcp_tw = get("tw");
-                s.tcp_alloc = get("alloc");
-            }
-            _ => {}
-        }
-    }
-    s
-}
-
 /// A `TcpExt:` counter from /proc/net/netstat text (header line, value line).
 pub fn parse_tcpext(text: &str, name: &str) -> Option<u64> {
     let lines: Vec<&str> = text.lines().collect();
@@ -59,33 +26,6 @@ pub fn parse_kb(text: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// "40000\t40999" → (40000, 40999).
-pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
-    let mut it = text.split_whitespace().map(|w| w.parse::<u16>());
-    match (it.next(), it.next()) {
-        (Some(Ok(lo)), Some(Ok(hi))) if lo <= hi => Some((lo, hi)),
-        _ => None,
-    }
-}
-
-/// Inode of the TCP LISTEN socket on `port` from /proc/net/tcp or tcp6 text.
-pub fn parse_listen_inode(text: &str, port: u16) -> Option<u64> {
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 10 || f[3] != "0A" {
-            continue;
-        }
-        let lport = f[1]
-            .rsplit(':')
-            .next()
-            .and_then(|p| u16::from_str_radix(p, 16).ok());
-        if lport == Some(port) {
-            return f[9].parse().ok();
-        }
-    }
-    None
-}
-
 #[cfg(target_os = "linux")]
 pub use live::*;
 
@@ -94,9 +34,10 @@ mod live {
     use super::*;
     use std::fs;
 
-    pub fn sockstat() -> Sockstat {
+    /// /proc/net/sockstat of the current network namespace (the snapshot's parser).
+    pub fn sockstat() -> crate::snapshot::Usage {
         fs::read_to_string("/proc/net/sockstat")
-            .map(|t| parse_sockstat(&t))
+            .map(|t| crate::snapshot::linux::parse_sockstat(&t))
             .unwrap_or_default()
     }
 
@@ -122,31 +63,6 @@ mod live {
 
     pub fn listen_overflows() -> Option<u64> {
         tcpext("ListenOverflows")
-    }
-
-    pub fn port_range() -> Option<(u16, u16)> {
-        fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-            .ok()
-            .and_then(|t| parse_port_range(&t))
-    }
-
-    fn read_u64(path: &str) -> Option<u64> {
-        fs::read_to_string(path).ok()?.trim().parse().ok()
-    }
-
-    pub fn somaxconn() -> Option<u64> {
-        read_u64("/proc/sys/net/core/somaxconn")
-    }
-
-    pub fn unprivileged_port_start() -> Option<u64> {
-        read_u64("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-    }
-
-    /// Open file descriptors of this process (the directory handle itself not counted).
-    pub fn open_fds() -> u64 {
-        fs::read_dir("/proc/self/fd")
-            .map(|d| d.count().saturating_sub(1) as u64)
-            .unwrap_or(0)
     }
 
     /// The process owning socket `inode` (scans /proc/PID/fd links), with its command name.
@@ -179,12 +95,14 @@ mod live {
         None
     }
 
-    /// Inode of the TCP listener on `port` (IPv4 first, then IPv6).
+    /// Inode of the TCP listener on `port` from /proc/net/tcp and tcp6.
     pub fn listen_inode(port: u16) -> Option<u64> {
-        ["/proc/net/tcp", "/proc/net/tcp6"]
-            .iter()
-            .filter_map(|p| fs::read_to_string(p).ok())
-            .find_map(|t| parse_listen_inode(&t, port))
+        let v4 = procfs::net::tcp().unwrap_or_default();
+        let v6 = procfs::net::tcp6().unwrap_or_default();
+        v4.into_iter()
+            .chain(v6)
+            .find(|e| e.state == procfs::net::TcpState::Listen && e.local_address.port() == port)
+            .map(|e| e.inode)
     }
 
     /// A listening socket as sock_diag reports it.
@@ -290,18 +208,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sockstat() {
-        let t =
-            "sockets: used 131\nTCP: inuse 4 orphan 0 tw 200 alloc 6 mem 1\nUDP: inuse 0 mem 0\n";
-        let s = parse_sockstat(t);
-        assert_eq!(s.sockets_used, Some(131));
-        assert_eq!(s.tcp_inuse, Some(4));
-        assert_eq!(s.tcp_tw, Some(200));
-        assert_eq!(s.tcp_alloc, Some(6));
-        assert_eq!(parse_sockstat("garbage\n"), Sockstat::default());
-    }
-
-    #[test]
     fn tcpext() {
         let t = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 17 18\n\
                  IpExt: InNoRoutes\nIpExt: 0\n";
@@ -316,21 +222,5 @@ mod tests {
         assert_eq!(parse_kb(t, "Slab"), Some(123456));
         assert_eq!(parse_kb(t, "Sla"), None);
         assert_eq!(parse_kb(t, "VmRSS"), None);
-    }
-
-    #[test]
-    fn port_range() {
-        assert_eq!(parse_port_range("40000\t40999\n"), Some((40000, 40999)));
-        assert_eq!(parse_port_range("5 3"), None);
-        assert_eq!(parse_port_range("x"), None);
-    }
-
-    #[test]
-    fn listen_inode() {
-        let t = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
-   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n\
-   1: 0100007F:1F91 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 999 1 0000000000000000 100 0 0 10 0\n";
-        assert_eq!(parse_listen_inode(t, 8080), Some(12345));
-        assert_eq!(parse_listen_inode(t, 8081), None);
     }
 }

@@ -14,6 +14,7 @@ use super::report::*;
 use super::workers::{self, RunPlan};
 use crate::error::{Error, Result};
 use crate::model::{self, Prediction, Scenario, ScenarioKind, names};
+use crate::snapshot::Snapshot;
 use crate::snapshot::probe::{ProbeOptions, probe};
 
 struct TargetFound {
@@ -70,16 +71,13 @@ fn summarize(p: &Prediction) -> Option<PredictionSummary> {
     })
 }
 
-fn predict_for(
-    pid: Option<u32>,
-    scenario: &Scenario,
-    warnings: &mut Vec<String>,
-) -> Option<Prediction> {
+/// Read the host once (porttune itself, or the target's owner) for the plan and the prediction.
+fn probe_host(pid: Option<u32>, warnings: &mut Vec<String>) -> Option<Snapshot> {
     match probe(&ProbeOptions {
         pid,
         ..Default::default()
     }) {
-        Ok(snap) => Some(model::predict(&snap, scenario)),
+        Ok(snap) => Some(snap),
         Err(e) => {
             warnings.push(format!("could not read the host for the prediction: {e}"));
             None
@@ -91,15 +89,33 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
     let mut warnings = Vec::new();
     let (soft, _hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
-    let range = procnet::port_range();
-    let somaxconn = procnet::somaxconn();
-    let backlog = somaxconn.unwrap_or(4096).min(65535);
-    let base_fds = procnet::open_fds();
-    let l = args.listen_ports;
     let target_addr = match target {
         TargetCheck::Builtin => None,
         TargetCheck::Local(a) | TargetCheck::Remote(a) => Some(*a),
     };
+    // the host as the prediction sees it: read once, before any listener is open
+    let found = target_addr.map(find_target);
+    if let Some(t) = &found
+        && t.pid.is_none()
+    {
+        warnings.push(format!(
+            "no process owns a listener on {} in this network namespace: the prediction is \
+             for porttune itself",
+            t.addr
+        ));
+    }
+    let snap = probe_host(found.as_ref().and_then(|t| t.pid), &mut warnings);
+    let net = snap.as_ref().map(|s| &s.net);
+    let range = net
+        .and_then(|n| n.ip_local_port_range)
+        .map(|r| (r.lo, r.hi));
+    let somaxconn = net.and_then(|n| n.somaxconn);
+    let backlog = somaxconn.unwrap_or(4096).min(65535);
+    let base_fds = match &snap {
+        Some(s) if found.is_none() => s.process.open_fds,
+        _ => crate::snapshot::linux::open_fds(std::path::Path::new("/proc"), "self").unwrap_or(3),
+    };
+    let l = args.listen_ports;
     // fds per connection in a worker, and fds a worker opens besides connections
     let (fpc, extra) = if target_addr.is_some() {
         (1, 1)
@@ -135,7 +151,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
         let lowest = if nix::unistd::geteuid().is_root() {
             1
         } else {
-            procnet::unprivileged_port_start()
+            net.and_then(|n| n.ip_unprivileged_port_start)
                 .unwrap_or(1024)
                 .clamp(1, 65535) as u16
         };
@@ -161,41 +177,25 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
     let ports: Vec<Vec<u16>> = ports_flat.chunks(l as usize).map(|c| c.to_vec()).collect();
 
     // the prediction for the same scenario
-    let found = target_addr.map(find_target);
-    let (scenario, pid) = match &found {
-        None => (
-            Scenario {
-                kind: ScenarioKind::Loopback,
-                listen_ports: workers * l,
-                source_ips: args.source_ips,
-                listen_ports_in_range: in_range,
-                extra_fds: Some(extra),
-                processes: workers,
-                churn: args.churn,
-                ..Default::default()
-            },
-            None, // porttune itself: the probe then does not count its own /proc/self/fd handle
-        ),
-        Some(t) => {
-            if t.pid.is_none() {
-                warnings.push(format!(
-                    "no process owns a listener on {} in this network namespace: the \
-                     prediction is for porttune itself",
-                    t.addr
-                ));
-            }
-            (
-                Scenario {
-                    kind: ScenarioKind::Inbound,
-                    backlog: t.backlog,
-                    churn: args.churn,
-                    ..Default::default()
-                },
-                t.pid,
-            )
-        }
+    let scenario = match &found {
+        None => Scenario {
+            kind: ScenarioKind::Loopback,
+            listen_ports: workers * l,
+            source_ips: args.source_ips,
+            listen_ports_in_range: in_range,
+            extra_fds: Some(extra),
+            processes: workers,
+            churn: args.churn,
+            ..Default::default()
+        },
+        Some(t) => Scenario {
+            kind: ScenarioKind::Inbound,
+            backlog: t.backlog,
+            churn: args.churn,
+            ..Default::default()
+        },
     };
-    let mut prediction = predict_for(pid, &scenario, &mut warnings);
+    let mut prediction = snap.as_ref().map(|s| model::predict(s, &scenario));
 
     if args.churn {
         eprintln!(
@@ -252,7 +252,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
 
     // the stop
     let lo_rose = out.listen_overflows_delta.unwrap_or(0) > 0;
-    let tw = out.sockstat.tcp_tw.unwrap_or(0);
+    let tw = out.sockstat.tcp_time_wait.unwrap_or(0);
     let stop = match &out.error {
         Some(e)
             if out.signal_at_s.is_none_or(|s| e.at_s <= s)
@@ -318,7 +318,10 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
                 acceptor_paused: true,
                 ..scenario.clone()
             };
-            prediction = predict_for(t.pid, &paused, &mut warnings).or(prediction);
+            prediction = snap
+                .as_ref()
+                .map(|s| model::predict(s, &paused))
+                .or(prediction);
         }
         target_info = Some(TargetInfo {
             addr: t.addr.to_string(),
@@ -349,7 +352,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
             }),
             cycles: out.cycles,
             rate_per_s: rate(out.cycles, out.duration_s),
-            time_wait: out.sockstat.tcp_tw,
+            time_wait: out.sockstat.tcp_time_wait,
             model_rate_per_s: r.map(|r| r.per_second),
             model_why: r.map(|r| r.why.clone()),
         }
@@ -402,7 +405,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
             fds_in_use: out.fds_in_use,
             sockets_used: out.sockstat.sockets_used,
             tcp_inuse: out.sockstat.tcp_inuse,
-            time_wait: out.sockstat.tcp_tw,
+            time_wait: out.sockstat.tcp_time_wait,
             listen_overflows: out.listen_overflows_delta,
             kernel_memory_kb: out.slab_delta_kb,
             workers_rss_kb: out.workers_rss_kb,

@@ -84,7 +84,7 @@ pub struct RunOutcome {
     pub deadline_hit: bool,
     pub all_quota: bool,
     pub fds_in_use: u64,
-    pub sockstat: procnet::Sockstat,
+    pub sockstat: crate::snapshot::Usage,
     pub listen_overflows_delta: Option<u64>,
     pub survival: Option<(u64, u64)>,
     /// Kernel slab growth from the start to the stop, kB.
