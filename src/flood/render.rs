@@ -39,6 +39,15 @@ fn lift_for<'a>(r: &'a FloodReport, name: &str) -> Option<&'a PredictedCeiling> 
         .find(|c| c.name == name)
 }
 
+/// The model's sustainable churn rate and its reason, as one phrase.
+fn model_rate_text(ch: &Churn) -> String {
+    match (ch.model_rate_per_s, &ch.model_why) {
+        (Some(v), Some(w)) => format!("{v:.1}/s ({w})"),
+        (Some(v), None) => format!("{v:.1}/s"),
+        _ => "not given by the model".into(),
+    }
+}
+
 fn churn_verdict_line(r: &FloodReport, ch: &Churn) -> String {
     let v = r.verdict.name();
     if r.verdict == Verdict::MaxReached {
@@ -243,11 +252,7 @@ pub fn text(r: &FloodReport) -> String {
             thousands(ch.cycles),
             ch.rate_per_s,
             ch.time_wait.map(thousands).unwrap_or_else(|| "?".into()),
-            match (ch.model_rate_per_s, &ch.model_why) {
-                (Some(v), Some(w)) => format!("{v:.1}/s ({w})"),
-                (Some(v), None) => format!("{v:.1}/s"),
-                _ => "not given by the model".into(),
-            }
+            model_rate_text(ch)
         );
     }
     if let Some(name) = r.stop.ceiling.as_deref()
@@ -434,11 +439,7 @@ pub fn markdown(r: &FloodReport) -> String {
             thousands(ch.cycles),
             ch.rate_per_s,
             ch.time_wait.map(thousands).unwrap_or_else(|| "?".into()),
-            match (ch.model_rate_per_s, &ch.model_why) {
-                (Some(v), Some(w)) => format!("{v:.1}/s ({w})"),
-                (Some(v), None) => format!("{v:.1}/s"),
-                _ => "not given by the model".into(),
-            }
+            model_rate_text(ch)
         );
     }
     for w in &r.warnings {

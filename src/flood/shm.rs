@@ -18,8 +18,6 @@ pub struct Ctrl {
     pub survival: AtomicU32,
     /// Close everything and exit.
     pub release: AtomicU32,
-    /// CLOCK_MONOTONIC of the start, ns.
-    pub t0_ns: AtomicU64,
 }
 
 /// One worker → parent.

@@ -4,7 +4,7 @@
 //! path. It does no socket work itself.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
@@ -20,7 +20,6 @@ use super::shm::{MAX_WORKERS, Shm, mono_ns};
 use crate::error::{Error, Result};
 
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
-static SIGNAL_NS: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_signal(_: nix::libc::c_int) {
     SIGNALLED.store(true, Relaxed);
@@ -238,7 +237,6 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
 
     let slab0 = procnet::slab_kb();
     let t0 = mono_ns();
-    ctrl.t0_ns.store(t0, Relaxed);
     ctrl.go.store(1, Relaxed);
     let deadline = t0 + plan.duration.as_nanos() as u64;
     let mut ms = MilestoneTracker::default();
@@ -256,7 +254,6 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             next_tick = now + 50_000_000;
         }
         if signalled() && ctrl.stop.load(Relaxed) == 0 {
-            SIGNAL_NS.store(now, Relaxed);
             out.signal_at_s = Some(secs(now, t0));
             ctrl.stop.store(1, Relaxed);
         }
