@@ -809,17 +809,24 @@ pub fn what_if(snap: &Snapshot, profile: &str) -> Result<(Snapshot, Plan)> {
         root: PathBuf::from("/"),
     };
     let mut plan = build(&p, &SnapshotHost(snap), &opts)?;
-    let mut after = snap.clone();
-    apply_to_snapshot(&mut after, &plan);
-    let (b, a) = predict_pair(snap, &after, &plan.scenario);
+    let after = attach_prediction(&mut plan, snap, p.require.as_ref().map(|r| r.connections));
+    Ok((after, plan))
+}
+
+/// Apply the plan to a copy of `before`, record the ceiling before → after in the plan, and
+/// return the snapshot after.
+pub fn attach_prediction(plan: &mut Plan, before: &Snapshot, required: Option<u64>) -> Snapshot {
+    let mut after = before.clone();
+    apply_to_snapshot(&mut after, plan);
+    let (b, a) = predict_pair(before, &after, &plan.scenario);
     plan.prediction = Some(WhatIf {
-        required: p.require.as_ref().map(|r| r.connections),
+        required,
         before: b.ceiling,
         before_bottleneck: b.bottleneck,
         after: a.ceiling,
         after_bottleneck: a.bottleneck,
     });
-    Ok((after, plan))
+    after
 }
 
 /// Predictions before and after.

@@ -11,7 +11,7 @@ use super::engine;
 use super::journal::DEFAULT_STATE_DIR;
 use super::sysctl::{DEFAULT_ROOT, SysctlFs};
 use crate::error::{Error, Result, exit};
-use crate::plan::{self, LiveHost, Plan, PlanOptions, WhatIf};
+use crate::plan::{self, LiveHost, Plan, PlanOptions};
 use crate::profile::{self, bundled};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -143,16 +143,11 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
     let mut p = plan::build(&prof, &host, &opts)?;
     let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
     plan::overlay(&mut before, &host, &prof);
-    let mut after = before.clone();
-    plan::apply_to_snapshot(&mut after, &p);
-    let (b, a) = plan::predict_pair(&before, &after, &p.scenario);
-    p.prediction = Some(WhatIf {
-        required: prof.require.as_ref().map(|r| r.connections),
-        before: b.ceiling,
-        before_bottleneck: b.bottleneck,
-        after: a.ceiling,
-        after_bottleneck: a.bottleneck,
-    });
+    plan::attach_prediction(
+        &mut p,
+        &before,
+        prof.require.as_ref().map(|r| r.connections),
+    );
     Ok((p, sys))
 }
 
