@@ -228,7 +228,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
     };
 
     workers::install_signal_handlers();
-    let bar = (std::io::stderr().is_terminal() && args.format == Format::Text).then(|| {
+    let bar = std::io::stderr().is_terminal().then(|| {
         let pb = ProgressBar::with_draw_target(Some(args.max), ProgressDrawTarget::stderr());
         pb.set_style(
             ProgressStyle::with_template(
