@@ -41,6 +41,8 @@ pub struct EngineConfig {
     /// A hard error here stops every worker (a shared target), not only this one.
     pub errors_stop_all: bool,
     pub nofile_soft: u64,
+    /// Target mode: the target's port, to read its accept queue (sock_diag) and pace on it.
+    pub target_port: Option<u16>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,6 +95,16 @@ struct Engine<'a> {
     last_progress_ns: u64,
     /// Untracked connects: the last accept, or the last moment nothing was pending.
     last_accept_ns: u64,
+    /// Target mode: the target's accept queue at the last read, when it was read, and how
+    /// many of our connects had completed then.
+    queued: u64,
+    queued_read_ns: u64,
+    connected_at_read: u64,
+    /// Target mode: the most connections the server had accepted, and when that last grew.
+    server_best: u64,
+    server_progress_ns: u64,
+    /// Target mode: the server stopped draining its queue; fill it to find where SYNs drop.
+    fill: bool,
 }
 
 fn err_no(e: &std::io::Error) -> i32 {
@@ -182,6 +194,12 @@ impl<'a> Engine<'a> {
             accept_failed: false,
             last_progress_ns: mono_ns(),
             last_accept_ns: mono_ns(),
+            queued: 0,
+            queued_read_ns: 0,
+            connected_at_read: 0,
+            server_best: 0,
+            server_progress_ns: mono_ns(),
+            fill: false,
         })
     }
 
@@ -189,10 +207,42 @@ impl<'a> Engine<'a> {
         if !self.record {
             return;
         }
+        if self.cfg.target_mode && self.slot.stop_errno.load(Relaxed) == 0 {
+            self.read_queue(true);
+            self.slot.server_queued.store(self.queued + 1, Relaxed);
+        }
         self.slot.record_stop(e, call, own_timeout);
         self.own_stop = true;
         if self.cfg.errors_stop_all {
             self.ctrl.stop.store(1, Relaxed);
+        }
+    }
+
+    /// Target mode: read the target's accept queue (at most every 0.5 ms unless forced),
+    /// note the server's progress, and switch to filling the queue once it stops draining.
+    fn read_queue(&mut self, force: bool) {
+        let Some(port) = self.cfg.target_port else {
+            return;
+        };
+        let now = mono_ns();
+        if !force && now.saturating_sub(self.queued_read_ns) < 500_000 {
+            return;
+        }
+        self.queued = super::procnet::diag_listener(port)
+            .map(|d| d.queued)
+            .unwrap_or(0);
+        self.queued_read_ns = now;
+        self.connected_at_read = self.connected_total;
+        let server = self.connected_live.saturating_sub(self.queued);
+        if server > self.server_best || self.queued == 0 {
+            self.server_best = self.server_best.max(server);
+            self.server_progress_ns = now;
+        }
+        if !self.fill
+            && now.saturating_sub(self.server_progress_ns)
+                > self.cfg.connect_timeout.as_nanos() as u64
+        {
+            self.fill = true;
         }
     }
 
@@ -217,7 +267,14 @@ impl<'a> Engine<'a> {
     /// Connections opened here that are not yet accepted (loopback) or not yet connected.
     fn in_flight(&self) -> u64 {
         if self.cfg.target_mode {
-            self.connecting
+            // Our connects in flight plus the target's accept queue (as last read, plus
+            // what completed since), so a slow acceptor is never flooded into SYN drops.
+            let queued = if self.fill {
+                0
+            } else {
+                self.queued + self.connected_total.saturating_sub(self.connected_at_read)
+            };
+            self.connecting + queued
         } else if self.cfg.churn {
             self.connecting
                 + self.connected_total.saturating_sub(self.accepted_total)
@@ -296,10 +353,15 @@ impl<'a> Engine<'a> {
         let mut sock = MioStream::from_std(std::net::TcpStream::from(sock));
         let track = self.track_connect();
         if track
-            && let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut sock, Token(idx), Interest::WRITABLE)
+            && let Err(e) = self.poll.registry().register(
+                &mut sock,
+                Token(idx),
+                if self.cfg.target_mode {
+                    Interest::WRITABLE | Interest::READABLE
+                } else {
+                    Interest::WRITABLE
+                },
+            )
         {
             self.free.push(idx as u32);
             return Err((err_no(&e), Call::Connect));
@@ -330,6 +392,9 @@ impl<'a> Engine<'a> {
 
     /// Open as many connections as the window, the quota and the fd budget allow.
     fn open_some(&mut self) {
+        if self.cfg.target_mode {
+            self.read_queue(false);
+        }
         let mut n = 0;
         while !self.own_stop && self.opened < self.cfg.quota && n < 4096 {
             if self.in_flight() >= self.cfg.window || self.pending_accept() >= self.cfg.pending_cap
@@ -435,7 +500,24 @@ impl<'a> Engine<'a> {
     }
 
     fn on_client(&mut self, idx: usize, ev: &mio::event::Event) {
-        if idx >= self.clients.len() || self.clients[idx].state != State::Connecting {
+        if idx >= self.clients.len() {
+            return;
+        }
+        if self.cfg.target_mode
+            && self.clients[idx].state == State::Connected
+            && (ev.is_error() || ev.is_read_closed())
+        {
+            // The server closed or reset a connection it had: it is shedding connections.
+            let s = self.clients[idx].sock.as_ref().unwrap();
+            let e = match s.take_error() {
+                Ok(Some(e)) => err_no(&e),
+                _ => errno::ECONNRESET,
+            };
+            self.close_client(idx, true);
+            self.stop_with(e, Call::Connect, false);
+            return;
+        }
+        if self.clients[idx].state != State::Connecting {
             return;
         }
         let failed = if ev.is_error() || ev.is_write_closed() || ev.is_read_closed() {
@@ -667,6 +749,7 @@ impl<'a> Engine<'a> {
         }
         self.last_progress_ns = mono_ns();
         self.last_accept_ns = self.last_progress_ns;
+        self.server_progress_ns = self.last_progress_ns;
         let mut opening = true;
         let mut done = false;
         loop {

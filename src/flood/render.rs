@@ -115,20 +115,20 @@ fn verdict_line(r: &FloodReport) -> String {
         ),
         (Some(p), Verdict::Match) => format!(
             "match: measured {} = predicted {} ({})",
-            thousands(r.established),
+            thousands(r.measured()),
             thousands(p.ceiling),
             p.bottleneck
         ),
         (Some(p), _) => format!(
             "differs: measured {}, predicted {} ({})",
-            thousands(r.established),
+            thousands(r.measured()),
             thousands(p.ceiling),
             p.bottleneck
         ),
         (None, Verdict::Match) => "match".into(),
         (None, _) => format!(
             "differs: measured {}, no prediction from the model",
-            thousands(r.established)
+            thousands(r.measured())
         ),
     }
 }
@@ -244,6 +244,15 @@ pub fn text(r: &FloodReport) -> String {
                 ""
             }
         );
+        if let (Some(acc), Some(q)) = (t.server_accepted.filter(|&a| a > 0), t.queued_at_stop) {
+            let _ = writeln!(
+                o,
+                "server side: it accepted {} connections, then stopped; {} more waited in its accept queue (compared with the prediction: {})",
+                thousands(acc),
+                thousands(q),
+                thousands(acc)
+            );
+        }
     }
     if let Some(ch) = &r.churn {
         let _ = writeln!(
@@ -400,6 +409,14 @@ pub fn markdown(r: &FloodReport) -> String {
                 t.backlog
                     .map(|b| b.to_string())
                     .unwrap_or_else(|| "?".into())
+            );
+        }
+        if let (Some(acc), Some(q)) = (t.server_accepted.filter(|&a| a > 0), t.queued_at_stop) {
+            let _ = writeln!(
+                o,
+                "- the server accepted {} connections before it stopped; {} more waited in its queue",
+                thousands(acc),
+                thousands(q)
             );
         }
     }

@@ -239,6 +239,13 @@ pub struct TargetInfo {
     pub somaxconn: Option<u64>,
     /// The server stopped accepting (connect timeouts while ListenOverflows rose, resets).
     pub stopped_accepting: bool,
+    /// Connections the server had accepted at the stop (ours minus its accept queue); the
+    /// verdict compares this with the prediction when it is above 0.
+    #[serde(default)]
+    pub server_accepted: Option<u64>,
+    /// Connections waiting in the server's accept queue at the stop.
+    #[serde(default)]
+    pub queued_at_stop: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -286,6 +293,16 @@ pub struct FloodReport {
 
 impl FloodReport {
     /// Exit code: 0 matched or --max reached, 1 differs or below --require.
+    /// The number compared with the prediction: connections the target server accepted when
+    /// it accepted some and then stopped (`--target`), else the connections established.
+    pub fn measured(&self) -> u64 {
+        self.target
+            .as_ref()
+            .and_then(|t| t.server_accepted)
+            .filter(|&n| n > 0)
+            .unwrap_or(self.established)
+    }
+
     pub fn exit_code(&self) -> i32 {
         if self.below_require.is_some() {
             return crate::error::exit::FAILED;

@@ -217,8 +217,9 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
         connect_timeout: Duration::from_millis(args.connect_timeout),
         churn: args.churn,
         graceful: args.graceful,
-        window: if target_addr.is_some() {
-            args.window
+        window: if let Some(t) = &found {
+            // at most half the target's queue in flight, so a slow acceptor sees no SYN drops
+            args.window.min((t.backlog.unwrap_or(128) / 2).max(1))
         } else {
             args.window.min((backlog / 2).max(1))
         },
@@ -305,6 +306,7 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
 
     // target: did the server stop accepting? then predict for a paused acceptor
     let mut target_info = None;
+    let mut server_accepted: Option<u64> = None;
     if let Some(t) = &found {
         // the accept queue filled: predict for a paused acceptor with the listener's backlog
         let queue_full = lo_rose || stop.errno.as_deref() == Some("ETIMEDOUT");
@@ -313,7 +315,11 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
                 stop.errno.as_deref(),
                 Some("ECONNRESET") | Some("ECONNREFUSED")
             );
-        if queue_full {
+        // Connections the server itself took: ours minus those still waiting in its queue.
+        server_accepted = out.server_queued.map(|q| out.established.saturating_sub(q));
+        // A server that accepted nothing is bounded by its queue alone; one that accepted
+        // some and then stopped is bounded by whatever made it stop (its own ceiling).
+        if queue_full && server_accepted.unwrap_or(0) == 0 {
             let paused = Scenario {
                 acceptor_paused: true,
                 ..scenario.clone()
@@ -330,6 +336,8 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
             backlog: t.backlog,
             somaxconn,
             stopped_accepting: stopped,
+            server_accepted,
+            queued_at_stop: out.server_queued,
         });
     }
 
@@ -365,8 +373,29 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
             c.model_rate_per_s,
             stop.reason,
         ),
-        None => verdict(out.established, predicted, stop.reason),
+        None => verdict(
+            server_accepted
+                .filter(|&n| n > 0)
+                .unwrap_or(out.established),
+            predicted,
+            stop.reason,
+        ),
     };
+    // A target that accepted connections and then shed or stalled at its own predicted
+    // ceiling stopped on that ceiling: name it.
+    let mut stop = stop;
+    if let (Some(acc), Some(s)) = (server_accepted.filter(|&n| n > 0), summary.as_ref())
+        && verdict == Verdict::Match
+        && stop.reason == StopReason::Limit
+    {
+        stop.explanation = format!(
+            "{}; the server had accepted {} connections, which is its predicted {} ceiling",
+            stop.explanation,
+            crate::render::thousands(acc),
+            s.bottleneck
+        );
+        stop.ceiling = Some(s.bottleneck.clone());
+    }
     let report = FloodReport {
         schema: SCHEMA,
         config: Config {

@@ -49,6 +49,8 @@ pub struct Slot {
     pub surv_closed: AtomicU64,
     pub surv_reopened: AtomicU64,
     pub surv_done: AtomicU32,
+    /// Target mode: the target's accept queue when the stop was recorded, plus one (0: not read).
+    pub server_queued: AtomicU64,
     _pad: [u64; 2],
 }
 

@@ -85,6 +85,8 @@ pub struct RunOutcome {
     pub fds_in_use: u64,
     pub sockstat: crate::snapshot::Usage,
     pub listen_overflows_delta: Option<u64>,
+    /// Target mode: the target's accept queue at the stop (connections it had not accepted).
+    pub server_queued: Option<u64>,
     pub survival: Option<(u64, u64)>,
     /// Kernel slab growth from the start to the stop, kB.
     pub slab_delta_kb: Option<u64>,
@@ -212,6 +214,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
                     graceful: plan.graceful,
                     errors_stop_all: plan.target.is_some(),
                     nofile_soft: plan.nofile_soft,
+                    target_port: plan.target.map(|a| a.port()),
                 };
                 let code = engine::run(cfg, shm.slot(w), ctrl);
                 // SAFETY: leave without running the parent's destructors or flushing its buffers.
@@ -287,6 +290,11 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     // the state at the stop, every connection still open
     let agg = |f: &dyn Fn(usize) -> u64| (0..n).map(f).sum::<u64>();
     out.established = agg(&|w| shm.slot(w).established.load(Relaxed));
+    out.server_queued = (0..n)
+        .map(|w| shm.slot(w).server_queued.load(Relaxed))
+        .max()
+        .filter(|&q| q > 0)
+        .map(|q| q - 1);
     out.opened = agg(&|w| shm.slot(w).opened.load(Relaxed));
     out.cycles = agg(&|w| shm.slot(w).cycles.load(Relaxed));
     out.fds_in_use = agg(&|w| shm.slot(w).fds.load(Relaxed));

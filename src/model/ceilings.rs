@@ -236,7 +236,7 @@ fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
     let per = avail / fpc;
     let mut why = format!("({how} − {open} fds open");
     if extra > 0 {
-        why.push_str(&format!(" − {extra} listeners"));
+        why.push_str(&format!(" − {extra} set-up fds (listeners)"));
     }
     why.push_str(&format!(
         ") / {fpc} fd{} per connection",

@@ -365,7 +365,16 @@ pub fn process(roots: &Roots, pid: Option<u32>, table: &TcpTable) -> Result<Proc
             .map(|p| p.to_string_lossy().into_owned()),
         cmdline,
         nofile,
-        open_fds: open_fds(&roots.proc, &who).unwrap_or(0),
+        // Our own /proc/PID/fd handle is not counted, whichever way porttune was named.
+        open_fds: open_fds(
+            &roots.proc,
+            if pid == Some(std::process::id()) {
+                "self"
+            } else {
+                &who
+            },
+        )
+        .unwrap_or(0),
         listening_sockets: listening,
         nproc: Some(nproc),
         threads: status.as_ref().map(|s| s.threads),
