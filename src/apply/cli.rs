@@ -68,6 +68,10 @@ pub struct ApplyArgs {
     /// Journal directory (old values, for `porttune rollback`).
     #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
+    /// After applying, prove it: a bounded loopback flood (`porttune flood --workers auto
+    /// --max N`) up to the profile's `require.connections`; exit 1 when it measures fewer.
+    #[arg(long, conflicts_with_all = ["dry_run", "check"])]
+    pub verify: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -256,6 +260,13 @@ pub fn run_plan(args: &PlanArgs) -> Result<i32> {
 pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
     let (p, sys) = make_plan(&args.profile, &args.target)?;
     let json = args.target.format == Format::Json;
+    let required = p.prediction.as_ref().and_then(|w| w.required);
+    if args.verify && required.is_none() {
+        return Err(Error::Usage(format!(
+            "--verify needs the profile's `require.connections` (profile `{}` has none); nothing was changed",
+            p.profile
+        )));
+    }
     if args.check {
         if json {
             print_json(&plan_json(&p, 0, None, "check"));
@@ -283,13 +294,15 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         return Ok(exit::OK);
     }
     if p.changes.is_empty() {
-        if json {
-            print_json(&plan_json(&p, 0, None, "apply"));
-        } else {
+        if !json {
             print!("{}", render_plan(&p));
             println!("changed: 0 (nothing to do)");
         }
-        return Ok(exit::OK);
+        return finish(
+            args,
+            json.then(|| plan_json(&p, 0, None, "apply")),
+            required,
+        );
     }
     let missing = p.missing_privileges();
     if !missing.is_empty() {
@@ -328,9 +341,7 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         }
     }
     let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
-    if json {
-        print_json(&plan_json(&p, done.changed, Some(&done.journal), "apply"));
-    } else {
+    if !json {
         println!("Applied profile `{}`:", p.profile);
         for c in &p.changes {
             println!(
@@ -353,7 +364,63 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
             done.journal.display()
         );
     }
-    Ok(exit::OK)
+    finish(
+        args,
+        json.then(|| plan_json(&p, done.changed, Some(&done.journal), "apply")),
+        required,
+    )
+}
+
+/// Print the apply result (JSON: one document) and, with `--verify`, run the flood and
+/// report whether the host now holds the profile's required connections.
+fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u64>) -> Result<i32> {
+    let verified = match (args.verify, required) {
+        (true, Some(n)) => Some((n, verify_flood(n)?)),
+        _ => None,
+    };
+    let code = match &verified {
+        Some((n, r)) if r.measured() < *n => exit::FAILED,
+        _ => exit::OK,
+    };
+    match json {
+        Some(mut v) => {
+            if let Some((n, r)) = &verified {
+                v["verify"] = json!({
+                    "required": n,
+                    "measured": r.measured(),
+                    "ok": r.measured() >= *n,
+                    "flood": serde_json::to_value(r).unwrap_or_default(),
+                });
+            }
+            print_json(&v);
+        }
+        None => {
+            if let Some((n, r)) = &verified {
+                println!("\nverify: a loopback flood up to the profile's {n} connections");
+                print!("{}", crate::flood::render::text(r));
+                println!(
+                    "verify: {} — measured {}, required {n}",
+                    if r.measured() >= *n { "ok" } else { "FAILED" },
+                    r.measured()
+                );
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// A bounded loopback flood up to `n` connections, in as many worker processes as the fd
+/// limit needs.
+fn verify_flood(n: u64) -> Result<crate::flood::report::FloodReport> {
+    use clap::{Args as _, FromArgMatches as _};
+    let cmd = crate::flood::cli::FloodArgs::augment_args(clap::Command::new("flood"));
+    let max = n.to_string();
+    let m = cmd
+        .try_get_matches_from(["flood", "--max", &max, "--workers", "auto"])
+        .map_err(|e| Error::Internal(format!("verify flood arguments: {e}")))?;
+    let fa = crate::flood::cli::FloodArgs::from_arg_matches(&m)
+        .map_err(|e| Error::Internal(format!("verify flood arguments: {e}")))?;
+    crate::flood::cli::measure(&fa)
 }
 
 pub fn run_rollback(args: &RollbackArgs) -> Result<i32> {

@@ -208,6 +208,25 @@ pub fn source_ips(n: u64) -> Vec<Ipv4Addr> {
     }
 }
 
+/// Run the flood described by `args` without printing (for `apply --verify`).
+pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
+    validate(args)?;
+    let target = check_target(args.target.as_deref(), args.allow_remote)?;
+    let workers = parse_workers(&args.workers)?;
+    #[cfg(target_os = "linux")]
+    {
+        super::run::measure(args, &target, workers)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (workers, target);
+        Err(Error::Usage(
+            "porttune flood measures on Linux only (it needs network namespaces, /proc and epoll)"
+                .into(),
+        ))
+    }
+}
+
 /// Run `porttune flood`; returns the exit code.
 pub fn run(args: &FloodArgs) -> Result<i32> {
     validate(args)?;

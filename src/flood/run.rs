@@ -85,7 +85,30 @@ fn probe_host(pid: Option<u32>, warnings: &mut Vec<String>) -> Option<Snapshot> 
     }
 }
 
+/// Measure and print the report (and write `--report`); returns the exit code.
 pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> Result<i32> {
+    let report = measure(args, target, workers_arg)?;
+    let text = match args.format {
+        Format::Text => render::text(&report),
+        Format::Json => render::json(&report),
+        Format::Markdown => render::markdown(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    if let Some(path) = &args.report {
+        std::fs::write(path, render::markdown(&report))
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+    }
+    Ok(report.exit_code())
+}
+
+/// Run the flood and build its report (nothing printed).
+pub fn measure(
+    args: &FloodArgs,
+    target: &TargetCheck,
+    workers_arg: Option<u64>,
+) -> Result<FloodReport> {
     let mut warnings = Vec::new();
     let (soft, _hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
@@ -456,17 +479,5 @@ pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> 
         warnings,
     };
 
-    let text = match args.format {
-        Format::Text => render::text(&report),
-        Format::Json => render::json(&report),
-        Format::Markdown => render::markdown(&report),
-    };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-    if let Some(path) = &args.report {
-        std::fs::write(path, render::markdown(&report))
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-    }
-    Ok(report.exit_code())
+    Ok(report)
 }

@@ -1,0 +1,72 @@
+//! `porttune apply PROFILE --verify`: apply, then a bounded loopback flood up to the
+//! profile's `require.connections`; exit 1 when it measures fewer. In private namespaces.
+
+mod common;
+
+fn profile(dir: &std::path::Path, range: &str, require: Option<u64>) -> std::path::PathBuf {
+    let p = dir.join(format!("p-{}.yaml", range.replace(' ', "-")));
+    let req = require
+        .map(|n| format!("require:\n  connections: {n}\n  scenario: {{kind: loopback}}\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        &p,
+        format!("name: verify-test\ndescription: test\n{req}sysctl:\n  net.ipv4.ip_local_port_range: \"{range}\"\n"),
+    )
+    .unwrap();
+    p
+}
+
+fn apply_verify(
+    p: &std::path::Path,
+    state: &std::path::Path,
+) -> (Option<i32>, serde_json::Value, String) {
+    let out = common::netns_sh(&format!(
+        "rc=0; \"$PORTTUNE\" apply {} --yes --verify --format json --state-dir {} || rc=$?\ncat /proc/sys/net/ipv4/ip_local_port_range >&2\nexit $rc",
+        p.display(),
+        state.display()
+    ));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), v, err)
+}
+
+#[test]
+fn verify_fails_below_require_and_passes_above() {
+    if !common::need_root("verify_fails_below_require_and_passes_above") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    // 1000 ports: the flood stops at 1000 < 3000.
+    let (code, v, err) = apply_verify(
+        &profile(d.path(), "40000 40999", Some(3000)),
+        &d.path().join("s1"),
+    );
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    assert_eq!(v["changed"], 1, "{v}");
+    assert_eq!(v["verify"]["required"], 3000);
+    assert_eq!(v["verify"]["measured"], 1000, "{v}");
+    assert_eq!(v["verify"]["ok"], false);
+    assert_eq!(v["verify"]["flood"]["stop"]["ceiling"], "ephemeral_ports");
+    // 5000 ports: the flood reaches the required 3000.
+    let (code, v, err) = apply_verify(
+        &profile(d.path(), "40000 44999", Some(3000)),
+        &d.path().join("s2"),
+    );
+    assert_eq!(code, Some(0), "{v}\n{err}");
+    assert_eq!(v["verify"]["measured"], 3000, "{v}");
+    assert_eq!(v["verify"]["ok"], true);
+}
+
+#[test]
+fn verify_needs_a_requirement_and_changes_nothing() {
+    if !common::need_root("verify_needs_a_requirement_and_changes_nothing") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (code, _v, err) =
+        apply_verify(&profile(d.path(), "40000 40999", None), &d.path().join("s"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("require.connections"), "{err}");
+    // The range in the namespace is still the default.
+    assert!(err.contains("32768\t60999"), "{err}");
+}
