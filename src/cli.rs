@@ -7,10 +7,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::model::ScenarioKind;
 use crate::snapshot::RuntimeKind;
 
-pub const EXIT_CODES: &str = "Exit codes:
-  0  all checks passed (and the prediction meets --require)
-  1  a check failed, or the prediction is below --require
-  2  bad usage or bad input (nothing was changed)
+pub const EXIT_CODES: &str =
+    "Start with `porttune check`, then `porttune plan PROFILE`, `porttune apply PROFILE`
+and `porttune flood` to prove the ceiling.
+
+Exit codes (every command):
+  0  all good: checks passed, applied or nothing to do, the flood matched the prediction
+  1  ran, and the answer is no: a check failed or the prediction is below --require, a change
+     failed and was rolled back, apply --check found changes, the flood differs
+  2  bad usage or bad input: nothing was changed
   3  internal error (a bug, or the host could not be read)";
 
 #[derive(Debug, Parser)]
@@ -30,6 +35,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Read the host, predict the connection ceiling, name the bottleneck, run the checks.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(Box<CheckArgs>),
+    /// Open connections on loopback until a limit stops it; compare with the prediction.
+    Flood(crate::flood::cli::FloodArgs),
     /// Show what a profile would change and the predicted ceiling before → after.
     Plan(crate::apply::cli::PlanArgs),
     /// Apply a profile: journal, change, read back; restore everything on failure.
@@ -38,11 +48,6 @@ pub enum Command {
     Rollback(crate::apply::cli::RollbackArgs),
     /// List, show and validate profiles.
     Profiles(crate::apply::cli::ProfilesArgs),
-    /// Read the host, predict the connection ceiling, name the bottleneck, run the checks.
-    #[command(after_help = CHECK_EXAMPLES)]
-    Check(Box<CheckArgs>),
-    /// Open connections on loopback until a limit stops it; compare with the prediction.
-    Flood(crate::flood::cli::FloodArgs),
     /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
     /// containers, network namespace, systemd), with the fix for each "cannot".
     Doctor(DoctorArgs),
