@@ -257,8 +257,25 @@ pub fn socket_inodes(proc_root: &Path, pid: &str) -> Vec<u64> {
 /// Count a process's open fds. For porttune itself the directory handle used to count is
 /// not counted.
 pub fn open_fds(proc_root: &Path, who: &str) -> Option<u64> {
+    open_fds_below(proc_root, who, None)
+}
+
+/// Count open fds numbered below `limit` (the soft RLIMIT_NOFILE): only those take a slot
+/// the limit allows; an inherited fd numbered above it does not.
+pub fn open_fds_below(proc_root: &Path, who: &str, limit: Option<u64>) -> Option<u64> {
     let rd = std::fs::read_dir(proc_root.join(who).join("fd")).ok()?;
-    let n = rd.count() as u64;
+    let n = rd
+        .flatten()
+        .filter(|e| {
+            match (
+                limit,
+                e.file_name().to_str().and_then(|s| s.parse::<u64>().ok()),
+            ) {
+                (Some(l), Some(fd)) => fd < l,
+                _ => true,
+            }
+        })
+        .count() as u64;
     Some(if who == "self" {
         n.saturating_sub(1)
     } else {
@@ -366,13 +383,14 @@ pub fn process(roots: &Roots, pid: Option<u32>, table: &TcpTable) -> Result<Proc
         cmdline,
         nofile,
         // Our own /proc/PID/fd handle is not counted, whichever way porttune was named.
-        open_fds: open_fds(
+        open_fds: open_fds_below(
             &roots.proc,
             if pid == Some(std::process::id()) {
                 "self"
             } else {
                 &who
             },
+            nofile.soft.value(),
         )
         .unwrap_or(0),
         listening_sockets: listening,
@@ -401,6 +419,19 @@ mod tests {
         assert_eq!(u.tcp_time_wait, Some(12));
         assert_eq!(u.tcp_alloc, Some(9));
         assert_eq!(parse_sockstat("garbage\n"), Usage::default());
+    }
+
+    #[test]
+    fn fds_above_the_soft_limit_take_no_slot() {
+        let d = tempfile::tempdir().unwrap();
+        let fd = d.path().join("42/fd");
+        std::fs::create_dir_all(&fd).unwrap();
+        for n in ["0", "1", "2", "251", "5000"] {
+            std::fs::write(fd.join(n), "").unwrap();
+        }
+        assert_eq!(open_fds(d.path(), "42"), Some(5));
+        assert_eq!(open_fds_below(d.path(), "42", Some(1024)), Some(4));
+        assert_eq!(open_fds_below(d.path(), "42", Some(200)), Some(3));
     }
 
     #[test]
