@@ -5,23 +5,6 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-fn have_erl(test: &str) -> bool {
-    if Command::new("erl")
-        .arg("-version")
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-    {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: `erl` is missing and CI is set: .ci/run installs erlang-nox");
-    }
-    eprintln!("SKIPPED {test}: Erlang is not installed (apt-get install erlang-nox)");
-    false
-}
-
 struct Node {
     child: Child,
     ports: u64,
@@ -89,7 +72,7 @@ fn check(node: &Node, scenario: &str) -> serde_json::Value {
 
 #[test]
 fn port_limit_from_plus_q() {
-    if !have_erl("port_limit_from_plus_q") {
+    if !common::need_erl("port_limit_from_plus_q") {
         return;
     }
     let node = start(&["+Q", "8192"], &[]);
@@ -106,7 +89,7 @@ fn port_limit_from_plus_q() {
 
 #[test]
 fn port_limit_from_erl_max_ports() {
-    if !have_erl("port_limit_from_erl_max_ports") {
+    if !common::need_erl("port_limit_from_erl_max_ports") {
         return;
     }
     let node = start(&[], &[("ERL_MAX_PORTS", "8192")]);
@@ -122,7 +105,7 @@ fn port_limit_from_erl_max_ports() {
 
 #[test]
 fn process_limit_from_plus_p() {
-    if !have_erl("process_limit_from_plus_p") {
+    if !common::need_erl("process_limit_from_plus_p") {
         return;
     }
     let node = start(&["+P", "4096"], &[]);
@@ -141,7 +124,7 @@ fn process_limit_from_plus_p() {
 
 #[test]
 fn boot_fd_limit_seen_after_prlimit() {
-    if !have_erl("boot_fd_limit_seen_after_prlimit") {
+    if !common::need_erl("boot_fd_limit_seen_after_prlimit") {
         return;
     }
     // Started with soft 4096, raised to 20000 while running (only this child is changed):

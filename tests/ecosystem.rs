@@ -36,25 +36,14 @@ fn man_page_renders() {
     assert!(s.contains(".TH porttune"), "{}", &s[..s.len().min(200)]);
 }
 
-fn have_prometheus_client() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import prometheus_client.parser"])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("python3 prometheus_client is missing and CI is set: .ci/run installs it");
-    }
-    if !ok {
-        eprintln!("SKIPPED prometheus_output_parses: pip install prometheus_client");
-    }
-    ok
-}
-
 #[test]
 fn prometheus_output_parses() {
-    if !have_prometheus_client() {
+    if !common::need_tool(
+        "prometheus_output_parses",
+        "python3",
+        &["-c", "import prometheus_client.parser"],
+        "pip install prometheus_client",
+    ) {
         return;
     }
     let fixture = format!(

@@ -4,29 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-fn have_erl() -> bool {
-    let ok = Command::new("erl")
-        .arg("-version")
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("`erl` is missing and CI is set: .ci/run installs erlang-nox");
-    }
-    if !ok {
-        eprintln!(
-            "SKIPPED flood_erlang_port_limit: Erlang is not installed (apt-get install erlang-nox)"
-        );
-    }
-    ok
-}
-
 #[test]
 fn flood_erlang_port_limit() {
-    if !need_root() || !have_erl() {
+    if !common::need_root("flood_erlang_port_limit") || !common::need_erl("flood_erlang_port_limit")
+    {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -70,8 +51,4 @@ fn flood_erlang_port_limit() {
         v["target"]["command"].as_str().unwrap().contains("beam"),
         "{v}"
     );
-}
-
-fn need_root() -> bool {
-    common::need_root("flood_erlang_port_limit")
 }

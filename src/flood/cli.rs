@@ -208,11 +208,15 @@ pub fn source_ips(n: u64) -> Vec<Ipv4Addr> {
     }
 }
 
-/// Run the flood described by `args` without printing (for `apply --verify`).
+/// Run the flood described by `args` and build its report, without printing it (also used
+/// by `apply --verify`).
 pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
     validate(args)?;
     let target = check_target(args.target.as_deref(), args.allow_remote)?;
     let workers = parse_workers(&args.workers)?;
+    if let TargetCheck::Remote(a) = &target {
+        eprintln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
+    }
     #[cfg(target_os = "linux")]
     {
         super::run::measure(args, &target, workers)
@@ -227,26 +231,24 @@ pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
     }
 }
 
-/// Run `porttune flood`; returns the exit code.
+/// Run `porttune flood`: measure, print the report (and write `--report`); returns the exit code.
 pub fn run(args: &FloodArgs) -> Result<i32> {
-    validate(args)?;
-    let target = check_target(args.target.as_deref(), args.allow_remote)?;
-    let workers = parse_workers(&args.workers)?;
-    if let TargetCheck::Remote(a) = &target {
-        eprintln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
+    use super::render;
+    use std::io::Write;
+    let report = measure(args)?;
+    let text = match args.format {
+        Format::Text => render::text(&report),
+        Format::Json => render::json(&report),
+        Format::Markdown => render::markdown(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    if let Some(path) = &args.report {
+        std::fs::write(path, render::markdown(&report))
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
     }
-    #[cfg(target_os = "linux")]
-    {
-        super::run::run(args, &target, workers)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = workers;
-        Err(Error::Usage(
-            "porttune flood measures on Linux only (it needs network namespaces, /proc and epoll)"
-                .into(),
-        ))
-    }
+    Ok(report.exit_code())
 }
 
 #[cfg(test)]

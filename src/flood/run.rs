@@ -1,15 +1,14 @@
 //! The flood command on Linux: decide the plan, predict, measure, build the report.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::classify::{self, Context, errno};
-use super::cli::{FloodArgs, Format, TargetCheck, choose_ports, source_ips};
+use super::cli::{FloodArgs, TargetCheck, choose_ports, source_ips};
 use super::procnet;
-use super::render;
 use super::report::*;
 use super::workers::{self, RunPlan};
 use crate::error::{Error, Result};
@@ -83,24 +82,6 @@ fn probe_host(pid: Option<u32>, warnings: &mut Vec<String>) -> Option<Snapshot> 
             None
         }
     }
-}
-
-/// Measure and print the report (and write `--report`); returns the exit code.
-pub fn run(args: &FloodArgs, target: &TargetCheck, workers_arg: Option<u64>) -> Result<i32> {
-    let report = measure(args, target, workers_arg)?;
-    let text = match args.format {
-        Format::Text => render::text(&report),
-        Format::Json => render::json(&report),
-        Format::Markdown => render::markdown(&report),
-    };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-    if let Some(path) = &args.report {
-        std::fs::write(path, render::markdown(&report))
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-    }
-    Ok(report.exit_code())
 }
 
 /// Run the flood and build its report (nothing printed).

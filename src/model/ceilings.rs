@@ -37,12 +37,6 @@ impl Ctx<'_> {
     fn procs(&self) -> u64 {
         self.sc.processes.max(1)
     }
-    fn extra_fds(&self) -> u64 {
-        self.sc.extra_fds.unwrap_or(match self.sc.kind {
-            ScenarioKind::Loopback => self.sc.listen_ports,
-            _ => 0,
-        })
-    }
 }
 
 fn ceiling(name: &str, value: u64, exact: bool, scope: &str, why: String, lift: String) -> Ceiling {
@@ -93,7 +87,11 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
     cs.extend(runtime_caps(&mut cx));
     cs.sort_by_key(|c| (c.value, lift_rank(&c.name)));
     let rates = if sc.churn {
-        churn_rates(&mut cx)
+        let ports = cs
+            .iter()
+            .find(|c| c.name == EPHEMERAL_PORTS)
+            .map(|c| c.value);
+        churn_rates(&mut cx, ports)
     } else {
         Vec::new()
     };
@@ -174,14 +172,7 @@ pub fn suggested_nofile(current: u64) -> u64 {
 
 /// Fds a process needs for `conns` connections in this scenario.
 pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
-    let extra = sc
-        .extra_fds
-        .unwrap_or(if sc.kind == ScenarioKind::Loopback {
-            sc.listen_ports
-        } else {
-            0
-        });
-    conns.div_ceil(sc.processes.max(1)) * sc.fds_per_conn() + snap.process.open_fds + extra
+    conns.div_ceil(sc.processes.max(1)) * sc.fds_per_conn() + snap.process.open_fds + sc.setup_fds()
 }
 
 pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
@@ -231,7 +222,7 @@ fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
             fpc = 2;
         }
     }
-    let extra = cx.extra_fds();
+    let extra = cx.sc.setup_fds();
     let avail = eff.saturating_sub(open + extra);
     let per = avail / fpc;
     let mut why = format!("({how} − {open} fds open");
@@ -579,7 +570,7 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
     let sc = cx.sc;
     let mut out = Vec::new();
     let fpc = sc.fds_per_conn();
-    let extra = cx.extra_fds();
+    let extra = cx.sc.setup_fds();
     if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
         let running = !snap.process.is_self;
         let base_fds = if running {
@@ -683,22 +674,17 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
 }
 
 /// New connections per second that TIME_WAIT allows (§12.2 C4).
-fn churn_rates(cx: &mut Ctx) -> Vec<RateCeiling> {
+/// `ports`: the ephemeral_ports ceiling already computed for this scenario.
+fn churn_rates(cx: &mut Ctx, ports: Option<u64>) -> Vec<RateCeiling> {
     let snap = cx.snap;
     let sc = cx.sc;
     if sc.kind == ScenarioKind::Inbound {
         cx.assume("churn: the server side keeps no TIME_WAIT when clients close first; no rate ceiling on the server");
         return Vec::new();
     }
-    let Some(c) = ephemeral_ports(&mut Ctx {
-        snap,
-        sc,
-        assumptions: Vec::new(),
-        not_applicable: Vec::new(),
-    }) else {
+    let Some(ports) = ports else {
         return Vec::new();
     };
-    let ports = c.value;
     let net = &snap.net;
     let (t, why_t, lift) = match snap.platform.os {
         Os::Linux | Os::Other => {

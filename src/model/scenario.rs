@@ -90,6 +90,15 @@ impl Scenario {
         }
     }
 
+    /// Fds the scenario opens besides connections: `extra_fds`, or by default one per
+    /// listen port of a loopback self-test (listeners not yet open), else none.
+    pub fn setup_fds(&self) -> u64 {
+        self.extra_fds.unwrap_or(match self.kind {
+            ScenarioKind::Loopback => self.listen_ports,
+            _ => 0,
+        })
+    }
+
     /// Sockets per connection on the host.
     pub fn sockets_per_conn(&self) -> u64 {
         self.fds_per_conn()

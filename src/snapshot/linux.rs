@@ -342,7 +342,13 @@ pub fn cgroup(proc_root: &Path, cgroup_root: &Path, who: &str) -> Cgroup {
 }
 
 /// The process part of the snapshot, and the raw material for runtime detection.
-pub fn process(roots: &Roots, pid: Option<u32>, table: &TcpTable) -> Result<Process> {
+/// `inodes`: the socket inodes the process holds (read once by the caller).
+pub fn process(
+    roots: &Roots,
+    pid: Option<u32>,
+    table: &TcpTable,
+    inodes: &[u64],
+) -> Result<Process> {
     use procfs::FromRead;
     let who = pid.map(|p| p.to_string()).unwrap_or_else(|| "self".into());
     let base = roots.proc.join(&who);
@@ -361,7 +367,6 @@ pub fn process(roots: &Roots, pid: Option<u32>, table: &TcpTable) -> Result<Proc
             .map(|s| s.pid as u32)
             .unwrap_or_else(std::process::id),
     };
-    let inodes = socket_inodes(&roots.proc, &who);
     let listening = inodes
         .iter()
         .filter(|i| table.listen_inodes.contains(i))

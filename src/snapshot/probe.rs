@@ -68,11 +68,11 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
     if net.proc_sys_writable == Some(false) {
         notes.push("/proc/sys/net is not writable here (read-only /proc/sys, or not root): changes must be made on the host or as container sysctls".into());
     }
-    let process = linux::process(&roots, opts.pid, &table)?;
+    let inodes = linux::socket_inodes(&roots.proc, &who);
+    let process = linux::process(&roots, opts.pid, &table, &inodes)?;
     let mut usage = std::fs::read_to_string(roots.proc.join(&who).join("net/sockstat"))
         .map(|t| linux::parse_sockstat(&t))
         .unwrap_or_default();
-    let inodes = linux::socket_inodes(&roots.proc, &who);
     usage.process_connections = Some(
         inodes
             .iter()

@@ -88,3 +88,28 @@ pub fn json(out: &Output) -> serde_json::Value {
         )
     })
 }
+
+/// Gate for tests that need an installed tool: true when `program args` succeeds. Otherwise
+/// skip loudly, or panic when `CI` is set (.ci/run installs it: `hint` says how).
+pub fn need_tool(test: &str, program: &str, args: &[&str], hint: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: `{program}` is missing and CI is set: .ci/run installs it ({hint})");
+    }
+    eprintln!("SKIPPED {test}: `{program}` is not available ({hint})");
+    false
+}
+
+/// Erlang/OTP (`erl`) for tests that start a real node.
+pub fn need_erl(test: &str) -> bool {
+    need_tool(test, "erl", &["-version"], "apt-get install erlang-nox")
+}
