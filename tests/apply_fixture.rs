@@ -334,11 +334,12 @@ fn concurrent_apply_is_refused() {
 /// (exit 1), "y" applies.
 #[test]
 #[cfg(target_os = "linux")]
+#[ignore = "needs script(1) (util-linux)"]
 fn terminal_confirmation() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED terminal_confirmation: no script(1)");
-        return;
-    }
+    assert!(
+        Command::new("script").arg("--version").output().is_ok(),
+        "terminal_confirmation: needs script(1) from util-linux; .ci/run installs it"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let sys = tree(tmp.path());
     let prof = tmp.path().join("p.yaml");

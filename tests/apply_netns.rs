@@ -53,6 +53,7 @@ fn run(script: &str) -> String {
 
 /// Acceptance 1: apply four knobs, read back, rollback restores the originals exactly.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn apply_reads_back_and_rollback_restores_exactly() {
     if !need_root("apply_reads_back_and_rollback_restores_exactly") {
         return;
@@ -110,6 +111,7 @@ show {t}/after
 /// porttune's validation, the kernel says EINVAL): the first two are restored, exit 1,
 /// the message names the key and the kernel's error.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn kernel_refusal_restores_everything_already_changed() {
     if !need_root("kernel_refusal_restores_everything_already_changed") {
         return;
@@ -158,6 +160,7 @@ show {t}/after
 
 /// Acceptance 2 (injected): the test hook fails the third write; same guarantees.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn injected_failure_restores_everything_already_changed() {
     if !need_root("injected_failure_restores_everything_already_changed") {
         return;
@@ -186,6 +189,7 @@ show {t}/after
 
 /// Acceptance 3: SIGKILL between two writes; `rollback` restores from the journal.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn sigkill_between_writes_then_rollback_restores() {
     if !need_root("sigkill_between_writes_then_rollback_restores") {
         return;
@@ -231,6 +235,7 @@ show {t}/after
 
 /// Acceptance 5: idempotence, --check, --dry-run, the no-terminal refusal, JSON.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn idempotent_check_dry_run_no_tty_and_json() {
     if !need_root("idempotent_check_dry_run_no_tty_and_json") {
         return;
@@ -314,6 +319,7 @@ ls {t}/state/journal | wc -l > {t}/journals
 /// Without the privilege (uid 65534 in the namespace): list what needs what, change
 /// nothing, exit 1.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn unprivileged_apply_lists_needs_and_changes_nothing() {
     if !need_root("unprivileged_apply_lists_needs_and_changes_nothing") {
         return;
@@ -350,6 +356,7 @@ show {t}/after
 /// Acceptance 6: persist with --root: expected file contents, an existing vm.args keeps its
 /// other lines, a later sysctl.d file is warned about, rollback puts the old files back.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn persist_under_root_and_rollback_restores_files() {
     if !need_root("persist_under_root_and_rollback_restores_files") {
         return;
@@ -446,6 +453,7 @@ show {t}/after
 
 /// The persisted contents, checked without rollback.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn persisted_file_contents() {
     if !need_root("persisted_file_contents") {
         return;

@@ -31,6 +31,7 @@ fn apply_verify(
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn verify_fails_below_require_and_passes_above() {
     if !common::need_root("verify_fails_below_require_and_passes_above") {
         return;
@@ -58,6 +59,7 @@ fn verify_fails_below_require_and_passes_above() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn verify_needs_a_requirement_and_changes_nothing() {
     if !common::need_root("verify_needs_a_requirement_and_changes_nothing") {
         return;

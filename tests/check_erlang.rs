@@ -71,6 +71,7 @@ fn check(node: &Node, scenario: &str) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "needs erl (erlang-nox)"]
 fn port_limit_from_plus_q() {
     if !common::need_erl("port_limit_from_plus_q") {
         return;
@@ -88,6 +89,7 @@ fn port_limit_from_plus_q() {
 }
 
 #[test]
+#[ignore = "needs erl (erlang-nox)"]
 fn port_limit_from_erl_max_ports() {
     if !common::need_erl("port_limit_from_erl_max_ports") {
         return;
@@ -104,6 +106,7 @@ fn port_limit_from_erl_max_ports() {
 }
 
 #[test]
+#[ignore = "needs erl (erlang-nox)"]
 fn process_limit_from_plus_p() {
     if !common::need_erl("process_limit_from_plus_p") {
         return;
@@ -123,6 +126,7 @@ fn process_limit_from_plus_p() {
 }
 
 #[test]
+#[ignore = "needs erl (erlang-nox)"]
 fn boot_fd_limit_seen_after_prlimit() {
     if !common::need_erl("boot_fd_limit_seen_after_prlimit") {
         return;

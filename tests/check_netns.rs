@@ -19,6 +19,7 @@ fn predict(sysctls: &[(&str, &str)], extra: &[&str]) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn loopback_ports_exact() {
     if !need_root("loopback_ports_exact") {
         return;
@@ -38,6 +39,7 @@ fn loopback_ports_exact() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn listener_inside_range_is_excluded() {
     if !need_root("listener_inside_range_is_excluded") {
         return;
@@ -52,6 +54,7 @@ fn listener_inside_range_is_excluded() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn process_fds_under_prlimit() {
     if !need_root("process_fds_under_prlimit") {
         return;
@@ -81,6 +84,7 @@ fn process_fds_under_prlimit() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn churn_rate_follows_tw_reuse() {
     if !need_root("churn_rate_follows_tw_reuse") {
         return;
@@ -101,6 +105,7 @@ fn churn_rate_follows_tw_reuse() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn pid_in_another_namespace_reads_that_namespace() {
     if !need_root("pid_in_another_namespace_reads_that_namespace") {
         return;

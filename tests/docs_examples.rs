@@ -37,6 +37,7 @@ fn extraction() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn docs_shell_examples_run() {
     if !common::need_root("docs_shell_examples_run") {
         return;
@@ -99,6 +100,7 @@ fn docs_shell_examples_run() {
 }
 
 #[test]
+#[ignore = "needs systemd-analyze"]
 fn example_units_verify() {
     if !common::need_tool(
         "example_units_verify",

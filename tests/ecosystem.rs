@@ -37,6 +37,7 @@ fn man_page_renders() {
 }
 
 #[test]
+#[ignore = "needs python3 with prometheus_client"]
 fn prometheus_output_parses() {
     if !common::need_tool(
         "prometheus_output_parses",
@@ -124,6 +125,7 @@ fn doctor_reports_can_and_cannot() {
 /// container sysctls and which belong on the host, and keys that already have the wanted value
 /// count as satisfied even though they are read-only.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn read_only_sysctls_plan_and_satisfied_keys() {
     if !common::need_root("read_only_sysctls_plan_and_satisfied_keys") {
         return;

@@ -5,6 +5,7 @@
 mod common;
 
 #[test]
+#[ignore = "needs root and unshare -n, erl (erlang-nox)"]
 fn flood_erlang_port_limit() {
     if !common::need_root("flood_erlang_port_limit") || !common::need_erl("flood_erlang_port_limit")
     {

@@ -40,6 +40,7 @@ fn assert_ports(v: &Value, out: &std::process::Output, expected: u64) {
 const RANGE_1000: (&str, &str) = ("net.ipv4.ip_local_port_range", "40000 40999");
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_port_range_1000() {
     if !need_root("flood_port_range_1000") {
         return;
@@ -67,6 +68,7 @@ fn flood_port_range_1000() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_port_range_two_listen_ports() {
     if !need_root("flood_port_range_two_listen_ports") {
         return;
@@ -76,6 +78,7 @@ fn flood_port_range_two_listen_ports() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_port_range_three_source_ips() {
     if !need_root("flood_port_range_three_source_ips") {
         return;
@@ -85,6 +88,7 @@ fn flood_port_range_three_source_ips() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_nofile_1024() {
     if !need_root("flood_nofile_1024") {
         return;
@@ -105,6 +109,7 @@ fn flood_nofile_1024() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_workers_each_own_fd_budget() {
     if !need_root("flood_workers_each_own_fd_budget") {
         return;
@@ -124,6 +129,7 @@ fn flood_workers_each_own_fd_budget() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_max_reached() {
     if !need_root("flood_max_reached") {
         return;
@@ -181,6 +187,7 @@ fn flood_paused_server(addr: &str, backlog: u32, sysctls: &[(&str, &str)]) -> st
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_target_accept_queue() {
     if !need_root("flood_target_accept_queue") {
         return;
@@ -212,6 +219,7 @@ fn flood_target_accept_queue() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_target_ipv6_loopback() {
     if !need_root("flood_target_ipv6_loopback") {
         return;
@@ -227,6 +235,7 @@ fn flood_target_ipv6_loopback() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_target_refused_is_not_a_limit() {
     if !need_root("flood_target_refused_is_not_a_limit") {
         return;
@@ -241,6 +250,7 @@ fn flood_target_refused_is_not_a_limit() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_churn_time_wait() {
     if !need_root("flood_churn_time_wait") {
         return;
@@ -306,6 +316,7 @@ fn sigint_mid_flood(
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_sigint_cleans_up() {
     if !need_root("flood_sigint_cleans_up") {
         return;
@@ -320,6 +331,7 @@ fn flood_sigint_cleans_up() {
 }
 
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_leaves_nothing_behind() {
     if !need_root("flood_leaves_nothing_behind") {
         return;
@@ -347,6 +359,7 @@ fn flood_leaves_nothing_behind() {
 /// mid-run moment, whatever the machine's speed): exits within 2 s, leaves no socket and
 /// no worker behind, and reports the signal.
 #[test]
+#[ignore = "needs root and unshare -n"]
 fn flood_sigint_during_target_wait() {
     if !need_root("flood_sigint_during_target_wait") {
         return;

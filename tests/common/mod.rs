@@ -12,8 +12,9 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Gate for tests that need root and namespaces. Returns false (test skipped, loudly) when not
-/// root; panics when `CI` is set, because CI runs as root and these tests must run there.
+/// Gate for tests that need root and namespaces. Such tests are `#[ignore = "needs root …"]`,
+/// so a plain `cargo test` lists them as ignored; when they are run (`--include-ignored`, as
+/// `.ci/run` does) a missing prerequisite is a failure, never a silent skip.
 pub fn need_root(test: &str) -> bool {
     if is_root()
         && Command::new("unshare")
@@ -25,15 +26,10 @@ pub fn need_root(test: &str) -> bool {
     {
         return true;
     }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test}: needs root and `unshare -n`, and CI is set: this test must run here, not skip"
-        );
-    }
-    eprintln!(
-        "SKIPPED {test}: needs root and network namespaces (unshare -n); run as root to test"
+    panic!(
+        "{test}: needs root and network namespaces (unshare -n); run it as root, or leave out \
+         --include-ignored to skip it (it is #[ignore = \"needs root …\"])"
     );
-    false
 }
 
 /// Shell-quote one word.
@@ -89,8 +85,8 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
-/// Gate for tests that need an installed tool: true when `program args` succeeds. Otherwise
-/// skip loudly, or panic when `CI` is set (.ci/run installs it: `hint` says how).
+/// Gate for tests that need an installed tool (they are `#[ignore = "needs TOOL"]`): true when
+/// `program args` succeeds; otherwise the test fails with how to install it (.ci/run does).
 pub fn need_tool(test: &str, program: &str, args: &[&str], hint: &str) -> bool {
     let ok = Command::new(program)
         .args(args)
@@ -102,11 +98,7 @@ pub fn need_tool(test: &str, program: &str, args: &[&str], hint: &str) -> bool {
     if ok {
         return true;
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: `{program}` is missing and CI is set: .ci/run installs it ({hint})");
-    }
-    eprintln!("SKIPPED {test}: `{program}` is not available ({hint})");
-    false
+    panic!("{test}: `{program}` is missing ({hint}); .ci/run installs it");
 }
 
 /// Erlang/OTP (`erl`) for tests that start a real node.
