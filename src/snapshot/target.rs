@@ -18,6 +18,7 @@ pub fn read_comm(base: &Path) -> Option<String> {
 }
 
 /// The kernel keeps 15 bytes of a process name.
+#[cfg(target_os = "linux")]
 const COMM_LEN: usize = 15;
 
 /// Of the processes `(pid, ppid)` whose name matched, the ones whose parent did not match
