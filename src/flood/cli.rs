@@ -215,7 +215,7 @@ pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
     let target = check_target(args.target.as_deref(), args.allow_remote)?;
     let workers = parse_workers(&args.workers)?;
     if let TargetCheck::Remote(a) = &target {
-        eprintln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
+        crate::errln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
     }
     #[cfg(target_os = "linux")]
     {
@@ -234,19 +234,19 @@ pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
 /// Run `porttune flood`: measure, print the report (and write `--report`); returns the exit code.
 pub fn run(args: &FloodArgs) -> Result<i32> {
     use super::render;
-    use std::io::Write;
+    // An unusable --report path is bad input: found before the flood, not after it.
+    if let Some(path) = &args.report {
+        crate::fsio::check_output_path(path, "the report")?;
+    }
     let report = measure(args)?;
     let text = match args.format {
         Format::Text => render::text(&report),
         Format::Json => render::json(&report),
         Format::Markdown => render::markdown(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    crate::out::write_bytes(text.as_bytes());
     if let Some(path) = &args.report {
-        std::fs::write(path, render::markdown(&report))
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        crate::fsio::write_output(path, render::markdown(&report).as_bytes(), "the report")?;
     }
     Ok(report.exit_code())
 }
