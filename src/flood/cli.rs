@@ -171,19 +171,34 @@ pub fn choose_ports(
     (out, inside)
 }
 
+/// Longest `--duration` (a day): a flood is a bounded test.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+/// Longest `--connect-timeout` (ten minutes).
+pub const MAX_CONNECT_TIMEOUT_MS: u64 = 600_000;
+/// Largest `--window`.
+pub const MAX_WINDOW: u64 = 1 << 20;
+
 fn validate(args: &FloodArgs) -> Result<()> {
     if args.max == 0 {
         return Err(Error::Usage("--max must be at least 1".into()));
     }
-    if !(args.duration > 0.0 && args.duration.is_finite()) {
-        return Err(Error::Usage(
-            "--duration must be a positive number of seconds".into(),
-        ));
+    if !(args.duration > 0.0 && args.duration <= MAX_DURATION_S) {
+        return Err(Error::Usage(format!(
+            "--duration {}: give a number of seconds above 0, at most {MAX_DURATION_S} (one day)",
+            args.duration
+        )));
     }
-    if args.connect_timeout == 0 {
-        return Err(Error::Usage(
-            "--connect-timeout must be at least 1 ms".into(),
-        ));
+    if !(1..=MAX_CONNECT_TIMEOUT_MS).contains(&args.connect_timeout) {
+        return Err(Error::Usage(format!(
+            "--connect-timeout {}: give 1..{MAX_CONNECT_TIMEOUT_MS} ms",
+            args.connect_timeout
+        )));
+    }
+    if args.window > MAX_WINDOW {
+        return Err(Error::Usage(format!(
+            "--window {}: at most {MAX_WINDOW}",
+            args.window
+        )));
     }
     if !(1..=1000).contains(&args.listen_ports) {
         return Err(Error::Usage("--listen-ports must be 1..1000".into()));

@@ -6,6 +6,10 @@
 use crate::snapshot::Nginx;
 
 pub const DEFAULT_WORKER_CONNECTIONS: u64 = 512;
+/// NGX_MAX_PROCESSES.
+pub const MAX_WORKER_PROCESSES: u64 = 1024;
+/// The largest C int (worker_connections, worker_rlimit_nofile).
+pub const MAX_INT: u64 = i32::MAX as u64;
 
 #[derive(Debug, PartialEq)]
 pub struct ParseError {
@@ -30,14 +34,16 @@ pub fn parse(text: &str, config: &str, cpus: u64) -> Result<Nginx, ParseError> {
             let Some((&key, args)) = words.split_first() else {
                 continue;
             };
-            let num = |what: &str| -> Result<u64, ParseError> {
+            // nginx's own bounds: at most 1024 worker processes (NGX_MAX_PROCESSES), the
+            // others are C ints; anything larger is a typo, not a configuration.
+            let num = |what: &str, max: u64| -> Result<u64, ParseError> {
                 args.first()
                     .and_then(|v| v.parse::<u64>().ok())
-                    .filter(|v| *v > 0)
+                    .filter(|v| (1..=max).contains(v))
                     .ok_or(ParseError {
                         line: idx + 1,
                         msg: format!(
-                            "{what}: expected a positive number, got {:?}",
+                            "{what}: expected a number from 1 to {max}, got {:?}",
                             args.first().unwrap_or(&"")
                         ),
                     })
@@ -47,12 +53,12 @@ pub fn parse(text: &str, config: &str, cpus: u64) -> Result<Nginx, ParseError> {
                     n.worker_processes = if args.first() == Some(&"auto") {
                         cpus.max(1)
                     } else {
-                        num("worker_processes")?
+                        num("worker_processes", MAX_WORKER_PROCESSES)?
                     }
                 }
-                "worker_connections" => n.worker_connections = num("worker_connections")?,
+                "worker_connections" => n.worker_connections = num("worker_connections", MAX_INT)?,
                 "worker_rlimit_nofile" => {
-                    n.worker_rlimit_nofile = Some(num("worker_rlimit_nofile")?)
+                    n.worker_rlimit_nofile = Some(num("worker_rlimit_nofile", MAX_INT)?)
                 }
                 "proxy_pass" | "fastcgi_pass" | "uwsgi_pass" | "grpc_pass" => n.proxies = true,
                 _ => {}
