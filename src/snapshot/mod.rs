@@ -13,6 +13,8 @@ pub mod macos;
 pub mod probe;
 pub mod procsys;
 pub mod runtime;
+pub mod target;
+pub mod unit;
 
 use serde::{Deserialize, Serialize};
 
@@ -292,6 +294,12 @@ pub struct Process {
     pub is_self: bool,
     #[serde(default)]
     pub exe: Option<String>,
+    /// The process name the kernel reports (/proc/PID/comm), e.g. "nginx".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    /// The systemd unit named with `--unit` (its MainPID is this process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<unit::Unit>,
     #[serde(default)]
     pub cmdline: Vec<String>,
     pub nofile: Limit,
@@ -318,6 +326,8 @@ impl Default for Process {
             pid: None,
             is_self: false,
             exe: None,
+            comm: None,
+            unit: None,
             cmdline: Vec::new(),
             nofile: Limit {
                 soft: Rlim::Value(1024),
