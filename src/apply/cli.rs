@@ -311,8 +311,7 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         return Ok(exit::OK);
     }
     // An interrupted apply first: its journal holds the original values.
-    drop(super::guard::HostLock::acquire(sys.root())?);
-    engine::refuse_pending(sys.root(), &absolute(&args.state_dir)?)?;
+    engine::refuse_pending(sys.root(), &absolute(&args.state_dir)?, false)?;
     if p.changes.is_empty() {
         if !json {
             crate::out!("{}", render_plan(&p));

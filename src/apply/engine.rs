@@ -220,7 +220,8 @@ enum Stop {
 
 /// Refuse while an earlier apply's journal is still pending (killed mid-apply): its original
 /// values are the ones to keep, and a new journal would record half-applied ones as "old".
-pub fn refuse_pending(sysctl_root: &Path, state_dir: &Path) -> Result<()> {
+/// `held`: this process holds the host lock already.
+pub fn refuse_pending(sysctl_root: &Path, state_dir: &Path, held: bool) -> Result<()> {
     let mut pending: Vec<PathBuf> = super::journal::list(state_dir)
         .into_iter()
         .filter(|p| Journal::load(p).is_ok_and(|j| j.state == State::Pending))
@@ -234,6 +235,12 @@ pub fn refuse_pending(sysctl_root: &Path, state_dir: &Path) -> Result<()> {
     let Some(first) = pending.first() else {
         return Ok(());
     };
+    if !held && guard::lock_busy(sysctl_root) {
+        return Err(Error::Failed(
+            "another porttune apply or rollback is running on this host; nothing was changed"
+                .into(),
+        ));
+    }
     Err(Error::Failed(format!(
         "an earlier apply was interrupted: journal {} is still pending, so the host may be half-changed. Restore it first with `porttune rollback {}`, then apply again. Nothing was changed",
         first.display(),
@@ -247,7 +254,7 @@ pub fn refuse_pending(sysctl_root: &Path, state_dir: &Path) -> Result<()> {
 /// restored (exit 1; 130 for SIGINT).
 pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied> {
     let mut lock = HostLock::acquire(sys.root())?;
-    refuse_pending(sys.root(), state_dir)?;
+    refuse_pending(sys.root(), state_dir, true)?;
     let signals = guard::Signals::catch();
     let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
     let jpath = j.save_reserving(state_dir)?;

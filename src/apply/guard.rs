@@ -132,6 +132,22 @@ pub fn in_flight(sysctl_root: &Path) -> Option<PathBuf> {
     (!s.is_empty()).then(|| PathBuf::from(s))
 }
 
+/// Whether another process holds the lock of `sysctl_root` right now (an apply running).
+pub fn lock_busy(sysctl_root: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(f) = std::fs::File::open(lock_path(sysctl_root)) else {
+            return false;
+        };
+        nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = sysctl_root;
+        false
+    }
+}
+
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_signal(sig: nix::libc::c_int) {
