@@ -181,13 +181,12 @@ pub fn parse_show_info(text: &str) -> Option<HaproxyInfo> {
     })
 }
 
-fn read_bounded(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut s = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_BYTES)
-        .read_to_string(&mut s)?;
-    Ok(s)
+/// Regular files only, the cap enforced while reading (crate::fsio).
+fn read_bounded(path: &Path) -> Result<String, String> {
+    crate::fsio::read_text(path, MAX_BYTES, "the HAProxy configuration").map_err(|e| match e {
+        crate::error::Error::Input { msg, .. } => msg,
+        other => other.to_string(),
+    })
 }
 
 /// The configuration files named by `-f` (a file, or a directory: its `*.cfg` files in
@@ -196,15 +195,15 @@ pub fn read_files(fsroot: &Path, names: &[String]) -> Result<Vec<(String, String
     let mut out = Vec::new();
     let inside = |p: &str| fsroot.join(p.trim_start_matches('/'));
     for n in names {
-        let err = |e: std::io::Error| ParseError {
+        let err = |e: String| ParseError {
             file: n.clone(),
             line: 0,
-            msg: format!("cannot read: {e}"),
+            msg: e,
         };
         let p = inside(n);
         if p.is_dir() {
             let mut files: Vec<String> = std::fs::read_dir(&p)
-                .map_err(err)?
+                .map_err(|e| err(format!("cannot list: {e}")))?
                 .flatten()
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .filter(|f| f.ends_with(".cfg"))
