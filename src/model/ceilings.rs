@@ -149,7 +149,10 @@ pub fn effective_nofile(snap: &Snapshot) -> (Rlim, String) {
     // started from this shell gets the runtime's raise.
     if !(raises && p.is_self) || jvm_off {
         let how = if jvm_off {
-            format!("soft limit {} (-XX:-MaxFDLimit: the JVM keeps it)", p.nofile.soft)
+            format!(
+                "soft limit {} (-XX:-MaxFDLimit: the JVM keeps it)",
+                p.nofile.soft
+            )
         } else {
             format!("soft limit {}", p.nofile.soft)
         };
@@ -309,7 +312,11 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if procs > 1 {
         why.push_str(&format!(" × {procs} processes"));
     }
-    let lift = nofile_lift(snap, suggested_nofile(eff));
+    let lift = if snap.platform.os == Os::Macos {
+        macos::process_fds_lift(snap, eff)
+    } else {
+        nofile_lift(snap, suggested_nofile(eff))
+    };
     out.push(ceiling(
         PROCESS_FDS,
         per.saturating_mul(procs),
@@ -672,7 +679,10 @@ fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
         (room / tpc).saturating_mul(cx.procs()),
         true,
         "process",
-        format!("{why}, / {tpc} thread{} per connection", if tpc > 1 { "s" } else { "" }),
+        format!(
+            "{why}, / {tpc} thread{} per connection",
+            if tpc > 1 { "s" } else { "" }
+        ),
         if snap.platform.os == Os::Macos {
             "`ulimit -u` / `sudo launchctl limit maxproc N M`, kern.maxproc and kern.maxprocperuid; or an event-driven server".into()
         } else {

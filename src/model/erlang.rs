@@ -143,13 +143,19 @@ mod tests {
         let c = caps(&node(Os::Macos, Rlim::Unlimited)).unwrap();
         assert_eq!(c.max_fds.value, 24_576);
         assert!(!c.max_fds_read);
-        assert_eq!(c.port_limit.value, 65_536, "24576 < 65536: the default stays");
+        assert_eq!(
+            c.port_limit.value, 65_536,
+            "24576 < 65536: the default stays"
+        );
         assert_eq!(c.process_limit.value, 262_144);
         let mut linux = node(Os::Linux, Rlim::Unlimited);
         linux.fs.nr_open = Some(2_000_000);
         let c = caps(&linux).unwrap();
         assert_eq!(c.max_fds.value, 2_000_000);
-        assert_eq!(c.port_limit.value, 2_097_152, "raised to the fd table, rounded");
+        assert_eq!(
+            c.port_limit.value, 2_097_152,
+            "raised to the fd table, rounded"
+        );
         let c = caps(&node(Os::Macos, Rlim::Value(10_000))).unwrap();
         assert_eq!(c.max_fds.value, 10_000);
         assert!(caps(&Snapshot::default()).is_none());
@@ -178,6 +184,9 @@ mod tests {
         assert!(c.max_fds_read);
         assert_eq!(c.port_limit.value, 8192);
         assert!(c.port_limit.source.contains("rounded up"));
-        assert_eq!(c.process_limit.value, 134_217_727, "the maximum is not rounded");
+        assert_eq!(
+            c.process_limit.value, 134_217_727,
+            "the maximum is not rounded"
+        );
     }
 }

@@ -114,11 +114,7 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
         .maxfilesperproc
         .unwrap_or_else(|| default_files(snap.memory.mem_total_kb).1);
     if needed > perproc {
-        let files = snap
-            .fs
-            .file_max
-            .unwrap_or(0)
-            .max(needed.saturating_mul(2));
+        let files = snap.fs.file_max.unwrap_or(0).max(needed.saturating_mul(2));
         s.push_str(&format!(
             "; above kern.maxfilesperproc {perproc} also `sudo sysctl -w kern.maxfilesperproc={needed} kern.maxfiles={files}`"
         ));
@@ -126,8 +122,40 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
     s
 }
 
+/// The lift of `process_fds` on a Mac whose effective soft limit is `eff`: up to
+/// `kern.maxfilesperproc` when that is higher (the next rung), and for a JVM that caps at
+/// OPEN_MAX, `-XX:-MaxFDLimit` or a fixed JDK.
+pub fn process_fds_lift(snap: &Snapshot, eff: u64) -> String {
+    let perproc = snap
+        .fs
+        .maxfilesperproc
+        .unwrap_or_else(|| default_files(snap.memory.mem_total_kb).1);
+    let target = if perproc > eff {
+        perproc
+    } else {
+        super::ceilings::suggested_nofile(eff)
+    };
+    let p = &snap.process;
+    let capped = snap.runtime.kind == crate::snapshot::RuntimeKind::Jvm
+        && p.is_self
+        && !p.cmdline.iter().any(|a| a == "-XX:-MaxFDLimit")
+        && jvm_caps_at_open_max(snap.runtime.version.as_deref()) != Some(false);
+    if capped {
+        return format!(
+            "start the JVM with `-XX:-MaxFDLimit` (it then keeps the soft limit it is given) and `ulimit -n {target}` before it, or use a JDK with the JDK-8324577 fix (23+, 21.0.5+, 17.0.13+), which raises the soft limit to the hard one"
+        );
+    }
+    nofile_lift(snap, target)
+}
+
 /// `max_files_per_proc`: the per-process cap xnu applies on top of RLIMIT_NOFILE.
-pub(super) fn max_files_per_proc(cx: &mut Ctx, open: u64, extra: u64, fpc: u64, procs: u64) -> Ceiling {
+pub(super) fn max_files_per_proc(
+    cx: &mut Ctx,
+    open: u64,
+    extra: u64,
+    fpc: u64,
+    procs: u64,
+) -> Ceiling {
     let (m, how) = maxfilesperproc(cx);
     let per = m.saturating_sub(open.saturating_add(extra)) / fpc.max(1);
     let mut why = format!("({how} − {open} fds open");
@@ -139,12 +167,7 @@ pub(super) fn max_files_per_proc(cx: &mut Ctx, open: u64, extra: u64, fpc: u64, 
         why.push_str(&format!(" × {procs} processes"));
     }
     let want = super::ceilings::suggested_nofile(m);
-    let files = cx
-        .snap
-        .fs
-        .file_max
-        .unwrap_or(0)
-        .max(want.saturating_mul(2));
+    let files = cx.snap.fs.file_max.unwrap_or(0).max(want.saturating_mul(2));
     ceiling(
         MAX_FILES_PER_PROC,
         per.saturating_mul(procs),

@@ -114,6 +114,10 @@ pub fn check(r: &CheckReport) -> String {
     }
     let who = match (s.process.is_self, s.process.pid) {
         (false, Some(pid)) => format!("PID {pid} ({})", s.runtime.kind.name()),
+        (false, None) => format!(
+            "the process the snapshot describes ({})",
+            s.runtime.kind.name()
+        ),
         _ => format!("porttune's own process ({})", s.runtime.kind.name()),
     };
     let _ = writeln!(
@@ -196,6 +200,9 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 
 /// The settings the model read, each named for what it is.
 fn settings(out: &mut String, s: &crate::snapshot::Snapshot) {
+    if s.platform.os == crate::snapshot::Os::Macos {
+        return super::text_macos::settings(out, s);
+    }
     let n = &s.net;
     let _ = writeln!(out, "\n{}", "Settings read:".bold());
     let range = n

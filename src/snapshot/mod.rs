@@ -469,3 +469,34 @@ pub struct Usage {
     #[serde(default)]
     pub process_connections: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apple_and_linux_rlim_infinity_are_unlimited() {
+        // Apple's RLIM_INFINITY (what a Mac's getrlimit reports for `ulimit -n unlimited`).
+        assert_eq!(Rlim::from_raw(9_223_372_036_854_775_807), Rlim::Unlimited);
+        // Linux's RLIM_INFINITY.
+        assert_eq!(Rlim::from_raw(u64::MAX), Rlim::Unlimited);
+        assert_eq!(Rlim::from_raw(1 << 63), Rlim::Unlimited);
+        assert_eq!(
+            Rlim::from_raw(9_223_372_036_854_775_806),
+            Rlim::Value(9_223_372_036_854_775_806)
+        );
+        assert_eq!(Rlim::from_raw(1024), Rlim::Value(1024));
+        // In snapshot files, as a number (YAML or JSON) or a string.
+        let l: Limit =
+            serde_json::from_str(r#"{"soft": 9223372036854775807, "hard": "9223372036854775807"}"#)
+                .unwrap();
+        assert_eq!((l.soft, l.hard), (Rlim::Unlimited, Rlim::Unlimited));
+        let l: Limit =
+            serde_saphyr::from_str("soft: 9223372036854775807\nhard: unlimited\n").unwrap();
+        assert_eq!((l.soft, l.hard), (Rlim::Unlimited, Rlim::Unlimited));
+        assert_eq!(
+            serde_json::to_string(&Rlim::from_raw(9_223_372_036_854_775_807)).unwrap(),
+            "\"unlimited\""
+        );
+    }
+}
