@@ -22,12 +22,25 @@ pub struct ProbeOptions {
     pub vm_args: Option<PathBuf>,
     /// An nginx configuration to read worker settings from.
     pub nginx_conf: Option<PathBuf>,
+    /// The process's RLIMIT_NOFILE as stated by the user: what the OS does not expose for
+    /// another process on macOS, or the limit a process not yet started will get.
+    pub nofile: Option<Limit>,
+    /// The runtime's version (the JDK's, for the macOS MaxFDLimit rule).
+    pub runtime_version: Option<String>,
 }
 
 /// Read the host as it is now.
 pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     let mut snap = probe_platform(opts)?;
+    if let Some(l) = opts.nofile {
+        snap.notes.push(format!(
+            "RLIMIT_NOFILE {} / {} as given with --nofile (read: {} / {})",
+            l.soft, l.hard, snap.process.nofile.soft, snap.process.nofile.hard
+        ));
+        snap.process.nofile = l;
+    }
     add_runtime(&mut snap, opts)?;
+    snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)
 }
 
@@ -104,6 +117,19 @@ fn probe_platform(_opts: &ProbeOptions) -> Result<Snapshot> {
     ))
 }
 
+#[cfg(target_os = "macos")]
+fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
+    match opts.pid {
+        Some(pid) => super::macos::environ(pid).into_iter().find_map(|kv| {
+            kv.strip_prefix(key)
+                .and_then(|r| r.strip_prefix('='))
+                .map(str::to_string)
+        }),
+        None => std::env::var(key).ok(),
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
 fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
     match opts.pid {
         Some(pid) => {
