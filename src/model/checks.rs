@@ -376,8 +376,9 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 "SoftLimit256",
                 Severity::Warning,
                 format!(
-                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} unlimited` for what launchd starts",
+                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} {}` for what launchd starts (launchctl takes numbers only)",
                     snap.runtime.kind.name(),
+                    perproc,
                     perproc,
                     perproc
                 ),

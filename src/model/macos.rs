@@ -100,7 +100,7 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
         }
     }
     s.push_str(&format!(
-        "raise the soft limit to {needed}: `ulimit -n {needed}` before the process starts, `sudo launchctl limit maxfiles {needed} unlimited` for what launchd starts, or SoftResourceLimits/HardResourceLimits NumberOfFiles {needed} in its launchd plist"
+        "raise the soft limit to {needed}: `ulimit -n {needed}` before the process starts, `sudo launchctl limit maxfiles {needed} {needed}` for what launchd starts, or SoftResourceLimits/HardResourceLimits NumberOfFiles {needed} in its launchd plist"
     ));
     if let Rlim::Value(hard) = p.nofile.hard {
         if needed > hard {
@@ -175,7 +175,7 @@ pub(super) fn max_files_per_proc(
         "process",
         why,
         format!(
-            "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` or `sudo launchctl limit maxfiles {want} unlimited`"
+            "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` or `sudo launchctl limit maxfiles {want} {want}`"
         ),
     )
 }
