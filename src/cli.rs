@@ -144,8 +144,16 @@ pub struct ScenarioArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Examine a running process: its limits, open fds, runtime and network namespace.
-    #[arg(long, value_name = "PID", conflicts_with = "from")]
+    #[arg(long, value_name = "PID", conflicts_with_all = ["from", "process", "unit"])]
     pub pid: Option<u32>,
+    /// Examine the running process with this name (as `pgrep -x` matches it; a master with
+    /// its workers counts once). Two unrelated processes with the name are an error.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["from", "unit"])]
+    pub process: Option<String>,
+    /// Examine a systemd unit's main process (MainPID) and compare it with the limits the
+    /// unit sets (LimitNOFILE=, TasksMax=, MemoryMax=); `nginx` means nginx.service.
+    #[arg(long, value_name = "NAME.service", conflicts_with = "from")]
+    pub unit: Option<String>,
     /// Load a saved snapshot (YAML or JSON by extension) instead of reading this host.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
@@ -227,4 +235,8 @@ pub struct CheckArgs {
     /// Output format: text for people, json for scripts (`"schema": 1`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Text: one screen — the verdict, the bottleneck's lift, the ladder's numbers and the
+    /// check IDs (without the explanations).
+    #[arg(long)]
+    pub brief: bool,
 }

@@ -7,6 +7,7 @@ pub mod erlang;
 pub mod knobs;
 pub mod macos;
 pub mod scenario;
+pub mod servers;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,9 @@
 //! Shared helpers for integration tests: the porttune binary, root/namespace gating.
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod servers;
+
 use std::process::{Command, Output};
 
 /// Path of the built porttune binary.
