@@ -250,8 +250,7 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         inputs.erl_flags = env_of(opts, "ERL_FLAGS");
         inputs.erl_zflags = env_of(opts, "ERL_ZFLAGS");
         if let Some(path) = &opts.vm_args {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::input(path, format!("cannot read vm.args: {e}")))?;
+            let text = crate::fsio::read_text(path, crate::fsio::MAX_INPUT, "vm.args")?;
             inputs
                 .command_line
                 .push((path.display().to_string(), erlang::vm_args_words(&text)));

@@ -180,9 +180,11 @@ fn listen_key(ctx: &str, args: &[String]) -> String {
 fn num(args: &[String], what: &str) -> Result<u64, String> {
     args.first()
         .and_then(|v| v.parse::<u64>().ok())
-        .filter(|v| *v > 0)
+        // nginx keeps these in C ints: larger is a typo, and would overflow the model's products.
+        .filter(|v| (1..=i32::MAX as u64).contains(v))
         .ok_or(format!(
-            "{what}: expected a positive number, got {:?}",
+            "{what}: expected a number from 1 to {}, got {:?}",
+            i32::MAX,
             args.first().map(String::as_str).unwrap_or("")
         ))
 }
@@ -411,15 +413,13 @@ pub fn builtin_conf_path(binary: &[u8]) -> String {
 
 use std::path::Path;
 
+/// Regular files only (a FIFO is refused at open instead of blocking), the cap enforced
+/// while reading (crate::fsio).
 fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut s = String::new();
-    f.take(MAX_FILE_BYTES)
-        .read_to_string(&mut s)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(s)
+    crate::fsio::read_text(path, MAX_FILE_BYTES, "the nginx configuration").map_err(|e| match e {
+        crate::error::Error::Input { msg, .. } => msg,
+        other => other.to_string(),
+    })
 }
 
 /// Resolve `pat` (relative to `dir`) inside the process's root, globs in the last part.
