@@ -192,6 +192,10 @@ pub struct SourceArgs {
     /// MaxFDLimit cap (JDK-8324577).
     #[arg(long, value_name = "VERSION")]
     pub runtime_version: Option<String>,
+    /// A HAProxy configuration (file or directory of *.cfg) instead of the process's `-f`:
+    /// global/frontend maxconn, nbthread, binds, stats sockets.
+    #[arg(long, value_name = "FILE")]
+    pub haproxy_conf: Option<PathBuf>,
     /// Read /proc from another root (fixture trees).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,

@@ -40,9 +40,10 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 || a.nginx_conf.is_some()
                 || a.nofile.is_some()
                 || a.runtime_version.is_some()
+                || a.haproxy_conf.is_some()
             {
                 return Err(Error::Usage(
-                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --nofile and --runtime-version apply when reading a host".into(),
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --nofile and --runtime-version apply when reading a host".into(),
                 ));
             }
             (
@@ -61,6 +62,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 nginx_conf: a.nginx_conf.clone(),
                 nofile: a.nofile,
                 runtime_version: a.runtime_version.clone(),
+                haproxy_conf: a.haproxy_conf.clone(),
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {
