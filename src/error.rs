@@ -12,6 +12,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Internal error (a bug, or the host could not be read).
     pub const INTERNAL: i32 = 3;
+    /// Interrupted by SIGINT/SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]

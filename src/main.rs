@@ -32,7 +32,7 @@ fn main() {
             e.exit_code()
         }
     };
-    std::process::exit(if (0..=3).contains(&code) {
+    std::process::exit(if (0..=3).contains(&code) || code == exit::INTERRUPTED {
         code
     } else {
         exit::INTERNAL

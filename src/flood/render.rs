@@ -104,7 +104,28 @@ fn churn_verdict_line(r: &FloodReport, ch: &Churn) -> String {
     }
 }
 
+/// Why a run stopped before any limit: what to do for a measurement.
+fn incomplete_line(r: &FloodReport) -> String {
+    let why = match r.stop.reason {
+        StopReason::Signal => "interrupted (SIGINT/SIGTERM)".to_string(),
+        _ => format!("--duration {} s ran out", r.config.duration_s),
+    };
+    let predicted = r
+        .prediction
+        .as_ref()
+        .map(|p| format!("{} ({})", thousands(p.ceiling), p.bottleneck))
+        .unwrap_or_else(|| "nothing".into());
+    format!(
+        "incomplete: {why} after {} connections, before any limit; predicted {predicted}: \
+         nothing was proven, run longer (--duration) or lower --max",
+        thousands(r.measured())
+    )
+}
+
 fn verdict_line(r: &FloodReport) -> String {
+    if r.verdict == Verdict::Incomplete {
+        return incomplete_line(r);
+    }
     if let Some(ch) = &r.churn {
         return churn_verdict_line(r, ch);
     }
