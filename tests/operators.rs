@@ -362,3 +362,47 @@ fn node_exporter_scrapes_textfiles_of_two_services_and_the_host() {
     }
     assert!(!text.contains("collected before"), "{text}");
 }
+
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn doctor_tells_the_truth_in_a_child_network_namespace() {
+    common::need_root("doctor_tells_the_truth_in_a_child_network_namespace");
+    let out = common::netns_porttune(&[], &["doctor", "--format", "json"]);
+    let v = common::json(&out);
+    let f = v["findings"].as_array().unwrap();
+    let find = |what: &str| {
+        f.iter()
+            .find(|x| x["what"].as_str().unwrap().contains(what))
+            .unwrap_or_else(|| panic!("{what} missing: {v}"))
+    };
+    let net = find("write net.*");
+    assert_eq!(net["can"], true, "root in its own namespace: {v}");
+    // The answers are tested on the files: compare with opening the file for writing (nothing
+    // is written) in another fresh namespace.
+    let ct = find("nf_conntrack_max");
+    let writable = Command::new("unshare")
+        .args([
+            "-n",
+            "python3",
+            "-c",
+            "open('/proc/sys/net/netfilter/nf_conntrack_max', 'w')",
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert_eq!(ct["can"], writable, "{v}");
+    if v["context"]["initial_netns"] == false {
+        assert!(
+            net["why"].as_str().unwrap().contains("child namespace"),
+            "{v}"
+        );
+    }
+    let missing = f.iter().any(|x| x["needed"] == true && x["can"] == false);
+    assert_eq!(out.status.code(), Some(i32::from(missing)), "{v}");
+    let bad = run(&["doctor", "--format", "prometheus"], &[]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "doctor offers only text and json"
+    );
+}
