@@ -406,3 +406,23 @@ fn doctor_tells_the_truth_in_a_child_network_namespace() {
         "doctor offers only text and json"
     );
 }
+
+/// Colour follows one switch in every command: off when piped, on with CLICOLOR_FORCE, and
+/// NO_COLOR wins over both.
+#[test]
+fn colour_is_consistent_across_commands() {
+    let snap = fixture("linux-defaults.yaml");
+    let cmds: [&[&str]; 3] = [
+        &["check", "--from", &snap],
+        &["plan", "production"],
+        &["doctor"],
+    ];
+    for args in cmds {
+        let piped = stdout(&run(args, &[]));
+        assert!(!piped.contains('\u{1b}'), "{args:?} piped:\n{piped}");
+        let forced = stdout(&run(args, &[("CLICOLOR_FORCE", "1")]));
+        assert!(forced.contains('\u{1b}'), "{args:?} forced:\n{forced}");
+        let no = stdout(&run(args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+        assert!(!no.contains('\u{1b}'), "{args:?} NO_COLOR:\n{no}");
+    }
+}

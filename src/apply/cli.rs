@@ -157,8 +157,10 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
 
 /// The plan as text.
 pub fn render_plan(p: &Plan) -> String {
+    use colored::Colorize;
     let mut s = format!(
-        "Profile `{}` ({}), persist: {}\n",
+        "{} `{}` ({}), persist: {}\n",
+        "Profile".bold(),
         p.profile,
         p.source,
         if p.persist { "yes" } else { "no" }
@@ -175,7 +177,11 @@ pub fn render_plan(p: &Plan) -> String {
                 c.to,
                 c.scope,
                 c.needs,
-                if c.allowed { "" } else { " (MISSING)" }
+                if c.allowed {
+                    String::new()
+                } else {
+                    " (MISSING)".red().bold().to_string()
+                }
             ));
             s.push_str(&format!(
                 "; restart: {}",
@@ -203,7 +209,7 @@ pub fn render_plan(p: &Plan) -> String {
         }
     }
     for w in &p.warnings {
-        s.push_str(&format!("warning: {w}\n"));
+        s.push_str(&format!("{} {w}\n", "warning:".yellow()));
     }
     if let Some(w) = &p.prediction {
         let side = |n: u64, b: &str| {
@@ -214,7 +220,8 @@ pub fn render_plan(p: &Plan) -> String {
             }
         };
         s.push_str(&format!(
-            "Predicted ceiling ({}): {} → {}",
+            "{} ({}): {} → {}",
+            "Predicted ceiling".bold(),
             p.scenario.kind.name(),
             side(w.before, &w.before_bottleneck),
             side(w.after, &w.after_bottleneck)

@@ -1,7 +1,5 @@
 //! `porttune check`.
 
-use std::io::IsTerminal;
-
 use crate::cli::{CheckArgs, Format, ScenarioArgs, SourceArgs};
 use crate::error::{Error, Result, exit};
 use crate::model::{self, Scenario, checks};
@@ -153,7 +151,6 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
             render::prometheus::check(&snap, &preds, &found)
         }
         Format::Text => {
-            colored::control::set_override(render::use_colour(std::io::stdout().is_terminal()));
             let o = render::text::TextOptions {
                 width: render::wrap::terminal_width(),
                 brief: a.brief,

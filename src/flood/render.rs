@@ -1,6 +1,7 @@
 //! Text, JSON and Markdown renderings of a [`FloodReport`]. Formatting only: every number
 //! comes from the report.
 
+use colored::Colorize;
 use std::fmt::Write;
 
 use super::report::*;
@@ -208,7 +209,13 @@ pub fn text(r: &FloodReport) -> String {
             p.scenario
         );
     }
-    let _ = writeln!(o, "verdict: {}", verdict_line(r));
+    let line = verdict_line(r);
+    let line = match r.verdict {
+        Verdict::Match | Verdict::MaxReached => line.green().to_string(),
+        Verdict::Differs => line.red().bold().to_string(),
+        Verdict::Incomplete => line.yellow().to_string(),
+    };
+    let _ = writeln!(o, "{} {line}", "verdict:".bold());
     if let Some(s) = &r.state_at_limit {
         let opt = |v: Option<u64>| v.map(thousands).unwrap_or_else(|| "?".into());
         let _ = writeln!(
