@@ -39,6 +39,10 @@ pub struct TargetArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Leave these sysctl keys of the profile out (comma-separated or repeated), e.g. a key
+    /// that is read-only here. A profile can mark a key `optional: true` instead.
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
 }
 
 /// `porttune plan PROFILE`: what `apply` would change, and the ceiling before → after.
@@ -132,20 +136,78 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))
 }
 
+/// Take out of the profile the keys named by `--skip`, and the `optional: true` keys this
+/// process may not write here (with the cause). Unknown `--skip` keys are a usage error.
+fn leave_out(
+    prof: &mut profile::Profile,
+    sys: &SysctlFs,
+    here: &crate::snapshot::Snapshot,
+    skip: &[String],
+) -> Result<Vec<plan::Skipped>> {
+    let mut out = Vec::new();
+    for key in skip {
+        if prof.sysctl.remove(key).is_none() {
+            let keys: Vec<&str> = prof.sysctl.keys().map(String::as_str).collect();
+            return Err(Error::Usage(format!(
+                "--skip {key}: profile `{}` sets no such sysctl (it sets: {}); nothing was changed",
+                prof.name,
+                keys.join(", ")
+            )));
+        }
+        out.push(plan::Skipped {
+            key: key.clone(),
+            why: "left out with --skip".into(),
+        });
+    }
+    let (initial, container) = (here.net.initial_netns, here.platform.container.is_some());
+    let refused: Vec<(String, String)> = prof
+        .sysctl
+        .iter()
+        .filter(|(k, e)| e.optional && sys.exists(k))
+        .filter_map(|(k, _)| Some((k.clone(), sys.refusal(k, initial, container)?)))
+        .collect();
+    for (key, cause) in refused {
+        prof.sysctl.remove(&key);
+        out.push(plan::Skipped {
+            key,
+            why: format!("optional, and refused here: {cause}"),
+        });
+    }
+    Ok(out)
+}
+
+/// Name the real cause of every sysctl change this process may not make here.
+fn explain_refusals(p: &mut Plan, sys: &SysctlFs, here: &crate::snapshot::Snapshot) {
+    let (initial, container) = (here.net.initial_netns, here.platform.container.is_some());
+    for c in p.changes.iter_mut() {
+        if !matches!(c.action, plan::Action::Sysctl { .. }) {
+            continue;
+        }
+        if let Some(cause) = sys.refusal(&c.key, initial, container) {
+            c.allowed = false;
+            c.needs = format!("{} — refused here: {cause}", c.needs);
+        }
+    }
+}
+
 /// Build the plan for the live host (or the sysctl root given) and the prediction.
 fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
-    let prof = profile::load(profile_spec)?;
+    let mut prof = profile::load(profile_spec)?;
     let sys = SysctlFs::new(absolute(&t.sysctl_root)?);
     let host = LiveHost {
         sysctl: sys.clone(),
     };
+    let here = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
+    let left_out = leave_out(&mut prof, &sys, &here, &t.skip)?;
     let opts = PlanOptions {
         persist: if t.persist { Some(true) } else { None },
         // Journals record absolute paths, so a rollback works from any directory.
         root: absolute(&t.root)?,
     };
     let mut p = plan::build(&prof, &host, &opts)?;
-    let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
+    p.skipped.extend(left_out);
+    explain_refusals(&mut p, &sys, &here);
+    let mut before = here;
     plan::overlay(&mut before, &host, &prof);
     plan::attach_prediction(
         &mut p,
@@ -326,7 +388,11 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
                 }
             }
         }
-        msg.push_str("\nrun as root (with the capability named), or remove those settings");
+        let keys: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
+        msg.push_str(&format!(
+            "\nfix the cause named, or leave those keys out: --skip {} (or `optional: true` in the profile)",
+            keys.join(",")
+        ));
         return Err(Error::Failed(msg));
     }
     if !args.yes {

@@ -2,6 +2,7 @@
 //! on the first failure everything already changed is restored. `rollback` restores a
 //! journal. See docs/profiles.md.
 
+pub mod cause;
 pub mod cli;
 pub mod engine;
 pub mod journal;
