@@ -185,7 +185,7 @@ fn explain_refusals(p: &mut Plan, sys: &SysctlFs, here: &crate::snapshot::Snapsh
         }
         if let Some(cause) = sys.refusal(&c.key, initial, container) {
             c.allowed = false;
-            c.needs = format!("{} — refused here: {cause}", c.needs);
+            c.needs = format!("refused here: {cause}");
         }
     }
 }
@@ -381,6 +381,10 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
             p.changes.len()
         );
         for (k, needs) in &missing {
+            if needs.starts_with("refused here") {
+                msg.push_str(&format!("\n  {k}: {needs}"));
+                continue;
+            }
             msg.push_str(&format!("\n  {k}: needs {needs}"));
             if let Some(c) = p.changes.iter().find(|c| c.key == *k) {
                 if let Some(w) = crate::plan::where_instead(c) {

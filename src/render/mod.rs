@@ -39,7 +39,7 @@ pub fn thousands(n: u64) -> String {
 /// NO_COLOR (https://no-color.org). Every command's text output follows this one switch.
 pub fn use_colour(is_terminal: bool) -> bool {
     let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
-    !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && (is_terminal || set("CLICOLOR_FORCE"))
 }
 
