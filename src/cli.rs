@@ -201,7 +201,9 @@ pub struct CheckArgs {
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
     pub warn_at: f64,
-    /// Predict as if this profile (bundled name or file) were applied, without applying it.
+    /// Predict as if this profile (bundled name or file) were applied, without applying it;
+    /// the checks and --require then judge that what-if (JSON: `with_profile`,
+    /// `checks_for: "with_profile"`).
     #[arg(long, value_name = "PROFILE")]
     pub with: Option<String>,
     /// Output format: text for people, json for scripts (`"schema": 1`).

@@ -484,3 +484,44 @@ fn apply_names_the_real_cause_and_skips() {
         "the other key was applied"
     );
 }
+
+/// `check --with P --require N` gates the what-if, not the current host.
+#[test]
+fn with_and_require_gate_the_what_if() {
+    let snap = fixture("linux-defaults.yaml");
+    let base = ["check", "--from", snap.as_str(), "--format", "json"];
+    let now = run(&[&base[..], &["--require", "500000"]].concat(), &[]);
+    assert_eq!(now.status.code(), Some(1), "1,024 fds today: below 500,000");
+    assert_eq!(common::json(&now)["checks_for"], "host");
+    let with = run(
+        &[&base[..], &["--with", "production", "--require", "500000"]].concat(),
+        &[],
+    );
+    let v = common::json(&with);
+    assert_eq!(v["checks_for"], "with_profile", "{v}");
+    let after = v["with_profile"]["after"]["ceiling"].as_u64().unwrap();
+    assert!(after >= 500_000, "{v}");
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "the what-if meets 500,000: {v}"
+    );
+    let too_much = run(
+        &[
+            &base[..],
+            &[
+                "--with",
+                "production",
+                "--require",
+                &(after + 1).to_string(),
+            ],
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(
+        too_much.status.code(),
+        Some(1),
+        "one above the what-if fails"
+    );
+}

@@ -61,6 +61,12 @@ pub fn check(r: &CheckReport) -> String {
         },
         "notes": s.notes,
     });
+    // Which host the checks (and --require) judged: this one, or the what-if.
+    v["checks_for"] = json!(if r.with_profile.is_some() {
+        "with_profile"
+    } else {
+        "host"
+    });
     if let Some((name, after)) = &r.with_profile {
         v["with_profile"] = json!({
             "profile": name,
