@@ -525,3 +525,29 @@ fn with_and_require_gate_the_what_if() {
         "one above the what-if fails"
     );
 }
+
+/// `plan` warns when the widened port range covers a listening port or reserved ports.
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn plan_warns_about_listeners_and_reserved_ports_in_the_new_range() {
+    common::need_root("plan_warns_about_listeners_and_reserved_ports_in_the_new_range");
+    let script = format!(
+        "{}\n{}\n\
+         python3 -c \"import socket,time; s=socket.socket(); s.bind(('127.0.0.1',12345)); s.listen(); time.sleep(20)\" & srv=$!\n\
+         trap 'kill $srv' EXIT\n\
+         for i in $(seq 100); do grep -q ':3039 ' /proc/net/tcp && break; sleep 0.05; done\n\
+         \"$PORTTUNE\" plan production --format json",
+        common::sysctl_set("net.ipv4.ip_local_port_range", "40000 40999"),
+        common::sysctl_set("net.ipv4.ip_local_reserved_ports", "20000-20009"),
+    );
+    let out = common::netns_sh(&script);
+    let v = common::json(&out);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("listen on here (12345)"), "{w}");
+    assert!(w.contains("ip_local_reserved_ports = 12345"), "{w}");
+    assert!(w.contains("10 reserved port(s)"), "{w}");
+    assert!(
+        w.contains("outgoing connections get 55286 of its 55296 ports"),
+        "{w}"
+    );
+}

@@ -207,6 +207,9 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
     let mut p = plan::build(&prof, &host, &opts)?;
     p.skipped.extend(left_out);
     explain_refusals(&mut p, &sys, &here);
+    let listening = super::warn::listening_ports();
+    p.warnings
+        .extend(super::warn::port_range(&p, &here, &listening));
     let mut before = here;
     plan::overlay(&mut before, &host, &prof);
     plan::attach_prediction(

@@ -9,3 +9,4 @@ pub mod journal;
 pub mod limits;
 pub mod persist;
 pub mod sysctl;
+pub mod warn;
