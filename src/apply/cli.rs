@@ -374,6 +374,7 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
             args,
             json.then(|| plan_json(&p, 0, None, "apply")),
             required,
+            &p,
         );
     }
     let missing = p.missing_privileges();
@@ -448,27 +449,60 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         args,
         json.then(|| plan_json(&p, done.changed, Some(&done.journal), "apply")),
         required,
+        &p,
     )
 }
 
+/// What a loopback flood proves for the profile's scenario, in one sentence.
+fn verify_scope(sc: &crate::model::Scenario) -> String {
+    use crate::model::ScenarioKind::*;
+    let base = "a loopback flood (both ends in this host on 127.0.0.0/8, 2 fds per connection) proves the limits loopback meets here (fds, ephemeral ports, memory)";
+    match sc.kind {
+        Loopback => format!("{base}: the profile's own scenario"),
+        Inbound => format!(
+            "{base}, not real clients: it cannot prove conntrack, the NIC or the clients' side of the inbound scenario"
+        ),
+        Outbound => format!(
+            "{base}; the profile's {} destination(s) are emulated as as many listening ports, and remote servers, NAT and conntrack on a real interface are not proven",
+            sc.destinations
+        ),
+    }
+}
+
 /// Print the apply result (JSON: one document) and, with `--verify`, run the flood and
-/// report whether the host now holds the profile's required connections.
-fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u64>) -> Result<i32> {
+/// report whether the host now holds the profile's required connections: the flood must
+/// reach them, and the plan's prediction for the profile's own scenario must too (a loopback
+/// flood cannot prove an outbound or inbound requirement the model says is not met).
+fn finish(
+    args: &ApplyArgs,
+    json: Option<serde_json::Value>,
+    required: Option<u64>,
+    p: &Plan,
+) -> Result<i32> {
     let verified = match (args.verify, required) {
-        (true, Some(n)) => Some((n, verify_flood(n)?)),
+        (true, Some(n)) => Some((n, verify_flood(n, &p.scenario)?)),
         _ => None,
     };
+    let predicted = p.prediction.as_ref().map(|w| w.after);
+    let met = |n: u64, r: &crate::flood::report::FloodReport| {
+        r.measured() >= n && predicted.is_none_or(|a| a >= n)
+    };
     let code = match &verified {
-        Some((n, r)) if r.measured() < *n => exit::FAILED,
+        Some((n, r)) if !met(*n, r) => exit::FAILED,
         _ => exit::OK,
     };
+    let kind = p.scenario.kind.name();
+    let scope = verify_scope(&p.scenario);
     match json {
         Some(mut v) => {
             if let Some((n, r)) = &verified {
                 v["verify"] = json!({
                     "required": n,
                     "measured": r.measured(),
-                    "ok": r.measured() >= *n,
+                    "predicted": predicted,
+                    "ok": met(*n, r),
+                    "scenario": kind,
+                    "proves": scope,
                     "flood": serde_json::to_value(r).unwrap_or_default(),
                 });
             }
@@ -476,12 +510,20 @@ fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u6
         }
         None => {
             if let Some((n, r)) = &verified {
-                println!("\nverify: a loopback flood up to the profile's {n} connections");
+                println!("\nverify: up to the profile's {n} connections; {scope}");
                 print!("{}", crate::flood::render::text(r));
+                let short = predicted.filter(|&a| a < *n).map(|a| {
+                    format!(
+                        "; the plan predicts {} for the profile's {kind} scenario, below the required {}: a loopback flood cannot prove it",
+                        fmt_num(a),
+                        fmt_num(*n)
+                    )
+                });
                 println!(
-                    "verify: {} — measured {}, required {n}",
-                    if r.measured() >= *n { "ok" } else { "FAILED" },
-                    r.measured()
+                    "verify: {} — measured {} on loopback, required {n}{}",
+                    if met(*n, r) { "ok" } else { "FAILED" },
+                    r.measured(),
+                    short.unwrap_or_default()
                 );
             }
         }
@@ -490,13 +532,38 @@ fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u6
 }
 
 /// A bounded loopback flood up to `n` connections, in as many worker processes as the fd
-/// limit needs.
-fn verify_flood(n: u64) -> Result<crate::flood::report::FloodReport> {
+/// limit needs, shaped like the profile's scenario where loopback can (destinations become
+/// listening ports, source IPs 127.0.0.x).
+fn verify_flood(n: u64, sc: &crate::model::Scenario) -> Result<crate::flood::report::FloodReport> {
+    use crate::model::ScenarioKind;
     use clap::{Args as _, FromArgMatches as _};
     let cmd = crate::flood::cli::FloodArgs::augment_args(clap::Command::new("flood"));
     let max = n.to_string();
+    let ports = match sc.kind {
+        ScenarioKind::Outbound => sc.destinations,
+        ScenarioKind::Loopback => sc.listen_ports,
+        ScenarioKind::Inbound => 1,
+    }
+    .clamp(1, 64)
+    .to_string();
+    let ips = match sc.kind {
+        ScenarioKind::Inbound => 1,
+        _ => sc.source_ips,
+    }
+    .clamp(1, 254)
+    .to_string();
     let m = cmd
-        .try_get_matches_from(["flood", "--max", &max, "--workers", "auto"])
+        .try_get_matches_from([
+            "flood",
+            "--max",
+            &max,
+            "--workers",
+            "auto",
+            "--listen-ports",
+            &ports,
+            "--source-ips",
+            &ips,
+        ])
         .map_err(|e| Error::Internal(format!("verify flood arguments: {e}")))?;
     let fa = crate::flood::cli::FloodArgs::from_arg_matches(&m)
         .map_err(|e| Error::Internal(format!("verify flood arguments: {e}")))?;
