@@ -102,6 +102,17 @@ pub enum Format {
     Prometheus,
 }
 
+/// Bounds of the scenario numbers: far above any real host, low enough that the model's
+/// products (ports × destinations × source IPs, per-process ceilings × processes) stay
+/// exact in 64 bits. Above them clap refuses the argument (exit 2).
+pub const MAX_DESTINATIONS: u64 = 1 << 24;
+/// See [`MAX_DESTINATIONS`].
+pub const MAX_SOURCE_IPS: u64 = 1 << 16;
+/// pid_max's ceiling (4194304): no more processes can exist.
+pub const MAX_PROCESSES: u64 = 1 << 22;
+/// See [`MAX_DESTINATIONS`].
+pub const MAX_PER_CONN: u64 = 1 << 20;
+
 /// Which connections to predict for.
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {
@@ -111,37 +122,37 @@ pub struct ScenarioArgs {
     pub scenario: ScenarioKind,
     /// Outbound: distinct (ip, port) destinations. Ephemeral ports are counted per
     /// (source ip, destination ip, destination port).
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_DESTINATIONS))]
     pub destinations: u64,
     /// Outbound and loopback: source IPs (loopback uses 127.0.0.1..N).
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SOURCE_IPS))]
     pub source_ips: u64,
     /// Outbound: the client binds port 0 before connect() without IP_BIND_ADDRESS_NO_PORT,
     /// so each source IP has one port pool for all destinations.
     #[arg(long)]
     pub bind_before_connect: bool,
     /// Loopback: listening ports of the self-test.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65535))]
     pub listen_ports: u64,
     /// Loopback: how many of the listening ports lie inside the ephemeral range (they remove
     /// ports from it). `porttune flood` puts them outside when it can.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=65535))]
     pub listen_ports_in_range: u64,
     /// Worker processes sharing the connections: per-process ceilings count once per process,
     /// host-wide ones once.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_PROCESSES))]
     pub processes: u64,
     /// Erlang: processes spawned per connection (0: do not model the process table).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_PER_CONN))]
     pub procs_per_conn: u64,
     /// Thread-per-connection servers: threads per connection (0 = event-driven).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_PER_CONN))]
     pub threads_per_conn: u64,
     /// Inbound: the application has stopped calling accept(); the accept queue is the limit.
     #[arg(long)]
     pub acceptor_paused: bool,
     /// Inbound: the application's listen() backlog (default: somaxconn).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64))]
     pub backlog: Option<u64>,
     /// Also report the sustainable new-connection rate against TIME_WAIT.
     #[arg(long)]

@@ -12,7 +12,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Internal error (a bug, or the host could not be read).
     pub const INTERNAL: i32 = 3;
-    /// Interrupted by SIGINT/SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C).
+    /// Interrupted by SIGINT/SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C): apply
+    /// after restoring what it had changed, flood after closing everything it opened.
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -32,6 +33,9 @@ pub enum Error {
     /// A check or an action failed in an expected way (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// Stopped by SIGINT after cleaning up (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
     /// Anything else (exit 3).
     #[error("{0}")]
     Internal(String),
@@ -56,6 +60,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Input { .. } => exit::USAGE,
             Error::Failed(_) => exit::FAILED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Internal(_) | Error::Io { .. } => exit::INTERNAL,
         }
     }

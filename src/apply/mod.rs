@@ -5,6 +5,7 @@
 pub mod cause;
 pub mod cli;
 pub mod engine;
+pub mod guard;
 pub mod journal;
 pub mod limits;
 pub mod persist;

@@ -27,6 +27,9 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
 /// Read the host (or load the snapshot), and save it when asked. Returns the snapshot and
 /// where it came from.
 pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
+    if let Some(path) = &a.save {
+        crate::fsio::check_output_path(path, "the snapshot")?;
+    }
     let (snap, source) = match &a.from {
         Some(path) => {
             if a.runtime.is_some()
@@ -162,7 +165,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
             render::text::check(&report, &o)
         }
     };
-    print!("{out}");
+    crate::out!("{out}");
     let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
     Ok(if failed { exit::FAILED } else { exit::OK })
 }

@@ -193,14 +193,14 @@ pub fn run(a: &DoctorArgs) -> Result<i32> {
     let out = findings(&snap);
     let ctx = context(&snap);
     match a.format {
-        DoctorFormat::Json => println!(
+        DoctorFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({"schema": 1, "context": ctx, "findings": out})
             )
             .map_err(|e| Error::Internal(e.to_string()))?
         ),
-        DoctorFormat::Text => print!("{}", text(&ctx, &out)),
+        DoctorFormat::Text => crate::out!("{}", text(&ctx, &out)),
     }
     let missing = out.iter().any(|x| x.needed && !x.can);
     Ok(if missing { exit::FAILED } else { exit::OK })

@@ -5,6 +5,7 @@ pub mod ceilings;
 pub mod checks;
 pub mod knobs;
 pub mod scenario;
+pub mod servers;
 
 use serde::{Deserialize, Serialize};
 
