@@ -166,6 +166,8 @@ fn leave_out(
         .iter()
         .filter(|(k, e)| e.optional && sys.exists(k))
         .filter_map(|(k, _)| Some((k.clone(), sys.refusal(k, initial, container)?)))
+        // Not being root is fixed by running as root: only a refusal by this place skips.
+        .filter(|(_, cause)| !cause.starts_with("not root"))
         .collect();
     for (key, cause) in refused {
         prof.sysctl.remove(&key);
@@ -186,7 +188,10 @@ fn explain_refusals(p: &mut Plan, sys: &SysctlFs, here: &crate::snapshot::Snapsh
         }
         if let Some(cause) = sys.refusal(&c.key, initial, container) {
             c.allowed = false;
-            c.needs = format!("refused here: {cause}");
+            // Not root: `needs` already says what it takes (root, and which capability).
+            if !cause.starts_with("not root") {
+                c.needs = format!("refused here: {cause}");
+            }
         }
     }
 }
