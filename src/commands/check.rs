@@ -53,6 +53,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 erl_flags: a.erl_flags.clone(),
                 vm_args: a.vm_args.clone(),
                 nginx_conf: a.nginx_conf.clone(),
+                kernel_log: true,
             };
             let snap = snapshot::probe::probe(&opts)?;
             let src = match a.pid {

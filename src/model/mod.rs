@@ -3,6 +3,7 @@
 
 pub mod ceilings;
 pub mod checks;
+pub mod evidence;
 pub mod knobs;
 pub mod scenario;
 

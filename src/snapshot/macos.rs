@@ -76,5 +76,6 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         notes: vec![
             "macOS: open fds, conntrack and memory are not read; fds in use assumed 3".into(),
         ],
+        kernel_log: None,
     })
 }

@@ -22,12 +22,19 @@ pub struct ProbeOptions {
     pub vm_args: Option<PathBuf>,
     /// An nginx configuration to read worker settings from.
     pub nginx_conf: Option<PathBuf>,
+    /// Read the kernel log for evidence of limits already hit (not with `proc_root`: that is
+    /// another host's /proc).
+    pub kernel_log: bool,
 }
 
 /// Read the host as it is now.
 pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     let mut snap = probe_platform(opts)?;
     add_runtime(&mut snap, opts)?;
+    #[cfg(target_os = "linux")]
+    if opts.kernel_log && opts.proc_root.is_none() {
+        snap.kernel_log = Some(super::kernel_log::read());
+    }
     Ok(snap)
 }
 
@@ -89,6 +96,7 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         runtime: Runtime::default(),
         usage,
         notes,
+        kernel_log: None,
     })
 }
 
