@@ -21,14 +21,16 @@ pub fn run(a: &ExplainArgs) -> Result<i32> {
                 let sc = check::scenario(&a.scenario);
                 let pred = model::predict(&snap, &sc);
                 let found = checks::run(&snap, &pred, &checks::CheckOptions::default());
-                let who = if snap.process.is_self {
-                    "porttune's own process (pass --pid for the process that logged the message)"
+                let who = if source.contains("PID") {
+                    String::new()
+                } else if snap.process.is_self {
+                    ", porttune's own process (pass --pid for the process that logged the message)"
                         .to_string()
                 } else {
-                    format!("PID {}", snap.process.pid.unwrap_or(0))
+                    format!(", PID {}", snap.process.pid.unwrap_or(0))
                 };
                 cx.host = Some(format!(
-                    "{source}, {who}, runtime {}, scenario {}",
+                    "{source}{who}, runtime {}, scenario {}",
                     snap.runtime.kind.name(),
                     sc.kind.name()
                 ));
