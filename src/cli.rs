@@ -98,6 +98,17 @@ pub enum Format {
     Prometheus,
 }
 
+/// Bounds of the scenario numbers: far above any real host, low enough that the model's
+/// products (ports × destinations × source IPs, per-process ceilings × processes) stay
+/// exact in 64 bits. Above them clap refuses the argument (exit 2).
+pub const MAX_DESTINATIONS: u64 = 1 << 24;
+/// See [`MAX_DESTINATIONS`].
+pub const MAX_SOURCE_IPS: u64 = 1 << 16;
+/// pid_max's ceiling (4194304): no more processes can exist.
+pub const MAX_PROCESSES: u64 = 1 << 22;
+/// See [`MAX_DESTINATIONS`].
+pub const MAX_PER_CONN: u64 = 1 << 20;
+
 /// Which connections to predict for.
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {
@@ -107,37 +118,37 @@ pub struct ScenarioArgs {
     pub scenario: ScenarioKind,
     /// Outbound: distinct (ip, port) destinations. Ephemeral ports are counted per
     /// (source ip, destination ip, destination port).
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_DESTINATIONS))]
     pub destinations: u64,
     /// Outbound and loopback: source IPs (loopback uses 127.0.0.1..N).
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SOURCE_IPS))]
     pub source_ips: u64,
     /// Outbound: the client binds port 0 before connect() without IP_BIND_ADDRESS_NO_PORT,
     /// so each source IP has one port pool for all destinations.
     #[arg(long)]
     pub bind_before_connect: bool,
     /// Loopback: listening ports of the self-test.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65535))]
     pub listen_ports: u64,
     /// Loopback: how many of the listening ports lie inside the ephemeral range (they remove
     /// ports from it). `porttune flood` puts them outside when it can.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=65535))]
     pub listen_ports_in_range: u64,
     /// Worker processes sharing the connections: per-process ceilings count once per process,
     /// host-wide ones once.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_PROCESSES))]
     pub processes: u64,
     /// Erlang: processes spawned per connection (0: do not model the process table).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_PER_CONN))]
     pub procs_per_conn: u64,
     /// Thread-per-connection servers: threads per connection (0 = event-driven).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_PER_CONN))]
     pub threads_per_conn: u64,
     /// Inbound: the application has stopped calling accept(); the accept queue is the limit.
     #[arg(long)]
     pub acceptor_paused: bool,
     /// Inbound: the application's listen() backlog (default: somaxconn).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64))]
     pub backlog: Option<u64>,
     /// Also report the sustainable new-connection rate against TIME_WAIT.
     #[arg(long)]
@@ -148,8 +159,16 @@ pub struct ScenarioArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Examine a running process: its limits, open fds, runtime and network namespace.
-    #[arg(long, value_name = "PID", conflicts_with = "from")]
+    #[arg(long, value_name = "PID", conflicts_with_all = ["from", "process", "unit"])]
     pub pid: Option<u32>,
+    /// Examine the running process with this name (as `pgrep -x` matches it; a master with
+    /// its workers counts once). Two unrelated processes with the name are an error.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["from", "unit"])]
+    pub process: Option<String>,
+    /// Examine a systemd unit's main process (MainPID) and compare it with the limits the
+    /// unit sets (LimitNOFILE=, TasksMax=, MemoryMax=); `nginx` means nginx.service.
+    #[arg(long, value_name = "NAME.service", conflicts_with = "from")]
+    pub unit: Option<String>,
     /// Load a saved snapshot (YAML or JSON by extension) instead of reading this host.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
@@ -195,6 +214,10 @@ pub struct CheckArgs {
     /// Output format: text for people, json for scripts (`"schema": 1`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Text: one screen — the verdict, the bottleneck's lift, the ladder's numbers and the
+    /// check IDs (without the explanations).
+    #[arg(long)]
+    pub brief: bool,
 }
 
 pub const EXPLAIN_EXAMPLES: &str = "Examples:

@@ -12,6 +12,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Internal error (a bug, or the host could not be read).
     pub const INTERNAL: i32 = 3;
+    /// apply interrupted by SIGINT (Ctrl-C), after restoring what it had changed (128 + 2).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,9 @@ pub enum Error {
     /// A check or an action failed in an expected way (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// Stopped by SIGINT after cleaning up (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
     /// Anything else (exit 3).
     #[error("{0}")]
     Internal(String),
@@ -54,6 +59,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Input { .. } => exit::USAGE,
             Error::Failed(_) => exit::FAILED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Internal(_) | Error::Io { .. } => exit::INTERNAL,
         }
     }

@@ -14,14 +14,21 @@ fn main() {
         Command::Profiles(a) => porttune::apply::cli::run_profiles(a),
         Command::Doctor(a) => porttune::commands::doctor::run(a),
         Command::Completions(a) => {
+            // Generated into memory: clap_complete panics when its writer fails.
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(a.shell, &mut cmd, "porttune", &mut std::io::stdout());
+            let mut buf = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "porttune", &mut buf);
+            porttune::out::write_bytes(&buf);
             Ok(exit::OK)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                Ok(()) => Ok(exit::OK),
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => {
+                    porttune::out::write_bytes(&buf);
+                    Ok(exit::OK)
+                }
                 Err(e) => Err(porttune::error::Error::io("writing the man page", e)),
             }
         }
@@ -29,11 +36,12 @@ fn main() {
     let code = match res {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("porttune: error: {e}");
+            porttune::errln!("porttune: error: {e}");
             e.exit_code()
         }
     };
-    std::process::exit(if (0..=3).contains(&code) {
+    let code = porttune::out::exit_status(code, porttune::out::finish());
+    std::process::exit(if (0..=3).contains(&code) || code == exit::INTERRUPTED {
         code
     } else {
         exit::INTERNAL

@@ -220,7 +220,15 @@ impl HostView for LiveHost {
                 path.display()
             ));
         }
-        match std::fs::read(path) {
+        if let Ok(m) = std::fs::symlink_metadata(path)
+            && !m.is_file()
+        {
+            return Err(format!(
+                "{} is not a regular file (a directory, device or FIFO); porttune replaces only regular files",
+                path.display()
+            ));
+        }
+        match crate::fsio::read_bounded_io(path, crate::fsio::MAX_INPUT) {
             Ok(b) => match String::from_utf8(b) {
                 Ok(text) => Ok(FileCur::Content {
                     text,

@@ -265,7 +265,8 @@ fn nginx_conf_is_read() {
         .unwrap();
     let v = common::json(&out);
     assert_eq!(v["prediction"]["bottleneck"], "nginx_worker_connections");
-    assert_eq!(v["prediction"]["ceiling"], 2000);
+    // 2 workers × (1000 slots − 0 listeners − 1 channel − 1000/16 kept free for reuse)
+    assert_eq!(v["prediction"]["ceiling"], 2 * (1000 - 1 - 62));
     std::fs::write(&conf, "events {\n  worker_connections many;\n}\n").unwrap();
     porttune()
         .args(["check", "--nginx-conf"])

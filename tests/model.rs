@@ -175,11 +175,23 @@ fn jvm_raises_soft_to_hard() {
 fn nginx_worker_connections() {
     let s = fixture("nginx.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
+    // proxying: (768 slots − 1 listener (assumed: the snapshot does not say) − 1 channel) / 2
+    // per worker, × 4 workers
     assert_eq!(
         (p.ceiling, p.bottleneck.as_str()),
-        (4 * 768 / 2, NGINX_WORKER_CONNECTIONS)
+        (4 * ((768 - 1 - 1) / 2), NGINX_WORKER_CONNECTIONS)
     );
-    assert_eq!(p.get(PROCESS_FDS).unwrap().value, 4 * ((65535 - 30) / 2));
+    // each worker's limit is worker_rlimit_nofile (not the master's soft 1024), minus the fds
+    // an idle worker holds (7 + 1 listener), 2 fds per proxied connection
+    assert_eq!(p.get(PROCESS_FDS).unwrap().value, 4 * ((65535 - 8) / 2));
+    assert!(
+        p.get(PROCESS_FDS)
+            .unwrap()
+            .lift
+            .contains("worker_rlimit_nofile 131070;"),
+        "{:?}",
+        p.get(PROCESS_FDS)
+    );
 }
 
 #[test]

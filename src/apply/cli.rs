@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::engine;
 use super::journal::DEFAULT_STATE_DIR;
+use super::persist;
 use super::sysctl::{DEFAULT_ROOT, SysctlFs};
 use crate::error::{Error, Result, exit};
 use crate::plan::{self, LiveHost, Plan, PlanOptions};
@@ -145,6 +146,7 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
         root: absolute(&t.root)?,
     };
     let mut p = plan::build(&prof, &host, &opts)?;
+    confine(&p, &opts.root)?;
     let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
     plan::overlay(&mut before, &host, &prof);
     plan::attach_prediction(
@@ -153,6 +155,20 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
         prof.require.as_ref().map(|r| r.connections),
     );
     Ok((p, sys))
+}
+
+/// Every file the plan writes stays under `--root` without a symbolic link on the way, and
+/// replaces only a regular file (exit 2 before anything is changed).
+fn confine(p: &Plan, root: &Path) -> Result<()> {
+    for c in &p.changes {
+        if let plan::Action::File { path, .. } = &c.action {
+            persist::check_confined(root, path)
+                .map_err(|m| Error::Usage(format!("{m}; nothing was changed")))?;
+            persist::check_replaceable(path)
+                .map_err(|e| Error::Usage(format!("{e}; nothing was changed")))?;
+        }
+    }
+    Ok(())
 }
 
 /// The plan as text.
@@ -245,19 +261,20 @@ fn plan_json(p: &Plan, changed: usize, journal: Option<&Path>, mode: &str) -> se
 }
 
 fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    crate::outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 pub fn run_plan(args: &PlanArgs) -> Result<i32> {
     let (p, _) = make_plan(&args.profile, &args.target)?;
     match args.target.format {
-        Format::Text => print!("{}", render_plan(&p)),
+        Format::Text => crate::out!("{}", render_plan(&p)),
         Format::Json => print_json(&plan_json(&p, 0, None, "plan")),
     }
     Ok(exit::OK)
 }
 
 pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
+    check_state_dir(&args.state_dir)?;
     let (p, sys) = make_plan(&args.profile, &args.target)?;
     let json = args.target.format == Format::Json;
     let required = p.prediction.as_ref().and_then(|w| w.required);
@@ -271,11 +288,11 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         if json {
             print_json(&plan_json(&p, 0, None, "check"));
         } else {
-            print!("{}", render_plan(&p));
+            crate::out!("{}", render_plan(&p));
             if p.changes.is_empty() {
-                println!("check: in place (exit 0)");
+                crate::outln!("check: in place (exit 0)");
             } else {
-                println!("check: {} change(s) needed (exit 1)", p.changes.len());
+                crate::outln!("check: {} change(s) needed (exit 1)", p.changes.len());
             }
         }
         return Ok(if p.changes.is_empty() {
@@ -288,15 +305,17 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         if json {
             print_json(&plan_json(&p, 0, None, "dry-run"));
         } else {
-            print!("{}", render_plan(&p));
-            println!("dry run: nothing changed");
+            crate::out!("{}", render_plan(&p));
+            crate::outln!("dry run: nothing changed");
         }
         return Ok(exit::OK);
     }
+    // An interrupted apply first: its journal holds the original values.
+    engine::refuse_pending(sys.root(), &absolute(&args.state_dir)?, false)?;
     if p.changes.is_empty() {
         if !json {
-            print!("{}", render_plan(&p));
-            println!("changed: 0 (nothing to do)");
+            crate::out!("{}", render_plan(&p));
+            crate::outln!("changed: 0 (nothing to do)");
         }
         return finish(
             args,
@@ -329,22 +348,23 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
                 args.profile
             )));
         }
-        eprint!("{}", render_plan(&p));
+        crate::err!("{}", render_plan(&p));
         let ok = dialoguer::Confirm::new()
             .with_prompt(format!("Apply {} change(s)?", p.changes.len()))
             .default(false)
             .interact()
             .map_err(|e| Error::Usage(format!("no answer ({e}); nothing was changed")))?;
         if !ok {
-            eprintln!("not applied; nothing was changed");
+            crate::errln!("not applied; nothing was changed");
             return Ok(exit::FAILED);
         }
     }
     let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
+
     if !json {
-        println!("Applied profile `{}`:", p.profile);
+        crate::outln!("Applied profile `{}`:", p.profile);
         for c in &p.changes {
-            println!(
+            crate::outln!(
                 "  {}: {} → {} ({})",
                 c.key,
                 c.from.as_deref().unwrap_or("?"),
@@ -352,14 +372,14 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
                 c.scope
             );
             if let Some(r) = &c.restart {
-                println!("      takes effect after: {r}");
+                crate::outln!("      takes effect after: {r}");
             }
         }
         for w in &p.warnings {
-            println!("warning: {w}");
+            crate::outln!("warning: {w}");
         }
-        println!("changed: {}", done.changed);
-        println!(
+        crate::outln!("changed: {}", done.changed);
+        crate::outln!(
             "journal: {} (undo: porttune rollback)",
             done.journal.display()
         );
@@ -396,9 +416,9 @@ fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u6
         }
         None => {
             if let Some((n, r)) = &verified {
-                println!("\nverify: a loopback flood up to the profile's {n} connections");
-                print!("{}", crate::flood::render::text(r));
-                println!(
+                crate::outln!("\nverify: a loopback flood up to the profile's {n} connections");
+                crate::out!("{}", crate::flood::render::text(r));
+                crate::outln!(
                     "verify: {} — measured {}, required {n}",
                     if r.measured() >= *n { "ok" } else { "FAILED" },
                     r.measured()
@@ -424,61 +444,88 @@ fn verify_flood(n: u64) -> Result<crate::flood::report::FloodReport> {
 }
 
 pub fn run_rollback(args: &RollbackArgs) -> Result<i32> {
-    let r = engine::rollback(&args.state_dir, args.journal.as_deref())?;
-    let code = if r.failed.is_empty() {
-        exit::OK
-    } else {
-        exit::FAILED
-    };
+    check_state_dir(&args.state_dir)?;
+    let all = engine::rollback(&absolute(&args.state_dir)?, args.journal.as_deref())?;
+    let failed = all.iter().any(|r| !r.failed.is_empty());
+    let code = if failed { exit::FAILED } else { exit::OK };
     if args.format == Format::Json {
-        print_json(&serde_json::to_value(&r).unwrap_or_default());
+        let cat = |f: fn(&engine::RolledBack) -> &Vec<String>| -> Vec<String> {
+            all.iter().flat_map(|r| f(r).iter().cloned()).collect()
+        };
+        let first = all.first();
+        print_json(&json!({
+            "journal": first.map(|r| r.journal.display().to_string()),
+            "profile": first.map(|r| r.profile.clone()),
+            "already": all.iter().all(|r| r.already),
+            "restored": cat(|r| &r.restored),
+            "failed": cat(|r| &r.failed),
+            "warnings": cat(|r| &r.warnings),
+            "journals": all,
+        }));
         return Ok(code);
     }
+    for r in &all {
+        print_rolled_back(r);
+    }
+    Ok(code)
+}
+
+fn print_rolled_back(r: &engine::RolledBack) {
     for w in &r.warnings {
-        println!("warning: {w}");
+        crate::outln!("warning: {w}");
     }
     if r.already {
-        println!(
+        crate::outln!(
             "nothing to do: journal {} (profile `{}`) was already rolled back",
             r.journal.display(),
             r.profile
         );
-        return Ok(code);
+        return;
     }
-    println!(
+    crate::outln!(
         "Rolled back journal {} (profile `{}`):",
         r.journal.display(),
         r.profile
     );
     if r.restored.is_empty() {
-        println!("  every value already had its old value");
+        crate::outln!("  every value already had its old value");
     }
     for x in &r.restored {
-        println!("  restored {x}");
+        crate::outln!("  restored {x}");
     }
     for f in &r.failed {
-        eprintln!("  FAILED {f}");
+        crate::errln!("  FAILED {f}");
     }
-    println!("restored: {}", r.restored.len());
-    Ok(code)
+    crate::outln!("restored: {}", r.restored.len());
+}
+
+/// `--state-dir` naming something that is not a directory is bad input (exit 2).
+fn check_state_dir(d: &Path) -> Result<()> {
+    match std::fs::metadata(d) {
+        Ok(m) if !m.is_dir() => Err(Error::Usage(format!(
+            "--state-dir {}: not a directory; nothing was changed",
+            d.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
     match &args.command {
         ProfilesCommand::List => {
             for n in bundled::names() {
-                println!("{n:<16} {}", bundled::summary(n));
+                crate::outln!("{n:<16} {}", bundled::summary(n));
             }
             Ok(exit::OK)
         }
         ProfilesCommand::Show { name, resolved } => {
             if *resolved {
                 let p = profile::load(name)?;
-                println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+                crate::outln!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
                 return Ok(exit::OK);
             }
             let src = profile::load::read_source(name, None)?;
-            print!("{}", src.text);
+            crate::out!("{}", src.text);
             Ok(exit::OK)
         }
         ProfilesCommand::Validate { files } => {
@@ -498,7 +545,7 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
                     plan::build(&q, &LiveHost::default(), &opts).map(|_| p)
                 });
                 match checked {
-                    Ok(p) => println!(
+                    Ok(p) => crate::outln!(
                         "{f}: ok (profile `{}`: {} sysctl(s), {} limit target(s){})",
                         p.name,
                         p.sysctl.len(),
@@ -511,7 +558,7 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
                     ),
                     Err(e) => {
                         bad += 1;
-                        eprintln!("error: {e}");
+                        crate::errln!("error: {e}");
                     }
                 }
             }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::guard::{self, HostLock};
 use super::journal::{Entry, Journal, State};
 use super::limits;
 use super::persist;
@@ -53,6 +54,9 @@ pub fn entries(plan: &Plan) -> Result<Vec<Entry>> {
         })
         .collect()
 }
+
+/// How a vanished target process is named (rollback treats it as done).
+const GONE: &str = "the process has exited";
 
 /// Make one change and read it back.
 fn forward(e: &Entry, sys: &SysctlFs) -> std::result::Result<(), String> {
@@ -177,7 +181,8 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
             }
             if cur.is_none() {
                 return Err(format!(
-                    "pid:{pid}: the process is gone; nothing to restore"
+                    "pid:{pid}: {GONE}; its {} limit needs no restoring",
+                    resource.name()
                 ));
             }
             limits::set(*pid, *resource, *old).map_err(|err| {
@@ -203,56 +208,158 @@ pub struct Applied {
     pub changed: usize,
 }
 
-/// Journal, then apply every change with a read-back; on the first failure restore
-/// everything already changed and return `Error::Failed` naming the key, the kernel's error
-/// and what was restored.
-pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied> {
-    let _lock = super::journal::StateLock::acquire(state_dir)?;
-    let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
-    let jpath = j.save(state_dir)?;
-    for i in 0..j.entries.len() {
-        if let Err(msg) = forward(&j.entries[i], sys) {
-            let mut restored = Vec::new();
-            let mut failed = Vec::new();
-            for done in j.entries[..=i].iter().rev() {
-                match restore(done, sys) {
-                    Ok(Some(r)) => restored.push(r),
-                    Ok(None) => {}
-                    Err(m) => failed.push(m),
-                }
-            }
-            j.state = if failed.is_empty() {
-                State::Restored
-            } else {
-                State::Pending
-            };
-            let _ = j.save(state_dir);
-            let mut text = format!("apply failed at {msg}");
-            if restored.is_empty() {
-                text.push_str("\nnothing had been changed before it");
-            } else {
-                text.push_str("\nrestored:");
-                for r in &restored {
-                    text.push_str(&format!("\n  {r}"));
-                }
-            }
-            if !failed.is_empty() {
-                text.push_str("\nCOULD NOT RESTORE (run `porttune rollback`):");
-                for f in &failed {
-                    text.push_str(&format!("\n  {f}"));
-                }
-            }
-            text.push_str(&format!("\njournal: {}", jpath.display()));
-            return Err(Error::Failed(text));
-        }
-        sysctl::test_pause();
+/// Why an apply stopped before the end.
+enum Stop {
+    /// A change failed (the message names the key and the kernel's error).
+    Failed(String),
+    /// SIGINT, SIGTERM or SIGHUP arrived.
+    Signal(i32),
+    /// The journal could not be rewritten after the changes (a full disk).
+    Journal(String),
+}
+
+/// Refuse while an earlier apply's journal is still pending (killed mid-apply): its original
+/// values are the ones to keep, and a new journal would record half-applied ones as "old".
+/// `held`: this process holds the host lock already.
+pub fn refuse_pending(sysctl_root: &Path, state_dir: &Path, held: bool) -> Result<()> {
+    let mut pending: Vec<PathBuf> = super::journal::list(state_dir)
+        .into_iter()
+        .filter(|p| Journal::load(p).is_ok_and(|j| j.state == State::Pending))
+        .collect();
+    if let Some(p) = guard::in_flight(sysctl_root)
+        && !pending.contains(&p)
+        && Journal::load(&p).is_ok_and(|j| j.state == State::Pending)
+    {
+        pending.push(p);
     }
-    j.state = State::Applied;
-    j.save(state_dir)?;
-    Ok(Applied {
-        journal: jpath,
-        changed: j.entries.len(),
-    })
+    let Some(first) = pending.first() else {
+        return Ok(());
+    };
+    if !held && guard::lock_busy(sysctl_root) {
+        return Err(Error::Failed(
+            "another porttune apply or rollback is running on this host; nothing was changed"
+                .into(),
+        ));
+    }
+    Err(Error::Failed(format!(
+        "an earlier apply was interrupted: journal {} is still pending, so the host may be half-changed. Restore it first with `porttune rollback {}`, then apply again. Nothing was changed",
+        first.display(),
+        first.display()
+    )))
+}
+
+/// Journal (durable, space reserved), then apply every change with a read-back. On the first
+/// failure, on SIGINT/SIGTERM/SIGHUP, or when the journal cannot be rewritten afterwards,
+/// restore everything already changed and return an error naming the cause and what was
+/// restored (exit 1; 130 for SIGINT).
+pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied> {
+    let mut lock = HostLock::acquire(sys.root())?;
+    refuse_pending(sys.root(), state_dir, true)?;
+    let signals = guard::Signals::catch();
+    let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
+    let jpath = j.save_reserving(state_dir)?;
+    lock.record(Some(&jpath));
+    let mut done = 0;
+    let mut stop = signals.caught().map(Stop::Signal);
+    while stop.is_none() && done < j.entries.len() {
+        if let Err(msg) = forward(&j.entries[done], sys) {
+            stop = Some(Stop::Failed(msg));
+            break;
+        }
+        done += 1;
+        guard::test_signal_after(done);
+        sysctl::test_pause();
+        stop = signals.caught().map(Stop::Signal);
+    }
+    if stop.is_none() {
+        j.state = State::Applied;
+        match j.save(state_dir) {
+            Ok(_) => {
+                lock.record(None);
+                return Ok(Applied {
+                    journal: jpath,
+                    changed: j.entries.len(),
+                });
+            }
+            Err(e) => stop = Some(Stop::Journal(e.to_string())),
+        }
+    }
+    let stop = stop.unwrap_or(Stop::Failed("stopped".into()));
+    Err(undo(&mut j, done, sys, state_dir, &jpath, &mut lock, stop))
+}
+
+/// Restore the first `done` entries (and the one that failed) newest first, rewrite the
+/// journal, and build the error that says what happened.
+fn undo(
+    j: &mut Journal,
+    done: usize,
+    sys: &SysctlFs,
+    state_dir: &Path,
+    jpath: &Path,
+    lock: &mut HostLock,
+    stop: Stop,
+) -> Error {
+    let upto = (done + usize::from(matches!(stop, Stop::Failed(_)))).min(j.entries.len());
+    let mut restored = Vec::new();
+    let mut failed = Vec::new();
+    for e in j.entries[..upto].iter().rev() {
+        match restore(e, sys) {
+            Ok(Some(r)) => restored.push(r),
+            Ok(None) => {}
+            Err(m) => failed.push(m),
+        }
+    }
+    j.state = if failed.is_empty() {
+        State::Restored
+    } else {
+        State::Pending
+    };
+    let saved = j.save(state_dir);
+    j.release(state_dir);
+    if failed.is_empty() {
+        lock.record(None);
+    }
+    let mut text = match &stop {
+        Stop::Failed(msg) => format!("apply failed at {msg}"),
+        Stop::Signal(sig) => format!(
+            "apply interrupted by {} after {done} of {} change(s)",
+            guard::signal_name(*sig),
+            j.entries.len()
+        ),
+        Stop::Journal(msg) => format!(
+            "every change was made, but the journal could not be updated ({msg}), so the changes were undone"
+        ),
+    };
+    if restored.is_empty() && failed.is_empty() {
+        text.push_str("\nnothing had been changed: the host is as it was");
+    } else if !restored.is_empty() {
+        text.push_str("\nrestored:");
+        for r in &restored {
+            text.push_str(&format!("\n  {r}"));
+        }
+    }
+    if !failed.is_empty() {
+        text.push_str(&format!(
+            "\nCOULD NOT RESTORE (run `porttune rollback {}`):",
+            jpath.display()
+        ));
+        for f in &failed {
+            text.push_str(&format!("\n  {f}"));
+        }
+    } else if !restored.is_empty() {
+        text.push_str("\nevery original value is back");
+    }
+    match saved {
+        Ok(_) => text.push_str(&format!("\njournal: {}", jpath.display())),
+        Err(e) => text.push_str(&format!(
+            "\njournal {} could not be updated ({e}); it still reads `pending`: `porttune rollback` will find every value already restored",
+            jpath.display()
+        )),
+    }
+    match stop {
+        Stop::Signal(2) => Error::Interrupted(text),
+        _ => Error::Failed(text),
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -266,57 +373,101 @@ pub struct RolledBack {
     pub warnings: Vec<String>,
 }
 
-/// Restore a journal (the latest when `which` is None).
-pub fn rollback(state_dir: &Path, which: Option<&str>) -> Result<RolledBack> {
-    let _lock = if state_dir.is_dir() {
-        Some(super::journal::StateLock::acquire(state_dir)?)
-    } else {
-        None
-    };
-    let path = super::journal::find(state_dir, which)?;
-    let mut j = Journal::load(&path)?;
+/// The journals `rollback` restores: the one named, or (none named) every journal that
+/// still holds values, newest first, so the oldest original values are the ones left; the
+/// latest when all are done (it then says so).
+pub fn rollback_targets(state_dir: &Path, which: Option<&str>) -> Result<Vec<PathBuf>> {
+    if which.is_some() {
+        return Ok(vec![super::journal::find(state_dir, which)?]);
+    }
+    let all = super::journal::list(state_dir);
+    let mut open: Vec<PathBuf> = all
+        .iter()
+        .filter(|p| Journal::load(p).is_ok_and(|j| j.open()))
+        .cloned()
+        .collect();
+    open.reverse();
+    if open.is_empty() {
+        return Ok(vec![super::journal::find(state_dir, None)?]);
+    }
+    Ok(open)
+}
+
+/// Restore one journal. Kernel values and files are restored even when the journal cannot
+/// be rewritten afterwards (a read-only state dir: a warning says so); a target process
+/// that has exited counts as done, with a warning.
+pub fn rollback_one(path: &Path) -> Result<RolledBack> {
+    let first = Journal::load(path)?;
+    let mut lock = HostLock::acquire(&first.sysctl_root)?;
+    let _signals = guard::Signals::catch();
+    let mut j = Journal::load(path)?;
     let mut out = RolledBack {
-        journal: path.clone(),
+        journal: path.to_path_buf(),
         profile: j.profile.clone(),
         already: false,
         restored: vec![],
         failed: vec![],
         warnings: vec![],
     };
-    if matches!(j.state, State::RolledBack | State::Restored) {
+    if !j.open() {
         out.already = true;
         return Ok(out);
     }
-    let here = std::fs::read_link("/proc/self/ns/net")
-        .ok()
-        .map(|p| p.display().to_string());
-    if j.netns.is_some()
-        && here.is_some()
-        && j.netns != here
-        && j.entries
-            .iter()
-            .any(|e| matches!(e, Entry::Sysctl { key, .. } if key.starts_with("net.")))
-    {
-        out.warnings.push(format!(
-            "the journal was written in network namespace {}, this is {}: net.* values are restored here",
-            j.netns.as_deref().unwrap_or("?"),
-            here.as_deref().unwrap_or("?")
-        ));
+    if let Some(w) = netns_warning(&j) {
+        out.warnings.push(w);
     }
     let sys = SysctlFs::new(&j.sysctl_root);
     for e in j.entries.iter().rev() {
         match restore(e, &sys) {
             Ok(Some(r)) => out.restored.push(r),
             Ok(None) => {}
+            Err(m) if m.contains(GONE) => out.warnings.push(m),
             Err(m) => out.failed.push(m),
         }
     }
     if out.failed.is_empty() {
         j.state = State::RolledBack;
         j.updated = Some(super::journal::now());
-        rewrite_in_place(&mut j, &path)?;
+        match rewrite_in_place(&mut j, path) {
+            Ok(_) => {
+                if lock.in_flight().as_deref() == Some(path) {
+                    lock.record(None);
+                }
+            }
+            Err(e) => out.warnings.push(format!(
+                "the values are restored, but the journal could not be marked rolled back ({e}); a later rollback will find them already restored"
+            )),
+        }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_file(dir.join(format!(".{}.reserve", j.id)));
+        }
     }
     Ok(out)
+}
+
+/// Restore a journal (the one named, or every open one, newest first).
+pub fn rollback(state_dir: &Path, which: Option<&str>) -> Result<Vec<RolledBack>> {
+    rollback_targets(state_dir, which)?
+        .iter()
+        .map(|p| rollback_one(p))
+        .collect()
+}
+
+fn netns_warning(j: &Journal) -> Option<String> {
+    let here = std::fs::read_link("/proc/self/ns/net")
+        .ok()
+        .map(|p| p.display().to_string());
+    let net = j
+        .entries
+        .iter()
+        .any(|e| matches!(e, Entry::Sysctl { key, .. } if key.starts_with("net.")));
+    (j.netns.is_some() && here.is_some() && j.netns != here && net).then(|| {
+        format!(
+            "the journal was written in network namespace {}, this is {}: net.* values are restored here",
+            j.netns.as_deref().unwrap_or("?"),
+            here.as_deref().unwrap_or("?")
+        )
+    })
 }
 
 /// Rewrite a journal at its own path (a journal named by path outside the state dir).

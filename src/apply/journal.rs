@@ -140,35 +140,89 @@ impl Journal {
         journal_dir(state_dir).join(format!("{}.json", self.id))
     }
 
+    /// The space reserve next to the journal (not a `.json`, so never listed).
+    fn reserve_path(&self, state_dir: &Path) -> PathBuf {
+        journal_dir(state_dir).join(format!(".{}.reserve", self.id))
+    }
+
     /// Write (or rewrite) atomically with mode 0600; the directories are created 0700.
+    /// A reserve left by [`Journal::save_reserving`] is released first, so the rewrite has
+    /// the space it needs even on a full disk.
     pub fn save(&mut self, state_dir: &Path) -> Result<PathBuf> {
         let dir = journal_dir(state_dir);
         create_private_dir(state_dir)?;
         create_private_dir(&dir)?;
+        let _ = std::fs::remove_file(self.reserve_path(state_dir));
         self.updated = Some(now());
         let path = self.path(state_dir);
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Internal(format!("cannot serialise the journal: {e}")))?;
         write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
             Error::Failed(format!(
-                "cannot write the journal {}: {e}; nothing was changed (choose another --state-dir?)",
-                path.display()
+                "cannot write the journal {}: {}",
+                path.display(),
+                super::sysctl::describe_io(&e)
             ))
         })?;
         Ok(path)
     }
 
+    /// The first save of an apply, before any change: the journal, durable (fsynced), plus a
+    /// reserve of at least its size so the later rewrite (applied, or restored) cannot run
+    /// out of space. On failure nothing is left behind and nothing was changed.
+    pub fn save_reserving(&mut self, state_dir: &Path) -> Result<PathBuf> {
+        let nothing = |e: Error| {
+            Error::Failed(format!(
+                "{e}; nothing was changed (free some space, or choose another --state-dir)"
+            ))
+        };
+        let path = self.save(state_dir).map_err(nothing)?;
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let want = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(2)
+            .saturating_add(4096);
+        let reserve = self.reserve_path(state_dir);
+        if let Err(e) = super::persist::write_reserve(&reserve, want) {
+            let _ = std::fs::remove_file(&path);
+            return Err(nothing(Error::Failed(format!(
+                "cannot reserve {want} bytes for the journal in {}: {}",
+                journal_dir(state_dir).display(),
+                super::sysctl::describe_io(&e)
+            ))));
+        }
+        Ok(path)
+    }
+
+    /// Release the reserve (the apply is over).
+    pub fn release(&self, state_dir: &Path) {
+        let _ = std::fs::remove_file(self.reserve_path(state_dir));
+    }
+
     pub fn load(path: &Path) -> Result<Journal> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("cannot read journal {}", path.display()), e))?;
+        let text = crate::fsio::read_text(path, MAX_JOURNAL, "journal")?;
+        if text.trim().is_empty() {
+            return Err(Error::input(path, "empty journal: not a porttune journal"));
+        }
         serde_json::from_str(&text).map_err(|e| Error::Input {
             path: path.to_path_buf(),
             line: Some(e.line()),
             column: Some(e.column()),
-            msg: format!("not a porttune journal: {e}"),
+            msg: format!(
+                "not a porttune journal{}: {e}",
+                if e.is_eof() { " (truncated?)" } else { "" }
+            ),
         })
     }
+
+    /// Whether the journal still holds values to restore (not restored, not rolled back).
+    pub fn open(&self) -> bool {
+        matches!(self.state, State::Pending | State::Applied)
+    }
 }
+
+/// Largest journal read.
+pub const MAX_JOURNAL: u64 = 16 << 20;
 
 fn create_private_dir(d: &Path) -> Result<()> {
     if d.is_dir() {
@@ -183,46 +237,11 @@ fn create_private_dir(d: &Path) -> Result<()> {
     }
     b.create(d).map_err(|e| {
         Error::Failed(format!(
-            "cannot create the state directory {}: {e}; nothing was changed (choose another --state-dir?)",
-            d.display()
+            "cannot create the state directory {}: {}",
+            d.display(),
+            super::sysctl::describe_io(&e)
         ))
     })
-}
-
-/// An exclusive lock on the state directory, held while an apply or rollback runs, so two
-/// cannot interleave their writes and journals.
-pub struct StateLock {
-    #[cfg(unix)]
-    _lock: nix::fcntl::Flock<std::fs::File>,
-}
-
-impl StateLock {
-    pub fn acquire(state_dir: &Path) -> Result<StateLock> {
-        create_private_dir(state_dir)?;
-        let path = state_dir.join("lock");
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::Failed(format!("cannot open {}: {e}", path.display())))?;
-        #[cfg(unix)]
-        {
-            let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
-                .map_err(|(_, e)| {
-                    Error::Failed(format!(
-                        "another porttune apply or rollback is running ({} is locked: {e}); nothing was changed",
-                        path.display()
-                    ))
-                })?;
-            Ok(StateLock { _lock: lock })
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = f;
-            Ok(StateLock {})
-        }
-    }
 }
 
 /// Every journal in the state directory, oldest first.

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod guard;
 pub mod journal;
 pub mod limits;
 pub mod persist;

@@ -102,7 +102,11 @@ pub fn test_pause() {
         .and_then(|v| v.parse::<f64>().ok())
         && n > 0.0
     {
-        std::thread::sleep(std::time::Duration::from_secs_f64(n.min(600.0)));
+        // In slices, so a caught signal ends the pause (the engine then restores).
+        let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(n.min(600.0));
+        while std::time::Instant::now() < end && !super::guard::signal_pending() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 

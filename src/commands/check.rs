@@ -29,6 +29,9 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
 /// Read the host (or load the snapshot), and save it when asked. Returns the snapshot and
 /// where it came from.
 pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
+    if let Some(path) = &a.save {
+        crate::fsio::check_output_path(path, "the snapshot")?;
+    }
     let (snap, source) = match &a.from {
         Some(path) => {
             if a.runtime.is_some()
@@ -46,8 +49,9 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
             )
         }
         None => {
+            let (pid, unit) = target(a)?;
             let opts = ProbeOptions {
-                pid: a.pid,
+                pid,
                 proc_root: a.proc_root.clone(),
                 runtime: a.runtime,
                 erl_flags: a.erl_flags.clone(),
@@ -55,11 +59,17 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 nginx_conf: a.nginx_conf.clone(),
                 kernel_log: true,
             };
-            let snap = snapshot::probe::probe(&opts)?;
-            let src = match a.pid {
-                Some(p) => format!("this host, PID {p}"),
-                None => "this host".to_string(),
+            let mut snap = snapshot::probe::probe(&opts)?;
+            let src = match (&unit, pid) {
+                (Some(u), Some(p)) => format!("this host, {} (PID {p})", u.name),
+                (None, Some(p)) => format!("this host, PID {p}"),
+                _ => "this host".to_string(),
             };
+            if let Some(u) = unit {
+                snap.notes
+                    .extend(snapshot::unit::notes(&u, &snap.process.nofile));
+                snap.process.unit = Some(u);
+            }
             (snap, src)
         }
     };
@@ -69,6 +79,23 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
     Ok((snap, source))
 }
 
+/// The process named by --pid, --process or --unit (with the unit's settings).
+pub fn target(a: &SourceArgs) -> Result<(Option<u32>, Option<snapshot::unit::Unit>)> {
+    let root = a
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("/proc"));
+    if let Some(name) = &a.unit {
+        let name = snapshot::unit::normalise_name(name)?;
+        let u = snapshot::unit::query(&name)?;
+        return Ok((u.main_pid, Some(u)));
+    }
+    if let Some(name) = &a.process {
+        return Ok((Some(snapshot::target::find_process(&root, name)?), None));
+    }
+    Ok((a.pid, None))
+}
+
 pub fn run(a: &CheckArgs) -> Result<i32> {
     if !(0.0..=100.0).contains(&a.warn_at) {
         return Err(Error::Usage(format!(
@@ -76,12 +103,21 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
             a.warn_at
         )));
     }
+    // Check IDs are matched without regard to case (`softlimit1024` is SoftLimit1024).
+    let mut ignore = Vec::new();
     for id in &a.ignore {
-        if id != "all" && !checks::IDS.contains(&id.as_str()) {
-            return Err(Error::Usage(format!(
-                "--ignore {id}: no such check (known: all, {})",
-                checks::IDS.join(", ")
-            )));
+        if id.eq_ignore_ascii_case("all") {
+            ignore.push("all".to_string());
+            continue;
+        }
+        match checks::IDS.iter().find(|k| k.eq_ignore_ascii_case(id)) {
+            Some(k) => ignore.push(k.to_string()),
+            None => {
+                return Err(Error::Usage(format!(
+                    "--ignore {id}: no such check (known: all, {})",
+                    checks::IDS.join(", ")
+                )));
+            }
         }
     }
     let (snap, source) = snapshot(&a.source)?;
@@ -90,7 +126,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     let opts = checks::CheckOptions {
         require: a.require,
         warn_at: a.warn_at,
-        ignore: a.ignore.clone(),
+        ignore,
     };
     let found = checks::run(&snap, &pred, &opts);
     let with = match &a.with {
@@ -122,10 +158,14 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         }
         Format::Text => {
             colored::control::set_override(render::use_colour(std::io::stdout().is_terminal()));
-            render::text::check(&report)
+            let o = render::text::TextOptions {
+                width: render::wrap::terminal_width(),
+                brief: a.brief,
+            };
+            render::text::check(&report, &o)
         }
     };
-    print!("{out}");
+    crate::out!("{out}");
     let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
     Ok(if failed { exit::FAILED } else { exit::OK })
 }

@@ -99,21 +99,21 @@ pub fn run(a: &DoctorArgs) -> Result<i32> {
         ));
     }
     match a.format {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"schema": 1, "findings": out}))
                 .map_err(|e| Error::Internal(e.to_string()))?
         ),
         Format::Text => {
             for x in &out {
-                println!(
+                crate::outln!(
                     "[{}] {}: {}",
                     if x.can { "can   " } else { "cannot" },
                     x.what,
                     x.why
                 );
                 if let Some(fix) = &x.fix {
-                    println!("         fix: {fix}");
+                    crate::outln!("         fix: {fix}");
                 }
             }
         }

@@ -53,7 +53,7 @@ pub fn run(a: &ExplainArgs) -> Result<i32> {
             ));
         }
     };
-    print!("{out}");
+    crate::out!("{out}");
     Ok(if entries.is_empty() {
         exit::USAGE
     } else if entries.iter().any(explain::Entry::binding) {
@@ -112,8 +112,23 @@ fn read_input(a: &ExplainArgs) -> Result<(String, render::Context)> {
 /// The whole file, or its last MAX_INPUT bytes from the first full line (logs grow at the end).
 fn read_tail(path: &Path) -> Result<(Vec<u8>, Option<String>)> {
     let bad = |e: std::io::Error| Error::input(path, format!("cannot read: {e}"));
-    let mut f = std::fs::File::open(path).map_err(bad)?;
-    let len = f.metadata().map_err(bad)?.len();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO without a writer is refused below instead of blocking the open.
+        opts.custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY);
+    }
+    let mut f = opts.open(path).map_err(bad)?;
+    let meta = f.metadata().map_err(bad)?;
+    if !meta.is_file() {
+        return Err(Error::input(
+            path,
+            "not a regular file; give a log file, or `-` and pipe it to standard input",
+        ));
+    }
+    let len = meta.len();
     let mut truncated = None;
     if len > MAX_INPUT as u64 {
         f.seek(SeekFrom::Start(len - MAX_INPUT as u64))

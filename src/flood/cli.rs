@@ -171,19 +171,34 @@ pub fn choose_ports(
     (out, inside)
 }
 
+/// Longest `--duration` (a day): a flood is a bounded test.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+/// Longest `--connect-timeout` (ten minutes).
+pub const MAX_CONNECT_TIMEOUT_MS: u64 = 600_000;
+/// Largest `--window`.
+pub const MAX_WINDOW: u64 = 1 << 20;
+
 fn validate(args: &FloodArgs) -> Result<()> {
     if args.max == 0 {
         return Err(Error::Usage("--max must be at least 1".into()));
     }
-    if !(args.duration > 0.0 && args.duration.is_finite()) {
-        return Err(Error::Usage(
-            "--duration must be a positive number of seconds".into(),
-        ));
+    if !(args.duration > 0.0 && args.duration <= MAX_DURATION_S) {
+        return Err(Error::Usage(format!(
+            "--duration {}: give a number of seconds above 0, at most {MAX_DURATION_S} (one day)",
+            args.duration
+        )));
     }
-    if args.connect_timeout == 0 {
-        return Err(Error::Usage(
-            "--connect-timeout must be at least 1 ms".into(),
-        ));
+    if !(1..=MAX_CONNECT_TIMEOUT_MS).contains(&args.connect_timeout) {
+        return Err(Error::Usage(format!(
+            "--connect-timeout {}: give 1..{MAX_CONNECT_TIMEOUT_MS} ms",
+            args.connect_timeout
+        )));
+    }
+    if args.window > MAX_WINDOW {
+        return Err(Error::Usage(format!(
+            "--window {}: at most {MAX_WINDOW}",
+            args.window
+        )));
     }
     if !(1..=1000).contains(&args.listen_ports) {
         return Err(Error::Usage("--listen-ports must be 1..1000".into()));
@@ -215,7 +230,7 @@ pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
     let target = check_target(args.target.as_deref(), args.allow_remote)?;
     let workers = parse_workers(&args.workers)?;
     if let TargetCheck::Remote(a) = &target {
-        eprintln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
+        crate::errln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
     }
     #[cfg(target_os = "linux")]
     {
@@ -234,19 +249,19 @@ pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
 /// Run `porttune flood`: measure, print the report (and write `--report`); returns the exit code.
 pub fn run(args: &FloodArgs) -> Result<i32> {
     use super::render;
-    use std::io::Write;
+    // An unusable --report path is bad input: found before the flood, not after it.
+    if let Some(path) = &args.report {
+        crate::fsio::check_output_path(path, "the report")?;
+    }
     let report = measure(args)?;
     let text = match args.format {
         Format::Text => render::text(&report),
         Format::Json => render::json(&report),
         Format::Markdown => render::markdown(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    crate::out::write_bytes(text.as_bytes());
     if let Some(path) = &args.report {
-        std::fs::write(path, render::markdown(&report))
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        crate::fsio::write_output(path, render::markdown(&report).as_bytes(), "the report")?;
     }
     Ok(report.exit_code())
 }

@@ -202,13 +202,15 @@ pub fn measure(
     let mut prediction = snap.as_ref().map(|s| model::predict(s, &scenario));
 
     if args.churn {
-        eprintln!(
+        crate::errln!(
             "note: --churn closes every connection client-first: each leaves a TIME_WAIT \
              socket that outlives this run by 60 s"
         );
     }
     if args.graceful {
-        eprintln!("note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s");
+        crate::errln!(
+            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s"
+        );
     }
 
     let plan = RunPlan {

@@ -143,6 +143,25 @@ impl Drop for Children {
     }
 }
 
+/// A duration in nanoseconds, saturating (a `--duration` of years stays a deadline).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Why start-up must stop before worker `w` of `n`: a signal, or the deadline passed.
+fn startup_stop(deadline: u64, w: usize, n: usize) -> Option<Error> {
+    if signalled() {
+        return Some(Error::Failed(format!(
+            "interrupted while starting the workers ({w} of {n} started); no connection was opened"
+        )));
+    }
+    (mono_ns() >= deadline).then(|| {
+        Error::Failed(format!(
+            "--duration elapsed while starting the workers ({w} of {n} started); no connection was opened: give a longer --duration or fewer --workers"
+        ))
+    })
+}
+
 fn secs(ns: u64, t0: u64) -> f64 {
     ns.saturating_sub(t0) as f64 / 1e9
 }
@@ -172,7 +191,15 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     let lo0 = procnet::listen_overflows();
     let mut children = Children(Vec::with_capacity(n));
     let ctrl = shm.ctrl();
+    // The --duration deadline covers starting the workers too: hundreds of forks cannot
+    // stretch a 1 s run, and a signal stops the forking (the Drop of `children` reaps).
+    let start = mono_ns();
+    let deadline = start.saturating_add(nanos(plan.duration));
     for w in 0..n {
+        if let Some(e) = startup_stop(deadline, w, n) {
+            ctrl.release.store(1, Relaxed);
+            return Err(e);
+        }
         let mine = if listeners.is_empty() {
             Vec::new()
         } else {
@@ -229,8 +256,12 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     drop(listeners);
 
     // wait for every worker to be ready
-    let until = mono_ns() + 10_000_000_000;
+    let until = mono_ns().saturating_add(10_000_000_000);
     while (0..n).any(|w| shm.slot(w).ready.load(Relaxed) == 0) {
+        if let Some(e) = startup_stop(deadline, n, n) {
+            ctrl.release.store(1, Relaxed);
+            return Err(e);
+        }
         if mono_ns() > until || children.alive() < n {
             ctrl.release.store(1, Relaxed);
             return Err(Error::Internal("a flood worker did not start".into()));
@@ -241,7 +272,6 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     let slab0 = procnet::slab_kb();
     let t0 = mono_ns();
     ctrl.go.store(1, Relaxed);
-    let deadline = t0 + plan.duration.as_nanos() as u64;
     let mut ms = MilestoneTracker::default();
     let mut out = RunOutcome::default();
     let mut next_tick = 0u64;
@@ -281,7 +311,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
                 return Err(Error::Internal("a flood worker died during the run".into()));
             }
         }
-        if now > deadline + 15_000_000_000 {
+        if now > deadline.saturating_add(15_000_000_000) {
             break; // hard guard
         }
     }
@@ -346,7 +376,9 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     // survival: after a limit, close 1 % and check new connections are accepted again
     if out.error.is_some() && !plan.churn && out.signal_at_s.is_none() && !signalled() {
         ctrl.survival.store(1, Relaxed);
-        let until = mono_ns() + plan.connect_timeout.as_nanos() as u64 + 3_000_000_000;
+        let until = mono_ns()
+            .saturating_add(nanos(plan.connect_timeout))
+            .saturating_add(3_000_000_000);
         while (0..n).any(|w| shm.slot(w).surv_done.load(Relaxed) == 0)
             && mono_ns() < until
             && !signalled()

@@ -206,22 +206,15 @@ pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
 }
 
 fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
+    if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
+        return Some(c);
+    }
     let snap = cx.snap;
     let sc = cx.sc;
-    let (mut eff, mut how) = effective_nofile(snap);
-    let mut procs = cx.procs();
-    let mut fpc = sc.fds_per_conn();
+    let (eff, how) = effective_nofile(snap);
+    let procs = cx.procs();
+    let fpc = sc.fds_per_conn();
     let open = snap.process.open_fds;
-    if let (RuntimeKind::Nginx, Some(n)) = (snap.runtime.kind, &snap.runtime.nginx) {
-        if let Some(r) = n.worker_rlimit_nofile {
-            eff = r;
-            how = format!("worker_rlimit_nofile {r}");
-        }
-        procs = n.worker_processes.max(1);
-        if n.proxies {
-            fpc = 2;
-        }
-    }
     let extra = cx.sc.setup_fds();
     let avail = eff.saturating_sub(open + extra);
     let per = avail / fpc;
@@ -639,37 +632,7 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
                 .unwrap_or("a bare node's 3")
         ));
     }
-    if snap.runtime.kind == RuntimeKind::Nginx {
-        let n = snap
-            .runtime
-            .nginx
-            .clone()
-            .unwrap_or(crate::snapshot::Nginx {
-                config: "(defaults)".into(),
-                worker_processes: 1,
-                worker_connections: runtime::nginx::DEFAULT_WORKER_CONNECTIONS,
-                worker_rlimit_nofile: None,
-                proxies: false,
-            });
-        let div = if n.proxies { 2 } else { 1 };
-        out.push(ceiling(
-            NGINX_WORKER_CONNECTIONS,
-            n.worker_processes * n.worker_connections / div,
-            true,
-            "process",
-            format!(
-                "worker_processes {} × worker_connections {}{} [{}]",
-                n.worker_processes,
-                n.worker_connections,
-                if n.proxies { " / 2 (proxying: each client also holds an upstream connection)" } else { "" },
-                n.config
-            ),
-            format!(
-                "raise worker_connections (events {{}}) and worker_rlimit_nofile to at least {} together",
-                n.worker_connections * 2
-            ),
-        ));
-    }
+    out.extend(super::servers::caps(snap, sc));
     out
 }
 

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod evidence;
 pub mod knobs;
 pub mod scenario;
+pub mod servers;
 
 use serde::{Deserialize, Serialize};
 

@@ -77,12 +77,32 @@ fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Whether `spec` names a file rather than a bundled profile.
+/// Whether `spec` names a file rather than a bundled profile: it has a `/` or ends in
+/// `.yaml`/`.yml` (docs/profiles.md). A directory or file named like a bundled profile in
+/// the current directory does not shadow it (`./NAME` names the file).
 pub fn is_path(spec: &str) -> bool {
-    spec.contains('/')
-        || spec.ends_with(".yaml")
-        || spec.ends_with(".yml")
-        || Path::new(spec).exists()
+    spec.contains('/') || spec.ends_with(".yaml") || spec.ends_with(".yml")
+}
+
+/// Most profile files one `extends` tree reads (each file once).
+pub const MAX_FILES: usize = 64;
+/// Most bytes one `extends` tree reads in all.
+pub const MAX_TOTAL_BYTES: usize = 4 * MAX_BYTES;
+
+/// The identity of a profile spec without reading it (`bundled:NAME` or the canonical
+/// path), to load each file of an `extends` tree once.
+fn spec_id(spec: &str, relative_to: Option<&Path>) -> String {
+    if !is_path(spec) {
+        return format!("bundled:{spec}");
+    }
+    let path = match relative_to {
+        Some(dir) if Path::new(spec).is_relative() => dir.join(spec),
+        _ => PathBuf::from(spec),
+    };
+    std::fs::canonicalize(&path)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Read a profile source: a bundled name or a file. Errors: `Usage` for an unknown bundled
@@ -97,10 +117,15 @@ pub fn read_source(spec: &str, relative_to: Option<&Path>) -> Result<Source> {
                 text: text.to_string(),
             }),
             None => Err(Error::Usage(format!(
-                "no bundled profile `{}`{}; bundled: {} (or give a path to a .yaml file)",
+                "no bundled profile `{}`{}; bundled: {} (or give a path to a .yaml file{})",
                 validate::printable(spec),
                 did_you_mean(spec, &bundled::names()),
-                bundled::names().join(", ")
+                bundled::names().join(", "),
+                if Path::new(spec).is_file() {
+                    format!(": for the file here, write ./{}", validate::printable(spec))
+                } else {
+                    String::new()
+                }
             ))),
         };
     }
@@ -108,18 +133,17 @@ pub fn read_source(spec: &str, relative_to: Option<&Path>) -> Result<Source> {
         Some(dir) if Path::new(spec).is_relative() => dir.join(spec),
         _ => PathBuf::from(spec),
     };
-    let whole = |msg: String| Error::input(&path, msg);
-    let meta = std::fs::metadata(&path).map_err(|e| whole(format!("cannot read profile: {e}")))?;
-    if !meta.is_file() {
-        return Err(whole("not a regular file".into()));
-    }
-    if meta.len() as usize > MAX_BYTES {
-        return Err(whole(format!(
-            "{} bytes; profiles are limited to {MAX_BYTES} bytes",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| whole(format!("cannot read profile: {e}")))?;
+    let bytes =
+        crate::fsio::read_bounded(&path, MAX_BYTES as u64, "profile").map_err(|e| match e {
+            Error::Input { path, msg, .. } => Error::input(
+                path,
+                msg.replace(
+                    &format!("profile is larger than {MAX_BYTES} bytes; refusing to read more"),
+                    &format!("profiles are limited to {MAX_BYTES} bytes"),
+                ),
+            ),
+            other => other,
+        })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();
         let raw = e.as_bytes();
@@ -343,7 +367,12 @@ pub fn load(spec: &str) -> Result<Profile> {
     let src = read_source(spec, None)?;
     let mut stack = Vec::new();
     let mut profile = Profile::default();
-    resolve(&src, &mut stack, &mut profile)?;
+    let mut tree = Tree {
+        merged: Default::default(),
+        files: 1,
+        bytes: src.text.len(),
+    };
+    resolve(&src, &mut stack, &mut profile, &mut tree)?;
     let doc_name = profile.name.clone();
     if doc_name.is_empty() {
         // No `name` anywhere in the chain: the file stem.
@@ -368,11 +397,35 @@ pub fn load(spec: &str) -> Result<Profile> {
     Ok(profile)
 }
 
-fn resolve(src: &Source, stack: &mut Vec<String>, into: &mut Profile) -> Result<()> {
+/// What one `extends` tree has read so far: each file is merged once (at its first place),
+/// and the files and bytes read in all are capped (a fan-out of `extends` stays linear).
+struct Tree {
+    merged: std::collections::HashSet<String>,
+    files: usize,
+    bytes: usize,
+}
+
+fn resolve(
+    src: &Source,
+    stack: &mut Vec<String>,
+    into: &mut Profile,
+    tree: &mut Tree,
+) -> Result<()> {
     let doc = parse_doc(src)?;
     stack.push(src.id.clone());
     for parent in &doc.extends {
         let o = key_origin(src, &parent.value, parent);
+        let id = spec_id(&parent.value, src.dir.as_deref());
+        if tree.merged.contains(&id) && !stack.contains(&id) {
+            continue;
+        }
+        tree.files += 1;
+        if tree.files > MAX_FILES {
+            return Err(origin_err(
+                &o,
+                format!("`extends` reaches more than {MAX_FILES} profile files"),
+            ));
+        }
         // A parent that cannot be read is reported at the `extends` entry naming it,
         // unless the error has its own position inside the parent (binary content).
         let psrc = read_source(&parent.value, src.dir.as_deref()).map_err(|e| match e {
@@ -405,9 +458,17 @@ fn resolve(src: &Source, stack: &mut Vec<String>, into: &mut Profile) -> Result<
                 format!("`extends` nested deeper than {MAX_DEPTH} profiles"),
             ));
         }
-        resolve(&psrc, stack, into)?;
+        tree.bytes = tree.bytes.saturating_add(psrc.text.len());
+        if tree.bytes > MAX_TOTAL_BYTES {
+            return Err(origin_err(
+                &o,
+                format!("`extends` reads more than {MAX_TOTAL_BYTES} bytes of profiles in all"),
+            ));
+        }
+        resolve(&psrc, stack, into, tree)?;
     }
     stack.pop();
+    tree.merged.insert(src.id.clone());
     merge(src, doc, into)
 }
 

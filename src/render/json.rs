@@ -51,6 +51,8 @@ pub fn check(r: &CheckReport) -> String {
         },
         "process": {
             "pid": s.process.pid,
+            "comm": s.process.comm,
+            "unit": s.process.unit,
             "runtime": s.runtime.kind.name(),
             "nofile_soft": s.process.nofile.soft,
             "nofile_hard": s.process.nofile.hard,

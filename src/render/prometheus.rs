@@ -35,8 +35,48 @@ pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: &str) -> Option<f64
     }
 }
 
+/// The labels that say which host view, unit or process a series is about, so textfiles
+/// for several services (and the host) coexist in one node_exporter:
+/// `target` ("host", "process" or "unit"), `unit`, `comm` and `pid` (empty when not known).
+pub fn identity(snap: &Snapshot) -> String {
+    let p = &snap.process;
+    let target = match (&p.unit, p.is_self) {
+        (Some(_), _) => "unit",
+        (None, false) if p.pid.is_some() => "process",
+        _ => "host",
+    };
+    let unit = p.unit.as_ref().map(|u| u.name.as_str()).unwrap_or("");
+    // porttune's own PID changes every run: the host view carries none.
+    let (comm, pid) = if target == "host" {
+        (String::new(), String::new())
+    } else {
+        (
+            p.comm.clone().unwrap_or_default(),
+            p.pid.map(|v| v.to_string()).unwrap_or_default(),
+        )
+    };
+    format!(
+        "target=\"{target}\",unit=\"{}\",comm=\"{}\",pid=\"{}\"",
+        esc(unit),
+        esc(&comm),
+        esc(&pid)
+    )
+}
+
 pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String {
     let mut out = String::new();
+    let id = identity(snap);
+    header(
+        &mut out,
+        "porttune_build_info",
+        "The porttune version that wrote these series (always 1).",
+        "gauge",
+    );
+    let _ = writeln!(
+        out,
+        "porttune_build_info{{{id},version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
     header(
         &mut out,
         "porttune_ceiling_connections",
@@ -46,7 +86,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     for p in preds {
         let _ = writeln!(
             out,
-            "porttune_ceiling_connections{{scenario=\"{}\",bottleneck=\"{}\"}} {}",
+            "porttune_ceiling_connections{{{id},scenario=\"{}\",bottleneck=\"{}\"}} {}",
             p.scenario.kind.name(),
             esc(&p.bottleneck),
             p.ceiling
@@ -62,7 +102,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         for c in &p.ceilings {
             let _ = writeln!(
                 out,
-                "porttune_limit_connections{{scenario=\"{}\",ceiling=\"{}\",exact=\"{}\"}} {}",
+                "porttune_limit_connections{{{id},scenario=\"{}\",ceiling=\"{}\",exact=\"{}\"}} {}",
                 p.scenario.kind.name(),
                 esc(&c.name),
                 c.exact,
@@ -81,7 +121,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
             if let Some(r) = usage_ratio(snap, p, &c.name) {
                 let _ = writeln!(
                     out,
-                    "porttune_usage_ratio{{scenario=\"{}\",ceiling=\"{}\"}} {r:.6}",
+                    "porttune_usage_ratio{{{id},scenario=\"{}\",ceiling=\"{}\"}} {r:.6}",
                     p.scenario.kind.name(),
                     esc(&c.name)
                 );
@@ -91,15 +131,39 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     header(
         &mut out,
         "porttune_check_failed",
-        "1 for each check that failed (error) or warns, by check ID and severity.",
+        "1 when a check fails (error) or warns, 0 when it passes or only informs; level is error, warning, info or ok.",
         "gauge",
     );
-    for c in checks.iter().filter(|c| c.severity >= Severity::Warning) {
+    for known in crate::model::checks::IDS {
+        // The worst finding of this ID (an ID can be reported once per ceiling).
+        let found = checks
+            .iter()
+            .filter(|c| c.id == *known)
+            .max_by_key(|c| c.severity);
+        let (level, v) = match found {
+            Some(c) => (
+                c.severity.label().to_lowercase(),
+                u8::from(c.severity >= Severity::Warning),
+            ),
+            None => ("ok".to_string(), 0),
+        };
         let _ = writeln!(
             out,
-            "porttune_check_failed{{id=\"{}\",severity=\"{}\"}} 1",
+            "porttune_check_failed{{{id},id=\"{}\",level=\"{level}\"}} {v}",
+            esc(known)
+        );
+    }
+    // Checks the list of IDs does not know (none today) are still exported.
+    for c in checks
+        .iter()
+        .filter(|c| !crate::model::checks::IDS.contains(&c.id.as_str()))
+    {
+        let _ = writeln!(
+            out,
+            "porttune_check_failed{{{id},id=\"{}\",level=\"{}\"}} {}",
             esc(&c.id),
-            c.severity.label().to_lowercase()
+            c.severity.label().to_lowercase(),
+            u8::from(c.severity >= Severity::Warning)
         );
     }
     header(
@@ -110,7 +174,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     );
     let _ = writeln!(
         out,
-        "porttune_tcp_time_wait_sockets {}",
+        "porttune_tcp_time_wait_sockets{{{id}}} {}",
         snap.usage.tcp_time_wait.unwrap_or(0)
     );
     out

@@ -3,7 +3,7 @@
 use colored::Colorize;
 use std::fmt::Write;
 
-use super::{CheckReport, thousands};
+use super::{CheckReport, thousands, wrap};
 use crate::model::Prediction;
 use crate::model::checks::Severity;
 
@@ -40,151 +40,264 @@ fn scenario_line(p: &Prediction) -> String {
     out
 }
 
-fn ladder(out: &mut String, p: &Prediction) {
-    let w = p
+/// How to lay out the human output.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions {
+    /// Printed columns per line (the terminal's, or 80).
+    pub width: usize,
+    /// `--brief`: the verdict, the ladder's numbers and the check IDs on one screen.
+    pub brief: bool,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            width: wrap::DEFAULT_WIDTH,
+            brief: false,
+        }
+    }
+}
+
+/// Columns of the ladder: name width, number width, and where the text column starts.
+struct Columns {
+    name: usize,
+    num: usize,
+    text: usize,
+}
+
+fn columns(p: &Prediction, width: usize) -> Columns {
+    let name = p
         .ceilings
         .iter()
-        .map(|c| c.name.len())
+        .map(|c| c.name.chars().count())
+        .chain(p.not_applicable.iter().map(|n| n.name.chars().count()))
         .max()
         .unwrap_or(10)
-        .max(7);
-    let _ = writeln!(
-        out,
-        "  {:<w$}  {:>13}  why / how to lift",
-        "ceiling", "connections"
-    );
+        .max("ceiling".len());
+    let num = p
+        .ceilings
+        .iter()
+        .map(|c| value(c).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("connections".len());
+    let text = 2 + name + 2 + num + 2;
+    // Too narrow for a text column beside the numbers: the text goes below, indented.
+    let text = if width.saturating_sub(text) < 30 {
+        6
+    } else {
+        text
+    };
+    Columns { name, num, text }
+}
+
+fn value(c: &crate::model::Ceiling) -> String {
+    format!("{}{}", if c.exact { "" } else { "~" }, thousands(c.value))
+}
+
+/// One ladder row: name and number, then `text` wrapped in the text column (or below).
+fn row(out: &mut String, col: &Columns, width: usize, name: &str, num: &str, text: &str) {
+    let pad = col.name.saturating_sub(wrap::visible_len(name));
+    let head = format!("  {name}{:pad$}  {num:>n$}  ", "", n = col.num);
+    let indent = " ".repeat(col.text);
+    if col.text < wrap::visible_len(&head) {
+        out.push_str(head.trim_end());
+        out.push('\n');
+        out.push_str(&wrap::wrap(text, width, &indent, &indent));
+    } else {
+        out.push_str(&wrap::wrap(text, width, &head, &indent));
+    }
+}
+
+/// A line of the text column: starts at the text column, continuation lines two further in.
+fn text_line(out: &mut String, col: &Columns, width: usize, text: &str) {
+    let first = " ".repeat(col.text);
+    let cont = " ".repeat(col.text + 2);
+    out.push_str(&wrap::wrap(text, width, &first, &cont));
+}
+
+fn ladder(out: &mut String, p: &Prediction, o: &TextOptions) {
+    let col = columns(p, o.width);
+    let header = if o.brief { "" } else { "why / how to lift" };
+    row(out, &col, o.width, "ceiling", "connections", header);
     for (i, c) in p.ceilings.iter().enumerate() {
-        let val = format!("{}{}", if c.exact { "" } else { "~" }, thousands(c.value));
         let name = if i == 0 {
             c.name.bold().to_string()
         } else {
             c.name.clone()
         };
-        let pad = w.saturating_sub(c.name.len());
-        let _ = writeln!(out, "  {name}{:pad$}  {val:>13}  {}", "", c.why);
+        if o.brief {
+            row(out, &col, o.width, &name, &value(c), "");
+            continue;
+        }
+        row(out, &col, o.width, &name, &value(c), &c.why);
         let scope = match c.scope.as_str() {
             "netns" => " [per network namespace]",
             "host" => " [host-wide]",
             _ => "",
         };
-        let _ = writeln!(out, "  {:w$}  {:>13}  lift{scope}: {}", "", "", c.lift);
-        if let Some(next) = p.ceilings.get(i + 1) {
-            if i == 0 {
-                let _ = writeln!(
-                    out,
-                    "  {:w$}  {:>13}  → lift {} and the next limit is {} at {}",
-                    "",
-                    "",
-                    c.name,
-                    next.name,
-                    thousands(next.value)
-                );
-            }
+        text_line(out, &col, o.width, &format!("lift{scope}: {}", c.lift));
+        if let (0, Some(next)) = (i, p.ceilings.get(i + 1)) {
+            let t = format!(
+                "→ lift {} and the next limit is {} at {}",
+                c.name,
+                next.name,
+                thousands(next.value)
+            );
+            text_line(out, &col, o.width, &t);
         }
     }
+    if o.brief {
+        return;
+    }
     for n in &p.not_applicable {
-        let pad = w.saturating_sub(n.name.len());
-        let _ = writeln!(
+        row(
             out,
-            "  {}{:pad$}  {:>13}  {}",
-            n.name.dimmed(),
-            "",
+            &col,
+            o.width,
+            &n.name.dimmed().to_string(),
             "n/a",
-            n.why
+            &n.why,
         );
     }
 }
 
-pub fn check(r: &CheckReport) -> String {
+fn check_label(c: &crate::model::checks::Check) -> String {
+    let label = format!("[{} {}]", c.severity.label(), c.id);
+    let label = match c.severity {
+        Severity::Error => label.red().bold().to_string(),
+        Severity::Warning => label.yellow().to_string(),
+        Severity::Info => label.dimmed().to_string(),
+    };
+    if c.ignored {
+        format!("{label} (ignored)")
+    } else {
+        label
+    }
+}
+
+/// Who the report is about: a unit, a named process, a PID, or porttune itself.
+fn who(s: &crate::snapshot::Snapshot) -> String {
+    let rt = s.runtime.kind.name();
+    let comm = s.process.comm.as_deref().unwrap_or("?");
+    match (&s.process.unit, s.process.is_self, s.process.pid) {
+        (Some(u), _, Some(pid)) => format!("{} (PID {pid}, {comm}, {rt})", u.name),
+        (None, false, Some(pid)) => format!("PID {pid} ({comm}, {rt})"),
+        _ => format!("porttune's own process ({rt})"),
+    }
+}
+
+/// The text report, wrapped to `o.width` columns.
+pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     let p = r.prediction;
     let s = r.snapshot;
+    let w = o.width;
     let mut out = String::new();
     let why = p.ceilings.first().map(|c| c.why.as_str()).unwrap_or("");
-    let _ = writeln!(
-        out,
+    let head = format!(
         "{} {} concurrent connections ({}), limited by {}",
         "Ceiling:".bold(),
         thousands(p.ceiling).bold(),
         scenario_line(p),
         p.bottleneck.bold()
     );
-    let _ = writeln!(out, "  because {why}");
+    out.push_str(&wrap::wrap(&head, w, "", "  "));
+    out.push_str(&wrap::wrap(why, w, "  because ", "    "));
     if !p.tied.is_empty() {
-        let _ = writeln!(out, "  tied with: {}", p.tied.join(", "));
+        out.push_str(&wrap::wrap(&p.tied.join(", "), w, "  tied with: ", "    "));
     }
-    let who = match (s.process.is_self, s.process.pid) {
-        (false, Some(pid)) => format!("PID {pid} ({})", s.runtime.kind.name()),
-        _ => format!("porttune's own process ({})", s.runtime.kind.name()),
-    };
-    let _ = writeln!(
-        out,
-        "  for {who} on {} {}; source: {}",
+    let on = format!(
+        "for {} on {} {}; source: {}",
+        who(s),
         format!("{:?}", s.platform.os).to_lowercase(),
         s.platform.kernel.as_deref().unwrap_or(""),
         r.source
     );
+    out.push_str(&wrap::wrap(&on, w, "  ", "    "));
     if let Some((name, after)) = &r.with_profile {
-        let _ = writeln!(
-            out,
-            "\n{} {} → {} with profile {name} (bottleneck {} → {})",
+        let t = format!(
+            "{} {} → {} with profile {name} (bottleneck {} → {})",
             "What-if:".bold(),
             thousands(p.ceiling),
             thousands(after.ceiling).bold(),
             p.bottleneck,
             after.bottleneck
         );
+        out.push('\n');
+        out.push_str(&wrap::wrap(&t, w, "", "  "));
+    }
+    if o.brief {
+        return brief_rest(out, r, o);
     }
     let _ = writeln!(out, "\n{}", "Ladder (lowest first):".bold());
-    ladder(&mut out, p);
+    ladder(&mut out, p, o);
     if !p.rates.is_empty() {
         let _ = writeln!(out, "\n{}", "Churn (new connections per second):".bold());
         for r in &p.rates {
-            let _ = writeln!(
-                out,
-                "  {}  {:.0}/s  {}\n  lift: {}",
-                r.name, r.per_second, r.why, r.lift
-            );
+            let t = format!("{}  {:.0}/s  {}", r.name, r.per_second, r.why);
+            out.push_str(&wrap::wrap(&t, w, "  ", "    "));
+            out.push_str(&wrap::wrap(&r.lift, w, "  lift: ", "    "));
         }
     }
-    settings(&mut out, s);
+    settings(&mut out, s, w);
     let u = &s.usage;
-    let _ = writeln!(
-        out,
-        "\n{} fds open {} of soft {} / hard {}; TCP sockets in use {}, TIME_WAIT {}; connections held by the process {}",
+    let t = format!(
+        "{} fds open {} of soft {} / hard {}; TCP sockets in use {}, TIME_WAIT {}; connections held by the process {}",
         "Usage:".bold(),
         s.process.open_fds,
         s.process.nofile.soft,
         s.process.nofile.hard,
-        u.tcp_inuse
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "?".into()),
-        u.tcp_time_wait
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "?".into()),
-        u.process_connections
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "?".into()),
+        opt(&u.tcp_inuse),
+        opt(&u.tcp_time_wait),
+        opt(&u.process_connections),
     );
+    out.push('\n');
+    out.push_str(&wrap::wrap(&t, w, "", "  "));
     if !r.checks.is_empty() {
         let _ = writeln!(out, "\n{}", "Checks:".bold());
         for c in r.checks {
-            let label = format!("[{} {}]", c.severity.label(), c.id);
-            let label = match c.severity {
-                Severity::Error => label.red().bold().to_string(),
-                Severity::Warning => label.yellow().to_string(),
-                Severity::Info => label.dimmed().to_string(),
-            };
-            let ign = if c.ignored { " (ignored)" } else { "" };
-            let _ = writeln!(out, "{label}{ign} {}", c.message);
+            let first = format!("{} ", check_label(c));
+            out.push_str(&wrap::wrap(&c.message, w, &first, "    "));
         }
     }
     let notes: Vec<&String> = p.assumptions.iter().chain(s.notes.iter()).collect();
     if !notes.is_empty() {
         let _ = writeln!(out, "\n{}", "Assumed / not read:".bold());
         for n in notes {
-            let _ = writeln!(out, "  - {n}");
+            out.push_str(&wrap::wrap(n, w, "  - ", "    "));
         }
     }
+    out
+}
+
+/// `--brief`: the lift of the bottleneck, the ladder's numbers, one line per check.
+fn brief_rest(mut out: String, r: &CheckReport, o: &TextOptions) -> String {
+    let p = r.prediction;
+    if let Some(c) = p.ceilings.first() {
+        out.push_str(&wrap::wrap(&c.lift, o.width, "  lift: ", "    "));
+    }
+    out.push('\n');
+    ladder(&mut out, p, o);
+    let count = |sev: Severity| r.checks.iter().filter(|c| c.severity == sev).count();
+    let t = format!(
+        "{} {} error(s), {} warning(s), {} info",
+        "Checks:".bold(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    );
+    out.push('\n');
+    out.push_str(&wrap::wrap(&t, o.width, "", "  "));
+    let labels: Vec<String> = r.checks.iter().map(check_label).collect();
+    if !labels.is_empty() {
+        out.push_str(&wrap::wrap(&labels.join(" "), o.width, "  ", "  "));
+    }
+    out.push_str(&wrap::wrap(
+        "`porttune check` without --brief explains each ceiling and check.",
+        o.width,
+        "",
+        "  ",
+    ));
     out
 }
 
@@ -195,7 +308,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 }
 
 /// The settings the model read, each named for what it is.
-fn settings(out: &mut String, s: &crate::snapshot::Snapshot) {
+fn settings(out: &mut String, s: &crate::snapshot::Snapshot, w: usize) {
     let n = &s.net;
     let _ = writeln!(out, "\n{}", "Settings read:".bold());
     let range = n
@@ -213,24 +326,24 @@ fn settings(out: &mut String, s: &crate::snapshot::Snapshot) {
             }
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "  per network namespace: ip_local_port_range {range}; reserved [{}]; listeners in range {:?}; somaxconn {}; tcp_max_syn_backlog {}; tcp_syncookies {}",
+    let t = format!(
+        "per network namespace: ip_local_port_range {range}; reserved [{}]; listeners in range {:?}; somaxconn {}; tcp_max_syn_backlog {}; tcp_syncookies {}",
         reserved.join(","),
         n.bound_ports_in_range,
         opt(&n.somaxconn),
         opt(&n.tcp_max_syn_backlog),
         opt(&n.tcp_syncookies),
     );
-    let _ = writeln!(
-        out,
-        "  TIME_WAIT (fixed 60 s on Linux): tcp_tw_reuse {}, tcp_tw_reuse_delay {} ms, tcp_timestamps {}, tcp_max_tw_buckets {}; tcp_fin_timeout {} s is the FIN_WAIT_2 timeout of orphans, not TIME_WAIT",
+    out.push_str(&wrap::wrap(&t, w, "  ", "    "));
+    let t = format!(
+        "TIME_WAIT (fixed 60 s on Linux): tcp_tw_reuse {}, tcp_tw_reuse_delay {} ms, tcp_timestamps {}, tcp_max_tw_buckets {}; tcp_fin_timeout {} s is the FIN_WAIT_2 timeout of orphans, not TIME_WAIT",
         opt(&n.tcp_tw_reuse),
         opt(&n.tcp_tw_reuse_delay_ms),
         opt(&n.tcp_timestamps),
         opt(&n.tcp_max_tw_buckets),
         opt(&n.tcp_fin_timeout),
     );
+    out.push_str(&wrap::wrap(&t, w, "  ", "    "));
     let ct = n
         .conntrack
         .as_ref()
@@ -243,9 +356,8 @@ fn settings(out: &mut String, s: &crate::snapshot::Snapshot) {
             )
         })
         .unwrap_or_else(|| "not loaded".into());
-    let _ = writeln!(
-        out,
-        "  host-wide: fs.file-max {}, allocated {}, fs.nr_open {}; conntrack {ct}; tcp_mem {}",
+    let t = format!(
+        "host-wide: fs.file-max {}, allocated {}, fs.nr_open {}; conntrack {ct}; tcp_mem {}",
         opt(&s.fs.file_max),
         opt(&s.fs.file_nr_allocated),
         opt(&s.fs.nr_open),
@@ -253,16 +365,17 @@ fn settings(out: &mut String, s: &crate::snapshot::Snapshot) {
             .map(|m| format!("{} {} {} pages", m[0], m[1], m[2]))
             .unwrap_or_else(|| "absent".into()),
     );
+    out.push_str(&wrap::wrap(&t, w, "  ", "    "));
     let p = &s.process;
-    let _ = writeln!(
-        out,
-        "  process: RLIMIT_NOFILE {} / {}, capabilities: CAP_SYS_RESOURCE {}, CAP_SYS_ADMIN {}, CAP_NET_ADMIN {}",
+    let t = format!(
+        "process: RLIMIT_NOFILE {} / {}, capabilities: CAP_SYS_RESOURCE {}, CAP_SYS_ADMIN {}, CAP_NET_ADMIN {}",
         p.nofile.soft,
         p.nofile.hard,
         yes(p.caps.sys_resource),
         yes(p.caps.sys_admin),
         yes(p.caps.net_admin),
     );
+    out.push_str(&wrap::wrap(&t, w, "  ", "    "));
 }
 
 fn yes(b: bool) -> &'static str {

@@ -23,31 +23,15 @@ pub fn to_string(snap: &Snapshot, yaml: bool) -> Result<String> {
     }
 }
 
-/// Write atomically (temp file in the same directory, then rename).
+/// Write atomically (temp file in the same directory, then rename); `-` is standard
+/// output. Never through a symlink or into a device (exit 2).
 pub fn save(snap: &Snapshot, path: &Path) -> Result<()> {
     let text = to_string(snap, is_yaml(path))?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("snapshot"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, text)
-        .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(format!("cannot write {}", path.display()), e)
-    })
+    crate::fsio::write_output(path, text.as_bytes(), "the snapshot")
 }
 
 pub fn load(path: &Path) -> Result<Snapshot> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(path, format!("cannot read snapshot: {e}")))?;
+    let text = crate::fsio::read_text(path, crate::fsio::MAX_INPUT, "the snapshot")?;
     parse(&text, path)
 }
 

@@ -385,6 +385,8 @@ pub fn process(
         exe: std::fs::read_link(base.join("exe"))
             .ok()
             .map(|p| p.to_string_lossy().into_owned()),
+        comm: super::target::read_comm(&base),
+        unit: None,
         cmdline,
         nofile,
         // Our own /proc/PID/fd handle is not counted, whichever way porttune was named.

@@ -15,6 +15,8 @@ pub mod macos;
 pub mod probe;
 pub mod procsys;
 pub mod runtime;
+pub mod target;
+pub mod unit;
 
 use serde::{Deserialize, Serialize};
 
@@ -321,6 +323,12 @@ pub struct Process {
     pub is_self: bool,
     #[serde(default)]
     pub exe: Option<String>,
+    /// The process name the kernel reports (/proc/PID/comm), e.g. "nginx".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    /// The systemd unit named with `--unit` (its MainPID is this process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<unit::Unit>,
     #[serde(default)]
     pub cmdline: Vec<String>,
     pub nofile: Limit,
@@ -347,6 +355,8 @@ impl Default for Process {
             pid: None,
             is_self: false,
             exe: None,
+            comm: None,
+            unit: None,
             cmdline: Vec::new(),
             nofile: Limit {
                 soft: Rlim::Value(1024),
@@ -463,6 +473,38 @@ pub struct Nginx {
     /// Whether the config proxies (each client connection also opens an upstream one).
     #[serde(default)]
     pub proxies: bool,
+    /// Distinct listening sockets in the configuration (each takes a connection slot in
+    /// every worker).
+    #[serde(default)]
+    pub listeners: Option<u64>,
+    /// How the configuration was found (the master's `-c`, the binary's built-in path, ...).
+    #[serde(default)]
+    pub config_source: Option<String>,
+    /// Files read through `include`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<String>,
+    #[serde(default)]
+    pub master_pid: Option<u32>,
+    /// The running workers as /proc shows them (empty: nginx is not running).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<NginxWorker>,
+}
+
+/// One running nginx worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NginxWorker {
+    pub pid: u32,
+    /// Its soft RLIMIT_NOFILE (set from `worker_rlimit_nofile` when that is given).
+    pub nofile_soft: Rlim,
+    /// Fds open now (below the soft limit), connections included.
+    pub open_fds: u64,
+    /// TCP listening sockets it holds.
+    #[serde(default)]
+    pub listeners: u64,
+    /// TCP connections it holds now.
+    #[serde(default)]
+    pub connections: u64,
 }
 
 /// Usage now, for headroom warnings (/proc/net/sockstat, the process's fds).

@@ -152,28 +152,62 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     snap.runtime.source = Some(source);
     match kind {
         RuntimeKind::Erlang => add_erlang(snap, opts)?,
-        RuntimeKind::Nginx => {
-            if let Some(path) = &opts.nginx_conf {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
-                let cpus = std::thread::available_parallelism()
-                    .map(|n| n.get() as u64)
-                    .unwrap_or(1);
-                let n = runtime::nginx::parse(&text, &path.display().to_string(), cpus).map_err(
-                    |e| Error::Input {
-                        path: path.clone(),
-                        line: Some(e.line),
-                        column: None,
-                        msg: e.msg,
-                    },
-                )?;
-                snap.runtime.nginx = Some(n);
-            } else {
-                snap.notes.push("nginx without --nginx-conf: worker_connections assumed 512 (the nginx default)".into());
-            }
-        }
+        RuntimeKind::Nginx => add_nginx(snap, opts)?,
         _ => {}
     }
+    Ok(())
+}
+
+fn nginx_error(e: runtime::nginx::ParseError, fallback: &std::path::Path) -> Error {
+    Error::Input {
+        path: e
+            .file
+            .map(PathBuf::from)
+            .unwrap_or_else(|| fallback.to_path_buf()),
+        line: (e.line > 0).then_some(e.line),
+        column: None,
+        msg: e.msg,
+    }
+}
+
+/// nginx: the running master's configuration and workers (`--pid`), or `--nginx-conf`.
+fn add_nginx(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get() as u64)
+        .unwrap_or(1);
+    #[cfg(target_os = "linux")]
+    if let Some(pid) = opts.pid {
+        let root = opts
+            .proc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/proc"));
+        let conf = opts
+            .nginx_conf
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose();
+        let conf = conf.map_err(|e| Error::Usage(format!("--nginx-conf: {e}")))?;
+        let n = runtime::nginx::from_pid(&root, pid, conf.as_deref(), cpus, &mut snap.notes)
+            .map_err(|e| nginx_error(e, std::path::Path::new("nginx.conf")))?;
+        snap.runtime.nginx = Some(n);
+        return Ok(());
+    }
+    let Some(path) = &opts.nginx_conf else {
+        snap.notes.push(
+            "nginx without --nginx-conf or --pid: worker_connections assumed 512 (the nginx default)".into(),
+        );
+        return Ok(());
+    };
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    let mut n = runtime::nginx::read_config(
+        std::path::Path::new("/"),
+        &abs.display().to_string(),
+        None,
+        cpus,
+    )
+    .map_err(|e| nginx_error(e, path))?;
+    n.config_source = Some("--nginx-conf".into());
+    snap.runtime.nginx = Some(n);
     Ok(())
 }
 
@@ -198,8 +232,7 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         inputs.erl_flags = env_of(opts, "ERL_FLAGS");
         inputs.erl_zflags = env_of(opts, "ERL_ZFLAGS");
         if let Some(path) = &opts.vm_args {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::input(path, format!("cannot read vm.args: {e}")))?;
+            let text = crate::fsio::read_text(path, crate::fsio::MAX_INPUT, "vm.args")?;
             inputs
                 .command_line
                 .push((path.display().to_string(), erlang::vm_args_words(&text)));

@@ -1,6 +1,9 @@
 //! Shared helpers for integration tests: the porttune binary, root/namespace gating.
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod servers;
+
 use std::process::{Command, Output};
 
 /// Path of the built porttune binary.
@@ -50,10 +53,14 @@ pub fn sysctl_set(key: &str, value: &str) -> String {
 /// binary. Nothing outside the namespace is touched.
 pub fn netns_sh(script: &str) -> Output {
     let full = format!("set -e\nip link set lo up\n{script}");
+    // apply's host lock lives with each namespace test: tests run side by side, each in its
+    // own network namespace, writing only net.* there.
+    let locks = tempfile::tempdir().expect("temp dir for the apply lock");
     Command::new("unshare")
         .args(["-n", "sh", "-c", &full])
         .env("PORTTUNE", bin())
         .env("NO_COLOR", "1")
+        .env("PORTTUNE_LOCK_DIR", locks.path())
         .output()
         .expect("run unshare -n")
 }

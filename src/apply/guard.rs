@@ -1,0 +1,258 @@
+//! What keeps an apply from leaving a host half-changed: one host-wide lock (two applies
+//! with different state directories still cannot interleave), the record of the journal in
+//! flight (a later apply refuses while it is pending), signals caught into a flag (the
+//! engine restores, then exits), and the test hooks that inject faults at every write.
+
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
+
+use crate::error::{Error, Result};
+
+/// Directory of the host-wide lock (tests point it at a temp dir).
+pub const ENV_LOCK_DIR: &str = "PORTTUNE_LOCK_DIR";
+/// Test hook `N:SIG`: after the N-th change (1-based) raise SIG (INT, TERM, HUP, KILL).
+pub const ENV_SIGNAL_AT: &str = "PORTTUNE_TEST_SIGNAL_AT";
+/// Test hook `N`: the N-th file write of the apply (journal saves, the space reserve and
+/// persisted files, 1-based, in order) fails with ENOSPC, as on a full disk.
+pub const ENV_ENOSPC_AT: &str = "PORTTUNE_TEST_ENOSPC_AT";
+
+/// The lock directory: `$PORTTUNE_LOCK_DIR`, else /run/lock, else the temp dir.
+fn lock_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(ENV_LOCK_DIR) {
+        return PathBuf::from(d);
+    }
+    let run = Path::new("/run/lock");
+    if run.is_dir() && super::sysctl::writable(run) {
+        return run.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+/// FNV-1a, for a stable lock name per sysctl root.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The lock file for a sysctl root: `porttune.lock` for the kernel (/proc/sys), one per
+/// fixture tree otherwise (tests run side by side).
+pub fn lock_path(sysctl_root: &Path) -> PathBuf {
+    let name = if sysctl_root == Path::new(super::sysctl::DEFAULT_ROOT) {
+        "porttune.lock".to_string()
+    } else {
+        format!(
+            "porttune-{:016x}.lock",
+            fnv(&sysctl_root.display().to_string())
+        )
+    };
+    lock_dir().join(name)
+}
+
+/// The host-wide lock, held while an apply or a rollback runs. Its content is the path of
+/// the journal of an apply in flight (empty when none): an apply killed by SIGKILL leaves it
+/// there, and the next apply refuses until it is rolled back.
+pub struct HostLock {
+    #[cfg(unix)]
+    file: nix::fcntl::Flock<std::fs::File>,
+    pub path: PathBuf,
+}
+
+impl HostLock {
+    pub fn acquire(sysctl_root: &Path) -> Result<HostLock> {
+        let path = lock_path(sysctl_root);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600).custom_flags(nix::libc::O_NOFOLLOW);
+        }
+        let f = opts.open(&path).map_err(|e| {
+            Error::Failed(format!(
+                "cannot open the lock {}: {e}; nothing was changed",
+                path.display()
+            ))
+        })?;
+        #[cfg(unix)]
+        {
+            let file = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .map_err(|(_, e)| {
+                    Error::Failed(format!(
+                        "another porttune apply or rollback is running on this host ({} is locked: {e}); nothing was changed",
+                        path.display()
+                    ))
+                })?;
+            Ok(HostLock { file, path })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = f;
+            Ok(HostLock { path })
+        }
+    }
+
+    /// The journal an earlier apply left in flight, if any.
+    pub fn in_flight(&mut self) -> Option<PathBuf> {
+        let mut s = String::new();
+        #[cfg(unix)]
+        {
+            let f: &mut std::fs::File = &mut self.file;
+            f.seek(std::io::SeekFrom::Start(0)).ok()?;
+            f.take(8192).read_to_string(&mut s).ok()?;
+        }
+        let s = s.trim();
+        (!s.is_empty()).then(|| PathBuf::from(s))
+    }
+
+    /// Record (Some) or clear (None) the journal in flight. Best effort: the journal itself
+    /// is the durable record; this only lets an apply with another state dir see it.
+    pub fn record(&mut self, journal: Option<&Path>) {
+        #[cfg(unix)]
+        {
+            let f: &mut std::fs::File = &mut self.file;
+            let text = journal.map(|p| p.display().to_string()).unwrap_or_default();
+            let _ = f.set_len(0);
+            let _ = f.seek(std::io::SeekFrom::Start(0));
+            let _ = f.write_all(text.as_bytes());
+            let _ = f.sync_all();
+        }
+        #[cfg(not(unix))]
+        let _ = journal;
+    }
+}
+
+/// The journal in flight recorded in the lock of `sysctl_root` (read without locking).
+pub fn in_flight(sysctl_root: &Path) -> Option<PathBuf> {
+    let f = std::fs::File::open(lock_path(sysctl_root)).ok()?;
+    let mut s = String::new();
+    f.take(8192).read_to_string(&mut s).ok()?;
+    let s = s.trim();
+    (!s.is_empty()).then(|| PathBuf::from(s))
+}
+
+/// Whether another process holds the lock of `sysctl_root` right now (an apply running).
+pub fn lock_busy(sysctl_root: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(f) = std::fs::File::open(lock_path(sysctl_root)) else {
+            return false;
+        };
+        nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = sysctl_root;
+        false
+    }
+}
+
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: nix::libc::c_int) {
+    let _ = CAUGHT.compare_exchange(0, sig, SeqCst, SeqCst);
+}
+
+/// SIGINT, SIGTERM and SIGHUP caught into a flag while an apply or rollback writes; the
+/// previous dispositions come back on drop.
+pub struct Signals {
+    #[cfg(unix)]
+    old: Vec<(nix::sys::signal::Signal, nix::sys::signal::SigAction)>,
+}
+
+impl Signals {
+    pub fn catch() -> Signals {
+        #[cfg(unix)]
+        {
+            use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+            let sa = SigAction::new(
+                SigHandler::Handler(on_signal),
+                SaFlags::SA_RESTART,
+                SigSet::empty(),
+            );
+            let mut old = Vec::new();
+            for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+                // SAFETY: the handler only stores to an atomic.
+                if let Ok(prev) = unsafe { sigaction(s, &sa) } {
+                    old.push((s, prev));
+                }
+            }
+            Signals { old }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The signal caught so far (its number), if any.
+    pub fn caught(&self) -> Option<i32> {
+        match CAUGHT.load(SeqCst) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        for (s, prev) in &self.old {
+            // SAFETY: restoring the disposition that was there before.
+            let _ = unsafe { nix::sys::signal::sigaction(*s, prev) };
+        }
+    }
+}
+
+/// Whether a signal has been caught (for sleeps that should end early).
+pub fn signal_pending() -> bool {
+    CAUGHT.load(SeqCst) != 0
+}
+
+/// A signal's name for messages.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// The test hook: raise the signal asked for after change `n` (1-based).
+pub fn test_signal_after(n: usize) {
+    let Ok(v) = std::env::var(ENV_SIGNAL_AT) else {
+        return;
+    };
+    let Some((at, sig)) = v.split_once(':') else {
+        return;
+    };
+    if at.trim().parse::<usize>().ok() != Some(n) {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{Signal, raise};
+        let s = match sig.trim().trim_start_matches("SIG") {
+            "INT" => Signal::SIGINT,
+            "TERM" => Signal::SIGTERM,
+            "HUP" => Signal::SIGHUP,
+            "KILL" => Signal::SIGKILL,
+            _ => return,
+        };
+        let _ = raise(s);
+    }
+}
+
+static FILE_WRITES: AtomicUsize = AtomicUsize::new(0);
+
+/// The test hook for a full disk: count this file write and fail it with ENOSPC when it is
+/// the one `PORTTUNE_TEST_ENOSPC_AT` names.
+pub fn test_file_write() -> std::io::Result<()> {
+    let n = FILE_WRITES.fetch_add(1, SeqCst).saturating_add(1);
+    match std::env::var(ENV_ENOSPC_AT) {
+        Ok(v) if v.trim().parse::<usize>().ok() == Some(n) => {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,364 @@
+//! Operators' journeys: the ladder at 80 columns, --brief, no colour when piped, --unit
+//! (a fixture of `systemctl show` output), --process, and Prometheus identity labels.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/snapshots/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A child process killed (by its PID) when the test ends, also on failure.
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `sleep 60` under a copy named `name` (so its comm is unique), with RLIMIT_NOFILE soft:hard.
+fn named_sleeper(dir: &std::path::Path, name: &str, soft: u64, hard: u64) -> Guard {
+    let exe = dir.join(name);
+    std::fs::copy("/bin/sleep", &exe).unwrap();
+    let child = Command::new("prlimit")
+        .arg(format!("--nofile={soft}:{hard}"))
+        .arg(&exe)
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let g = Guard(child);
+    // prlimit execs the program: wait until the comm is the copy's name.
+    let comm = format!("/proc/{}/comm", g.0.id());
+    for _ in 0..100 {
+        if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == name) {
+            return g;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{name} did not start");
+}
+
+/// A fake `systemctl` that prints the fixture with the main PID put in.
+fn fake_systemctl(dir: &std::path::Path, main_pid: u32) -> std::path::PathBuf {
+    let show = format!(
+        "{}/tests/fixtures/systemctl/show-web.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let path = dir.join("systemctl");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = show ] || exit 9\nfor a; do last=$a; done\n[ \"$last\" = web.service ] || {{ echo \"Unit $last could not be found.\" >&2; exit 1; }}\nsed 's/@MAINPID@/{main_pid}/' {show}\n"
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(common::bin());
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn ladder_is_aligned_and_wrapped_at_80_columns() {
+    for snap in ["linux-defaults.yaml", "conntrack.yaml", "erlang-node.yaml"] {
+        let o = run(&["check", "--from", &fixture(snap), "--churn"], &[]);
+        let text = stdout(&o);
+        assert!(!text.contains('\u{1b}'), "no colour when piped:\n{text}");
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                line.chars().count() <= 80,
+                "{snap} line {} is {} columns:\n{line}",
+                n + 1,
+                line.chars().count()
+            );
+        }
+        let ladder: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Ladder"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        let header = ladder[0];
+        let num_end = header.find("connections").unwrap() + "connections".len();
+        let text_col = header.find("why / how to lift").unwrap();
+        let mut rows = 0;
+        for line in &ladder[1..] {
+            if line.starts_with("  ") && !line.starts_with("   ") {
+                // A row: name, then the number right-aligned to the header's column.
+                let head = &line[..num_end.min(line.len())];
+                assert!(
+                    !head.ends_with(' ') && line[num_end..].starts_with("  "),
+                    "{snap}: number not aligned at column {num_end}:\n{line}"
+                );
+                rows += 1;
+            } else {
+                let indent = line.len() - line.trim_start().len();
+                assert!(
+                    indent >= text_col,
+                    "{snap}: continuation line not indented to column {text_col}:\n{line}"
+                );
+            }
+        }
+        assert!(rows >= 3, "{snap}: {rows} ladder rows\n{text}");
+    }
+}
+
+#[test]
+fn brief_fits_one_screen_and_names_the_lift() {
+    let o = run(
+        &[
+            "check",
+            "--from",
+            &fixture("linux-defaults.yaml"),
+            "--brief",
+        ],
+        &[],
+    );
+    let text = stdout(&o);
+    assert!(text.lines().count() <= 24, "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    assert!(text.contains("lift:"), "{text}");
+    assert!(!text.contains("Settings read"), "{text}");
+}
+
+#[test]
+fn check_ids_are_case_insensitive() {
+    let a = run(
+        &[
+            "check",
+            "--from",
+            &fixture("linux-defaults.yaml"),
+            "--ignore",
+            "softlimit1024,HARDLIMITLOCKED",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_ne!(
+        a.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    let bad = run(
+        &[
+            "check",
+            "--from",
+            &fixture("linux-defaults.yaml"),
+            "--ignore",
+            "nope",
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn unit_reads_main_pid_and_unit_limits_from_systemctl_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = named_sleeper(dir.path(), "pt-unit-web", 1000, 2000);
+    let pid = g.0.id();
+    let sc = fake_systemctl(dir.path(), pid);
+    let env = [("PORTTUNE_SYSTEMCTL", sc.to_str().unwrap())];
+    let o = run(&["check", "--unit", "web", "--format", "json"], &env);
+    let v = common::json(&o);
+    let p = &v["process"];
+    assert_eq!(p["pid"], pid, "{v}");
+    assert_eq!(p["comm"], "pt-unit-web");
+    assert_eq!(p["unit"]["name"], "web.service");
+    assert_eq!(p["unit"]["tasks_max"], 4915);
+    assert_eq!(
+        p["nofile_soft"], 1000,
+        "the running process's limit, not the unit's"
+    );
+    // The unit says 65536, the process runs with 1000: the report says to restart it.
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("LimitNOFILE=65536:65536") && notes.contains("1000:2000"),
+        "{notes}"
+    );
+    let ceiling = v["ceilings"][0]["value"].as_u64().unwrap();
+    assert!(
+        ceiling < 1000,
+        "predicted from the process's soft limit 1000: {ceiling}"
+    );
+
+    let text = stdout(&run(&["check", "--unit", "web.service"], &env));
+    assert!(text.contains(&format!("web.service (PID {pid}")), "{text}");
+
+    let missing = run(&["check", "--unit", "nope.service"], &env);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.service"));
+    let bad = run(&["check", "--unit", "x;reboot"], &env);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn process_name_finds_the_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = named_sleeper(dir.path(), "pt-proc-a", 777, 888);
+    let o = run(
+        &["check", "--process", "pt-proc-a", "--format", "json"],
+        &[],
+    );
+    let v = common::json(&o);
+    assert_eq!(v["process"]["pid"], g.0.id());
+    assert_eq!(v["process"]["nofile_soft"], 777);
+    let _g2 = named_sleeper(dir.path().join("..").as_path(), "pt-proc-a", 777, 888);
+    let two = run(&["check", "--process", "pt-proc-a"], &[]);
+    assert_eq!(
+        two.status.code(),
+        Some(2),
+        "two unrelated processes: choose with --pid"
+    );
+    assert!(String::from_utf8_lossy(&two.stderr).contains("--pid"));
+    let none = run(&["check", "--process", "pt-no-such"], &[]);
+    assert_eq!(none.status.code(), Some(2));
+}
+
+/// Parse textfiles with prometheus_client; every (name, labels) pair is unique across them.
+fn parse_unique(files: &[String]) {
+    let parser = r#"
+import sys, json
+from prometheus_client.parser import text_string_to_metric_families
+seen = {}
+files = json.load(sys.stdin)
+for i, text in enumerate(files):
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            for l in ("target", "unit", "comm", "pid"):
+                assert l in s.labels, (s, l)
+            key = (s.name, tuple(sorted(s.labels.items())))
+            assert key not in seen, ("collision", key, seen[key], i)
+            seen[key] = i
+targets = {dict(k[1])["target"] for k in seen}
+assert targets == {"host", "unit", "process"}, targets
+builds = [k for k in seen if k[0] == "porttune_build_info"]
+assert len(builds) == 3, builds
+passing = [k for k in seen if k[0] == "porttune_check_failed" and dict(k[1])["level"] == "ok"]
+assert passing, "passing checks are exported"
+print(len(seen))
+"#;
+    let mut py = Command::new("python3")
+        .args(["-c", parser])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    py.stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(files).unwrap().as_bytes())
+        .unwrap();
+    let res = py.wait_with_output().unwrap();
+    assert!(
+        res.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&res.stderr),
+        files.join("\n----\n")
+    );
+}
+
+#[test]
+#[ignore = "needs python3 with prometheus_client"]
+fn textfiles_for_host_unit_and_process_coexist() {
+    common::need_tool(
+        "textfiles_for_host_unit_and_process_coexist",
+        "python3",
+        &["-c", "import prometheus_client.parser"],
+        "pip install prometheus_client",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let web = named_sleeper(dir.path(), "pt-prom-web", 1024, 4096);
+    let db = named_sleeper(dir.path(), "pt-prom-db", 4096, 4096);
+    let sc = fake_systemctl(dir.path(), web.0.id());
+    let env = [("PORTTUNE_SYSTEMCTL", sc.to_str().unwrap())];
+    let files: Vec<String> = [
+        vec!["check", "--format", "prometheus"],
+        vec!["check", "--format", "prometheus", "--unit", "web.service"],
+        vec!["check", "--format", "prometheus", "--process", "pt-prom-db"],
+    ]
+    .iter()
+    .map(|a| stdout(&run(a, &env)))
+    .collect();
+    assert!(files[2].contains(&format!("pid=\"{}\"", db.0.id())));
+    parse_unique(&files);
+}
+
+#[test]
+#[ignore = "needs root, unshare -n and prometheus-node-exporter"]
+fn node_exporter_scrapes_textfiles_of_two_services_and_the_host() {
+    common::need_root("node_exporter_scrapes_textfiles_of_two_services_and_the_host");
+    common::need_tool(
+        "node_exporter_scrapes_textfiles_of_two_services_and_the_host",
+        "prometheus-node-exporter",
+        &["--version"],
+        "apt-get install prometheus-node-exporter",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let web = named_sleeper(dir.path(), "pt-ne-web", 1024, 4096);
+    let db = named_sleeper(dir.path(), "pt-ne-db", 2048, 4096);
+    let sc = fake_systemctl(dir.path(), web.0.id());
+    let tf = dir.path().join("textfiles");
+    std::fs::create_dir(&tf).unwrap();
+    let env = [("PORTTUNE_SYSTEMCTL", sc.to_str().unwrap())];
+    for (file, args) in [
+        ("host.prom", vec!["check", "--format", "prometheus"]),
+        (
+            "web.prom",
+            vec!["check", "--format", "prometheus", "--unit", "web"],
+        ),
+        (
+            "db.prom",
+            vec!["check", "--format", "prometheus", "--process", "pt-ne-db"],
+        ),
+    ] {
+        std::fs::write(tf.join(file), run(&args, &env).stdout).unwrap();
+    }
+    // The exporter runs in a private network namespace, bounded in time, killed by its PID.
+    let script = format!(
+        "prometheus-node-exporter --collector.disable-defaults --collector.textfile \
+         --collector.textfile.directory={} --web.listen-address=127.0.0.1:19100 \
+         >/dev/null 2>&1 &\nNE=$!\ntrap 'kill $NE' EXIT\n\
+         for i in $(seq 50); do python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:19100/metrics', timeout=2).read().decode())\" 2>/dev/null && exit 0; sleep 0.1; done\nexit 98",
+        common::sh_quote(tf.to_str().unwrap())
+    );
+    let out = common::netns_sh(&script);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("node_textfile_scrape_error 0"), "{text}");
+    for want in [
+        "target=\"host\"".to_string(),
+        format!("pid=\"{}\"", web.0.id()),
+        format!("pid=\"{}\"", db.0.id()),
+        "unit=\"web.service\"".to_string(),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("porttune_ceiling_connections") && l.contains(&want)),
+            "{want} missing from the scrape:\n{text}"
+        );
+    }
+    assert!(!text.contains("collected before"), "{text}");
+}

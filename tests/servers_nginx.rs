@@ -1,0 +1,254 @@
+//! A real nginx (nginx-light) started by the test under chosen limits in a private network
+//! namespace; `check --pid` is held against what its workers then hold, counted from their
+//! /proc fd tables, and the lift porttune shows is applied and measured again.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::servers::{self, Server};
+
+const PORT: u16 = 8080;
+
+fn need_nginx(test: &str) -> bool {
+    common::need_root(test)
+        && common::need_tool(test, "nginx", &["-v"], "apt-get install nginx-light")
+}
+
+/// A minimal configuration: one listener on 127.0.0.1:PORT, files kept in `dir`.
+fn conf(dir: &Path, workers: u64, wc: u64, rlimit: Option<u64>) -> String {
+    let d = dir.display();
+    let rl = rlimit
+        .map(|r| format!("worker_rlimit_nofile {r};\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "worker_processes {workers};\n{rl}pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections {wc}; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n  \
+         fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  \
+         include {d}/sites/*.conf;\n}}\n"
+    );
+    std::fs::create_dir_all(dir.join("sites")).unwrap();
+    servers::write(
+        &dir.join("sites"),
+        "default.conf",
+        &format!("server {{ listen 127.0.0.1:{PORT}; return 204; }}\n"),
+    );
+    servers::write(dir, "nginx.conf", &text)
+}
+
+/// Start nginx (master in the foreground) under `prlimit --nofile=LIMIT`; wait for its workers.
+fn start(conf: &str, limit: &str, workers: usize) -> Server {
+    let child = Command::new("prlimit")
+        .arg(format!("--nofile={limit}"))
+        .args(["nginx", "-c", conf, "-g", "daemon off;"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let srv = Server {
+        child,
+        name: "nginx",
+    };
+    servers::wait_listening(PORT);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while servers::children(srv.pid()).len() < workers && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(servers::children(srv.pid()).len(), workers, "nginx workers");
+    srv
+}
+
+fn check(pid: u32) -> serde_json::Value {
+    let (v, out) =
+        servers::porttune_json(&["check", "--pid", &pid.to_string(), "--format", "json"]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    v
+}
+
+fn ceiling(v: &serde_json::Value, name: &str) -> serde_json::Value {
+    v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no ceiling {name} in {v}"))
+}
+
+/// Connections the workers hold: their socket fds now minus before.
+fn held(workers: &[u32], before: u64) -> u64 {
+    servers::settled(workers, servers::socket_fds) - before
+}
+
+/// The connection table binds: 64 slots − 1 listener − 1 channel − 64/16 kept free = 58 idle
+/// connections; the 59th makes nginx close idle ones ("reusing connections"). Raising
+/// worker_connections as the lift says moves the ceiling to what is then measured.
+#[test]
+#[ignore = "needs root, unshare -n and nginx (nginx-light)"]
+fn nginx_worker_connections_bind_and_lift() {
+    if !need_nginx("nginx_worker_connections_bind_and_lift") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), 1, 64, None);
+        let srv = start(&c, "1024:1024", 1);
+        let w = servers::children(srv.pid());
+        let v = check(srv.pid());
+        assert_eq!(
+            v["prediction"]["bottleneck"], "nginx_worker_connections",
+            "{v}"
+        );
+        let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+        assert_eq!(predicted, 64 - 1 - 1 - 4, "{v}");
+        let wc = ceiling(&v, "nginx_worker_connections");
+        assert!(
+            wc["why"].as_str().unwrap().contains("reusing connections"),
+            "{wc}"
+        );
+        assert!(
+            wc["why"].as_str().unwrap().contains(&c),
+            "the configuration came from the master's -c: {wc}"
+        );
+        // the worker's PID gives the same answer
+        assert_eq!(check(w[0])["prediction"]["ceiling"], predicted);
+
+        let before = servers::settled(&w, servers::socket_fds);
+        let mut conns = servers::connect_n(PORT, predicted);
+        assert_eq!(
+            held(&w, before),
+            predicted,
+            "the worker holds the predicted count"
+        );
+        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap();
+        assert!(!log.contains("reusing connections"), "{log}");
+        conns.extend(servers::connect_n(PORT, 1));
+        let after = held(&w, before);
+        assert!(
+            after < predicted,
+            "one more makes nginx close idle ones: {after}"
+        );
+        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap();
+        assert!(
+            log.contains("64 worker_connections are not enough, reusing connections"),
+            "{log}"
+        );
+        drop(conns);
+        drop(srv);
+
+        // the lift: worker_connections 128
+        let lift = wc["lift"].as_str().unwrap();
+        assert!(lift.contains("worker_connections 128;"), "{lift}");
+        let c = conf(dir.path(), 1, 128, None);
+        let srv = start(&c, "1024:1024", 1);
+        let w = servers::children(srv.pid());
+        let v = check(srv.pid());
+        let lifted = v["prediction"]["ceiling"].as_u64().unwrap();
+        assert_eq!(lifted, 128 - 2 - 8, "{v}");
+        let before = servers::settled(&w, servers::socket_fds);
+        let _conns = servers::connect_n(PORT, lifted);
+        assert_eq!(held(&w, before), lifted);
+    });
+}
+
+/// worker_rlimit_nofile binds: each worker sets its own limit from it, whatever the master's.
+/// `flood --target` agrees, and the lift (a higher worker_rlimit_nofile) hands the bottleneck
+/// to worker_connections.
+#[test]
+#[ignore = "needs root, unshare -n and nginx (nginx-light)"]
+fn nginx_worker_rlimit_nofile_binds() {
+    if !need_nginx("nginx_worker_rlimit_nofile_binds") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), 1, 256, Some(48));
+        let srv = start(&c, "1024:1024", 1);
+        let w = servers::children(srv.pid());
+        let v = check(srv.pid());
+        assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
+        let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+        let fds = ceiling(&v, "process_fds");
+        assert!(
+            fds["why"]
+                .as_str()
+                .unwrap()
+                .contains("worker_rlimit_nofile 48"),
+            "{fds}"
+        );
+        let lift = fds["lift"].as_str().unwrap().to_string();
+        assert!(lift.contains("worker_rlimit_nofile 512;"), "{lift}");
+        assert!(
+            lift.contains("does not change the workers' limit"),
+            "{lift}"
+        );
+        let before = servers::settled(&w, servers::socket_fds);
+        let conns = servers::connect_n(PORT, predicted + 20); // the rest wait in the queue
+        assert_eq!(held(&w, before), predicted);
+        drop(conns);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+
+        let (f, out) = servers::porttune_json(&[
+            "flood",
+            "--target",
+            &format!("127.0.0.1:{PORT}"),
+            "--connect-timeout",
+            "300",
+            "--max",
+            "2000",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(f["verdict"], "match", "{f}\n{out:?}");
+        assert_eq!(f["prediction"]["ceiling"], predicted, "{f}");
+        assert_eq!(f["target"]["server_accepted"], predicted, "{f}");
+        drop(srv);
+
+        let c = conf(dir.path(), 1, 256, Some(512));
+        let srv = start(&c, "1024:1024", 1);
+        let w = servers::children(srv.pid());
+        let v = check(srv.pid());
+        assert_eq!(
+            v["prediction"]["bottleneck"], "nginx_worker_connections",
+            "{v}"
+        );
+        let lifted = v["prediction"]["ceiling"].as_u64().unwrap();
+        assert_eq!(lifted, 256 - 2 - 16);
+        let before = servers::settled(&w, servers::socket_fds);
+        let _conns = servers::connect_n(PORT, lifted);
+        assert_eq!(held(&w, before), lifted);
+    });
+}
+
+/// Two workers, each bound by the fd limit inherited from the master (prlimit 40): the
+/// kernel spreads accepts unevenly, but each worker fills to its own limit.
+#[test]
+#[ignore = "needs root, unshare -n and nginx (nginx-light)"]
+fn nginx_two_workers_inherited_fd_limit() {
+    if !need_nginx("nginx_two_workers_inherited_fd_limit") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), 2, 512, None);
+        let srv = start(&c, "40:40", 2);
+        let w = servers::children(srv.pid());
+        let v = check(srv.pid());
+        assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
+        let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+        let fds = ceiling(&v, "process_fds");
+        let why = fds["why"].as_str().unwrap();
+        assert!(why.contains("× 2 workers"), "{why}");
+        assert!(
+            why.contains("512 worker_connections exceed open file resource limit: 40"),
+            "{why}"
+        );
+        assert!(predicted > 40 && predicted < 80, "{v}");
+        let before = servers::settled(&w, servers::socket_fds);
+        let _conns = servers::connect_n(PORT, predicted + 30);
+        assert_eq!(held(&w, before), predicted);
+    });
+}
