@@ -187,6 +187,10 @@ pub struct SourceArgs {
     /// An nginx configuration with worker_processes / worker_connections / worker_rlimit_nofile.
     #[arg(long, value_name = "FILE")]
     pub nginx_conf: Option<PathBuf>,
+    /// A HAProxy configuration (file or directory of *.cfg) instead of the process's `-f`:
+    /// global/frontend maxconn, nbthread, binds, stats sockets.
+    #[arg(long, value_name = "FILE")]
+    pub haproxy_conf: Option<PathBuf>,
     /// Read /proc from another root (fixture trees).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,

@@ -38,9 +38,10 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 || a.erl_flags.is_some()
                 || a.vm_args.is_some()
                 || a.nginx_conf.is_some()
+                || a.haproxy_conf.is_some()
             {
                 return Err(Error::Usage(
-                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args and --nginx-conf apply when reading a host".into(),
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf and --haproxy-conf apply when reading a host".into(),
                 ));
             }
             (
@@ -58,6 +59,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 vm_args: a.vm_args.clone(),
                 nginx_conf: a.nginx_conf.clone(),
                 kernel_log: true,
+                haproxy_conf: a.haproxy_conf.clone(),
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {

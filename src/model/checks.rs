@@ -69,6 +69,7 @@ pub const IDS: &[&str] = &[
     "ErlangPortLimit",
     "ErlangProcessLimit",
     "NginxWorkerConnections",
+    "HaproxyMaxconn",
     "ErlangBootFds",
     "ErlangFlags",
     "HardLimitLocked",

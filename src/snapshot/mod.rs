@@ -403,6 +403,8 @@ pub enum RuntimeKind {
     Python,
     /// nginx: worker_processes × worker_connections, worker_rlimit_nofile.
     Nginx,
+    /// HAProxy: global and frontend maxconn (computed from the fd limit when unset).
+    Haproxy,
 }
 
 impl RuntimeKind {
@@ -415,6 +417,7 @@ impl RuntimeKind {
             RuntimeKind::Node => "node",
             RuntimeKind::Python => "python",
             RuntimeKind::Nginx => "nginx",
+            RuntimeKind::Haproxy => "haproxy",
         }
     }
 }
@@ -434,6 +437,8 @@ pub struct Runtime {
     pub erlang: Option<Erlang>,
     #[serde(default)]
     pub nginx: Option<Nginx>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub haproxy: Option<Haproxy>,
 }
 
 /// A value and where it came from.
@@ -488,6 +493,89 @@ pub struct Nginx {
     /// The running workers as /proc shows them (empty: nginx is not running).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<NginxWorker>,
+}
+
+/// HAProxy's settings as read (configuration, command line, stats socket) and its process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Haproxy {
+    /// The configuration files read, comma-separated.
+    pub config: String,
+    /// How they were found (`-f` of PID N, --haproxy-conf).
+    #[serde(default)]
+    pub config_source: Option<String>,
+    /// `global maxconn` (None: HAProxy computes it from its fd limit at start).
+    #[serde(default)]
+    pub global_maxconn: Option<u64>,
+    /// `-n` on the command line (overrides `global maxconn`).
+    #[serde(default)]
+    pub cmdline_maxconn: Option<u64>,
+    /// Threads: `nbthread`, else the running process's threads, else the CPUs it may use.
+    #[serde(default)]
+    pub nbthread: Option<u64>,
+    #[serde(default)]
+    pub fd_hard_limit: Option<u64>,
+    #[serde(default)]
+    pub ulimit_n: Option<u64>,
+    /// Listening sockets: every `bind` address and every `stats socket`.
+    #[serde(default)]
+    pub listeners: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stats_sockets: Vec<String>,
+    /// `stats maxconn` (default 10 per stats socket frontend).
+    #[serde(default)]
+    pub stats_maxconn: Option<u64>,
+    /// Frontends and listen sections that bind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontends: Vec<HaproxyFrontend>,
+    /// `show info` from the stats socket, when it answered.
+    #[serde(default)]
+    pub info: Option<HaproxyInfo>,
+    /// The process holding the connections (the worker in master-worker mode).
+    #[serde(default)]
+    pub process: Option<HaproxyProcess>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyFrontend {
+    pub name: String,
+    /// Its own `maxconn`.
+    #[serde(default)]
+    pub maxconn: Option<u64>,
+    /// The `maxconn` of the `defaults` section before it.
+    #[serde(default)]
+    pub defaults_maxconn: Option<u64>,
+    /// Listening sockets it binds.
+    #[serde(default)]
+    pub binds: u64,
+}
+
+/// The stats socket's `show info`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyInfo {
+    pub maxconn: u64,
+    #[serde(default)]
+    pub maxsock: Option<u64>,
+    #[serde(default)]
+    pub ulimit_n: Option<u64>,
+    #[serde(default)]
+    pub curr_conns: Option<u64>,
+    #[serde(default)]
+    pub nbthread: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyProcess {
+    pub pid: u32,
+    pub nofile: Limit,
+    /// Fds open now, connections included.
+    pub open_fds: u64,
+    /// TCP connections it holds now.
+    #[serde(default)]
+    pub connections: u64,
 }
 
 /// One running nginx worker.

@@ -25,6 +25,8 @@ pub struct ProbeOptions {
     /// Read the kernel log for evidence of limits already hit (not with `proc_root`: that is
     /// another host's /proc).
     pub kernel_log: bool,
+    /// A HAProxy configuration (file or directory) instead of the process's `-f`.
+    pub haproxy_conf: Option<PathBuf>,
 }
 
 /// Read the host as it is now.
@@ -140,6 +142,8 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         (RuntimeKind::Erlang, "--erl-flags/--vm-args".to_string())
     } else if opts.nginx_conf.is_some() {
         (RuntimeKind::Nginx, "--nginx-conf".to_string())
+    } else if opts.haproxy_conf.is_some() {
+        (RuntimeKind::Haproxy, "--haproxy-conf".to_string())
     } else if opts.pid.is_some() {
         match runtime::detect(p.exe.as_deref(), &p.cmdline) {
             Some(k) => (k, "detected from the process's executable".to_string()),
@@ -153,6 +157,7 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     match kind {
         RuntimeKind::Erlang => add_erlang(snap, opts)?,
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
+        RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
         _ => {}
     }
     Ok(())
@@ -208,6 +213,81 @@ fn add_nginx(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     .map_err(|e| nginx_error(e, path))?;
     n.config_source = Some("--nginx-conf".into());
     snap.runtime.nginx = Some(n);
+    Ok(())
+}
+
+/// HAProxy: the configuration from `--haproxy-conf` or the process's `-f`, `-n`, the process
+/// holding the connections, and `show info` from its stats socket when it answers.
+fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
+    use runtime::haproxy;
+    let root = opts
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/proc"));
+    let fsroot = match opts.pid {
+        Some(pid) => root.join(pid.to_string()).join("root"),
+        None => PathBuf::from("/"),
+    };
+    let (mut names, cmd_maxconn) = haproxy::cmdline_args(&snap.process.cmdline);
+    let mut how = format!("-f of PID {}", opts.pid.unwrap_or(0));
+    let mut files_root = fsroot.clone();
+    if let Some(c) = &opts.haproxy_conf {
+        let abs = std::path::absolute(c).unwrap_or_else(|_| c.clone());
+        names = vec![abs.display().to_string()];
+        how = "--haproxy-conf".into();
+        files_root = PathBuf::from("/");
+    } else if opts.pid.is_none() || names.is_empty() {
+        snap.notes.push("HAProxy: no configuration (give --haproxy-conf or --pid of a process started with -f); maxconn unknown".into());
+        return Ok(());
+    }
+    if let Some(pid) = opts.pid.filter(|_| opts.haproxy_conf.is_none()) {
+        let cwd = std::fs::read_link(root.join(pid.to_string()).join("cwd"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "/".into());
+        for n in names.iter_mut().filter(|n| !n.starts_with('/')) {
+            *n = format!("{}/{n}", cwd.trim_end_matches('/'));
+        }
+    }
+    let input = |e: haproxy::ParseError| Error::Input {
+        path: PathBuf::from(&e.file),
+        line: (e.line > 0).then_some(e.line),
+        column: None,
+        msg: e.msg,
+    };
+    let files = haproxy::read_files(&files_root, &names).map_err(input)?;
+    let mut h = haproxy::parse(&files).map_err(input)?;
+    h.config_source = Some(how);
+    h.cmdline_maxconn = cmd_maxconn;
+    #[cfg(target_os = "linux")]
+    if let Some(pid) = opts.pid {
+        h.process = haproxy::process(&root, pid);
+        if h.nbthread.is_none() {
+            h.nbthread = h
+                .process
+                .as_ref()
+                .and_then(|p| haproxy::threads(&root, p.pid));
+        }
+    }
+    if h.nbthread.is_none() {
+        h.nbthread = std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() as u64);
+    }
+    #[cfg(unix)]
+    if opts.pid.is_some() {
+        for s in h.stats_sockets.clone() {
+            match haproxy::show_info(&fsroot, &s) {
+                Ok(i) => {
+                    h.info = Some(i);
+                    break;
+                }
+                Err(e) => snap
+                    .notes
+                    .push(format!("HAProxy stats socket not read ({e}): maxconn derived from the configuration and limits")),
+            }
+        }
+    }
+    snap.runtime.haproxy = Some(h);
     Ok(())
 }
 
