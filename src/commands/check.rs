@@ -38,10 +38,12 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 || a.erl_flags.is_some()
                 || a.vm_args.is_some()
                 || a.nginx_conf.is_some()
+                || a.nofile.is_some()
+                || a.runtime_version.is_some()
                 || a.haproxy_conf.is_some()
             {
                 return Err(Error::Usage(
-                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf and --haproxy-conf apply when reading a host".into(),
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --nofile and --runtime-version apply when reading a host".into(),
                 ));
             }
             (
@@ -59,6 +61,8 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 vm_args: a.vm_args.clone(),
                 nginx_conf: a.nginx_conf.clone(),
                 kernel_log: true,
+                nofile: a.nofile,
+                runtime_version: a.runtime_version.clone(),
                 haproxy_conf: a.haproxy_conf.clone(),
             };
             let mut snap = snapshot::probe::probe(&opts)?;

@@ -75,7 +75,7 @@ fn workers(snap: &Snapshot, n: &Nginx) -> (Vec<Worker>, String) {
         None => {
             let (v, how) = super::ceilings::effective_nofile(snap);
             (
-                v,
+                resolve(snap, v),
                 format!("{how}, inherited by the workers (no worker_rlimit_nofile)"),
             )
         }

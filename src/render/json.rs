@@ -61,6 +61,12 @@ pub fn check(r: &CheckReport) -> String {
         },
         "notes": s.notes,
     });
+    if s.platform.os == crate::snapshot::Os::Macos {
+        // macOS has no connection tracking table: no such field rather than a null.
+        if let Some(u) = v["usage"].as_object_mut() {
+            u.remove("conntrack_count");
+        }
+    }
     if let Some((name, after)) = &r.with_profile {
         v["with_profile"] = json!({
             "profile": name,

@@ -3,6 +3,7 @@
 pub mod json;
 pub mod prometheus;
 pub mod text;
+pub mod text_macos;
 pub mod wrap;
 
 use serde::Serialize;

@@ -25,6 +25,11 @@ pub struct ProbeOptions {
     /// Read the kernel log for evidence of limits already hit (not with `proc_root`: that is
     /// another host's /proc).
     pub kernel_log: bool,
+    /// The process's RLIMIT_NOFILE as stated by the user: what the OS does not expose for
+    /// another process on macOS, or the limit a process not yet started will get.
+    pub nofile: Option<Limit>,
+    /// The runtime's version (the JDK's, for the macOS MaxFDLimit rule).
+    pub runtime_version: Option<String>,
     /// A HAProxy configuration (file or directory) instead of the process's `-f`.
     pub haproxy_conf: Option<PathBuf>,
 }
@@ -32,11 +37,19 @@ pub struct ProbeOptions {
 /// Read the host as it is now.
 pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     let mut snap = probe_platform(opts)?;
+    if let Some(l) = opts.nofile {
+        snap.notes.push(format!(
+            "RLIMIT_NOFILE {} / {} as given with --nofile (read: {} / {})",
+            l.soft, l.hard, snap.process.nofile.soft, snap.process.nofile.hard
+        ));
+        snap.process.nofile = l;
+    }
     add_runtime(&mut snap, opts)?;
     #[cfg(target_os = "linux")]
     if opts.kernel_log && opts.proc_root.is_none() {
         snap.kernel_log = Some(super::kernel_log::read());
     }
+    snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)
 }
 
@@ -114,6 +127,19 @@ fn probe_platform(_opts: &ProbeOptions) -> Result<Snapshot> {
     ))
 }
 
+#[cfg(target_os = "macos")]
+fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
+    match opts.pid {
+        Some(pid) => super::macos::environ(pid).into_iter().find_map(|kv| {
+            kv.strip_prefix(key)
+                .and_then(|r| r.strip_prefix('='))
+                .map(str::to_string)
+        }),
+        None => std::env::var(key).ok(),
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
 fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
     match opts.pid {
         Some(pid) => {
@@ -303,10 +329,10 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         erl_max_ports: env_of(opts, "ERL_MAX_PORTS"),
         ..Default::default()
     };
-    let max_fds;
+    let mut max_fds = None;
     if running_beam {
         inputs.beam_cmdline = Some(snap.process.cmdline.clone());
-        max_fds = boot_max_fds(snap, opts);
+        max_fds = boot_max_fds(opts);
     } else {
         inputs.erl_aflags = env_of(opts, "ERL_AFLAGS");
         inputs.erl_flags = env_of(opts, "ERL_FLAGS");
@@ -322,66 +348,46 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
                 .command_line
                 .push(("--erl-flags".into(), erlang::split_words(f)));
         }
-        max_fds = Some(match snap.process.nofile.soft {
-            Rlim::Value(v) => Sourced {
-                value: v,
-                source: "the soft RLIMIT_NOFILE the node would start with (this shell's)".into(),
-            },
-            Rlim::Unlimited if snap.platform.os == Os::Macos => Sourced {
-                value: erlang::MACOS_UNLIMITED_MAX_FDS,
-                source: "macOS with an unlimited soft limit: erts uses 24576 (OTP ≥ 23.2)".into(),
-            },
-            Rlim::Unlimited => Sourced {
-                value: snap.fs.nr_open.unwrap_or(1 << 20),
-                source: "unlimited soft limit: fs.nr_open".into(),
-            },
-        });
     }
-    let (ports, procs, errors) = erlang::resolve(&inputs, max_fds.as_ref().map(|m| m.value));
+    let (ports, procs, errors) = erlang::resolve(&inputs);
     for e in errors {
         snap.notes.push(format!("Erlang: {e}"));
     }
+    // A running node's ports are estimated from its sockets; for a node not yet started the
+    // model uses a bare node's (erlang::BASELINE_*).
     let (ports_in_use, processes_in_use) = if running_beam {
         let sockets = snap.usage.process_connections.unwrap_or(0) + snap.process.listening_sockets;
         (
-            Sourced {
+            Some(Sourced {
                 value: erlang::BASELINE_PORTS + sockets,
                 source: format!(
                     "estimated from outside: {} ports of a bare node + {sockets} TCP sockets",
                     erlang::BASELINE_PORTS
                 ),
-            },
-            Sourced {
+            }),
+            Some(Sourced {
                 value: erlang::BASELINE_PROCESSES,
                 source: "estimated: a bare node runs about 38 processes".into(),
-            },
+            }),
         )
     } else {
-        (
-            Sourced {
-                value: erlang::BASELINE_PORTS,
-                source: "a bare node holds 3 ports".into(),
-            },
-            Sourced {
-                value: erlang::BASELINE_PROCESSES,
-                source: "a bare node runs about 38 processes".into(),
-            },
-        )
+        (None, None)
     };
     snap.runtime.erlang = Some(Erlang {
         port_limit: ports,
         process_limit: procs,
         max_fds,
-        ports_in_use: Some(ports_in_use),
-        processes_in_use: Some(processes_in_use),
+        ports_in_use,
+        processes_in_use,
     });
     Ok(())
 }
 
-/// The fd ceiling a running node sized at boot: the soft limit of its `erl_child_setup`
-/// child (started at boot, keeps the boot-time limit), else the node's current soft limit.
+/// The fd table a running node sized at boot, when it can be read: the soft limit of its
+/// `erl_child_setup` child (started at boot, keeps the boot-time limit). Otherwise `None`, and
+/// the model derives it from the node's current soft limit and says so.
 #[cfg(target_os = "linux")]
-fn boot_max_fds(snap: &Snapshot, opts: &ProbeOptions) -> Option<Sourced> {
+fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
     let root = opts
         .proc_root
         .clone()
@@ -396,33 +402,15 @@ fn boot_max_fds(snap: &Snapshot, opts: &ProbeOptions) -> Option<Sourced> {
         let comm = comm.split_once(" (")?.1;
         let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
         (ppid == pid && comm == "erl_child_setup").then_some(name)
-    });
-    if let Some(c) = child {
-        if let Ok((nofile, _)) = super::linux::limits(&root, &c) {
-            if let Rlim::Value(v) = nofile.soft {
-                return Some(Sourced {
-                    value: v,
-                    source: format!("soft RLIMIT_NOFILE at boot (from erl_child_setup, PID {c})"),
-                });
-            }
-        }
-    }
-    snap.process.nofile.soft.value().map(|v| Sourced {
+    })?;
+    let (nofile, _) = super::linux::limits(&root, &child).ok()?;
+    nofile.soft.value().map(|v| Sourced {
         value: v,
-        source: "the node's current soft RLIMIT_NOFILE (boot value not visible)".into(),
+        source: format!("soft RLIMIT_NOFILE at boot (from erl_child_setup, PID {child})"),
     })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn boot_max_fds(snap: &Snapshot, _opts: &ProbeOptions) -> Option<Sourced> {
-    Some(match snap.process.nofile.soft {
-        Rlim::Value(v) => Sourced {
-            value: v,
-            source: "the node's current soft RLIMIT_NOFILE".into(),
-        },
-        Rlim::Unlimited => Sourced {
-            value: erlang::MACOS_UNLIMITED_MAX_FDS,
-            source: "unlimited soft limit: erts uses 24576 (OTP ≥ 23.2)".into(),
-        },
-    })
+fn boot_max_fds(_opts: &ProbeOptions) -> Option<Sourced> {
+    None
 }
