@@ -303,3 +303,83 @@ fn huge_values_do_not_overflow() {
         assert!(!c.lift.contains("ulimit -n 0"), "{}", c.lift);
     }
 }
+
+/// Go raises the soft limit to the hard one, capped at kern.maxfilesperproc (golang/go
+/// src/os/rlimit_darwin.go): with an unlimited hard limit the per-process cap binds.
+#[test]
+fn go_on_mac() {
+    let mut s = fixture("node.yaml");
+    s.runtime.kind = porttune::snapshot::RuntimeKind::Go;
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (61_437, MAX_FILES_PER_PROC)
+    );
+    assert!(p.get(PROCESS_FDS).is_none(), "raised to unlimited");
+}
+
+/// The number after `key` in `text` (`key=N`, `key N`), if any.
+fn number_after(text: &str, key: &str) -> Option<u64> {
+    let i = text.find(key)? + key.len();
+    let digits: String = text[i..]
+        .chars()
+        .skip_while(|c| *c == '=' || *c == ' ')
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Every lift names a value above the current one (for MSL: below, since shortening TIME_WAIT
+/// is the lift), on every fixture, Linux and macOS, in every scenario.
+#[test]
+fn every_lift_goes_beyond_the_current_value() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .chain(std::fs::read_dir(root.join("macos")).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut seen = 0;
+    for f in files {
+        let s = snapshot::load(&f).unwrap();
+        for kind in [
+            ScenarioKind::Inbound,
+            ScenarioKind::Outbound,
+            ScenarioKind::Loopback,
+        ] {
+            let mut scn = sc(kind);
+            scn.churn = true;
+            scn.acceptor_paused = kind == ScenarioKind::Inbound;
+            let p = predict(&s, &scn);
+            let mut lifts: Vec<&str> = p.ceilings.iter().map(|c| c.lift.as_str()).collect();
+            lifts.extend(p.rates.iter().map(|r| r.lift.as_str()));
+            for lift in lifts {
+                let mut cmp = |key: &str, cur: Option<u64>, up: bool| {
+                    if let (Some(n), Some(cur)) = (number_after(lift, key), cur) {
+                        seen += 1;
+                        assert!(
+                            if up { n > cur } else { n < cur },
+                            "{}: {key} {n} vs current {cur}: {lift}",
+                            f.display()
+                        );
+                    }
+                };
+                cmp("kern.maxfiles=", s.fs.file_max, true);
+                cmp("fs.file-max=", s.fs.file_max, true);
+                cmp("kern.maxfilesperproc=", s.fs.maxfilesperproc, true);
+                cmp("ulimit -n", s.process.nofile.soft.value(), true);
+                cmp("kern.ipc.somaxconn=", s.net.somaxconn, true);
+                cmp("net.core.somaxconn=", s.net.somaxconn, true);
+                cmp("net.inet.tcp.msl=", s.net.msl_ms, false);
+                cmp(
+                    "nf_conntrack_max=",
+                    s.net.conntrack.as_ref().and_then(|c| c.max),
+                    true,
+                );
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} lifts compared");
+}

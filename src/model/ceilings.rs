@@ -355,7 +355,7 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
             "({key} {max} − {used} allocated) / {spc} socket{} per connection",
             if spc > 1 { "s" } else { "" }
         ),
-        format!("`sysctl -w {key}={}` (host-wide)", max.saturating_mul(2)),
+        format!("`sysctl -w {key}={}` (host-wide)", above(max)),
     ))
 }
 
@@ -586,7 +586,7 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
         format!("net.netfilter.nf_conntrack_max {max} − {count} entries (one per connection)"),
         format!(
             "`sysctl -w net.netfilter.nf_conntrack_max={}` (global), or a raw-table notrack rule for loopback",
-            max.saturating_mul(2)
+            above(max)
         ),
     ))
 }
@@ -697,6 +697,25 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
     out
 }
 
+/// A value to lift a limit to: twice it, and always above it.
+pub fn above(cur: u64) -> u64 {
+    cur.saturating_mul(2).max(cur.saturating_add(1))
+}
+
+/// `+Q`/`+P` lift text: the next table size, or that the table is at erts' maximum.
+fn table_lift(flag: &str, now: u64, want: u64, note: &str) -> String {
+    if want > now {
+        format!("start the node with `{flag} {want}` {note}")
+            .trim_end()
+            .to_string()
+    } else {
+        format!(
+            "the table is at erts' maximum ({}): spread the connections over more nodes",
+            erlang::MAX_TABLE
+        )
+    }
+}
+
 fn listeners_phrase(extra: u64) -> String {
     if extra > 0 {
         format!(" − {extra} listeners")
@@ -748,8 +767,11 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
             listeners_phrase(extra),
             if fpc > 1 { "s" } else { "" }
         ),
-        format!(
-            "start the node with `+Q {want_q}` (vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)"
+        table_lift(
+            "+Q",
+            e.port_limit.value,
+            want_q,
+            "(vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)",
         ),
     ));
     let procs_used = e.processes_in_use.value;
@@ -771,7 +793,7 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
                 e.process_limit.source,
                 if ppc > 1 { "es" } else { "" }
             ),
-            format!("start the node with `+P {want_p}`"),
+            table_lift("+P", e.process_limit.value, want_p, ""),
         ));
     }
     cx.assume(format!(

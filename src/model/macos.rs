@@ -141,8 +141,16 @@ pub fn process_fds_lift(snap: &Snapshot, eff: u64) -> String {
         && !p.cmdline.iter().any(|a| a == "-XX:-MaxFDLimit")
         && jvm_caps_at_open_max(snap.runtime.version.as_deref()) != Some(false);
     if capped {
+        let keep = match p.nofile.soft {
+            Rlim::Value(soft) if soft < target => {
+                format!("and `ulimit -n {target}` before it")
+            }
+            soft => format!(
+                "(it then keeps the soft limit it is given, {soft}; xnu caps it at kern.maxfilesperproc {perproc})"
+            ),
+        };
         return format!(
-            "start the JVM with `-XX:-MaxFDLimit` (it then keeps the soft limit it is given) and `ulimit -n {target}` before it, or use a JDK with the JDK-8324577 fix (23+, 21.0.5+, 17.0.13+), which raises the soft limit to the hard one"
+            "start the JVM with `-XX:-MaxFDLimit` {keep}, or use a JDK with the JDK-8324577 fix (23+, 21.0.5+, 17.0.13+), which raises the soft limit to the hard one"
         );
     }
     nofile_lift(snap, target)
@@ -202,7 +210,7 @@ pub(super) fn system_files(cx: &mut Ctx, spc: u64) -> Ceiling {
         ),
         format!(
             "`sudo sysctl -w kern.maxfiles={}` (host-wide, until reboot; a LaunchDaemon plist makes it stay)",
-            max.saturating_mul(2)
+            super::ceilings::above(max)
         ),
     )
 }
