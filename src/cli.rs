@@ -53,7 +53,8 @@ pub enum Command {
     /// List, show and validate profiles.
     Profiles(crate::apply::cli::ProfilesArgs),
     /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
-    /// containers, network namespace, systemd), with the fix for each "cannot".
+    /// containers, network namespace, systemd), with the fix for each "cannot". Exits 1 when
+    /// something `apply` needs is missing.
     Doctor(DoctorArgs),
     /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
     Completions(CompletionsArgs),
@@ -72,7 +73,14 @@ pub struct CompletionsArgs {
 pub struct DoctorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: DoctorFormat,
+}
+
+/// Formats `doctor` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Text,
+    Json,
 }
 
 pub const CHECK_EXAMPLES: &str = "Examples:
@@ -248,7 +256,9 @@ pub struct CheckArgs {
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
     pub warn_at: f64,
-    /// Predict as if this profile (bundled name or file) were applied, without applying it.
+    /// Predict as if this profile (bundled name or file) were applied, without applying it;
+    /// the checks and --require then judge that what-if (JSON: `with_profile`,
+    /// `checks_for: "with_profile"`).
     #[arg(long, value_name = "PROFILE")]
     pub with: Option<String>,
     /// Output format: text for people, json for scripts (`"schema": 1`).

@@ -217,7 +217,7 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     out.push_str(&wrap::wrap(&on, w, "  ", "    "));
     if let Some((name, after)) = &r.with_profile {
         let t = format!(
-            "{} {} → {} with profile {name} (bottleneck {} → {})",
+            "{} {} → {} with profile {name} (bottleneck {} → {}); the checks below and --require judge the host with the profile applied",
             "What-if:".bold(),
             thousands(p.ceiling),
             thousands(after.ceiling).bold(),

@@ -75,6 +75,10 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
     let init = linux::netns_id(&roots.proc, "1");
     net.initial_netns = match (&net.netns, &init) {
         (Some(a), Some(b)) => Some(a == b),
+        // PID 1's namespace unreadable (another user's process): recognise the fixed inode.
+        (Some(a), None) => {
+            super::target::fixed_initial_netns(a, ps.get("kernel.osrelease").as_deref())
+        }
         _ => None,
     };
     // /proc/PID/net/* shows the namespace of PID, so this is right for --pid too.
