@@ -86,6 +86,7 @@ pub const IDS: &[&str] = &[
     "TimeWaitUsage",
     "ConntrackUsage",
     "SystemFilesUsage",
+    "KernelLog",
 ];
 
 /// `process_fds` → `ProcessFds`.
@@ -286,6 +287,8 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             );
         }
     }
+
+    out.extend(super::evidence::checks(snap));
 
     let all = opts.ignore.iter().any(|i| i == "all");
     for c in &mut out {
