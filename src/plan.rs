@@ -192,6 +192,10 @@ pub trait HostView {
     fn live(&self) -> bool;
     fn can_write_sysctl(&self, key: &str) -> bool;
     fn can_write_file(&self, path: &Path) -> bool;
+    /// Why `key` can never be applied here (a directory, a write-only trigger), if so.
+    fn unusable(&self, _key: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The live host: a sysctl root and the file system.
@@ -201,6 +205,9 @@ pub struct LiveHost {
 }
 
 impl HostView for LiveHost {
+    fn unusable(&self, key: &str) -> Option<String> {
+        self.sysctl.unusable(key)
+    }
     fn sysctl(&self, key: &str) -> Cur {
         match self.sysctl.read(key) {
             Ok(v) => Cur::Value(v),
@@ -360,6 +367,9 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             column: Some(e.origin.column),
             msg,
         };
+        if let Some(why) = host.unusable(key) {
+            return Err(input(why));
+        }
         let cur = host.sysctl(key);
         if cur == Cur::Absent {
             if e.optional {

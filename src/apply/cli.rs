@@ -147,8 +147,12 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
     };
     let mut p = plan::build(&prof, &host, &opts)?;
     confine(&p, &opts.root)?;
+    super::ports::order_for_kernel(&mut p);
     let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
     plan::overlay(&mut before, &host, &prof);
+    if let Some(w) = super::ports::prepare(&p, &mut before, &sys) {
+        p.warnings.push(w);
+    }
     plan::attach_prediction(
         &mut p,
         &before,

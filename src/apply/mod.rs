@@ -8,4 +8,5 @@ pub mod guard;
 pub mod journal;
 pub mod limits;
 pub mod persist;
+pub mod ports;
 pub mod sysctl;
