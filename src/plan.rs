@@ -469,7 +469,9 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
                 for (res, pair) in [(Resource::Nofile, lim.nofile), (Resource::Nproc, lim.nproc)] {
                     let Some(pair) = pair else { continue };
                     let new = Limit::from(pair);
-                    let cur = host.rlimit(*pid, res).map_err(Error::Failed)?;
+                    let cur = host
+                        .rlimit(*pid, res)
+                        .map_err(|m| Error::Usage(format!("{m}; nothing was changed")))?;
                     let label = format!("pid:{pid} {}", res.name());
                     let show = |l: Limit| format!("{}:{}", l.soft, l.hard);
                     if cur == Some(new) {
