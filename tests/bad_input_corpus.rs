@@ -751,6 +751,7 @@ fn cli_cases() -> Vec<Case> {
         ("--warn-at", "NaN", "between 0 and 100"),
         ("--require", "-5", "unexpected argument"),
         ("--require", "1e9", "invalid digit"),
+        ("--require", "18446744073709551615", "not in 0..="),
         ("--ignore", "NoSuchCheck", "no such check"),
         ("--scenario", "sideways", "invalid value"),
         ("--pid", "0x10", "invalid digit"),

@@ -153,7 +153,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                     format!(
                         "the node sized its fd table at boot with {} fds, but its soft limit is now {now} → {now} at boot → restart the node with the higher limit set before start (raising it on a running node does nothing; sockets beyond fd {} fail with {{error,timeout}})",
                         m.value,
-                        m.value - 1
+                        m.value.saturating_sub(1)
                     ),
                 );
             }

@@ -491,10 +491,13 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
         p.description = Some(d);
     }
     if let Some(r) = doc.require {
-        if r.connections == 0 {
+        if r.connections == 0 || r.connections > crate::cli::MAX_CONNECTIONS {
             return Err(origin_err(
                 &top("connections"),
-                "`require.connections` must be above 0",
+                format!(
+                    "`require.connections` must be above 0 and at most {}",
+                    crate::cli::MAX_CONNECTIONS
+                ),
             ));
         }
         let sc = &r.scenario;
