@@ -49,7 +49,8 @@ pub enum Command {
     /// List, show and validate profiles.
     Profiles(crate::apply::cli::ProfilesArgs),
     /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
-    /// containers, network namespace, systemd), with the fix for each "cannot".
+    /// containers, network namespace, systemd), with the fix for each "cannot". Exits 1 when
+    /// something `apply` needs is missing.
     Doctor(DoctorArgs),
     /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
     Completions(CompletionsArgs),
@@ -68,7 +69,14 @@ pub struct CompletionsArgs {
 pub struct DoctorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: DoctorFormat,
+}
+
+/// Formats `doctor` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Text,
+    Json,
 }
 
 pub const CHECK_EXAMPLES: &str = "Examples:
@@ -185,9 +193,49 @@ pub struct SourceArgs {
     /// An nginx configuration with worker_processes / worker_connections / worker_rlimit_nofile.
     #[arg(long, value_name = "FILE")]
     pub nginx_conf: Option<PathBuf>,
+    /// The process's RLIMIT_NOFILE, SOFT[:HARD] (a number or `unlimited`): for `--pid` on
+    /// macOS, where the OS does not show another process's limits, or for a process not yet
+    /// started (`--nofile unlimited` for a shell with `ulimit -n unlimited`).
+    #[arg(long, value_name = "SOFT[:HARD]", value_parser = parse_nofile)]
+    pub nofile: Option<crate::snapshot::Limit>,
+    /// The runtime's version, where the model depends on it: the JDK's (`17.0.9`) for the macOS
+    /// MaxFDLimit cap (JDK-8324577).
+    #[arg(long, value_name = "VERSION")]
+    pub runtime_version: Option<String>,
+    /// A HAProxy configuration (file or directory of *.cfg) instead of the process's `-f`:
+    /// global/frontend maxconn, nbthread, binds, stats sockets.
+    #[arg(long, value_name = "FILE")]
+    pub haproxy_conf: Option<PathBuf>,
     /// Read /proc from another root (fixture trees).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,
+}
+
+/// `SOFT[:HARD]`, each a number or `unlimited`; HARD defaults to SOFT.
+fn parse_nofile(s: &str) -> Result<crate::snapshot::Limit, String> {
+    use crate::snapshot::Rlim;
+    let one = |v: &str| -> Result<Rlim, String> {
+        match v.trim() {
+            "unlimited" | "infinity" => Ok(Rlim::Unlimited),
+            n => n
+                .parse::<u64>()
+                .map(Rlim::from_raw)
+                .map_err(|_| format!("{n:?} is not a number or `unlimited`")),
+        }
+    };
+    let (soft, hard) = match s.split_once(':') {
+        Some((a, b)) => (one(a)?, one(b)?),
+        None => (one(s)?, one(s)?),
+    };
+    if soft > hard {
+        return Err(format!(
+            "the soft limit {soft} is above the hard limit {hard}"
+        ));
+    }
+    if soft == Rlim::Value(0) {
+        return Err("a limit of 0 leaves no file descriptor at all".into());
+    }
+    Ok(crate::snapshot::Limit { soft, hard })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -206,7 +254,9 @@ pub struct CheckArgs {
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
     pub warn_at: f64,
-    /// Predict as if this profile (bundled name or file) were applied, without applying it.
+    /// Predict as if this profile (bundled name or file) were applied, without applying it;
+    /// the checks and --require then judge that what-if (JSON: `with_profile`,
+    /// `checks_for: "with_profile"`).
     #[arg(long, value_name = "PROFILE")]
     pub with: Option<String>,
     /// Output format: text for people, json for scripts (`"schema": 1`).

@@ -12,7 +12,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Internal error (a bug, or the host could not be read).
     pub const INTERNAL: i32 = 3;
-    /// apply interrupted by SIGINT (Ctrl-C), after restoring what it had changed (128 + 2).
+    /// Interrupted by SIGINT/SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C): apply
+    /// after restoring what it had changed, flood after closing everything it opened.
     pub const INTERRUPTED: i32 = 130;
 }
 

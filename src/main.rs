@@ -4,6 +4,9 @@ use porttune::error::exit;
 
 fn main() {
     let cli = Cli::parse();
+    colored::control::set_override(porttune::render::use_colour(
+        std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    ));
     let res = match &cli.command {
         Command::Check(a) => porttune::commands::check::run(a),
         Command::Flood(a) => porttune::flood::cli::run(a),

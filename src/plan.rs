@@ -772,11 +772,6 @@ pub fn snapshot_set(snap: &mut Snapshot, key: &str, value: &str) -> bool {
     }
 }
 
-/// Smallest power of two ≥ n (how the BEAM sizes +Q/+P tables).
-fn pow2(n: u64) -> u64 {
-    n.checked_next_power_of_two().unwrap_or(n)
-}
-
 /// Apply a plan to a snapshot: sysctls to their fields, the profile's limits to the examined
 /// process (as if it restarted under them), Erlang +Q/+P to the runtime.
 pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) {
@@ -797,23 +792,21 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) {
         if is_erlang {
             let src = format!("profile {}", plan.profile);
             let er = snap.runtime.erlang.get_or_insert_with(Default::default);
+            // The model rounds +Q/+P as erts does and derives max_fds from the new soft limit.
             if let Some(q) = e.max_ports {
-                er.port_limit = Sourced {
-                    value: pow2(q),
+                er.port_limit = Some(Sourced {
+                    value: q,
                     source: format!("{src} (+Q {q})"),
-                };
+                });
             }
             if let Some(p) = e.max_processes {
-                er.process_limit = Sourced {
-                    value: pow2(p),
+                er.process_limit = Some(Sourced {
+                    value: p,
                     source: format!("{src} (+P {p})"),
-                };
-            }
-            if nofile_changed && let Some(soft) = snap.process.nofile.soft.value() {
-                er.max_fds = Some(Sourced {
-                    value: soft,
-                    source: format!("{src} (soft nofile at boot)"),
                 });
+            }
+            if nofile_changed {
+                er.max_fds = None;
             }
         }
     }

@@ -72,3 +72,35 @@ fn verify_needs_a_requirement_and_changes_nothing() {
     // The range in the namespace is still the default.
     assert!(err.contains("32768\t60999"), "{err}");
 }
+
+/// A loopback flood that reaches the requirement does not make `--verify` ok when the plan
+/// predicts less for the profile's own scenario (here outbound, binding before connect: one
+/// port pool for 3 destinations), and the report says what loopback can prove.
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn verify_is_not_ok_when_the_profiles_scenario_is_predicted_short() {
+    if !common::need_root("verify_is_not_ok_when_the_profiles_scenario_is_predicted_short") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("outbound.yaml");
+    std::fs::write(
+        &p,
+        "name: verify-outbound\ndescription: test\nrequire:\n  connections: 2000\n  scenario: {kind: outbound, destinations: 3, bind_before_connect: true}\nsysctl:\n  net.ipv4.ip_local_port_range: \"40000 40999\"\n",
+    )
+    .unwrap();
+    let (code, v, err) = apply_verify(&p, &d.path().join("s"));
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    let ver = &v["verify"];
+    assert_eq!(
+        ver["measured"], 2000,
+        "3 emulated destinations × 1000 ports: {v}"
+    );
+    assert_eq!(ver["predicted"], 1000, "{v}");
+    assert_eq!(ver["ok"], false, "{v}");
+    assert_eq!(ver["scenario"], "outbound");
+    assert!(
+        ver["proves"].as_str().unwrap().contains("loopback flood"),
+        "{v}"
+    );
+}

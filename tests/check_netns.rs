@@ -46,7 +46,7 @@ fn listener_inside_range_is_excluded() {
     }
     // A listener on 40500 (inside the range) takes that port from connect()'s pool (facts 1.8).
     let out = netns_sh(&format!(
-        "{}\npython3 -c 'import socket,time,sys; s=socket.socket(); s.bind((\"127.0.0.1\",40500)); s.listen(); print(\"up\",flush=True); time.sleep(30)' > /dev/null 2>&1 &\nPY=$!\nsleep 0.5\n\"$PORTTUNE\" check --scenario loopback --format json\nkill $PY",
+        "{}\npython3 -c 'import socket,time,sys; s=socket.socket(); s.bind((\"127.0.0.1\",40500)); s.listen(); print(\"up\",flush=True); time.sleep(30)' > /dev/null 2>&1 &\nPY=$!\nfor i in $(seq 200); do grep -q ':9E34 00000000:0000 0A' /proc/net/tcp && break; sleep 0.05; done\n\"$PORTTUNE\" check --scenario loopback --format json\nkill $PY",
         common::sysctl_set(RANGE.0, RANGE.1)
     ));
     let v = json(&out);

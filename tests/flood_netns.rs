@@ -312,6 +312,8 @@ fn sigint_mid_flood(
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).expect(&d);
     assert_eq!(r["stop"]["reason"], "signal", "{d}\n{r}");
+    assert_eq!(r["verdict"], "incomplete", "{d}\n{r}");
+    assert_eq!(v["rc"], 130, "Ctrl-C exits 130: {d}");
     (v, r, d)
 }
 
@@ -378,4 +380,38 @@ fn flood_sigint_during_target_wait() {
     );
     // Paced on the server's queue (the window of 64): they were waiting when the signal came.
     assert_eq!(r["established"], 64, "{r}");
+}
+
+/// A run that --duration stops before any limit (the server stopped accepting and the
+/// connects wait 20 s, the run lasts 1 s) is `incomplete`, exit 1, with why; not `differs`.
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn flood_stopped_by_duration_is_incomplete() {
+    if !need_root("flood_stopped_by_duration_is_incomplete") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("server.py");
+    std::fs::write(&py, SERVER_PY).unwrap();
+    let ready = sh_quote(dir.path().join("ready").to_str().unwrap());
+    let script = format!(
+        "python3 {} {ready} 127.0.0.1 4096 & srv=$!\n\
+         trap 'kill $srv' EXIT\n\
+         for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.05; done\n\
+         rc=0; \"$PORTTUNE\" flood --target 127.0.0.1:8080 --connect-timeout 20000 --duration 1 --format json || rc=$?\n\
+         echo \"rc=$rc\" >&2\n\
+         \"$PORTTUNE\" flood --target 127.0.0.1:8080 --connect-timeout 20000 --duration 1 >&2 || true",
+        sh_quote(py.to_str().unwrap())
+    );
+    let out = netns_sh(&script);
+    let d = dump(&out);
+    let v = json(&out);
+    assert_eq!(v["stop"]["reason"], "deadline", "{d}");
+    assert_eq!(v["verdict"], "incomplete", "{d}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rc=1"), "{d}");
+    assert!(
+        err.contains("incomplete: --duration 1 s ran out"),
+        "the text says why: {d}"
+    );
 }

@@ -100,11 +100,12 @@ fn tuned_server_ports_exact() {
 fn macos_host() {
     let s = fixture("macos.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    // Unlimited soft limit → kern.maxfilesperproc.
+    // Unlimited soft limit → kern.maxfilesperproc, a rung of its own.
     assert_eq!(
         (p.ceiling, p.bottleneck.as_str()),
-        (122880 - 3, PROCESS_FDS)
+        (122880 - 3, MAX_FILES_PER_PROC)
     );
+    assert!(p.get(PROCESS_FDS).is_none(), "RLIMIT_NOFILE is unlimited");
     assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 245760 - 9000);
     let mut o = sc(ScenarioKind::Outbound);
     o.churn = true;

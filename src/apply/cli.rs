@@ -40,6 +40,10 @@ pub struct TargetArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Leave these sysctl keys of the profile out (comma-separated or repeated), e.g. a key
+    /// that is read-only here. A profile can mark a key `optional: true` instead.
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
 }
 
 /// `porttune plan PROFILE`: what `apply` would change, and the ceiling before → after.
@@ -133,26 +137,90 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))
 }
 
+/// Take out of the profile the keys named by `--skip`, and the `optional: true` keys this
+/// process may not write here (with the cause). Unknown `--skip` keys are a usage error.
+fn leave_out(
+    prof: &mut profile::Profile,
+    sys: &SysctlFs,
+    here: &crate::snapshot::Snapshot,
+    skip: &[String],
+) -> Result<Vec<plan::Skipped>> {
+    let mut out = Vec::new();
+    for key in skip {
+        if prof.sysctl.remove(key).is_none() {
+            let keys: Vec<&str> = prof.sysctl.keys().map(String::as_str).collect();
+            return Err(Error::Usage(format!(
+                "--skip {key}: profile `{}` sets no such sysctl (it sets: {}); nothing was changed",
+                prof.name,
+                keys.join(", ")
+            )));
+        }
+        out.push(plan::Skipped {
+            key: key.clone(),
+            why: "left out with --skip".into(),
+        });
+    }
+    let (initial, container) = (here.net.initial_netns, here.platform.container.is_some());
+    let refused: Vec<(String, String)> = prof
+        .sysctl
+        .iter()
+        .filter(|(k, e)| e.optional && sys.exists(k))
+        .filter_map(|(k, _)| Some((k.clone(), sys.refusal(k, initial, container)?)))
+        // Not being root is fixed by running as root: only a refusal by this place skips.
+        .filter(|(_, cause)| !cause.starts_with("not root"))
+        .collect();
+    for (key, cause) in refused {
+        prof.sysctl.remove(&key);
+        out.push(plan::Skipped {
+            key,
+            why: format!("optional, and refused here: {cause}"),
+        });
+    }
+    Ok(out)
+}
+
+/// Name the real cause of every sysctl change this process may not make here.
+fn explain_refusals(p: &mut Plan, sys: &SysctlFs, here: &crate::snapshot::Snapshot) {
+    let (initial, container) = (here.net.initial_netns, here.platform.container.is_some());
+    for c in p.changes.iter_mut() {
+        if !matches!(c.action, plan::Action::Sysctl { .. }) {
+            continue;
+        }
+        if let Some(cause) = sys.refusal(&c.key, initial, container) {
+            c.allowed = false;
+            // Not root: `needs` already says what it takes (root, and which capability).
+            if !cause.starts_with("not root") {
+                c.needs = format!("refused here: {cause}");
+            }
+        }
+    }
+}
+
 /// Build the plan for the live host (or the sysctl root given) and the prediction.
 fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
-    let prof = profile::load(profile_spec)?;
+    let mut prof = profile::load(profile_spec)?;
     let sys = SysctlFs::new(absolute(&t.sysctl_root)?);
     let host = LiveHost {
         sysctl: sys.clone(),
     };
+    let here = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
+    let left_out = leave_out(&mut prof, &sys, &here, &t.skip)?;
     let opts = PlanOptions {
         persist: if t.persist { Some(true) } else { None },
         // Journals record absolute paths, so a rollback works from any directory.
         root: absolute(&t.root)?,
     };
     let mut p = plan::build(&prof, &host, &opts)?;
+    p.skipped.extend(left_out);
+    explain_refusals(&mut p, &sys, &here);
+    let listening = super::warn::listening_ports();
+    p.warnings
+        .extend(super::warn::port_range(&p, &here, &listening));
     confine(&p, &opts.root)?;
     super::ports::order_for_kernel(&mut p);
-    let mut before = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
+    let mut before = here;
     plan::overlay(&mut before, &host, &prof);
-    if let Some(w) = super::ports::prepare(&p, &mut before, &sys) {
-        p.warnings.push(w);
-    }
+    super::ports::prepare(&mut before, &sys, &listening);
     plan::attach_prediction(
         &mut p,
         &before,
@@ -177,8 +245,10 @@ fn confine(p: &Plan, root: &Path) -> Result<()> {
 
 /// The plan as text.
 pub fn render_plan(p: &Plan) -> String {
+    use colored::Colorize;
     let mut s = format!(
-        "Profile `{}` ({}), persist: {}\n",
+        "{} `{}` ({}), persist: {}\n",
+        "Profile".bold(),
         p.profile,
         p.source,
         if p.persist { "yes" } else { "no" }
@@ -195,7 +265,11 @@ pub fn render_plan(p: &Plan) -> String {
                 c.to,
                 c.scope,
                 c.needs,
-                if c.allowed { "" } else { " (MISSING)" }
+                if c.allowed {
+                    String::new()
+                } else {
+                    " (MISSING)".red().bold().to_string()
+                }
             ));
             s.push_str(&format!(
                 "; restart: {}",
@@ -223,7 +297,7 @@ pub fn render_plan(p: &Plan) -> String {
         }
     }
     for w in &p.warnings {
-        s.push_str(&format!("warning: {w}\n"));
+        s.push_str(&format!("{} {w}\n", "warning:".yellow()));
     }
     if let Some(w) = &p.prediction {
         let side = |n: u64, b: &str| {
@@ -234,7 +308,8 @@ pub fn render_plan(p: &Plan) -> String {
             }
         };
         s.push_str(&format!(
-            "Predicted ceiling ({}): {} → {}",
+            "{} ({}): {} → {}",
+            "Predicted ceiling".bold(),
             p.scenario.kind.name(),
             side(w.before, &w.before_bottleneck),
             side(w.after, &w.after_bottleneck)
@@ -325,6 +400,7 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
             args,
             json.then(|| plan_json(&p, 0, None, "apply")),
             required,
+            &p,
         );
     }
     let missing = p.missing_privileges();
@@ -335,6 +411,10 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
             p.changes.len()
         );
         for (k, needs) in &missing {
+            if needs.starts_with("refused here") {
+                msg.push_str(&format!("\n  {k}: {needs}"));
+                continue;
+            }
             msg.push_str(&format!("\n  {k}: needs {needs}"));
             if let Some(c) = p.changes.iter().find(|c| c.key == *k) {
                 if let Some(w) = crate::plan::where_instead(c) {
@@ -342,7 +422,11 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
                 }
             }
         }
-        msg.push_str("\nrun as root (with the capability named), or remove those settings");
+        let keys: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
+        msg.push_str(&format!(
+            "\nfix the cause named, or leave those keys out: --skip {} (or `optional: true` in the profile)",
+            keys.join(",")
+        ));
         return Err(Error::Failed(msg));
     }
     if !args.yes {
@@ -392,27 +476,60 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
         args,
         json.then(|| plan_json(&p, done.changed, Some(&done.journal), "apply")),
         required,
+        &p,
     )
 }
 
+/// What a loopback flood proves for the profile's scenario, in one sentence.
+fn verify_scope(sc: &crate::model::Scenario) -> String {
+    use crate::model::ScenarioKind::*;
+    let base = "a loopback flood (both ends in this host on 127.0.0.0/8, 2 fds per connection) proves the limits loopback meets here (fds, ephemeral ports, memory)";
+    match sc.kind {
+        Loopback => format!("{base}: the profile's own scenario"),
+        Inbound => format!(
+            "{base}, not real clients: it cannot prove conntrack, the NIC or the clients' side of the inbound scenario"
+        ),
+        Outbound => format!(
+            "{base}; the profile's {} destination(s) are emulated as as many listening ports, and remote servers, NAT and conntrack on a real interface are not proven",
+            sc.destinations
+        ),
+    }
+}
+
 /// Print the apply result (JSON: one document) and, with `--verify`, run the flood and
-/// report whether the host now holds the profile's required connections.
-fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u64>) -> Result<i32> {
+/// report whether the host now holds the profile's required connections: the flood must
+/// reach them, and the plan's prediction for the profile's own scenario must too (a loopback
+/// flood cannot prove an outbound or inbound requirement the model says is not met).
+fn finish(
+    args: &ApplyArgs,
+    json: Option<serde_json::Value>,
+    required: Option<u64>,
+    p: &Plan,
+) -> Result<i32> {
     let verified = match (args.verify, required) {
-        (true, Some(n)) => Some((n, verify_flood(n)?)),
+        (true, Some(n)) => Some((n, verify_flood(n, &p.scenario)?)),
         _ => None,
     };
+    let predicted = p.prediction.as_ref().map(|w| w.after);
+    let met = |n: u64, r: &crate::flood::report::FloodReport| {
+        r.measured() >= n && predicted.is_none_or(|a| a >= n)
+    };
     let code = match &verified {
-        Some((n, r)) if r.measured() < *n => exit::FAILED,
+        Some((n, r)) if !met(*n, r) => exit::FAILED,
         _ => exit::OK,
     };
+    let kind = p.scenario.kind.name();
+    let scope = verify_scope(&p.scenario);
     match json {
         Some(mut v) => {
             if let Some((n, r)) = &verified {
                 v["verify"] = json!({
                     "required": n,
                     "measured": r.measured(),
-                    "ok": r.measured() >= *n,
+                    "predicted": predicted,
+                    "ok": met(*n, r),
+                    "scenario": kind,
+                    "proves": scope,
                     "flood": serde_json::to_value(r).unwrap_or_default(),
                 });
             }
@@ -420,12 +537,20 @@ fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u6
         }
         None => {
             if let Some((n, r)) = &verified {
-                crate::outln!("\nverify: a loopback flood up to the profile's {n} connections");
+                crate::outln!("\nverify: up to the profile's {n} connections; {scope}");
                 crate::out!("{}", crate::flood::render::text(r));
+                let short = predicted.filter(|&a| a < *n).map(|a| {
+                    format!(
+                        "; the plan predicts {} for the profile's {kind} scenario, below the required {}: a loopback flood cannot prove it",
+                        fmt_num(a),
+                        fmt_num(*n)
+                    )
+                });
                 crate::outln!(
-                    "verify: {} — measured {}, required {n}",
-                    if r.measured() >= *n { "ok" } else { "FAILED" },
-                    r.measured()
+                    "verify: {} — measured {} on loopback, required {n}{}",
+                    if met(*n, r) { "ok" } else { "FAILED" },
+                    r.measured(),
+                    short.unwrap_or_default()
                 );
             }
         }
@@ -434,13 +559,38 @@ fn finish(args: &ApplyArgs, json: Option<serde_json::Value>, required: Option<u6
 }
 
 /// A bounded loopback flood up to `n` connections, in as many worker processes as the fd
-/// limit needs.
-fn verify_flood(n: u64) -> Result<crate::flood::report::FloodReport> {
+/// limit needs, shaped like the profile's scenario where loopback can (destinations become
+/// listening ports, source IPs 127.0.0.x).
+fn verify_flood(n: u64, sc: &crate::model::Scenario) -> Result<crate::flood::report::FloodReport> {
+    use crate::model::ScenarioKind;
     use clap::{Args as _, FromArgMatches as _};
     let cmd = crate::flood::cli::FloodArgs::augment_args(clap::Command::new("flood"));
     let max = n.to_string();
+    let ports = match sc.kind {
+        ScenarioKind::Outbound => sc.destinations,
+        ScenarioKind::Loopback => sc.listen_ports,
+        ScenarioKind::Inbound => 1,
+    }
+    .clamp(1, 64)
+    .to_string();
+    let ips = match sc.kind {
+        ScenarioKind::Inbound => 1,
+        _ => sc.source_ips,
+    }
+    .clamp(1, 254)
+    .to_string();
     let m = cmd
-        .try_get_matches_from(["flood", "--max", &max, "--workers", "auto"])
+        .try_get_matches_from([
+            "flood",
+            "--max",
+            &max,
+            "--workers",
+            "auto",
+            "--listen-ports",
+            &ports,
+            "--source-ips",
+            &ips,
+        ])
         .map_err(|e| Error::Internal(format!("verify flood arguments: {e}")))?;
     let fa = crate::flood::cli::FloodArgs::from_arg_matches(&m)
         .map_err(|e| Error::Internal(format!("verify flood arguments: {e}")))?;

@@ -2,6 +2,7 @@
 //! on the first failure everything already changed is restored. `rollback` restores a
 //! journal. See docs/profiles.md.
 
+pub mod cause;
 pub mod cli;
 pub mod engine;
 pub mod guard;
@@ -10,3 +11,4 @@ pub mod limits;
 pub mod persist;
 pub mod ports;
 pub mod sysctl;
+pub mod warn;

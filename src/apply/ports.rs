@@ -3,7 +3,7 @@
 //! ports and listeners a widened range runs onto (counted in the plan's prediction).
 
 use crate::plan::{Action, Change, Plan};
-use crate::snapshot::{PortRange, Snapshot};
+use crate::snapshot::Snapshot;
 
 use super::sysctl::SysctlFs;
 
@@ -21,14 +21,6 @@ fn old_value<'a>(changes: &'a [Change], key: &str) -> Option<&'a str> {
     changes.iter().find_map(|c| match &c.action {
         Action::Sysctl { key: k, old, .. } if k == key => old.as_deref(),
         _ => None,
-    })
-}
-
-fn parse_range(v: &str) -> Option<PortRange> {
-    let mut it = v.split_whitespace().filter_map(|p| p.parse::<u16>().ok());
-    Some(PortRange {
-        lo: it.next()?,
-        hi: it.next()?,
     })
 }
 
@@ -64,42 +56,17 @@ pub fn order_for_kernel(plan: &mut Plan) {
 
 /// Give `before` what the prediction after a widened range needs: the reserved ports as
 /// the sysctl root reads them, and every port listening in this network namespace (the
-/// model counts those inside whichever range it is given). A warning when the new range
-/// holds reserved ports or listeners.
-pub fn prepare(plan: &Plan, before: &mut Snapshot, sys: &SysctlFs) -> Option<String> {
+/// model counts those inside whichever range it is given, so a range widened onto them is
+/// predicted as the kernel will use it). The warnings are `super::warn`'s.
+pub fn prepare(before: &mut Snapshot, sys: &SysctlFs, listening: &[u16]) {
     if let Ok(v) = sys.read("net.ipv4.ip_local_reserved_ports")
         && let Ok(spans) = crate::snapshot::procsys::parse_port_list(&v)
     {
         before.net.ip_local_reserved_ports = spans;
     }
-    #[cfg(target_os = "linux")]
-    {
-        let t = crate::snapshot::linux::tcp_table(std::path::Path::new("/proc"), "self");
-        let mut all: Vec<u16> = t.listen_ports.into_iter().collect();
-        all.retain(|p| !before.net.bound_ports_in_range.contains(p));
-        before.net.bound_ports_in_range.extend(all);
+    for p in listening {
+        if !before.net.bound_ports_in_range.contains(p) {
+            before.net.bound_ports_in_range.push(*p);
+        }
     }
-    let r = parse_range(new_value(&plan.changes, RANGE)?)?;
-    let reserved: u64 = before
-        .net
-        .ip_local_reserved_ports
-        .iter()
-        .map(|s| {
-            let (lo, hi) = (s.lo.max(r.lo), s.hi.min(r.hi));
-            if lo <= hi { u64::from(hi - lo) + 1 } else { 0 }
-        })
-        .sum();
-    let listeners = before
-        .net
-        .bound_ports_in_range
-        .iter()
-        .filter(|p| r.contains(**p))
-        .count();
-    if reserved == 0 && listeners == 0 {
-        return None;
-    }
-    Some(format!(
-        "the new port range {}–{} holds {reserved} reserved port(s) (ip_local_reserved_ports) and {listeners} listening port(s): connect() cannot use them; the prediction counts them out",
-        r.lo, r.hi
-    ))
 }

@@ -1,7 +1,5 @@
 //! `porttune check`.
 
-use std::io::IsTerminal;
-
 use crate::cli::{CheckArgs, Format, ScenarioArgs, SourceArgs};
 use crate::error::{Error, Result, exit};
 use crate::model::{self, Scenario, checks};
@@ -38,9 +36,12 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 || a.erl_flags.is_some()
                 || a.vm_args.is_some()
                 || a.nginx_conf.is_some()
+                || a.nofile.is_some()
+                || a.runtime_version.is_some()
+                || a.haproxy_conf.is_some()
             {
                 return Err(Error::Usage(
-                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args and --nginx-conf apply when reading a host".into(),
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --nofile and --runtime-version apply when reading a host".into(),
                 ));
             }
             (
@@ -57,6 +58,9 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 erl_flags: a.erl_flags.clone(),
                 vm_args: a.vm_args.clone(),
                 nginx_conf: a.nginx_conf.clone(),
+                nofile: a.nofile,
+                runtime_version: a.runtime_version.clone(),
+                haproxy_conf: a.haproxy_conf.clone(),
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {
@@ -127,15 +131,19 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         warn_at: a.warn_at,
         ignore,
     };
-    let found = checks::run(&snap, &pred, &opts);
     let with = match &a.with {
         Some(profile) => Some((profile.clone(), what_if(&snap, profile, &sc)?)),
         None => None,
     };
+    // With --with, the checks and --require judge the host as the profile would leave it.
+    let found = match &with {
+        Some((_, (after, after_pred))) => checks::run(after, after_pred, &opts),
+        None => checks::run(&snap, &pred, &opts),
+    };
     let report = render::CheckReport {
         snapshot: &snap,
         prediction: &pred,
-        with_profile: with.as_ref().map(|(n, p)| (n.clone(), p)),
+        with_profile: with.as_ref().map(|(n, (_, p))| (n.clone(), p)),
         checks: &found,
         source,
     };
@@ -156,7 +164,6 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
             render::prometheus::check(&snap, &preds, &found)
         }
         Format::Text => {
-            colored::control::set_override(render::use_colour(std::io::stdout().is_terminal()));
             let o = render::text::TextOptions {
                 width: render::wrap::terminal_width(),
                 brief: a.brief,
@@ -169,8 +176,9 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     Ok(if failed { exit::FAILED } else { exit::OK })
 }
 
-/// The prediction as if `profile` were applied (nothing is changed).
-fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<model::Prediction> {
+/// The host and the prediction as if `profile` were applied (nothing is changed).
+fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<(Snapshot, model::Prediction)> {
     let (after, _plan) = crate::plan::what_if(snap, profile)?;
-    Ok(model::predict(&after, sc))
+    let pred = model::predict(&after, sc);
+    Ok((after, pred))
 }

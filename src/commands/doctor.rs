@@ -1,127 +1,207 @@
 //! `porttune doctor`: what porttune can and cannot do here, why, and the fix for each "cannot".
+//! Each "can write" is tested on the file itself (opened for writing, nothing written), so the
+//! answer holds in a child network namespace, a container or a read-only /proc/sys.
 
+use colored::Colorize;
 use serde::Serialize;
 
-use crate::cli::{DoctorArgs, Format};
+use crate::cli::{DoctorArgs, DoctorFormat};
 use crate::error::{Error, Result, exit};
-use crate::snapshot::{self, probe::ProbeOptions};
+use crate::render::wrap;
+use crate::snapshot::{self, Snapshot, probe::ProbeOptions};
 
 #[derive(Debug, Serialize)]
 pub struct Finding {
     pub what: String,
     pub can: bool,
+    /// `apply` needs it for the bundled profiles: a "cannot" here makes doctor exit 1.
+    pub needed: bool,
     pub why: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
 
-fn f(what: &str, can: bool, why: String, fix: Option<&str>) -> Finding {
+fn f(what: &str, can: bool, needed: bool, why: String, fix: &str) -> Finding {
     Finding {
         what: what.into(),
         can,
+        needed,
         why,
-        fix: if can { None } else { fix.map(str::to_string) },
+        fix: (!can).then(|| fix.to_string()),
     }
 }
 
-pub fn run(a: &DoctorArgs) -> Result<i32> {
-    let snap = snapshot::probe::probe(&ProbeOptions::default())?;
-    let root = nix::unistd::geteuid().is_root();
+/// Whether `/proc/sys/KEY` can be opened for writing, and why not (nothing is written).
+fn sysctl_writable(key: &str) -> std::result::Result<(), String> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    match std::fs::OpenOptions::new().write(true).open(&path) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(match e.raw_os_error() {
+            Some(libc_erofs) if libc_erofs == nix::errno::Errno::EROFS as i32 => {
+                format!("{key} is on a read-only /proc/sys (a container's default)")
+            }
+            Some(n) if n == nix::errno::Errno::ENOENT as i32 => {
+                format!("{key} does not exist here (module not loaded, or another kernel)")
+            }
+            Some(n)
+                if n == nix::errno::Errno::EACCES as i32
+                    || n == nix::errno::Errno::EPERM as i32 =>
+            {
+                format!(
+                    "{key} is not writable by this user here (not root, or read-only in this network namespace)"
+                )
+            }
+            _ => format!("{key}: {e}"),
+        }),
+    }
+}
+
+/// Where porttune runs: the network namespace and the container, said plainly.
+fn context(snap: &Snapshot) -> serde_json::Value {
+    serde_json::json!({
+        "root": nix::unistd::geteuid().is_root(),
+        "netns": snap.net.netns,
+        "initial_netns": snap.net.initial_netns,
+        "container": snap.platform.container,
+        "systemd": std::path::Path::new("/run/systemd/system").exists(),
+    })
+}
+
+fn findings(snap: &Snapshot) -> Vec<Finding> {
     let caps = &snap.process.caps;
-    let writable = snap.net.proc_sys_writable.unwrap_or(false);
+    let child_ns = snap.net.initial_netns == Some(false);
+    let ns = snap.net.netns.clone().unwrap_or_else(|| "unknown".into());
+    let net = sysctl_writable("net.ipv4.ip_local_port_range");
+    let fs = sysctl_writable("fs.file-max");
+    let ct = sysctl_writable("net.netfilter.nf_conntrack_max");
     let systemd = std::path::Path::new("/run/systemd/system").exists();
+    let scope = match snap.net.initial_netns {
+        Some(false) => format!(
+            "in network namespace {ns}, a child namespace: changes stay in it, not on the host"
+        ),
+        Some(true) => format!("in network namespace {ns}, the host's own"),
+        None => format!("in network namespace {ns} (whether it is the host's could not be read)"),
+    };
     let mut out = vec![
-        f("read the host", true, "/proc is readable".into(), None),
+        f("read the host", true, true, "/proc is readable".into(), ""),
         f(
             "write net.* sysctls (ports, TIME_WAIT reuse, somaxconn)",
-            writable && caps.net_admin,
-            if writable {
-                format!(
-                    "/proc/sys/net is writable; CAP_NET_ADMIN: {}",
-                    caps.net_admin
-                )
-            } else {
-                "/proc/sys/net is read-only here (a container, or not root)".into()
+            net.is_ok(),
+            true,
+            match &net {
+                Ok(()) => scope.clone(),
+                Err(e) => format!("{e}; {scope}"),
             },
-            Some(
-                "run as root on the host, or set per-namespace keys as container sysctls (docker run --sysctl, pod securityContext.sysctls)",
-            ),
+            "run as root on the host, or set per-namespace keys as container sysctls (docker run --sysctl, pod securityContext.sysctls)",
         ),
         f(
-            "write global sysctls (fs.file-max, fs.nr_open, nf_conntrack_max)",
-            root && caps.sys_admin && writable && snap.net.initial_netns != Some(false),
-            format!(
-                "root: {root}; CAP_SYS_ADMIN: {}; initial network namespace: {}",
-                caps.sys_admin,
-                snap.net
-                    .initial_netns
-                    .map(|b| b.to_string())
-                    .unwrap_or_else(|| "unknown".into())
-            ),
-            Some("run on the host as root (not in a container or a child network namespace)"),
+            "write host-wide sysctls (fs.file-max, fs.nr_open)",
+            fs.is_ok(),
+            true,
+            match (&fs, &snap.platform.container) {
+                (Ok(()), Some(c)) => format!("writable, but this is a container ({c}): a change here changes the whole host"),
+                (Ok(()), None) if child_ns => "writable: fs.* is host-wide, so a change from this network namespace changes the whole host".into(),
+                (Ok(()), None) => "writable (root with CAP_SYS_ADMIN)".into(),
+                (Err(e), _) => e.clone(),
+            },
+            "run on the host as root; a container cannot change host-wide keys (set them on the host)",
+        ),
+        f(
+            "write net.netfilter.nf_conntrack_max",
+            ct.is_ok(),
+            false,
+            match &ct {
+                Ok(()) => "writable".into(),
+                Err(e) if child_ns => format!("{e}; the kernel makes it read-only outside the host's initial network namespace"),
+                Err(e) => e.clone(),
+            },
+            "set it on the host (initial network namespace) as root, or skip it (`apply --skip net.netfilter.nf_conntrack_max`)",
         ),
         f(
             "raise a hard RLIMIT_NOFILE (this process or others via prlimit)",
             caps.sys_resource,
+            true,
             format!(
                 "CAP_SYS_RESOURCE: {}; hard limit now {}",
-                caps.sys_resource, snap.process.nofile.hard
+                if caps.sys_resource { "yes" } else { "no" },
+                snap.process.nofile.hard
             ),
-            Some(
-                "grant CAP_SYS_RESOURCE, or set the limit where the process starts: LimitNOFILE= in its systemd unit, /etc/security/limits.d for logins, --ulimit for containers",
-            ),
+            "grant CAP_SYS_RESOURCE, or set the limit where the process starts: LimitNOFILE= in its systemd unit, /etc/security/limits.d for logins, --ulimit for containers",
         ),
         f(
             "persist limits for services with systemd drop-ins",
             systemd,
+            false,
             if systemd {
                 "systemd is PID 1".into()
             } else {
                 "systemd is not running as PID 1 (/run/systemd/system is absent)".into()
             },
-            Some(
-                "use limits.d for login sessions, or the init system's own mechanism; `porttune apply --root DIR` writes files for an image",
-            ),
+            "use limits.d for login sessions, or the init system's own mechanism; `porttune apply --root DIR` writes files for an image",
         ),
         f(
             "flood beyond one process's fd limit (several worker processes)",
             true,
+            false,
             format!("each worker has its own {} fds", snap.process.nofile.soft),
-            None,
+            "",
         ),
     ];
-    if let Some(c) = &snap.platform.container {
-        out.push(f(
-            "change host-wide settings from here",
-            false,
-            format!("inside a container: {c}"),
-            Some("apply host-wide keys (fs.*, nf_conntrack_max, hard limits) on the host; per-namespace net.* keys as container sysctls"),
+    if !cfg!(target_os = "linux") {
+        out.retain(|x| !x.what.contains("nf_conntrack") && !x.what.contains("systemd"));
+    }
+    out
+}
+
+fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
+    let w = wrap::terminal_width();
+    let mut s = String::new();
+    let ns = ctx["netns"].as_str().unwrap_or("unknown");
+    let where_ = match (ctx["initial_netns"].as_bool(), ctx["container"].as_str()) {
+        (_, Some(c)) => format!("inside a container ({c}), network namespace {ns}"),
+        (Some(false), None) => format!("in a child network namespace {ns}"),
+        (Some(true), None) => format!("on the host, network namespace {ns}"),
+        _ => format!("network namespace {ns} (whether it is the host's could not be read)"),
+    };
+    s.push_str(&wrap::wrap(
+        &format!("{} {where_}", "Here:".bold()),
+        w,
+        "",
+        "  ",
+    ));
+    for x in out {
+        let label = match (x.can, x.needed) {
+            (true, _) => "[can   ]".green().to_string(),
+            (false, true) => "[cannot]".red().bold().to_string(),
+            (false, false) => "[cannot]".yellow().to_string(),
+        };
+        s.push_str(&wrap::wrap(
+            &format!("{}: {}", x.what, x.why),
+            w,
+            &format!("{label} "),
+            "         ",
         ));
+        if let Some(fix) = &x.fix {
+            s.push_str(&wrap::wrap(fix, w, "         fix: ", "           "));
+        }
     }
+    s
+}
+
+pub fn run(a: &DoctorArgs) -> Result<i32> {
+    let snap = snapshot::probe::probe(&ProbeOptions::default())?;
+    let out = findings(&snap);
+    let ctx = context(&snap);
     match a.format {
-        Format::Json => crate::outln!(
+        DoctorFormat::Json => crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"schema": 1, "findings": out}))
-                .map_err(|e| Error::Internal(e.to_string()))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"schema": 1, "context": ctx, "findings": out})
+            )
+            .map_err(|e| Error::Internal(e.to_string()))?
         ),
-        Format::Text => {
-            for x in &out {
-                crate::outln!(
-                    "[{}] {}: {}",
-                    if x.can { "can   " } else { "cannot" },
-                    x.what,
-                    x.why
-                );
-                if let Some(fix) = &x.fix {
-                    crate::outln!("         fix: {fix}");
-                }
-            }
-        }
-        Format::Prometheus => {
-            return Err(Error::Usage(
-                "doctor: --format prometheus is for check".into(),
-            ));
-        }
+        DoctorFormat::Text => crate::out!("{}", text(&ctx, &out)),
     }
-    Ok(exit::OK)
+    let missing = out.iter().any(|x| x.needed && !x.can);
+    Ok(if missing { exit::FAILED } else { exit::OK })
 }

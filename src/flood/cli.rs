@@ -22,8 +22,9 @@ pub enum Format {
     porttune flood --listen-ports 2 --source-ips 3\n  \
     porttune flood --target 127.0.0.1:8080 --connect-timeout 500\n  \
     porttune flood --churn --duration 10        # open and close: TIME_WAIT rate\n\n\
-    Exit codes: 0 measured = predicted (or --max reached), 1 differs or below --require,\n\
-    2 bad usage, 3 internal error.")]
+    Exit codes: 0 measured = predicted (or --max reached), 1 differs, incomplete (--duration\n\
+    ran out before any limit) or below --require, 2 bad usage, 3 internal error,\n\
+    130 interrupted (Ctrl-C).")]
 pub struct FloodArgs {
     /// Stop after this many connections (churn: open-close cycles).
     #[arg(long, default_value_t = 100_000, value_name = "N")]

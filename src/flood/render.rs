@@ -1,6 +1,7 @@
 //! Text, JSON and Markdown renderings of a [`FloodReport`]. Formatting only: every number
 //! comes from the report.
 
+use colored::Colorize;
 use std::fmt::Write;
 
 use super::report::*;
@@ -104,7 +105,28 @@ fn churn_verdict_line(r: &FloodReport, ch: &Churn) -> String {
     }
 }
 
+/// Why a run stopped before any limit: what to do for a measurement.
+fn incomplete_line(r: &FloodReport) -> String {
+    let why = match r.stop.reason {
+        StopReason::Signal => "interrupted (SIGINT/SIGTERM)".to_string(),
+        _ => format!("--duration {} s ran out", r.config.duration_s),
+    };
+    let predicted = r
+        .prediction
+        .as_ref()
+        .map(|p| format!("{} ({})", thousands(p.ceiling), p.bottleneck))
+        .unwrap_or_else(|| "nothing".into());
+    format!(
+        "incomplete: {why} after {} connections, before any limit; predicted {predicted}: \
+         nothing was proven, run longer (--duration) or lower --max",
+        thousands(r.measured())
+    )
+}
+
 fn verdict_line(r: &FloodReport) -> String {
+    if r.verdict == Verdict::Incomplete {
+        return incomplete_line(r);
+    }
     if let Some(ch) = &r.churn {
         return churn_verdict_line(r, ch);
     }
@@ -187,7 +209,13 @@ pub fn text(r: &FloodReport) -> String {
             p.scenario
         );
     }
-    let _ = writeln!(o, "verdict: {}", verdict_line(r));
+    let line = verdict_line(r);
+    let line = match r.verdict {
+        Verdict::Match | Verdict::MaxReached => line.green().to_string(),
+        Verdict::Differs => line.red().bold().to_string(),
+        Verdict::Incomplete => line.yellow().to_string(),
+    };
+    let _ = writeln!(o, "{} {line}", "verdict:".bold());
     if let Some(s) = &r.state_at_limit {
         let opt = |v: Option<u64>| v.map(thousands).unwrap_or_else(|| "?".into());
         let _ = writeln!(

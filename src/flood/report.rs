@@ -41,6 +41,8 @@ pub enum Verdict {
     Match,
     Differs,
     MaxReached,
+    /// Stopped by --duration or a signal before any limit: nothing to compare.
+    Incomplete,
 }
 
 impl Verdict {
@@ -49,6 +51,7 @@ impl Verdict {
             Verdict::Match => "match",
             Verdict::Differs => "differs",
             Verdict::MaxReached => "max_reached",
+            Verdict::Incomplete => "incomplete",
         }
     }
 }
@@ -97,11 +100,14 @@ pub fn agrees(measured: u64, predicted: u64) -> bool {
     diff <= 2 || (diff as f64) <= 0.005 * predicted as f64
 }
 
-/// The verdict for a hold run: `max_reached` when `--max` stopped it first, else whether the
-/// measurement agrees with the prediction (no prediction: `differs`).
+/// The verdict for a hold run: `max_reached` when `--max` stopped it first, `incomplete` when
+/// --duration or a signal stopped it before any limit, else whether the measurement agrees
+/// with the prediction (no prediction: `differs`).
 pub fn verdict(measured: u64, predicted: Option<u64>, reason: StopReason) -> Verdict {
-    if reason == StopReason::Max {
-        return Verdict::MaxReached;
+    match reason {
+        StopReason::Max => return Verdict::MaxReached,
+        StopReason::Deadline | StopReason::Signal => return Verdict::Incomplete,
+        StopReason::Limit => {}
     }
     match predicted {
         Some(p) if agrees(measured, p) => Verdict::Match,
@@ -124,9 +130,11 @@ pub fn churn_verdict(
     match reason {
         StopReason::Max => Verdict::MaxReached,
         StopReason::Limit => verdict(cycles, predicted, reason),
+        // A churn run normally runs out its --duration; an interrupted one proves nothing.
+        StopReason::Signal => Verdict::Incomplete,
         // no limit within the run: consistent with the model when the rate stayed within the
         // sustainable one, or when fewer cycles were made than the ports TIME_WAIT can hold
-        StopReason::Deadline | StopReason::Signal => {
+        StopReason::Deadline => {
             if model_rate.is_some_and(|r| r >= rate_per_s) || predicted.is_some_and(|p| cycles <= p)
             {
                 Verdict::Match
@@ -304,12 +312,16 @@ impl FloodReport {
     }
 
     pub fn exit_code(&self) -> i32 {
+        // Ctrl-C (SIGINT) or SIGTERM: the shell convention 128 + SIGINT.
+        if self.stop.reason == StopReason::Signal {
+            return crate::error::exit::INTERRUPTED;
+        }
         if self.below_require.is_some() {
             return crate::error::exit::FAILED;
         }
         match self.verdict {
             Verdict::Match | Verdict::MaxReached => crate::error::exit::OK,
-            Verdict::Differs => crate::error::exit::FAILED,
+            Verdict::Differs | Verdict::Incomplete => crate::error::exit::FAILED,
         }
     }
 }
@@ -371,11 +383,11 @@ mod tests {
         );
         assert_eq!(
             verdict(500, Some(1000), StopReason::Deadline),
-            Verdict::Differs
+            Verdict::Incomplete
         );
         assert_eq!(
             verdict(1000, Some(1000), StopReason::Signal),
-            Verdict::Match
+            Verdict::Incomplete
         );
     }
 

@@ -252,10 +252,12 @@ pub fn measure(
             pb.set_message(format!("{:.0} conn/s", rate(est, secs)));
         }
     };
-    let out = workers::run(&plan, &mut tick)?;
+    let out = workers::run(&plan, &mut tick);
+    // Cleared on every path (an error too), so no frame of the bar stays on the terminal.
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
+    let out = out?;
 
     // the stop
     let lo_rose = out.listen_overflows_delta.unwrap_or(0) > 0;

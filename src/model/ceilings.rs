@@ -17,15 +17,15 @@ pub const ERLANG_BASELINE_FDS: u64 = 19;
 /// TIME_WAIT length on Linux (TCP_TIMEWAIT_LEN, fixed).
 pub const LINUX_TIME_WAIT_S: f64 = 60.0;
 
-struct Ctx<'a> {
-    snap: &'a Snapshot,
-    sc: &'a Scenario,
+pub(super) struct Ctx<'a> {
+    pub(super) snap: &'a Snapshot,
+    pub(super) sc: &'a Scenario,
     assumptions: Vec<String>,
     not_applicable: Vec<NotApplicable>,
 }
 
 impl Ctx<'_> {
-    fn assume(&mut self, s: impl Into<String>) {
+    pub(super) fn assume(&mut self, s: impl Into<String>) {
         self.assumptions.push(s.into());
     }
     fn na(&mut self, name: &str, why: impl Into<String>) {
@@ -39,7 +39,14 @@ impl Ctx<'_> {
     }
 }
 
-fn ceiling(name: &str, value: u64, exact: bool, scope: &str, why: String, lift: String) -> Ceiling {
+pub(super) fn ceiling(
+    name: &str,
+    value: u64,
+    exact: bool,
+    scope: &str,
+    why: String,
+    lift: String,
+) -> Ceiling {
     Ceiling {
         name: name.into(),
         value,
@@ -56,6 +63,7 @@ fn lift_rank(name: &str) -> u32 {
         EPHEMERAL_PORTS => 0,
         ACCEPT_QUEUE => 1,
         PROCESS_FDS => 2,
+        MAX_FILES_PER_PROC => 4,
         ERLANG_PORT_LIMIT
         | ERLANG_PROCESS_LIMIT
         | ERLANG_MAX_FDS
@@ -86,6 +94,7 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
     cs.extend(tasks(&mut cx));
     cs.extend(runtime_caps(&mut cx));
     cs.sort_by_key(|c| (c.value, lift_rank(&c.name)));
+    erlang_max_fds_lift(snap, sc, &mut cs);
     let rates = if sc.churn {
         let ports = cs
             .iter()
@@ -117,70 +126,125 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
     }
 }
 
-/// The soft limit the process will actually run with, and how it was found.
-pub fn effective_nofile(snap: &Snapshot) -> (u64, String) {
+/// The soft RLIMIT_NOFILE the process will actually run with, and how it was found.
+/// `Unlimited` only on a Mac (xnu then caps at `kern.maxfilesperproc`, a rung of its own); on
+/// Linux an unlimited limit means `fs.nr_open`.
+pub fn effective_nofile(snap: &Snapshot) -> (Rlim, String) {
     let p = &snap.process;
     let kind = snap.runtime.kind;
+    let mac = snap.platform.os == Os::Macos;
     let raises = snap
         .runtime
         .raises_soft_to_hard
         .unwrap_or_else(|| runtime::raises_soft_to_hard(kind));
     let nr_open = snap.fs.nr_open.unwrap_or(1 << 20);
-    let resolve = |r: Rlim| match r {
-        Rlim::Value(v) => v,
-        Rlim::Unlimited => match snap.platform.os {
-            Os::Linux => nr_open,
-            _ => snap.fs.maxfilesperproc.unwrap_or(u64::MAX),
-        },
+    let resolve = |r: Rlim| match (r, snap.platform.os) {
+        (Rlim::Unlimited, Os::Linux | Os::Other) => Rlim::Value(nr_open),
+        (r, _) => r,
     };
     let soft = resolve(p.nofile.soft);
     let hard = resolve(p.nofile.hard);
+    let jvm_off = kind == RuntimeKind::Jvm && p.cmdline.iter().any(|a| a == "-XX:-MaxFDLimit");
     // A running process already shows what its runtime did at start; a process still to be
     // started from this shell gets the runtime's raise.
-    let (mut v, mut how) = if raises && p.is_self && hard > soft {
-        let mut h = hard;
-        let mut how = format!(
+    if !(raises && p.is_self) || jvm_off {
+        let how = if jvm_off {
+            format!(
+                "soft limit {} (-XX:-MaxFDLimit: the JVM keeps it)",
+                p.nofile.soft
+            )
+        } else {
+            format!("soft limit {}", p.nofile.soft)
+        };
+        return (soft, how);
+    }
+    if kind == RuntimeKind::Jvm && mac {
+        let old = macos::jvm_caps_at_open_max(snap.runtime.version.as_deref());
+        let open_max = Rlim::Value(macos::OPEN_MAX).min(hard);
+        return match old {
+            Some(true) => (
+                open_max,
+                format!(
+                    "{open_max}: this JDK ({}) sets the soft limit to OPEN_MAX 10240 on macOS (-XX:+MaxFDLimit, before JDK-8324577)",
+                    snap.runtime.version.as_deref().unwrap_or("?")
+                ),
+            ),
+            Some(false) => (
+                hard,
+                format!(
+                    "hard limit {hard}: this JDK ({}) raises the soft limit to the hard one (JDK-8324577), capped by kern.maxfilesperproc",
+                    snap.runtime.version.as_deref().unwrap_or("?")
+                ),
+            ),
+            None => (
+                open_max,
+                format!(
+                    "{open_max}: a JDK before the JDK-8324577 fix (before 23, 21.0.5, 17.0.13) sets the soft limit to OPEN_MAX 10240 on macOS; a fixed JDK raises it to the hard limit {hard} (JDK version unknown: --runtime-version)"
+                ),
+            ),
+        };
+    }
+    if hard <= soft {
+        return (soft, format!("soft limit {}", p.nofile.soft));
+    }
+    if kind == RuntimeKind::Node && p.nofile.hard == Rlim::Unlimited {
+        let v = Rlim::Value(1 << 20).min(hard);
+        return (
+            v,
+            format!("{v}: Node.js raises an unlimited hard limit only to 1048576"),
+        );
+    }
+    (
+        hard,
+        format!(
             "hard limit {hard}: {} raises the soft limit to the hard one at start",
             kind.name()
-        );
-        if kind == RuntimeKind::Jvm && snap.platform.os == Os::Macos {
-            h = h.min(10240);
-            how = format!(
-                "{h}: the JVM on macOS raises the soft limit only to OPEN_MAX (10240) on older JDKs"
-            );
-        } else if kind == RuntimeKind::Node && p.nofile.hard == Rlim::Unlimited {
-            h = h.min(1 << 20);
-            how = format!("{h}: Node.js raises an unlimited hard limit only to 1048576");
-        }
-        (h, how)
-    } else {
-        (soft, format!("soft limit {}", p.nofile.soft))
-    };
-    if let Some(m) = snap.fs.maxfilesperproc {
-        if m < v {
-            v = m;
-            how = format!("kern.maxfilesperproc {m} (lower than the soft limit)");
-        }
-    }
-    (v, how)
+        ),
+    )
 }
 
-/// A limit worth suggesting when no target is given: at least 65536, twice the current.
+/// A limit worth suggesting when no target is given: at least 65536 and always above
+/// `current` (twice it, to a power of two; never past the largest value).
 pub fn suggested_nofile(current: u64) -> u64 {
-    current.saturating_mul(2).max(65536).next_power_of_two()
+    current
+        .saturating_mul(2)
+        .max(65536)
+        .checked_next_power_of_two()
+        .unwrap_or(u64::MAX)
+        .max(current.saturating_add(1))
 }
 
 /// Fds a process needs for `conns` connections in this scenario.
 pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
-    conns.div_ceil(sc.processes.max(1)) * sc.fds_per_conn() + snap.process.open_fds + sc.setup_fds()
+    conns
+        .div_ceil(sc.processes.max(1))
+        .saturating_mul(sc.fds_per_conn())
+        .saturating_add(snap.process.open_fds)
+        .saturating_add(sc.setup_fds())
 }
 
 pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
+    if snap.platform.os == Os::Macos {
+        let mut s = macos::nofile_lift(snap, needed_fds);
+        if snap.runtime.kind == RuntimeKind::Erlang {
+            s.push_str("; for Erlang set a finite limit before the node starts (erts sizes its fd table at boot)");
+        }
+        return s;
+    }
     let p = &snap.process;
     let hard = p.nofile.hard.value().unwrap_or(u64::MAX);
-    let mut s = format!(
+    let mut s = String::new();
+    if let Rlim::Value(soft) = p.nofile.soft {
+        if hard > soft {
+            let now = hard.min(needed_fds.max(soft.saturating_add(1)));
+            s.push_str(&format!(
+                "now, without privileges: `ulimit -n {now}` in the shell that starts it (up to the hard limit {hard}); "
+            ));
+        }
+    }
+    s.push_str(&format!(
         "raise RLIMIT_NOFILE to at least {needed_fds}: `ulimit -n {needed_fds}` in the start script, LimitNOFILE={needed_fds} in the systemd unit, `--ulimit nofile={needed_fds}:{needed_fds}` for a container"
-    );
+    ));
     if needed_fds > hard {
         if p.caps.sys_resource {
             s.push_str(&format!(
@@ -205,18 +269,30 @@ pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
     s
 }
 
-fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
+fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
-        return Some(c);
+        return vec![c];
     }
     let snap = cx.snap;
     let sc = cx.sc;
     let (eff, how) = effective_nofile(snap);
+    let eff = eff.value();
     let procs = cx.procs();
     let fpc = sc.fds_per_conn();
     let open = snap.process.open_fds;
     let extra = cx.sc.setup_fds();
-    let avail = eff.saturating_sub(open + extra);
+    let mut out = Vec::new();
+    if snap.platform.os == Os::Macos {
+        out.push(macos::max_files_per_proc(cx, open, extra, fpc, procs));
+    }
+    let Some(eff) = eff else {
+        cx.na(
+            PROCESS_FDS,
+            "RLIMIT_NOFILE is unlimited: kern.maxfilesperproc is the per-process cap (max_files_per_proc)",
+        );
+        return out;
+    };
+    let avail = eff.saturating_sub(open.saturating_add(extra));
     let per = avail / fpc;
     let mut why = format!("({how} − {open} fds open");
     if extra > 0 {
@@ -229,19 +305,28 @@ fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
     if procs > 1 {
         why.push_str(&format!(" × {procs} processes"));
     }
-    let lift = nofile_lift(snap, suggested_nofile(eff));
-    Some(ceiling(
+    let lift = if snap.platform.os == Os::Macos {
+        macos::process_fds_lift(snap, eff)
+    } else {
+        nofile_lift(snap, suggested_nofile(eff))
+    };
+    out.push(ceiling(
         PROCESS_FDS,
-        per * procs,
+        per.saturating_mul(procs),
         true,
         "process",
         why,
         lift,
-    ))
+    ));
+    out
 }
 
 fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
     let snap = cx.snap;
+    if snap.platform.os == Os::Macos {
+        let spc = cx.sc.sockets_per_conn();
+        return Some(macos::system_files(cx, spc));
+    }
     if snap.process.caps.sys_admin {
         cx.na(
             SYSTEM_FILES,
@@ -270,7 +355,7 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
             "({key} {max} − {used} allocated) / {spc} socket{} per connection",
             if spc > 1 { "s" } else { "" }
         ),
-        format!("`sysctl -w {key}={}` (host-wide)", max.saturating_mul(2)),
+        format!("`sysctl -w {key}={}` (host-wide)", above(max)),
     ))
 }
 
@@ -363,7 +448,9 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
         ));
     }
     let src = sc.source_ips.max(1);
+    let mac = snap.platform.os == Os::Macos;
     let (tuples, tuple_why) = match sc.kind {
+        _ if mac => macos::port_tuples(sc),
         ScenarioKind::Outbound if sc.bind_before_connect => (
             src,
             format!(
@@ -392,20 +479,34 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
             )
         }
     };
-    why = format!(
-        "{p} usable ports per (source ip, destination ip, destination port) [{why}] × {tuples} tuples ({tuple_why})"
-    );
-    if snap.platform.os == Os::Macos && src > 1 {
+    why = if mac {
+        format!("{p} usable ports [{why}] × {tuple_why}")
+    } else {
+        format!(
+            "{p} usable ports per (source ip, destination ip, destination port) [{why}] × {tuples} tuples ({tuple_why})"
+        )
+    };
+    if mac && src > 1 {
         cx.assume(
-            "macOS has only 127.0.0.1 unless aliases are added (`ifconfig lo0 alias 127.0.0.2`)",
+            "macOS has only 127.0.0.1 on lo0 unless aliases are added (`sudo ifconfig lo0 alias 127.0.0.2 up`)",
         );
+    }
+    if mac {
+        return Some(ceiling(
+            EPHEMERAL_PORTS,
+            p.saturating_mul(tuples),
+            true,
+            "host",
+            why,
+            macos::PORTS_LIFT.into(),
+        ));
     }
     let key = match snap.platform.os {
         Os::Linux | Os::Other => {
             "`sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"` (per network namespace)"
                 .to_string()
         }
-        _ => "`sysctl -w net.inet.ip.portrange.first=1024`".to_string(),
+        _ => "`sysctl -w net.inet.ip.portrange.first=1024` (host-wide)".to_string(),
     };
     let mut lift = format!(
         "widen the range: {key}; or add tuples: more destination ports or source IPs (127.0.0.2… on loopback) with IP_BIND_ADDRESS_NO_PORT"
@@ -420,7 +521,7 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
     }
     Some(ceiling(
         EPHEMERAL_PORTS,
-        p * tuples,
+        p.saturating_mul(tuples),
         true,
         "netns",
         why,
@@ -438,6 +539,9 @@ fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
         );
         return None;
     }
+    if snap.platform.os == Os::Macos {
+        return Some(macos::accept_queue(cx));
+    }
     let somax = snap.net.somaxconn.unwrap_or_else(|| {
         cx.assume("net.core.somaxconn unknown: assumed 4096 (Linux ≥ 5.4)");
         4096
@@ -446,7 +550,7 @@ fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
     let q = backlog.min(somax);
     Some(ceiling(
         ACCEPT_QUEUE,
-        q + 1,
+        q.saturating_add(1),
         true,
         "netns",
         format!("min(listen backlog {backlog}, net.core.somaxconn {somax}) + 1 while the application does not accept"),
@@ -455,6 +559,10 @@ fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
 }
 
 fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
+    if cx.snap.platform.os == Os::Macos {
+        // No connection tracking table on macOS (pf keeps state only for its rules).
+        return None;
+    }
     let Some(ct) = cx.snap.net.conntrack.clone() else {
         cx.na(CONNTRACK, "the conntrack module is not loaded");
         return None;
@@ -478,7 +586,7 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
         format!("net.netfilter.nf_conntrack_max {max} − {count} entries (one per connection)"),
         format!(
             "`sysctl -w net.netfilter.nf_conntrack_max={}` (global), or a raw-table notrack rule for loopback",
-            max.saturating_mul(2)
+            above(max)
         ),
     ))
 }
@@ -490,9 +598,16 @@ fn memory(cx: &mut Ctx) -> Option<Ceiling> {
     let cg_room = cg
         .memory_max
         .map(|m| m.saturating_sub(cg.memory_current.unwrap_or(0)));
+    let avail_name = if snap.platform.os == Os::Macos {
+        "free memory (vm.page_free_count × page size)"
+    } else {
+        "MemAvailable"
+    };
     let (bytes, src) = match (avail_kb, cg_room) {
-        (Some(a), Some(c)) if c < a * 1024 => (c, "cgroup memory.max − memory.current".to_string()),
-        (Some(a), _) => (a * 1024, "MemAvailable".to_string()),
+        (Some(a), Some(c)) if c < a.saturating_mul(1024) => {
+            (c, "cgroup memory.max − memory.current".to_string())
+        }
+        (Some(a), _) => (a.saturating_mul(1024), avail_name.to_string()),
         (None, Some(c)) => (c, "cgroup memory.max − memory.current".to_string()),
         (None, None) => {
             cx.na(MEMORY, "available memory unknown");
@@ -510,7 +625,11 @@ fn memory(cx: &mut Ctx) -> Option<Ceiling> {
             "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight",
             bytes >> 20
         ),
-        "more RAM or a higher cgroup memory.max; idle connections need no tcp_mem".into(),
+        if snap.platform.os == Os::Macos {
+            "more RAM, or fewer other programs; idle connections hold little buffer memory".into()
+        } else {
+            "more RAM or a higher cgroup memory.max; idle connections need no tcp_mem".into()
+        },
     ))
 }
 
@@ -550,11 +669,18 @@ fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
     let (room, why) = limits.into_iter().min_by_key(|l| l.0)?;
     Some(ceiling(
         TASKS,
-        room / tpc * cx.procs(),
+        (room / tpc).saturating_mul(cx.procs()),
         true,
         "process",
-        format!("{why}, / {tpc} thread{} per connection", if tpc > 1 { "s" } else { "" }),
-        "LimitNPROC= and TasksMax= in the unit, kernel.pid_max / kernel.threads-max; or an event-driven server".into(),
+        format!(
+            "{why}, / {tpc} thread{} per connection",
+            if tpc > 1 { "s" } else { "" }
+        ),
+        if snap.platform.os == Os::Macos {
+            "`ulimit -u` / `sudo launchctl limit maxproc N M`, kern.maxproc and kern.maxprocperuid; or an event-driven server".into()
+        } else {
+            "LimitNPROC= and TasksMax= in the unit, kernel.pid_max / kernel.threads-max; or an event-driven server".into()
+        },
     ))
 }
 
@@ -564,76 +690,176 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
     let mut out = Vec::new();
     let fpc = sc.fds_per_conn();
     let extra = cx.sc.setup_fds();
-    if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
-        let running = !snap.process.is_self;
-        let base_fds = if running {
-            snap.process.open_fds
-        } else {
-            ERLANG_BASELINE_FDS
-        };
-        if let Some(m) = &e.max_fds {
-            out.push(ceiling(
-                ERLANG_MAX_FDS,
-                m.value.saturating_sub(base_fds + extra) / fpc,
-                true,
-                "process",
-                format!("(erts max_fds {} [{}] − {base_fds} fds open{}) / {fpc}", m.value, m.source, if extra > 0 { format!(" − {extra} listeners") } else { String::new() }),
-                "set a finite soft RLIMIT_NOFILE before the node starts (ulimit -n, LimitNOFILE=): erts sizes its fd table at boot, raising it later does not help".into(),
-            ));
-        }
-        let ports_used = e
-            .ports_in_use
-            .as_ref()
-            .map(|s| s.value)
-            .unwrap_or(erlang::BASELINE_PORTS);
-        let want_q = (e.port_limit.value * 2).min(erlang::MAX_TABLE);
-        out.push(ceiling(
-            ERLANG_PORT_LIMIT,
-            e.port_limit.value.saturating_sub(ports_used + extra) / fpc,
-            true,
-            "process",
-            format!(
-                "(port limit {} [{}] − {ports_used} ports in use{}) / {fpc} port{} per connection",
-                e.port_limit.value,
-                e.port_limit.source,
-                if extra > 0 { format!(" − {extra} listeners") } else { String::new() },
-                if fpc > 1 { "s" } else { "" }
-            ),
-            format!("start the node with `+Q {want_q}` (vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)"),
-        ));
-        let procs_used = e
-            .processes_in_use
-            .as_ref()
-            .map(|s| s.value)
-            .unwrap_or(erlang::BASELINE_PROCESSES);
-        let ppc = sc.procs_per_conn.max(1);
-        if sc.procs_per_conn > 0 {
-            let want_p = (e.process_limit.value * 2).min(erlang::MAX_TABLE);
-            out.push(ceiling(
-                ERLANG_PROCESS_LIMIT,
-                e.process_limit.value.saturating_sub(procs_used) / ppc,
-                false,
-                "process",
-                format!(
-                    "(process limit {} [{}] − ~{procs_used} processes running) / {ppc} process{} per connection (assumed; --procs-per-conn)",
-                    e.process_limit.value,
-                    e.process_limit.source,
-                    if ppc > 1 { "es" } else { "" }
-                ),
-                format!("start the node with `+P {want_p}`"),
-            ));
-        }
-        cx.assume(format!(
-            "Erlang: {ppc} Erlang process{} per connection (--procs-per-conn); ports in use: {}",
-            if ppc > 1 { "es" } else { "" },
-            e.ports_in_use
-                .as_ref()
-                .map(|s| s.source.as_str())
-                .unwrap_or("a bare node's 3")
-        ));
+    if let Some(e) = super::erlang::caps(snap) {
+        out.extend(erlang_ceilings(cx, &e, fpc, extra));
     }
     out.extend(super::servers::caps(snap, sc));
     out
+}
+
+/// A value to lift a limit to: twice it, and always above it.
+pub fn above(cur: u64) -> u64 {
+    cur.saturating_mul(2).max(cur.saturating_add(1))
+}
+
+/// `+Q`/`+P` lift text: the next table size, or that the table is at erts' maximum.
+fn table_lift(flag: &str, now: u64, want: u64, note: &str) -> String {
+    if want > now {
+        format!("start the node with `{flag} {want}` {note}")
+            .trim_end()
+            .to_string()
+    } else {
+        format!(
+            "the table is at erts' maximum ({}): spread the connections over more nodes",
+            erlang::MAX_TABLE
+        )
+    }
+}
+
+fn listeners_phrase(extra: u64) -> String {
+    if extra > 0 {
+        format!(" − {extra} listeners")
+    } else {
+        String::new()
+    }
+}
+
+/// erlang_max_fds, erlang_port_limit and erlang_process_limit for a node's derived caps.
+fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) -> Vec<Ceiling> {
+    let snap = cx.snap;
+    let sc = cx.sc;
+    let mut out = Vec::new();
+    let running = !snap.process.is_self;
+    let base_fds = if running {
+        snap.process.open_fds
+    } else {
+        ERLANG_BASELINE_FDS
+    };
+    let m = &e.max_fds;
+    out.push(ceiling(
+        ERLANG_MAX_FDS,
+        m.value.saturating_sub(base_fds.saturating_add(extra)) / fpc,
+        true,
+        "process",
+        format!(
+            "(erts max_fds {} [{}] − {base_fds} fds open{}) / {fpc}",
+            m.value,
+            m.source,
+            listeners_phrase(extra)
+        ),
+        // Completed in erlang_max_fds_lift once the ladder is known.
+        String::new(),
+    ));
+    let ports_used = e.ports_in_use.value;
+    let want_q = e.port_limit.value.saturating_mul(2).min(erlang::MAX_TABLE);
+    out.push(ceiling(
+        ERLANG_PORT_LIMIT,
+        e.port_limit
+            .value
+            .saturating_sub(ports_used.saturating_add(extra))
+            / fpc,
+        true,
+        "process",
+        format!(
+            "(port limit {} [{}] − {ports_used} ports in use{}) / {fpc} port{} per connection",
+            e.port_limit.value,
+            e.port_limit.source,
+            listeners_phrase(extra),
+            if fpc > 1 { "s" } else { "" }
+        ),
+        table_lift(
+            "+Q",
+            e.port_limit.value,
+            want_q,
+            "(vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)",
+        ),
+    ));
+    let procs_used = e.processes_in_use.value;
+    let ppc = sc.procs_per_conn.max(1);
+    if sc.procs_per_conn > 0 {
+        let want_p = e
+            .process_limit
+            .value
+            .saturating_mul(2)
+            .min(erlang::MAX_TABLE);
+        out.push(ceiling(
+            ERLANG_PROCESS_LIMIT,
+            e.process_limit.value.saturating_sub(procs_used) / ppc,
+            false,
+            "process",
+            format!(
+                "(process limit {} [{}] − ~{procs_used} processes running) / {ppc} process{} per connection (assumed; --procs-per-conn)",
+                e.process_limit.value,
+                e.process_limit.source,
+                if ppc > 1 { "es" } else { "" }
+            ),
+            table_lift("+P", e.process_limit.value, want_p, ""),
+        ));
+    }
+    cx.assume(format!(
+        "Erlang: {ppc} Erlang process{} per connection (--procs-per-conn); ports in use: {}",
+        if ppc > 1 { "es" } else { "" },
+        e.ports_in_use.source
+    ));
+    out
+}
+
+/// The lift of `erlang_max_fds`, written once the ladder is sorted: the finite soft limit to
+/// start the node with so that the next rung becomes the limit, and that `+Q` cannot help.
+fn erlang_max_fds_lift(snap: &Snapshot, sc: &Scenario, cs: &mut [Ceiling]) {
+    let Some(e) = super::erlang::caps(snap) else {
+        return;
+    };
+    let Some(i) = cs.iter().position(|c| c.name == ERLANG_MAX_FDS) else {
+        return;
+    };
+    let next = cs
+        .iter()
+        .skip(i + 1)
+        .find(|c| c.name != ERLANG_PORT_LIMIT || c.value > cs[i].value);
+    let target = match next {
+        Some(n) => {
+            let fds = fds_needed(snap, sc, n.value);
+            // Round up to a whole 1024; never at or below what erts has now.
+            fds.div_ceil(1024)
+                .saturating_mul(1024)
+                .max(e.max_fds.value.saturating_add(1024))
+        }
+        None => suggested_nofile(e.max_fds.value),
+    };
+    let q = if e.port_limit_set {
+        format!(
+            "`+Q`/ERL_MAX_PORTS do not lift it (they size the port table, now {})",
+            e.port_limit.value
+        )
+    } else {
+        format!(
+            "`+Q`/ERL_MAX_PORTS do not lift it (they size the port table; `+Q 65536` is already the default, now {})",
+            e.port_limit.value
+        )
+    };
+    let start = if snap.platform.os == Os::Macos {
+        format!(
+            "start the node with a finite soft limit: `ulimit -n {target}` before `erl` (or SoftResourceLimits NumberOfFiles {target} in its launchd plist); erts sizes its fd table at boot from it, so raising it on a running node does nothing"
+        )
+    } else {
+        format!(
+            "start the node with a finite soft limit: `ulimit -n {target}` before `erl`, LimitNOFILE={target} in its unit; erts sizes its fd table at boot from it, so raising it on a running node does nothing"
+        )
+    };
+    let mut lift = format!("{start}; {q}");
+    if snap.platform.os == Os::Macos {
+        let perproc = snap
+            .fs
+            .maxfilesperproc
+            .unwrap_or_else(|| macos::default_files(snap.memory.mem_total_kb).1);
+        if target > perproc {
+            lift.push_str(&format!(
+                "; above kern.maxfilesperproc {perproc} also `sudo sysctl -w kern.maxfilesperproc={target}`"
+            ));
+        }
+    }
+    cs[i].lift = lift;
 }
 
 /// New connections per second that TIME_WAIT allows (§12.2 C4).
@@ -681,14 +907,7 @@ fn churn_rates(cx: &mut Ctx, ports: Option<u64>) -> Vec<RateCeiling> {
                 )
             }
         }
-        _ => {
-            let msl = net.msl_ms.unwrap_or(15000);
-            (
-                2.0 * msl as f64 / 1000.0,
-                format!("TIME_WAIT = 2 × net.inet.tcp.msl {msl} ms"),
-                "lower net.inet.tcp.msl, more tuples, or pool connections".to_string(),
-            )
-        }
+        _ => macos::time_wait(snap),
     };
     let mut why = format!("{ports} ports / {t} s: {why_t}");
     if let Some(b) = net.tcp_max_tw_buckets {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::names::*;
 use super::{Prediction, ScenarioKind};
-use crate::snapshot::{Rlim, RuntimeKind, Snapshot};
+use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,10 +69,12 @@ pub const IDS: &[&str] = &[
     "ErlangPortLimit",
     "ErlangProcessLimit",
     "NginxWorkerConnections",
+    "HaproxyMaxconn",
     "ErlangBootFds",
     "ErlangFlags",
     "HardLimitLocked",
     "SoftLimit1024",
+    "SoftLimit256",
     "Somaxconn",
     "TimeWaitReuse",
     "PortRangeParity",
@@ -168,49 +170,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         }
     }
 
-    // A hard limit this process cannot raise.
-    if let Rlim::Value(hard) = p.nofile.hard {
-        let nr_open = snap.fs.nr_open.unwrap_or(u64::MAX);
-        if !p.caps.sys_resource && hard < nr_open {
-            push(
-                &mut out,
-                "HardLimitLocked",
-                Severity::Warning,
-                format!(
-                    "hard RLIMIT_NOFILE is {hard} and this process cannot raise it (no CAP_SYS_RESOURCE; fs.nr_open allows {}) → more than {hard} fds per process need a higher hard limit where the process is started (systemd LimitNOFILE=, limits.d, container --ulimit) or several processes",
-                    snap.fs
-                        .nr_open
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "?".into())
-                ),
-            );
-        }
-    }
-    if p.nofile.soft == Rlim::Value(1024)
-        && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind)
-    {
-        push(
-            &mut out,
-            "SoftLimit1024",
-            Severity::Warning,
-            format!(
-                "soft RLIMIT_NOFILE is 1024 (the select()-era default) and {} does not raise it → set it before start: `ulimit -n {}` or LimitNOFILE=",
-                snap.runtime.kind.name(),
-                p.nofile.hard
-            ),
-        );
-    }
-    if let Some(s) = net.somaxconn {
-        if s < 4096 {
-            push(
-                &mut out,
-                "Somaxconn",
-                Severity::Warning,
-                format!(
-                    "net.core.somaxconn is {s} (listen backlogs are cut to it) → 4096 (Linux ≥ 5.4 default) → `sysctl -w net.core.somaxconn=4096`"
-                ),
-            );
-        }
+    if snap.platform.os == Os::Macos {
+        macos_limits(&mut out, snap);
+    } else {
+        linux_limits(&mut out, snap);
     }
     if pred.scenario.kind == ScenarioKind::Outbound && net.tcp_tw_reuse == Some(0) {
         push(
@@ -220,7 +183,10 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             "net.ipv4.tcp_tw_reuse is 0: every closed outbound connection holds its port for 60 s → 1 → `sysctl -w net.ipv4.tcp_tw_reuse=1`".into(),
         );
     }
-    if let Some(r) = net.ip_local_port_range {
+    if let Some(r) = net
+        .ip_local_port_range
+        .filter(|_| snap.platform.os != Os::Macos)
+    {
         if r.lo % 2 == r.hi % 2 && r.len() > 1 {
             push(
                 &mut out,
@@ -302,12 +268,17 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     }
     if let (Some(a), Some(m)) = (snap.fs.file_nr_allocated, snap.fs.file_max) {
         if share(a, m) {
+            let key = if snap.platform.os == Os::Macos {
+                "kern.maxfiles"
+            } else {
+                "fs.file-max"
+            };
             push(
                 &mut out,
                 "SystemFilesUsage",
                 Severity::Warning,
                 format!(
-                    "{a} file handles allocated of fs.file-max {m} (≥ {}%) → raise fs.file-max",
+                    "{a} file handles allocated of {key} {m} (≥ {}%) → raise {key}",
                     opts.warn_at
                 ),
             );
@@ -322,6 +293,111 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         }
     }
     out
+}
+
+/// RLIMIT_NOFILE and somaxconn checks on Linux.
+fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
+    let p = &snap.process;
+    let net = &snap.net;
+    // A hard limit this process cannot raise.
+    if let Rlim::Value(hard) = p.nofile.hard {
+        let nr_open = snap.fs.nr_open.unwrap_or(u64::MAX);
+        if !p.caps.sys_resource && hard < nr_open {
+            push(
+                out,
+                "HardLimitLocked",
+                Severity::Warning,
+                format!(
+                    "hard RLIMIT_NOFILE is {hard} and this process cannot raise it (no CAP_SYS_RESOURCE; fs.nr_open allows {}) → more than {hard} fds per process need a higher hard limit where the process is started (systemd LimitNOFILE=, limits.d, container --ulimit) or several processes",
+                    snap.fs
+                        .nr_open
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into())
+                ),
+            );
+        }
+    }
+    if p.nofile.soft == Rlim::Value(1024)
+        && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind)
+    {
+        // A target above the soft limit: the hard limit when it is higher, else 65536 (which
+        // then needs the hard limit raised where the process starts).
+        let fix = match p.nofile.hard {
+            Rlim::Value(h) if h > 1024 => format!(
+                "`ulimit -n {h}` in the start script (up to the hard limit, no privileges) or LimitNOFILE={h}"
+            ),
+            Rlim::Unlimited => "`ulimit -n 65536` in the start script or LimitNOFILE=65536".into(),
+            Rlim::Value(_) => "LimitNOFILE=65536 in the unit (the hard limit is 1024 too, so a shell cannot raise it without root; limits.d or `--ulimit nofile=65536:65536` for a container)".into(),
+        };
+        push(
+            out,
+            "SoftLimit1024",
+            Severity::Warning,
+            format!(
+                "soft RLIMIT_NOFILE is 1024 (the select()-era default) and {} does not raise it → set it before start: {fix}",
+                snap.runtime.kind.name(),
+            ),
+        );
+    }
+    if let Some(s) = net.somaxconn {
+        if s < 4096 {
+            push(
+                out,
+                "Somaxconn",
+                Severity::Warning,
+                format!(
+                    "net.core.somaxconn is {s} (listen backlogs are cut to it) → 4096 (Linux ≥ 5.4 default) → `sysctl -w net.core.somaxconn=4096`"
+                ),
+            );
+        }
+    }
+}
+
+/// The same on a Mac: launchd's 256 default, a hard limit only root can raise, and
+/// kern.ipc.somaxconn (128 by default).
+fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
+    let p = &snap.process;
+    let perproc = snap.fs.maxfilesperproc.unwrap_or(super::macos::OPEN_MAX);
+    if let Rlim::Value(hard) = p.nofile.hard {
+        if !p.caps.sys_resource && hard < perproc {
+            push(
+                out,
+                "HardLimitLocked",
+                Severity::Warning,
+                format!(
+                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started (`sudo launchctl limit maxfiles N N`, HardResourceLimits NumberOfFiles in its launchd plist) or several processes"
+                ),
+            );
+        }
+    }
+    if let Rlim::Value(soft) = p.nofile.soft {
+        if soft <= 256 && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind) {
+            push(
+                out,
+                "SoftLimit256",
+                Severity::Warning,
+                format!(
+                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} {}` for what launchd starts (launchctl takes numbers only)",
+                    snap.runtime.kind.name(),
+                    perproc,
+                    perproc,
+                    perproc
+                ),
+            );
+        }
+    }
+    if let Some(s) = snap.net.somaxconn {
+        if s < 1024 {
+            push(
+                out,
+                "Somaxconn",
+                Severity::Info,
+                format!(
+                    "kern.ipc.somaxconn is {s} (listen backlogs are cut to it; the macOS default is 128) → for servers that take bursts of connections, 1024 or more → `sudo sysctl -w kern.ipc.somaxconn=1024`"
+                ),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

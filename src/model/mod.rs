@@ -3,7 +3,9 @@
 
 pub mod ceilings;
 pub mod checks;
+pub mod erlang;
 pub mod knobs;
+pub mod macos;
 pub mod scenario;
 pub mod servers;
 
@@ -16,6 +18,8 @@ pub use scenario::{Scenario, ScenarioKind};
 pub mod names {
     pub const EPHEMERAL_PORTS: &str = "ephemeral_ports";
     pub const PROCESS_FDS: &str = "process_fds";
+    /// macOS: `kern.maxfilesperproc`, the per-process cap xnu applies on top of RLIMIT_NOFILE.
+    pub const MAX_FILES_PER_PROC: &str = "max_files_per_proc";
     pub const SYSTEM_FILES: &str = "system_files";
     pub const ACCEPT_QUEUE: &str = "accept_queue";
     pub const CONNTRACK: &str = "conntrack";

@@ -48,7 +48,10 @@ fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
         Rlim::Value(v) => v,
         Rlim::Unlimited => match snap.platform.os {
             Os::Linux => snap.fs.nr_open.unwrap_or(1 << 20),
-            _ => snap.fs.maxfilesperproc.unwrap_or(u64::MAX),
+            _ => snap
+                .fs
+                .maxfilesperproc
+                .unwrap_or_else(|| super::macos::default_files(snap.memory.mem_total_kb).1),
         },
     }
 }
@@ -75,7 +78,7 @@ fn workers(snap: &Snapshot, n: &Nginx) -> (Vec<Worker>, String) {
         None => {
             let (v, how) = super::ceilings::effective_nofile(snap);
             (
-                v,
+                resolve(snap, v),
                 format!("{how}, inherited by the workers (no worker_rlimit_nofile)"),
             )
         }
@@ -107,9 +110,19 @@ fn times(values: &[u64]) -> String {
     }
 }
 
-/// nginx's fd bound: each worker's own limit minus what it holds besides connections.
-/// Replaces the generic process_fds for nginx (the master's limit is not the workers').
-pub fn process_fds(snap: &Snapshot, _sc: &Scenario) -> Option<Ceiling> {
+/// The fd bound of a server porttune models itself (nginx's workers, HAProxy), replacing
+/// the generic process_fds; None for the others.
+pub fn process_fds(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
+    match snap.runtime.kind {
+        RuntimeKind::Nginx => nginx_process_fds(snap, sc),
+        RuntimeKind::Haproxy => haproxy_process_fds(snap),
+        _ => None,
+    }
+}
+
+/// nginx's fd bound: each worker's own limit minus what it holds besides connections
+/// (the master's limit is not the workers').
+fn nginx_process_fds(snap: &Snapshot, _sc: &Scenario) -> Option<Ceiling> {
     let n = nginx_of(snap)?;
     let (ws, how) = workers(snap, &n);
     let fpc = if n.proxies { 2 } else { 1 };
@@ -214,13 +227,181 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
     }
 }
 
-/// The caps of servers porttune knows (nginx; more follow).
+/// The caps of servers porttune knows.
 pub fn caps(snap: &Snapshot, _sc: &Scenario) -> Vec<Ceiling> {
     let mut out = Vec::new();
     if let Some(n) = nginx_of(snap) {
         out.push(nginx_worker_connections(snap, &n));
     }
+    if let Some(h) = haproxy_of(snap) {
+        out.push(haproxy_maxconn(snap, &h));
+    }
     out
+}
+
+/// Fds HAProxy reserves before connections: 10, one per listener, and `stats maxconn`
+/// (default 10) per stats socket frontend (haproxy.c, `global.maxsock`).
+pub const HAPROXY_RESERVED_FDS: u64 = 10;
+pub const HAPROXY_STATS_MAXCONN: u64 = 10;
+/// HAProxy's floor for a computed maxconn (DEFAULT_MAXCONN).
+pub const HAPROXY_MIN_MAXCONN: u64 = 100;
+
+fn haproxy_of(snap: &Snapshot) -> Option<crate::snapshot::Haproxy> {
+    if snap.runtime.kind != RuntimeKind::Haproxy {
+        return None;
+    }
+    Some(snap.runtime.haproxy.clone().unwrap_or_default())
+}
+
+/// The fd limit HAProxy sizes from: max(soft, hard) (of the running process, whose soft limit
+/// HAProxy has set to its maxsock; or of this shell), capped by `fd-hard-limit`.
+fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
+    let (lim, who) = match &h.process {
+        Some(p) => (p.nofile, format!("PID {}", p.pid)),
+        None => (snap.process.nofile, "this shell".to_string()),
+    };
+    let (s, hd) = (resolve(snap, lim.soft), resolve(snap, lim.hard));
+    let mut v = s.max(hd);
+    let mut how = format!("max(soft {}, hard {}) of {who}", lim.soft, lim.hard);
+    if let Some(u) = h.ulimit_n {
+        v = u;
+        how = format!("global ulimit-n {u}");
+    }
+    if let Some(f) = h.fd_hard_limit.filter(|f| *f < v) {
+        v = f;
+        how = format!("fd-hard-limit {f}");
+    }
+    (v, how)
+}
+
+/// HAProxy's own maxconn when `maxconn` is unset (haproxy.c compute_ideal_maxconn, no
+/// pipes, no SSL engines): (fd limit − reserved − 3 fds per thread) / 2, at least 100.
+fn haproxy_auto_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
+    let (fds, how) = haproxy_fd_base(snap, h);
+    let stats = if h.stats_sockets.is_empty() {
+        0
+    } else {
+        h.stats_maxconn.unwrap_or(HAPROXY_STATS_MAXCONN)
+    };
+    let reserved = HAPROXY_RESERVED_FDS + h.listeners + stats;
+    let nbt = h.nbthread.unwrap_or(1).max(1);
+    let v = (fds.saturating_sub(reserved + 3 * nbt) / 2).max(HAPROXY_MIN_MAXCONN);
+    (
+        v,
+        format!(
+            "maxconn unset: HAProxy computes (fd limit {fds} [{how}] − {reserved} reserved (10 + {} listeners + {stats} stats) − 3 × {nbt} threads) / 2 fds per connection",
+            h.listeners
+        ),
+    )
+}
+
+fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
+    let (global, mut why, lift) = if let Some(i) = &h.info {
+        let set = h.cmdline_maxconn.or(h.global_maxconn).is_some();
+        (
+            i.maxconn,
+            format!(
+                "Maxconn {} (stats socket show info; Maxsock {}, Ulimit-n {})",
+                i.maxconn,
+                i.maxsock.map(|v| v.to_string()).unwrap_or("?".into()),
+                i.ulimit_n.map(|v| v.to_string()).unwrap_or("?".into())
+            ),
+            set,
+        )
+    } else if let Some(n) = h.cmdline_maxconn {
+        (n, format!("-n {n} on the command line"), true)
+    } else if let Some(n) = h.global_maxconn {
+        (n, format!("global maxconn {n}"), true)
+    } else {
+        let (v, w) = haproxy_auto_maxconn(snap, h);
+        (v, w, false)
+    };
+    // each frontend also stops at its own maxconn (default: the defaults section's, else global)
+    let mut fe_sum: u64 = 0;
+    let mut fe_why = Vec::new();
+    for f in &h.frontends {
+        let (v, src) = match (f.maxconn, f.defaults_maxconn) {
+            (Some(m), _) => (m, "maxconn"),
+            (None, Some(d)) => (d, "defaults maxconn"),
+            (None, None) => (global, "global"),
+        };
+        fe_sum = fe_sum.saturating_add(v);
+        fe_why.push(format!("{} {v} ({src})", f.name));
+    }
+    let value = if h.frontends.is_empty() {
+        global
+    } else {
+        global.min(fe_sum)
+    };
+    let fe_binds = !h.frontends.is_empty() && fe_sum < global;
+    if !h.frontends.is_empty() {
+        why.push_str(&format!("; frontends: {}", fe_why.join(", ")));
+    }
+    if fe_binds {
+        why.push_str(&format!(
+            " → the frontends' sum {fe_sum} binds first; at its maxconn a frontend stops accepting and new connections wait in the kernel's accept queue"
+        ));
+    } else {
+        why.push_str("; at maxconn HAProxy stops accepting and new connections wait in the kernel's accept queue");
+    }
+    why.push_str(&format!(" [config {}]", h.config));
+    let want = value.saturating_mul(2).max(HAPROXY_MIN_MAXCONN);
+    let lift = if fe_binds {
+        format!(
+            "raise `maxconn` in the frontend(s) {} (or in defaults) to at least {want}, then reload",
+            fe_why.join(", ")
+        )
+    } else if lift {
+        format!(
+            "raise `maxconn {want}` in the global section and reload: HAProxy raises its own RLIMIT_NOFILE to about 2 × maxconn at start (as root, or within the hard limit), so `ulimit -n` alone does not change this"
+        )
+    } else {
+        format!(
+            "set `maxconn {want}` in the global section, or raise the hard RLIMIT_NOFILE HAProxy starts with (LimitNOFILE= to at least {}): with maxconn unset HAProxy sizes it from max(soft, hard) at start, so a restart is needed",
+            want.saturating_mul(2).saturating_add(64)
+        )
+    };
+    Ceiling {
+        name: HAPROXY_MAXCONN.into(),
+        value,
+        exact: true,
+        scope: "process".into(),
+        why,
+        lift,
+    }
+}
+
+/// HAProxy's fd bound: 2 fds per proxied connection. A running HAProxy has already set its
+/// soft limit to its maxsock, which covers maxconn.
+fn haproxy_process_fds(snap: &Snapshot) -> Option<Ceiling> {
+    let h = haproxy_of(snap)?;
+    let (lim, base, who) = match &h.process {
+        Some(p) => (
+            resolve(snap, p.nofile.soft),
+            p.open_fds.saturating_sub(p.connections),
+            format!(
+                "the soft RLIMIT_NOFILE of PID {} (HAProxy sets it to its maxsock at start)",
+                p.pid
+            ),
+        ),
+        None => {
+            let (v, how) = haproxy_fd_base(snap, &h);
+            let nbt = h.nbthread.unwrap_or(1);
+            (
+                v,
+                3 + h.listeners + 3 * nbt,
+                format!("{how}: HAProxy raises its soft limit at start"),
+            )
+        }
+    };
+    Some(Ceiling {
+        name: PROCESS_FDS.into(),
+        value: lim.saturating_sub(base) / 2,
+        exact: h.process.is_some(),
+        scope: "process".into(),
+        why: format!("({lim} [{who}] − {base} fds held besides connections) / 2 fds per proxied connection (client + server)"),
+        lift: "raise the hard RLIMIT_NOFILE HAProxy starts with (LimitNOFILE=) and `maxconn` with it; HAProxy sets its own soft limit from maxconn".into(),
+    })
 }
 
 #[cfg(test)]

@@ -61,6 +61,18 @@ pub fn check(r: &CheckReport) -> String {
         },
         "notes": s.notes,
     });
+    // Which host the checks (and --require) judged: this one, or the what-if.
+    v["checks_for"] = json!(if r.with_profile.is_some() {
+        "with_profile"
+    } else {
+        "host"
+    });
+    if s.platform.os == crate::snapshot::Os::Macos {
+        // macOS has no connection tracking table: no such field rather than a null.
+        if let Some(u) = v["usage"].as_object_mut() {
+            u.remove("conntrack_count");
+        }
+    }
     if let Some((name, after)) = &r.with_profile {
         v["with_profile"] = json!({
             "profile": name,

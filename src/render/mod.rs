@@ -3,6 +3,7 @@
 pub mod json;
 pub mod prometheus;
 pub mod text;
+pub mod text_macos;
 pub mod wrap;
 
 use serde::Serialize;
@@ -35,9 +36,12 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Whether to colour: only on a terminal, never with NO_COLOR.
+/// Whether to colour: on a terminal (or with CLICOLOR_FORCE set and not "0"), never with
+/// NO_COLOR (https://no-color.org). Every command's text output follows this one switch.
 pub fn use_colour(is_terminal: bool) -> bool {
-    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && (is_terminal || set("CLICOLOR_FORCE"))
 }
 
 #[cfg(test)]

@@ -169,7 +169,11 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     header(
         &mut out,
         "porttune_tcp_time_wait_sockets",
-        "TCP sockets in TIME_WAIT in the examined network namespace.",
+        if snap.platform.os == crate::snapshot::Os::Macos {
+            "TCP sockets in TIME_WAIT on the host."
+        } else {
+            "TCP sockets in TIME_WAIT in the examined network namespace."
+        },
         "gauge",
     );
     let _ = writeln!(

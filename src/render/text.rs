@@ -183,6 +183,7 @@ fn who(s: &crate::snapshot::Snapshot) -> String {
     match (&s.process.unit, s.process.is_self, s.process.pid) {
         (Some(u), _, Some(pid)) => format!("{} (PID {pid}, {comm}, {rt})", u.name),
         (None, false, Some(pid)) => format!("PID {pid} ({comm}, {rt})"),
+        (None, false, None) => format!("the process the snapshot describes ({rt})"),
         _ => format!("porttune's own process ({rt})"),
     }
 }
@@ -216,7 +217,7 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     out.push_str(&wrap::wrap(&on, w, "  ", "    "));
     if let Some((name, after)) = &r.with_profile {
         let t = format!(
-            "{} {} → {} with profile {name} (bottleneck {} → {})",
+            "{} {} → {} with profile {name} (bottleneck {} → {}); the checks below and --require judge the host with the profile applied",
             "What-if:".bold(),
             thousands(p.ceiling),
             thousands(after.ceiling).bold(),
@@ -309,6 +310,9 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 
 /// The settings the model read, each named for what it is.
 fn settings(out: &mut String, s: &crate::snapshot::Snapshot, w: usize) {
+    if s.platform.os == crate::snapshot::Os::Macos {
+        return super::text_macos::settings(out, s, w);
+    }
     let n = &s.net;
     let _ = writeln!(out, "\n{}", "Settings read:".bold());
     let range = n

@@ -1,4 +1,8 @@
-//! macOS / FreeBSD probes through sysctl(3) (the `sysctl` crate) and getrlimit.
+//! macOS / FreeBSD probes: sysctl(3) (the `sysctl` crate), getrlimit, and for `--pid` on macOS
+//! the process-information API (`proc_pidinfo`, through the `libproc` crate).
+//!
+//! What a Mac does not show for another process (its rlimits) is said in a note with the flag
+//! that supplies it (`--nofile`).
 
 use super::probe::ProbeOptions;
 use super::*;
@@ -11,38 +15,84 @@ fn num(name: &str) -> Option<u64> {
     v.trim().parse().ok()
 }
 
+fn text(name: &str) -> Option<String> {
+    sysctl::Ctl::new(name)
+        .ok()
+        .and_then(|c| c.value_string().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn own_limit(res: rlimit::Resource) -> Option<Limit> {
+    res.get().ok().map(|(soft, hard)| Limit {
+        soft: Rlim::from_raw(soft),
+        hard: Rlim::from_raw(hard),
+    })
+}
+
+fn port(name: &str) -> Option<u16> {
+    num(name).and_then(|v| u16::try_from(v).ok())
+}
+
 pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
-    if opts.pid.is_some() {
-        return Err(Error::Usage("--pid is supported on Linux only; on this system run porttune as the process's user and pass --runtime".into()));
-    }
     let os = if cfg!(target_os = "macos") {
         Os::Macos
     } else {
         Os::Freebsd
     };
-    let (soft, hard) = rlimit::Resource::NOFILE
-        .get()
-        .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
+    let mut notes = Vec::new();
+    let nofile = own_limit(rlimit::Resource::NOFILE)
+        .ok_or_else(|| Error::Internal("getrlimit(RLIMIT_NOFILE) failed".into()))?;
     let range = match (
-        num("net.inet.ip.portrange.first"),
-        num("net.inet.ip.portrange.last"),
+        port("net.inet.ip.portrange.first"),
+        port("net.inet.ip.portrange.last"),
     ) {
-        (Some(lo), Some(hi)) => Some(PortRange {
-            lo: lo as u16,
-            hi: hi as u16,
-        }),
+        (Some(lo), Some(hi)) => Some(PortRange { lo, hi }),
         _ => None,
     };
+    let page = num("hw.pagesize").or_else(|| num("vm.pagesize"));
+    let free_kb = match (num("vm.page_free_count"), page) {
+        (Some(n), Some(p)) => Some(n.saturating_mul(p) >> 10),
+        _ => {
+            notes.push("free memory not read (vm.page_free_count, hw.pagesize)".into());
+            None
+        }
+    };
+    let kernel = match (text("kern.osproductversion"), text("kern.osrelease")) {
+        (Some(v), Some(r)) => Some(format!("{r} (macOS {v})")),
+        (None, r) => r,
+        (v, None) => v,
+    };
+    let mut process = Process {
+        pid: Some(std::process::id()),
+        is_self: true,
+        nofile,
+        // /dev/fd lists this process's descriptors; the directory handle is one of them.
+        open_fds: std::fs::read_dir("/dev/fd")
+            .map(|d| (d.count() as u64).saturating_sub(1))
+            .unwrap_or(3),
+        nproc: own_limit(rlimit::Resource::NPROC),
+        // Only root raises a hard limit on macOS; there are no capabilities.
+        caps: Capabilities {
+            sys_resource: nix::unistd::geteuid().is_root(),
+            sys_admin: false,
+            net_admin: nix::unistd::geteuid().is_root(),
+        },
+        ..Process::default()
+    };
+    let mut usage = Usage {
+        tcp_inuse: num("net.inet.tcp.pcbcount"),
+        ..Usage::default()
+    };
+    if let Some(pid) = opts.pid {
+        other_process(pid, &mut process, &mut usage, &mut notes)?;
+    }
     Ok(Snapshot {
         schema: SCHEMA,
         platform: Platform {
             os,
-            kernel: sysctl::Ctl::new("kern.osrelease")
-                .ok()
-                .and_then(|c| c.value_string().ok()),
-            hostname: sysctl::Ctl::new("kern.hostname")
-                .ok()
-                .and_then(|c| c.value_string().ok()),
+            kernel,
+            hostname: text("kern.hostname"),
             container: None,
         },
         net: Net {
@@ -57,24 +107,118 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
             nr_open: None,
             maxfilesperproc: num("kern.maxfilesperproc"),
         },
-        process: Process {
-            pid: Some(std::process::id()),
-            is_self: true,
-            nofile: Limit {
-                soft: Rlim::from_raw(soft),
-                hard: Rlim::from_raw(hard),
-            },
-            // /dev/fd lists this process's descriptors; the directory handle is one of them.
-            open_fds: std::fs::read_dir("/dev/fd")
-                .map(|d| (d.count() as u64).saturating_sub(1))
-                .unwrap_or(3),
-            ..Process::default()
+        process,
+        memory: Memory {
+            mem_total_kb: num("hw.memsize").map(|b| b >> 10),
+            mem_available_kb: free_kb,
+            threads_max: None,
+            pid_max: None,
         },
-        memory: Memory::default(),
         runtime: Runtime::default(),
-        usage: Usage::default(),
-        notes: vec![
-            "macOS: open fds, conntrack and memory are not read; fds in use assumed 3".into(),
-        ],
+        usage,
+        notes,
     })
+}
+
+/// Read another process through `proc_pidinfo`: executable, command line, fds, TCP sockets.
+#[cfg(target_os = "macos")]
+fn other_process(
+    pid: u32,
+    process: &mut Process,
+    usage: &mut Usage,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    use libproc::libproc::bsd_info::BSDInfo;
+    use libproc::libproc::file_info::{ListFDs, ProcFDType, pidfdinfo};
+    use libproc::libproc::net_info::{SocketFDInfo, SocketInfoKind, TcpSIState};
+    use libproc::libproc::proc_pid::{listpidinfo, pidinfo, pidpath};
+
+    let ipid =
+        i32::try_from(pid).map_err(|_| Error::Usage(format!("--pid {pid}: no such process")))?;
+    let info = pidinfo::<BSDInfo>(ipid, 0).map_err(|e| {
+        Error::Usage(format!(
+            "--pid {pid}: cannot read the process ({e}); it may have exited, or belong to another user (run porttune as that user or with sudo)"
+        ))
+    })?;
+    process.pid = Some(pid);
+    process.is_self = false;
+    process.exe = pidpath(ipid).ok();
+    process.cmdline = super::macos_parse::procargs2(&procargs(pid)).0;
+    let fds = listpidinfo::<ListFDs>(ipid, info.pbi_nfiles as usize).unwrap_or_default();
+    process.open_fds = fds.len() as u64;
+    let (mut listening, mut connected) = (0u64, 0u64);
+    for fd in &fds {
+        if !matches!(ProcFDType::from(fd.proc_fdtype), ProcFDType::Socket) {
+            continue;
+        }
+        let Ok(sock) = pidfdinfo::<SocketFDInfo>(ipid, fd.proc_fd) else {
+            continue;
+        };
+        if !matches!(SocketInfoKind::from(sock.psi.soi_kind), SocketInfoKind::Tcp) {
+            continue;
+        }
+        // SAFETY: soi_kind says the union holds TCP socket information.
+        let state = unsafe { sock.psi.soi_proto.pri_tcp.tcpsi_state };
+        match TcpSIState::from(state) {
+            TcpSIState::Listen => listening += 1,
+            TcpSIState::Closed => {}
+            _ => connected += 1,
+        }
+    }
+    process.listening_sockets = listening;
+    usage.process_connections = Some(connected);
+    notes.push(format!(
+        "macOS does not show another process's RLIMIT_NOFILE: assumed this shell's ({} / {}); pass --nofile SOFT:HARD with the limits PID {pid} was started with (`launchctl limit maxfiles` for launchd services)",
+        process.nofile.soft, process.nofile.hard
+    ));
+    Ok(())
+}
+
+#[cfg(not(target_os = "macos"))]
+fn other_process(
+    pid: u32,
+    _process: &mut Process,
+    _usage: &mut Usage,
+    _notes: &mut Vec<String>,
+) -> Result<()> {
+    Err(Error::Usage(format!(
+        "--pid {pid} is read on Linux and macOS; on this system pass --runtime and --nofile for the process instead"
+    )))
+}
+
+/// The raw `KERN_PROCARGS2` of a process (arguments and environment); empty when not readable.
+#[cfg(target_os = "macos")]
+fn procargs(pid: u32) -> Vec<u8> {
+    let Ok(ipid) = nix::libc::c_int::try_from(pid) else {
+        return Vec::new();
+    };
+    let mut mib = [nix::libc::CTL_KERN, nix::libc::KERN_PROCARGS2, ipid];
+    let Some(size) = num("kern.argmax").and_then(|v| usize::try_from(v).ok()) else {
+        return Vec::new();
+    };
+    let mut buf = vec![0u8; size];
+    let mut len = buf.len();
+    // SAFETY: mib has 3 valid entries; buf is writable for len bytes, and sysctl writes at most
+    // len bytes and stores the length written in len.
+    let rc = unsafe {
+        nix::libc::sysctl(
+            mib.as_mut_ptr(),
+            3,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Vec::new();
+    }
+    buf.truncate(len);
+    buf
+}
+
+/// The environment of `pid` (`NAME=value` strings), as far as it can be read.
+#[cfg(target_os = "macos")]
+pub fn environ(pid: u32) -> Vec<String> {
+    super::macos_parse::procargs2(&procargs(pid)).1
 }

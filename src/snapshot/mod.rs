@@ -10,6 +10,7 @@ pub mod file;
 pub mod linux;
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub mod macos;
+pub mod macos_parse;
 pub mod probe;
 pub mod procsys;
 pub mod runtime;
@@ -187,9 +188,15 @@ pub enum Rlim {
     Unlimited,
 }
 
+/// The smallest raw value read as unlimited: Apple's `RLIM_INFINITY` (2^63 − 1, what a Mac's
+/// getrlimit reports for "unlimited"); Linux's is 2^64 − 1, above it. No real limit comes near.
+pub const RLIM_UNLIMITED_FROM: u64 = i64::MAX as u64;
+
 impl Rlim {
+    /// A raw rlimit as the OS reports it: the platform's `RLIM_INFINITY` (Apple 2^63 − 1,
+    /// Linux 2^64 − 1) and anything at or above 2^63 − 1 is `unlimited`.
     pub fn from_raw(v: u64) -> Self {
-        if v == u64::MAX {
+        if v >= RLIM_UNLIMITED_FROM {
             Rlim::Unlimited
         } else {
             Rlim::Value(v)
@@ -234,13 +241,13 @@ impl<'de> Deserialize<'de> for Rlim {
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Rlim, E> {
                 u64::try_from(v)
-                    .map(Rlim::Value)
+                    .map(Rlim::from_raw)
                     .map_err(|_| E::custom(format!("limit must not be negative, got {v}")))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rlim, E> {
                 match v {
                     "unlimited" | "infinity" => Ok(Rlim::Unlimited),
-                    _ => v.parse::<u64>().map(Rlim::Value).map_err(|_| {
+                    _ => v.parse::<u64>().map(Rlim::from_raw).map_err(|_| {
                         E::custom(format!("expected a number or \"unlimited\", got {v:?}"))
                     }),
                 }
@@ -374,6 +381,8 @@ pub enum RuntimeKind {
     Python,
     /// nginx: worker_processes × worker_connections, worker_rlimit_nofile.
     Nginx,
+    /// HAProxy: global and frontend maxconn (computed from the fd limit when unset).
+    Haproxy,
 }
 
 impl RuntimeKind {
@@ -386,6 +395,7 @@ impl RuntimeKind {
             RuntimeKind::Node => "node",
             RuntimeKind::Python => "python",
             RuntimeKind::Nginx => "nginx",
+            RuntimeKind::Haproxy => "haproxy",
         }
     }
 }
@@ -401,10 +411,16 @@ pub struct Runtime {
     /// (None: decide from the kind and platform).
     #[serde(default)]
     pub raises_soft_to_hard: Option<bool>,
+    /// The runtime's version when known (`java -version` of that JDK, OTP release, ...): the
+    /// macOS JVM rule depends on it (JDK-8324577).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     #[serde(default)]
     pub erlang: Option<Erlang>,
     #[serde(default)]
     pub nginx: Option<Nginx>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub haproxy: Option<Haproxy>,
 }
 
 /// A value and where it came from.
@@ -418,11 +434,16 @@ pub struct Sourced {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Erlang {
-    /// Effective port table size (+Q / ERL_MAX_PORTS, rounded up to a power of two).
-    pub port_limit: Sourced,
-    /// Effective process table size (+P, rounded up to a power of two).
-    pub process_limit: Sourced,
-    /// The fd ceiling erts sized at boot (soft NOFILE at start; 24576 on macOS if unlimited).
+    /// The port table asked for (+Q / ERL_MAX_PORTS) and where; absent: not set (the model
+    /// derives the default from the fd table). The model rounds it up to a power of two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_limit: Option<Sourced>,
+    /// The process table asked for (+P) and where; absent: the default 262144.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_limit: Option<Sourced>,
+    /// The fd table erts sized at boot, when it was read (a running node's `erl_child_setup`
+    /// keeps the boot-time soft limit). Absent: the model derives it from the soft limit and
+    /// the OS (24576 on macOS when unlimited, OTP ≥ 23.2; fs.nr_open on Linux).
     #[serde(default)]
     pub max_fds: Option<Sourced>,
     /// Ports in use now (sockets, pipes, the spawn driver): estimated from outside.
@@ -461,6 +482,89 @@ pub struct Nginx {
     pub workers: Vec<NginxWorker>,
 }
 
+/// HAProxy's settings as read (configuration, command line, stats socket) and its process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Haproxy {
+    /// The configuration files read, comma-separated.
+    pub config: String,
+    /// How they were found (`-f` of PID N, --haproxy-conf).
+    #[serde(default)]
+    pub config_source: Option<String>,
+    /// `global maxconn` (None: HAProxy computes it from its fd limit at start).
+    #[serde(default)]
+    pub global_maxconn: Option<u64>,
+    /// `-n` on the command line (overrides `global maxconn`).
+    #[serde(default)]
+    pub cmdline_maxconn: Option<u64>,
+    /// Threads: `nbthread`, else the running process's threads, else the CPUs it may use.
+    #[serde(default)]
+    pub nbthread: Option<u64>,
+    #[serde(default)]
+    pub fd_hard_limit: Option<u64>,
+    #[serde(default)]
+    pub ulimit_n: Option<u64>,
+    /// Listening sockets: every `bind` address and every `stats socket`.
+    #[serde(default)]
+    pub listeners: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stats_sockets: Vec<String>,
+    /// `stats maxconn` (default 10 per stats socket frontend).
+    #[serde(default)]
+    pub stats_maxconn: Option<u64>,
+    /// Frontends and listen sections that bind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontends: Vec<HaproxyFrontend>,
+    /// `show info` from the stats socket, when it answered.
+    #[serde(default)]
+    pub info: Option<HaproxyInfo>,
+    /// The process holding the connections (the worker in master-worker mode).
+    #[serde(default)]
+    pub process: Option<HaproxyProcess>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyFrontend {
+    pub name: String,
+    /// Its own `maxconn`.
+    #[serde(default)]
+    pub maxconn: Option<u64>,
+    /// The `maxconn` of the `defaults` section before it.
+    #[serde(default)]
+    pub defaults_maxconn: Option<u64>,
+    /// Listening sockets it binds.
+    #[serde(default)]
+    pub binds: u64,
+}
+
+/// The stats socket's `show info`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyInfo {
+    pub maxconn: u64,
+    #[serde(default)]
+    pub maxsock: Option<u64>,
+    #[serde(default)]
+    pub ulimit_n: Option<u64>,
+    #[serde(default)]
+    pub curr_conns: Option<u64>,
+    #[serde(default)]
+    pub nbthread: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyProcess {
+    pub pid: u32,
+    pub nofile: Limit,
+    /// Fds open now, connections included.
+    pub open_fds: u64,
+    /// TCP connections it holds now.
+    #[serde(default)]
+    pub connections: u64,
+}
+
 /// One running nginx worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -495,4 +599,35 @@ pub struct Usage {
     /// Established connections of the examined process (its TCP sockets not listening).
     #[serde(default)]
     pub process_connections: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apple_and_linux_rlim_infinity_are_unlimited() {
+        // Apple's RLIM_INFINITY (what a Mac's getrlimit reports for `ulimit -n unlimited`).
+        assert_eq!(Rlim::from_raw(9_223_372_036_854_775_807), Rlim::Unlimited);
+        // Linux's RLIM_INFINITY.
+        assert_eq!(Rlim::from_raw(u64::MAX), Rlim::Unlimited);
+        assert_eq!(Rlim::from_raw(1 << 63), Rlim::Unlimited);
+        assert_eq!(
+            Rlim::from_raw(9_223_372_036_854_775_806),
+            Rlim::Value(9_223_372_036_854_775_806)
+        );
+        assert_eq!(Rlim::from_raw(1024), Rlim::Value(1024));
+        // In snapshot files, as a number (YAML or JSON) or a string.
+        let l: Limit =
+            serde_json::from_str(r#"{"soft": 9223372036854775807, "hard": "9223372036854775807"}"#)
+                .unwrap();
+        assert_eq!((l.soft, l.hard), (Rlim::Unlimited, Rlim::Unlimited));
+        let l: Limit =
+            serde_saphyr::from_str("soft: 9223372036854775807\nhard: unlimited\n").unwrap();
+        assert_eq!((l.soft, l.hard), (Rlim::Unlimited, Rlim::Unlimited));
+        assert_eq!(
+            serde_json::to_string(&Rlim::from_raw(9_223_372_036_854_775_807)).unwrap(),
+            "\"unlimited\""
+        );
+    }
 }

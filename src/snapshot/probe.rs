@@ -22,12 +22,27 @@ pub struct ProbeOptions {
     pub vm_args: Option<PathBuf>,
     /// An nginx configuration to read worker settings from.
     pub nginx_conf: Option<PathBuf>,
+    /// The process's RLIMIT_NOFILE as stated by the user: what the OS does not expose for
+    /// another process on macOS, or the limit a process not yet started will get.
+    pub nofile: Option<Limit>,
+    /// The runtime's version (the JDK's, for the macOS MaxFDLimit rule).
+    pub runtime_version: Option<String>,
+    /// A HAProxy configuration (file or directory) instead of the process's `-f`.
+    pub haproxy_conf: Option<PathBuf>,
 }
 
 /// Read the host as it is now.
 pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     let mut snap = probe_platform(opts)?;
+    if let Some(l) = opts.nofile {
+        snap.notes.push(format!(
+            "RLIMIT_NOFILE {} / {} as given with --nofile (read: {} / {})",
+            l.soft, l.hard, snap.process.nofile.soft, snap.process.nofile.hard
+        ));
+        snap.process.nofile = l;
+    }
     add_runtime(&mut snap, opts)?;
+    snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)
 }
 
@@ -56,6 +71,10 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
     let init = linux::netns_id(&roots.proc, "1");
     net.initial_netns = match (&net.netns, &init) {
         (Some(a), Some(b)) => Some(a == b),
+        // PID 1's namespace unreadable (another user's process): recognise the fixed inode.
+        (Some(a), None) => {
+            super::target::fixed_initial_netns(a, ps.get("kernel.osrelease").as_deref())
+        }
         _ => None,
     };
     // /proc/PID/net/* shows the namespace of PID, so this is right for --pid too.
@@ -107,6 +126,19 @@ fn probe_platform(_opts: &ProbeOptions) -> Result<Snapshot> {
     ))
 }
 
+#[cfg(target_os = "macos")]
+fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
+    match opts.pid {
+        Some(pid) => super::macos::environ(pid).into_iter().find_map(|kv| {
+            kv.strip_prefix(key)
+                .and_then(|r| r.strip_prefix('='))
+                .map(str::to_string)
+        }),
+        None => std::env::var(key).ok(),
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
 fn env_of(opts: &ProbeOptions, key: &str) -> Option<String> {
     match opts.pid {
         Some(pid) => {
@@ -135,6 +167,8 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         (RuntimeKind::Erlang, "--erl-flags/--vm-args".to_string())
     } else if opts.nginx_conf.is_some() {
         (RuntimeKind::Nginx, "--nginx-conf".to_string())
+    } else if opts.haproxy_conf.is_some() {
+        (RuntimeKind::Haproxy, "--haproxy-conf".to_string())
     } else if opts.pid.is_some() {
         match runtime::detect(p.exe.as_deref(), &p.cmdline) {
             Some(k) => (k, "detected from the process's executable".to_string()),
@@ -148,6 +182,7 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     match kind {
         RuntimeKind::Erlang => add_erlang(snap, opts)?,
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
+        RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
         _ => {}
     }
     Ok(())
@@ -206,6 +241,81 @@ fn add_nginx(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     Ok(())
 }
 
+/// HAProxy: the configuration from `--haproxy-conf` or the process's `-f`, `-n`, the process
+/// holding the connections, and `show info` from its stats socket when it answers.
+fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
+    use runtime::haproxy;
+    let root = opts
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/proc"));
+    let fsroot = match opts.pid {
+        Some(pid) => root.join(pid.to_string()).join("root"),
+        None => PathBuf::from("/"),
+    };
+    let (mut names, cmd_maxconn) = haproxy::cmdline_args(&snap.process.cmdline);
+    let mut how = format!("-f of PID {}", opts.pid.unwrap_or(0));
+    let mut files_root = fsroot.clone();
+    if let Some(c) = &opts.haproxy_conf {
+        let abs = std::path::absolute(c).unwrap_or_else(|_| c.clone());
+        names = vec![abs.display().to_string()];
+        how = "--haproxy-conf".into();
+        files_root = PathBuf::from("/");
+    } else if opts.pid.is_none() || names.is_empty() {
+        snap.notes.push("HAProxy: no configuration (give --haproxy-conf or --pid of a process started with -f); maxconn unknown".into());
+        return Ok(());
+    }
+    if let Some(pid) = opts.pid.filter(|_| opts.haproxy_conf.is_none()) {
+        let cwd = std::fs::read_link(root.join(pid.to_string()).join("cwd"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "/".into());
+        for n in names.iter_mut().filter(|n| !n.starts_with('/')) {
+            *n = format!("{}/{n}", cwd.trim_end_matches('/'));
+        }
+    }
+    let input = |e: haproxy::ParseError| Error::Input {
+        path: PathBuf::from(&e.file),
+        line: (e.line > 0).then_some(e.line),
+        column: None,
+        msg: e.msg,
+    };
+    let files = haproxy::read_files(&files_root, &names).map_err(input)?;
+    let mut h = haproxy::parse(&files).map_err(input)?;
+    h.config_source = Some(how);
+    h.cmdline_maxconn = cmd_maxconn;
+    #[cfg(target_os = "linux")]
+    if let Some(pid) = opts.pid {
+        h.process = haproxy::process(&root, pid);
+        if h.nbthread.is_none() {
+            h.nbthread = h
+                .process
+                .as_ref()
+                .and_then(|p| haproxy::threads(&root, p.pid));
+        }
+    }
+    if h.nbthread.is_none() {
+        h.nbthread = std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() as u64);
+    }
+    #[cfg(unix)]
+    if opts.pid.is_some() {
+        for s in h.stats_sockets.clone() {
+            match haproxy::show_info(&fsroot, &s) {
+                Ok(i) => {
+                    h.info = Some(i);
+                    break;
+                }
+                Err(e) => snap
+                    .notes
+                    .push(format!("HAProxy stats socket not read ({e}): maxconn derived from the configuration and limits")),
+            }
+        }
+    }
+    snap.runtime.haproxy = Some(h);
+    Ok(())
+}
+
 fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     let running_beam = opts.pid.is_some()
         && snap
@@ -218,10 +328,10 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         erl_max_ports: env_of(opts, "ERL_MAX_PORTS"),
         ..Default::default()
     };
-    let max_fds;
+    let mut max_fds = None;
     if running_beam {
         inputs.beam_cmdline = Some(snap.process.cmdline.clone());
-        max_fds = boot_max_fds(snap, opts);
+        max_fds = boot_max_fds(opts);
     } else {
         inputs.erl_aflags = env_of(opts, "ERL_AFLAGS");
         inputs.erl_flags = env_of(opts, "ERL_FLAGS");
@@ -237,66 +347,46 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
                 .command_line
                 .push(("--erl-flags".into(), erlang::split_words(f)));
         }
-        max_fds = Some(match snap.process.nofile.soft {
-            Rlim::Value(v) => Sourced {
-                value: v,
-                source: "the soft RLIMIT_NOFILE the node would start with (this shell's)".into(),
-            },
-            Rlim::Unlimited if snap.platform.os == Os::Macos => Sourced {
-                value: erlang::MACOS_UNLIMITED_MAX_FDS,
-                source: "macOS with an unlimited soft limit: erts uses 24576 (OTP ≥ 23.2)".into(),
-            },
-            Rlim::Unlimited => Sourced {
-                value: snap.fs.nr_open.unwrap_or(1 << 20),
-                source: "unlimited soft limit: fs.nr_open".into(),
-            },
-        });
     }
-    let (ports, procs, errors) = erlang::resolve(&inputs, max_fds.as_ref().map(|m| m.value));
+    let (ports, procs, errors) = erlang::resolve(&inputs);
     for e in errors {
         snap.notes.push(format!("Erlang: {e}"));
     }
+    // A running node's ports are estimated from its sockets; for a node not yet started the
+    // model uses a bare node's (erlang::BASELINE_*).
     let (ports_in_use, processes_in_use) = if running_beam {
         let sockets = snap.usage.process_connections.unwrap_or(0) + snap.process.listening_sockets;
         (
-            Sourced {
+            Some(Sourced {
                 value: erlang::BASELINE_PORTS + sockets,
                 source: format!(
                     "estimated from outside: {} ports of a bare node + {sockets} TCP sockets",
                     erlang::BASELINE_PORTS
                 ),
-            },
-            Sourced {
+            }),
+            Some(Sourced {
                 value: erlang::BASELINE_PROCESSES,
                 source: "estimated: a bare node runs about 38 processes".into(),
-            },
+            }),
         )
     } else {
-        (
-            Sourced {
-                value: erlang::BASELINE_PORTS,
-                source: "a bare node holds 3 ports".into(),
-            },
-            Sourced {
-                value: erlang::BASELINE_PROCESSES,
-                source: "a bare node runs about 38 processes".into(),
-            },
-        )
+        (None, None)
     };
     snap.runtime.erlang = Some(Erlang {
         port_limit: ports,
         process_limit: procs,
         max_fds,
-        ports_in_use: Some(ports_in_use),
-        processes_in_use: Some(processes_in_use),
+        ports_in_use,
+        processes_in_use,
     });
     Ok(())
 }
 
-/// The fd ceiling a running node sized at boot: the soft limit of its `erl_child_setup`
-/// child (started at boot, keeps the boot-time limit), else the node's current soft limit.
+/// The fd table a running node sized at boot, when it can be read: the soft limit of its
+/// `erl_child_setup` child (started at boot, keeps the boot-time limit). Otherwise `None`, and
+/// the model derives it from the node's current soft limit and says so.
 #[cfg(target_os = "linux")]
-fn boot_max_fds(snap: &Snapshot, opts: &ProbeOptions) -> Option<Sourced> {
+fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
     let root = opts
         .proc_root
         .clone()
@@ -311,35 +401,17 @@ fn boot_max_fds(snap: &Snapshot, opts: &ProbeOptions) -> Option<Sourced> {
         let comm = comm.split_once(" (")?.1;
         let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
         (ppid == pid && comm == "erl_child_setup").then_some(name)
-    });
-    if let Some(c) = child {
-        if let Ok((nofile, _)) = super::linux::limits(&root, &c) {
-            if let Rlim::Value(v) = nofile.soft {
-                return Some(Sourced {
-                    value: v,
-                    source: format!("soft RLIMIT_NOFILE at boot (from erl_child_setup, PID {c})"),
-                });
-            }
-        }
-    }
-    snap.process.nofile.soft.value().map(|v| Sourced {
+    })?;
+    let (nofile, _) = super::linux::limits(&root, &child).ok()?;
+    nofile.soft.value().map(|v| Sourced {
         value: v,
-        source: "the node's current soft RLIMIT_NOFILE (boot value not visible)".into(),
+        source: format!("soft RLIMIT_NOFILE at boot (from erl_child_setup, PID {child})"),
     })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn boot_max_fds(snap: &Snapshot, _opts: &ProbeOptions) -> Option<Sourced> {
-    Some(match snap.process.nofile.soft {
-        Rlim::Value(v) => Sourced {
-            value: v,
-            source: "the node's current soft RLIMIT_NOFILE".into(),
-        },
-        Rlim::Unlimited => Sourced {
-            value: erlang::MACOS_UNLIMITED_MAX_FDS,
-            source: "unlimited soft limit: erts uses 24576 (OTP ≥ 23.2)".into(),
-        },
-    })
+fn boot_max_fds(_opts: &ProbeOptions) -> Option<Sourced> {
+    None
 }
 
 /// `--pid` of a kernel thread or a zombie: nothing to predict (it holds no sockets and no

@@ -17,6 +17,20 @@ pub fn read_comm(base: &Path) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// Whether `net:[INODE]` is the initial network namespace, from its inode alone. Since Linux
+/// 6.18 the initial network namespace has the fixed inode 0xEFFFFFF9 (PROC_NET_INIT_INO) and
+/// every other one a number from 0xF0000000 up; before, all were numbered alike: None.
+pub fn fixed_initial_netns(id: &str, kernel: Option<&str>) -> Option<bool> {
+    let ino: u64 = id.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()?;
+    if ino == 0xEFFF_FFF9 {
+        return Some(true);
+    }
+    let mut v = kernel?.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = v.next()?.parse().ok()?;
+    let minor: u32 = v.next()?.parse().ok()?;
+    ((major, minor) >= (6, 18)).then_some(false)
+}
+
 /// The kernel keeps 15 bytes of a process name.
 #[cfg(target_os = "linux")]
 const COMM_LEN: usize = 15;
@@ -77,6 +91,16 @@ pub fn find_process(_proc_root: &Path, name: &str) -> Result<u32> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn initial_netns_from_the_fixed_inode() {
+        use super::fixed_initial_netns as f;
+        assert_eq!(f("net:[4026531833]", Some("6.18.44")), Some(true));
+        assert_eq!(f("net:[4026532177]", Some("6.18.44-fc")), Some(false));
+        assert_eq!(f("net:[4026532177]", Some("6.1.0-28-amd64")), None);
+        assert_eq!(f("net:[4026531840]", None), None);
+        assert_eq!(f("garbage", Some("6.18")), None);
+    }
+
     #[test]
     fn master_and_workers_count_once() {
         assert_eq!(super::roots_of(&[(10, 1), (11, 10), (12, 10)]), vec![10]);

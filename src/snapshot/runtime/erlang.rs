@@ -7,7 +7,9 @@
 //! * flag sources, later wins: ERL_AFLAGS < command line (vm.args, --erl-flags) < ERL_FLAGS <
 //!   ERL_ZFLAGS.
 //! * fd ceiling (`max_fds`): the soft RLIMIT_NOFILE when the VM booted; `erl_child_setup`
-//!   (a child started at boot) keeps that boot-time limit.
+//!   (a child started at boot) keeps that boot-time limit. Unlimited: 24576 on macOS (OTP ≥
+//!   23.2), `fs.nr_open` on Linux. The model derives it (model/erlang.rs); the probe records
+//!   only what it read.
 
 pub const MIN_TABLE: u64 = 1024;
 pub const MAX_TABLE: u64 = 134_217_727;
@@ -111,11 +113,16 @@ pub struct Inputs {
     pub beam_cmdline: Option<Vec<String>>,
 }
 
-/// Resolve the port and process limits from all sources with the documented precedence.
+/// What the flags and environment ask for, from all sources with the documented precedence:
+/// (port table, process table, errors). `None`: not set (the model supplies the default). The
+/// values are as given; the model rounds them up to a power of two ([`effective_table`]).
 pub fn resolve(
     inp: &Inputs,
-    max_fds: Option<u64>,
-) -> (super::super::Sourced, super::super::Sourced, Vec<String>) {
+) -> (
+    Option<super::super::Sourced>,
+    Option<super::super::Sourced>,
+    Vec<String>,
+) {
     use super::super::Sourced;
     let mut f = Flags::default();
     if let Some(argv) = &inp.beam_cmdline {
@@ -136,47 +143,28 @@ pub fn resolve(
         }
     }
     let ports = match (&f.ports, &inp.erl_max_ports) {
-        (Some((n, what)), _) => Sourced {
-            value: effective_table(*n),
-            source: format!("{what}, rounded up to a power of two"),
-        },
+        (Some((n, what)), _) => Some(Sourced {
+            value: *n,
+            source: what.clone(),
+        }),
         (None, Some(env)) => match env.trim().parse::<u64>() {
-            Ok(n) if (MIN_TABLE..=MAX_TABLE).contains(&n) => Sourced {
-                value: effective_table(n),
-                source: format!("ERL_MAX_PORTS={n}, rounded up to a power of two"),
-            },
+            Ok(n) if (MIN_TABLE..=MAX_TABLE).contains(&n) => Some(Sourced {
+                value: n,
+                source: format!("ERL_MAX_PORTS={n}"),
+            }),
             _ => {
                 f.errors
                     .push(format!("ERL_MAX_PORTS={env}: not a valid port count"));
-                default_ports(max_fds)
+                None
             }
         },
-        (None, None) => default_ports(max_fds),
+        (None, None) => None,
     };
-    let procs = match &f.processes {
-        Some((n, what)) => Sourced {
-            value: effective_table(*n),
-            source: format!("{what}, rounded up to a power of two"),
-        },
-        None => Sourced {
-            value: DEFAULT_PROCESSES,
-            source: "default (+P not set)".into(),
-        },
-    };
+    let procs = f.processes.as_ref().map(|(n, what)| Sourced {
+        value: *n,
+        source: what.clone(),
+    });
     (ports, procs, f.errors)
-}
-
-fn default_ports(max_fds: Option<u64>) -> super::super::Sourced {
-    match max_fds {
-        Some(m) if m > DEFAULT_PORTS => super::super::Sourced {
-            value: effective_table(m),
-            source: format!("default 65536 raised to the fd limit {m} (no +Q)"),
-        },
-        _ => super::super::Sourced {
-            value: DEFAULT_PORTS,
-            source: "default (+Q not set)".into(),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -185,6 +173,11 @@ mod tests {
 
     fn w(s: &str) -> Vec<String> {
         split_words(s)
+    }
+
+    /// The port table the flags ask for, rounded as erts does.
+    fn q(inp: &Inputs) -> Option<u64> {
+        resolve(inp).0.map(|s| effective_table(s.value))
     }
 
     #[test]
@@ -204,32 +197,32 @@ mod tests {
             command_line: vec![("--erl-flags".into(), w("+Q 5000"))],
             ..Default::default()
         };
-        assert_eq!(resolve(&inp, Some(1024)).0.value, 8192);
+        assert_eq!(q(&inp), Some(8192));
         let inp = Inputs {
             erl_max_ports: Some("5000".into()),
             command_line: vec![("--erl-flags".into(), w("+Q 3000"))],
             ..Default::default()
         };
-        assert_eq!(resolve(&inp, Some(1024)).0.value, 4096);
+        assert_eq!(q(&inp), Some(4096));
         // ERL_FLAGS beats the command line; ERL_AFLAGS does not; ZFLAGS beats FLAGS.
         let inp = Inputs {
             erl_flags: Some("+Q 4096".into()),
             command_line: vec![("--erl-flags".into(), w("+Q 8192"))],
             ..Default::default()
         };
-        assert_eq!(resolve(&inp, None).0.value, 4096);
+        assert_eq!(q(&inp), Some(4096));
         let inp = Inputs {
             erl_aflags: Some("+Q 4096".into()),
             command_line: vec![("--erl-flags".into(), w("+Q 8192"))],
             ..Default::default()
         };
-        assert_eq!(resolve(&inp, None).0.value, 8192);
+        assert_eq!(q(&inp), Some(8192));
         let inp = Inputs {
             erl_flags: Some("+Q 4096".into()),
             erl_zflags: Some("+Q 2048".into()),
             ..Default::default()
         };
-        assert_eq!(resolve(&inp, None).0.value, 2048);
+        assert_eq!(q(&inp), Some(2048));
     }
 
     #[test]
@@ -242,9 +235,9 @@ mod tests {
             erl_max_ports: Some("2048".into()),
             ..Default::default()
         };
-        let (p, q, errs) = resolve(&inp, Some(20000));
-        assert_eq!(p.value, 8192);
-        assert_eq!(q.value, 4096);
+        let (ports, procs, errs) = resolve(&inp);
+        assert_eq!(ports.map(|s| s.value), Some(8192));
+        assert_eq!(procs.map(|s| s.value), Some(4096));
         assert!(errs.is_empty());
         // Only ERL_MAX_PORTS in the environment.
         let inp = Inputs {
@@ -252,21 +245,24 @@ mod tests {
             erl_max_ports: Some("8192".into()),
             ..Default::default()
         };
-        assert_eq!(resolve(&inp, Some(20000)).0.value, 8192);
+        assert_eq!(q(&inp), Some(8192));
     }
 
     #[test]
     fn defaults_and_errors() {
-        let (p, q, e) = resolve(&Inputs::default(), Some(20000));
-        assert_eq!((p.value, q.value), (65536, 262144));
+        let (ports, procs, e) = resolve(&Inputs::default());
+        assert_eq!(
+            (ports, procs),
+            (None, None),
+            "unset: the model supplies the defaults"
+        );
         assert!(e.is_empty());
-        assert_eq!(resolve(&Inputs::default(), Some(100_000)).0.value, 131072);
         let inp = Inputs {
             command_line: vec![("vm.args".into(), w("+Q 10"))],
             ..Default::default()
         };
-        let (p, _, e) = resolve(&inp, None);
-        assert_eq!(p.value, 65536);
+        let (p, _, e) = resolve(&inp);
+        assert_eq!(p, None);
         assert!(e[0].contains("+Q 10"), "{e:?}");
         assert_eq!(
             vm_args_words("## comment\n+Q 65536 # ports\n-name a@b\n"),

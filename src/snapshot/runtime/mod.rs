@@ -1,6 +1,7 @@
-//! Runtime detection and runtime caps: Erlang/OTP, JVM, Go, Node.js, Python, nginx.
+//! Runtime detection and runtime caps: Erlang/OTP, JVM, Go, Node.js, Python, nginx, HAProxy.
 
 pub mod erlang;
+pub mod haproxy;
 pub mod nginx;
 
 use super::RuntimeKind;
@@ -20,6 +21,7 @@ pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
             "java" => RuntimeKind::Jvm,
             "node" | "nodejs" => RuntimeKind::Node,
             "nginx" => RuntimeKind::Nginx,
+            "haproxy" => RuntimeKind::Haproxy,
             _ if n.starts_with("python") => RuntimeKind::Python,
             _ => continue,
         };

@@ -1,0 +1,72 @@
+//! Parsers for what macOS hands back as bytes, kept apart from the probe so they are tested on
+//! any machine.
+
+/// A `KERN_PROCARGS2` buffer: a native-endian `int` argc, the executable path, NUL padding,
+/// then argc arguments and the environment, each NUL-terminated (xnu `bsd/kern/kern_sysctl.c`,
+/// `sysctl_procargsx`). Returns (arguments, environment); malformed input gives what was read.
+pub fn procargs2(buf: &[u8]) -> (Vec<String>, Vec<String>) {
+    let Some((argc, rest)) = buf.split_first_chunk::<4>() else {
+        return (Vec::new(), Vec::new());
+    };
+    let argc = usize::try_from(i32::from_ne_bytes(*argc)).unwrap_or(0);
+    // Skip the executable path and the NULs after it.
+    let Some(end) = rest.iter().position(|b| *b == 0) else {
+        return (Vec::new(), Vec::new());
+    };
+    let body = &rest[end..];
+    let last = body.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let mut strings = body[..last]
+        .split(|b| *b == 0)
+        .skip_while(|s| s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned());
+    let args: Vec<String> = strings.by_ref().take(argc).collect();
+    let env = strings.take_while(|s| !s.is_empty()).collect();
+    (args, env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buf(argc: i32, parts: &[&str]) -> Vec<u8> {
+        let mut b = argc.to_ne_bytes().to_vec();
+        for (i, p) in parts.iter().enumerate() {
+            b.extend_from_slice(p.as_bytes());
+            b.push(0);
+            if i == 0 {
+                b.extend_from_slice(&[0, 0, 0]);
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn args_and_env() {
+        let b = buf(
+            3,
+            &[
+                "/opt/erlang/erts-15.0/bin/beam.smp",
+                "beam.smp",
+                "-Q",
+                "65536",
+                "HOME=/Users/a",
+                "ERL_MAX_PORTS=8192",
+            ],
+        );
+        let (args, env) = procargs2(&b);
+        assert_eq!(args, ["beam.smp", "-Q", "65536"]);
+        assert_eq!(env, ["HOME=/Users/a", "ERL_MAX_PORTS=8192"]);
+    }
+
+    #[test]
+    fn malformed() {
+        assert_eq!(procargs2(&[]), (vec![], vec![]));
+        assert_eq!(procargs2(&[1, 0]), (vec![], vec![]));
+        let (a, e) = procargs2(&buf(-5, &["/x", "a"]));
+        assert!(a.is_empty());
+        assert_eq!(e, ["a"]);
+        // argc larger than what follows.
+        let (a, _) = procargs2(&buf(9, &["/x", "a", "b"]));
+        assert_eq!(a, ["a", "b"]);
+    }
+}

@@ -1,0 +1,392 @@
+//! HAProxy: the settings that bound connections, as read from its configuration (`-f`, files
+//! or directories), its command line (`-n`) and, when reachable, its stats socket
+//! (`show info`: Maxconn, Maxsock, Ulimit-n). Pure parsers; the Linux part reads a running
+//! process. The model derives the ceiling (docs/runtimes.md).
+
+use std::path::Path;
+
+use crate::snapshot::{Haproxy, HaproxyFrontend, HaproxyInfo};
+
+/// Bytes read per file and per stats answer (bounded reads).
+const MAX_BYTES: u64 = 4 << 20;
+
+#[derive(Debug, PartialEq)]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub msg: String,
+}
+
+/// Split a line into words: `#` starts a comment, quotes group, backslash escapes.
+fn words(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut w = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut it = line.chars();
+    while let Some(c) = it.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => w.push(c),
+            (None, '#') => break,
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                if let Some(n) = it.next() {
+                    w.push(n);
+                    in_word = true;
+                }
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut w));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                w.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err("unterminated quote".into());
+    }
+    if in_word {
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// Listening sockets a `bind` line opens: one per comma-separated address, each port of a
+/// range `8080-8083` counting once.
+fn bind_count(addr: &str) -> u64 {
+    addr.split(',')
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            let port = a.rsplit(':').next().unwrap_or("");
+            match port.split_once('-') {
+                Some((lo, hi)) => match (lo.parse::<u64>(), hi.parse::<u64>()) {
+                    (Ok(l), Ok(h)) if h >= l => h - l + 1,
+                    _ => 1,
+                },
+                None => 1,
+            }
+        })
+        .sum()
+}
+
+/// Parse configuration files in order (`files`: (name, text)). `defaults maxconn` applies
+/// to the proxies that follow it, as in HAProxy.
+pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
+    let mut h = Haproxy {
+        config: files
+            .iter()
+            .map(|f| f.0.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        ..Default::default()
+    };
+    let mut section = String::new();
+    let mut defaults_maxconn: Option<u64> = None;
+    for (file, text) in files {
+        for (idx, raw) in text.lines().enumerate() {
+            let err = |msg: String| ParseError {
+                file: file.clone(),
+                line: idx + 1,
+                msg,
+            };
+            let w = words(raw).map_err(err)?;
+            let Some(key) = w.first().map(String::as_str) else {
+                continue;
+            };
+            let num = |i: usize| -> Result<u64, ParseError> {
+                w.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| {
+                    err(format!(
+                        "{}: expected a number, got {:?}",
+                        w[..i].join(" "),
+                        w.get(i).map(String::as_str).unwrap_or("")
+                    ))
+                })
+            };
+            match key {
+                "global" | "defaults" | "backend" | "peers" | "resolvers" | "userlist"
+                | "program" | "cache" | "ring" | "http-errors" | "mailers" | "crt-store"
+                | "traces" => {
+                    section = key.to_string();
+                    continue;
+                }
+                "frontend" | "listen" => {
+                    section = key.to_string();
+                    h.frontends.push(HaproxyFrontend {
+                        name: w.get(1).cloned().unwrap_or_default(),
+                        maxconn: None,
+                        defaults_maxconn,
+                        binds: 0,
+                    });
+                    continue;
+                }
+                _ => {}
+            }
+            let sub = w.get(1).map(String::as_str);
+            match (section.as_str(), key, sub) {
+                ("global", "maxconn", _) => h.global_maxconn = Some(num(1)?),
+                ("global", "nbthread", _) => h.nbthread = Some(num(1)?),
+                ("global", "fd-hard-limit", _) => h.fd_hard_limit = Some(num(1)?),
+                ("global", "ulimit-n", _) => h.ulimit_n = Some(num(1)?),
+                ("global", "stats", Some("socket")) => {
+                    let path = w.get(2).cloned().unwrap_or_default();
+                    h.listeners += 1;
+                    h.stats_sockets.push(path);
+                }
+                ("global", "stats", Some("maxconn")) => h.stats_maxconn = Some(num(2)?),
+                ("defaults", "maxconn", _) => defaults_maxconn = Some(num(1)?),
+                ("frontend" | "listen", "maxconn", _) => {
+                    let v = num(1)?;
+                    if let Some(f) = h.frontends.last_mut() {
+                        f.maxconn = Some(v);
+                    }
+                }
+                ("frontend" | "listen", "bind", Some(addr)) => {
+                    let n = bind_count(addr);
+                    h.listeners += n;
+                    if let Some(f) = h.frontends.last_mut() {
+                        f.binds += n;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    h.frontends.retain(|f| f.binds > 0);
+    Ok(h)
+}
+
+/// Parse a stats socket's `show info` answer ("Key: value" lines).
+pub fn parse_show_info(text: &str) -> Option<HaproxyInfo> {
+    let get = |k: &str| -> Option<u64> {
+        text.lines().find_map(|l| {
+            let (key, v) = l.split_once(':')?;
+            (key.trim() == k).then(|| v.trim().parse().ok())?
+        })
+    };
+    Some(HaproxyInfo {
+        maxconn: get("Maxconn")?,
+        maxsock: get("Maxsock"),
+        ulimit_n: get("Ulimit-n"),
+        curr_conns: get("CurrConns"),
+        nbthread: get("Nbthread"),
+    })
+}
+
+/// Regular files only, the cap enforced while reading (crate::fsio).
+fn read_bounded(path: &Path) -> Result<String, String> {
+    crate::fsio::read_text(path, MAX_BYTES, "the HAProxy configuration").map_err(|e| match e {
+        crate::error::Error::Input { msg, .. } => msg,
+        other => other.to_string(),
+    })
+}
+
+/// The configuration files named by `-f` (a file, or a directory: its `*.cfg` files in
+/// lexical order, as HAProxy does), read from inside `fsroot`.
+pub fn read_files(fsroot: &Path, names: &[String]) -> Result<Vec<(String, String)>, ParseError> {
+    let mut out = Vec::new();
+    let inside = |p: &str| fsroot.join(p.trim_start_matches('/'));
+    for n in names {
+        let err = |e: String| ParseError {
+            file: n.clone(),
+            line: 0,
+            msg: e,
+        };
+        let p = inside(n);
+        if p.is_dir() {
+            let mut files: Vec<String> = std::fs::read_dir(&p)
+                .map_err(|e| err(format!("cannot list: {e}")))?
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|f| f.ends_with(".cfg"))
+                .collect();
+            files.sort();
+            for f in files.into_iter().take(512) {
+                let full = format!("{}/{f}", n.trim_end_matches('/'));
+                let t = read_bounded(&inside(&full)).map_err(err)?;
+                out.push((full, t));
+            }
+        } else {
+            out.push((n.clone(), read_bounded(&p).map_err(err)?));
+        }
+    }
+    Ok(out)
+}
+
+/// `-f FILE` (repeatable), `-- FILE...`, `-n MAXCONN` from HAProxy's command line.
+pub fn cmdline_args(cmdline: &[String]) -> (Vec<String>, Option<u64>) {
+    let mut files = Vec::new();
+    let mut maxconn = None;
+    let mut i = 1;
+    while i < cmdline.len() {
+        match cmdline[i].as_str() {
+            "-f" => {
+                if let Some(f) = cmdline.get(i + 1) {
+                    files.push(f.clone());
+                }
+                i += 1;
+            }
+            "-n" => {
+                maxconn = cmdline.get(i + 1).and_then(|v| v.parse().ok());
+                i += 1;
+            }
+            "--" => {
+                files.extend(cmdline[i + 1..].iter().cloned());
+                break;
+            }
+            "-p" | "-L" | "-C" | "-m" | "-N" | "-x" | "-S" | "-sf" | "-st" => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    (files, maxconn)
+}
+
+/// Ask a stats socket (a unix path inside `fsroot`) for `show info`; bounded in time and size.
+#[cfg(unix)]
+pub fn show_info(fsroot: &Path, socket: &str) -> Result<HaproxyInfo, String> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+    let path = socket.strip_prefix("unix@").unwrap_or(socket);
+    if !path.starts_with('/') {
+        return Err(format!("{socket} is not a unix socket path"));
+    }
+    let full = fsroot.join(path.trim_start_matches('/'));
+    let mut s = UnixStream::connect(&full).map_err(|e| format!("{path}: {e}"))?;
+    let t = Some(Duration::from_millis(1000));
+    s.set_read_timeout(t).map_err(|e| e.to_string())?;
+    s.set_write_timeout(t).map_err(|e| e.to_string())?;
+    s.write_all(b"show info\n")
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mut buf = String::new();
+    s.take(1 << 16)
+        .read_to_string(&mut buf)
+        .map_err(|e| format!("{path}: {e}"))?;
+    parse_show_info(&buf).ok_or_else(|| format!("{path}: no Maxconn in the answer to show info"))
+}
+
+#[cfg(target_os = "linux")]
+pub use linux::{process, threads};
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::path::Path;
+
+    use crate::snapshot::HaproxyProcess;
+    use crate::snapshot::linux as l;
+
+    fn ppid(root: &Path, pid: u32) -> Option<u32> {
+        let stat = std::fs::read_to_string(root.join(pid.to_string()).join("stat")).ok()?;
+        stat.rsplit_once(") ")?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    fn is_haproxy(root: &Path, pid: u32) -> bool {
+        std::fs::read_link(root.join(pid.to_string()).join("exe"))
+            .map(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.trim_end_matches(" (deleted)") == "haproxy")
+            })
+            .unwrap_or(false)
+    }
+
+    /// Threads of a process (/proc/PID/status).
+    pub fn threads(root: &Path, pid: u32) -> Option<u64> {
+        let st = std::fs::read_to_string(root.join(pid.to_string()).join("status")).ok()?;
+        st.lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The process that holds the connections: the newest haproxy child in master-worker
+    /// mode (`-W`/`-Ws`), else `pid` itself.
+    pub fn process(root: &Path, pid: u32) -> Option<HaproxyProcess> {
+        let worker = std::fs::read_dir(root)
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|p| ppid(root, *p) == Some(pid) && is_haproxy(root, *p))
+            .max()
+            .unwrap_or(pid);
+        let who = worker.to_string();
+        let (nofile, _) = l::limits(root, &who).ok()?;
+        let table = l::tcp_table(root, &who);
+        let inodes = l::socket_inodes(root, &who);
+        let connections = inodes
+            .iter()
+            .filter(|i| table.all_inodes.contains(i) && !table.listen_inodes.contains(i))
+            .count() as u64;
+        Some(HaproxyProcess {
+            pid: worker,
+            nofile,
+            open_fds: l::open_fds_below(root, &who, nofile.soft.value()).unwrap_or(0),
+            connections,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_config() {
+        let cfg = "global\n    maxconn 4000\n    nbthread 2 # two\n    stats socket /run/haproxy.sock mode 660 level admin\n\
+                   defaults\n    mode http\n    maxconn 300\n\
+                   frontend web\n    bind :80,:81\n    bind 127.0.0.1:9000-9002\n    default_backend app\n\
+                   frontend admin\n    bind :8404\n    maxconn 10\n\
+                   backend app\n    server a 127.0.0.1:8080 maxconn 50\n\
+                   listen nobind\n    server b 127.0.0.1:1\n";
+        let h = parse(&[("h.cfg".into(), cfg.into())]).unwrap();
+        assert_eq!(h.global_maxconn, Some(4000));
+        assert_eq!(h.nbthread, Some(2));
+        assert_eq!(h.stats_sockets, vec!["/run/haproxy.sock".to_string()]);
+        assert_eq!(h.listeners, 1 + 5 + 1, "stats socket, 2 + 3 binds, 1 bind");
+        assert_eq!(h.frontends.len(), 2, "a proxy without bind accepts nothing");
+        assert_eq!(h.frontends[0].defaults_maxconn, Some(300));
+        assert_eq!(h.frontends[1].maxconn, Some(10));
+        let e = parse(&[("h.cfg".into(), "global\n  maxconn lots\n".into())]).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("h.cfg", 2));
+        let e = parse(&[("h.cfg".into(), "global\n  log \"x\n".into())]).unwrap_err();
+        assert!(e.msg.contains("quote"), "{e:?}");
+    }
+
+    #[test]
+    fn show_info_and_cmdline() {
+        let i = parse_show_info("Name: HAProxy\nMaxsock: 1024\nMaxconn: 498\nHard_maxconn: 498\nUlimit-n: 1024\nCurrConns: 3\nNbthread: 2\n").unwrap();
+        assert_eq!(
+            (i.maxconn, i.maxsock, i.ulimit_n, i.curr_conns, i.nbthread),
+            (498, Some(1024), Some(1024), Some(3), Some(2))
+        );
+        assert!(parse_show_info("Unknown command\n").is_none());
+        let c = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (f, n) = cmdline_args(&c(&[
+            "haproxy",
+            "-Ws",
+            "-f",
+            "/etc/haproxy/haproxy.cfg",
+            "-p",
+            "/run/h.pid",
+            "-n",
+            "500",
+            "-f",
+            "/etc/haproxy/conf.d",
+        ]));
+        assert_eq!(f, c(&["/etc/haproxy/haproxy.cfg", "/etc/haproxy/conf.d"]));
+        assert_eq!(n, Some(500));
+    }
+}

@@ -1,0 +1,149 @@
+//! `porttune check --from` on macOS snapshots, on any machine: the seed's answer, and output that
+//! speaks macOS only (no Linux key, mechanism or number ≥ 2^63 anywhere).
+
+use assert_cmd::Command;
+
+fn fixtures() -> Vec<std::path::PathBuf> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots/macos");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    assert!(v.len() >= 7, "{v:?}");
+    v
+}
+
+fn check(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("porttune")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+const LINUX_WORDS: &[&str] = &[
+    "net.core",
+    "net.ipv4",
+    "fs.file-max",
+    "fs.nr_open",
+    "conntrack",
+    "CAP_",
+    "LimitNOFILE",
+    "IP_BIND_ADDRESS_NO_PORT",
+    "namespace",
+    "netns",
+    "MemAvailable",
+    "cgroup",
+    "tcp_tw_reuse",
+    "limits.d",
+    "systemd",
+    "Linux",
+    "linux",
+    "9223372036854775807",
+    "18446744073709551615",
+];
+
+#[test]
+fn seed_from_facts_only_snapshot() {
+    let seed = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("seed-facts.yaml"))
+        .unwrap();
+    let (code, out) = check(&[
+        "--from",
+        seed.to_str().unwrap(),
+        "--scenario",
+        "loopback",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ceiling = v["prediction"]["ceiling"].as_u64().unwrap();
+    assert!(
+        (ceiling as f64 - 12_261.0).abs() / 12_261.0 <= 0.005,
+        "{ceiling}"
+    );
+    assert_eq!(v["prediction"]["bottleneck"], "erlang_max_fds");
+    assert_eq!(v["ceilings"][1]["name"], "ephemeral_ports");
+    assert_eq!(v["ceilings"][1]["value"], 16_384);
+    let (_, text) = check(&["--from", seed.to_str().unwrap(), "--scenario", "loopback"]);
+    // The text is wrapped to 80 columns: compare with the words joined.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("→ lift erlang_max_fds and the next limit is ephemeral_ports at 16,384"),
+        "{text}"
+    );
+    assert!(text.contains("`+Q`/ERL_MAX_PORTS do not lift it"), "{text}");
+}
+
+#[test]
+fn macos_output_is_native_and_finite() {
+    for f in fixtures() {
+        for scenario in ["inbound", "outbound", "loopback"] {
+            for format in ["text", "json", "prometheus"] {
+                let mut args = vec![
+                    "--from",
+                    f.to_str().unwrap(),
+                    "--scenario",
+                    scenario,
+                    "--format",
+                    format,
+                    "--churn",
+                ];
+                if scenario == "inbound" {
+                    args.push("--acceptor-paused");
+                }
+                let (code, out) = check(&args);
+                assert!(matches!(code, Some(0 | 1)), "{args:?}: {code:?}\n{out}");
+                for w in LINUX_WORDS {
+                    assert!(
+                        !out.contains(w),
+                        "{args:?} says {w:?}:\n{}",
+                        out.lines()
+                            .filter(|l| l.contains(w))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    );
+                }
+                // No number of 19 digits or more (≥ 2^63 would be).
+                let long = out
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|run| run.len() >= 19);
+                assert!(long.is_none(), "{args:?}: {long:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn require_on_a_mac_names_mac_lifts() {
+    let f = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("default-mac.yaml"))
+        .unwrap();
+    let (code, out) = check(&["--from", f.to_str().unwrap(), "--require", "100000"]);
+    assert_eq!(code, Some(1));
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        out.contains("[ERROR ProcessFds] process_fds allows 253 connections → 100000 required"),
+        "{out}"
+    );
+    assert!(
+        out.contains("sudo sysctl -w kern.maxfilesperproc="),
+        "{out}"
+    );
+    for w in LINUX_WORDS {
+        assert!(!out.contains(w), "says {w:?}:\n{out}");
+    }
+}

@@ -1,0 +1,385 @@
+//! macOS model tests on snapshot fixtures (tests/fixtures/snapshots/macos). Each expected value
+//! is traced to its source in docs/model.md ("macOS"): xnu for the fd chain, ports, TIME_WAIT and
+//! the listen queue; OTP for erts' fd table; the JDK for MaxFDLimit.
+
+use porttune::model::{Prediction, Scenario, ScenarioKind, names::*, predict};
+use porttune::snapshot::{self, Rlim, Snapshot};
+
+fn fixture(name: &str) -> Snapshot {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/snapshots/macos")
+        .join(name);
+    snapshot::load(&p).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn sc(kind: ScenarioKind) -> Scenario {
+    Scenario::new(kind)
+}
+
+fn names(p: &Prediction) -> Vec<&str> {
+    p.ceilings.iter().map(|c| c.name.as_str()).collect()
+}
+
+/// Every word a macOS answer must not say: Linux keys, Linux mechanisms.
+const LINUX_WORDS: &[&str] = &[
+    "net.core",
+    "net.ipv4",
+    "fs.file-max",
+    "fs.nr_open",
+    "nf_conntrack",
+    "conntrack",
+    "CAP_",
+    "LimitNOFILE",
+    "IP_BIND_ADDRESS_NO_PORT",
+    "network namespace",
+    "MemAvailable",
+    "cgroup",
+    "tcp_tw_reuse",
+    "limits.d",
+    "systemd",
+    "Linux",
+];
+
+fn assert_native(p: &Prediction) {
+    for c in &p.ceilings {
+        for w in LINUX_WORDS {
+            assert!(
+                !c.why.contains(w) && !c.lift.contains(w),
+                "{} says {w:?}: {} / {}",
+                c.name,
+                c.why,
+                c.lift
+            );
+        }
+        assert!(c.value < 1 << 62, "{}: {}", c.name, c.value);
+    }
+    for n in &p.not_applicable {
+        for w in LINUX_WORDS {
+            assert!(!n.why.contains(w), "{} n/a says {w:?}: {}", n.name, n.why);
+        }
+    }
+}
+
+/// The seed: OTP 27, `ulimit -n unlimited` on a Mac → erts sizes its fd table at 24,576 (OTP ≥
+/// 23.2, erlang/otp#4431); both ends in the node: (24,576 − 54 fds − 1 listener) / 2 = 12,260,
+/// within 0.5 % of the 12,261 observed. Next: the host-wide pool of 16,384 ports (xnu
+/// in_pcbbind). `+Q 65536` is the default and cannot lift it.
+fn assert_seed(p: &Prediction) {
+    assert_eq!(p.bottleneck, ERLANG_MAX_FDS, "{:#?}", p.ceilings);
+    let off = (p.ceiling as f64 - 12_261.0).abs() / 12_261.0;
+    assert!(
+        off <= 0.005,
+        "{} is {:.2}% off 12,261",
+        p.ceiling,
+        off * 100.0
+    );
+    assert_eq!(p.ceilings[1].name, EPHEMERAL_PORTS);
+    assert_eq!(p.ceilings[1].value, 16_384);
+    let lift = &p.ceilings[0].lift;
+    assert!(lift.contains("+Q`/ERL_MAX_PORTS do not lift it"), "{lift}");
+    assert!(lift.contains("ulimit -n "), "{lift}");
+    // The finite limit suggested holds the next rung: 2 × 16,384 + 54 + 1 → 33,792.
+    assert!(lift.contains("ulimit -n 33792"), "{lift}");
+    assert!(p.ceilings[0].why.contains("24576"), "{}", p.ceilings[0].why);
+    assert_eq!(
+        p.get(ERLANG_PORT_LIMIT).unwrap().value,
+        (65_536 - 4 - 1) / 2,
+        "the port table is far above"
+    );
+    assert_native(p);
+}
+
+#[test]
+fn seed_facts_only() {
+    let s = fixture("seed-facts.yaml");
+    assert!(s.runtime.erlang.as_ref().unwrap().max_fds.is_none());
+    let p = predict(&s, &sc(ScenarioKind::Loopback));
+    // Ports in use default to a bare node's 3 here: (65,536 − 3 − 1) / 2.
+    assert_eq!(p.get(ERLANG_PORT_LIMIT).unwrap().value, 32_766);
+    assert_eq!(p.bottleneck, ERLANG_MAX_FDS);
+    assert_eq!(p.ceiling, (24_576 - 54 - 1) / 2);
+    assert_eq!(p.ceilings[1].name, EPHEMERAL_PORTS);
+    assert_eq!(p.ceilings[1].value, 16_384);
+    assert_native(&p);
+}
+
+#[test]
+fn seed_as_probed_with_apple_rlim_infinity() {
+    let s = fixture("seed-probed.json");
+    assert_eq!(
+        s.process.nofile.soft,
+        Rlim::Unlimited,
+        "2^63 − 1 is unlimited"
+    );
+    assert_eq!(s.process.nofile.hard, Rlim::Unlimited);
+    assert_seed(&predict(&s, &sc(ScenarioKind::Loopback)));
+}
+
+#[test]
+fn seed_saved_and_loaded_gives_the_same_answer() {
+    let s = fixture("seed-probed.json");
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["yaml", "json"] {
+        let path = dir.path().join(format!("seed.{ext}"));
+        snapshot::save(&s, &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("9223372036854775807"), "{text}");
+        let back = snapshot::load(&path).unwrap();
+        assert_eq!(back, s);
+        assert_seed(&predict(&back, &sc(ScenarioKind::Loopback)));
+    }
+}
+
+/// A default Mac: launchd's 256 / unlimited. RLIMIT_NOFILE binds (256 − 3); the lift that works
+/// now is `ulimit -n` up to kern.maxfilesperproc 61440, which is the next rung.
+#[test]
+fn default_mac() {
+    let s = fixture("default-mac.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (253, PROCESS_FDS));
+    assert_eq!(names(&p)[1], MAX_FILES_PER_PROC);
+    assert_eq!(p.ceilings[1].value, 61_440 - 3);
+    let lift = &p.ceilings[0].lift;
+    assert!(lift.contains("`ulimit -n 61440`"), "{lift}");
+    assert!(lift.contains("launchctl limit maxfiles"), "{lift}");
+    // kern.maxfiles − kern.num_files, root not exempt.
+    assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 122_880 - 3_900);
+    assert_native(&p);
+    // No HardLimitLocked for an unlimited hard limit.
+    let checks = porttune::model::checks::run(&s, &p, &Default::default());
+    assert!(
+        !checks.iter().any(|c| c.id == "HardLimitLocked"),
+        "{checks:?}"
+    );
+}
+
+/// An older Mac (8 GiB): kern.maxfilesperproc 10240 binds with an unlimited soft limit.
+#[test]
+fn older_mac() {
+    let s = fixture("older-mac.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (10_237, MAX_FILES_PER_PROC)
+    );
+    assert!(p.get(PROCESS_FDS).is_none());
+    let lift = &p.ceilings[0].lift;
+    assert!(
+        lift.contains("sudo sysctl -w kern.maxfilesperproc=65536 kern.maxfiles=131072"),
+        "{lift}"
+    );
+    // Next: kern.maxfiles 12288 − 2000 open on the host.
+    assert_eq!(p.ceilings[1].name, SYSTEM_FILES);
+    assert_eq!(p.ceilings[1].value, 10_288);
+    assert_native(&p);
+}
+
+/// Unknown values take the macOS defaults, and the output says so.
+#[test]
+fn unknown_values_assume_macos_defaults() {
+    let mut s = fixture("older-mac.yaml");
+    s.fs.maxfilesperproc = None;
+    s.fs.file_max = None;
+    s.net = Default::default();
+    s.memory.mem_total_kb = Some(16 << 20);
+    let mut o = sc(ScenarioKind::Outbound);
+    o.churn = true;
+    let p = predict(&s, &o);
+    assert_eq!(p.get(MAX_FILES_PER_PROC).unwrap().value, 61_440 - 3);
+    assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 122_880 - 2_000);
+    assert_eq!(p.get(EPHEMERAL_PORTS).unwrap().value, 16_384);
+    assert!((p.rates[0].per_second - 16_384.0 / 30.0).abs() < 0.01);
+    let a = p.assumptions.join("\n");
+    assert!(
+        a.contains("kern.maxfilesperproc unknown: assumed 61440"),
+        "{a}"
+    );
+    assert!(a.contains("kern.maxfiles unknown: assumed 122880"), "{a}");
+    assert!(a.contains("49152–65535"), "{a}");
+    assert_native(&p);
+}
+
+/// A JVM on a Mac, JDK version unknown: before JDK-8324577 MaxFDLimit sets the soft limit to
+/// OPEN_MAX (10240); the answer says both, and the lift names -XX:-MaxFDLimit.
+#[test]
+fn jvm_on_mac() {
+    let mut s = fixture("jvm.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (10_237, PROCESS_FDS));
+    let c = &p.ceilings[0];
+    assert!(c.why.contains("JDK-8324577"), "{}", c.why);
+    assert!(c.why.contains("a fixed JDK raises it"), "{}", c.why);
+    assert!(c.lift.contains("-XX:-MaxFDLimit"), "{}", c.lift);
+    assert_native(&p);
+    // A fixed JDK raises to the hard limit: kern.maxfilesperproc binds.
+    s.runtime.version = Some("21.0.5".into());
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (61_437, MAX_FILES_PER_PROC)
+    );
+    // An old one caps at 10240 even though the shell's soft limit is 65536.
+    s.runtime.version = Some("17.0.2".into());
+    assert_eq!(predict(&s, &sc(ScenarioKind::Inbound)).ceiling, 10_237);
+    // -XX:-MaxFDLimit keeps the soft limit the shell set (65536): maxfilesperproc binds.
+    s.process.cmdline = vec!["java".into(), "-XX:-MaxFDLimit".into()];
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(p.get(PROCESS_FDS).unwrap().value, 65_533);
+    assert_eq!(p.bottleneck, MAX_FILES_PER_PROC);
+}
+
+/// Node raises the soft limit; xnu caps the process at kern.maxfilesperproc.
+#[test]
+fn node_on_mac() {
+    let s = fixture("node.yaml");
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (61_437, MAX_FILES_PER_PROC)
+    );
+    assert_eq!(p.get(PROCESS_FDS).unwrap().value, (1 << 20) - 3);
+    assert_native(&p);
+}
+
+/// An outbound client to 4 destinations with MSL 15000: one host-wide pool of 16,384 ports (not
+/// × 4, xnu in_pcbbind); churn 16,384 / (2 × 15 s) = 546/s.
+#[test]
+fn outbound_client_msl() {
+    let s = fixture("client.yaml");
+    let mut o = sc(ScenarioKind::Outbound);
+    o.destinations = 4;
+    o.churn = true;
+    let p = predict(&s, &o);
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (16_384, EPHEMERAL_PORTS)
+    );
+    assert_eq!(p.rates[0].per_second.floor(), 546.0);
+    let r = &p.rates[0];
+    assert!(r.why.contains("2 × net.inet.tcp.msl 15000"), "{}", r.why);
+    assert!(r.lift.contains("net.inet.tcp.msl"), "{}", r.lift);
+    assert!(r.lift.contains("trade-off"), "{}", r.lift);
+    let c = &p.ceilings[0];
+    assert_eq!(c.scope, "host");
+    assert!(c.lift.contains("net.inet.ip.portrange.first"), "{}", c.lift);
+    assert!(c.lift.contains("lo0 alias"), "{}", c.lift);
+    // Explicit binds to 2 local addresses: two pools.
+    o.source_ips = 2;
+    assert_eq!(predict(&s, &o).get(EPHEMERAL_PORTS).unwrap().value, 32_768);
+    assert_native(&p);
+}
+
+/// A paused acceptor on a Mac: the queue holds min(backlog, kern.ipc.somaxconn) = 128, incomplete
+/// connections counted (xnu sonewconn), no "+1" as on Linux.
+#[test]
+fn acceptor_paused_on_mac() {
+    let s = fixture("default-mac.yaml");
+    let mut i = sc(ScenarioKind::Inbound);
+    i.acceptor_paused = true;
+    let p = predict(&s, &i);
+    assert_eq!((p.ceiling, p.bottleneck.as_str()), (128, ACCEPT_QUEUE));
+    assert!(p.ceilings[0].why.contains("kern.ipc.somaxconn 128"));
+    assert!(
+        p.ceilings[0]
+            .lift
+            .contains("sudo sysctl -w kern.ipc.somaxconn=")
+    );
+    i.backlog = Some(50);
+    assert_eq!(predict(&s, &i).ceiling, 50);
+    assert_native(&p);
+}
+
+#[test]
+fn huge_values_do_not_overflow() {
+    let mut s = fixture("default-mac.yaml");
+    s.process.nofile.soft = Rlim::Value(u64::MAX - 1);
+    s.fs.maxfilesperproc = Some(u64::MAX);
+    s.fs.file_max = Some(u64::MAX);
+    let mut l = sc(ScenarioKind::Loopback);
+    l.processes = u64::MAX;
+    l.source_ips = u64::MAX;
+    let p = predict(&s, &l);
+    for c in &p.ceilings {
+        assert!(!c.lift.contains("ulimit -n 0"), "{}", c.lift);
+    }
+}
+
+/// Go raises the soft limit to the hard one, capped at kern.maxfilesperproc (golang/go
+/// src/os/rlimit_darwin.go): with an unlimited hard limit the per-process cap binds.
+#[test]
+fn go_on_mac() {
+    let mut s = fixture("node.yaml");
+    s.runtime.kind = porttune::snapshot::RuntimeKind::Go;
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(
+        (p.ceiling, p.bottleneck.as_str()),
+        (61_437, MAX_FILES_PER_PROC)
+    );
+    assert!(p.get(PROCESS_FDS).is_none(), "raised to unlimited");
+}
+
+/// The number after `key` in `text` (`key=N`, `key N`), if any.
+fn number_after(text: &str, key: &str) -> Option<u64> {
+    let i = text.find(key)? + key.len();
+    let digits: String = text[i..]
+        .chars()
+        .skip_while(|c| *c == '=' || *c == ' ')
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Every lift names a value above the current one (for MSL: below, since shortening TIME_WAIT
+/// is the lift), on every fixture, Linux and macOS, in every scenario.
+#[test]
+fn every_lift_goes_beyond_the_current_value() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .chain(std::fs::read_dir(root.join("macos")).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut seen = 0;
+    for f in files {
+        let s = snapshot::load(&f).unwrap();
+        for kind in [
+            ScenarioKind::Inbound,
+            ScenarioKind::Outbound,
+            ScenarioKind::Loopback,
+        ] {
+            let mut scn = sc(kind);
+            scn.churn = true;
+            scn.acceptor_paused = kind == ScenarioKind::Inbound;
+            let p = predict(&s, &scn);
+            let mut lifts: Vec<&str> = p.ceilings.iter().map(|c| c.lift.as_str()).collect();
+            lifts.extend(p.rates.iter().map(|r| r.lift.as_str()));
+            for lift in lifts {
+                let mut cmp = |key: &str, cur: Option<u64>, up: bool| {
+                    if let (Some(n), Some(cur)) = (number_after(lift, key), cur) {
+                        seen += 1;
+                        assert!(
+                            if up { n > cur } else { n < cur },
+                            "{}: {key} {n} vs current {cur}: {lift}",
+                            f.display()
+                        );
+                    }
+                };
+                cmp("kern.maxfiles=", s.fs.file_max, true);
+                cmp("fs.file-max=", s.fs.file_max, true);
+                cmp("kern.maxfilesperproc=", s.fs.maxfilesperproc, true);
+                cmp("ulimit -n", s.process.nofile.soft.value(), true);
+                cmp("kern.ipc.somaxconn=", s.net.somaxconn, true);
+                cmp("net.core.somaxconn=", s.net.somaxconn, true);
+                cmp("net.inet.tcp.msl=", s.net.msl_ms, false);
+                cmp(
+                    "nf_conntrack_max=",
+                    s.net.conntrack.as_ref().and_then(|c| c.max),
+                    true,
+                );
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} lifts compared");
+}

@@ -1,0 +1,178 @@
+//! A real HAProxy started by the test under chosen limits in a private network namespace;
+//! `check --pid` (configuration from its `-f`, stats socket when there is one) is held
+//! against the connections it then holds, counted from its /proc fd table.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::servers::{self, Server};
+
+const PORT: u16 = 8080;
+
+fn need_haproxy(test: &str) -> bool {
+    common::need_root(test)
+        && common::need_tool(test, "haproxy", &["-v"], "apt-get install haproxy")
+}
+
+/// HTTP mode: idle client connections wait for a request (1 fd each) and count against
+/// maxconn; nothing is proxied to the (absent) server.
+fn conf(dir: &Path, global: &str, frontend: &str, stats: bool) -> String {
+    let d = dir.display();
+    let stats = if stats {
+        format!("    stats socket {d}/stats.sock mode 600 level admin\n")
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "global\n    nbthread 1\n{stats}{global}\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n    timeout http-request 60s\n\
+         frontend fe\n    bind 127.0.0.1:{PORT}\n{frontend}    default_backend be\n\
+         backend be\n    server s1 127.0.0.1:9\n"
+    );
+    servers::write(dir, "haproxy.cfg", &text)
+}
+
+fn start(conf: &str, limit: &str) -> Server {
+    let child = Command::new("prlimit")
+        .arg(format!("--nofile={limit}"))
+        .args(["haproxy", "-db", "-f", conf])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start haproxy");
+    let srv = Server {
+        child,
+        name: "haproxy",
+    };
+    servers::wait_listening(PORT);
+    srv
+}
+
+fn check(pid: u32) -> serde_json::Value {
+    let (v, out) =
+        servers::porttune_json(&["check", "--pid", &pid.to_string(), "--format", "json"]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    v
+}
+
+fn ceiling(v: &serde_json::Value, name: &str) -> serde_json::Value {
+    v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no ceiling {name} in {v}"))
+}
+
+/// Predict, open `extra` more than predicted (they wait in the kernel queue), count.
+fn predict_and_hold(srv: &Server, extra: u64) -> (serde_json::Value, u64, u64) {
+    let v = check(srv.pid());
+    assert_eq!(v["prediction"]["bottleneck"], "haproxy_maxconn", "{v}");
+    let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+    let pids = [srv.pid()];
+    let before = servers::settled(&pids, servers::socket_fds);
+    let conns = servers::connect_n(PORT, predicted + extra);
+    let held = servers::settled(&pids, servers::socket_fds) - before;
+    drop(conns);
+    (v, predicted, held)
+}
+
+/// maxconn unset: HAProxy computes it from max(soft, hard) at start. With a stats socket
+/// porttune reads it (`show info`); without one it derives HAProxy's formula. Both held.
+#[test]
+#[ignore = "needs root, unshare -n and haproxy"]
+fn haproxy_auto_maxconn_from_fd_limit() {
+    if !need_haproxy("haproxy_auto_maxconn_from_fd_limit") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        // soft 256, hard 1024: HAProxy sizes from the hard limit, not `ulimit -n`
+        let srv = start(&conf(dir.path(), "", "", true), "256:1024");
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        // (1024 − (10 + 2 listeners + 10 stats) − 3 × 1 thread) / 2
+        assert_eq!(predicted, (1024 - 22 - 3) / 2, "{v}");
+        assert_eq!(held, predicted, "{v}");
+        let c = ceiling(&v, "haproxy_maxconn");
+        assert!(c["why"].as_str().unwrap().contains("show info"), "{c}");
+        // process_fds for HAProxy is 2 fds per connection from its raised limit: above maxconn
+        assert!(ceiling(&v, "process_fds")["value"].as_u64().unwrap() > predicted);
+        drop(srv);
+
+        let srv = start(&conf(dir.path(), "", "", false), "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!(predicted, (1024 - 11 - 3) / 2, "{v}");
+        let c = ceiling(&v, "haproxy_maxconn");
+        assert!(c["why"].as_str().unwrap().contains("maxconn unset"), "{c}");
+        assert!(c["lift"].as_str().unwrap().contains("LimitNOFILE"), "{c}");
+        assert_eq!(held, predicted, "{v}");
+    });
+}
+
+/// global maxconn binds (the fd limit is irrelevant: HAProxy raises its own); the lift
+/// (`maxconn` doubled) is applied and measured; `flood --target` says match.
+#[test]
+#[ignore = "needs root, unshare -n and haproxy"]
+fn haproxy_global_maxconn_binds_and_lifts() {
+    if !need_haproxy("haproxy_global_maxconn_binds_and_lifts") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(
+            &conf(dir.path(), "    maxconn 200\n", "", true),
+            "1024:1024",
+        );
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!((predicted, held), (200, 200), "{v}");
+        let lift = ceiling(&v, "haproxy_maxconn")["lift"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(lift.contains("maxconn 400"), "{lift}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let (f, out) = servers::porttune_json(&[
+            "flood",
+            "--target",
+            &format!("127.0.0.1:{PORT}"),
+            "--connect-timeout",
+            "300",
+            "--max",
+            "2000",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(f["verdict"], "match", "{f}\n{out:?}");
+        assert_eq!(f["prediction"]["bottleneck"], "haproxy_maxconn", "{f}");
+        drop(srv);
+
+        let srv = start(
+            &conf(dir.path(), "    maxconn 400\n", "", true),
+            "1024:1024",
+        );
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!((predicted, held), (400, 400), "{v}");
+    });
+}
+
+/// A frontend's own maxconn binds below the global one.
+#[test]
+#[ignore = "needs root, unshare -n and haproxy"]
+fn haproxy_frontend_maxconn_binds() {
+    if !need_haproxy("haproxy_frontend_maxconn_binds") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), "    maxconn 200\n", "    maxconn 50\n", false);
+        let srv = start(&c, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!((predicted, held), (50, 50), "{v}");
+        let c = ceiling(&v, "haproxy_maxconn");
+        assert!(c["lift"].as_str().unwrap().contains("frontend"), "{c}");
+    });
+}
