@@ -139,10 +139,9 @@ pub fn normalize(v: &str) -> String {
 /// are EINVAL.
 pub fn kernel_int(key: &str, s: &str) -> Result<(), String> {
     let digits = s.strip_prefix('-').unwrap_or(s);
-    if s.starts_with('+') {
+    if let Some(rest) = s.strip_prefix('+') {
         return Err(format!(
-            "`{key}`: {s:?} has a `+` sign; the kernel accepts only digits (and `-`): write {:?}",
-            &s[1..]
+            "`{key}`: {s:?} has a `+` sign; the kernel accepts only digits (and `-`): write {rest:?}"
         ));
     }
     if digits.len() > 1 && digits.starts_with('0') && digits.chars().all(|c| c.is_ascii_digit()) {
