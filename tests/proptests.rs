@@ -15,6 +15,7 @@ fn fixtures() -> Vec<Snapshot> {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.is_file())
         .collect();
     v.sort();
     v.iter()
