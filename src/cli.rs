@@ -54,8 +54,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
     Completions(CompletionsArgs),
-    /// Print the man page (roff): `porttune man > /usr/local/share/man/man1/porttune.1`.
-    Man,
+    /// Print a man page (roff): `porttune man > porttune.1`, `porttune man check >
+    /// porttune-check.1`, or all of them: `porttune man --dir /usr/local/share/man/man1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -63,6 +64,16 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (porttune-COMMAND(1)); none: porttune(1).
+    #[arg(value_parser = ["check", "flood", "plan", "apply", "rollback", "profiles", "doctor", "completions", "man"])]
+    pub command: Option<String>,
+    /// Write every page (porttune.1, porttune-check.1, …) into DIR and list them.
+    #[arg(long, value_name = "DIR", conflicts_with = "command", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

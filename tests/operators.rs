@@ -551,3 +551,29 @@ fn plan_warns_about_listeners_and_reserved_ports_in_the_new_range() {
         "{w}"
     );
 }
+
+/// A man page per subcommand, each with options, exit status, environment and see-also, and
+/// every page porttune(1) refers to exists.
+#[test]
+fn man_pages_per_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["man", "--dir", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let main = std::fs::read_to_string(dir.path().join("porttune.1")).unwrap();
+    let mut referred = 0;
+    for sub in ["check", "flood", "plan", "apply", "rollback", "profiles", "doctor"] {
+        assert!(main.contains(&format!("porttune\\-{sub}(1)")), "porttune.1 lacks {sub}");
+        let page = std::fs::read_to_string(dir.path().join(format!("porttune-{sub}.1")))
+            .unwrap_or_else(|e| panic!("porttune-{sub}.1: {e}"));
+        for section in ["OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"] {
+            assert!(page.contains(&format!(".SH \"{section}\"")) || page.contains(&format!(".SH {section}")), "porttune-{sub}.1 lacks {section}");
+        }
+        referred += 1;
+    }
+    assert_eq!(referred, 7);
+    let apply = std::fs::read_to_string(dir.path().join("porttune-apply.1")).unwrap();
+    assert!(apply.contains("PORTTUNE_STATE_DIR") && apply.contains("/var/lib/porttune"));
+    assert!(apply.contains("\\-\\-skip"), "apply's options are on its page");
+    let one = stdout(&run(&["man", "check"], &[]));
+    assert!(one.contains(".TH porttune-check") && one.contains("\\-\\-unit"), "{}", &one[..200.min(one.len())]);
+}
