@@ -258,7 +258,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N")]
     pub require: Option<u64>,
     /// Demote these check IDs from error to warning (comma-separated, or `all`).
-    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = Suggest::CheckIds, hide_possible_values = true)]
     pub ignore: Vec<String>,
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
@@ -266,7 +266,7 @@ pub struct CheckArgs {
     /// Predict as if this profile (bundled name or file) were applied, without applying it;
     /// the checks and --require then judge that what-if (JSON: `with_profile`,
     /// `checks_for: "with_profile"`).
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", value_parser = Suggest::Profiles, hide_possible_values = true)]
     pub with: Option<String>,
     /// Output format: text for people, json for scripts (`"schema": 1`).
     #[arg(long, value_enum, default_value = "text")]
@@ -275,4 +275,43 @@ pub struct CheckArgs {
     /// check IDs (without the explanations).
     #[arg(long)]
     pub brief: bool,
+}
+
+/// A free-form value whose usual answers shell completions offer: bundled profile names
+/// (a path is accepted too) or check IDs (matched without regard to case in `check`).
+#[derive(Debug, Clone, Copy)]
+pub enum Suggest {
+    Profiles,
+    CheckIds,
+}
+
+impl clap::builder::TypedValueParser for Suggest {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::builder::PossibleValue;
+        match self {
+            Suggest::Profiles => Some(Box::new(
+                crate::profile::bundled::BUNDLED
+                    .iter()
+                    .map(|(n, _)| PossibleValue::new(*n)),
+            )),
+            Suggest::CheckIds => Some(Box::new(
+                std::iter::once("all")
+                    .chain(crate::model::checks::IDS.iter().copied())
+                    .map(PossibleValue::new),
+            )),
+        }
+    }
 }

@@ -558,22 +558,73 @@ fn plan_warns_about_listeners_and_reserved_ports_in_the_new_range() {
 fn man_pages_per_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(&["man", "--dir", dir.path().to_str().unwrap()], &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let main = std::fs::read_to_string(dir.path().join("porttune.1")).unwrap();
     let mut referred = 0;
-    for sub in ["check", "flood", "plan", "apply", "rollback", "profiles", "doctor"] {
-        assert!(main.contains(&format!("porttune\\-{sub}(1)")), "porttune.1 lacks {sub}");
+    for sub in [
+        "check", "flood", "plan", "apply", "rollback", "profiles", "doctor",
+    ] {
+        assert!(
+            main.contains(&format!("porttune\\-{sub}(1)")),
+            "porttune.1 lacks {sub}"
+        );
         let page = std::fs::read_to_string(dir.path().join(format!("porttune-{sub}.1")))
             .unwrap_or_else(|e| panic!("porttune-{sub}.1: {e}"));
         for section in ["OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"] {
-            assert!(page.contains(&format!(".SH \"{section}\"")) || page.contains(&format!(".SH {section}")), "porttune-{sub}.1 lacks {section}");
+            assert!(
+                page.contains(&format!(".SH \"{section}\""))
+                    || page.contains(&format!(".SH {section}")),
+                "porttune-{sub}.1 lacks {section}"
+            );
         }
         referred += 1;
     }
     assert_eq!(referred, 7);
     let apply = std::fs::read_to_string(dir.path().join("porttune-apply.1")).unwrap();
     assert!(apply.contains("PORTTUNE_STATE_DIR") && apply.contains("/var/lib/porttune"));
-    assert!(apply.contains("\\-\\-skip"), "apply's options are on its page");
+    assert!(
+        apply.contains("\\-\\-skip"),
+        "apply's options are on its page"
+    );
     let one = stdout(&run(&["man", "check"], &[]));
-    assert!(one.contains(".TH porttune-check") && one.contains("\\-\\-unit"), "{}", &one[..200.min(one.len())]);
+    assert!(
+        one.contains(".TH porttune-check") && one.contains("\\-\\-unit"),
+        "{}",
+        &one[..200.min(one.len())]
+    );
+}
+
+/// bash completion offers bundled profile names after plan/apply/--with and check IDs after
+/// --ignore (run through bash's own completion machinery).
+#[test]
+fn completions_offer_profiles_and_check_ids() {
+    let script = stdout(&run(&["completions", "bash"], &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("porttune.bash");
+    std::fs::write(&f, script).unwrap();
+    let complete = |words: &str| {
+        let n = words.split(' ').count() - 1;
+        let sh = format!(
+            "source {}\nCOMP_WORDS=({words})\nCOMP_CWORD={n}\nCOMP_LINE='{words}'\nCOMP_POINT=${{#COMP_LINE}}\n_porttune porttune \"${{COMP_WORDS[{n}]}}\" \"${{COMP_WORDS[{p}]}}\"\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            f.display(),
+            p = n - 1
+        );
+        let o = Command::new("bash").args(["-c", &sh]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for words in [
+        "porttune plan pro",
+        "porttune apply pro",
+        "porttune check --with pro",
+    ] {
+        let got = complete(words);
+        assert!(got.lines().any(|l| l == "production"), "{words}: {got}");
+    }
+    let got = complete("porttune check --ignore Soft");
+    assert!(got.lines().any(|l| l == "SoftLimit1024"), "{got}");
 }

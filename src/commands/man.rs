@@ -12,30 +12,54 @@ use crate::error::{Error, Result, exit};
 /// Exit status lines shared by every command, then per command.
 fn exit_status(name: &str) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![
-        ("0", "all good: checks passed, applied or nothing to do, the flood matched"),
-        ("1", "ran, and the answer is no (a check failed, below --require, a change failed and was rolled back, apply --check found changes, the flood differs or is incomplete, doctor: something apply needs is missing)"),
+        (
+            "0",
+            "all good: checks passed, applied or nothing to do, the flood matched",
+        ),
+        (
+            "1",
+            "ran, and the answer is no (a check failed, below --require, a change failed and was rolled back, apply --check found changes, the flood differs or is incomplete, doctor: something apply needs is missing)",
+        ),
         ("2", "bad usage or bad input: nothing was changed"),
         ("3", "internal error (a bug, or the host could not be read)"),
     ];
     if matches!(name, "flood" | "apply" | "porttune") {
-        v.push(("130", "interrupted by SIGINT (Ctrl-C): everything opened or changed was closed or restored"));
+        v.push((
+            "130",
+            "interrupted by SIGINT (Ctrl-C): everything opened or changed was closed or restored",
+        ));
     }
     v
 }
 
 fn environment(name: &str) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![
-        ("NO_COLOR", "set and not empty: no colour, even on a terminal (https://no-color.org)"),
-        ("CLICOLOR_FORCE", "set and not 0: colour even when standard output is not a terminal"),
+        (
+            "NO_COLOR",
+            "set and not empty: no colour, even on a terminal (https://no-color.org)",
+        ),
+        (
+            "CLICOLOR_FORCE",
+            "set and not 0: colour even when standard output is not a terminal",
+        ),
     ];
     if matches!(name, "apply" | "rollback" | "porttune") {
-        v.push(("PORTTUNE_STATE_DIR", "the journal directory (default /var/lib/porttune), as --state-dir"));
+        v.push((
+            "PORTTUNE_STATE_DIR",
+            "the journal directory (default /var/lib/porttune), as --state-dir",
+        ));
     }
     if matches!(name, "plan" | "apply" | "porttune") {
-        v.push(("PORTTUNE_SYSCTL_ROOT", "where sysctls are read and written (default /proc/sys), as --sysctl-root"));
+        v.push((
+            "PORTTUNE_SYSCTL_ROOT",
+            "where sysctls are read and written (default /proc/sys), as --sysctl-root",
+        ));
     }
     if matches!(name, "check" | "porttune") {
-        v.push(("PORTTUNE_SYSTEMCTL", "the program --unit runs instead of systemctl (tests)"));
+        v.push((
+            "PORTTUNE_SYSTEMCTL",
+            "the program --unit runs instead of systemctl (tests)",
+        ));
     }
     v
 }
@@ -43,16 +67,34 @@ fn environment(name: &str) -> Vec<(&'static str, &'static str)> {
 fn files(name: &str) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![];
     if matches!(name, "check" | "flood" | "doctor" | "plan" | "porttune") {
-        v.push(("/proc, /proc/sys, /sys/fs/cgroup", "read: limits, sysctls, sockets, cgroup limits"));
+        v.push((
+            "/proc, /proc/sys, /sys/fs/cgroup",
+            "read: limits, sysctls, sockets, cgroup limits",
+        ));
     }
     if matches!(name, "apply" | "rollback" | "porttune") {
-        v.push(("/var/lib/porttune/journal/", "one journal per apply: the old values, for rollback"));
+        v.push((
+            "/var/lib/porttune/journal/",
+            "one journal per apply: the old values, for rollback",
+        ));
     }
     if matches!(name, "apply" | "plan" | "rollback" | "porttune") {
-        v.push(("/etc/sysctl.d/60-porttune-NAME.conf", "sysctls persisted by a profile NAME"));
-        v.push(("/etc/security/limits.d/60-porttune-NAME.conf", "RLIMIT_NOFILE for login sessions (pam_limits)"));
-        v.push(("/etc/systemd/system.conf.d/60-porttune-NAME.conf", "DefaultLimitNOFILE= for systemd services"));
-        v.push(("/etc/systemd/system/UNIT.d/porttune.conf", "LimitNOFILE= for one unit"));
+        v.push((
+            "/etc/sysctl.d/60-porttune-NAME.conf",
+            "sysctls persisted by a profile NAME",
+        ));
+        v.push((
+            "/etc/security/limits.d/60-porttune-NAME.conf",
+            "RLIMIT_NOFILE for login sessions (pam_limits)",
+        ));
+        v.push((
+            "/etc/systemd/system.conf.d/60-porttune-NAME.conf",
+            "DefaultLimitNOFILE= for systemd services",
+        ));
+        v.push((
+            "/etc/systemd/system/UNIT.d/porttune.conf",
+            "LimitNOFILE= for one unit",
+        ));
     }
     v
 }
@@ -81,7 +123,11 @@ pub fn page(sub: Option<&str>) -> Result<(String, Vec<u8>)> {
                 .ok_or_else(|| Error::Usage(format!("man {s}: no such command")))?
                 .clone();
             let full = format!("porttune-{s}");
-            (c.display_name(full.clone()).bin_name(format!("porttune {s}")), full)
+            (
+                c.display_name(full.clone())
+                    .bin_name(format!("porttune {s}")),
+                full,
+            )
         }
     };
     let short = sub.unwrap_or("porttune");
@@ -129,7 +175,8 @@ fn write_all(dir: &Path) -> Result<i32> {
     }
     for (file, buf) in pages {
         let path = dir.join(&file);
-        std::fs::write(&path, buf).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        std::fs::write(&path, buf)
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         crate::outln!("{}", path.display());
     }
     Ok(exit::OK)
