@@ -628,3 +628,27 @@ fn completions_offer_profiles_and_check_ids() {
     let got = complete("porttune check --ignore Soft");
     assert!(got.lines().any(|l| l == "SoftLimit1024"), "{got}");
 }
+
+/// The docs speak of porttune's users' hosts, not of the machine it was developed on.
+#[test]
+fn docs_are_free_of_development_details() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for d in ["docs", "examples", "profiles"] {
+        for e in std::fs::read_dir(root.join(d)).unwrap().flatten() {
+            files.push(e.path());
+        }
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for bad in [
+            "../shared",
+            "/work/",
+            "development machine",
+            "this machine",
+            "-fc-v",
+        ] {
+            assert!(!text.contains(bad), "{} mentions {bad:?}", f.display());
+        }
+    }
+}
