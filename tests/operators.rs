@@ -652,3 +652,59 @@ fn docs_are_free_of_development_details() {
         }
     }
 }
+
+/// `flood --target` with --process/--pid: the prediction is for the process named; a name
+/// that is not the listener's owner is said.
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn flood_target_with_a_named_process() {
+    common::need_root("flood_target_with_a_named_process");
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("srv.py");
+    std::fs::write(
+        &py,
+        "import ctypes, socket, sys, time\n\
+         ctypes.CDLL(None).prctl(15, b'pt-flood-srv', 0, 0, 0)\n\
+         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', 8080)); s.listen(1024)\n\
+         open(sys.argv[1], 'w').close()\n\
+         conns = []\n\
+         end = time.time() + 30\n\
+         while time.time() < end:\n    c, _ = s.accept(); conns.append(c)\n",
+    )
+    .unwrap();
+    let d = dir.path().display();
+    let script = format!(
+        "prlimit --nofile=400:400 python3 {py} {d}/ready & srv=$!\n\
+         trap 'kill $srv' EXIT\n\
+         for i in $(seq 100); do [ -e {d}/ready ] && break; sleep 0.05; done\n\
+         echo $srv > {d}/pid\n\
+         \"$PORTTUNE\" flood --target 127.0.0.1:8080 --process pt-flood-srv --max 100 --format json > {d}/a.json || true\n\
+         \"$PORTTUNE\" flood --target 127.0.0.1:8080 --pid $$ --max 100 --format json > {d}/b.json || true",
+        py = py.display()
+    );
+    let out = common::netns_sh(&script);
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+    let all = format!(
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        read("a.json"),
+        read("b.json")
+    );
+    let srv: u32 = read("pid").trim().parse().expect(&all);
+    let a: serde_json::Value = serde_json::from_str(&read("a.json")).expect(&all);
+    assert_eq!(a["target"]["pid"], srv, "{all}");
+    assert_eq!(a["target"]["command"], "pt-flood-srv", "{all}");
+    let ceiling = a["prediction"]["ceiling"].as_u64().expect(&all);
+    assert!(
+        ceiling < 400,
+        "predicted from the server's soft limit 400: {ceiling}\n{all}"
+    );
+    let b: serde_json::Value = serde_json::from_str(&read("b.json")).expect(&all);
+    assert!(
+        b["warnings"]
+            .to_string()
+            .contains(&format!("belongs to PID {srv}")),
+        "{all}"
+    );
+}
