@@ -95,6 +95,71 @@ mod live {
         None
     }
 
+    /// Every process holding the socket `inode` (a server's master and its workers).
+    pub fn socket_holders(inode: u64) -> Vec<u32> {
+        let want = format!("socket:[{inode}]");
+        let me = std::process::id();
+        let Ok(rd) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let mut out: Vec<u32> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != me)
+            .filter(|pid| {
+                fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                    fds.flatten().any(|fd| {
+                        fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == want.as_str())
+                    })
+                })
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Connections the server holds: TCP sockets on local `port`, not listening, owned by
+    /// any of `pids` (counted once). None when no process could be read.
+    pub fn server_held(pids: &[u32], port: u16) -> Option<u64> {
+        let v4 = procfs::net::tcp().unwrap_or_default();
+        let v6 = procfs::net::tcp6().unwrap_or_default();
+        let conns: std::collections::HashSet<u64> = v4
+            .into_iter()
+            .chain(v6)
+            .filter(|e| e.state != procfs::net::TcpState::Listen && e.local_address.port() == port)
+            .map(|e| e.inode)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut read_any = false;
+        for pid in pids {
+            let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
+            read_any = true;
+            for fd in fds.flatten() {
+                let Ok(l) = fs::read_link(fd.path()) else {
+                    continue;
+                };
+                let inode = l
+                    .to_str()
+                    .and_then(|s| s.strip_prefix("socket:["))
+                    .and_then(|s| s.strip_suffix(']'))
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let Some(i) = inode.filter(|i| conns.contains(i)) {
+                    seen.insert(i);
+                }
+            }
+        }
+        read_any.then_some(seen.len() as u64)
+    }
+
+    /// net.ipv4.tcp_abort_on_overflow of this network namespace.
+    pub fn tcp_abort_on_overflow() -> Option<u32> {
+        fs::read_to_string("/proc/sys/net/ipv4/tcp_abort_on_overflow")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
     /// Inode of the TCP listener on `port` from /proc/net/tcp and tcp6.
     pub fn listen_inode(port: u16) -> Option<u64> {
         let v4 = procfs::net::tcp().unwrap_or_default();

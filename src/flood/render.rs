@@ -272,12 +272,15 @@ pub fn text(r: &FloodReport) -> String {
                 ""
             }
         );
-        if let (Some(acc), Some(q)) = (t.server_accepted.filter(|&a| a > 0), t.queued_at_stop) {
+        if let Some(acc) = t.server_accepted.filter(|&a| a > 0) {
             let _ = writeln!(
                 o,
-                "server side: it accepted {} connections, then stopped; {} more waited in its accept queue (compared with the prediction: {})",
+                "server side: it held {} connections{}; {} more waited in its accept queue (compared with the prediction: {})",
                 thousands(acc),
-                thousands(q),
+                held_note(t),
+                t.queued_at_stop
+                    .map(thousands)
+                    .unwrap_or_else(|| "?".into()),
                 thousands(acc)
             );
         }
@@ -430,21 +433,33 @@ pub fn markdown(r: &FloodReport) -> String {
     }
     if let Some(t) = &r.target {
         if t.stopped_accepting {
+            let full = matches!((t.queued_at_stop, t.backlog), (Some(q), Some(b)) if q >= b);
             let _ = writeln!(
                 o,
-                "- the server at {} stopped accepting: its accept queue (backlog {}) is full",
+                "- the server at {} stopped taking connections; {} queued of backlog {}{}",
                 t.addr,
+                t.queued_at_stop
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 t.backlog
                     .map(|b| b.to_string())
-                    .unwrap_or_else(|| "?".into())
+                    .unwrap_or_else(|| "?".into()),
+                if full {
+                    ": its accept queue was full"
+                } else {
+                    ""
+                }
             );
         }
-        if let (Some(acc), Some(q)) = (t.server_accepted.filter(|&a| a > 0), t.queued_at_stop) {
+        if let Some(acc) = t.server_accepted.filter(|&a| a > 0) {
             let _ = writeln!(
                 o,
-                "- the server accepted {} connections before it stopped; {} more waited in its queue",
+                "- the server held {} connections{}; {} more waited in its queue",
                 thousands(acc),
-                thousands(q)
+                held_note(t),
+                t.queued_at_stop
+                    .map(thousands)
+                    .unwrap_or_else(|| "?".into())
             );
         }
     }
@@ -459,7 +474,13 @@ pub fn markdown(r: &FloodReport) -> String {
                 thousands(p.ceiling),
                 p.scenario,
                 p.bottleneck,
-                thousands(r.established)
+                thousands(
+                    r.target
+                        .as_ref()
+                        .and_then(|t| t.server_accepted)
+                        .filter(|&n| n > 0)
+                        .unwrap_or(r.established)
+                )
             );
             if !p.ceilings.is_empty() {
                 let _ = writeln!(o, "| ceiling | value | why |\n|---|---:|---|");
@@ -524,6 +545,18 @@ pub fn markdown(r: &FloodReport) -> String {
         );
     }
     o
+}
+
+/// How the server's count was taken.
+fn held_note(t: &TargetInfo) -> String {
+    match t.held_at_stop {
+        Some(h) if Some(h) != t.server_accepted => format!(
+            " at most (its own sockets on the port, sampled), {} at the stop",
+            thousands(h)
+        ),
+        Some(_) => " (its own sockets on the port, sampled)".into(),
+        None => " (ours minus its accept queue)".into(),
+    }
 }
 
 #[cfg(test)]

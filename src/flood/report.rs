@@ -247,10 +247,14 @@ pub struct TargetInfo {
     pub somaxconn: Option<u64>,
     /// The server stopped accepting (connect timeouts while ListenOverflows rose, resets).
     pub stopped_accepting: bool,
-    /// Connections the server had accepted at the stop (ours minus its accept queue); the
-    /// verdict compares this with the prediction when it is above 0.
+    /// Connections the server held: the most its processes' sockets on the target port were
+    /// seen to hold (sampled), else ours minus its accept queue at the stop. The verdict
+    /// compares this with the prediction when it is above 0.
     #[serde(default)]
     pub server_accepted: Option<u64>,
+    /// The server's sockets on the target port at the stop (after any shedding).
+    #[serde(default)]
+    pub held_at_stop: Option<u64>,
     /// Connections waiting in the server's accept queue at the stop.
     #[serde(default)]
     pub queued_at_stop: Option<u64>,

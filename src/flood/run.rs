@@ -21,6 +21,8 @@ struct TargetFound {
     pid: Option<u32>,
     command: Option<String>,
     backlog: Option<u64>,
+    /// Every process holding the listening socket (a master and its workers).
+    pids: Vec<u32>,
 }
 
 fn find_target(addr: SocketAddr) -> TargetFound {
@@ -35,6 +37,7 @@ fn find_target(addr: SocketAddr) -> TargetFound {
         pid: owner.as_ref().map(|o| o.0),
         command: owner.map(|o| o.1),
         backlog: diag.map(|d| d.backlog),
+        pids: inode.map(procnet::socket_holders).unwrap_or_default(),
     }
 }
 
@@ -81,6 +84,56 @@ fn probe_host(pid: Option<u32>, warnings: &mut Vec<String>) -> Option<Snapshot> 
             warnings.push(format!("could not read the host for the prediction: {e}"));
             None
         }
+    }
+}
+
+/// What was seen of a target at the stop.
+struct Observed {
+    listen_overflows: Option<u64>,
+    queued: Option<u64>,
+    backlog: Option<u64>,
+    held_peak: Option<u64>,
+    held_at_stop: Option<u64>,
+}
+
+/// Explain a target's stop from what was observed (queue depth against its real backlog,
+/// ListenOverflows, the server's own sockets), never from a setting that is not set.
+fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> String {
+    let n = |v: Option<u64>| {
+        v.map(crate::render::thousands)
+            .unwrap_or_else(|| "?".into())
+    };
+    let lo = o.listen_overflows.unwrap_or(0);
+    let full = lo > 0 || matches!((o.queued, o.backlog), (Some(q), Some(b)) if q >= b);
+    let queue = format!(
+        "{} queued of backlog {}, TcpExtListenOverflows +{lo}",
+        n(o.queued),
+        n(o.backlog)
+    );
+    match errno {
+        Some("ECONNRESET") | Some("EPIPE") => {
+            let abort = procnet::tcp_abort_on_overflow() == Some(1);
+            if lo > 0 && abort {
+                format!(
+                    "connection reset: the accept queue overflowed ({queue}) and net.ipv4.tcp_abort_on_overflow=1 makes the kernel answer with RST"
+                )
+            } else {
+                format!(
+                    "the server closed or reset connections it had accepted: it held {} at most, {} at the stop ({queue}); a server sheds like this at its own limit (nginx closes idle connections, \"reusing connections\"; Node closes what it accepts at EMFILE)",
+                    n(o.held_peak),
+                    n(o.held_at_stop)
+                )
+            }
+        }
+        Some("ETIMEDOUT") if full => format!(
+            "connect() timed out: the server stopped accepting, its accept queue was full ({queue}) and SYNs were dropped; it held {}",
+            n(o.held_at_stop)
+        ),
+        Some("ETIMEDOUT") => format!(
+            "connect() timed out while the accept queue was not full ({queue}): handshakes were slow (a busy host or server), not a queue limit; the server held {}",
+            n(o.held_at_stop)
+        ),
+        _ => generic.to_string(),
     }
 }
 
@@ -245,6 +298,7 @@ pub fn measure(
         pending_cap: (backlog / 2).max(1),
         backlog: backlog as i32,
         nofile_soft: soft,
+        target_pids: found.as_ref().map(|t| t.pids.clone()).unwrap_or_default(),
     };
 
     workers::install_signal_handlers();
@@ -336,8 +390,12 @@ pub fn measure(
                 stop.errno.as_deref(),
                 Some("ECONNRESET") | Some("ECONNREFUSED")
             );
-        // Connections the server itself took: ours minus those still waiting in its queue.
-        server_accepted = out.server_queued.map(|q| out.established.saturating_sub(q));
+        // Connections the server holds: its own sockets on the target port, sampled (the most
+        // seen: a server that sheds at its limit held that many just before); without them,
+        // ours minus those still waiting in its queue.
+        server_accepted = out
+            .server_held_peak
+            .or_else(|| out.server_queued.map(|q| out.established.saturating_sub(q)));
         // A server that accepted nothing is bounded by its queue alone; one that accepted
         // some and then stopped is bounded by whatever made it stop (its own ceiling).
         if queue_full && server_accepted.unwrap_or(0) == 0 {
@@ -359,6 +417,7 @@ pub fn measure(
             stopped_accepting: stopped,
             server_accepted,
             queued_at_stop: out.server_queued,
+            held_at_stop: out.server_held,
         });
     }
 
@@ -394,23 +453,56 @@ pub fn measure(
             c.model_rate_per_s,
             stop.reason,
         ),
-        None => verdict(
-            server_accepted
+        None => {
+            let measured = server_accepted
                 .filter(|&n| n > 0)
-                .unwrap_or(out.established),
-            predicted,
-            stop.reason,
-        ),
+                .unwrap_or(out.established);
+            let v = verdict(measured, predicted, stop.reason);
+            // a server that sheds at its limit (nginx closing idle connections) holds between
+            // its floor after shedding and its peak: both are the predicted ceiling at work
+            let shed = matches!(stop.errno.as_deref(), Some("ECONNRESET") | Some("EPIPE"));
+            let floor = match (&snap, &prediction) {
+                (Some(s), Some(p)) if shed => model::servers::shed_floor(s, p),
+                _ => None,
+            };
+            match (v, floor, predicted) {
+                (Verdict::Differs, Some(lo), Some(hi)) if (lo..=hi).contains(&measured) => {
+                    warnings.push(format!(
+                        "the server sheds at its limit: it holds up to {} and then closes idle connections down to about {}; measured {} is within that swing",
+                        crate::render::thousands(hi),
+                        crate::render::thousands(lo),
+                        crate::render::thousands(measured)
+                    ));
+                    Verdict::Match
+                }
+                _ => v,
+            }
+        }
     };
     // A target that accepted connections and then shed or stalled at its own predicted
     // ceiling stopped on that ceiling: name it.
     let mut stop = stop;
+    if let Some(t) = &found
+        && stop.reason == StopReason::Limit
+    {
+        stop.explanation = target_stop_explanation(
+            stop.errno.as_deref(),
+            &stop.explanation,
+            &Observed {
+                listen_overflows: out.listen_overflows_delta,
+                queued: out.server_queued,
+                backlog: t.backlog,
+                held_peak: out.server_held_peak,
+                held_at_stop: out.server_held,
+            },
+        );
+    }
     if let (Some(acc), Some(s)) = (server_accepted.filter(|&n| n > 0), summary.as_ref())
         && verdict == Verdict::Match
         && stop.reason == StopReason::Limit
     {
         stop.explanation = format!(
-            "{}; the server had accepted {} connections, which is its predicted {} ceiling",
+            "{}; the server held {} connections, which is its predicted {} ceiling",
             stop.explanation,
             crate::render::thousands(acc),
             s.bottleneck
@@ -441,7 +533,10 @@ pub fn measure(
             graceful: args.graceful,
             churn: args.churn,
             port_range: range,
-            backlog: Some(backlog),
+            backlog: match &found {
+                Some(t) => t.backlog,
+                None => Some(backlog),
+            },
             nofile_soft: Some(soft),
         },
         established: out.established,

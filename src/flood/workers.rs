@@ -60,6 +60,9 @@ pub struct RunPlan {
     pub pending_cap: u64,
     pub backlog: i32,
     pub nofile_soft: u64,
+    /// Target mode: the processes holding the target's listening socket, whose connections
+    /// on the target port are sampled (what the server holds).
+    pub target_pids: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -87,6 +90,10 @@ pub struct RunOutcome {
     pub listen_overflows_delta: Option<u64>,
     /// Target mode: the target's accept queue at the stop (connections it had not accepted).
     pub server_queued: Option<u64>,
+    /// Target mode: connections the server's processes held at the stop (their sockets on the
+    /// target port), and the most seen while sampling during the run.
+    pub server_held: Option<u64>,
+    pub server_held_peak: Option<u64>,
     pub survival: Option<(u64, u64)>,
     /// Kernel slab growth from the start to the stop, kB.
     pub slab_delta_kb: Option<u64>,
@@ -277,6 +284,11 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     let mut next_tick = 0u64;
     let mut stop_ns = 0u64;
     let mut last_alive_check = 0u64;
+    let held_port = plan
+        .target
+        .map(|a| a.port())
+        .filter(|_| !plan.target_pids.is_empty());
+    let mut next_sample = 0u64;
     loop {
         std::thread::sleep(Duration::from_micros(500));
         let now = mono_ns();
@@ -285,6 +297,16 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         if now >= next_tick {
             tick(est, secs(now, t0));
             next_tick = now + 50_000_000;
+        }
+        // what the target holds, sampled at most 10 % of the time (at least every 20 ms)
+        if let Some(port) = held_port
+            && now >= next_sample
+        {
+            if let Some(h) = procnet::server_held(&plan.target_pids, port) {
+                out.server_held_peak = Some(out.server_held_peak.unwrap_or(0).max(h));
+            }
+            let cost = mono_ns().saturating_sub(now);
+            next_sample = mono_ns().saturating_add(cost.saturating_mul(10).max(20_000_000));
         }
         if signalled() && ctrl.stop.load(Relaxed) == 0 {
             out.signal_at_s = Some(secs(now, t0));
@@ -325,6 +347,13 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         .max()
         .filter(|&q| q > 0)
         .map(|q| q - 1);
+    if let Some(port) = held_port {
+        out.server_held = procnet::server_held(&plan.target_pids, port);
+        out.server_held_peak = match (out.server_held_peak, out.server_held) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
     out.opened = agg(&|w| shm.slot(w).opened.load(Relaxed));
     out.cycles = agg(&|w| shm.slot(w).cycles.load(Relaxed));
     out.fds_in_use = agg(&|w| shm.slot(w).fds.load(Relaxed));

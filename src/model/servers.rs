@@ -227,6 +227,24 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
     }
 }
 
+/// The fewest connections a server that sheds at its predicted limit holds right after
+/// shedding: nginx closes max(1, min(32, idle/8)) idle connections per worker when its
+/// table runs low (ngx_drain_connections), then refills. None when the bottleneck does not
+/// shed.
+pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
+    if pred.bottleneck != NGINX_WORKER_CONNECTIONS {
+        return None;
+    }
+    let n = nginx_of(snap)?;
+    if n.proxies {
+        return None;
+    }
+    let workers = (workers(snap, &n).0.len() as u64).max(1);
+    let per = pred.ceiling / workers;
+    let k = (per / 8).clamp(1, 32);
+    Some(pred.ceiling.saturating_sub(workers * k))
+}
+
 /// The caps of servers porttune knows.
 pub fn caps(snap: &Snapshot, _sc: &Scenario) -> Vec<Ceiling> {
     let mut out = Vec::new();
