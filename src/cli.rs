@@ -40,6 +40,10 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Open connections on loopback until a limit stops it; compare with the prediction.
     Flood(crate::flood::cli::FloodArgs),
+    /// Name the limit behind an error message or log (EMFILE, driver_select … fd=N, worker_connections
+    /// are not enough, nf_conntrack: table full …) and show its value on this host.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(Box<ExplainArgs>),
     /// Show what a profile would change and the predicted ceiling before → after.
     Plan(crate::apply::cli::PlanArgs),
     /// Apply a profile: journal, change, read back; restore everything on failure.
@@ -69,7 +73,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The subcommand whose page to print (porttune-COMMAND(1)); none: porttune(1).
-    #[arg(value_parser = ["check", "flood", "plan", "apply", "rollback", "profiles", "doctor", "completions", "man"])]
+    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "profiles", "doctor", "completions", "man"])]
     pub command: Option<String>,
     /// Write every page (porttune.1, porttune-check.1, …) into DIR and list them.
     #[arg(long, value_name = "DIR", conflicts_with = "command", value_hint = clap::ValueHint::DirPath)]
@@ -314,4 +318,41 @@ impl clap::builder::TypedValueParser for Suggest {
             )),
         }
     }
+}
+
+pub const EXPLAIN_EXAMPLES: &str = "Examples:
+  porttune explain 'accept4() failed (24: Too many open files)'
+  porttune explain --pid $(pgrep -f beam.smp) 'fd=24576 is larger than the largest allowed fd=24575'
+  porttune explain --file /var/log/nginx/error.log
+  journalctl -u myapp --since -1h | porttune explain -
+  porttune explain --no-host --format json \"$MSG\"   # the matching only, nothing read
+
+Exit codes:
+  0  a limit was recognised (and it is not the bottleneck on the host examined)
+  1  a limit was recognised and it is still the bottleneck on the host examined
+  2  nothing recognised, or bad usage
+  3  internal error";
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The error message (one or more words; `-` reads standard input). Docs: docs/explain.md.
+    #[arg(
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        conflicts_with = "file"
+    )]
+    pub text: Vec<String>,
+    /// Read the messages from this log file (its last 8 MiB when larger).
+    #[arg(long, short = 'f', value_name = "LOG")]
+    pub file: Option<PathBuf>,
+    /// Only match the text: do not read the host for the current values.
+    #[arg(long, conflicts_with_all = ["pid", "from"])]
+    pub no_host: bool,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format: text for people, json for scripts (`"schema": 1`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod explain;
 pub mod flood;
 pub mod fsio;
 pub mod model;

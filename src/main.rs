@@ -9,6 +9,7 @@ fn main() {
     ));
     let res = match &cli.command {
         Command::Check(a) => porttune::commands::check::run(a),
+        Command::Explain(a) => porttune::commands::explain::run(a),
         Command::Flood(a) => porttune::flood::cli::run(a),
         Command::Plan(a) => porttune::apply::cli::run_plan(a),
         Command::Apply(a) => porttune::apply::cli::run_apply(a),

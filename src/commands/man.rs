@@ -66,7 +66,10 @@ fn environment(name: &str) -> Vec<(&'static str, &'static str)> {
 
 fn files(name: &str) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![];
-    if matches!(name, "check" | "flood" | "doctor" | "plan" | "porttune") {
+    if matches!(
+        name,
+        "check" | "explain" | "flood" | "doctor" | "plan" | "porttune"
+    ) {
         v.push((
             "/proc, /proc/sys, /sys/fs/cgroup",
             "read: limits, sysctls, sockets, cgroup limits",

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod doctor;
+pub mod explain;
 pub mod man;

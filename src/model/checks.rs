@@ -84,6 +84,7 @@ pub const IDS: &[&str] = &[
     "TimeWaitUsage",
     "ConntrackUsage",
     "SystemFilesUsage",
+    "KernelLog",
 ];
 
 /// `process_fds` → `ProcessFds`.
@@ -284,6 +285,8 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             );
         }
     }
+
+    out.extend(super::evidence::checks(snap));
 
     let all = opts.ignore.iter().any(|i| i == "all");
     for c in &mut out {

@@ -4,6 +4,7 @@
 pub mod ceilings;
 pub mod checks;
 pub mod erlang;
+pub mod evidence;
 pub mod knobs;
 pub mod macos;
 pub mod scenario;

@@ -117,6 +117,7 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         runtime: Runtime::default(),
         usage,
         notes,
+        kernel_log: None,
     })
 }
 

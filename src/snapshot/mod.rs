@@ -7,6 +7,8 @@
 
 pub mod file;
 #[cfg(target_os = "linux")]
+pub mod kernel_log;
+#[cfg(target_os = "linux")]
 pub mod linux;
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub mod macos;
@@ -45,6 +47,33 @@ pub struct Snapshot {
     /// What the probe could not read, and why (shown by `check`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Kernel-log lines showing limits already hit (None: not read, e.g. a fixture /proc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_log: Option<KernelLog>,
+}
+
+/// Evidence from the kernel log (facts; `check` reports them, see explain::kernel_log).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelLog {
+    /// Where it was read ("/dev/kmsg", "dmesg", "journalctl -k"); None when it could not be.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Why it could not be read.
+    #[serde(default)]
+    pub unreadable: Option<String>,
+    /// The lines that match a kernel limit message, oldest first (at most 200).
+    #[serde(default)]
+    pub lines: Vec<LogLine>,
+}
+
+/// One kernel-log line and when it was logged (as the log gives it; None if unknown).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLine {
+    #[serde(default)]
+    pub seen: Option<String>,
+    pub text: String,
 }
 
 fn schema_default() -> u32 {

@@ -22,6 +22,9 @@ pub struct ProbeOptions {
     pub vm_args: Option<PathBuf>,
     /// An nginx configuration to read worker settings from.
     pub nginx_conf: Option<PathBuf>,
+    /// Read the kernel log for evidence of limits already hit (not with `proc_root`: that is
+    /// another host's /proc).
+    pub kernel_log: bool,
     /// The process's RLIMIT_NOFILE as stated by the user: what the OS does not expose for
     /// another process on macOS, or the limit a process not yet started will get.
     pub nofile: Option<Limit>,
@@ -42,6 +45,10 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         snap.process.nofile = l;
     }
     add_runtime(&mut snap, opts)?;
+    #[cfg(target_os = "linux")]
+    if opts.kernel_log && opts.proc_root.is_none() {
+        snap.kernel_log = Some(super::kernel_log::read());
+    }
     snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)
 }
@@ -108,6 +115,7 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         runtime: Runtime::default(),
         usage,
         notes,
+        kernel_log: None,
     })
 }
 

@@ -1,0 +1,150 @@
+//! `porttune explain`: read the message(s), match them, and put each limit next to the host's
+//! prediction (the same snapshot and model `check` uses).
+
+use std::io::{IsTerminal, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::cli::{ExplainArgs, Format};
+use crate::commands::check;
+use crate::error::{Error, Result, exit};
+use crate::explain::{self, MAX_INPUT, render};
+use crate::model::{self, checks};
+
+pub fn run(a: &ExplainArgs) -> Result<i32> {
+    let (text, mut cx) = read_input(a)?;
+    let recognised = !explain::scan(&text).is_empty();
+    let entries = if a.no_host || !recognised {
+        explain::explain(&text, None)
+    } else {
+        match check::snapshot(&a.source) {
+            Ok((snap, source)) => {
+                let sc = check::scenario(&a.scenario);
+                let pred = model::predict(&snap, &sc);
+                let found = checks::run(&snap, &pred, &checks::CheckOptions::default());
+                let who = if source.contains("PID") {
+                    String::new()
+                } else if snap.process.is_self {
+                    ", porttune's own process (pass --pid for the process that logged the message)"
+                        .to_string()
+                } else {
+                    format!(", PID {}", snap.process.pid.unwrap_or(0))
+                };
+                cx.host = Some(format!(
+                    "{source}{who}, runtime {}, scenario {}",
+                    snap.runtime.kind.name(),
+                    sc.kind.name()
+                ));
+                explain::explain(&text, Some((&pred, &found)))
+            }
+            // The live host is a bonus; a host the user named must be read.
+            Err(e) if a.source.pid.is_none() && a.source.from.is_none() => {
+                cx.host_note = Some(format!("this host could not be read: {e}"));
+                explain::explain(&text, None)
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let out = match a.format {
+        Format::Json => render::json(&cx, &entries),
+        Format::Text => render::text(&cx, &entries),
+        Format::Prometheus => {
+            return Err(Error::Usage(
+                "explain prints text or json (--format prometheus is for check)".into(),
+            ));
+        }
+    };
+    crate::out!("{out}");
+    Ok(if entries.is_empty() {
+        exit::USAGE
+    } else if entries.iter().any(explain::Entry::binding) {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// The text to explain and what was read.
+fn read_input(a: &ExplainArgs) -> Result<(String, render::Context)> {
+    let stdin_asked = a.text.len() == 1 && a.text[0] == "-";
+    let (bytes, input, truncated) = if let Some(path) = &a.file {
+        let (b, t) = read_tail(path)?;
+        (b, path.display().to_string(), t)
+    } else if stdin_asked || (a.text.is_empty() && !std::io::stdin().is_terminal()) {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT as u64 + 1)
+            .read_to_end(&mut b)
+            .map_err(|e| Error::io("reading standard input", e))?;
+        let t = (b.len() > MAX_INPUT).then(|| {
+            b.truncate(MAX_INPUT);
+            format!(
+                "read the first {} MiB of standard input; give a log with --file to read its last {} MiB",
+                MAX_INPUT >> 20,
+                MAX_INPUT >> 20
+            )
+        });
+        (b, "standard input".to_string(), t)
+    } else if a.text.is_empty() {
+        return Err(Error::Usage(
+            "give the message as TEXT (quoted), a log with --file LOG, or `-` to read standard input".into(),
+        ));
+    } else {
+        let mut b = a.text.join(" ").into_bytes();
+        let t = (b.len() > MAX_INPUT).then(|| {
+            b.truncate(MAX_INPUT);
+            format!("read the first {} MiB of the text", MAX_INPUT >> 20)
+        });
+        (b, "the text given".to_string(), t)
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let cx = render::Context {
+        input,
+        bytes: bytes.len(),
+        lines: text.lines().count(),
+        truncated,
+        host: None,
+        host_note: None,
+    };
+    Ok((text, cx))
+}
+
+/// The whole file, or its last MAX_INPUT bytes from the first full line (logs grow at the end).
+fn read_tail(path: &Path) -> Result<(Vec<u8>, Option<String>)> {
+    let bad = |e: std::io::Error| Error::input(path, format!("cannot read: {e}"));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO without a writer is refused below instead of blocking the open.
+        opts.custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY);
+    }
+    let mut f = opts.open(path).map_err(bad)?;
+    let meta = f.metadata().map_err(bad)?;
+    if !meta.is_file() {
+        return Err(Error::input(
+            path,
+            "not a regular file; give a log file, or `-` and pipe it to standard input",
+        ));
+    }
+    let len = meta.len();
+    let mut truncated = None;
+    if len > MAX_INPUT as u64 {
+        f.seek(SeekFrom::Start(len - MAX_INPUT as u64))
+            .map_err(bad)?;
+        truncated = Some(format!(
+            "read the last {} MiB of {} ({len} bytes)",
+            MAX_INPUT >> 20,
+            path.display()
+        ));
+    }
+    let mut b = Vec::new();
+    f.take(MAX_INPUT as u64).read_to_end(&mut b).map_err(bad)?;
+    if truncated.is_some() {
+        // Drop the partial first line.
+        let start = b.iter().position(|&c| c == b'\n').map_or(0, |i| i + 1);
+        b.drain(..start);
+    }
+    Ok((b, truncated))
+}

@@ -1,0 +1,395 @@
+//! `porttune explain`: from an error message to the limit behind it.
+//!
+//! Pure: [`scan`] matches text against the pattern table ([`patterns::PATTERNS`]) and
+//! [`on_host`] puts a match next to a prediction of the host; the command layer reads the
+//! input and the host. The kernel-log lines `check` reports come through the same table
+//! ([`kernel_log`]).
+//!
+//! Bounded and linear: at most [`MAX_INPUT`] bytes are read, each line is cut at
+//! [`MAX_LINE`] bytes, and every pattern is a fixed list of substrings searched left to right
+//! (no backtracking), so the work is at most patterns × fragments × input length.
+
+pub mod kernel_log;
+pub mod patterns;
+pub mod render;
+
+use serde::Serialize;
+
+use crate::model::Prediction;
+use crate::model::ceilings::ERLANG_BASELINE_FDS;
+use crate::model::checks::Check;
+pub use patterns::{At, PATTERNS, Pattern};
+
+/// Input read at most (the tail of a larger file).
+pub const MAX_INPUT: usize = 8 << 20;
+/// A line longer than this is matched on its first MAX_LINE bytes.
+pub const MAX_LINE: usize = 8192;
+/// The matched text shown is cut to this many bytes.
+pub const MAX_TEXT: usize = 400;
+/// Distinct patterns reported at most (each with its count).
+pub const MAX_MATCHES: usize = 64;
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The first occurrence of `needle` in `hay` at or after `from` that respects word boundaries
+/// at a word-character end of the needle. Returns the end of the occurrence.
+fn find_frag(hay: &str, needle: &str, from: usize) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    let (first, last) = (*n.first()?, *n.last()?);
+    let mut at = from;
+    while at <= h.len() {
+        let i = at + hay.get(at..)?.find(needle)?;
+        let end = i + n.len();
+        let start_ok = !is_word(first) || i == 0 || !is_word(h[i - 1]);
+        let end_ok = !is_word(last) || end == h.len() || !is_word(h[end]);
+        if start_ok && end_ok {
+            return Some(end);
+        }
+        // Next candidate after this start; `find` on a char boundary only.
+        at = i + 1;
+        while at < h.len() && !hay.is_char_boundary(at) {
+            at += 1;
+        }
+    }
+    None
+}
+
+/// Whether all fragments occur in order.
+fn seq_matches(lower: &str, seq: &[&str]) -> bool {
+    let mut pos = 0;
+    for frag in seq {
+        match find_frag(lower, frag, pos) {
+            Some(end) => pos = end,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The first pattern (table order) that matches this lower-cased line, among those `keep`
+/// allows.
+pub fn match_line(lower: &str, keep: impl Fn(&Pattern) -> bool) -> Option<&'static Pattern> {
+    PATTERNS.iter().find(|p| {
+        keep(p)
+            && p.any.iter().any(|seq| seq_matches(lower, seq))
+            && !p.unless.iter().any(|u| lower.contains(u))
+    })
+}
+
+fn digits_at(s: &str) -> Option<u64> {
+    let d: &str = &s[..s.bytes().take_while(u8::is_ascii_digit).count()];
+    if d.is_empty() { None } else { d.parse().ok() }
+}
+
+/// One number from the lower-cased line.
+pub fn number(lower: &str, at: At) -> Option<u64> {
+    match at {
+        At::After(m) => {
+            let i = lower.find(m)? + m.len();
+            digits_at(lower[i..].trim_start())
+        }
+        At::Before(m) => {
+            let head = lower[..lower.find(m)?].trim_end();
+            let n = head.bytes().rev().take_while(u8::is_ascii_digit).count();
+            digits_at(&head[head.len() - n..])
+        }
+        At::PortAfter(m) => {
+            let i = lower.find(m)? + m.len();
+            let tok = lower[i..].split_whitespace().next()?;
+            let tok = tok.trim_end_matches(['.', ',', ';']);
+            let port = tok.rsplit(':').next()?;
+            digits_at(port)
+        }
+    }
+}
+
+/// A pattern that matched, with the first line it matched and how often.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Match {
+    #[serde(skip)]
+    pub pattern: &'static Pattern,
+    /// 1-based line of the first occurrence.
+    pub line: usize,
+    /// That line, as written (cut to MAX_TEXT bytes).
+    pub text: String,
+    /// Lines this pattern matched.
+    pub count: u64,
+    /// Numbers taken from the first occurrence.
+    pub numbers: Vec<(String, u64)>,
+}
+
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut n = max;
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    &s[..n]
+}
+
+/// Match every line of `text`; one [`Match`] per pattern, in order of first appearance.
+pub fn scan(text: &str) -> Vec<Match> {
+    scan_with(text, |_| true)
+}
+
+/// [`scan`] restricted to the patterns `keep` allows.
+pub fn scan_with(text: &str, keep: impl Fn(&Pattern) -> bool) -> Vec<Match> {
+    let mut out: Vec<Match> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = cut(raw.trim_end_matches('\r'), MAX_LINE);
+        let lower = line.to_ascii_lowercase();
+        let Some(p) = match_line(&lower, &keep) else {
+            continue;
+        };
+        if let Some(m) = out.iter_mut().find(|m| m.pattern.id == p.id) {
+            m.count = m.count.saturating_add(1);
+            continue;
+        }
+        if out.len() >= MAX_MATCHES {
+            continue;
+        }
+        let numbers = p
+            .numbers
+            .iter()
+            .filter_map(|n| number(&lower, n.at).map(|v| (n.name.to_string(), v)))
+            .collect();
+        out.push(Match {
+            pattern: p,
+            line: i + 1,
+            text: cut(line.trim(), MAX_TEXT).to_string(),
+            count: 1,
+            numbers,
+        });
+    }
+    out
+}
+
+impl Match {
+    pub fn num(&self, name: &str) -> Option<u64> {
+        self.numbers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// What the numbers in the message say, in sentences (computed from the message alone).
+pub fn implied(m: &Match) -> Vec<String> {
+    use crate::render::thousands as t;
+    let mut out = Vec::new();
+    match m.pattern.id {
+        "erlang_large_fd" => {
+            if let Some(max_fds) = m.num("largest_allowed_fd").and_then(|v| v.checked_add(1)) {
+                let base = ERLANG_BASELINE_FDS;
+                let room = max_fds.saturating_sub(base);
+                out.push(format!(
+                    "max_fds is {} (largest allowed fd {} + 1): about {} connections accepted from outside, or {} on loopback with both ends in the node (2 fds each), after a bare node's {base} fds",
+                    t(max_fds),
+                    t(max_fds - 1),
+                    t(room),
+                    t(room / 2)
+                ));
+                if max_fds == 24_576 {
+                    out.push("24,576 is what erts uses on macOS when the soft limit is unlimited (OTP ≥ 23.2): `ulimit -n unlimited` caps the node at 24,576 fds; a finite `ulimit -n` above it before start lifts it".into());
+                }
+            }
+        }
+        "nginx_worker_connections" => {
+            if let Some(n) = m.num("worker_connections") {
+                out.push(format!(
+                    "worker_connections is {}: each worker holds at most {} connections, {} clients when proxying (each client also holds an upstream connection)",
+                    t(n),
+                    t(n),
+                    t(n / 2)
+                ));
+            }
+        }
+        "nginx_worker_connections_exceed_nofile" => {
+            if let Some(n) = m.num("nofile") {
+                out.push(format!(
+                    "the workers' RLIMIT_NOFILE is {}: a worker holds at most about {} connections, whatever worker_connections says",
+                    t(n),
+                    t(n)
+                ));
+            }
+        }
+        "haproxy_process_fd_limit" | "haproxy_system_fd_limit" => {
+            if let Some(n) = m.num("maxsock").or_else(|| m.num("at")) {
+                out.push(format!("HAProxy's maxsock was {}", t(n)));
+            }
+        }
+        "redis_maxclients_nofile" => {
+            if let (Some(c), Some(f)) = (m.num("maxclients"), m.num("fds_needed")) {
+                out.push(format!(
+                    "maxclients {} needs {} fds (maxclients + 32): RLIMIT_NOFILE must be at least {}",
+                    t(c),
+                    t(f),
+                    t(f)
+                ));
+            }
+            if let Some(n) = m.num("maxclients_now") {
+                out.push(format!("Redis now serves at most {} clients", t(n)));
+            }
+        }
+        "kernel_syn_flooding" => {
+            if let Some(p) = m.num("port") {
+                out.push(format!("the listener on port {p}"));
+            }
+        }
+        "kernel_file_max" => {
+            if let Some(n) = m.num("file_max") {
+                out.push(format!("fs.file-max was {}", t(n)));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Related check IDs per ceiling: the checks `check` would show for it.
+fn related_checks(ceiling: &str) -> &'static [&'static str] {
+    use crate::model::names::*;
+    match ceiling {
+        PROCESS_FDS => &["HardLimitLocked", "SoftLimit1024", "FdUsage", "ProcessFds"],
+        ERLANG_MAX_FDS => &["ErlangBootFds", "ErlangMaxFds"],
+        ERLANG_PORT_LIMIT => &["ErlangFlags", "ErlangPortLimit"],
+        ERLANG_PROCESS_LIMIT => &["ErlangFlags", "ErlangProcessLimit"],
+        SYSTEM_FILES => &["SystemFilesUsage", "SystemFiles"],
+        CONNTRACK => &["ConntrackUsage", "Conntrack"],
+        ACCEPT_QUEUE => &["Somaxconn", "AcceptQueue"],
+        TIME_WAIT_RATE => &["TimeWaitReuse", "TimeWaitUsage"],
+        EPHEMERAL_PORTS => &["EphemeralPorts", "PortRangeParity", "TimeWaitReuse"],
+        NGINX_WORKER_CONNECTIONS => &["NginxWorkerConnections"],
+        _ => &[],
+    }
+}
+
+/// The matched ceiling on the host examined: its value now, how to lift it, the next rung.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostView {
+    pub ceiling: String,
+    /// Connections this ceiling allows now (None when the model has no value for it here).
+    pub value: Option<u64>,
+    pub exact: bool,
+    pub why: String,
+    pub lift: Option<String>,
+    /// The next limit once this one is lifted (name, connections).
+    pub next: Option<(String, u64)>,
+    /// It is the bottleneck (or tied with it) of the prediction.
+    pub binding: bool,
+    /// Checks of `check` about this ceiling.
+    pub checks: Vec<Check>,
+}
+
+/// Put a matched ceiling next to the prediction (pure).
+pub fn on_host(ceiling: &str, pred: &Prediction, checks: &[Check]) -> HostView {
+    let related = related_checks(ceiling);
+    let checks: Vec<Check> = checks
+        .iter()
+        .filter(|c| related.contains(&c.id.as_str()))
+        .cloned()
+        .collect();
+    if let Some(i) = pred.ceilings.iter().position(|c| c.name == ceiling) {
+        let c = &pred.ceilings[i];
+        let binding = pred.bottleneck == ceiling || pred.tied.iter().any(|t| t == ceiling);
+        return HostView {
+            ceiling: ceiling.into(),
+            value: Some(c.value),
+            exact: c.exact,
+            why: c.why.clone(),
+            lift: Some(c.lift.clone()),
+            next: pred.ceilings.get(i + 1).map(|n| (n.name.clone(), n.value)),
+            binding,
+            checks,
+        };
+    }
+    if let Some(r) = pred.rates.iter().find(|r| r.name == ceiling) {
+        return HostView {
+            ceiling: ceiling.into(),
+            value: None,
+            exact: false,
+            why: format!("{:.0} new connections/s: {}", r.per_second, r.why),
+            lift: Some(r.lift.clone()),
+            next: None,
+            binding: false,
+            checks,
+        };
+    }
+    let why = match pred.not_applicable.iter().find(|n| n.name == ceiling) {
+        Some(n) => format!("not a limit here: {}", n.why),
+        None => not_modelled_hint(ceiling),
+    };
+    HostView {
+        ceiling: ceiling.into(),
+        value: None,
+        exact: false,
+        why,
+        lift: None,
+        next: None,
+        binding: false,
+        checks,
+    }
+}
+
+fn not_modelled_hint(ceiling: &str) -> String {
+    use crate::model::names::*;
+    match ceiling {
+        ERLANG_MAX_FDS | ERLANG_PORT_LIMIT | ERLANG_PROCESS_LIMIT => {
+            "not modelled for this process: pass --pid of the node, or --runtime erlang (--erl-flags, --vm-args) for a node started from this shell".into()
+        }
+        NGINX_WORKER_CONNECTIONS => {
+            "not modelled for this process: pass --pid of an nginx worker or --nginx-conf FILE".into()
+        }
+        TIME_WAIT_RATE => "a rate, shown with --churn for an outbound or loopback scenario".into(),
+        _ => "not modelled by check for this host".into(),
+    }
+}
+
+/// One explained match: the message, what its numbers say, and the host's side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub m: Match,
+    pub implied: Vec<String>,
+    /// The matched ceiling on the host (None without a host, or no ceiling).
+    pub host: Option<HostView>,
+    /// The candidate ceilings on the host.
+    pub candidates: Vec<HostView>,
+}
+
+impl Entry {
+    /// The ceiling is still the bottleneck on the host examined.
+    pub fn binding(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| h.binding)
+    }
+}
+
+/// Match `text` and, given a host's prediction and checks, put each match next to it.
+pub fn explain(text: &str, host: Option<(&Prediction, &[Check])>) -> Vec<Entry> {
+    scan(text)
+        .into_iter()
+        .map(|m| {
+            let p = m.pattern;
+            let (h, cands) = match host {
+                Some((pred, checks)) => (
+                    p.ceiling.map(|c| on_host(c, pred, checks)),
+                    p.candidates
+                        .iter()
+                        .map(|c| on_host(c, pred, checks))
+                        .collect(),
+                ),
+                None => (None, Vec::new()),
+            };
+            Entry {
+                implied: implied(&m),
+                m,
+                host: h,
+                candidates: cands,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,281 @@
+//! `porttune explain` through the binary: matching, the host's values from saved snapshots,
+//! JSON, exit codes, bounded input; and `check`'s kernel-log evidence from a snapshot.
+
+mod common;
+
+use assert_cmd::Command;
+
+const SEED: &str = "driver_select(0x0000000143ce6b40, 24576, ERL_DRV_WRITE ERL_DRV_USE, 1) by tcp_inet driver #Port<0.24531> failed: fd=24576 is larger than the largest allowed fd=24575";
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/snapshots/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn porttune() -> Command {
+    let mut c = Command::new(common::bin());
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = porttune().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn the_seed_without_a_host() {
+    let out = porttune()
+        .args(["explain", "--no-host", "--format", "json", SEED])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    assert_eq!(v["schema"], 1);
+    let m = &v["matches"][0];
+    assert_eq!(m["ceiling"], "erlang_max_fds", "{v}");
+    assert_eq!(m["pattern"], "erlang_large_fd");
+    assert_eq!(m["numbers"]["largest_allowed_fd"], 24575);
+    assert!(m["not_lifted_by"].as_str().unwrap().contains("+Q"), "{m}");
+    assert!(
+        m["implied"][0]
+            .as_str()
+            .unwrap()
+            .contains("12,278 on loopback")
+    );
+    assert!(m["current"].is_null());
+    assert_eq!(v["matches"].as_array().unwrap().len(), 1);
+
+    let (code, text) = run(&["explain", "--no-host", SEED]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("1. erlang_max_fds"), "{text}");
+    assert!(
+        text.contains("will not lift it: +Q / ERL_MAX_PORTS"),
+        "{text}"
+    );
+    assert!(text.contains("ulimit -n"), "{text}");
+}
+
+#[test]
+fn nothing_recognised_exits_2() {
+    let (code, text) = run(&["explain", "everything is fine"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("No connection-limit message recognised"),
+        "{text}"
+    );
+    let (code, _) = run(&["explain", "--format", "prometheus", "EMFILE"]);
+    assert_eq!(code, Some(2));
+}
+
+/// The Erlang node of the fixture (+Q 8192, max_fds 20000, 19 fds open) on loopback:
+/// erlang_port_limit (8192 − 3 − 1)/2 = 4,094 is the bottleneck, erlang_max_fds
+/// (20000 − 19 − 1)/2 = 9,990 is not.
+#[test]
+fn on_a_saved_erlang_node() {
+    let from = fixture("erlang-node.yaml");
+    let args = |msg: &'static str| {
+        vec![
+            "explain",
+            "--from",
+            &from,
+            "--scenario",
+            "loopback",
+            "--format",
+            "json",
+            msg,
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    let out = porttune().args(args(SEED)).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "max_fds is not the bottleneck here"
+    );
+    let v = common::json(&out);
+    let cur = &v["matches"][0]["current"];
+    assert_eq!(cur["ceiling"], "erlang_max_fds");
+    assert_eq!(cur["value"], 9990, "{v}");
+    assert_eq!(cur["binding"], false);
+    assert!(v["host"].as_str().unwrap().contains("PID 7000"), "{v}");
+
+    let out = porttune()
+        .args(args("{error,system_limit}"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the port table is still binding"
+    );
+    let v = common::json(&out);
+    let m = &v["matches"][0];
+    assert_eq!(m["ceiling"], "erlang_port_limit");
+    assert_eq!(m["current"]["value"], 4094, "{v}");
+    assert_eq!(m["current"]["binding"], true);
+    // Next rung: 9,990 (process_fds and erlang_max_fds tie there; the cheaper lift first).
+    assert_eq!(m["current"]["next"]["value"], 9990, "{v}");
+    assert_eq!(v["binding"], true);
+    // Candidates are valued too (system_limit from spawn is the process table).
+    assert_eq!(
+        m["candidates_current"][0]["ceiling"],
+        "erlang_process_limit"
+    );
+}
+
+#[test]
+fn host_wide_and_not_modelled_ceilings() {
+    let from = fixture("linux-defaults.yaml");
+    // process_fds: (1024 − 3)/1 = 1,021 inbound: the bottleneck.
+    let out = porttune()
+        .args([
+            "explain",
+            "--from",
+            &from,
+            "--format",
+            "json",
+            "OSError: [Errno 24] Too many open files",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = common::json(&out);
+    assert_eq!(v["matches"][0]["current"]["value"], 1021, "{v}");
+    let ids: Vec<&str> = v["matches"][0]["current"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"SoftLimit1024"), "{ids:?}");
+    // conntrack is not loaded in that snapshot: recognised, not a limit there, exit 0.
+    let out = porttune()
+        .args([
+            "explain",
+            "--from",
+            &from,
+            "--format",
+            "json",
+            "nf_conntrack: table full, dropping packet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    let cur = &v["matches"][0]["current"];
+    assert!(cur["value"].is_null());
+    assert!(
+        cur["why"].as_str().unwrap().contains("not a limit here"),
+        "{cur}"
+    );
+    // erlang_max_fds on a native process: says how to get the value.
+    let (code, text) = run(&["explain", "--from", &from, SEED]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("pass --pid of the node"), "{text}");
+}
+
+#[test]
+fn stdin_and_a_log_file_tail() {
+    let out = porttune()
+        .args(["explain", "--no-host", "--format", "json", "-"])
+        .write_stdin("hello\n2026/11/30 [alert] 7#7: 512 worker_connections are not enough\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    assert_eq!(v["input"]["source"], "standard input");
+    assert_eq!(v["matches"][0]["line"], 2);
+    assert_eq!(v["matches"][0]["numbers"]["worker_connections"], 512);
+
+    // A log larger than 8 MiB: only its last 8 MiB are read, from the first full line.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("error.log");
+    let mut s = String::from("java.net.SocketException: Too many open files\n");
+    let filler = "2026/11/30 [info] 7#7: client closed connection while waiting for request\n";
+    while s.len() < (9 << 20) {
+        s.push_str(filler);
+    }
+    s.push_str("TCP: too many orphaned sockets\n");
+    std::fs::write(&log, &s).unwrap();
+    let out = porttune()
+        .args(["explain", "--no-host", "--format", "json", "--file"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    let ms = v["matches"].as_array().unwrap();
+    assert_eq!(ms.len(), 1, "the first line is beyond the 8 MiB tail: {v}");
+    assert_eq!(ms[0]["pattern"], "kernel_orphans");
+    assert!(
+        v["input"]["truncated"]
+            .as_str()
+            .unwrap()
+            .contains("last 8 MiB")
+    );
+    assert!(v["input"]["bytes"].as_u64().unwrap() <= 8 << 20);
+
+    let (code, text) = run(&["explain", "--file", "/nonexistent/x.log"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("/nonexistent/x.log"), "{text}");
+}
+
+/// A snapshot with kernel-log evidence (as the probe records it): `check` reports it as a
+/// KernelLog warning with the time seen; an old snapshot without the field still loads.
+#[test]
+fn check_reports_kernel_log_evidence_from_a_snapshot() {
+    let base = std::fs::read_to_string(fixture("linux-defaults.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let with = dir.path().join("with-log.yaml");
+    std::fs::write(
+        &with,
+        format!(
+            "{base}kernel_log:\n  source: /dev/kmsg\n  lines:\n    - seen: \"2026-11-30T15:00:00Z\"\n      text: \"nf_conntrack: nf_conntrack: table full, dropping packet\"\n    - seen: \"2026-11-30T15:09:00Z\"\n      text: \"nf_conntrack: nf_conntrack: table full, dropping packet\"\n"
+        ),
+    )
+    .unwrap();
+    let out = porttune()
+        .args(["check", "--format", "json", "--from"])
+        .arg(&with)
+        .output()
+        .unwrap();
+    let v = common::json(&out);
+    let kl: Vec<&serde_json::Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "KernelLog")
+        .collect();
+    assert_eq!(kl.len(), 1, "{v}");
+    assert_eq!(kl[0]["severity"], "warning");
+    let msg = kl[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("2× between 2026-11-30T15:00:00Z and 2026-11-30T15:09:00Z")
+            && msg.contains("conntrack already hit"),
+        "{msg}"
+    );
+
+    let unreadable = dir.path().join("unreadable.yaml");
+    std::fs::write(
+        &unreadable,
+        format!("{base}kernel_log:\n  unreadable: \"/dev/kmsg: Operation not permitted\"\n"),
+    )
+    .unwrap();
+    let (code, text) = run(&["check", "--from", unreadable.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("[INFO KernelLog] the kernel log could not be read"),
+        "{text}"
+    );
+
+    let (_, text) = run(&["check", "--from", &fixture("linux-defaults.yaml")]);
+    assert!(!text.contains("KernelLog"), "{text}");
+}

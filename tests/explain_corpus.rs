@@ -1,0 +1,450 @@
+//! The quoted corpus: real messages as their programs print them (the source of each is named
+//! in docs/explain.md), each mapped to its pattern and ceiling. Messages the project's tests
+//! produce with the real runtimes are in tests/explain_runtimes.rs.
+
+use porttune::explain::{self, PATTERNS};
+
+/// (message, pattern id, ceiling)
+const CORPUS: &[(&str, &str, Option<&str>)] = &[
+    // Erlang/OTP (the seed, macOS OTP 27; erts erl_check_io.c large_fd_error_common)
+    (
+        "driver_select(0x0000000143ce6b40, 24576, ERL_DRV_WRITE ERL_DRV_USE, 1) by tcp_inet driver #Port<0.24531> failed: fd=24576 is larger than the largest allowed fd=24575",
+        "erlang_large_fd",
+        Some("erlang_max_fds"),
+    ),
+    (
+        "=ERROR REPORT==== 30-Nov-2026::15:00:00.000000 === Too many processes",
+        "erlang_too_many_processes",
+        Some("erlang_process_limit"),
+    ),
+    (
+        "** exception error: a system limit has been reached in function spawn/1 with reason system_limit",
+        "erlang_too_many_processes",
+        Some("erlang_process_limit"),
+    ),
+    (
+        "{error,system_limit}",
+        "erlang_system_limit",
+        Some("erlang_port_limit"),
+    ),
+    (
+        "** exception error: no match of right hand side value {error,emfile}",
+        "erlang_emfile",
+        Some("process_fds"),
+    ),
+    ("{shutdown,emfile}", "erlang_emfile", Some("process_fds")),
+    (
+        "Ranch acceptor reducing accept rate: out of file descriptors",
+        "erlang_emfile",
+        Some("process_fds"),
+    ),
+    // nginx (src/event/ngx_event_accept.c, ngx_event.c; error.log format)
+    (
+        "2026/11/30 15:00:00 [alert] 1234#1234: 512 worker_connections are not enough",
+        "nginx_worker_connections",
+        Some("nginx_worker_connections"),
+    ),
+    (
+        "2026/11/30 15:00:00 [warn] 1234#1234: 2048 worker_connections exceed open file resource limit: 1024",
+        "nginx_worker_connections_exceed_nofile",
+        Some("process_fds"),
+    ),
+    (
+        "2026/11/30 15:00:00 [crit] 1235#1235: accept4() failed (24: Too many open files)",
+        "nginx_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "2026/11/30 15:00:00 [alert] 1235#1235: *77 socket() failed (24: Too many open files) while connecting to upstream",
+        "nginx_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "2026/11/30 15:00:00 [crit] 1235#1235: accept4() failed (23: Too many open files in system)",
+        "nginx_enfile",
+        Some("system_files"),
+    ),
+    (
+        "2026/11/30 15:00:00 [crit] 1235#1235: *9 connect() to 10.0.0.5:8080 failed (99: Cannot assign requested address) while connecting to upstream",
+        "nginx_eaddrnotavail",
+        Some("ephemeral_ports"),
+    ),
+    (
+        "2026/11/30 15:00:00 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)",
+        "errno_eaddrinuse_listen",
+        None,
+    ),
+    // HAProxy (src/sock.c, src/listener.c send_log texts)
+    (
+        "Proxy fe_main reached process FD limit (maxsock=4096). Please check 'ulimit-n' and restart.",
+        "haproxy_process_fd_limit",
+        Some("process_fds"),
+    ),
+    (
+        "Proxy fe_main reached system FD limit (maxsock=4096). Please check system tunables.",
+        "haproxy_system_fd_limit",
+        Some("system_files"),
+    ),
+    (
+        "Proxy fe_main reached the configured maximum connection limit. Please check the global 'maxconn' value.",
+        "haproxy_maxconn",
+        Some("haproxy_maxconn"),
+    ),
+    (
+        "Proxy be_app reached system memory limit (maxsock=4096). Please check system tunables.",
+        "haproxy_system_memory_limit",
+        Some("memory"),
+    ),
+    // Redis (src/server.c adjustOpenFilesLimit; networking.c)
+    (
+        "1:M 30 Nov 2026 15:00:00.000 # You requested maxclients of 10000 requiring at least 10032 max file descriptors.",
+        "redis_maxclients_nofile",
+        Some("process_fds"),
+    ),
+    (
+        "1:M 30 Nov 2026 15:00:00.000 # Current maximum open files is 1024. maxclients has been reduced to 992 to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+        "redis_maxclients_nofile",
+        Some("process_fds"),
+    ),
+    (
+        "-ERR max number of clients reached",
+        "redis_max_clients_reached",
+        Some("redis_maxclients"),
+    ),
+    // JVM (HotSpot, java.net)
+    (
+        "java.net.SocketException: Too many open files",
+        "jvm_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "java.io.IOException: Too many open files in system",
+        "errno_enfile",
+        Some("system_files"),
+    ),
+    (
+        "Exception in thread \"main\" java.lang.OutOfMemoryError: unable to create native thread: possibly out of memory or process/resource limits reached",
+        "jvm_native_thread",
+        Some("tasks"),
+    ),
+    (
+        "java.lang.OutOfMemoryError: unable to create new native thread",
+        "jvm_native_thread",
+        Some("tasks"),
+    ),
+    // Node.js (libuv errno names in Error.message / .code)
+    ("Error: accept EMFILE", "node_emfile", Some("process_fds")),
+    (
+        "Error: connect EMFILE 127.0.0.1:8080 - Local (undefined:undefined)",
+        "node_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "Error: connect EADDRNOTAVAIL 127.0.0.1:8080 - Local (0.0.0.0:0)",
+        "node_eaddrnotavail",
+        Some("ephemeral_ports"),
+    ),
+    // Go (net package error strings)
+    (
+        "2026/11/30 15:00:00 http: Accept error: accept tcp [::]:8080: accept4: too many open files; retrying in 5ms",
+        "go_accept_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "dial tcp 127.0.0.1:8080: socket: too many open files",
+        "go_socket_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "dial tcp 127.0.0.1:8080: connect: cannot assign requested address",
+        "go_connect_eaddrnotavail",
+        Some("ephemeral_ports"),
+    ),
+    (
+        "listen tcp :8080: bind: address already in use",
+        "errno_eaddrinuse_listen",
+        None,
+    ),
+    // Python (Modules/selectmodule.c; OSError text from strerror)
+    (
+        "ValueError: filedescriptor out of range in select()",
+        "python_select_fd_setsize",
+        Some("select_fd_setsize"),
+    ),
+    (
+        "OSError: [Errno 24] Too many open files",
+        "errno_emfile",
+        Some("process_fds"),
+    ),
+    (
+        "OSError: [Errno 23] Too many open files in system",
+        "errno_enfile",
+        Some("system_files"),
+    ),
+    (
+        "OSError: [Errno 99] Cannot assign requested address",
+        "errno_eaddrnotavail",
+        Some("ephemeral_ports"),
+    ),
+    (
+        "OSError: [Errno 49] Can't assign requested address",
+        "errno_eaddrnotavail",
+        Some("ephemeral_ports"),
+    ),
+    (
+        "OSError: [Errno 98] Address already in use",
+        "errno_eaddrinuse",
+        Some("ephemeral_ports"),
+    ),
+    (
+        "OSError: [Errno 105] No buffer space available",
+        "errno_enobufs",
+        Some("memory"),
+    ),
+    (
+        "ConnectionRefusedError: [Errno 111] Connection refused",
+        "errno_econnrefused",
+        None,
+    ),
+    (
+        "TimeoutError: [Errno 110] Connection timed out",
+        "errno_etimedout",
+        None,
+    ),
+    (
+        "accept: Connection reset by peer",
+        "errno_econnreset_accept",
+        Some("accept_queue"),
+    ),
+    (
+        "2026/11/30 15:00:00 [error] 12#12: accept4() failed (104: Connection reset by peer)",
+        "errno_econnreset_accept",
+        Some("accept_queue"),
+    ),
+    ("EMFILE", "errno_emfile", Some("process_fds")),
+    ("ENFILE", "errno_enfile", Some("system_files")),
+    (
+        "connect(2) failed: EADDRNOTAVAIL",
+        "errno_eaddrnotavail",
+        Some("ephemeral_ports"),
+    ),
+    ("ENOBUFS", "errno_enobufs", Some("memory")),
+    ("ETIMEDOUT", "errno_etimedout", None),
+    ("ECONNREFUSED", "errno_econnrefused", None),
+    (
+        "bind: EADDRINUSE",
+        "errno_eaddrinuse",
+        Some("ephemeral_ports"),
+    ),
+    // Kernel log (net/netfilter/nf_conntrack_core.c, net/ipv4/tcp_input.c, tcp.c, fs/file_table.c,
+    // kernel/cgroup/pids.c, older net/ipv4/tcp_minisocks.c)
+    (
+        "[104235.156774] nf_conntrack: nf_conntrack: table full, dropping packet",
+        "kernel_conntrack_full",
+        Some("conntrack"),
+    ),
+    (
+        "nf_conntrack: table full, dropping packet",
+        "kernel_conntrack_full",
+        Some("conntrack"),
+    ),
+    (
+        "Aug  4 17:25:37 static1 kernel: TCP: time wait bucket table overflow",
+        "kernel_time_wait_overflow",
+        Some("time_wait_rate"),
+    ),
+    (
+        "TCP: request_sock_TCP: Possible SYN flooding on port 8080. Sending cookies.  Check SNMP counters.",
+        "kernel_syn_flooding",
+        Some("accept_queue"),
+    ),
+    (
+        "TCP: request_sock_TCP: Possible SYN flooding on port [::]:443. Dropping request.",
+        "kernel_syn_flooding",
+        Some("accept_queue"),
+    ),
+    (
+        "TCP: out of memory -- consider tuning tcp_mem",
+        "kernel_tcp_mem",
+        Some("memory"),
+    ),
+    (
+        "TCP: too many orphaned sockets",
+        "kernel_orphans",
+        Some("memory"),
+    ),
+    (
+        "TCP: too many of orphaned sockets",
+        "kernel_orphans",
+        Some("memory"),
+    ),
+    (
+        "VFS: file-max limit 65536 reached",
+        "kernel_file_max",
+        Some("system_files"),
+    ),
+    (
+        "[ 1101.987163] cgroup: fork rejected by pids controller in /user.slice/user-1000.slice/session-3.scope",
+        "kernel_pids_controller",
+        Some("tasks"),
+    ),
+];
+
+#[test]
+fn every_corpus_message_maps_to_its_ceiling() {
+    let mut failures = Vec::new();
+    for (msg, id, ceiling) in CORPUS {
+        let got = explain::scan(msg);
+        match got.first() {
+            Some(m) if m.pattern.id == *id && m.pattern.ceiling == *ceiling => {}
+            Some(m) => failures.push(format!(
+                "{msg:?}: got {} ({:?}), want {id} ({ceiling:?})",
+                m.pattern.id, m.pattern.ceiling
+            )),
+            None => failures.push(format!("{msg:?}: nothing matched, want {id}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_pattern_has_a_corpus_message() {
+    for p in PATTERNS {
+        assert!(
+            CORPUS.iter().any(|(_, id, _)| *id == p.id) || RUNTIME_ONLY.contains(&p.id),
+            "pattern {} has no message in the corpus",
+            p.id
+        );
+    }
+}
+
+/// Patterns whose messages only the real-runtime tests produce.
+const RUNTIME_ONLY: &[&str] = &[];
+
+#[test]
+fn the_seed_explains_to_erlang_max_fds_and_says_plus_q_does_not_lift_it() {
+    let m = &explain::scan(CORPUS[0].0)[0];
+    assert_eq!(m.num("fd"), Some(24576));
+    assert_eq!(m.num("largest_allowed_fd"), Some(24575));
+    let implied = explain::implied(m).join(" ");
+    // max_fds 24,576; (24,576 − 19)/2 = 12,278 on loopback
+    assert!(implied.contains("max_fds is 24,576"), "{implied}");
+    assert!(implied.contains("12,278 on loopback"), "{implied}");
+    assert!(implied.contains("macOS"), "{implied}");
+    let not = m.pattern.not_lifted_by.unwrap();
+    assert!(not.contains("+Q") && not.contains("ERL_MAX_PORTS"), "{not}");
+    assert!(
+        m.pattern.lift.contains("finite soft limit")
+            && m.pattern.lift.contains("before the node starts")
+    );
+}
+
+#[test]
+fn numbers_are_taken() {
+    let n = |msg: &str, name: &str| explain::scan(msg)[0].num(name);
+    assert_eq!(n(CORPUS[7].0, "worker_connections"), Some(512));
+    assert_eq!(n(CORPUS[8].0, "nofile"), Some(1024));
+    assert_eq!(
+        n(
+            "Proxy x reached process FD limit (maxsock=4096). Please check 'ulimit-n' and restart.",
+            "maxsock"
+        ),
+        Some(4096)
+    );
+    let redis = "You requested maxclients of 10000 requiring at least 10032 max file descriptors.";
+    assert_eq!(n(redis, "maxclients"), Some(10000));
+    assert_eq!(n(redis, "fds_needed"), Some(10032));
+    for (msg, port) in [
+        (
+            "TCP: request_sock_TCP: Possible SYN flooding on port 8080. Sending cookies.",
+            8080,
+        ),
+        (
+            "TCP: request_sock_TCP: Possible SYN flooding on port 127.0.0.1:40000. Sending cookies.",
+            40000,
+        ),
+        (
+            "TCP: request_sock_TCP: Possible SYN flooding on port [::]:443. Dropping request.",
+            443,
+        ),
+    ] {
+        assert_eq!(n(msg, "port"), Some(port), "{msg}");
+    }
+    assert_eq!(
+        n("VFS: file-max limit 65536 reached", "file_max"),
+        Some(65536)
+    );
+}
+
+#[test]
+fn not_limits_and_near_misses_do_not_match() {
+    for msg in [
+        "",
+        "all good",
+        "read: Connection reset by peer",
+        "semfile temfile EMFILES",
+        "worker_connections 1024;",
+        "the nf_conntrack module is loaded",
+    ] {
+        assert!(
+            explain::scan(msg).is_empty(),
+            "{msg:?} matched {:?}",
+            explain::scan(msg)
+        );
+    }
+}
+
+#[test]
+fn a_log_counts_each_pattern_once_with_its_first_line() {
+    let log = "starting\n\
+               2026/11/30 [crit] 1#1: accept4() failed (24: Too many open files)\n\
+               noise\n\
+               2026/11/30 [crit] 1#1: accept4() failed (24: Too many open files)\n\
+               2026/11/30 [alert] 1#1: 512 worker_connections are not enough\r\n";
+    let ms = explain::scan(log);
+    assert_eq!(ms.len(), 2);
+    assert_eq!(
+        (ms[0].pattern.id, ms[0].line, ms[0].count),
+        ("nginx_emfile", 2, 2)
+    );
+    assert_eq!(
+        (ms[1].pattern.id, ms[1].line, ms[1].count),
+        ("nginx_worker_connections", 5, 1)
+    );
+    assert!(!ms[1].text.ends_with('\r'));
+}
+
+#[test]
+fn long_and_hostile_input_stays_linear() {
+    // 8 MiB of near misses: every fragment start, never a match; then one real line.
+    let mut s =
+        "too many open filez temfile fd=99999999999999999999999 is larger than\n".repeat(110_000);
+    s.push('\n');
+    s.push_str(&"a".repeat(explain::MAX_LINE * 4));
+    s.push_str("\nTCP: too many orphaned sockets\n");
+    let t = std::time::Instant::now();
+    let ms = explain::scan(&s);
+    let took = t.elapsed();
+    assert_eq!(ms.len(), 1, "{ms:?}");
+    assert_eq!(ms[0].pattern.id, "kernel_orphans");
+    assert!(took.as_secs() < 20, "took {took:?}");
+    // A number too large for u64 is not taken (no overflow, no panic).
+    let m = &explain::scan(
+        "fd=99999999999999999999999 is larger than the largest allowed fd=99999999999999999999999",
+    )[0];
+    assert_eq!(m.num("largest_allowed_fd"), None);
+    assert!(explain::implied(m).is_empty());
+}
+
+#[test]
+fn docs_list_every_pattern() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/explain.md"))
+        .expect("docs/explain.md");
+    for p in PATTERNS {
+        assert!(
+            doc.contains(&format!("`{}`", p.id)),
+            "docs/explain.md does not list {}",
+            p.id
+        );
+    }
+}
