@@ -16,4 +16,5 @@ pub mod out;
 pub mod plan;
 pub mod profile;
 pub mod render;
+pub mod settings;
 pub mod snapshot;

@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::apply::limits::{self, Resource};
-use crate::apply::persist;
 use crate::apply::sysctl::SysctlFs;
+use crate::apply::{launchd, persist};
 use crate::error::{Error, Result};
 use crate::model::{self, Prediction, Scenario};
 use crate::profile::validate;
 use crate::profile::{ErlangSection, LimitPair, LimitTarget, Profile, SysctlOp};
-use crate::snapshot::{Conntrack, Limit, PortRange, Rlim, RuntimeKind, Snapshot, Sourced};
+use crate::snapshot::{Conntrack, Limit, Os, PortRange, Rlim, RuntimeKind, Snapshot, Sourced};
 
 /// Where a change lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,15 +192,31 @@ pub trait HostView {
     fn live(&self) -> bool;
     fn can_write_sysctl(&self, key: &str) -> bool;
     fn can_write_file(&self, path: &Path) -> bool;
+    /// The OS of the host: a profile for another OS is refused.
+    fn os(&self) -> Os;
 }
 
 /// The live host: a sysctl root and the file system.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LiveHost {
     pub sysctl: SysctlFs,
+    /// The OS its settings are named for (this one; tests drive a macOS tree from Linux).
+    pub os: Os,
+}
+
+impl Default for LiveHost {
+    fn default() -> Self {
+        LiveHost {
+            sysctl: SysctlFs::default(),
+            os: Os::current(),
+        }
+    }
 }
 
 impl HostView for LiveHost {
+    fn os(&self) -> Os {
+        self.os
+    }
     fn sysctl(&self, key: &str) -> Cur {
         match self.sysctl.read(key) {
             Ok(v) => Cur::Value(v),
@@ -268,6 +284,9 @@ impl HostView for LiveHost {
 pub struct SnapshotHost<'a>(pub &'a Snapshot);
 
 impl HostView for SnapshotHost<'_> {
+    fn os(&self) -> Os {
+        self.0.platform.os
+    }
     fn sysctl(&self, key: &str) -> Cur {
         match snapshot_get(self.0, key) {
             Some(v) => Cur::Value(v),
@@ -322,6 +341,21 @@ fn parse_int(v: &str) -> Option<i128> {
 
 /// Turn a profile into a plan against `host`.
 pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Result<Plan> {
+    let host_os = host.os();
+    if profile.os != host_os {
+        return Err(Error::Usage(format!(
+            "profile `{}` ({}) is for {}, and the host is {}: nothing was changed{}",
+            profile.name,
+            profile.source,
+            profile.os.label(),
+            host_os.label(),
+            if profile.os == Os::Macos {
+                ""
+            } else {
+                " (a macOS profile says `os: macos`; `porttune profiles list` shows macos-dev)"
+            }
+        )));
+    }
     let persist = opts.persist.unwrap_or(profile.persist);
     let mut plan = Plan {
         profile: profile.name.clone(),
@@ -426,7 +460,9 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             to: target.clone(),
             scope: Scope::Live,
             needs_root: true,
-            needs: if net {
+            needs: if host_os == Os::Macos {
+                "root (sudo; macOS sysctls are host-wide)".into()
+            } else if net {
                 "root (CAP_NET_ADMIN in the network namespace)".into()
             } else {
                 "root (CAP_SYS_ADMIN; host-wide, or not known to be per namespace)".into()
@@ -499,6 +535,11 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
                     });
                 }
             }
+            LimitTarget::Launchd => {
+                if let Some(c) = launchd_change(host, lim.nofile, &mut plan)? {
+                    plan.changes.push(c);
+                }
+            }
             LimitTarget::Pam => {
                 let domain = lim.pam_domain.as_deref().unwrap_or("*");
                 files.insert(
@@ -566,7 +607,24 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             );
         }
     }
-    if !persisted.is_empty() {
+    if host_os == Os::Macos {
+        check_mac_port_range(profile, host)?;
+        let maxfiles = lim
+            .targets
+            .contains(&LimitTarget::Launchd)
+            .then(|| lim.nofile.map(launchd_value))
+            .flatten();
+        if !persisted.is_empty() || maxfiles.is_some() {
+            files.insert(
+                launchd::plist_path(name),
+                (
+                    launchd::plist(name, &persisted, maxfiles.as_deref()),
+                    Scope::File,
+                    Some("read by launchd at boot (RunAtLoad)".into()),
+                ),
+            );
+        }
+    } else if !persisted.is_empty() {
         files.insert(
             persist::sysctl_d_path(name),
             (persist::sysctl_d(name, &persisted), Scope::File, None),
@@ -651,7 +709,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
                 },
             });
         }
-        if host.live() && !persisted.is_empty() {
+        if host.live() && !persisted.is_empty() && host_os != Os::Macos {
             for (file, key, theirs, ours) in
                 persist::sysctl_conflicts(&opts.root, &persist::sysctl_d_path(name), &persisted)
             {
@@ -665,8 +723,99 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
     Ok(plan)
 }
 
+/// "SOFT HARD" for `launchctl limit maxfiles` (numbers only; validation refuses unlimited).
+fn launchd_value(p: LimitPair) -> String {
+    format!("{} {}", p.soft, p.hard)
+}
+
+/// macOS: `launchctl limit maxfiles` to the profile's nofile, as a change of the pseudo key
+/// `launchd.maxfiles` (journaled, read back and rolled back like a sysctl).
+fn launchd_change(
+    host: &dyn HostView,
+    nofile: Option<LimitPair>,
+    plan: &mut Plan,
+) -> Result<Option<Change>> {
+    let Some(pair) = nofile else {
+        return Ok(None);
+    };
+    let key = crate::apply::sysctl::LAUNCHD_MAXFILES;
+    let new = launchd_value(pair);
+    let cur = match host.sysctl(key) {
+        Cur::Value(v) => Some(v),
+        _ => None,
+    };
+    if cur.as_deref() == Some(new.as_str()) {
+        plan.unchanged.push(Unchanged {
+            key: key.into(),
+            value: new,
+            why: "already set".into(),
+        });
+        return Ok(None);
+    }
+    Ok(Some(Change {
+        key: key.into(),
+        from: cur.clone(),
+        to: new.clone(),
+        scope: Scope::Live,
+        needs_root: true,
+        needs: "root (sudo launchctl)".into(),
+        allowed: host.can_write_sysctl(key),
+        restart: Some(
+            "processes launchd starts from now on; restart running services and open a new terminal"
+                .into(),
+        ),
+        why: None,
+        content: None,
+        action: Action::Sysctl {
+            key: key.into(),
+            old: cur,
+            new,
+        },
+    }))
+}
+
+/// macOS: the ephemeral range after the profile (planned or current values) must not be
+/// inverted; xnu checks each end alone.
+fn check_mac_port_range(profile: &Profile, host: &dyn HostView) -> Result<()> {
+    let end = |key: &str| -> Option<i128> {
+        match profile.sysctl.get(key).map(|e| &e.op) {
+            Some(SysctlOp::Set(v)) => parse_int(v),
+            _ => match host.sysctl(key) {
+                Cur::Value(v) => parse_int(&v),
+                _ => None,
+            },
+        }
+    };
+    if let (Some(first), Some(last)) = (
+        end("net.inet.ip.portrange.first"),
+        end("net.inet.ip.portrange.last"),
+    ) && first > last
+    {
+        let e = profile
+            .sysctl
+            .get("net.inet.ip.portrange.first")
+            .or_else(|| profile.sysctl.get("net.inet.ip.portrange.last"));
+        let msg = format!(
+            "the ephemeral range would be inverted: net.inet.ip.portrange.first {first} is above net.inet.ip.portrange.last {last}"
+        );
+        return Err(match e {
+            Some(e) => Error::Input {
+                path: e.origin.path.clone(),
+                line: Some(e.origin.line),
+                column: Some(e.origin.column),
+                msg,
+            },
+            None => Error::Usage(msg),
+        });
+    }
+    Ok(())
+}
+
 /// The value a snapshot records for a sysctl key, as the kernel would print it.
 pub fn snapshot_get(snap: &Snapshot, key: &str) -> Option<String> {
+    if snap.platform.os == Os::Macos {
+        return crate::settings::find(Os::Macos, key).and_then(|s| (s.get)(snap));
+    }
     let n = &snap.net;
     let s = |v: Option<u64>| v.map(|v| v.to_string());
     let s32 = |v: Option<u32>| v.map(|v| v.to_string());
@@ -700,6 +849,9 @@ pub fn snapshot_get(snap: &Snapshot, key: &str) -> Option<String> {
 /// Record a sysctl value in a snapshot. Returns false for keys the snapshot has no field for
 /// (or values that do not parse).
 pub fn snapshot_set(snap: &mut Snapshot, key: &str, value: &str) -> bool {
+    if snap.platform.os == Os::Macos {
+        return crate::settings::find(Os::Macos, key).is_some_and(|s| (s.set)(snap, value));
+    }
     let v = validate::normalize(value);
     let u64v = || v.parse::<u64>().ok();
     let u32v = || v.parse::<u32>().ok();

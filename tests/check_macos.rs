@@ -147,3 +147,51 @@ fn require_on_a_mac_names_mac_lifts() {
         assert!(!out.contains(w), "says {w:?}:\n{out}");
     }
 }
+
+/// The what-if on the seed's snapshot: macos-dev gives the node a finite 262,144 fds at boot
+/// (erts' table follows), so `+Q 65536` becomes the limit (32,766), and the next rung is the
+/// widened host-wide port pool (65,535 − 10,240 + 1 = 55,296). Linux profiles are refused.
+#[test]
+fn what_if_macos_dev_on_the_seed() {
+    let seed = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("seed-facts.yaml"))
+        .unwrap();
+    let (code, out) = check(&[
+        "--from",
+        seed.to_str().unwrap(),
+        "--scenario",
+        "loopback",
+        "--with",
+        "macos-dev",
+        "--format",
+        "json",
+    ]);
+    assert!(matches!(code, Some(0 | 1)), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let w = &v["with_profile"];
+    assert_eq!(w["after"]["bottleneck"], "erlang_port_limit", "{w}");
+    assert_eq!(w["after"]["ceiling"], (65_536 - 3 - 1) / 2);
+    let after = w["ceilings_after"].as_array().unwrap();
+    assert_eq!(after[1]["name"], "ephemeral_ports");
+    assert_eq!(after[1]["value"], 55_296);
+    let fds = after
+        .iter()
+        .find(|c| c["name"] == "erlang_max_fds")
+        .unwrap();
+    assert_eq!(fds["value"], (262_144 - 54 - 1) / 2);
+
+    let out = assert_cmd::Command::cargo_bin("porttune")
+        .unwrap()
+        .args([
+            "check",
+            "--from",
+            seed.to_str().unwrap(),
+            "--with",
+            "production",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is for Linux, and the host is macOS"));
+}

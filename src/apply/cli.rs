@@ -37,6 +37,10 @@ pub struct TargetArgs {
     /// trees in tests.
     #[arg(long, value_name = "DIR", env = "PORTTUNE_SYSCTL_ROOT", default_value = DEFAULT_ROOT)]
     pub sysctl_root: PathBuf,
+    /// The OS whose settings the sysctl root holds [default: this one]. With a fixture tree
+    /// as --sysctl-root, `macos` plans and applies a macOS profile on any machine (tests).
+    #[arg(long, value_name = "OS", hide = true, value_parser = ["linux", "macos"])]
+    pub host_os: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -202,8 +206,14 @@ fn explain_refusals(p: &mut Plan, sys: &SysctlFs, here: &crate::snapshot::Snapsh
 fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
     let mut prof = profile::load(profile_spec)?;
     let sys = SysctlFs::new(absolute(&t.sysctl_root)?);
+    let os = match t.host_os.as_deref() {
+        Some("macos") => crate::snapshot::Os::Macos,
+        Some(_) => crate::snapshot::Os::Linux,
+        None => crate::snapshot::Os::current(),
+    };
     let host = LiveHost {
         sysctl: sys.clone(),
+        os,
     };
     let here = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();
     let left_out = leave_out(&mut prof, &sys, &here, &t.skip)?;
@@ -214,12 +224,26 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
     };
     let mut p = plan::build(&prof, &host, &opts)?;
     p.skipped.extend(left_out);
-    explain_refusals(&mut p, &sys, &here);
-    let listening = super::warn::listening_ports();
-    p.warnings
-        .extend(super::warn::port_range(&p, &here, &listening));
+    if os == crate::snapshot::Os::Linux {
+        // Namespaces, containers, /proc/net: the Linux reasons and warnings.
+        explain_refusals(&mut p, &sys, &here);
+        let listening = super::warn::listening_ports();
+        p.warnings
+            .extend(super::warn::port_range(&p, &here, &listening));
+    }
     confine(&p, &opts.root)?;
     let mut before = here;
+    if before.platform.os != os {
+        // A tree of another OS's settings: only this process's limits carry over.
+        before = crate::snapshot::Snapshot {
+            platform: crate::snapshot::Platform {
+                os,
+                ..Default::default()
+            },
+            process: before.process,
+            ..Default::default()
+        };
+    }
     plan::overlay(&mut before, &host, &prof);
     plan::attach_prediction(
         &mut p,
@@ -696,11 +720,15 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
                         persist: Some(false),
                         root: PathBuf::from("/"),
                     };
+                    // A profile for another OS gets the static checks only.
+                    if q.os != crate::snapshot::Os::current() {
+                        return Ok(p);
+                    }
                     plan::build(&q, &LiveHost::default(), &opts).map(|_| p)
                 });
                 match checked {
                     Ok(p) => crate::outln!(
-                        "{f}: ok (profile `{}`: {} sysctl(s), {} limit target(s){})",
+                        "{f}: ok (profile `{}`: {} sysctl(s), {} limit target(s){}{})",
                         p.name,
                         p.sysctl.len(),
                         p.limits.targets.len(),
@@ -708,6 +736,14 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<i32> {
                             ", erlang runtime"
                         } else {
                             ""
+                        },
+                        if p.os != crate::snapshot::Os::current() {
+                            format!(
+                                "; a {} profile: checked without this host's kernel",
+                                p.os.label()
+                            )
+                        } else {
+                            String::new()
                         }
                     ),
                     Err(e) => {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod engine;
 pub mod guard;
 pub mod journal;
+pub mod launchd;
 pub mod limits;
 pub mod persist;
 pub mod sysctl;

@@ -18,11 +18,17 @@ pub const ENV_FAIL_WRITE: &str = "PORTTUNE_TEST_FAIL_WRITE";
 pub const ENV_PAUSE_AFTER_WRITE: &str = "PORTTUNE_TEST_PAUSE_AFTER_WRITE";
 
 /// The writer (and checked reader) over [`ProcSys`]: every key passes the strict pattern
-/// before a path is built.
+/// before a path is built. On macOS the default root means the kernel itself, through
+/// sysctl(3) and `launchctl limit maxfiles` (`launchd.maxfiles`); any other root is a tree of
+/// one file per key (`kern/maxfiles`), the same on every OS: the fake macOS backend of the tests.
 #[derive(Debug, Clone)]
 pub struct SysctlFs {
     sys: ProcSys,
+    native: bool,
 }
+
+/// The pseudo key for launchd's maxfiles limit ("SOFT HARD"), written with `launchctl limit`.
+pub const LAUNCHD_MAXFILES: &str = "launchd.maxfiles";
 
 impl Default for SysctlFs {
     fn default() -> Self {
@@ -32,8 +38,11 @@ impl Default for SysctlFs {
 
 impl SysctlFs {
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        let native = cfg!(target_os = "macos") && root == Path::new(DEFAULT_ROOT);
         SysctlFs {
             sys: ProcSys::new(root),
+            native,
         }
     }
 
@@ -52,12 +61,18 @@ impl SysctlFs {
     }
 
     pub fn exists(&self, key: &str) -> bool {
+        if self.native {
+            return self.read(key).is_ok();
+        }
         self.path(key).map(|p| p.is_file()).unwrap_or(false)
     }
 
     /// The value, whitespace-normalised (`tcp_rmem` is tab-separated in /proc).
     pub fn read(&self, key: &str) -> io::Result<String> {
         Self::check(key)?;
+        if self.native {
+            return native::read(key);
+        }
         self.sys.read(key)
     }
 
@@ -66,6 +81,9 @@ impl SysctlFs {
         let p = self.path(key)?;
         if std::env::var(ENV_FAIL_WRITE).ok().as_deref() == Some(key) {
             return Err(io::Error::from_raw_os_error(22));
+        }
+        if self.native {
+            return native::write(key, value);
         }
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -76,12 +94,82 @@ impl SysctlFs {
         Ok(())
     }
 
-    /// Whether this process may write `key` (access(2) W_OK: sees read-only mounts too).
+    /// Whether this process may write `key` (access(2) W_OK: sees read-only mounts too; on
+    /// macOS: root).
     pub fn writable(&self, key: &str) -> bool {
+        if self.native {
+            return nix::unistd::geteuid().is_root();
+        }
         match self.path(key) {
             Ok(p) => writable(&p),
             Err(_) => false,
         }
+    }
+}
+
+/// The macOS kernel through sysctl(3), and launchd's maxfiles through launchctl(1).
+#[cfg(target_os = "macos")]
+mod native {
+    use std::io;
+    use sysctl::Sysctl;
+
+    fn other(e: impl std::fmt::Display) -> io::Error {
+        io::Error::other(e.to_string())
+    }
+
+    pub fn read(key: &str) -> io::Result<String> {
+        if key == super::LAUNCHD_MAXFILES {
+            let out = std::process::Command::new("/bin/launchctl")
+                .args(["limit", "maxfiles"])
+                .output()?;
+            return super::super::launchd::parse_limit(&String::from_utf8_lossy(&out.stdout))
+                .ok_or_else(|| other("cannot read `launchctl limit maxfiles`"));
+        }
+        let ctl = sysctl::Ctl::new(key)
+            .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no sysctl {key}")))?;
+        ctl.value_string()
+            .map(|v| v.trim().to_string())
+            .map_err(other)
+    }
+
+    pub fn write(key: &str, value: &str) -> io::Result<()> {
+        if key == super::LAUNCHD_MAXFILES {
+            let mut words = value.split_whitespace();
+            let (soft, hard) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let st = std::process::Command::new("/bin/launchctl")
+                .args(["limit", "maxfiles", soft, hard])
+                .status()?;
+            return if st.success() {
+                Ok(())
+            } else {
+                Err(other(format!(
+                    "`launchctl limit maxfiles {soft} {hard}` failed: {st}"
+                )))
+            };
+        }
+        let ctl = sysctl::Ctl::new(key)
+            .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no sysctl {key}")))?;
+        ctl.set_value_string(value).map(|_| ()).map_err(other)
+    }
+}
+
+/// No native backend elsewhere: the default root is /proc/sys (Linux) or a tree.
+#[cfg(not(target_os = "macos"))]
+mod native {
+    use std::io;
+
+    pub fn read(key: &str) -> io::Result<String> {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no sysctl {key}"),
+        ))
+    }
+
+    pub fn write(key: &str, _value: &str) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no sysctl {key}"),
+        ))
     }
 }
 

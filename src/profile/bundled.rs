@@ -14,6 +14,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("erlang", include_str!("../../profiles/erlang.yaml")),
     ("container", include_str!("../../profiles/container.yaml")),
+    ("macos-dev", include_str!("../../profiles/macos-dev.yaml")),
 ];
 
 pub fn get(name: &str) -> Option<&'static str> {

@@ -7,7 +7,7 @@ use serde_saphyr::Spanned;
 use super::bundled;
 use super::schema::{ProfileDoc, SysctlOp};
 use super::validate;
-use super::{Origin, Profile, SysctlEntry};
+use super::{LimitTarget, Origin, Profile, SysctlEntry};
 use crate::error::{Error, Result};
 
 /// Largest profile file read (a profile is a few KiB).
@@ -384,14 +384,48 @@ pub fn load(spec: &str) -> Result<Profile> {
             .map_err(|m| input_err(&src.display, 1, 1, format!("{m}; add a `name:` key")))?;
     }
     profile.source = src.display.display().to_string();
+    // A parent for one OS and a child for the other: every key must fit the final `os`.
+    for e in profile.sysctl.values() {
+        crate::settings::check_key_os(profile.os, &e.key).map_err(|m| origin_err(&e.origin, m))?;
+    }
+    for t in &profile.limits.targets {
+        let fits = match t {
+            LimitTarget::Launchd => profile.os == crate::snapshot::Os::Macos,
+            _ => profile.os != crate::snapshot::Os::Macos,
+        };
+        if !fits {
+            let (line, column) = locate_key(&src.text, "targets", 1).unwrap_or((1, 1));
+            let msg = if profile.os == crate::snapshot::Os::Macos {
+                format!(
+                    "limits target `{t}` is for Linux; a macOS profile sets limits with `launchd` (`launchctl limit maxfiles` and a LaunchDaemon plist)"
+                )
+            } else {
+                "limits target `launchd` is for macOS (add `os: macos`)".to_string()
+            };
+            return Err(input_err(&src.display, line, column, msg));
+        }
+    }
     let l = &profile.limits;
+    if l.targets.contains(&LimitTarget::Launchd)
+        && l.nofile.is_some_and(|p| {
+            p.soft == crate::snapshot::Rlim::Unlimited || p.hard == crate::snapshot::Rlim::Unlimited
+        })
+    {
+        let (line, column) = locate_key(&src.text, "nofile", 1).unwrap_or((1, 1));
+        return Err(input_err(
+            &src.display,
+            line,
+            column,
+            "`limits.nofile` for the `launchd` target must be numbers: `launchctl limit maxfiles` refuses `unlimited`",
+        ));
+    }
     if (l.nofile.is_some() || l.nproc.is_some()) && l.targets.is_empty() {
         let (line, column) = locate_key(&src.text, "limits", 1).unwrap_or((1, 1));
         return Err(input_err(
             &src.display,
             line,
             column,
-            "`limits` sets nofile/nproc but no `targets`: say where they go (`pam`, `systemd-default`, `systemd:UNIT`, `pid:N`)",
+            "`limits` sets nofile/nproc but no `targets`: say where they go (`pam`, `systemd-default`, `systemd:UNIT`, `pid:N`; on macOS `launchd`)",
         ));
     }
     Ok(profile)
@@ -501,9 +535,13 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
     if let Some(persist) = doc.persist {
         p.persist = persist;
     }
+    if let Some(os) = doc.os {
+        p.os = os.into();
+    }
     for (key, sp) in doc.sysctl {
         let origin = key_origin(src, &key, &sp);
         validate::check_key(&key).map_err(|m| origin_err(&origin, m))?;
+        crate::settings::check_key_os(p.os, &key).map_err(|m| origin_err(&origin, m))?;
         let setting = sp.value;
         let op = match setting.op {
             SysctlOp::Set(v) => {
@@ -514,11 +552,12 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
                     None
                 };
                 SysctlOp::Set(
-                    validate::check_value(&key, &v, start).map_err(|m| origin_err(&origin, m))?,
+                    validate::check_value_os(p.os, &key, &v, start)
+                        .map_err(|m| origin_err(&origin, m))?,
                 )
             }
             SysctlOp::Min(n) | SysctlOp::Max(n) => {
-                validate::check_bound(&key, n).map_err(|m| origin_err(&origin, m))?;
+                validate::check_bound_os(p.os, &key, n).map_err(|m| origin_err(&origin, m))?;
                 setting.op
             }
         };

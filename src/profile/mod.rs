@@ -63,6 +63,8 @@ pub struct Profile {
     pub limits: ResolvedLimits,
     pub erlang: Option<ErlangSection>,
     pub persist: bool,
+    /// The OS the profile is for (`os:`; Linux unless it says `macos`).
+    pub os: crate::snapshot::Os,
 }
 
 impl Profile {

@@ -36,6 +36,26 @@ pub struct ProfileDoc {
     /// Also write the settings to files read at boot (sysctl.d, limits.d, systemd drop-ins).
     #[serde(default)]
     pub persist: Option<bool>,
+    /// The OS the profile is for: `linux` (the default) or `macos`.
+    #[serde(default)]
+    pub os: Option<ProfileOs>,
+}
+
+/// `os:` in a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileOs {
+    Linux,
+    Macos,
+}
+
+impl From<ProfileOs> for crate::snapshot::Os {
+    fn from(o: ProfileOs) -> Self {
+        match o {
+            ProfileOs::Linux => crate::snapshot::Os::Linux,
+            ProfileOs::Macos => crate::snapshot::Os::Macos,
+        }
+    }
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Spanned<String>>, D::Error> {

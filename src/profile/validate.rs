@@ -51,10 +51,22 @@ pub fn check_key(key: &str) -> Result<(), String> {
     let first = parts[0];
     if !matches!(
         first,
-        "net" | "fs" | "kernel" | "vm" | "user" | "abi" | "debug" | "dev" | "crypto"
+        "net"
+            | "fs"
+            | "kernel"
+            | "vm"
+            | "user"
+            | "abi"
+            | "debug"
+            | "dev"
+            | "crypto"
+            | "kern"
+            | "hw"
+            | "machdep"
+            | "launchd"
     ) {
         return Err(format!(
-            "sysctl key `{}` starts with `{first}`: known roots are net, fs, kernel, vm, user",
+            "sysctl key `{}` starts with `{first}`: known roots are net, fs, kernel, vm, user (Linux) and kern, net, hw (macOS)",
             printable(key)
         ));
     }
@@ -137,6 +149,25 @@ pub fn normalize(v: &str) -> String {
 /// Check an exact value for `key` and return it normalised.
 /// `unpriv_start` is net.ipv4.ip_unprivileged_port_start when known (default 1024).
 pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result<String, String> {
+    check_value_os(crate::snapshot::Os::Linux, key, value, unpriv_start)
+}
+
+/// The type of `key` on `os`, where porttune knows it.
+pub fn kind_for(os: crate::snapshot::Os, key: &str) -> Option<Kind> {
+    match os {
+        crate::snapshot::Os::Macos => crate::settings::find(os, key).map(|s| s.kind),
+        _ => kind_of(key),
+    }
+}
+
+/// [`check_value`] for a profile of `os` (macOS keys take their types from
+/// [`crate::settings::macos`]).
+pub fn check_value_os(
+    os: crate::snapshot::Os,
+    key: &str,
+    value: &str,
+    unpriv_start: Option<i128>,
+) -> Result<String, String> {
     if value.contains('\0') || value.contains('\n') || value.contains('\r') {
         return Err(format!(
             "value \"{}\" for `{key}` spans lines or holds a NUL byte: a sysctl value is one line",
@@ -150,7 +181,7 @@ pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result
     if v.len() > 4096 {
         return Err(format!("value for `{key}` longer than 4096 bytes"));
     }
-    let Some(kind) = kind_of(key) else {
+    let Some(kind) = kind_for(os, key) else {
         return Ok(v);
     };
     let nums: Vec<&str> = v.split(' ').collect();
@@ -215,7 +246,12 @@ pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result
 
 /// Check a `{min: N}` / `{max: N}` bound for `key`.
 pub fn check_bound(key: &str, n: i128) -> Result<(), String> {
-    match kind_of(key) {
+    check_bound_os(crate::snapshot::Os::Linux, key, n)
+}
+
+/// [`check_bound`] for a profile of `os`.
+pub fn check_bound_os(os: crate::snapshot::Os, key: &str, n: i128) -> Result<(), String> {
+    match kind_for(os, key) {
         Some(Kind::Int { min, max }) => {
             if n < min || n > max {
                 return Err(format!(
@@ -251,6 +287,9 @@ pub enum LimitTarget {
     Systemd { unit: String },
     /// A running process, via prlimit(2).
     Pid { pid: u32 },
+    /// macOS: `launchctl limit maxfiles` (what launchd starts from now on), persisted by a
+    /// LaunchDaemon plist.
+    Launchd,
 }
 
 impl fmt::Display for LimitTarget {
@@ -260,6 +299,7 @@ impl fmt::Display for LimitTarget {
             LimitTarget::SystemdDefault => f.write_str("systemd-default"),
             LimitTarget::Systemd { unit } => write!(f, "systemd:{unit}"),
             LimitTarget::Pid { pid } => write!(f, "pid:{pid}"),
+            LimitTarget::Launchd => f.write_str("launchd"),
         }
     }
 }
@@ -291,6 +331,7 @@ pub fn parse_target(s: &str) -> Result<LimitTarget, String> {
     match s {
         "pam" => return Ok(LimitTarget::Pam),
         "systemd-default" => return Ok(LimitTarget::SystemdDefault),
+        "launchd" => return Ok(LimitTarget::Launchd),
         _ => {}
     }
     if let Some(unit) = s.strip_prefix("systemd:") {
@@ -307,9 +348,9 @@ pub fn parse_target(s: &str) -> Result<LimitTarget, String> {
         };
     }
     Err(format!(
-        "unknown limits target `{}`: expected `pam`, `systemd-default`, `systemd:UNIT` or `pid:N`{}",
+        "unknown limits target `{}`: expected `pam`, `systemd-default`, `systemd:UNIT`, `pid:N` or (macOS) `launchd`{}",
         printable(s),
-        crate::profile::load::did_you_mean(s, &["pam", "systemd-default"])
+        crate::profile::load::did_you_mean(s, &["pam", "systemd-default", "launchd"])
     ))
 }
 

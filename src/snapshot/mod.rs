@@ -90,6 +90,31 @@ pub enum Os {
     Other,
 }
 
+impl Os {
+    /// The OS porttune runs on.
+    pub fn current() -> Os {
+        if cfg!(target_os = "linux") {
+            Os::Linux
+        } else if cfg!(target_os = "macos") {
+            Os::Macos
+        } else if cfg!(target_os = "freebsd") {
+            Os::Freebsd
+        } else {
+            Os::Other
+        }
+    }
+
+    /// The name people use: "Linux", "macOS".
+    pub fn label(self) -> &'static str {
+        match self {
+            Os::Linux => "Linux",
+            Os::Macos => "macOS",
+            Os::Freebsd => "FreeBSD",
+            Os::Other => "another OS",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Platform {

@@ -1,0 +1,147 @@
+//! Known settings, one table per OS: each key with its type and range, whether it is
+//! host-wide, what it is, and the snapshot field it reads and writes. Validation, the what-if
+//! and the macOS writer take their facts from here (docs/model.md cites the sources).
+
+pub mod macos;
+
+use crate::profile::validate::Kind;
+use crate::snapshot::{Os, Snapshot};
+
+/// One known setting.
+pub struct Setting {
+    pub key: &'static str,
+    pub kind: Kind,
+    /// What it is, for messages.
+    pub what: &'static str,
+    /// The snapshot's value, as the sysctl prints it.
+    pub get: fn(&Snapshot) -> Option<String>,
+    /// Record a value in a snapshot (the what-if); false when it does not parse.
+    pub set: fn(&mut Snapshot, &str) -> bool,
+}
+
+/// The known settings of `os` (Linux keys are still in profile::validate and plan).
+pub fn table(os: Os) -> &'static [Setting] {
+    match os {
+        Os::Macos => macos::SETTINGS,
+        _ => &[],
+    }
+}
+
+pub fn find(os: Os, key: &str) -> Option<&'static Setting> {
+    table(os).iter().find(|s| s.key == key)
+}
+
+/// The OS a key belongs to by its name, when the name says: `kern.*`, `net.inet.*`, `hw.*`
+/// are macOS (BSD) names; `net.ipv4.*`, `net.core.*`, `fs.*`, `kernel.*` are Linux names.
+pub fn os_of_key(key: &str) -> Option<Os> {
+    const MAC: &[&str] = &[
+        "kern.",
+        "net.inet.",
+        "net.inet6.",
+        "net.link.",
+        "hw.",
+        "machdep.",
+        "launchd.",
+    ];
+    const LINUX: &[&str] = &[
+        "net.ipv4.",
+        "net.ipv6.",
+        "net.core.",
+        "net.netfilter.",
+        "net.nf_conntrack_max",
+        "net.unix.",
+        "fs.",
+        "kernel.",
+        "user.",
+        "abi.",
+        "crypto.",
+        "dev.",
+    ];
+    if MAC.iter().any(|p| key.starts_with(p)) {
+        Some(Os::Macos)
+    } else if LINUX.iter().any(|p| key.starts_with(p)) {
+        Some(Os::Linux)
+    } else {
+        None
+    }
+}
+
+/// The key on the other OS that does the same job, for "did you mean" messages.
+pub fn counterpart(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "net.core.somaxconn" => "kern.ipc.somaxconn",
+        "kern.ipc.somaxconn" => "net.core.somaxconn",
+        "fs.file-max" => "kern.maxfiles",
+        "kern.maxfiles" => "fs.file-max",
+        "fs.nr_open" => "kern.maxfilesperproc",
+        "kern.maxfilesperproc" => "fs.nr_open (and RLIMIT_NOFILE)",
+        "net.ipv4.ip_local_port_range" => {
+            "net.inet.ip.portrange.first / net.inet.ip.portrange.last"
+        }
+        "net.inet.ip.portrange.first" | "net.inet.ip.portrange.last" => {
+            "net.ipv4.ip_local_port_range"
+        }
+        "net.ipv4.tcp_fin_timeout" | "net.ipv4.tcp_tw_reuse" => {
+            "net.inet.tcp.msl (TIME_WAIT = 2 × MSL; macOS has no TIME_WAIT reuse)"
+        }
+        "net.inet.tcp.msl" => {
+            "none: Linux's TIME_WAIT is a fixed 60 s (net.ipv4.tcp_tw_reuse reuses it)"
+        }
+        "kernel.pid_max" | "kernel.threads-max" => "kern.maxproc",
+        "kern.maxproc" | "kern.maxprocperuid" => "kernel.pid_max / kernel.threads-max",
+        _ => return None,
+    })
+}
+
+/// Check that `key` belongs to a profile for `os`; the message names the counterpart.
+pub fn check_key_os(os: Os, key: &str) -> Result<(), String> {
+    let name = |o: Os| match o {
+        Os::Macos => "macOS",
+        _ => "Linux",
+    };
+    match os_of_key(key) {
+        Some(k) if k != os => {
+            let hint = counterpart(key)
+                .map(|c| format!(" (on {} it is {c})", name(os)))
+                .unwrap_or_default();
+            let fix = if os == Os::Macos {
+                "this profile says `os: macos`"
+            } else {
+                "this profile is for Linux (add `os: macos` for a Mac profile)"
+            };
+            Err(format!("`{key}` is a {} key{hint}; {fix}", name(k)))
+        }
+        None if os == Os::Macos && find(os, key).is_none() => Err(format!(
+            "`{key}` is not a macOS key porttune knows (known: {})",
+            table(os)
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_belong_to_their_os() {
+        assert!(check_key_os(Os::Macos, "kern.maxfiles").is_ok());
+        assert!(check_key_os(Os::Linux, "fs.file-max").is_ok());
+        let e = check_key_os(Os::Macos, "net.core.somaxconn").unwrap_err();
+        assert!(
+            e.contains("is a Linux key") && e.contains("kern.ipc.somaxconn"),
+            "{e}"
+        );
+        let e = check_key_os(Os::Linux, "kern.ipc.somaxconn").unwrap_err();
+        assert!(
+            e.contains("is a macOS key") && e.contains("os: macos"),
+            "{e}"
+        );
+        assert!(check_key_os(Os::Macos, "vm.swappiness").is_err());
+        assert!(check_key_os(Os::Linux, "vm.swappiness").is_ok());
+    }
+}

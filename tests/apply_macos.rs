@@ -1,0 +1,297 @@
+//! macOS plan / apply / rollback on any machine: a tree of macOS sysctls (one file per key, the
+//! fake backend that stands for sysctl(3) and `launchctl limit maxfiles`) and a file root for
+//! the LaunchDaemon plist. Every value is read back; rollback restores every value and removes
+//! the plist. Profiles for the other OS are refused with nothing changed.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+const MAC_TREE: &[(&str, &str)] = &[
+    ("kern/maxfiles", "122880"),
+    ("kern/maxfilesperproc", "61440"),
+    ("kern/ipc/somaxconn", "128"),
+    ("net/inet/ip/portrange/first", "49152"),
+    ("net/inet/ip/portrange/last", "65535"),
+    ("net/inet/tcp/msl", "15000"),
+    ("launchd/maxfiles", "256 unlimited"),
+];
+
+struct Mac {
+    _tmp: tempfile::TempDir,
+    sys: PathBuf,
+    root: PathBuf,
+    state: PathBuf,
+    lock: PathBuf,
+}
+
+fn mac() -> Mac {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tmp.path().join("sys");
+    for (k, v) in MAC_TREE {
+        let p = sys.join(k);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("{v}\n")).unwrap();
+    }
+    let root = tmp.path().join("root");
+    let state = tmp.path().join("state");
+    let lock = tmp.path().join("lock");
+    for d in [&root, &state, &lock] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    Mac {
+        sys,
+        root,
+        state,
+        lock,
+        _tmp: tmp,
+    }
+}
+
+impl Mac {
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::cargo_bin("porttune").unwrap();
+        cmd.args(args);
+        if matches!(args.first(), Some(&"plan" | &"apply")) {
+            cmd.args(["--sysctl-root", self.sys.to_str().unwrap()]);
+        }
+        cmd.env("PORTTUNE_LOCK_DIR", &self.lock)
+            .env("NO_COLOR", "1")
+            .env_remove("PORTTUNE_SYSCTL_ROOT")
+            .output()
+            .unwrap()
+    }
+
+    fn values(&self) -> Vec<(String, String)> {
+        MAC_TREE
+            .iter()
+            .map(|(k, _)| {
+                (
+                    k.to_string(),
+                    std::fs::read_to_string(self.sys.join(k))
+                        .unwrap()
+                        .trim()
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn plist(&self) -> PathBuf {
+        self.root
+            .join("Library/LaunchDaemons/io.porttune.macos-dev.plist")
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn macos_dev_applies_reads_back_and_rolls_back() {
+    let m = mac();
+    let before = m.values();
+    let (root, state) = (m.root.to_str().unwrap(), m.state.to_str().unwrap());
+    let out = m.run(&[
+        "apply",
+        "macos-dev",
+        "--yes",
+        "--host-os",
+        "macos",
+        "--root",
+        root,
+        "--state-dir",
+        state,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.to_string().contains("launchd.maxfiles"), "{v}");
+    let after: std::collections::BTreeMap<_, _> = m.values().into_iter().collect();
+    assert_eq!(after["kern/maxfiles"], "524288");
+    assert_eq!(after["kern/maxfilesperproc"], "262144");
+    assert_eq!(after["kern/ipc/somaxconn"], "1024");
+    assert_eq!(after["net/inet/ip/portrange/first"], "10240");
+    assert_eq!(after["net/inet/ip/portrange/last"], "65535", "untouched");
+    assert_eq!(after["net/inet/tcp/msl"], "15000", "untouched");
+    assert_eq!(after["launchd/maxfiles"], "262144 262144");
+    let plist = read(&m.plist());
+    assert!(
+        plist.contains("<string>io.porttune.macos-dev</string>"),
+        "{plist}"
+    );
+    assert!(
+        plist.contains("/usr/sbin/sysctl -w kern.ipc.somaxconn=1024 kern.maxfiles=524288 kern.maxfilesperproc=262144 net.inet.ip.portrange.first=10240; /bin/launchctl limit maxfiles 262144 262144"),
+        "{plist}"
+    );
+    // No Linux file anywhere under the root.
+    assert!(!m.root.join("etc").exists());
+
+    // Applying again changes nothing.
+    let again = m.run(&[
+        "apply",
+        "macos-dev",
+        "--yes",
+        "--host-os",
+        "macos",
+        "--root",
+        root,
+        "--state-dir",
+        state,
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    let rb = m.run(&["rollback", "--state-dir", state]);
+    assert_eq!(rb.status.code(), Some(0), "{}", text(&rb));
+    assert_eq!(m.values(), before, "{}", text(&rb));
+    assert!(!m.plist().exists(), "the LaunchDaemon plist is removed");
+}
+
+#[test]
+fn plan_shows_the_lift_and_the_plist() {
+    let m = mac();
+    let out = m.run(&[
+        "plan",
+        "macos-dev",
+        "--host-os",
+        "macos",
+        "--root",
+        m.root.to_str().unwrap(),
+    ]);
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(t.contains("kern.maxfilesperproc: 61440 → 262144"), "{t}");
+    assert!(
+        t.contains("launchd.maxfiles: 256 unlimited → 262144 262144"),
+        "{t}"
+    );
+    assert!(t.contains("io.porttune.macos-dev.plist"), "{t}");
+    for linux in ["sysctl.d", "limits.d", "CAP_", "systemd", "namespace"] {
+        assert!(!t.contains(linux), "{linux} in:\n{t}");
+    }
+    assert_eq!(m.values(), mac().values(), "plan changes nothing");
+}
+
+#[test]
+fn profiles_for_the_other_os_are_refused_and_change_nothing() {
+    let m = mac();
+    let before = m.values();
+    let (root, state) = (m.root.to_str().unwrap(), m.state.to_str().unwrap());
+    // A Linux profile on the Mac tree.
+    let out = m.run(&[
+        "apply",
+        "production",
+        "--yes",
+        "--host-os",
+        "macos",
+        "--root",
+        root,
+        "--state-dir",
+        state,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is for Linux, and the host is macOS"), "{err}");
+    assert_eq!(m.values(), before);
+    // The macOS profile on a Linux host (this one's tree stays untouched too).
+    let out = m.run(&[
+        "apply",
+        "macos-dev",
+        "--yes",
+        "--host-os",
+        "linux",
+        "--root",
+        root,
+        "--state-dir",
+        state,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is for macOS, and the host is Linux"));
+    assert_eq!(m.values(), before);
+    assert!(
+        std::fs::read_dir(&m.root).unwrap().next().is_none(),
+        "no file written"
+    );
+}
+
+#[test]
+fn macos_profiles_validate_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "os: macos\nsysctl:\n  net.core.somaxconn: 1024\n",
+            "`net.core.somaxconn` is a Linux key (on macOS it is kern.ipc.somaxconn)",
+        ),
+        (
+            "sysctl:\n  kern.maxfiles: 100000\n",
+            "`kern.maxfiles` is a macOS key",
+        ),
+        (
+            "os: macos\nsysctl:\n  kern.ipc.somaxconn: 70000\n",
+            "`kern.ipc.somaxconn` must be an integer from 1 to 32767",
+        ),
+        (
+            "os: macos\nsysctl:\n  net.inet.ip.portrange.first: 80\n",
+            "from 1024 to 65535",
+        ),
+        (
+            "os: macos\nlimits:\n  nofile: {soft: 1024, hard: 2048}\n  targets: [pam]\n",
+            "limits target `pam` is for Linux",
+        ),
+        (
+            "os: macos\nlimits:\n  nofile: {soft: unlimited, hard: unlimited}\n  targets: [launchd]\n",
+            "launchctl limit maxfiles` refuses `unlimited`",
+        ),
+        ("os: windows\n", "unknown value `windows`"),
+    ];
+    for (i, (yaml, want)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("p{i}.yaml"));
+        std::fs::write(&p, format!("name: p{i}\n{yaml}")).unwrap();
+        let out = Command::cargo_bin("porttune")
+            .unwrap()
+            .args(["profiles", "validate", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{yaml}\n{all}");
+        assert!(all.contains(want), "{yaml}: want {want:?}\n{all}");
+        assert!(
+            all.contains(&format!("p{i}.yaml:")),
+            "names the file: {all}"
+        );
+    }
+    // A valid macOS profile passes the static checks on Linux, and says how it was checked.
+    let out = Command::cargo_bin("porttune")
+        .unwrap()
+        .args(["profiles", "validate", "macos-dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a macOS profile: checked without"));
+}
+
+/// A key the Mac does not have is refused at plan time, naming it; nothing changes.
+#[test]
+fn unknown_mac_key_is_refused_against_the_host() {
+    let m = mac();
+    let p = m.root.join("p.yaml");
+    std::fs::write(&p, "name: p\nos: macos\nsysctl:\n  kern.nosuchthing: 1\n").unwrap();
+    let out = m.run(&["plan", p.to_str().unwrap(), "--host-os", "macos"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("`kern.nosuchthing` does not exist"),
+        "{}",
+        text(&out)
+    );
+}
