@@ -60,6 +60,14 @@ fn fake_systemctl(dir: &std::path::Path, main_pid: u32) -> std::path::PathBuf {
     path
 }
 
+/// A process name unique to this test run (other checkouts may run the same tests at the same
+/// time, and process names are seen across namespaces): `prefix` + this PID, ≤ 15 bytes.
+fn uniq(prefix: &str) -> String {
+    let n = format!("{prefix}{}", std::process::id() % 100_000);
+    assert!(n.len() <= 15, "{n}");
+    n
+}
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = Command::new(common::bin());
     c.args(args);
@@ -212,16 +220,15 @@ fn unit_reads_main_pid_and_unit_limits_from_systemctl_show() {
 #[test]
 fn process_name_finds_the_one_process() {
     let dir = tempfile::tempdir().unwrap();
-    let g = named_sleeper(dir.path(), "pt-proc-a", 777, 888);
-    let o = run(
-        &["check", "--process", "pt-proc-a", "--format", "json"],
-        &[],
-    );
+    let name = uniq("pt-proc-");
+    let g = named_sleeper(dir.path(), &name, 777, 888);
+    let o = run(&["check", "--process", &name, "--format", "json"], &[]);
     let v = common::json(&o);
     assert_eq!(v["process"]["pid"], g.0.id());
     assert_eq!(v["process"]["nofile_soft"], 777);
-    let _g2 = named_sleeper(dir.path().join("..").as_path(), "pt-proc-a", 777, 888);
-    let two = run(&["check", "--process", "pt-proc-a"], &[]);
+    let other = tempfile::tempdir().unwrap();
+    let _g2 = named_sleeper(other.path(), &name, 777, 888);
+    let two = run(&["check", "--process", &name], &[]);
     assert_eq!(
         two.status.code(),
         Some(2),
@@ -287,13 +294,14 @@ fn textfiles_for_host_unit_and_process_coexist() {
     );
     let dir = tempfile::tempdir().unwrap();
     let web = named_sleeper(dir.path(), "pt-prom-web", 1024, 4096);
-    let db = named_sleeper(dir.path(), "pt-prom-db", 4096, 4096);
+    let db_name = uniq("pt-pdb-");
+    let db = named_sleeper(dir.path(), &db_name, 4096, 4096);
     let sc = fake_systemctl(dir.path(), web.0.id());
     let env = [("PORTTUNE_SYSTEMCTL", sc.to_str().unwrap())];
     let files: Vec<String> = [
         vec!["check", "--format", "prometheus"],
         vec!["check", "--format", "prometheus", "--unit", "web.service"],
-        vec!["check", "--format", "prometheus", "--process", "pt-prom-db"],
+        vec!["check", "--format", "prometheus", "--process", &db_name],
     ]
     .iter()
     .map(|a| stdout(&run(a, &env)))
@@ -314,7 +322,8 @@ fn node_exporter_scrapes_textfiles_of_two_services_and_the_host() {
     );
     let dir = tempfile::tempdir().unwrap();
     let web = named_sleeper(dir.path(), "pt-ne-web", 1024, 4096);
-    let db = named_sleeper(dir.path(), "pt-ne-db", 2048, 4096);
+    let db_name = uniq("pt-nedb-");
+    let db = named_sleeper(dir.path(), &db_name, 2048, 4096);
     let sc = fake_systemctl(dir.path(), web.0.id());
     let tf = dir.path().join("textfiles");
     std::fs::create_dir(&tf).unwrap();
@@ -327,7 +336,7 @@ fn node_exporter_scrapes_textfiles_of_two_services_and_the_host() {
         ),
         (
             "db.prom",
-            vec!["check", "--format", "prometheus", "--process", "pt-ne-db"],
+            vec!["check", "--format", "prometheus", "--process", &db_name],
         ),
     ] {
         std::fs::write(tf.join(file), run(&args, &env).stdout).unwrap();
@@ -664,7 +673,7 @@ fn flood_target_with_a_named_process() {
     std::fs::write(
         &py,
         "import ctypes, socket, sys, time\n\
-         ctypes.CDLL(None).prctl(15, b'pt-flood-srv', 0, 0, 0)\n\
+         ctypes.CDLL(None).prctl(15, sys.argv[2].encode(), 0, 0, 0)\n\
          s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
          s.bind(('127.0.0.1', 8080)); s.listen(1024)\n\
          open(sys.argv[1], 'w').close()\n\
@@ -674,12 +683,13 @@ fn flood_target_with_a_named_process() {
     )
     .unwrap();
     let d = dir.path().display();
+    let name = uniq("pt-fsrv-");
     let script = format!(
-        "prlimit --nofile=400:400 python3 {py} {d}/ready & srv=$!\n\
+        "prlimit --nofile=400:400 python3 {py} {d}/ready {name} & srv=$!\n\
          trap 'kill $srv' EXIT\n\
          for i in $(seq 100); do [ -e {d}/ready ] && break; sleep 0.05; done\n\
          echo $srv > {d}/pid\n\
-         \"$PORTTUNE\" flood --target 127.0.0.1:8080 --process pt-flood-srv --max 100 --format json > {d}/a.json || true\n\
+         \"$PORTTUNE\" flood --target 127.0.0.1:8080 --process {name} --max 100 --format json > {d}/a.json || true\n\
          \"$PORTTUNE\" flood --target 127.0.0.1:8080 --pid $$ --max 100 --format json > {d}/b.json || true",
         py = py.display()
     );
@@ -694,7 +704,7 @@ fn flood_target_with_a_named_process() {
     let srv: u32 = read("pid").trim().parse().expect(&all);
     let a: serde_json::Value = serde_json::from_str(&read("a.json")).expect(&all);
     assert_eq!(a["target"]["pid"], srv, "{all}");
-    assert_eq!(a["target"]["command"], "pt-flood-srv", "{all}");
+    assert_eq!(a["target"]["command"], name.as_str(), "{all}");
     let ceiling = a["prediction"]["ceiling"].as_u64().expect(&all);
     assert!(
         ceiling < 400,
