@@ -172,6 +172,15 @@ pub struct ScenarioArgs {
     /// Also report the sustainable new-connection rate against TIME_WAIT.
     #[arg(long)]
     pub churn: bool,
+    /// A cap only the application knows, as a rung of the ladder: `N` or `N:NAME`, e.g.
+    /// `--app-limit 5000:maxConnections` (Node server.maxConnections, Tomcat maxConnections,
+    /// a pool size). Repeatable.
+    #[arg(long, value_name = "N[:NAME]")]
+    pub app_limit: Vec<crate::model::AppLimit>,
+    /// The application's event loop when it cannot be seen: `select` caps the fds it can
+    /// watch at FD_SETSIZE (1024). Default: detected from a running process (--pid).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub selector: Option<crate::model::Selector>,
 }
 
 /// Which host and process to read.

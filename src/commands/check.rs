@@ -21,6 +21,8 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
         acceptor_paused: a.acceptor_paused,
         backlog: a.backlog,
         churn: a.churn,
+        app_limits: a.app_limit.clone(),
+        selector: a.selector,
     }
 }
 

@@ -94,6 +94,20 @@ struct Observed {
     backlog: Option<u64>,
     held_peak: Option<u64>,
     held_at_stop: Option<u64>,
+    /// The server's processes were gone at the stop: our connections then.
+    gone: Option<u64>,
+}
+
+/// The target's processes were found before the run and are gone (or zombies) after it.
+fn server_gone(t: &TargetFound, out: &super::workers::RunOutcome) -> bool {
+    let dead = |p: &u32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |st| {
+            st.rsplit_once(") ")
+                .and_then(|(_, r)| r.chars().next())
+                .is_some_and(|c| c == 'Z' || c == 'X')
+        })
+    };
+    !t.pids.is_empty() && out.server_held.unwrap_or(0) == 0 && t.pids.iter().all(dead)
 }
 
 /// Explain a target's stop from what was observed (queue depth against its real backlog,
@@ -110,6 +124,12 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
         n(o.queued),
         n(o.backlog)
     );
+    if let Some(n) = o.gone {
+        return format!(
+            "the server process exited during the run, holding about {} of our connections (established minus its queue): it crashed or quit at its limit (a select() loop fails at the first fd ≥ 1024: Python raises \"filedescriptor out of range in select()\")",
+            crate::render::thousands(n)
+        );
+    }
     match errno {
         Some("ECONNRESET") | Some("EPIPE") => {
             let abort = procnet::tcp_abort_on_overflow() == Some(1);
@@ -393,9 +413,16 @@ pub fn measure(
         // Connections the server holds: its own sockets on the target port, sampled (the most
         // seen: a server that sheds at its limit held that many just before); without them,
         // ours minus those still waiting in its queue.
-        server_accepted = out
-            .server_held_peak
-            .or_else(|| out.server_queued.map(|q| out.established.saturating_sub(q)));
+        // A server that exited at the stop (a crash at its limit) held what we had then.
+        server_accepted = if server_gone(t, &out) {
+            Some(
+                out.established
+                    .saturating_sub(out.server_queued.unwrap_or(0)),
+            )
+        } else {
+            out.server_held_peak
+                .or_else(|| out.server_queued.map(|q| out.established.saturating_sub(q)))
+        };
         // A server that accepted nothing is bounded by its queue alone; one that accepted
         // some and then stopped is bounded by whatever made it stop (its own ceiling).
         if queue_full && server_accepted.unwrap_or(0) == 0 {
@@ -494,6 +521,10 @@ pub fn measure(
                 backlog: t.backlog,
                 held_peak: out.server_held_peak,
                 held_at_stop: out.server_held,
+                gone: server_gone(t, &out).then(|| {
+                    out.established
+                        .saturating_sub(out.server_queued.unwrap_or(0))
+                }),
             },
         );
     }

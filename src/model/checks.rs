@@ -70,6 +70,8 @@ pub const IDS: &[&str] = &[
     "ErlangProcessLimit",
     "NginxWorkerConnections",
     "HaproxyMaxconn",
+    "SelectFdSetsize",
+    "AppLimit",
     "ErlangBootFds",
     "ErlangFlags",
     "HardLimitLocked",

@@ -13,7 +13,7 @@ pub mod servers;
 use serde::{Deserialize, Serialize};
 
 use crate::snapshot::Snapshot;
-pub use scenario::{Scenario, ScenarioKind};
+pub use scenario::{AppLimit, Scenario, ScenarioKind, Selector};
 
 /// Stable ceiling names, shared by the model, checks, JSON and flood stop reasons.
 pub mod names {
@@ -32,6 +32,7 @@ pub mod names {
     pub const NGINX_WORKER_CONNECTIONS: &str = "nginx_worker_connections";
     pub const HAPROXY_MAXCONN: &str = "haproxy_maxconn";
     pub const SELECT_FD_SETSIZE: &str = "select_fd_setsize";
+    pub const APP_LIMIT: &str = "app_limit";
     pub const TIME_WAIT_RATE: &str = "time_wait_rate";
 }
 

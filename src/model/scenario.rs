@@ -52,6 +52,56 @@ pub struct Scenario {
     pub backlog: Option<u64>,
     /// Report rate ceilings for open-close churn.
     pub churn: bool,
+    /// Caps only the application knows (Node `maxConnections`, Tomcat `maxConnections`, a
+    /// pool size), given by the operator: (connections, name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_limits: Vec<AppLimit>,
+    /// The application's event loop, when the operator names it (`select` caps fds at
+    /// FD_SETSIZE); None: as detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+}
+
+/// A cap only the application knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppLimit {
+    pub value: u64,
+    pub name: String,
+}
+
+impl std::str::FromStr for AppLimit {
+    type Err = String;
+    /// `N` or `N:NAME` (e.g. `5000:maxConnections`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (n, name) = s
+            .split_once(':')
+            .unwrap_or((s, "the application's own limit"));
+        let value = n
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|v| (1..=1u64 << 40).contains(v))
+            .ok_or_else(|| format!("{s:?}: expected N or N:NAME with N from 1 to 2^40"))?;
+        if name.trim().is_empty() {
+            return Err(format!("{s:?}: the name after ':' is empty"));
+        }
+        Ok(AppLimit {
+            value,
+            name: name.trim().to_string(),
+        })
+    }
+}
+
+/// How the application waits for its sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Selector {
+    /// select(2): only fds below FD_SETSIZE (1024) can be watched.
+    Select,
+    /// poll(2): no fd-number limit.
+    Poll,
+    /// epoll / kqueue: no fd-number limit.
+    Epoll,
 }
 
 impl Default for Scenario {
@@ -70,6 +120,8 @@ impl Default for Scenario {
             acceptor_paused: false,
             backlog: None,
             churn: false,
+            app_limits: Vec::new(),
+            selector: None,
         }
     }
 }

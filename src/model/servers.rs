@@ -246,7 +246,7 @@ pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
 }
 
 /// The caps of servers porttune knows.
-pub fn caps(snap: &Snapshot, _sc: &Scenario) -> Vec<Ceiling> {
+pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
     let mut out = Vec::new();
     if let Some(n) = nginx_of(snap) {
         out.push(nginx_worker_connections(snap, &n));
@@ -254,7 +254,56 @@ pub fn caps(snap: &Snapshot, _sc: &Scenario) -> Vec<Ceiling> {
     if let Some(h) = haproxy_of(snap) {
         out.push(haproxy_maxconn(snap, &h));
     }
+    out.extend(select_fd_setsize(snap, sc));
+    for a in &sc.app_limits {
+        out.push(Ceiling {
+            name: APP_LIMIT.into(),
+            value: a.value,
+            exact: true,
+            scope: "process".into(),
+            why: format!("{} {} (--app-limit: a cap the application enforces itself, invisible from the OS)", a.name, a.value),
+            lift: format!("raise {} in the application's configuration (the OS limits above it are the next rung)", a.name),
+        });
+    }
     out
+}
+
+/// FD_SETSIZE: select(2) can watch only fds numbered below 1024, whatever RLIMIT_NOFILE says.
+pub const FD_SETSIZE: u64 = 1024;
+
+/// A select()-based server (named with --selector select, or seen blocked in select) holds
+/// connections only on fds below FD_SETSIZE; Python's SelectSelector dies at the first fd
+/// ≥ 1024 ("filedescriptor out of range in select()").
+fn select_fd_setsize(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
+    use super::Selector;
+    let seen = snap.runtime.waits_in.as_deref();
+    let how = match (sc.selector, seen) {
+        (Some(Selector::Select), _) => "--selector select".to_string(),
+        (None, Some(w)) if w.contains("select") => {
+            format!("the process was blocked in {w}() when read")
+        }
+        _ => return None,
+    };
+    let p = &snap.process;
+    let conns = if p.is_self {
+        0
+    } else {
+        snap.usage.process_connections.unwrap_or(0)
+    };
+    let base = p.open_fds.saturating_sub(conns).min(FD_SETSIZE);
+    let extra = sc.setup_fds();
+    let fpc = sc.fds_per_conn();
+    Some(Ceiling {
+        name: SELECT_FD_SETSIZE.into(),
+        value: FD_SETSIZE.saturating_sub(base + extra) / fpc,
+        exact: true,
+        scope: "process".into(),
+        why: format!(
+            "(FD_SETSIZE {FD_SETSIZE} − {base} fds open besides connections{}) / {fpc}: select() cannot watch an fd ≥ {FD_SETSIZE} ({how}); Python's SelectSelector then fails with \"filedescriptor out of range in select()\"",
+            if extra > 0 { format!(" − {extra} set-up fds") } else { String::new() }
+        ),
+        lift: "use epoll or poll instead of select() (Python: selectors.DefaultSelector / asyncio's default loop; C: poll/epoll); raising RLIMIT_NOFILE does not help".into(),
+    })
 }
 
 /// Fds HAProxy reserves before connections: 10, one per listener, and `stats maxconn`

@@ -475,6 +475,10 @@ pub struct Runtime {
     pub nginx: Option<Nginx>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub haproxy: Option<Haproxy>,
+    /// The wait a thread of the running process was blocked in when read (`select`,
+    /// `pselect6`, `poll`, `epoll_wait`, ...; /proc/PID/task/*/syscall).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_in: Option<String>,
 }
 
 /// A value and where it came from.

@@ -184,6 +184,14 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     };
     snap.runtime.kind = kind;
     snap.runtime.source = Some(source);
+    #[cfg(target_os = "linux")]
+    if let Some(pid) = opts.pid {
+        let root = opts
+            .proc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/proc"));
+        snap.runtime.waits_in = runtime::waits_in(&root, pid);
+    }
     match kind {
         RuntimeKind::Erlang => add_erlang(snap, opts)?,
         RuntimeKind::Nginx => add_nginx(snap, opts)?,

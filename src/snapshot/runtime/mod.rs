@@ -30,6 +30,76 @@ pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
     None
 }
 
+/// The name of an event-wait system call by number, for this architecture.
+pub fn wait_syscall_name(nr: u64) -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    let table: &[(u64, &str)] = &[
+        (23, "select"),
+        (270, "pselect6"),
+        (7, "poll"),
+        (271, "ppoll"),
+        (232, "epoll_wait"),
+        (281, "epoll_pwait"),
+        (441, "epoll_pwait2"),
+    ];
+    #[cfg(target_arch = "aarch64")]
+    let table: &[(u64, &str)] = &[
+        (72, "pselect6"),
+        (73, "ppoll"),
+        (22, "epoll_pwait"),
+        (441, "epoll_pwait2"),
+    ];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let table: &[(u64, &str)] = &[];
+    table.iter().find(|(n, _)| *n == nr).map(|(_, s)| *s)
+}
+
+/// The event wait the threads of `pid` are blocked in (/proc/PID/task/*/syscall, readable
+/// by root or with ptrace access): `select`/`pselect6` only when a thread waits there on
+/// fds (nfds > 0, not a select() used as a sleep) and the process holds no epoll instance;
+/// else the first other wait seen.
+#[cfg(target_os = "linux")]
+pub fn waits_in(proc_root: &std::path::Path, pid: u32) -> Option<String> {
+    let base = proc_root.join(pid.to_string());
+    let has_epoll = std::fs::read_dir(base.join("fd")).is_ok_and(|rd| {
+        rd.flatten().take(1 << 20).any(|e| {
+            std::fs::read_link(e.path())
+                .is_ok_and(|l| l.to_string_lossy() == "anon_inode:[eventpoll]")
+        })
+    });
+    let tasks = std::fs::read_dir(base.join("task")).ok()?;
+    let mut select: Option<&'static str> = None;
+    let mut other: Option<&'static str> = None;
+    for t in tasks.flatten().take(4096) {
+        let Ok(text) = std::fs::read_to_string(t.path().join("syscall")) else {
+            continue;
+        };
+        let mut it = text.split_whitespace();
+        let Some(name) = it
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .and_then(wait_syscall_name)
+        else {
+            continue;
+        };
+        let nfds = it
+            .next()
+            .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
+        if name.contains("select") {
+            if nfds > 0 {
+                select = select.or(Some(name));
+            }
+        } else {
+            other = other.or(Some(name));
+        }
+    }
+    match (select, has_epoll) {
+        (Some(s), false) => Some(s.to_string()),
+        _ => other.map(str::to_string),
+    }
+}
+
 /// Whether a runtime raises its soft RLIMIT_NOFILE to the hard limit at start
 /// (limits-facts.md 10.8–10.12). macOS JVMs cap it; see the model.
 pub fn raises_soft_to_hard(kind: RuntimeKind) -> bool {
