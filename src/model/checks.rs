@@ -72,6 +72,7 @@ pub const IDS: &[&str] = &[
     "HaproxyMaxconn",
     "SelectFdSetsize",
     "AppLimit",
+    "RedisMaxclients",
     "ErlangBootFds",
     "ErlangFlags",
     "HardLimitLocked",

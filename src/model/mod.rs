@@ -33,6 +33,7 @@ pub mod names {
     pub const HAPROXY_MAXCONN: &str = "haproxy_maxconn";
     pub const SELECT_FD_SETSIZE: &str = "select_fd_setsize";
     pub const APP_LIMIT: &str = "app_limit";
+    pub const REDIS_MAXCLIENTS: &str = "redis_maxclients";
     pub const TIME_WAIT_RATE: &str = "time_wait_rate";
 }
 

@@ -255,6 +255,7 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
         out.push(haproxy_maxconn(snap, &h));
     }
     out.extend(select_fd_setsize(snap, sc));
+    out.extend(redis_maxclients(snap));
     for a in &sc.app_limits {
         out.push(Ceiling {
             name: APP_LIMIT.into(),
@@ -266,6 +267,51 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
         });
     }
     out
+}
+
+/// Redis's maxclients: as it reports it, else min(10000, soft limit − 32) (Redis raises its
+/// soft limit to maxclients + 32 at start when it can, else lowers maxclients).
+fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
+    use crate::snapshot::runtime::redis::{DEFAULT_MAXCLIENTS, RESERVED_FDS};
+    if snap.runtime.kind != RuntimeKind::Redis {
+        return None;
+    }
+    let soft = resolve(snap, snap.process.nofile.soft);
+    let reduced = soft.saturating_sub(RESERVED_FDS);
+    let (value, why) = match &snap.runtime.redis_maxclients {
+        Some(s) => (s.value, format!("maxclients {} ({})", s.value, s.source)),
+        None => {
+            let v = DEFAULT_MAXCLIENTS.min(reduced);
+            (
+                v,
+                format!(
+                    "min(maxclients {DEFAULT_MAXCLIENTS} (the default; the configured value was not read), soft RLIMIT_NOFILE {soft} − {RESERVED_FDS})"
+                ),
+            )
+        }
+    };
+    let want = value.saturating_mul(2);
+    let lift = if value >= reduced {
+        format!(
+            "Redis lowered maxclients to its fd limit − 32 (its log says \"maxclients has been reduced to {value} to compensate for low ulimit\"): raise LimitNOFILE=/`ulimit -n` to at least {} and `maxclients {want}` in redis.conf, then restart",
+            want.saturating_add(RESERVED_FDS)
+        )
+    } else {
+        format!(
+            "`CONFIG SET maxclients {want}` (live) and `maxclients {want}` in redis.conf; Redis needs an fd limit of at least {} for it",
+            want.saturating_add(RESERVED_FDS)
+        )
+    };
+    Some(Ceiling {
+        name: REDIS_MAXCLIENTS.into(),
+        value,
+        exact: snap.runtime.redis_maxclients.is_some(),
+        scope: "process".into(),
+        why: format!(
+            "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
+        ),
+        lift,
+    })
 }
 
 /// FD_SETSIZE: select(2) can watch only fds numbered below 1024, whatever RLIMIT_NOFILE says.

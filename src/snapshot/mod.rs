@@ -437,6 +437,8 @@ pub enum RuntimeKind {
     Nginx,
     /// HAProxy: global and frontend maxconn (computed from the fd limit when unset).
     Haproxy,
+    /// Redis: maxclients, lowered to the fd limit − 32 at start.
+    Redis,
 }
 
 impl RuntimeKind {
@@ -450,6 +452,7 @@ impl RuntimeKind {
             RuntimeKind::Python => "python",
             RuntimeKind::Nginx => "nginx",
             RuntimeKind::Haproxy => "haproxy",
+            RuntimeKind::Redis => "redis",
         }
     }
 }
@@ -479,6 +482,9 @@ pub struct Runtime {
     /// `pselect6`, `poll`, `epoll_wait`, ...; /proc/PID/task/*/syscall).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waits_in: Option<String>,
+    /// Redis: the maxclients it uses (`INFO clients`), when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_maxclients: Option<Sourced>,
 }
 
 /// A value and where it came from.

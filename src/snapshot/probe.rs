@@ -196,6 +196,17 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         RuntimeKind::Erlang => add_erlang(snap, opts)?,
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
         RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
+        RuntimeKind::Redis if opts.pid.is_some() => {
+            match runtime::redis::title_addr(&snap.process.cmdline) {
+                Some(addr) => match runtime::redis::query(addr) {
+                    Ok(v) => snap.runtime.redis_maxclients = Some(v),
+                    Err(e) => snap.notes.push(format!(
+                        "Redis: INFO clients not read ({e}): maxclients derived from the fd limit and the default 10000"
+                    )),
+                },
+                None => snap.notes.push("Redis: no address in the process title; maxclients derived from the fd limit and the default 10000".into()),
+            }
+        }
         _ => {}
     }
     Ok(())

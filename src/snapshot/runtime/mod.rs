@@ -3,6 +3,7 @@
 pub mod erlang;
 pub mod haproxy;
 pub mod nginx;
+pub mod redis;
 
 use super::RuntimeKind;
 
@@ -23,6 +24,7 @@ pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
             "nginx" => RuntimeKind::Nginx,
             "haproxy" => RuntimeKind::Haproxy,
             _ if n.starts_with("python") => RuntimeKind::Python,
+            _ if n.starts_with("redis-server") => RuntimeKind::Redis,
             _ => continue,
         };
         return Some(kind);

@@ -1,0 +1,102 @@
+//! A real Redis started by the test under chosen limits in a private network namespace:
+//! maxclients as Redis itself lowers it to the fd limit − 32, and as configured; the live
+//! lift (CONFIG SET) applied and measured.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+use common::servers::{self, Server};
+
+const PORT: u16 = 6390;
+
+fn start(dir: &std::path::Path, maxclients: u64, limit: &str) -> Server {
+    let conf = servers::write(
+        dir,
+        "redis.conf",
+        &format!(
+            "port {PORT}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\nmaxclients {maxclients}\nlogfile {}/redis.log\n",
+            dir.display(),
+            dir.display()
+        ),
+    );
+    let child = Command::new("prlimit")
+        .args([&format!("--nofile={limit}"), "redis-server", &conf])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let srv = Server {
+        child,
+        name: "redis",
+    };
+    servers::wait_listening(PORT);
+    srv
+}
+
+/// Predict, open 30 more than predicted, count what Redis holds.
+fn predict_and_hold(srv: &Server) -> (serde_json::Value, u64, u64) {
+    let (v, _) =
+        servers::porttune_json(&["check", "--pid", &srv.pid().to_string(), "--format", "json"]);
+    assert_eq!(v["prediction"]["bottleneck"], "redis_maxclients", "{v}");
+    let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+    let pids = [srv.pid()];
+    let before = servers::settled(&pids, servers::socket_fds);
+    let conns = servers::connect_n(PORT, predicted + 30);
+    let held = servers::settled(&pids, servers::socket_fds) - before;
+    drop(conns);
+    (v, predicted, held)
+}
+
+fn redis_cmd(cmd: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", PORT)).unwrap();
+    s.write_all(format!("{cmd}\r\n").as_bytes()).unwrap();
+    let mut b = [0u8; 256];
+    let n = s.read(&mut b).unwrap();
+    String::from_utf8_lossy(&b[..n]).into_owned()
+}
+
+#[test]
+#[ignore = "needs root, unshare -n and redis-server"]
+fn redis_maxclients_reduced_and_configured() {
+    if !(common::need_root("redis_maxclients_reduced_and_configured")
+        && common::need_tool(
+            "redis_maxclients_reduced_and_configured",
+            "redis-server",
+            &["--version"],
+            "apt-get install redis-server",
+        ))
+    {
+        return;
+    }
+    servers::in_netns(|| {
+        // maxclients 5000 asked, fd limit 1024: Redis lowers it to 1024 − 32
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), 5000, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv);
+        assert_eq!((predicted, held), (992, 992), "{v}");
+        let log = std::fs::read_to_string(dir.path().join("redis.log")).unwrap();
+        assert!(log.contains("maxclients has been reduced to 992"), "{log}");
+        let c = &v["ceilings"].as_array().unwrap()[0];
+        assert!(c["lift"].as_str().unwrap().contains("LimitNOFILE"), "{c}");
+        drop(srv);
+
+        // maxclients 200 within the fd limit: it binds; CONFIG SET (the lift) moves it
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), 200, "4096:4096");
+        let (v, predicted, held) = predict_and_hold(&srv);
+        assert_eq!((predicted, held), (200, 200), "{v}");
+        let lift = v["ceilings"].as_array().unwrap()[0]["lift"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(lift.contains("CONFIG SET maxclients 400"), "{lift}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(redis_cmd("CONFIG SET maxclients 400").starts_with("+OK"));
+        let (v, predicted, held) = predict_and_hold(&srv);
+        assert_eq!((predicted, held), (400, 400), "{v}");
+    });
+}
