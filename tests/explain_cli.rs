@@ -279,3 +279,47 @@ fn check_reports_kernel_log_evidence_from_a_snapshot() {
     let (_, text) = run(&["check", "--from", &fixture("linux-defaults.yaml")]);
     assert!(!text.contains("KernelLog"), "{text}");
 }
+
+/// Without the right to read the kernel log, `check` says so (an info check naming each
+/// source tried) and still exits 0. Run as nobody with kernel.dmesg_restrict as it is here.
+#[test]
+#[ignore = "needs root (setpriv to an unprivileged user)"]
+fn check_says_when_the_kernel_log_is_unreadable() {
+    if !common::need_root("kernel_log_unreadable") {
+        return;
+    }
+    let restricted = std::fs::read_to_string("/proc/sys/kernel/dmesg_restrict")
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(common::bin())
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = common::json(&out);
+    let kl: Vec<&serde_json::Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "KernelLog")
+        .collect();
+    if restricted {
+        assert_eq!(kl.len(), 1, "{v}");
+        assert_eq!(kl[0]["severity"], "info");
+        let msg = kl[0]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("could not be read") && msg.contains("/dev/kmsg"),
+            "{msg}"
+        );
+    } else {
+        // dmesg_restrict=0: anyone may read it, and nothing says otherwise.
+        assert!(kl.iter().all(|c| c["severity"] != "info"), "{v}");
+    }
+}

@@ -265,6 +265,8 @@ fn related_checks(ceiling: &str) -> &'static [&'static str] {
         TIME_WAIT_RATE => &["TimeWaitReuse", "TimeWaitUsage"],
         EPHEMERAL_PORTS => &["EphemeralPorts", "PortRangeParity", "TimeWaitReuse"],
         NGINX_WORKER_CONNECTIONS => &["NginxWorkerConnections"],
+        HAPROXY_MAXCONN => &["HaproxyMaxconn"],
+        REDIS_MAXCLIENTS => &["RedisMaxclients"],
         _ => &[],
     }
 }
@@ -345,6 +347,10 @@ fn not_modelled_hint(ceiling: &str) -> String {
         NGINX_WORKER_CONNECTIONS => {
             "not modelled for this process: pass --pid of an nginx worker or --nginx-conf FILE".into()
         }
+        HAPROXY_MAXCONN => {
+            "not modelled for this process: pass --pid of haproxy or --haproxy-conf FILE".into()
+        }
+        REDIS_MAXCLIENTS => "not modelled for this process: pass --pid of redis-server".into(),
         TIME_WAIT_RATE => "a rate, shown with --churn for an outbound or loopback scenario".into(),
         _ => "not modelled by check for this host".into(),
     }

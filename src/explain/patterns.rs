@@ -9,9 +9,6 @@
 
 use crate::model::names::*;
 
-/// Redis's own client cap (`maxclients`). Not modelled by `check`.
-pub const REDIS_MAXCLIENTS: &str = "redis_maxclients";
-
 /// Where a number sits relative to a marker (both on the lower-cased line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum At {

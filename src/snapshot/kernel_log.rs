@@ -38,7 +38,14 @@ pub fn read() -> KernelLog {
             "20000",
         ],
     ) {
-        Ok(out) => return found("journalctl -k", out.lines().filter_map(ev::parse_journal)),
+        // The current boot always has kernel lines; none means no journal or no permission
+        // (journalctl shows an unprivileged user only their own messages, and exits 0).
+        Ok(out) if out.lines().any(|l| ev::parse_journal(l).is_some()) => {
+            return found("journalctl -k", out.lines().filter_map(ev::parse_journal));
+        }
+        Ok(_) => why.push(
+            "journalctl -k: no kernel messages visible (no journal, or not in the systemd-journal/adm group)".into(),
+        ),
         Err(e) => why.push(format!("journalctl -k: {e}")),
     }
     KernelLog {
@@ -134,11 +141,14 @@ fn command(program: &str, args: &[&str]) -> Result<String, String> {
     }
     match status {
         Some(s) if s.success() => Ok(String::from_utf8_lossy(&out).into_owned()),
-        Some(s) => Err(format!(
-            "{} ({})",
-            err.lines().next().unwrap_or("failed").trim(),
-            s
-        )),
+        Some(s) => {
+            let first = err.lines().next().unwrap_or("failed").trim();
+            let first = first
+                .strip_prefix(program)
+                .and_then(|r| r.strip_prefix(": "))
+                .unwrap_or(first);
+            Err(format!("{first} ({s})"))
+        }
         None => Err(format!("no answer within {} s", COMMAND_TIMEOUT.as_secs())),
     }
 }
