@@ -223,6 +223,15 @@ pub fn implied(m: &Match) -> Vec<String> {
                 out.push(format!("HAProxy's maxsock was {}", t(n)));
             }
         }
+        "haproxy_cannot_raise_fd_limit" => {
+            if let (Some(need), Some(have)) = (m.num("fds_needed"), m.num("nofile")) {
+                out.push(format!(
+                    "HAProxy needed {} fds and the limit is {}",
+                    t(need),
+                    t(have)
+                ));
+            }
+        }
         "redis_maxclients_nofile" => {
             if let (Some(c), Some(f)) = (m.num("maxclients"), m.num("fds_needed")) {
                 out.push(format!(
