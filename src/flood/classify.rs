@@ -45,38 +45,26 @@ impl Call {
     }
 }
 
-/// errno values (Linux numbering; the flood measures on Linux only).
+/// errno values of this platform (EADDRNOTAVAIL is 99 on Linux, 49 on macOS), from nix.
 pub mod errno {
-    pub const ENOMEM: i32 = 12;
-    pub const ENFILE: i32 = 23;
-    pub const EMFILE: i32 = 24;
-    pub const EAGAIN: i32 = 11;
-    pub const ENOBUFS: i32 = 105;
-    pub const EADDRINUSE: i32 = 98;
-    pub const EADDRNOTAVAIL: i32 = 99;
-    pub const ECONNRESET: i32 = 104;
-    pub const ETIMEDOUT: i32 = 110;
-    pub const ECONNREFUSED: i32 = 111;
+    use nix::errno::Errno;
+
+    pub const ENOMEM: i32 = Errno::ENOMEM as i32;
+    pub const ENFILE: i32 = Errno::ENFILE as i32;
+    pub const EMFILE: i32 = Errno::EMFILE as i32;
+    pub const EAGAIN: i32 = Errno::EAGAIN as i32;
+    pub const ENOBUFS: i32 = Errno::ENOBUFS as i32;
+    pub const EADDRINUSE: i32 = Errno::EADDRINUSE as i32;
+    pub const EADDRNOTAVAIL: i32 = Errno::EADDRNOTAVAIL as i32;
+    pub const ECONNRESET: i32 = Errno::ECONNRESET as i32;
+    pub const ETIMEDOUT: i32 = Errno::ETIMEDOUT as i32;
+    pub const ECONNREFUSED: i32 = Errno::ECONNREFUSED as i32;
 
     /// The symbolic name of an errno, e.g. "EADDRNOTAVAIL".
     pub fn name(e: i32) -> String {
-        match e {
-            ENOMEM => "ENOMEM".into(),
-            ENFILE => "ENFILE".into(),
-            EMFILE => "EMFILE".into(),
-            EAGAIN => "EAGAIN".into(),
-            ENOBUFS => "ENOBUFS".into(),
-            EADDRINUSE => "EADDRINUSE".into(),
-            EADDRNOTAVAIL => "EADDRNOTAVAIL".into(),
-            ECONNRESET => "ECONNRESET".into(),
-            ETIMEDOUT => "ETIMEDOUT".into(),
-            ECONNREFUSED => "ECONNREFUSED".into(),
-            13 => "EACCES".into(),
-            1 => "EPERM".into(),
-            22 => "EINVAL".into(),
-            113 => "EHOSTUNREACH".into(),
-            101 => "ENETUNREACH".into(),
-            _ => format!("errno {e}"),
+        match Errno::from_raw(e) {
+            Errno::UnknownErrno => format!("errno {e}"),
+            n => format!("{n:?}"),
         }
     }
 }

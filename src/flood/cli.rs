@@ -233,18 +233,8 @@ pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
     if let TargetCheck::Remote(a) = &target {
         crate::errln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
     }
-    #[cfg(target_os = "linux")]
-    {
-        super::run::measure(args, &target, workers)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (workers, target);
-        Err(Error::Usage(
-            "porttune flood measures on Linux only (it needs network namespaces, /proc and epoll)"
-                .into(),
-        ))
-    }
+    super::platform::check_sources(&source_ips(args.source_ips)).map_err(Error::Usage)?;
+    super::run::measure(args, &target, workers)
 }
 
 /// Run `porttune flood`: measure, print the report (and write `--report`); returns the exit code.

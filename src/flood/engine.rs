@@ -7,14 +7,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use mio::net::{TcpListener as MioListener, TcpStream as MioStream};
 use mio::{Events, Interest, Poll, Token};
 use nix::libc;
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, Socket};
 
 use super::classify::{Call, errno};
 use super::shm::{Ctrl, Slot, mono_ns};
@@ -111,25 +111,6 @@ fn err_no(e: &std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::EIO)
 }
 
-/// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC, no address copied.
-fn accept4(fd: i32) -> std::io::Result<Socket> {
-    // SAFETY: accept4 on a listening socket we own; a returned fd is owned by the Socket.
-    let r = unsafe {
-        libc::accept4(
-            fd,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        )
-    };
-    if r < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        // SAFETY: r is a fresh fd owned by nobody else.
-        Ok(unsafe { Socket::from_raw_fd(r) })
-    }
-}
-
 fn close_rst(s: Socket) {
     let _ = s.set_linger(Some(Duration::ZERO));
     drop(s);
@@ -160,8 +141,7 @@ impl<'a> Engine<'a> {
                 tuples.push((s.clone(), SockAddr::from(*d)));
             }
         }
-        let base_fds =
-            crate::snapshot::linux::open_fds(std::path::Path::new("/proc"), "self").unwrap_or(0);
+        let base_fds = super::platform::open_fds();
         let free_fds = cfg.nofile_soft.saturating_sub(base_fds);
         Ok(Engine {
             cfg,
@@ -317,21 +297,9 @@ impl<'a> Engine<'a> {
         } else {
             Domain::IPV4
         };
-        let sock = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), None)
-            .map_err(|e| (err_no(&e), Call::Socket))?;
+        let sock = super::platform::stream(domain).map_err(|e| (err_no(&e), Call::Socket))?;
         if let Some(src) = src {
-            let one: libc::c_int = 1;
-            // SAFETY: setsockopt with a c_int on a socket we own.
-            unsafe {
-                libc::setsockopt(
-                    sock.as_raw_fd(),
-                    libc::IPPROTO_IP,
-                    libc::IP_BIND_ADDRESS_NO_PORT,
-                    (&raw const one).cast(),
-                    std::mem::size_of::<libc::c_int>() as u32,
-                );
-            }
-            sock.bind(src).map_err(|e| (err_no(&e), Call::Bind))?;
+            super::platform::bind_source(&sock, src).map_err(|e| (err_no(&e), Call::Bind))?;
         }
         match sock.connect(dst) {
             Ok(()) => {}
@@ -421,7 +389,7 @@ impl<'a> Engine<'a> {
     fn probe_fd_limit(&mut self) {
         let mut probes = Vec::new();
         for _ in 0..3 {
-            match Socket::new(Domain::IPV4, Type::STREAM.cloexec(), None) {
+            match super::platform::stream(Domain::IPV4) {
                 Ok(s) => probes.push(s),
                 Err(e) => {
                     drop(probes);
@@ -440,7 +408,7 @@ impl<'a> Engine<'a> {
         }
         let fd = self.listeners[li].as_raw_fd();
         loop {
-            match accept4(fd) {
+            match super::platform::accept(fd) {
                 Ok(s) => {
                     self.accepted_total += 1;
                     self.last_accept_ns = mono_ns();
@@ -554,10 +522,7 @@ impl<'a> Engine<'a> {
         let Some(s) = self.churn_acc.get(idx).and_then(|s| s.as_ref()) else {
             return;
         };
-        let mut buf = [0u8; 64];
-        // SAFETY: recv into a local buffer on a socket we own.
-        let r = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
+        if !super::platform::peek_closed(s.as_raw_fd()) {
             return;
         }
         // EOF (or an error): the client closed first; close our end.

@@ -7,14 +7,11 @@
 
 pub mod classify;
 pub mod cli;
+pub mod engine;
+pub mod platform;
 pub mod procnet;
 pub mod render;
 pub mod report;
-pub mod shm;
-
-#[cfg(target_os = "linux")]
-pub mod engine;
-#[cfg(target_os = "linux")]
 mod run;
-#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod workers;

@@ -28,6 +28,101 @@ pub fn parse_kb(text: &str, key: &str) -> Option<u64> {
 
 #[cfg(target_os = "linux")]
 pub use live::*;
+#[cfg(not(target_os = "linux"))]
+pub use other::*;
+
+/// Elsewhere (macOS): none of these counters is read; the flood's report then says what it
+/// could not observe (queue depth, ListenOverflows, kernel socket memory, the target's owner).
+#[cfg(not(target_os = "linux"))]
+mod other {
+    pub fn sockstat() -> crate::snapshot::Usage {
+        crate::snapshot::Usage::default()
+    }
+    pub fn tcpext(_name: &str) -> Option<u64> {
+        None
+    }
+    pub fn slab_kb() -> Option<u64> {
+        None
+    }
+    pub fn rss_kb(_pid: i32) -> Option<u64> {
+        None
+    }
+    pub fn listen_overflows() -> Option<u64> {
+        None
+    }
+    pub fn socket_owner(_inode: u64) -> Option<(u32, String)> {
+        None
+    }
+    pub fn socket_holders(_inode: u64) -> Vec<u32> {
+        Vec::new()
+    }
+    pub fn server_held(_pids: &[u32], _port: u16) -> Option<u64> {
+        None
+    }
+    pub fn tcp_abort_on_overflow() -> Option<u32> {
+        None
+    }
+    pub fn listen_inode(_port: u16) -> Option<u64> {
+        None
+    }
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct DiagListener {
+        pub backlog: u64,
+        pub queued: u64,
+        pub inode: u64,
+    }
+    pub fn diag_listener(_port: u16) -> Option<DiagListener> {
+        None
+    }
+
+    /// The processes with a TCP listener on `port` (first: the owner with its name), through
+    /// proc_pidinfo: every visible process's fds, their socket info, the local port.
+    #[cfg(target_os = "macos")]
+    pub fn listen_owner(port: u16) -> (Option<(u32, String)>, Vec<u32>) {
+        use libproc::libproc::bsd_info::BSDInfo;
+        use libproc::libproc::file_info::{ListFDs, ProcFDType, pidfdinfo};
+        use libproc::libproc::net_info::{SocketFDInfo, SocketInfoKind, TcpSIState};
+        use libproc::libproc::proc_pid::{listpidinfo, name, pidinfo};
+        use libproc::processes::{ProcFilter, pids_by_type};
+
+        let mut holders = Vec::new();
+        for pid in pids_by_type(ProcFilter::All).unwrap_or_default() {
+            let Ok(ipid) = i32::try_from(pid) else {
+                continue;
+            };
+            let Ok(info) = pidinfo::<BSDInfo>(ipid, 0) else {
+                continue;
+            };
+            let fds = listpidinfo::<ListFDs>(ipid, info.pbi_nfiles as usize).unwrap_or_default();
+            let listens = fds.iter().any(|fd| {
+                matches!(ProcFDType::from(fd.proc_fdtype), ProcFDType::Socket)
+                    && pidfdinfo::<SocketFDInfo>(ipid, fd.proc_fd).is_ok_and(|s| {
+                        if !matches!(SocketInfoKind::from(s.psi.soi_kind), SocketInfoKind::Tcp) {
+                            return false;
+                        }
+                        // SAFETY: soi_kind says the union holds TCP socket information.
+                        let tcp = unsafe { s.psi.soi_proto.pri_tcp };
+                        let lport = u16::from_be(tcp.tcpsi_ini.insi_lport as u16);
+                        matches!(TcpSIState::from(tcp.tcpsi_state), TcpSIState::Listen)
+                            && lport == port
+                    })
+            });
+            if listens {
+                holders.push(pid);
+            }
+        }
+        holders.sort_unstable();
+        let owner = holders
+            .first()
+            .map(|&p| (p, name(p as i32).unwrap_or_default()));
+        (owner, holders)
+    }
+
+    #[cfg(not(target_os = "macos"))]
+    pub fn listen_owner(_port: u16) -> (Option<(u32, String)>, Vec<u32>) {
+        (None, Vec::new())
+    }
+}
 
 #[cfg(target_os = "linux")]
 mod live {
@@ -154,6 +249,11 @@ mod live {
     }
 
     /// net.ipv4.tcp_abort_on_overflow of this network namespace.
+    /// On Linux the owner is found by the listener's inode; nothing more to look for.
+    pub fn listen_owner(_port: u16) -> (Option<(u32, String)>, Vec<u32>) {
+        (None, Vec::new())
+    }
+
     pub fn tcp_abort_on_overflow() -> Option<u32> {
         fs::read_to_string("/proc/sys/net/ipv4/tcp_abort_on_overflow")
             .ok()

@@ -31,13 +31,17 @@ fn find_target(addr: SocketAddr) -> TargetFound {
         .map(|d| d.inode)
         .filter(|&i| i != 0)
         .or_else(|| procnet::listen_inode(addr.port()));
-    let owner = inode.and_then(procnet::socket_owner);
+    let (owner, pids) = match inode {
+        Some(i) => (procnet::socket_owner(i), procnet::socket_holders(i)),
+        // No inodes (macOS): the processes with a TCP listener on the port.
+        None => procnet::listen_owner(addr.port()),
+    };
     TargetFound {
         addr,
         pid: owner.as_ref().map(|o| o.0),
         command: owner.map(|o| o.1),
         backlog: diag.map(|d| d.backlog),
-        pids: inode.map(procnet::socket_holders).unwrap_or_default(),
+        pids,
     }
 }
 
@@ -170,14 +174,23 @@ pub fn measure(
         TargetCheck::Builtin => None,
         TargetCheck::Local(a) | TargetCheck::Remote(a) => Some(*a),
     };
+    if cfg!(target_os = "macos") && target_addr.is_none() {
+        warnings.push(
+            "macOS has no network namespaces: the ephemeral ports this flood takes \
+             (net.inet.ip.portrange.first–last) are the whole Mac's while it runs, so other \
+             programs may fail to connect until it ends; it closes with RST and leaves no port \
+             in TIME_WAIT"
+                .into(),
+        );
+    }
     // the host as the prediction sees it: read once, before any listener is open
     let found = target_addr.map(find_target);
     if let Some(t) = &found
         && t.pid.is_none()
     {
         warnings.push(format!(
-            "no process owns a listener on {} in this network namespace: the prediction is \
-             for porttune itself",
+            "no process owns a listener on {} in this network namespace (on macOS: that this \
+             user can see): the prediction is for porttune itself",
             t.addr
         ));
     }
@@ -190,7 +203,7 @@ pub fn measure(
     let backlog = somaxconn.unwrap_or(4096).min(65535);
     let base_fds = match &snap {
         Some(s) if found.is_none() => s.process.open_fds,
-        _ => crate::snapshot::linux::open_fds(std::path::Path::new("/proc"), "self").unwrap_or(3),
+        _ => super::platform::open_fds().max(3),
     };
     let l = args.listen_ports;
     // fds per connection in a worker, and fds a worker opens besides connections

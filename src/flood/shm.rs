@@ -62,15 +62,14 @@ pub struct Shared {
 
 /// CLOCK_MONOTONIC in ns (the same clock in every process of the host).
 pub fn mono_ns() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        use nix::time::{ClockId, clock_gettime};
-        let ts = clock_gettime(ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
-        ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
+    use nix::time::{ClockId, clock_gettime};
+    // CLOCK_MONOTONIC never fails on Linux or macOS (≥ 10.12); 0 would stall no deadline.
+    match clock_gettime(ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => u64::try_from(ts.tv_sec())
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(ts.tv_nsec()).unwrap_or(0)),
+        Err(_) => 0,
     }
 }
 
@@ -80,7 +79,6 @@ pub struct Shm {
 }
 
 impl Shm {
-    #[cfg(target_os = "linux")]
     pub fn new() -> std::io::Result<Shm> {
         use nix::libc;
         let len = std::mem::size_of::<Shared>();
@@ -90,7 +88,7 @@ impl Shm {
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                libc::MAP_SHARED | libc::MAP_ANON,
                 -1,
                 0,
             )
@@ -117,7 +115,6 @@ impl Shm {
 
 impl Drop for Shm {
     fn drop(&mut self) {
-        #[cfg(target_os = "linux")]
         // SAFETY: unmapping the mapping created in `new`.
         unsafe {
             nix::libc::munmap(self.ptr.cast(), std::mem::size_of::<Shared>());

@@ -10,7 +10,7 @@ use std::time::Duration;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, Socket};
 
 use super::classify::Call;
 use super::engine::{self, EngineConfig};
@@ -103,7 +103,7 @@ pub struct RunOutcome {
 
 /// Bind and listen on 127.0.0.1:port.
 pub fn make_listener(port: u16, backlog: i32) -> std::io::Result<Socket> {
-    let s = Socket::new(Domain::IPV4, Type::STREAM.nonblocking().cloexec(), None)?;
+    let s = super::platform::stream(Domain::IPV4)?;
     s.set_reuse_address(true)?;
     s.bind(&SockAddr::from(SocketAddrV4::new(
         Ipv4Addr::LOCALHOST,
@@ -202,6 +202,9 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     // stretch a 1 s run, and a signal stops the forking (the Drop of `children` reaps).
     let start = mono_ns();
     let deadline = start.saturating_add(nanos(plan.duration));
+    // Workers end when this process ends, however it ends (kept until the workers are reaped).
+    let lifeline = super::platform::Lifeline::new()
+        .map_err(|e| Error::Internal(format!("a pipe for the workers: {e}")))?;
     for w in 0..n {
         if let Some(e) = startup_stop(deadline, w, n) {
             ctrl.release.store(1, Relaxed);
@@ -228,7 +231,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
                 return Err(Error::Internal(format!("fork worker {w}: {e}")));
             }
             Ok(ForkResult::Child) => {
-                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                lifeline.bind_child();
                 // SAFETY: resetting dispositions in the child.
                 unsafe {
                     let _ = nix::sys::signal::signal(Signal::SIGINT, SigHandler::SigIgn);
