@@ -116,6 +116,8 @@ pub const MAX_SOURCE_IPS: u64 = 1 << 16;
 pub const MAX_PROCESSES: u64 = 1 << 22;
 /// See [`MAX_DESTINATIONS`].
 pub const MAX_PER_CONN: u64 = 1 << 20;
+/// Largest connection count asked for (`--require`, `require.connections`): 2^40.
+pub const MAX_CONNECTIONS: u64 = 1 << 40;
 
 /// Which connections to predict for.
 #[derive(Debug, Clone, Args)]
@@ -257,7 +259,7 @@ pub struct CheckArgs {
     pub source: SourceArgs,
     /// Fail (exit 1) when the predicted ceiling is below N connections; every ceiling below N
     /// becomes an error with its fix.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
     /// Demote these check IDs from error to warning (comma-separated, or `all`).
     #[arg(long, value_name = "ID,...", value_delimiter = ',')]

@@ -192,6 +192,10 @@ pub trait HostView {
     fn live(&self) -> bool;
     fn can_write_sysctl(&self, key: &str) -> bool;
     fn can_write_file(&self, path: &Path) -> bool;
+    /// Why `key` can never be applied here (a directory, a write-only trigger), if so.
+    fn unusable(&self, _key: &str) -> Option<String> {
+        None
+    }
     /// The OS of the host: a profile for another OS is refused.
     fn os(&self) -> Os;
 }
@@ -214,6 +218,9 @@ impl Default for LiveHost {
 }
 
 impl HostView for LiveHost {
+    fn unusable(&self, key: &str) -> Option<String> {
+        self.sysctl.unusable(key)
+    }
     fn os(&self) -> Os {
         self.os
     }
@@ -394,6 +401,9 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             column: Some(e.origin.column),
             msg,
         };
+        if let Some(why) = host.unusable(key) {
+            return Err(input(why));
+        }
         let cur = host.sysctl(key);
         if cur == Cur::Absent {
             if e.optional {
@@ -495,7 +505,9 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
                 for (res, pair) in [(Resource::Nofile, lim.nofile), (Resource::Nproc, lim.nproc)] {
                     let Some(pair) = pair else { continue };
                     let new = Limit::from(pair);
-                    let cur = host.rlimit(*pid, res).map_err(Error::Failed)?;
+                    let cur = host
+                        .rlimit(*pid, res)
+                        .map_err(|m| Error::Usage(format!("{m}; nothing was changed")))?;
                     let label = format!("pid:{pid} {}", res.name());
                     let show = |l: Limit| format!("{}:{}", l.soft, l.hard);
                     if cur == Some(new) {

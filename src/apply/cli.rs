@@ -230,6 +230,7 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
             .extend(super::warn::port_range(&p, &here, &listening));
     }
     confine(&p, &opts.root)?;
+    super::ports::order_for_kernel(&mut p);
     let mut before = here;
     if before.platform.os != os {
         // A tree of another OS's settings: only this process's limits carry over.
@@ -243,6 +244,9 @@ fn make_plan(profile_spec: &str, t: &TargetArgs) -> Result<(Plan, SysctlFs)> {
         };
     }
     plan::overlay(&mut before, &host, &prof);
+    if os == crate::snapshot::Os::Linux {
+        super::ports::prepare(&mut before, &sys, &super::warn::listening_ports());
+    }
     plan::attach_prediction(
         &mut p,
         &before,

@@ -270,7 +270,9 @@ pub fn find(state_dir: &Path, which: Option<&str>) -> Result<PathBuf> {
         }),
         Some(w) => {
             let p = Path::new(w);
-            if p.is_file() {
+            // Anything that exists is loaded as named (a FIFO or a device is then refused as
+            // not a regular file, not reported as missing).
+            if w.contains('/') && p.exists() || p.is_file() {
                 return Ok(p.to_path_buf());
             }
             let hits: Vec<&PathBuf> = all

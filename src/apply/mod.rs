@@ -10,5 +10,6 @@ pub mod journal;
 pub mod launchd;
 pub mod limits;
 pub mod persist;
+pub mod ports;
 pub mod sysctl;
 pub mod warn;

@@ -94,6 +94,35 @@ impl SysctlFs {
         Ok(())
     }
 
+    /// Why `key` is no setting porttune can apply and read back: a directory of keys
+    /// (`net.ipv4.conf`), or a write-only trigger (`vm.drop_caches`, `net.ipv4.route.flush`,
+    /// mode without read bits). None for a readable file or a missing key.
+    pub fn unusable(&self, key: &str) -> Option<String> {
+        if self.native {
+            return None;
+        }
+        let p = self.path(key).ok()?;
+        let m = std::fs::metadata(&p).ok()?;
+        if m.is_dir() {
+            return Some(format!(
+                "`{key}` is a directory of settings, not a setting: name one key inside it (e.g. `{key}.…`)"
+            ));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if m.permissions().mode() & 0o444 == 0 {
+                return Some(format!(
+                    "`{key}` is write-only (an action, not a setting): it cannot be read back or restored, so porttune does not apply it"
+                ));
+            }
+        }
+        if !m.is_file() {
+            return Some(format!("`{key}` is not a regular /proc/sys file"));
+        }
+        None
+    }
+
     /// Whether this process may write `key` (access(2) W_OK: sees read-only mounts too; on
     /// macOS: root).
     pub fn writable(&self, key: &str) -> bool {

@@ -77,7 +77,7 @@ pub struct FloodArgs {
     pub window: u64,
 
     /// Exit 1 when fewer connections than this were established.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=crate::cli::MAX_CONNECTIONS))]
     pub require: Option<u64>,
 
     /// Output format on stdout.

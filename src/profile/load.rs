@@ -9,6 +9,7 @@ use super::schema::{ProfileDoc, SysctlOp};
 use super::validate;
 use super::{LimitTarget, Origin, Profile, SysctlEntry};
 use crate::error::{Error, Result};
+use crate::snapshot::Rlim;
 
 /// Largest profile file read (a profile is a few KiB).
 pub const MAX_BYTES: usize = 1 << 20;
@@ -524,11 +525,41 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
         p.description = Some(d);
     }
     if let Some(r) = doc.require {
-        if r.connections == 0 {
+        if r.connections == 0 || r.connections > crate::cli::MAX_CONNECTIONS {
             return Err(origin_err(
                 &top("connections"),
-                "`require.connections` must be above 0",
+                format!(
+                    "`require.connections` must be above 0 and at most {}",
+                    crate::cli::MAX_CONNECTIONS
+                ),
             ));
+        }
+        let sc = &r.scenario;
+        for (what, v, lo, hi) in [
+            (
+                "destinations",
+                sc.destinations,
+                1,
+                crate::cli::MAX_DESTINATIONS,
+            ),
+            ("source_ips", sc.source_ips, 1, crate::cli::MAX_SOURCE_IPS),
+            ("listen_ports", sc.listen_ports, 1, 65535),
+            ("processes", sc.processes, 1, crate::cli::MAX_PROCESSES),
+            (
+                "threads_per_conn",
+                sc.threads_per_conn,
+                0,
+                crate::cli::MAX_PER_CONN,
+            ),
+        ] {
+            if let Some(v) = v
+                && !(lo..=hi).contains(&v)
+            {
+                return Err(origin_err(
+                    &top(what),
+                    format!("`require.scenario.{what}` must be {lo}..={hi}, got {v}"),
+                ));
+            }
         }
         p.require = Some(r);
     }
@@ -580,6 +611,21 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
         }
         for (what, pair) in [("nofile", &l.nofile), ("nproc", &l.nproc)] {
             if let Some(pair) = pair
+                && (pair.soft == Rlim::Value(0) || pair.hard == Rlim::Value(0))
+            {
+                return Err(origin_err(
+                    &top(what),
+                    format!(
+                        "`limits.{what}`: 0 would leave the target unable to {}; give a positive limit",
+                        if what == "nofile" {
+                            "open any file (even its own stdin)"
+                        } else {
+                            "start any process"
+                        }
+                    ),
+                ));
+            }
+            if let Some(pair) = pair
                 && pair.soft > pair.hard
             {
                 return Err(origin_err(
@@ -591,8 +637,13 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
                 ));
             }
         }
-        if let Some(crate::snapshot::Rlim::Value(v)) = l.nofile.map(|p| p.hard)
-            && v > 2_147_483_584
+        if let Some(Rlim::Value(v)) = l.nofile.map(|p| {
+            if matches!(p.hard, Rlim::Unlimited) {
+                p.soft
+            } else {
+                p.hard
+            }
+        }) && v > 2_147_483_584
         {
             return Err(origin_err(
                 &top("nofile"),

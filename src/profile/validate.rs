@@ -146,6 +146,29 @@ pub fn normalize(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A number as the kernel reads it (proc_dointvec: base auto-detected, `-` only): refuse
+/// what it would read differently or reject. `010` is octal 8 there, `08192` and `+8192`
+/// are EINVAL.
+pub fn kernel_int(key: &str, s: &str) -> Result<(), String> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if let Some(rest) = s.strip_prefix('+') {
+        return Err(format!(
+            "`{key}`: {s:?} has a `+` sign; the kernel accepts only digits (and `-`): write {rest:?}"
+        ));
+    }
+    if digits.len() > 1 && digits.starts_with('0') && digits.chars().all(|c| c.is_ascii_digit()) {
+        let octal = i128::from_str_radix(digits, 8).ok();
+        return Err(format!(
+            "`{key}`: {s:?} has a leading zero; the kernel reads it as octal{} — write the number without leading zeros",
+            match octal {
+                Some(n) => format!(" ({n})"),
+                None => " and rejects it (EINVAL)".to_string(),
+            }
+        ));
+    }
+    Ok(())
+}
+
 /// Check an exact value for `key` and return it normalised.
 /// `unpriv_start` is net.ipv4.ip_unprivileged_port_start when known (default 1024).
 pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result<String, String> {
@@ -182,10 +205,22 @@ pub fn check_value_os(
         return Err(format!("value for `{key}` longer than 4096 bytes"));
     }
     let Some(kind) = kind_for(os, key) else {
+        // Unknown keys pass as text, but a number in them must read as the kernel reads it.
+        for tok in v.split(' ') {
+            if tok
+                .trim_start_matches('-')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+                || tok.starts_with('+')
+            {
+                kernel_int(key, tok)?;
+            }
+        }
         return Ok(v);
     };
     let nums: Vec<&str> = v.split(' ').collect();
     let parse = |s: &str| -> Result<i128, String> {
+        kernel_int(key, s)?;
         s.parse::<i128>()
             .map_err(|_| format!("`{key}` must be {kind}; {s:?} is not an integer"))
     };

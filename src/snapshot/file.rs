@@ -67,6 +67,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Snapshot> {
             msg: format!("not a valid snapshot: {e}"),
         })?
     };
+    check_bounds(&snap).map_err(|m| Error::input(path, m))?;
     if snap.schema != super::SCHEMA {
         return Err(Error::input(
             path,
@@ -82,4 +83,67 @@ pub fn parse(text: &str, path: &Path) -> Result<Snapshot> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
+}
+
+/// Largest number a snapshot may hold anywhere: 2^40 (a trillion fds, ports or
+/// connections; 1 PiB of memory in kB) is beyond any host, and keeps every product the
+/// model forms (per-process ceilings × processes, ports × destinations × source IPs, kB ×
+/// 1024) exact in 64 bits.
+pub const MAX_NUMBER: u64 = 1 << 40;
+
+/// Fields that may hold up to LONG_MAX (the kernel's "no limit").
+const LONG_FIELDS: &[&str] = &["fs.file_max"];
+
+/// Refuse numbers no host has (a hand-edited or corrupted snapshot): the model's arithmetic
+/// stays exact, and the error names the field (exit 2).
+pub fn check_bounds(snap: &Snapshot) -> std::result::Result<(), String> {
+    fn walk(v: &serde_json::Value, at: &mut Vec<String>) -> std::result::Result<(), String> {
+        match v {
+            serde_json::Value::Number(n) => {
+                // Kernel values whose default is "no limit" (fs.file-max is LONG_MAX on
+                // current kernels) may be as large as the kernel allows.
+                let cap = if LONG_FIELDS.contains(&at.join(".").as_str()) {
+                    i64::MAX as u64
+                } else {
+                    MAX_NUMBER
+                };
+                let ok = n.as_u64().is_some_and(|x| x <= cap)
+                    || n.as_i64().is_some_and(|x| x.unsigned_abs() <= MAX_NUMBER)
+                    || n.as_f64()
+                        .is_some_and(|x| x.is_finite() && x.abs() <= MAX_NUMBER as f64);
+                if !ok {
+                    return Err(format!(
+                        "`{}` is {n}: no host has that many; this snapshot field holds at most {cap}",
+                        at.join(".")
+                    ));
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for x in a {
+                    walk(x, at)?;
+                }
+            }
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    at.push(k.clone());
+                    walk(x, at)?;
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let v = serde_json::to_value(snap).map_err(|e| format!("cannot check the snapshot: {e}"))?;
+    walk(&v, &mut Vec::new())?;
+    if let Some(n) = &snap.runtime.nginx {
+        let max = crate::snapshot::runtime::nginx::MAX_WORKER_PROCESSES;
+        if n.worker_processes > max || n.workers.len() as u64 > max {
+            return Err(format!(
+                "`runtime.nginx.worker_processes` is {}: nginx runs at most {max} workers",
+                n.worker_processes.max(n.workers.len() as u64)
+            ));
+        }
+    }
+    Ok(())
 }

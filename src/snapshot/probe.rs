@@ -67,6 +67,9 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         .map(|p| p.to_string())
         .unwrap_or_else(|| "self".into());
 
+    if let Some(pid) = opts.pid {
+        refuse_non_process(&roots.proc, pid)?;
+    }
     let mut net = match opts.pid {
         Some(pid) => linux::net_of_pid(&roots, pid, &mut notes),
         None => linux::net(&ps),
@@ -436,4 +439,33 @@ fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
 #[cfg(not(target_os = "linux"))]
 fn boot_max_fds(_opts: &ProbeOptions) -> Option<Sourced> {
     None
+}
+
+/// `--pid` of a kernel thread or a zombie: nothing to predict (it holds no sockets and no
+/// fd table of its own), so say so instead of printing a ceiling (exit 2).
+#[cfg(target_os = "linux")]
+fn refuse_non_process(proc_root: &std::path::Path, pid: u32) -> Result<()> {
+    let Ok(stat) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")) else {
+        return Ok(());
+    };
+    let Some((head, rest)) = stat.rsplit_once(')') else {
+        return Ok(());
+    };
+    let comm = head.split_once('(').map(|x| x.1).unwrap_or("?");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields after `)`: state (3rd in stat), …, flags (9th in stat).
+    let state = f.first().copied().unwrap_or("");
+    let flags: u64 = f.get(6).and_then(|x| x.parse().ok()).unwrap_or(0);
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    if state == "Z" {
+        return Err(Error::Usage(format!(
+            "--pid {pid} ({comm}) is a zombie: it has exited and holds no connections; examine a running process"
+        )));
+    }
+    if flags & PF_KTHREAD != 0 {
+        return Err(Error::Usage(format!(
+            "--pid {pid} ({comm}) is a kernel thread: it has no file descriptors or sockets of its own; examine a user process"
+        )));
+    }
+    Ok(())
 }

@@ -20,6 +20,8 @@ pub const DEFAULT_WORKER_CONNECTIONS: u64 = 512;
 const MAX_DEPTH: usize = 16;
 const MAX_FILES: usize = 512;
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
+/// NGX_MAX_PROCESSES: nginx starts at most this many workers.
+pub const MAX_WORKER_PROCESSES: u64 = 1024;
 
 #[derive(Debug, PartialEq)]
 pub struct ParseError {
