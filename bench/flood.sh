@@ -1,5 +1,5 @@
 #!/bin/sh
-# Benchmark `porttune flood` against the reference C flood (../shared/bench/reference-flood),
+# Benchmark `porttune flood` against a reference C flood ($PORTTUNE_SHARED/bench/reference-flood),
 # both in the same batch, each run in a fresh private network namespace (netns.sh: wide port
 # range, big backlogs; no global setting changes). Prints ratios porttune / reference.
 #
@@ -11,7 +11,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${PORTTUNE_SHARED:-$ROOT/../shared}
-[ -d "$SHARED/bench/reference-flood" ] || SHARED=/work/shared
+[ -d "$SHARED/bench/reference-flood" ] || { echo "bench/flood.sh: set PORTTUNE_SHARED to the directory holding bench/reference-flood" >&2; exit 2; }
 REF_DIR=$SHARED/bench/reference-flood
 NETNS=$REF_DIR/netns.sh
 RUNS=${RUNS:-3}

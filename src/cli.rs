@@ -58,8 +58,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
     Completions(CompletionsArgs),
-    /// Print the man page (roff): `porttune man > /usr/local/share/man/man1/porttune.1`.
-    Man,
+    /// Print a man page (roff): `porttune man > porttune.1`, `porttune man check >
+    /// porttune-check.1`, or all of them: `porttune man --dir /usr/local/share/man/man1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,6 +68,16 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (porttune-COMMAND(1)); none: porttune(1).
+    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "profiles", "doctor", "completions", "man"])]
+    pub command: Option<String>,
+    /// Write every page (porttune.1, porttune-check.1, …) into DIR and list them.
+    #[arg(long, value_name = "DIR", conflicts_with = "command", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -262,7 +273,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
     /// Demote these check IDs from error to warning (comma-separated, or `all`).
-    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = Suggest::CheckIds, hide_possible_values = true)]
     pub ignore: Vec<String>,
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
@@ -270,7 +281,7 @@ pub struct CheckArgs {
     /// Predict as if this profile (bundled name or file) were applied, without applying it;
     /// the checks and --require then judge that what-if (JSON: `with_profile`,
     /// `checks_for: "with_profile"`).
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", value_parser = Suggest::Profiles, hide_possible_values = true)]
     pub with: Option<String>,
     /// Output format: text for people, json for scripts (`"schema": 1`).
     #[arg(long, value_enum, default_value = "text")]
@@ -279,6 +290,45 @@ pub struct CheckArgs {
     /// check IDs (without the explanations).
     #[arg(long)]
     pub brief: bool,
+}
+
+/// A free-form value whose usual answers shell completions offer: bundled profile names
+/// (a path is accepted too) or check IDs (matched without regard to case in `check`).
+#[derive(Debug, Clone, Copy)]
+pub enum Suggest {
+    Profiles,
+    CheckIds,
+}
+
+impl clap::builder::TypedValueParser for Suggest {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::builder::PossibleValue;
+        match self {
+            Suggest::Profiles => Some(Box::new(
+                crate::profile::bundled::BUNDLED
+                    .iter()
+                    .map(|(n, _)| PossibleValue::new(*n)),
+            )),
+            Suggest::CheckIds => Some(Box::new(
+                std::iter::once("all")
+                    .chain(crate::model::checks::IDS.iter().copied())
+                    .map(PossibleValue::new),
+            )),
+        }
+    }
 }
 
 pub const EXPLAIN_EXAMPLES: &str = "Examples:

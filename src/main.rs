@@ -24,17 +24,7 @@ fn main() {
             porttune::out::write_bytes(&buf);
             Ok(exit::OK)
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            match clap_mangen::Man::new(cmd).render(&mut buf) {
-                Ok(()) => {
-                    porttune::out::write_bytes(&buf);
-                    Ok(exit::OK)
-                }
-                Err(e) => Err(porttune::error::Error::io("writing the man page", e)),
-            }
-        }
+        Command::Man(a) => porttune::commands::man::run(a),
     };
     let code = match res {
         Ok(code) => code,

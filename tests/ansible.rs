@@ -46,7 +46,9 @@ fn playbook_in_check_mode_and_real_mode() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A service to gate on: a process with RLIMIT_NOFILE 8192, found by name.
-    let exe = d.join("pt-ans-svc");
+    // Unique to this run: other checkouts may run this test at the same time.
+    let name = format!("pt-ans-{}", std::process::id() % 100_000);
+    let exe = d.join(&name);
     std::fs::copy("/bin/sleep", &exe).unwrap();
     let profile = d.join("web.yaml");
     std::fs::write(
@@ -63,7 +65,7 @@ fn playbook_in_check_mode_and_real_mode() {
         "ansible_python_interpreter": "python3",
         "porttune": common::bin(),
         "porttune_profile": profile,
-        "porttune_target": "--process pt-ans-svc",
+        "porttune_target": format!("--process {name}"),
         "porttune_require": 3000,
         "porttune_apply_args": format!("--root {d}/img --state-dir {d}/state", d = d.display()),
     });

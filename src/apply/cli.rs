@@ -54,6 +54,7 @@ pub struct TargetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// A bundled profile name (`porttune profiles list`) or a path to a YAML file.
+    #[arg(value_parser = crate::cli::Suggest::Profiles, hide_possible_values = true)]
     pub profile: String,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -63,6 +64,7 @@ pub struct PlanArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     /// A bundled profile name (`porttune profiles list`) or a path to a YAML file.
+    #[arg(value_parser = crate::cli::Suggest::Profiles, hide_possible_values = true)]
     pub profile: String,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]

@@ -58,6 +58,23 @@ pub struct FloodArgs {
     #[arg(long, value_name = "IP:PORT")]
     pub target: Option<String>,
 
+    /// With --target: predict for this process (instead of the one that owns the listener).
+    #[arg(long, value_name = "PID", requires = "target", conflicts_with_all = ["process", "unit"])]
+    pub pid: Option<u32>,
+
+    /// With --target: predict for the running process with this name (as `pgrep -x`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "target",
+        conflicts_with = "unit"
+    )]
+    pub process: Option<String>,
+
+    /// With --target: predict for this systemd unit's main process (MainPID).
+    #[arg(long, value_name = "NAME.service", requires = "target")]
+    pub unit: Option<String>,
+
     /// Allow a --target outside 127.0.0.0/8 and ::1 (you flood someone else's host).
     #[arg(long = "allow-remote")]
     pub allow_remote: bool,
@@ -87,6 +104,21 @@ pub struct FloodArgs {
     /// Also write the Markdown report to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+/// The process named by --pid, --process or --unit, if any.
+pub fn named_owner(a: &FloodArgs) -> Result<Option<u32>> {
+    use crate::snapshot::{target, unit};
+    if let Some(u) = &a.unit {
+        return Ok(unit::query(&unit::normalise_name(u)?)?.main_pid);
+    }
+    if let Some(p) = &a.process {
+        return Ok(Some(target::find_process(
+            std::path::Path::new("/proc"),
+            p,
+        )?));
+    }
+    Ok(a.pid)
 }
 
 /// Where the flood sends its connections, after validation.

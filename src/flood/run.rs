@@ -184,7 +184,20 @@ pub fn measure(
         );
     }
     // the host as the prediction sees it: read once, before any listener is open
-    let found = target_addr.map(find_target);
+    let mut found = target_addr.map(find_target);
+    // --pid/--process/--unit name the server the prediction is for.
+    if let (Some(t), Some(named)) = (found.as_mut(), super::cli::named_owner(args)?) {
+        if let Some(owner) = t.pid.filter(|&o| o != named) {
+            warnings.push(format!(
+                "the listener on {} belongs to PID {owner}, not to PID {named}: the prediction is for PID {named} as asked",
+                t.addr
+            ));
+        }
+        t.pid = Some(named);
+        t.command = crate::snapshot::target::read_comm(
+            &std::path::Path::new("/proc").join(named.to_string()),
+        );
+    }
     if let Some(t) = &found
         && t.pid.is_none()
     {
