@@ -364,10 +364,17 @@ fn vanished_target_process() {
         assert!(std::time::Instant::now() < deadline);
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // The hard limit stays (lowering it could not be undone without CAP_SYS_RESOURCE).
+    let hard = std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .map(|l| l.split_whitespace().nth(4).unwrap().to_string())
+        .unwrap();
     let prof = f.dir.join("pid.yaml");
     std::fs::write(
         &prof,
-        format!("name: pid\nsysctl:\n  fs.file-max: 200000\nlimits:\n  nofile: {{soft: 1024, hard: 1024}}\n  targets: [\"pid:{pid}\"]\n"),
+        format!("name: pid\nsysctl:\n  fs.file-max: 200000\nlimits:\n  nofile: {{soft: 1024, hard: {hard}}}\n  targets: [\"pid:{pid}\"]\n"),
     )
     .unwrap();
     let out = f
