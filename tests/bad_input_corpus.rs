@@ -915,11 +915,13 @@ fn run_bounded(
     limit: Duration,
 ) -> std::io::Result<(std::process::Output, Option<u64>)> {
     use std::process::Stdio;
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut read_bytes = None;
     #[cfg(target_os = "linux")]
     {
