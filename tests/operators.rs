@@ -209,6 +209,11 @@ fn unit_reads_main_pid_and_unit_limits_from_systemctl_show() {
 
     let text = stdout(&run(&["check", "--unit", "web.service"], &env));
     assert!(text.contains(&format!("web.service (PID {pid}")), "{text}");
+    assert!(
+        text.contains("TasksMax=4915"),
+        "the unit's settings are shown: {text}"
+    );
+    assert!(text.contains("`systemctl edit web.service`"), "{text}");
 
     let missing = run(&["check", "--unit", "nope.service"], &env);
     assert_eq!(missing.status.code(), Some(2));
