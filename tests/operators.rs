@@ -729,7 +729,8 @@ fn flood_target_with_a_named_process() {
 #[test]
 fn textfile_unit_command_writes_one_file_per_instance() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let unit = std::fs::read_to_string(format!("{root}/examples/porttune-textfile@.service")).unwrap();
+    let unit =
+        std::fs::read_to_string(format!("{root}/examples/porttune-textfile@.service")).unwrap();
     let exec = unit
         .lines()
         .find_map(|l| l.strip_prefix("ExecStart=/bin/sh -c '"))
@@ -755,7 +756,13 @@ fn textfile_unit_command_writes_one_file_per_instance() {
     sh("web");
     sh("host");
     let webf = std::fs::read_to_string(tf.join("porttune-web.prom")).unwrap();
-    assert!(webf.contains(&format!("unit=\"web.service\",comm=\"pt-tf-web\",pid=\"{}\"", web.0.id())), "{webf}");
+    assert!(
+        webf.contains(&format!(
+            "unit=\"web.service\",comm=\"pt-tf-web\",pid=\"{}\"",
+            web.0.id()
+        )),
+        "{webf}"
+    );
     let hostf = std::fs::read_to_string(tf.join("porttune-host.prom")).unwrap();
     assert!(hostf.contains("target=\"host\""), "{hostf}");
     // The unit stops: systemctl reports no main process; the last file stays.
@@ -770,5 +777,8 @@ fn textfile_unit_command_writes_one_file_per_instance() {
         .status()
         .unwrap();
     assert!(!st.success());
-    assert_eq!(std::fs::read_to_string(tf.join("porttune-web.prom")).unwrap(), webf);
+    assert_eq!(
+        std::fs::read_to_string(tf.join("porttune-web.prom")).unwrap(),
+        webf
+    );
 }

@@ -478,7 +478,11 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
     let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
 
     if !json {
-        crate::outln!("Applied profile `{}`:", p.profile);
+        crate::outln!(
+            "{} `{}`:",
+            colored::Colorize::bold("Applied profile"),
+            p.profile
+        );
         for c in &p.changes {
             crate::outln!(
                 "  {}: {} → {} ({})",
@@ -576,7 +580,11 @@ fn finish(
                 });
                 crate::outln!(
                     "verify: {} — measured {} on loopback, required {n}{}",
-                    if met(*n, r) { "ok" } else { "FAILED" },
+                    if met(*n, r) {
+                        colored::Colorize::green("ok").to_string()
+                    } else {
+                        colored::Colorize::bold(colored::Colorize::red("FAILED")).to_string()
+                    },
                     r.measured(),
                     short.unwrap_or_default()
                 );
@@ -665,7 +673,8 @@ fn print_rolled_back(r: &engine::RolledBack) {
         return;
     }
     crate::outln!(
-        "Rolled back journal {} (profile `{}`):",
+        "{} {} (profile `{}`):",
+        colored::Colorize::bold("Rolled back journal"),
         r.journal.display(),
         r.profile
     );
