@@ -782,3 +782,26 @@ fn textfile_unit_command_writes_one_file_per_instance() {
         webf
     );
 }
+
+/// `plan` wraps its explanations at 80 columns when piped (a key line stays whole).
+#[test]
+fn plan_is_wrapped_at_80_columns() {
+    let text = stdout(&run(
+        &["plan", "production", "--root", "/nonexistent-root"],
+        &[],
+    ));
+    assert!(
+        text.contains("change(s)") || text.contains("No changes"),
+        "{text}"
+    );
+    for line in text
+        .lines()
+        .filter(|l| !(l.starts_with("  ") && l.contains(" → ") && !l.starts_with("   ")))
+    {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns:\n{line}\n{text}",
+            line.chars().count()
+        );
+    }
+}
