@@ -574,7 +574,13 @@ fn finish(
         None => {
             if let Some((n, r)) = &verified {
                 crate::outln!("\nverify: up to the profile's {n} connections; {scope}");
-                crate::out!("{}", crate::flood::render::text(r));
+                crate::out!(
+                    "{}",
+                    crate::render::wrap::wrap_lines(
+                        &crate::flood::render::text(r),
+                        crate::render::wrap::terminal_width()
+                    )
+                );
                 let short = predicted.filter(|&a| a < *n).map(|a| {
                     format!(
                         "; the plan predicts {} for the profile's {kind} scenario, below the required {}: a loopback flood cannot prove it",
