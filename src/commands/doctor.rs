@@ -64,6 +64,8 @@ fn context(snap: &Snapshot) -> serde_json::Value {
         "initial_netns": snap.net.initial_netns,
         "container": snap.platform.container,
         "systemd": std::path::Path::new("/run/systemd/system").exists(),
+        "os": snap.platform.os,
+        "kernel": snap.platform.kernel,
     })
 }
 
@@ -153,11 +155,71 @@ fn findings(snap: &Snapshot) -> Vec<Finding> {
     out
 }
 
+/// On a Mac (no /proc, no namespaces, no capabilities): what sysctl(3), launchd and the
+/// process-information API allow, for `root` or not.
+fn macos_findings(snap: &Snapshot, root: bool) -> Vec<Finding> {
+    let sudo =
+        "run it with sudo (macOS sysctls, launchctl limit and /Library/LaunchDaemons are root's)";
+    vec![
+        f(
+            "read the host (sysctl: ports, files, somaxconn, MSL, memory)",
+            true,
+            true,
+            "sysctl(3) is readable by every user".into(),
+            "",
+        ),
+        f(
+            "read another process's RLIMIT_NOFILE (check --pid)",
+            false,
+            false,
+            "macOS does not expose another process's limits; its fds and sockets are read through proc_pidinfo".into(),
+            "pass the limits the process was started with: `porttune check --pid PID --nofile SOFT:HARD`",
+        ),
+        f(
+            "write sysctls (kern.maxfiles, kern.maxfilesperproc, kern.ipc.somaxconn, net.inet.ip.portrange.*, net.inet.tcp.msl)",
+            root,
+            true,
+            if root {
+                "root: writable (host-wide on macOS; there are no network namespaces)".into()
+            } else {
+                "not root".into()
+            },
+            sudo,
+        ),
+        f(
+            "set launchd's maxfiles (`launchctl limit maxfiles`) and persist with a LaunchDaemon plist",
+            root,
+            true,
+            if root { "root".into() } else { "not root".into() },
+            sudo,
+        ),
+        f(
+            "flood on loopback (kqueue, several worker processes)",
+            true,
+            false,
+            format!(
+                "each worker has its own {} fds; the ephemeral ports are the whole Mac's while it runs (no namespaces), and source addresses beyond 127.0.0.1 need lo0 aliases",
+                snap.process.nofile.soft
+            ),
+            "",
+        ),
+    ]
+}
+
 fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
     let w = wrap::terminal_width();
     let mut s = String::new();
     let ns = ctx["netns"].as_str().unwrap_or("unknown");
     let where_ = match (ctx["initial_netns"].as_bool(), ctx["container"].as_str()) {
+        _ if ctx["os"] == "macos" => format!(
+            "macOS {}, {}",
+            ctx["kernel"].as_str().unwrap_or(""),
+            if ctx["root"] == true {
+                "as root"
+            } else {
+                "not root"
+            }
+        ),
         (_, Some(c)) => format!("inside a container ({c}), network namespace {ns}"),
         (Some(false), None) => format!("in a child network namespace {ns}"),
         (Some(true), None) => format!("on the host, network namespace {ns}"),
@@ -190,7 +252,11 @@ fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
 
 pub fn run(a: &DoctorArgs) -> Result<i32> {
     let snap = snapshot::probe::probe(&ProbeOptions::default())?;
-    let out = findings(&snap);
+    let out = if snap.platform.os == crate::snapshot::Os::Macos {
+        macos_findings(&snap, nix::unistd::geteuid().is_root())
+    } else {
+        findings(&snap)
+    };
     let ctx = context(&snap);
     match a.format {
         DoctorFormat::Json => crate::outln!(
@@ -204,4 +270,35 @@ pub fn run(a: &DoctorArgs) -> Result<i32> {
     }
     let missing = out.iter().any(|x| x.needed && !x.can);
     Ok(if missing { exit::FAILED } else { exit::OK })
+}
+
+#[cfg(test)]
+mod macos_tests {
+    use super::*;
+
+    #[test]
+    fn a_mac_says_what_it_can_and_cannot_do() {
+        let mut snap = Snapshot::default();
+        snap.platform.os = crate::snapshot::Os::Macos;
+        let user = macos_findings(&snap, false);
+        assert!(user.iter().any(|x| x.needed && !x.can), "not root: exit 1");
+        let root = macos_findings(&snap, true);
+        assert!(
+            !root.iter().any(|x| x.needed && !x.can),
+            "root: all it needs"
+        );
+        let all = serde_json::to_string(&root).unwrap();
+        for linux in [
+            "/proc/sys",
+            "CAP_",
+            "conntrack",
+            "systemd",
+            "network namespace ",
+        ] {
+            assert!(!all.contains(linux), "{linux}: {all}");
+        }
+        assert!(all.contains("--nofile SOFT:HARD"));
+        let ctx = serde_json::json!({"os": "macos", "kernel": "23.4.0", "root": true});
+        assert!(text(&ctx, &root).contains("macOS 23.4.0, as root"));
+    }
 }
