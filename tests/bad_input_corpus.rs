@@ -168,6 +168,7 @@ fn value_cases() -> Vec<Case> {
         ("\"99999999999999999999999999\"", "must be"),
         ("-5", "must be"),
         ("\"\"", "empty value"),
+        ("18446744073709551616", "larger than any kernel integer"),
     ];
     for k in keys {
         for (val, msg) in bad {
@@ -279,7 +280,8 @@ fn limits_cases() -> Vec<Case> {
         ("nofile: -1", ""),
         ("nofile: lots", ""),
         ("nofile: {soft: 1, hard: 2, extra: 3}", ""),
-        ("nofile: 1.5", ""),
+        ("nofile: 1.5", "whole number"),
+        ("nofile: 18446744073709551616", "larger than any rlimit"),
     ] {
         v.push(profile(
             &format!("limits {lim}"),

@@ -68,7 +68,9 @@ pub fn set(pid: u32, res: Resource, lim: Limit) -> std::io::Result<()> {
         Resource::Nofile => rlimit::Resource::NOFILE,
         Resource::Nproc => rlimit::Resource::NPROC,
     };
-    rlimit::prlimit(pid as i32, r, Some((raw(lim.soft), raw(lim.hard))), None)
+    let pid = i32::try_from(pid)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "pid out of range"))?;
+    rlimit::prlimit(pid, r, Some((raw(lim.soft), raw(lim.hard))), None)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -199,9 +199,7 @@ impl<'de> Deserialize<'de> for SysctlSetting {
                 Ok(set(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<SysctlSetting, E> {
-                Err(E::custom(format!(
-                    "sysctl values are integers or strings, not fractions: got {v}"
-                )))
+                Err(E::custom(float_message(v)))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<SysctlSetting, E> {
                 Err(E::custom(format!(
@@ -300,6 +298,14 @@ impl<'de> Deserialize<'de> for LimitPair {
                 }
                 self.visit_u64(v as u64)
             }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LimitPair, E> {
+                if v.is_finite() && v.fract() == 0.0 && v.abs() >= 9.2e18 {
+                    return Err(E::custom(
+                        "the limit is larger than any rlimit (at most 18446744073709551615, or \"unlimited\")",
+                    ));
+                }
+                Err(E::custom(format!("a limit is a whole number, got {v}")))
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<LimitPair, E> {
                 let r = match v {
                     "unlimited" | "infinity" => Rlim::Unlimited,
@@ -388,3 +394,12 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "runtime",
     "persist",
 ];
+
+/// The message for a YAML number read as a float: a whole number too large for 64 bits is
+/// said to be so (not shown as the fraction YAML made of it).
+pub fn float_message(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() >= 9.2e18 {
+        return "the number is larger than any kernel integer (at most 18446744073709551615; sysctls mostly take much less)".into();
+    }
+    format!("sysctl values are integers or strings, not fractions: got {v}")
+}

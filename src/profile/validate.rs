@@ -375,9 +375,10 @@ pub fn parse_target(s: &str) -> Result<LimitTarget, String> {
     }
     if let Some(pid) = s.strip_prefix("pid:") {
         return match pid.parse::<u32>() {
-            Ok(p) if p > 0 => Ok(LimitTarget::Pid { pid: p }),
+            // PID_MAX_LIMIT (4194304): no process has a larger pid.
+            Ok(p) if (1..=4_194_304).contains(&p) => Ok(LimitTarget::Pid { pid: p }),
             _ => Err(format!(
-                "`{}`: pid must be a positive integer",
+                "`{}`: pid must be a positive integer up to 4194304 (PID_MAX_LIMIT)",
                 printable(s)
             )),
         };
