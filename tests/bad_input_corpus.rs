@@ -1038,3 +1038,29 @@ fn every_bad_input_is_refused_cleanly() {
         fails.join("\n")
     );
 }
+
+/// A FIFO among the sysctl.d files read for boot-time conflicts: skipped, never blocks.
+#[test]
+#[cfg(unix)]
+fn fifo_in_sysctl_d_does_not_block_a_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let sys = fixture(d);
+    let dir = d.join("root/etc/sysctl.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    nix::unistd::mkfifo(&dir.join("99-fifo.conf"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::fs::write(
+        d.join("p.yaml"),
+        "name: f\nsysctl:\n  net.core.somaxconn: 8192\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::new(bin())
+        .args(["plan", "p.yaml", "--persist", "--root"])
+        .arg(d.join("root"))
+        .current_dir(d)
+        .env("PORTTUNE_SYSCTL_ROOT", &sys)
+        .timeout(Duration::from_secs(5))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

@@ -43,10 +43,10 @@ fn duration_covers_worker_start_up() {
 fn sigterm_while_forking_stops_before_any_connection() {
     need_root("sigterm_while_forking_stops_before_any_connection");
     let text = run(
-        "\"$PORTTUNE\" flood --workers 500 --duration 30 --max 500000 >/dev/null 2>err &\nf=$!\n\
+        "err=$(mktemp)\n\"$PORTTUNE\" flood --workers 500 --duration 30 --max 500000 >/dev/null 2>\"$err\" &\nf=$!\n\
          n=0\nwhile ! pgrep -P $f >/dev/null; do n=$((n+1)); [ $n -lt 20000 ] || { echo never forked; exit 1; }; sleep 0.001; done\n\
          start=$(date +%s%N)\nkill -TERM $f\nset +e\nwait $f\nrc=$?\nend=$(date +%s%N)\n\
-         echo \"rc=$rc ms=$(( (end - start) / 1000000 )) established=$(grep -c ' 01 ' /proc/net/tcp)\"\ncat err",
+         echo \"rc=$rc ms=$(( (end - start) / 1000000 )) established=$(grep -c ' 01 ' /proc/net/tcp)\"\ncat \"$err\"\nrm -f \"$err\"",
     );
     assert!(text.contains("rc=1 "), "{text}");
     assert!(

@@ -377,7 +377,16 @@ pub fn sysctl_conflicts(
     files.push(under(root, "/etc/sysctl.conf"));
     let mut out = Vec::new();
     for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
+        // Regular files only, bounded: a FIFO or device in a sysctl.d directory is no
+        // configuration (and must not block the plan).
+        if !std::fs::symlink_metadata(&f).is_ok_and(|m| m.is_file() || m.is_symlink())
+            || !std::fs::metadata(&f).is_ok_and(|m| m.is_file())
+        {
+            continue;
+        }
+        let Ok(text) = crate::fsio::read_bounded_io(&f, crate::fsio::MAX_INPUT)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        else {
             continue;
         };
         for line in text.lines() {
