@@ -263,6 +263,30 @@ fn check_reports_kernel_log_evidence_from_a_snapshot() {
         "{msg}"
     );
 
+    // explain puts that evidence next to the ceiling it names (here a candidate of ETIMEDOUT).
+    let out = porttune()
+        .args(["explain", "--format", "json", "--from"])
+        .arg(&with)
+        .arg("connect: Connection timed out")
+        .output()
+        .unwrap();
+    let v = common::json(&out);
+    let ct = v["matches"][0]["candidates_current"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["ceiling"] == "conntrack")
+        .unwrap()
+        .clone();
+    assert!(
+        ct["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "KernelLog"),
+        "{v}"
+    );
+
     let unreadable = dir.path().join("unreadable.yaml");
     std::fs::write(
         &unreadable,

@@ -81,6 +81,11 @@ const CORPUS: &[(&str, &str, Option<&str>)] = &[
         Some("process_fds"),
     ),
     (
+        "[ALERT]    (4413) : [haproxy.main()] Cannot raise FD limit to 417, limit is 40.",
+        "haproxy_cannot_raise_fd_limit",
+        Some("process_fds"),
+    ),
+    (
         "Proxy fe_main reached system FD limit (maxsock=4096). Please check system tunables.",
         "haproxy_system_fd_limit",
         Some("system_files"),

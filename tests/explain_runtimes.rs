@@ -403,3 +403,45 @@ fn kernel_syn_flooding_is_evidence_in_check() {
     }
     panic!("the kernel log never showed the SYN flooding message (is /dev/kmsg readable?)");
 }
+
+#[test]
+#[ignore = "needs haproxy, prlimit, setpriv"]
+fn haproxy_cannot_raise_its_fd_limit() {
+    if !need("haproxy", "haproxy", &["-v"]) || !need("haproxy", "setpriv", &["--version"]) {
+        return;
+    }
+    // maxconn 200 needs about 400 fds; with a hard limit of 40 and no CAP_SYS_RESOURCE,
+    // HAProxy refuses to start (nothing listens, no traffic).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("h.cfg");
+    std::fs::write(
+        &cfg,
+        "global\n    maxconn 200\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind 127.0.0.1:18081\n    default_backend be\nbackend be\n    server s1 127.0.0.1:18082\n",
+    )
+    .unwrap();
+    let mut child = Command::new("prlimit")
+        .args([
+            "--nofile=40:40",
+            "setpriv",
+            "--bounding-set=-sys_resource",
+            "haproxy",
+            "-db",
+            "-f",
+        ])
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: it exits at once; kill it after 5 s if it does not.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let text = all_output(&child.wait_with_output().unwrap());
+    let m = assert_explains(&text, "haproxy_cannot_raise_fd_limit", Some("process_fds"));
+    assert_eq!(m["numbers"]["nofile"], 40, "{text}");
+    assert!(m["numbers"]["fds_needed"].as_u64().unwrap() > 400, "{text}");
+}

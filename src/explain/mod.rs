@@ -223,6 +223,15 @@ pub fn implied(m: &Match) -> Vec<String> {
                 out.push(format!("HAProxy's maxsock was {}", t(n)));
             }
         }
+        "haproxy_cannot_raise_fd_limit" => {
+            if let (Some(need), Some(have)) = (m.num("fds_needed"), m.num("nofile")) {
+                out.push(format!(
+                    "HAProxy needed {} fds and the limit is {}",
+                    t(need),
+                    t(have)
+                ));
+            }
+        }
         "redis_maxclients_nofile" => {
             if let (Some(c), Some(f)) = (m.num("maxclients"), m.num("fds_needed")) {
                 out.push(format!(
@@ -291,9 +300,14 @@ pub struct HostView {
 /// Put a matched ceiling next to the prediction (pure).
 pub fn on_host(ceiling: &str, pred: &Prediction, checks: &[Check]) -> HostView {
     let related = related_checks(ceiling);
+    // Kernel-log evidence that this very limit was already hit on the host.
+    let seen = format!("→ {ceiling} already hit");
     let checks: Vec<Check> = checks
         .iter()
-        .filter(|c| related.contains(&c.id.as_str()))
+        .filter(|c| {
+            related.contains(&c.id.as_str())
+                || (c.id == crate::model::evidence::ID && c.message.contains(&seen))
+        })
         .cloned()
         .collect();
     if let Some(i) = pred.ceilings.iter().position(|c| c.name == ceiling) {

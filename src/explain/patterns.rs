@@ -216,6 +216,21 @@ pub static PATTERNS: &[Pattern] = &[
         ],
     },
     Pattern {
+        id: "haproxy_cannot_raise_fd_limit",
+        origin: "haproxy",
+        ceiling: Some(PROCESS_FDS),
+        candidates: &[HAPROXY_MAXCONN],
+        any: &[&["cannot raise fd limit to", "limit is"]],
+        unless: &[],
+        mechanism: "HAProxy needs maxconn × 2 + extras fds (maxsock) and could not raise RLIMIT_NOFILE that far (the hard limit is lower and it lacks CAP_SYS_RESOURCE), so it refuses to start",
+        lift: "raise the hard limit where HAProxy is started (LimitNOFILE= for the unit, container --ulimit) to at least the number it asked for, or lower global maxconn",
+        not_lifted_by: None,
+        numbers: &[
+            num("fds_needed", At::After("fd limit to ")),
+            num("nofile", At::After("limit is ")),
+        ],
+    },
+    Pattern {
         id: "haproxy_system_fd_limit",
         origin: "haproxy",
         ceiling: Some(SYSTEM_FILES),
