@@ -140,7 +140,12 @@ pub fn query(name: &str) -> Result<Unit> {
         .map_err(|e| Error::io(format!("waiting for {prog}"), e))?;
     if !status.success() {
         let why = String::from_utf8_lossy(&err);
-        let why = why.lines().next().unwrap_or("no message").trim();
+        let why = why
+            .lines()
+            .next()
+            .unwrap_or("no message")
+            .trim()
+            .trim_end_matches('.');
         return Err(Error::Usage(format!(
             "--unit {name}: {prog} show failed: {why}; --unit needs a running systemd: use --pid or --process instead"
         )));
@@ -161,7 +166,20 @@ pub fn query(name: &str) -> Result<Unit> {
 /// Where the running process and its unit disagree (the unit was edited and not restarted,
 /// or the program changed its own limit), as notes for the report.
 pub fn notes(u: &Unit, nofile: &Limit) -> Vec<String> {
-    let mut notes = Vec::new();
+    // systemd's own word for no limit.
+    let sd = |r: Rlim| match r {
+        Rlim::Unlimited => "infinity".to_string(),
+        Rlim::Value(v) => v.to_string(),
+    };
+    let mut notes = vec![format!(
+        "{n} sets LimitNOFILE={}, TasksMax={}, MemoryMax={}; change them with `systemctl edit {n}` ([Service] LimitNOFILE=N), then `systemctl restart {n}`",
+        u.limit_nofile
+            .map(|l| format!("{}:{}", sd(l.soft), sd(l.hard)))
+            .unwrap_or_else(|| "?".into()),
+        u.tasks_max.map(sd).unwrap_or_else(|| "?".into()),
+        u.memory_max.map(sd).unwrap_or_else(|| "?".into()),
+        n = u.name
+    )];
     if let Some(l) = &u.limit_nofile {
         if l != nofile {
             notes.push(format!(
