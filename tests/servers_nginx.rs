@@ -157,7 +157,10 @@ fn nginx_worker_connections_bind_and_lift() {
         let v = check(srv.pid());
         let notes = v["notes"].to_string();
         assert!(notes.contains("configuration was not read"), "{v}");
-        assert_eq!(v["prediction"]["bottleneck"], "nginx_worker_connections", "{v}");
+        assert_eq!(
+            v["prediction"]["bottleneck"], "nginx_worker_connections",
+            "{v}"
+        );
     });
 }
 

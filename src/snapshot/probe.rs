@@ -315,7 +315,11 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             snap.notes.push(format!(
                 "HAProxy: the configuration was not read ({}{}: {}); give --haproxy-conf",
                 e.file,
-                if e.line > 0 { format!(":{}", e.line) } else { String::new() },
+                if e.line > 0 {
+                    format!(":{}", e.line)
+                } else {
+                    String::new()
+                },
                 e.msg
             ));
             Haproxy {
