@@ -129,6 +129,8 @@ fn haproxy_global_maxconn_binds_and_lifts() {
         );
         let (v, predicted, held) = predict_and_hold(&srv, 20);
         assert_eq!((predicted, held), (200, 200), "{v}");
+        // HAProxy sets its own fd limit: no advice to raise the soft limit it started with
+        assert!(!v["checks"].to_string().contains("SoftLimit1024"), "{v}");
         let lift = ceiling(&v, "haproxy_maxconn")["lift"]
             .as_str()
             .unwrap()

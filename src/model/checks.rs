@@ -325,6 +325,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
     }
     if p.nofile.soft == Rlim::Value(1024)
         && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind)
+        && !super::servers::sets_own_fd_limit(snap)
     {
         // A target above the soft limit: the hard limit when it is higher, else 65536 (which
         // then needs the hard limit raised where the process starts).

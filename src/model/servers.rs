@@ -245,6 +245,21 @@ pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
     Some(pred.ceiling.saturating_sub(workers * k))
 }
 
+/// Servers that set their own fd limit at start, so the soft limit they were started with is
+/// not theirs: HAProxy (to its maxsock), Redis (to maxclients + 32, within the hard limit),
+/// nginx workers with `worker_rlimit_nofile`.
+pub fn sets_own_fd_limit(snap: &Snapshot) -> bool {
+    match snap.runtime.kind {
+        RuntimeKind::Haproxy | RuntimeKind::Redis => true,
+        RuntimeKind::Nginx => snap
+            .runtime
+            .nginx
+            .as_ref()
+            .is_some_and(|n| n.worker_rlimit_nofile.is_some()),
+        _ => false,
+    }
+}
+
 /// The caps of servers porttune knows.
 pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
     let mut out = Vec::new();
@@ -562,6 +577,10 @@ mod tests {
         assert!(c.lift.contains("worker_connections 2048;"));
         // not nginx: no hook
         assert!(process_fds(&Snapshot::default(), &sc).is_none());
+        assert!(
+            !sets_own_fd_limit(&s),
+            "no worker_rlimit_nofile: the workers keep the master's"
+        );
         assert!(caps(&Snapshot::default(), &sc).is_empty());
     }
 }
