@@ -127,11 +127,11 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
 /// The limits targets: running processes now (prlimit), and the files that carry limits and
 /// Erlang flags for what starts later (limits.d, systemd), by absolute path.
 fn plan_limits(profile: &Profile, host: &dyn HostView, plan: &mut Plan) -> Result<Files> {
-    let mut files: BTreeMap<String, (String, Scope, Option<String>)> = BTreeMap::new();
+    let mut files = Files::new();
     let name = &profile.name;
     let lim = &profile.limits;
     let mut unit_flags: BTreeMap<String, String> = BTreeMap::new();
-    let mut files = Files::new();
+    if let Some(e) = &profile.erlang
         && let Some(u) = &e.unit
     {
         unit_flags.insert(u.clone(), persist::erl_flags(e.max_ports, e.max_processes));
