@@ -32,6 +32,11 @@ const CORPUS: &[(&str, &str, Option<&str>)] = &[
         "erlang_emfile",
         Some("process_fds"),
     ),
+    (
+        "File operation error: emfile. Target: sys.beam. Function: get_file. Process: code_server.",
+        "erlang_emfile",
+        Some("process_fds"),
+    ),
     ("{shutdown,emfile}", "erlang_emfile", Some("process_fds")),
     (
         "Ranch acceptor reducing accept rate: out of file descriptors",
