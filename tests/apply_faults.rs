@@ -364,10 +364,17 @@ fn vanished_target_process() {
         assert!(std::time::Instant::now() < deadline);
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // The hard limit stays (lowering it could not be undone without CAP_SYS_RESOURCE).
+    let hard = std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .map(|l| l.split_whitespace().nth(4).unwrap().to_string())
+        .unwrap();
     let prof = f.dir.join("pid.yaml");
     std::fs::write(
         &prof,
-        format!("name: pid\nsysctl:\n  fs.file-max: 200000\nlimits:\n  nofile: {{soft: 1024, hard: 1024}}\n  targets: [\"pid:{pid}\"]\n"),
+        format!("name: pid\nsysctl:\n  fs.file-max: 200000\nlimits:\n  nofile: {{soft: 1024, hard: {hard}}}\n  targets: [\"pid:{pid}\"]\n"),
     )
     .unwrap();
     let out = f
@@ -483,4 +490,87 @@ fn real_full_tmpfs() {
     }
     assert!(applied > 0, "no run had room enough to apply");
     assert!(refused > 0, "no run hit the full disk");
+}
+
+/// A user who is not root applies a `pid:N` limit to their own process while root's lock
+/// file (mode 0600) exists: the user's lock is their own, the apply works, rollback too.
+#[test]
+#[cfg(target_os = "linux")]
+#[ignore = "needs root and setpriv (util-linux)"]
+fn unprivileged_user_has_a_lock_of_their_own() {
+    need_root("unprivileged_user_has_a_lock_of_their_own");
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    // Root applies first: its lock file now exists in the lock dir, mode 0600.
+    assert_eq!(f.apply(&[]).status.code(), Some(0));
+    assert_eq!(f.rollback(&f.state).status.code(), Some(0));
+    std::fs::set_permissions(&f.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let mut child = Command::new("setpriv")
+        .args(nobody)
+        .args(["sh", "-c", "ulimit -S -n 512 && exec sleep 30"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let field = |n: usize| {
+        std::fs::read_to_string(format!("/proc/{pid}/limits"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(n).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let soft = || field(3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while soft() != "512" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child never lowered its limit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let hard = field(4);
+    let prof = f.dir.join("user.yaml");
+    let write_prof = |hard: &str| {
+        std::fs::write(
+            &prof,
+            format!("name: user\nlimits:\n  nofile: {{soft: 1024, hard: {hard}}}\n  targets: [\"pid:{pid}\"]\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&prof, std::fs::Permissions::from_mode(0o644)).unwrap();
+    };
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(nobody)
+            .arg(bin())
+            .args(args)
+            .env("PORTTUNE_SYSCTL_ROOT", &f.sys)
+            .env("PORTTUNE_LOCK_DIR", &f.dir)
+            .output()
+            .unwrap()
+    };
+    let ustate = f.dir.join("ustate");
+    let us = ustate.to_str().unwrap();
+    // Lowering the hard limit could not be rolled back without CAP_SYS_RESOURCE: refused.
+    write_prof("1024");
+    let lower = as_nobody(&["apply", prof.to_str().unwrap(), "--yes", "--state-dir", us]);
+    let untouched = soft();
+    write_prof(&hard);
+    let out = as_nobody(&["apply", prof.to_str().unwrap(), "--yes", "--state-dir", us]);
+    let applied = soft();
+    let back = as_nobody(&["rollback", "--state-dir", us]);
+    let restored = soft();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(lower.status.code(), Some(1), "{}", text(&lower));
+    assert!(
+        text(&lower).contains("cannot be undone"),
+        "{}",
+        text(&lower)
+    );
+    assert_eq!(untouched, "512");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(applied, "1024");
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert_eq!(restored, "512");
 }

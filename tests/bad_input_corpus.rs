@@ -1064,3 +1064,34 @@ fn fifo_in_sysctl_d_does_not_block_a_plan() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// `-` reads standard input, with the same cap and checks as a file.
+#[test]
+fn profile_on_stdin_is_bounded_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = fixture(tmp.path());
+    let run = |input: Vec<u8>| {
+        assert_cmd::Command::new(bin())
+            .args(["plan", "-"])
+            .env("PORTTUNE_SYSCTL_ROOT", &sys)
+            .write_stdin(input)
+            .timeout(Duration::from_secs(5))
+            .output()
+            .unwrap()
+    };
+    let out = run(vec![b'#'; (1 << 20) + 1]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limited to 1048576 bytes"));
+    let out = run(b"name: s\nsysctl:\n  net.core.somaxconn: \"010\"\n".to_vec());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-:3:3:"),
+        "{out:?}"
+    );
+    let out = run(b"name: s\nsysctl:\n  net.core.somaxconn: 8192\n".to_vec());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("4096 → 8192"),
+        "{out:?}"
+    );
+}

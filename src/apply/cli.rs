@@ -382,7 +382,13 @@ pub fn run_plan(args: &PlanArgs) -> Result<i32> {
 
 pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
     check_state_dir(&args.state_dir)?;
-    let (p, sys) = make_plan(&args.profile, &args.target)?;
+    let (mut p, sys) = make_plan(&args.profile, &args.target)?;
+    if (args.check || args.dry_run)
+        && let Err(e) = engine::refuse_pending(sys.root(), &absolute(&args.state_dir)?, false)
+    {
+        // Nothing is changed here, but the host may not be what the plan shows.
+        p.warnings.push(e.to_string());
+    }
     let json = args.target.format == Format::Json;
     let required = p.prediction.as_ref().and_then(|w| w.required);
     if args.verify && required.is_none() {

@@ -38,16 +38,22 @@ fn fnv(s: &str) -> u64 {
 
 /// The lock file for a sysctl root: `porttune.lock` for the kernel (/proc/sys), one per
 /// fixture tree otherwise (tests run side by side).
+/// Not root: a lock of this user's own (root's is mode 0600; what an unprivileged apply can
+/// change, its own processes' limits, is the user's alone).
 pub fn lock_path(sysctl_root: &Path) -> PathBuf {
-    let name = if sysctl_root == Path::new(super::sysctl::DEFAULT_ROOT) {
-        "porttune.lock".to_string()
+    let mut name = if sysctl_root == Path::new(super::sysctl::DEFAULT_ROOT) {
+        "porttune".to_string()
     } else {
-        format!(
-            "porttune-{:016x}.lock",
-            fnv(&sysctl_root.display().to_string())
-        )
+        format!("porttune-{:016x}", fnv(&sysctl_root.display().to_string()))
     };
-    lock_dir().join(name)
+    #[cfg(unix)]
+    {
+        let uid = nix::unistd::geteuid();
+        if !uid.is_root() {
+            name.push_str(&format!("-uid{uid}"));
+        }
+    }
+    lock_dir().join(format!("{name}.lock"))
 }
 
 /// The host-wide lock, held while an apply or a rollback runs. Its content is the path of

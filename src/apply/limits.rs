@@ -115,6 +115,12 @@ pub fn missing_privilege(pid: u32, cur: Limit, new: Limit) -> Option<String> {
             cur.hard, new.hard
         ));
     }
+    if new.hard < cur.hard && !cap {
+        return Some(format!(
+            "CAP_SYS_RESOURCE (lowering the hard limit from {} to {} cannot be undone without it: rollback could not raise it back)",
+            cur.hard, new.hard
+        ));
+    }
     #[cfg(unix)]
     {
         let me = nix::unistd::geteuid().as_raw();

@@ -109,6 +109,29 @@ fn spec_id(spec: &str, relative_to: Option<&Path>) -> String {
 /// Read a profile source: a bundled name or a file. Errors: `Usage` for an unknown bundled
 /// name, `Input` for a file (with line and column when the bytes are not text).
 pub fn read_source(spec: &str, relative_to: Option<&Path>) -> Result<Source> {
+    if spec == "-" && relative_to.is_none() {
+        // Standard input, bounded like a file; `extends` in it resolve from this directory.
+        let bytes = crate::fsio::read_bounded(Path::new("-"), MAX_BYTES as u64, "profile")
+            .map_err(|e| match e {
+                Error::Input { msg, .. } if msg.contains("larger than") => Error::input(
+                    "-",
+                    format!("standard input: profiles are limited to {MAX_BYTES} bytes"),
+                ),
+                other => other,
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::input(
+                "-",
+                "not a text file: the profile on standard input is not UTF-8",
+            )
+        })?;
+        return Ok(Source {
+            id: "stdin".into(),
+            display: PathBuf::from("-"),
+            dir: std::env::current_dir().ok(),
+            text,
+        });
+    }
     if !is_path(spec) {
         return match bundled::get(spec) {
             Some(text) => Ok(Source {
