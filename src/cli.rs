@@ -25,7 +25,9 @@ Exit codes (every command):
     about = "How many concurrent TCP connections this host can hold, what stops it first, and how to lift it",
     long_about = "porttune reads the host (ephemeral ports, TIME_WAIT reuse, RLIMIT_NOFILE, fs.file-max, \
 accept queues, conntrack, memory, Erlang/JVM/nginx caps), predicts the connection ceiling for a \
-scenario, names the bottleneck and shows the ladder of limits above it with how to lift each.",
+scenario, names the bottleneck and shows the ladder of limits above it with how to lift each.
+
+Runs on Linux and macOS. On macOS it speaks macOS (kern.maxfilesperproc, net.inet.ip.portrange, launchctl, LaunchDaemons); what differs there: `check --pid` needs --nofile for the process's limits, `--unit` is Linux-only (systemd), and the flood's queue and kernel-memory counters are not observed (docs/macos.md).",
     after_help = EXIT_CODES
 )]
 pub struct Cli {
