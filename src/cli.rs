@@ -50,7 +50,7 @@ pub enum Command {
     Plan(crate::apply::cli::PlanArgs),
     /// Apply a profile: journal, change, read back; restore everything on failure.
     Apply(crate::apply::cli::ApplyArgs),
-    /// Restore the values and files an apply changed (the latest journal, or the one named).
+    /// Restore the values and files applies changed (every open journal, or the one named).
     Rollback(crate::apply::cli::RollbackArgs),
     /// List, show and validate profiles.
     Profiles(crate::apply::cli::ProfilesArgs),

@@ -904,6 +904,58 @@ fn all_cases() -> Vec<Case> {
     v
 }
 
+/// Most bytes a refused input may make porttune read in all (read(2) calls: the capped
+/// input, plus /proc files the probe reads on a busy host). /dev/zero used to read ~2 GB.
+const MAX_READ: u64 = 64 << 20;
+
+/// Run `cmd` with a time limit. Linux: the child is waited for without being reaped
+/// (waitid WNOWAIT), so its /proc/PID/io still tells how many bytes it read (`rchar`).
+fn run_bounded(
+    mut cmd: std::process::Command,
+    limit: Duration,
+) -> std::io::Result<(std::process::Output, Option<u64>)> {
+    use std::process::Stdio;
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
+    let mut read_bytes = None;
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let until = Instant::now() + limit;
+        loop {
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
+            match waitid(Id::Pid(pid), flags) {
+                Ok(WaitStatus::StillAlive) if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                Ok(WaitStatus::StillAlive) => {
+                    let _ = child.kill();
+                    break;
+                }
+                _ => {
+                    read_bytes = std::fs::read_to_string(format!("/proc/{pid}/io"))
+                        .ok()
+                        .and_then(|t| {
+                            t.lines()
+                                .find_map(|l| l.strip_prefix("rchar:"))
+                                .and_then(|v| v.trim().parse().ok())
+                        });
+                    break;
+                }
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = limit;
+    Ok((child.wait_with_output()?, read_bytes))
+}
+
 /// Run one case; the failure text when it does not hold.
 fn run_case(c: &Case) -> Result<(), String> {
     let tmp = tempfile::tempdir().unwrap();
@@ -925,29 +977,34 @@ fn run_case(c: &Case) -> Result<(), String> {
         .map(|a| a.replace("{d}", &d.display().to_string()))
         .collect();
     let start = Instant::now();
-    let out = assert_cmd::Command::new(bin())
-        .args(&args)
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(&args)
         .current_dir(d)
         .env("PORTTUNE_SYSCTL_ROOT", &sys)
         .env("PORTTUNE_LOCK_DIR", d)
         .env("NO_COLOR", "1")
-        .env_remove("PORTTUNE_STATE_DIR")
-        .timeout(Duration::from_secs(5))
-        .output()
+        .env_remove("PORTTUNE_STATE_DIR");
+    let (out, read_bytes) = run_bounded(cmd, Duration::from_secs(5))
         .map_err(|e| format!("{}: cannot run: {e}", c.name))?;
     let took = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     if std::env::var_os("PORTTUNE_CORPUS_SHOW").is_some() {
         println!(
-            "{:<50} {:?} {:?}",
+            "{:<50} {:?} read={:?} {:?}",
             c.name,
             out.status.code(),
+            read_bytes,
             stderr.lines().next().unwrap_or("")
         );
     }
     let got = out.status.code();
     let mut errs = Vec::new();
+    if let Some(n) = read_bytes
+        && n > MAX_READ
+    {
+        errs.push(format!("read {n} bytes (more than {MAX_READ})"));
+    }
     if took >= Duration::from_secs(5) || got.is_none() {
         errs.push(format!(
             "did not finish within 5 s (status {:?})",

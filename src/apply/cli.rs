@@ -90,7 +90,8 @@ pub struct ApplyArgs {
 /// `porttune rollback [JOURNAL]`: restore what an apply changed.
 #[derive(Debug, Clone, Args)]
 pub struct RollbackArgs {
-    /// A journal file, or a journal id (prefix) in the state directory; default: the latest.
+    /// A journal file, or a journal id (prefix) in the state directory; default: every journal
+    /// not yet rolled back, newest first (the oldest original values are what remains).
     pub journal: Option<String>,
     /// Journal directory.
     #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
