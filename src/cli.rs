@@ -14,9 +14,11 @@ and `porttune flood` to prove the ceiling.
 Exit codes (every command):
   0  all good: checks passed, applied or nothing to do, the flood matched the prediction
   1  ran, and the answer is no: a check failed or the prediction is below --require, a change
-     failed and was rolled back, apply --check found changes, the flood differs
+     failed (or SIGTERM/SIGHUP came) and everything was restored, apply --check found changes,
+     the flood differs
   2  bad usage or bad input: nothing was changed
-  3  internal error (a bug, or the host could not be read)";
+  3  internal error (a bug, the host could not be read, standard output failed)
+  130  apply interrupted by SIGINT, after restoring everything it had changed";
 
 #[derive(Debug, Parser)]
 #[command(
