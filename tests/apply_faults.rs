@@ -179,6 +179,13 @@ fn applies_and_rolls_back() {
     let out = f.rollback(&f.state);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(f.read_all(), before);
+    // A fixture tree's lock is removed when released with nothing in flight.
+    let locks: Vec<_> = std::fs::read_dir(&f.dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+        .collect();
+    assert!(locks.is_empty(), "{locks:?}");
 }
 
 /// ENOSPC at every file write: journal, reserve, each persisted file, the final journal

@@ -63,6 +63,18 @@ pub struct HostLock {
     #[cfg(unix)]
     file: nix::fcntl::Flock<std::fs::File>,
     pub path: PathBuf,
+    /// The kernel's lock (/proc/sys) stays; a fixture tree's is removed when released with
+    /// nothing in flight, so test runs leave no lock files behind.
+    keep: bool,
+}
+
+impl Drop for HostLock {
+    fn drop(&mut self) {
+        if !self.keep && self.in_flight().is_none() {
+            // Removed while still locked: a later apply creates a fresh one.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl HostLock {
@@ -90,12 +102,16 @@ impl HostLock {
                         path.display()
                     ))
                 })?;
-            Ok(HostLock { file, path })
+            Ok(HostLock {
+                file,
+                path,
+                keep: sysctl_root == Path::new(super::sysctl::DEFAULT_ROOT),
+            })
         }
         #[cfg(not(unix))]
         {
             let _ = f;
-            Ok(HostLock { path })
+            Ok(HostLock { path, keep: true })
         }
     }
 
