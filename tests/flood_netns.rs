@@ -414,4 +414,11 @@ fn flood_stopped_by_duration_is_incomplete() {
         err.contains("incomplete: --duration 1 s ran out"),
         "the text says why: {d}"
     );
+    // The text report fits 80 columns when piped.
+    for line in err
+        .lines()
+        .skip_while(|l| !l.starts_with("porttune flood:"))
+    {
+        assert!(line.chars().count() <= 80, "{line}\n{d}");
+    }
 }

@@ -209,6 +209,11 @@ fn unit_reads_main_pid_and_unit_limits_from_systemctl_show() {
 
     let text = stdout(&run(&["check", "--unit", "web.service"], &env));
     assert!(text.contains(&format!("web.service (PID {pid}")), "{text}");
+    assert!(
+        text.contains("TasksMax=4915"),
+        "the unit's settings are shown: {text}"
+    );
+    assert!(text.contains("`systemctl edit web.service`"), "{text}");
 
     let missing = run(&["check", "--unit", "nope.service"], &env);
     assert_eq!(missing.status.code(), Some(2));
@@ -717,4 +722,86 @@ fn flood_target_with_a_named_process() {
             .contains(&format!("belongs to PID {srv}")),
         "{all}"
     );
+}
+
+/// The textfile unit's own command, run as systemd would for the instances `web` and `host`:
+/// each writes its file with its identity; a unit without a main process leaves the old file.
+#[test]
+fn textfile_unit_command_writes_one_file_per_instance() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let unit =
+        std::fs::read_to_string(format!("{root}/examples/porttune-textfile@.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/bin/sh -c '"))
+        .and_then(|l| l.strip_suffix('\''))
+        .expect("ExecStart=/bin/sh -c '…'");
+    let dir = tempfile::tempdir().unwrap();
+    let web = named_sleeper(dir.path(), "pt-tf-web", 1024, 4096);
+    let sc = fake_systemctl(dir.path(), web.0.id());
+    let tf = dir.path().join("tf");
+    std::fs::create_dir(&tf).unwrap();
+    let bin = common::bin();
+    let sh = |instance: &str| {
+        let cmd = exec
+            .replace("%i", instance)
+            .replace("/usr/local/bin/porttune", bin.to_str().unwrap());
+        Command::new("sh")
+            .args(["-c", &cmd])
+            .env("TEXTFILE_DIR", &tf)
+            .env("PORTTUNE_SYSTEMCTL", &sc)
+            .status()
+            .unwrap()
+    };
+    sh("web");
+    sh("host");
+    let webf = std::fs::read_to_string(tf.join("porttune-web.prom")).unwrap();
+    assert!(
+        webf.contains(&format!(
+            "unit=\"web.service\",comm=\"pt-tf-web\",pid=\"{}\"",
+            web.0.id()
+        )),
+        "{webf}"
+    );
+    let hostf = std::fs::read_to_string(tf.join("porttune-host.prom")).unwrap();
+    assert!(hostf.contains("target=\"host\""), "{hostf}");
+    // The unit stops: systemctl reports no main process; the last file stays.
+    let stopped = fake_systemctl(dir.path(), 0);
+    let cmd = exec
+        .replace("%i", "web")
+        .replace("/usr/local/bin/porttune", bin.to_str().unwrap());
+    let st = Command::new("sh")
+        .args(["-c", &cmd])
+        .env("TEXTFILE_DIR", &tf)
+        .env("PORTTUNE_SYSTEMCTL", &stopped)
+        .status()
+        .unwrap();
+    assert!(!st.success());
+    assert_eq!(
+        std::fs::read_to_string(tf.join("porttune-web.prom")).unwrap(),
+        webf
+    );
+}
+
+/// `plan` wraps its explanations at 80 columns when piped (a key line stays whole).
+#[test]
+fn plan_is_wrapped_at_80_columns() {
+    let text = stdout(&run(
+        &["plan", "production", "--root", "/nonexistent-root"],
+        &[],
+    ));
+    assert!(
+        text.contains("change(s)") || text.contains("No changes"),
+        "{text}"
+    );
+    for line in text
+        .lines()
+        .filter(|l| !(l.starts_with("  ") && l.contains(" → ") && !l.starts_with("   ")))
+    {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns:\n{line}\n{text}",
+            line.chars().count()
+        );
+    }
 }

@@ -274,7 +274,9 @@ fn confine(p: &Plan, root: &Path) -> Result<()> {
 
 /// The plan as text.
 pub fn render_plan(p: &Plan) -> String {
+    use crate::render::wrap::{terminal_width, wrap};
     use colored::Colorize;
+    let w = terminal_width();
     let mut s = format!(
         "{} `{}` ({}), persist: {}\n",
         "Profile".bold(),
@@ -288,47 +290,49 @@ pub fn render_plan(p: &Plan) -> String {
         s.push_str(&format!("{} change(s):\n", p.changes.len()));
         for c in &p.changes {
             s.push_str(&format!(
-                "  {}: {} → {}\n      scope: {}; needs: {}{}",
+                "  {}: {} → {}\n",
                 c.key,
                 c.from.as_deref().unwrap_or("(unknown)"),
-                c.to,
+                c.to
+            ));
+            let mut d = format!(
+                "scope: {}; needs: {}{}; restart: {}",
                 c.scope,
                 c.needs,
                 if c.allowed {
                     String::new()
                 } else {
                     " (MISSING)".red().bold().to_string()
-                }
-            ));
-            s.push_str(&format!(
-                "; restart: {}",
+                },
                 c.restart.as_deref().unwrap_or("no")
-            ));
-            if let Some(w) = &c.why {
-                s.push_str(&format!("; {w}"));
+            );
+            if let Some(why) = &c.why {
+                d.push_str(&format!("; {why}"));
             }
-            if let Some(w) = crate::plan::where_instead(c) {
-                s.push_str(&format!("\n      {w}"));
+            s.push_str(&wrap(&d, w, "      ", "        "));
+            if let Some(instead) = crate::plan::where_instead(c) {
+                s.push_str(&wrap(&instead, w, "      ", "        "));
             }
-            s.push('\n');
         }
     }
     if !p.unchanged.is_empty() {
         s.push_str("Already in place:\n");
         for u in &p.unchanged {
-            s.push_str(&format!("  {} = {} ({})\n", u.key, u.value, u.why));
+            let t = format!("{} = {} ({})", u.key, u.value, u.why);
+            s.push_str(&wrap(&t, w, "  ", "      "));
         }
     }
     if !p.skipped.is_empty() {
         s.push_str("Skipped:\n");
         for k in &p.skipped {
-            s.push_str(&format!("  {}: {}\n", k.key, k.why));
+            s.push_str(&wrap(&format!("{}: {}", k.key, k.why), w, "  ", "      "));
         }
     }
-    for w in &p.warnings {
-        s.push_str(&format!("{} {w}\n", "warning:".yellow()));
+    for warning in &p.warnings {
+        let first = format!("{} ", "warning:".yellow());
+        s.push_str(&wrap(warning, w, &first, "  "));
     }
-    if let Some(w) = &p.prediction {
+    if let Some(pred) = &p.prediction {
         let side = |n: u64, b: &str| {
             if b.is_empty() {
                 "n/a (no prediction)".to_string()
@@ -336,17 +340,17 @@ pub fn render_plan(p: &Plan) -> String {
                 format!("{} (bottleneck: {b})", fmt_num(n))
             }
         };
-        s.push_str(&format!(
+        let mut t = format!(
             "{} ({}): {} → {}",
             "Predicted ceiling".bold(),
             p.scenario.kind.name(),
-            side(w.before, &w.before_bottleneck),
-            side(w.after, &w.after_bottleneck)
-        ));
-        if let Some(r) = w.required {
-            s.push_str(&format!("; the profile requires {}", fmt_num(r)));
+            side(pred.before, &pred.before_bottleneck),
+            side(pred.after, &pred.after_bottleneck)
+        );
+        if let Some(r) = pred.required {
+            t.push_str(&format!("; the profile requires {}", fmt_num(r)));
         }
-        s.push('\n');
+        s.push_str(&wrap(&t, w, "", "  "));
     }
     s
 }
@@ -485,7 +489,11 @@ pub fn run_apply(args: &ApplyArgs) -> Result<i32> {
     let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
 
     if !json {
-        crate::outln!("Applied profile `{}`:", p.profile);
+        crate::outln!(
+            "{} `{}`:",
+            colored::Colorize::bold("Applied profile"),
+            p.profile
+        );
         for c in &p.changes {
             crate::outln!(
                 "  {}: {} → {} ({})",
@@ -573,7 +581,13 @@ fn finish(
         None => {
             if let Some((n, r)) = &verified {
                 crate::outln!("\nverify: up to the profile's {n} connections; {scope}");
-                crate::out!("{}", crate::flood::render::text(r));
+                crate::out!(
+                    "{}",
+                    crate::render::wrap::wrap_lines(
+                        &crate::flood::render::text(r),
+                        crate::render::wrap::terminal_width()
+                    )
+                );
                 let short = predicted.filter(|&a| a < *n).map(|a| {
                     format!(
                         "; the plan predicts {} for the profile's {kind} scenario, below the required {}: a loopback flood cannot prove it",
@@ -583,7 +597,11 @@ fn finish(
                 });
                 crate::outln!(
                     "verify: {} — measured {} on loopback, required {n}{}",
-                    if met(*n, r) { "ok" } else { "FAILED" },
+                    if met(*n, r) {
+                        colored::Colorize::green("ok").to_string()
+                    } else {
+                        colored::Colorize::bold(colored::Colorize::red("FAILED")).to_string()
+                    },
                     r.measured(),
                     short.unwrap_or_default()
                 );
@@ -672,7 +690,8 @@ fn print_rolled_back(r: &engine::RolledBack) {
         return;
     }
     crate::outln!(
-        "Rolled back journal {} (profile `{}`):",
+        "{} {} (profile `{}`):",
+        colored::Colorize::bold("Rolled back journal"),
         r.journal.display(),
         r.profile
     );

@@ -278,7 +278,10 @@ pub fn run(args: &FloodArgs) -> Result<i32> {
     }
     let report = measure(args)?;
     let text = match args.format {
-        Format::Text => render::text(&report),
+        Format::Text => crate::render::wrap::wrap_lines(
+            &render::text(&report),
+            crate::render::wrap::terminal_width(),
+        ),
         Format::Json => render::json(&report),
         Format::Markdown => render::markdown(&report),
     };

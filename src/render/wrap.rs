@@ -86,6 +86,23 @@ pub fn wrap(text: &str, width: usize, first: &str, cont: &str) -> String {
     out
 }
 
+/// Wrap every line of `text` longer than `width`, continuation lines indented two columns
+/// past the line's own indentation. Shorter lines are kept as they are.
+pub fn wrap_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if visible_len(line) <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let indent = " ".repeat(line.len() - body.len());
+        out.push_str(&wrap(body, width, &indent, &format!("{indent}  ")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +125,12 @@ mod tests {
             wrap("\u{1b}[1mab\u{1b}[0m cd", 5, "", ""),
             "\u{1b}[1mab\u{1b}[0m cd\n"
         );
+    }
+
+    #[test]
+    fn wraps_only_long_lines() {
+        let t = wrap_lines("short\n  a bb ccc dddd\n", 10);
+        assert_eq!(t, "short\n  a bb ccc\n    dddd\n");
     }
 
     #[test]

@@ -161,7 +161,20 @@ pub fn query(name: &str) -> Result<Unit> {
 /// Where the running process and its unit disagree (the unit was edited and not restarted,
 /// or the program changed its own limit), as notes for the report.
 pub fn notes(u: &Unit, nofile: &Limit) -> Vec<String> {
-    let mut notes = Vec::new();
+    // systemd's own word for no limit.
+    let sd = |r: Rlim| match r {
+        Rlim::Unlimited => "infinity".to_string(),
+        Rlim::Value(v) => v.to_string(),
+    };
+    let mut notes = vec![format!(
+        "{n} sets LimitNOFILE={}, TasksMax={}, MemoryMax={}; change them with `systemctl edit {n}` ([Service] LimitNOFILE=N), then `systemctl restart {n}`",
+        u.limit_nofile
+            .map(|l| format!("{}:{}", sd(l.soft), sd(l.hard)))
+            .unwrap_or_else(|| "?".into()),
+        u.tasks_max.map(sd).unwrap_or_else(|| "?".into()),
+        u.memory_max.map(sd).unwrap_or_else(|| "?".into()),
+        n = u.name
+    )];
     if let Some(l) = &u.limit_nofile {
         if l != nofile {
             notes.push(format!(
