@@ -805,3 +805,45 @@ fn plan_is_wrapped_at_80_columns() {
         );
     }
 }
+
+/// On a terminal (a pty from script(1)) the report follows its width (60 columns here), and
+/// is coloured; NO_COLOR turns the colour off there too.
+#[test]
+#[ignore = "needs script (util-linux)"]
+fn on_a_terminal_the_width_and_colour_follow_it() {
+    common::need_tool(
+        "on_a_terminal_the_width_and_colour_follow_it",
+        "script",
+        &["--version"],
+        "apt-get install util-linux",
+    );
+    let snap = fixture("linux-defaults.yaml");
+    let pty = |env: &str| {
+        let cmd = format!(
+            "stty rows 40 cols 60; {env} {} check --from {snap}",
+            common::bin().display()
+        );
+        let o = Command::new("script")
+            .args(["-qc", &cmd, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).replace('\r', "")
+    };
+    let coloured = pty("");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "colour on a terminal:\n{coloured}"
+    );
+    let plain = pty("NO_COLOR=1");
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    assert!(plain.contains("Ladder"), "{plain}");
+    for line in plain.lines() {
+        assert!(
+            line.chars().count() <= 60,
+            "{} columns:\n{line}\n{plain}",
+            line.chars().count()
+        );
+    }
+}

@@ -140,7 +140,12 @@ pub fn query(name: &str) -> Result<Unit> {
         .map_err(|e| Error::io(format!("waiting for {prog}"), e))?;
     if !status.success() {
         let why = String::from_utf8_lossy(&err);
-        let why = why.lines().next().unwrap_or("no message").trim();
+        let why = why
+            .lines()
+            .next()
+            .unwrap_or("no message")
+            .trim()
+            .trim_end_matches('.');
         return Err(Error::Usage(format!(
             "--unit {name}: {prog} show failed: {why}; --unit needs a running systemd: use --pid or --process instead"
         )));
