@@ -279,9 +279,12 @@ fn flood_churn_time_wait() {
 
 /// Start `setup` then `porttune flood FLOOD_ARGS` in the background, send SIGINT after
 /// 0.5 s, and return (timing/cleanup facts, the flood's JSON report, a dump for messages).
+/// Start a flood, wait until `ready` (a shell condition) holds while it runs (a ready signal,
+/// not a fixed sleep, so a loaded machine only waits longer), then SIGINT it.
 fn sigint_mid_flood(
     setup: &str,
     flood_args: &str,
+    ready: &str,
 ) -> (serde_json::Value, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("out.json");
@@ -290,7 +293,7 @@ fn sigint_mid_flood(
          before=$(awk '/^TCP:/ {{print $3}}' /proc/net/sockstat)\n\
          {setup}\n\
          \"$PORTTUNE\" flood --format json {flood_args} > {report} 2>&1 & pid=$!\n\
-         sleep 0.5\n\
+         for i in $(seq 1500); do kill -0 $pid 2>/dev/null || break; {ready} && break; sleep 0.02; done\n\
          kids=$(pgrep -P $pid | tr '\\n' ' ')\n\
          t0=$(date +%s%N)\n\
          kill -INT $pid\n\
@@ -328,6 +331,8 @@ fn flood_sigint_cleans_up() {
     let (_, r, _) = sigint_mid_flood(
         "echo '40000 49999' > /proc/sys/net/ipv4/ip_local_port_range",
         "--max 100000 --duration 60",
+        // Both ends are in the namespace: 2 × 1,001 established sockets.
+        "[ $(ss -Htn state established | wc -l) -ge 2002 ]",
     );
     assert!(r["established"].as_u64().unwrap() > 1000, "{r}");
 }
@@ -377,6 +382,8 @@ fn flood_sigint_during_target_wait() {
             sh_quote(py.to_str().unwrap())
         ),
         "--target 127.0.0.1:8080 --connect-timeout 20000 --duration 60",
+        // The window of 64 connects is in the server's queue.
+        "[ $(ss -Htn state established '( dport = :8080 )' | wc -l) -ge 64 ]",
     );
     // Paced on the server's queue (the window of 64): they were waiting when the signal came.
     assert_eq!(r["established"], 64, "{r}");

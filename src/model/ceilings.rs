@@ -401,10 +401,10 @@ pub fn usable_ports(
             excluded.insert(*p);
         }
     }
-    let bound = excluded.len() as u64 - reserved;
+    let bound = (excluded.len() as u64).saturating_sub(reserved);
     let p = r
         .len()
-        .saturating_sub(excluded.len() as u64 + extra_bound_in_range);
+        .saturating_sub((excluded.len() as u64).saturating_add(extra_bound_in_range));
     let mut why = format!("range {}–{} ({} ports)", r.lo, r.hi, r.len());
     if reserved > 0 {
         why.push_str(&format!(" − {reserved} reserved"));
