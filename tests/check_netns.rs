@@ -124,7 +124,10 @@ fn pid_in_another_namespace_reads_that_namespace() {
     let comm = format!("/proc/{}/comm", child.id());
     let t0 = std::time::Instant::now();
     while std::fs::read_to_string(&comm).unwrap_or_default().trim() != "sleep" {
-        assert!(t0.elapsed().as_secs() < 10, "the namespaced child never started");
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "the namespaced child never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let out = std::process::Command::new(common::bin())
