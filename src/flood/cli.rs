@@ -88,6 +88,15 @@ pub struct FloodArgs {
     #[arg(long)]
     pub graceful: bool,
 
+    /// --target: a cap only the application knows, for the prediction (as `check
+    /// --app-limit`): `N` or `N:NAME`. Repeatable.
+    #[arg(long, value_name = "N[:NAME]")]
+    pub app_limit: Vec<crate::model::AppLimit>,
+
+    /// --target: the server's event loop when it cannot be seen (`select`: FD_SETSIZE).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub selector: Option<crate::model::Selector>,
+
     /// Connections opened but not yet accepted per worker (target and churn modes: connects
     /// in flight). Loopback: at most half the listen backlog.
     #[arg(long, default_value_t = 64, value_name = "N")]

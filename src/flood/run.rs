@@ -295,6 +295,8 @@ pub fn measure(
             kind: ScenarioKind::Inbound,
             backlog: t.backlog,
             churn: args.churn,
+            app_limits: args.app_limit.clone(),
+            selector: args.selector,
             ..Default::default()
         },
     };
