@@ -151,6 +151,16 @@ fn nginx_worker_connections_bind_and_lift() {
         let before = servers::settled(&w, servers::socket_fds);
         let _conns = servers::connect_n(PORT, lifted);
         assert_eq!(held(&w, before), lifted);
+
+        // a running master's configuration that cannot be read: a note, not a failure
+        std::fs::rename(&c, dir.path().join("moved.conf")).unwrap();
+        let v = check(srv.pid());
+        let notes = v["notes"].to_string();
+        assert!(notes.contains("configuration was not read"), "{v}");
+        assert_eq!(
+            v["prediction"]["bottleneck"], "nginx_worker_connections",
+            "{v}"
+        );
     });
 }
 

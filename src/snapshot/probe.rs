@@ -306,8 +306,28 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         column: None,
         msg: e.msg,
     };
-    let files = haproxy::read_files(&files_root, &names).map_err(input)?;
-    let mut h = haproxy::parse(&files).map_err(input)?;
+    let parsed = haproxy::read_files(&files_root, &names).and_then(|f| haproxy::parse(&f));
+    let mut h = match parsed {
+        Ok(h) => h,
+        Err(e) if opts.haproxy_conf.is_some() => return Err(input(e)),
+        // a running process's -f that cannot be read here: say so, keep what /proc shows
+        Err(e) => {
+            snap.notes.push(format!(
+                "HAProxy: the configuration was not read ({}{}: {}); give --haproxy-conf",
+                e.file,
+                if e.line > 0 {
+                    format!(":{}", e.line)
+                } else {
+                    String::new()
+                },
+                e.msg
+            ));
+            Haproxy {
+                config: names.join(", "),
+                ..Default::default()
+            }
+        }
+    };
     h.config_source = Some(how);
     h.cmdline_maxconn = cmd_maxconn;
     #[cfg(target_os = "linux")]

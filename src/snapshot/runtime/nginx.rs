@@ -612,7 +612,26 @@ mod linux {
                 )
             }
         };
-        let mut n = read_config(&fsroot, &path, args.directives.as_deref(), cpus)?;
+        let mut n = match read_config(&fsroot, &path, args.directives.as_deref(), cpus) {
+            Ok(n) => n,
+            // the operator's own --nginx-conf must be right; a running master's file that
+            // cannot be read or followed here still leaves its workers to read
+            Err(e) if conf.is_some() => return Err(e),
+            Err(e) => {
+                notes.push(format!(
+                    "nginx: the master's configuration was not read ({}{}: {}); worker_connections assumed 512 (the default), listeners counted in the workers; give --nginx-conf",
+                    e.file.as_deref().unwrap_or(&path),
+                    if e.line > 0 { format!(":{}", e.line) } else { String::new() },
+                    e.msg
+                ));
+                Nginx {
+                    config: path.clone(),
+                    worker_processes: 1,
+                    worker_connections: DEFAULT_WORKER_CONNECTIONS,
+                    ..Default::default()
+                }
+            }
+        };
         n.config_source = Some(how);
         n.master_pid = Some(master);
         n.workers = workers(proc_root, master);
