@@ -32,6 +32,11 @@ const CORPUS: &[(&str, &str, Option<&str>)] = &[
         "erlang_emfile",
         Some("process_fds"),
     ),
+    (
+        "File operation error: emfile. Target: sys.beam. Function: get_file. Process: code_server.",
+        "erlang_emfile",
+        Some("process_fds"),
+    ),
     ("{shutdown,emfile}", "erlang_emfile", Some("process_fds")),
     (
         "Ranch acceptor reducing accept rate: out of file descriptors",
@@ -347,8 +352,15 @@ fn the_seed_explains_to_erlang_max_fds_and_says_plus_q_does_not_lift_it() {
 #[test]
 fn numbers_are_taken() {
     let n = |msg: &str, name: &str| explain::scan(msg)[0].num(name);
-    assert_eq!(n(CORPUS[7].0, "worker_connections"), Some(512));
-    assert_eq!(n(CORPUS[8].0, "nofile"), Some(1024));
+    let of = |id: &str| CORPUS.iter().find(|c| c.1 == id).unwrap().0;
+    assert_eq!(
+        n(of("nginx_worker_connections"), "worker_connections"),
+        Some(512)
+    );
+    assert_eq!(
+        n(of("nginx_worker_connections_exceed_nofile"), "nofile"),
+        Some(1024)
+    );
     assert_eq!(
         n(
             "Proxy x reached process FD limit (maxsock=4096). Please check 'ulimit-n' and restart.",

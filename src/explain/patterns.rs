@@ -112,6 +112,7 @@ pub static PATTERNS: &[Pattern] = &[
             &["{shutdown,emfile}"],
             &["{error,emfile}"],
             &["reason: emfile"],
+            &["file operation error: emfile"],
             &["out of file descriptors"],
         ],
         unless: &[],

@@ -2,7 +2,7 @@
 //! /dev/kmsg, else `dmesg`, else the journal (`journalctl -k -b`). Records only the lines
 //! that match a kernel limit message (explain::kernel_log decides which), with their time.
 //! Bounded: at most MAX_RECORDS records or MAX_BYTES bytes, and each command is killed after
-//! COMMAND_TIMEOUT.
+//! COMMAND_TIMEOUT (1 s), so an unreadable log costs `check` at most about 2 s, usually a few ms.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -12,18 +12,25 @@ use crate::explain::kernel_log as ev;
 
 const MAX_RECORDS: usize = 100_000;
 const MAX_BYTES: usize = 16 << 20;
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Read the kernel log of this host. Never fails: says why when it cannot read it.
 pub fn read() -> KernelLog {
     let mut why = Vec::new();
-    match kmsg() {
+    let denied = match kmsg() {
         Ok(lines) => return found("/dev/kmsg", lines),
-        Err(e) => why.push(format!("/dev/kmsg: {e}")),
-    }
-    match command("dmesg", &["--time-format", "iso", "--kernel"]) {
-        Ok(out) => return found("dmesg", out.lines().filter_map(ev::parse_dmesg_iso)),
-        Err(e) => why.push(format!("dmesg: {e}")),
+        Err((e, denied)) => {
+            why.push(format!("/dev/kmsg: {e}"));
+            denied
+        }
+    };
+    // dmesg reads /dev/kmsg too (or syslog(2), under the same kernel.dmesg_restrict): worth a
+    // try only when /dev/kmsg is missing, not when it was refused.
+    if !denied {
+        match command("dmesg", &["--time-format", "iso", "--kernel"]) {
+            Ok(out) => return found("dmesg", out.lines().filter_map(ev::parse_dmesg_iso)),
+            Err(e) => why.push(format!("dmesg: {e}")),
+        }
     }
     match command(
         "journalctl",
@@ -76,13 +83,17 @@ fn boot_time() -> Option<u64> {
 
 /// Every record in the ring buffer: /dev/kmsg returns one record per read() and EAGAIN at
 /// the end when opened non-blocking.
-fn kmsg() -> Result<Vec<LogLine>, String> {
+/// Err: the reason, and whether it was a permission refusal.
+fn kmsg() -> Result<Vec<LogLine>, (String, bool)> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
         .open("/dev/kmsg")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
+            (e.to_string(), denied)
+        })?;
     let boot = boot_time();
     let mut buf = vec![0u8; 8192];
     let mut out = Vec::new();
@@ -100,7 +111,10 @@ fn kmsg() -> Result<Vec<LogLine>, String> {
             // EPIPE: records were overwritten while reading; the next read goes on.
             Err(e) if e.raw_os_error() == Some(nix::libc::EPIPE) => continue,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) if out.is_empty() => return Err(e.to_string()),
+            Err(e) if out.is_empty() => {
+                let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
+                return Err((e.to_string(), denied));
+            }
             Err(_) => break,
         }
     }
