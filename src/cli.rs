@@ -148,8 +148,9 @@ pub struct ScenarioArgs {
     /// Outbound and loopback: source IPs (loopback uses 127.0.0.1..N).
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SOURCE_IPS))]
     pub source_ips: u64,
-    /// Outbound: the client binds port 0 before connect() without IP_BIND_ADDRESS_NO_PORT,
-    /// so each source IP has one port pool for all destinations.
+    /// Outbound and loopback: the client binds port 0 before connect() without
+    /// IP_BIND_ADDRESS_NO_PORT (as gen_tcp with `{ip, …}` does), so each source IP has one port
+    /// pool for all destinations and listen ports.
     #[arg(long)]
     pub bind_before_connect: bool,
     /// Loopback: listening ports of the self-test.

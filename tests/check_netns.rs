@@ -154,3 +154,52 @@ fn pid_in_another_namespace_reads_that_namespace() {
         .clone();
     assert_eq!(ports["value"], 500, "{v}");
 }
+
+/// A loopback client that binds port 0 before connect() (no IP_BIND_ADDRESS_NO_PORT) has one
+/// port pool for both listeners: with a 100-port range the model says 100, not 2 × 100, and a
+/// real client (Python) holds exactly that many before bind() fails with EADDRINUSE.
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn bind_before_connect_on_loopback_shares_one_pool() {
+    if !need_root("bind_before_connect_on_loopback_shares_one_pool") {
+        return;
+    }
+    let client = r#"
+import errno, socket
+ls = []
+for port in (5001, 5002):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", port)); l.listen(4096); ls.append(l)
+held, err, i = [], "", 0
+while len(held) < 1000:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        s.connect(("127.0.0.1", 5001 + i % 2))
+    except OSError as e:
+        err = errno.errorcode.get(e.errno, str(e.errno)); s.close(); break
+    held.append(s); i += 1
+print(len(held), err)
+"#;
+    let out = netns_sh(&format!(
+        "echo '40000 40099' > /proc/sys/net/ipv4/ip_local_port_range\n\
+         python3 -c {}\n\
+         \"$PORTTUNE\" check --scenario loopback --listen-ports 2 --bind-before-connect --format json",
+        common::sh_quote(client)
+    ));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let held: u64 = first.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(first.contains("EADDRINUSE"), "{first}");
+    let v: serde_json::Value = serde_json::from_str(rest).unwrap();
+    let ports = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ephemeral_ports")
+        .unwrap()["value"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(ports, 100, "one pool for both listeners");
+    assert_eq!(held, ports, "measured = predicted");
+}

@@ -451,7 +451,10 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
     let mac = snap.platform.os == Os::Macos;
     let (tuples, tuple_why) = match sc.kind {
         _ if mac => macos::port_tuples(sc),
-        ScenarioKind::Outbound if sc.bind_before_connect => (
+        // An Erlang (or any) client that binds port 0 before connect() without
+        // IP_BIND_ADDRESS_NO_PORT: one pool per source IP, on loopback too (no per-listener
+        // doubling).
+        _ if sc.bind_before_connect => (
             src,
             format!(
                 "{src} source IP{} (bind before connect: one pool per source IP)",
@@ -461,7 +464,7 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
         ScenarioKind::Outbound => {
             let d = sc.destinations.max(1);
             (
-                src * d,
+                src.saturating_mul(d),
                 format!(
                     "{src} source IP × {d} destination{}",
                     if d > 1 { "s" } else { "" }
@@ -471,7 +474,7 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
         _ => {
             let l = sc.listen_ports.max(1);
             (
-                src * l,
+                src.saturating_mul(l),
                 format!(
                     "{src} source IP × {l} listen port{}",
                     if l > 1 { "s" } else { "" }
