@@ -755,28 +755,35 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
     ));
     let ports_used = e.ports_in_use.value;
     let want_q = e.port_limit.value.saturating_mul(2).min(erlang::MAX_TABLE);
-    out.push(ceiling(
-        ERLANG_PORT_LIMIT,
-        e.port_limit
-            .value
-            .saturating_sub(ports_used.saturating_add(extra))
-            / fpc,
-        true,
-        "process",
-        format!(
-            "(port limit {} [{}] − {ports_used} ports in use{}) / {fpc} port{} per connection",
-            e.port_limit.value,
-            e.port_limit.source,
-            listeners_phrase(extra),
-            if fpc > 1 { "s" } else { "" }
-        ),
-        table_lift(
-            "+Q",
-            e.port_limit.value,
-            want_q,
-            "(vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)",
-        ),
-    ));
+    if e.socket_backend {
+        cx.na(
+            ERLANG_PORT_LIMIT,
+            "-kernel inet_backend socket: gen_tcp sockets are not ports, so +Q does not bound them (the fd table does)",
+        );
+    } else {
+        out.push(ceiling(
+            ERLANG_PORT_LIMIT,
+            e.port_limit
+                .value
+                .saturating_sub(ports_used.saturating_add(extra))
+                / fpc,
+            true,
+            "process",
+            format!(
+                "(port limit {} [{}] − {ports_used} ports in use{}) / {fpc} port{} per connection",
+                e.port_limit.value,
+                e.port_limit.source,
+                listeners_phrase(extra),
+                if fpc > 1 { "s" } else { "" }
+            ),
+            table_lift(
+                "+Q",
+                e.port_limit.value,
+                want_q,
+                "(vm.args or ERL_FLAGS; ERL_MAX_PORTS is deprecated)",
+            ),
+        ));
+    }
     let procs_used = e.processes_in_use.value;
     let ppc = sc.procs_per_conn.max(1);
     if sc.procs_per_conn > 0 {

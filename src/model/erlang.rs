@@ -23,6 +23,8 @@ pub struct Caps {
     pub process_limit: Sourced,
     pub ports_in_use: Sourced,
     pub processes_in_use: Sourced,
+    /// `-kernel inet_backend socket`: gen_tcp sockets are NIFs, not ports.
+    pub socket_backend: bool,
 }
 
 /// The fd table erts sizes at boot from the soft RLIMIT_NOFILE it starts with: a finite soft
@@ -119,6 +121,7 @@ pub fn caps(snap: &Snapshot) -> Option<Caps> {
             value: erlang::BASELINE_PROCESSES,
             source: "a bare node runs about 38 processes".into(),
         }),
+        socket_backend: e.inet_backend.as_deref() == Some("socket"),
     })
 }
 

@@ -516,6 +516,10 @@ pub struct Erlang {
     /// Processes alive now (a bare node has about 40).
     #[serde(default)]
     pub processes_in_use: Option<Sourced>,
+    /// `-kernel inet_backend socket|inet` as the node was started: with `socket`, gen_tcp
+    /// sockets are not ports and `+Q` does not bound them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inet_backend: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -396,6 +396,16 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         }
     }
     let (ports, procs, errors) = erlang::resolve(&inputs);
+    let backend_words: Vec<String> = match &inputs.beam_cmdline {
+        Some(argv) => argv.clone(),
+        None => [&inputs.erl_aflags, &inputs.erl_flags, &inputs.erl_zflags]
+            .iter()
+            .filter_map(|v| v.as_deref())
+            .flat_map(erlang::split_words)
+            .chain(inputs.command_line.iter().flat_map(|(_, w)| w.clone()))
+            .collect(),
+    };
+    let inet_backend = erlang::inet_backend(&backend_words);
     for e in errors {
         snap.notes.push(format!("Erlang: {e}"));
     }
@@ -425,6 +435,7 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         max_fds,
         ports_in_use,
         processes_in_use,
+        inet_backend,
     });
     Ok(())
 }

@@ -88,6 +88,16 @@ pub fn scan(words: &[String], source: &str, flags: &mut Flags, beam_form: bool) 
     }
 }
 
+/// `-kernel inet_backend VALUE` in a flag list (command line, vm.args, a beam argv): the last
+/// one wins.
+pub fn inet_backend(words: &[String]) -> Option<String> {
+    words
+        .windows(3)
+        .filter(|w| w[0] == "-kernel" && w[1] == "inet_backend")
+        .map(|w| w[2].clone())
+        .last()
+}
+
 pub fn split_words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
@@ -178,6 +188,18 @@ mod tests {
     /// The port table the flags ask for, rounded as erts does.
     fn q(inp: &Inputs) -> Option<u64> {
         resolve(inp).0.map(|s| effective_table(s.value))
+    }
+
+    #[test]
+    fn kernel_inet_backend() {
+        assert_eq!(
+            inet_backend(&w(
+                "beam.smp -Q 1024 -- -root /x -- -kernel inet_backend socket"
+            )),
+            Some("socket".into())
+        );
+        assert_eq!(inet_backend(&w("-kernel inet_backend")), None);
+        assert_eq!(inet_backend(&w("+Q 8192")), None);
     }
 
     #[test]
