@@ -93,9 +93,9 @@ pub fn scan(words: &[String], source: &str, flags: &mut Flags, beam_form: bool) 
 pub fn inet_backend(words: &[String]) -> Option<String> {
     words
         .windows(3)
-        .filter(|w| w[0] == "-kernel" && w[1] == "inet_backend")
+        .rev()
+        .find(|w| w[0] == "-kernel" && w[1] == "inet_backend")
         .map(|w| w[2].clone())
-        .last()
 }
 
 pub fn split_words(s: &str) -> Vec<String> {
