@@ -114,9 +114,23 @@ fn push(out: &mut Vec<Check>, id: &str, severity: Severity, message: String) {
 
 pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check> {
     let mut out = Vec::new();
-    let p = &snap.process;
-    let net = &snap.net;
+    require_checks(&mut out, snap, pred, opts);
+    erlang_checks(&mut out, snap);
+    limit_and_net_checks(&mut out, snap, pred);
+    usage_checks(&mut out, snap, pred, opts);
+    out.extend(super::evidence::checks(snap));
+    let all = opts.ignore.iter().any(|i| i == "all");
+    for c in &mut out {
+        if c.severity == Severity::Error && (all || opts.ignore.iter().any(|i| i == &c.id)) {
+            c.severity = Severity::Warning;
+            c.ignored = true;
+        }
+    }
+    out
+}
 
+/// `--require N`: every ceiling below N is an error with its own fix, and the total.
+fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) {
     // Every ceiling below the required count is an error, with its own fix.
     if let Some(req) = opts.require {
         for c in pred.ceilings.iter().filter(|c| c.value < req) {
@@ -126,7 +140,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 lift = super::ceilings::nofile_lift(snap, need);
             }
             push(
-                &mut out,
+                out,
                 &id_of(&c.name),
                 Severity::Error,
                 format!(
@@ -137,7 +151,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         }
         if pred.ceiling < req {
             push(
-                &mut out,
+                out,
                 "Require",
                 Severity::Error,
                 format!(
@@ -147,13 +161,17 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             );
         }
     }
+}
 
+/// Erlang: a fd table sized at boot below the limit the node has now; invalid flags.
+fn erlang_checks(out: &mut Vec<Check>, snap: &Snapshot) {
+    let p = &snap.process;
     // Erlang: the fd table was sized at boot with a lower limit than the process has now.
     if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
         if let (Some(m), Rlim::Value(now)) = (&e.max_fds, p.nofile.soft) {
             if m.value < now && !p.is_self {
                 push(
-                    &mut out,
+                    out,
                     "ErlangBootFds",
                     Severity::Error,
                     format!(
@@ -166,22 +184,27 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         }
         for note in snap.notes.iter().filter(|n| n.starts_with("Erlang:")) {
             push(
-                &mut out,
+                out,
                 "ErlangFlags",
                 Severity::Error,
                 format!("{note} → use a value in 1024..134217727"),
             );
         }
     }
+}
 
+/// RLIMIT_NOFILE and somaxconn (per OS), TIME_WAIT reuse, the range parity, read-only
+/// /proc/sys, containers.
+fn limit_and_net_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction) {
+    let net = &snap.net;
     if snap.platform.os == Os::Macos {
-        macos_limits(&mut out, snap);
+        macos_limits(out, snap);
     } else {
-        linux_limits(&mut out, snap);
+        linux_limits(out, snap);
     }
     if pred.scenario.kind == ScenarioKind::Outbound && net.tcp_tw_reuse == Some(0) {
         push(
-            &mut out,
+            out,
             "TimeWaitReuse",
             Severity::Warning,
             "net.ipv4.tcp_tw_reuse is 0: every closed outbound connection holds its port for 60 s → 1 → `sysctl -w net.ipv4.tcp_tw_reuse=1`".into(),
@@ -193,7 +216,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     {
         if r.lo % 2 == r.hi % 2 && r.len() > 1 {
             push(
-                &mut out,
+                out,
                 "PortRangeParity",
                 Severity::Info,
                 format!(
@@ -205,7 +228,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     }
     if net.proc_sys_writable == Some(false) {
         push(
-            &mut out,
+            out,
             "ProcSysReadOnly",
             Severity::Info,
             "/proc/sys/net is not writable here: per-network-namespace keys (net.ipv4.ip_local_port_range, tcp_tw_reuse, somaxconn, …) must be set on the host or as container sysctls (docker --sysctl, pod securityContext.sysctls)".into(),
@@ -214,7 +237,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
 
     if let Some(c) = &snap.platform.container {
         push(
-            &mut out,
+            out,
             "Container",
             Severity::Info,
             format!(
@@ -224,7 +247,12 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             ),
         );
     }
+}
 
+/// Usage near a ceiling (`--warn-at`).
+fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) {
+    let p = &snap.process;
+    let net = &snap.net;
     // Usage and headroom.
     let warn = opts.warn_at / 100.0;
     let share = |used: u64, of: u64| of > 0 && used as f64 >= warn * of as f64;
@@ -232,7 +260,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         let cap = c.value + p.open_fds;
         if share(p.open_fds, cap) {
             push(
-                &mut out,
+                out,
                 "FdUsage",
                 Severity::Warning,
                 format!(
@@ -245,7 +273,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     if let (Some(tw), Some(b)) = (snap.usage.tcp_time_wait, net.tcp_max_tw_buckets) {
         if share(tw, b) {
             push(
-                &mut out,
+                out,
                 "TimeWaitUsage",
                 Severity::Warning,
                 format!(
@@ -259,7 +287,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         if let (Some(c), Some(m)) = (ct.count, ct.max) {
             if share(c, m) {
                 push(
-                    &mut out,
+                    out,
                     "ConntrackUsage",
                     Severity::Warning,
                     format!(
@@ -278,7 +306,7 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
                 "fs.file-max"
             };
             push(
-                &mut out,
+                out,
                 "SystemFilesUsage",
                 Severity::Warning,
                 format!(
@@ -288,17 +316,6 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
             );
         }
     }
-
-    out.extend(super::evidence::checks(snap));
-
-    let all = opts.ignore.iter().any(|i| i == "all");
-    for c in &mut out {
-        if c.severity == Severity::Error && (all || opts.ignore.iter().any(|i| i == &c.id)) {
-            c.severity = Severity::Warning;
-            c.ignored = true;
-        }
-    }
-    out
 }
 
 /// RLIMIT_NOFILE and somaxconn checks on Linux.
