@@ -531,15 +531,17 @@ fn resolve(
 }
 
 /// Apply one document over what its parents set (this document wins).
+fn top_of(src: &Source, key: &str) -> Origin {
+    let (line, column) = locate_key(&src.text, key, 1).unwrap_or((1, 1));
+    Origin {
+        path: src.display.clone(),
+        line,
+        column,
+    }
+}
+
 fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
-    let top = |key: &str| {
-        let (line, column) = locate_key(&src.text, key, 1).unwrap_or((1, 1));
-        Origin {
-            path: src.display.clone(),
-            line,
-            column,
-        }
-    };
+    let top = |key: &str| top_of(src, key);
     if let Some(name) = doc.name {
         validate::check_name(&name).map_err(|m| origin_err(&top("name"), m))?;
         p.name = name;
@@ -592,7 +594,24 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
     if let Some(os) = doc.os {
         p.os = os.into();
     }
-    for (key, sp) in doc.sysctl {
+    merge_sysctl(src, doc.sysctl, p)?;
+    if let Some(l) = doc.limits {
+        merge_limits(src, l, p)?;
+    }
+    if let Some(rt) = doc.runtime {
+        merge_runtime(src, rt, p)?;
+    }
+    p.chain.push(src.display.display().to_string());
+    Ok(())
+}
+
+/// The `sysctl:` section: each key checked (name, OS, value) and merged over the parents'.
+fn merge_sysctl(
+    src: &Source,
+    sysctl: std::collections::BTreeMap<String, Spanned<super::schema::SysctlSetting>>,
+    p: &mut Profile,
+) -> Result<()> {
+    for (key, sp) in sysctl {
         let origin = key_origin(src, &key, &sp);
         validate::check_key(&key).map_err(|m| origin_err(&origin, m))?;
         crate::settings::check_key_os(p.os, &key).map_err(|m| origin_err(&origin, m))?;
@@ -625,75 +644,83 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
             },
         );
     }
-    if let Some(l) = doc.limits {
-        if l.nofile.is_some() {
-            p.limits.nofile = l.nofile;
-        }
-        if l.nproc.is_some() {
-            p.limits.nproc = l.nproc;
-        }
-        for (what, pair) in [("nofile", &l.nofile), ("nproc", &l.nproc)] {
-            if let Some(pair) = pair
-                && (pair.soft == Rlim::Value(0) || pair.hard == Rlim::Value(0))
-            {
-                return Err(origin_err(
-                    &top(what),
-                    format!(
-                        "`limits.{what}`: 0 would leave the target unable to {}; give a positive limit",
-                        if what == "nofile" {
-                            "open any file (even its own stdin)"
-                        } else {
-                            "start any process"
-                        }
-                    ),
-                ));
-            }
-            if let Some(pair) = pair
-                && pair.soft > pair.hard
-            {
-                return Err(origin_err(
-                    &top(what),
-                    format!(
-                        "`limits.{what}`: soft {} is above hard {}; the kernel refuses it (EINVAL)",
-                        pair.soft, pair.hard
-                    ),
-                ));
-            }
-        }
-        if let Some(Rlim::Value(v)) = l.nofile.map(|p| {
-            if matches!(p.hard, Rlim::Unlimited) {
-                p.soft
-            } else {
-                p.hard
-            }
-        }) && v > 2_147_483_584
+    Ok(())
+}
+
+/// The `limits:` section.
+fn merge_limits(src: &Source, l: super::schema::Limits, p: &mut Profile) -> Result<()> {
+    let top = |key: &str| top_of(src, key);
+    if l.nofile.is_some() {
+        p.limits.nofile = l.nofile;
+    }
+    if l.nproc.is_some() {
+        p.limits.nproc = l.nproc;
+    }
+    for (what, pair) in [("nofile", &l.nofile), ("nproc", &l.nproc)] {
+        if let Some(pair) = pair
+            && (pair.soft == Rlim::Value(0) || pair.hard == Rlim::Value(0))
         {
             return Err(origin_err(
-                &top("nofile"),
-                format!("`limits.nofile` hard {v} is above the largest fs.nr_open (2147483584)"),
+                &top(what),
+                format!(
+                    "`limits.{what}`: 0 would leave the target unable to {}; give a positive limit",
+                    if what == "nofile" {
+                        "open any file (even its own stdin)"
+                    } else {
+                        "start any process"
+                    }
+                ),
             ));
         }
-        if !l.targets.is_empty() {
-            let mut targets = Vec::new();
-            for t in &l.targets {
-                let o = key_origin(src, &t.value, t);
-                targets.push(validate::parse_target(&t.value).map_err(|m| origin_err(&o, m))?);
-            }
-            p.limits.targets = targets;
-        }
-        if let Some(d) = l.pam_domain {
-            if d.is_empty() || d.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(origin_err(
-                    &top("pam_domain"),
-                    "`pam_domain` must be `*`, a user, `@group` or a uid range, without spaces",
-                ));
-            }
-            p.limits.pam_domain = Some(d);
+        if let Some(pair) = pair
+            && pair.soft > pair.hard
+        {
+            return Err(origin_err(
+                &top(what),
+                format!(
+                    "`limits.{what}`: soft {} is above hard {}; the kernel refuses it (EINVAL)",
+                    pair.soft, pair.hard
+                ),
+            ));
         }
     }
-    if let Some(rt) = doc.runtime
-        && let Some(e) = rt.erlang
+    if let Some(Rlim::Value(v)) = l.nofile.map(|p| {
+        if matches!(p.hard, Rlim::Unlimited) {
+            p.soft
+        } else {
+            p.hard
+        }
+    }) && v > 2_147_483_584
     {
+        return Err(origin_err(
+            &top("nofile"),
+            format!("`limits.nofile` hard {v} is above the largest fs.nr_open (2147483584)"),
+        ));
+    }
+    if !l.targets.is_empty() {
+        let mut targets = Vec::new();
+        for t in &l.targets {
+            let o = key_origin(src, &t.value, t);
+            targets.push(validate::parse_target(&t.value).map_err(|m| origin_err(&o, m))?);
+        }
+        p.limits.targets = targets;
+    }
+    if let Some(d) = l.pam_domain {
+        if d.is_empty() || d.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(origin_err(
+                &top("pam_domain"),
+                "`pam_domain` must be `*`, a user, `@group` or a uid range, without spaces",
+            ));
+        }
+        p.limits.pam_domain = Some(d);
+    }
+    Ok(())
+}
+
+/// The `runtime:` section (Erlang +Q/+P, vm.args, unit).
+fn merge_runtime(src: &Source, rt: super::schema::RuntimeSection, p: &mut Profile) -> Result<()> {
+    let top = |key: &str| top_of(src, key);
+    if let Some(e) = rt.erlang {
         let cur = p.erlang.get_or_insert_with(Default::default);
         if let Some(n) = e.max_ports {
             validate::check_erlang("max_ports", n).map_err(|m| origin_err(&top("max_ports"), m))?;
@@ -718,7 +745,6 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
             cur.unit = Some(u);
         }
     }
-    p.chain.push(src.display.display().to_string());
     Ok(())
 }
 
