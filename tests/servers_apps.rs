@@ -28,13 +28,6 @@ while True:
             sel.unregister(key.fileobj); key.fileobj.close()
 "#;
 
-fn check(pid: u32, extra: &[&str]) -> serde_json::Value {
-    let pid = pid.to_string();
-    let mut args = vec!["check", "--pid", &pid, "--format", "json"];
-    args.extend_from_slice(extra);
-    servers::porttune_json(&args).0
-}
-
 fn alive(srv: &mut Server) -> bool {
     srv.child.try_wait().unwrap().is_none()
 }
@@ -109,7 +102,7 @@ fn select_server_fd_setsize_and_fd_limit() {
         // hard 2048: the fd limit is above 1024, so FD_SETSIZE binds (detected: blocked in select)
         let dir = tempfile::tempdir().unwrap();
         let mut srv = start_select(dir.path(), "2048:2048");
-        let v = check(srv.pid(), &[]);
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["bottleneck"], "select_fd_setsize", "{v}");
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
         assert!(predicted > 1000 && predicted < 1024, "{v}");
@@ -124,7 +117,7 @@ fn select_server_fd_setsize_and_fd_limit() {
         // soft 512: the fd limit binds first
         let dir = tempfile::tempdir().unwrap();
         let mut srv = start_select(dir.path(), "512:512");
-        let v = check(srv.pid(), &[]);
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
         let sel = v["ceilings"]
@@ -169,9 +162,9 @@ fn node_max_connections_as_app_limit() {
             name: "node",
         };
         servers::wait_listening(PORT);
-        let plain = check(srv.pid(), &[]);
+        let plain = servers::check_pid(srv.pid(), &[]);
         assert_eq!(plain["prediction"]["bottleneck"], "process_fds", "{plain}");
-        let v = check(srv.pid(), &["--app-limit", "100:server.maxConnections"]);
+        let v = servers::check_pid(srv.pid(), &["--app-limit", "100:server.maxConnections"]);
         assert_eq!(v["prediction"]["bottleneck"], "app_limit", "{v}");
         assert_eq!(v["prediction"]["ceiling"], 100, "{v}");
         let pids = [srv.pid()];

@@ -31,10 +31,6 @@ fn flood() -> serde_json::Value {
     f
 }
 
-fn check(pid: u32) -> serde_json::Value {
-    servers::porttune_json(&["check", "--pid", &pid.to_string(), "--format", "json"]).0
-}
-
 /// Node raises nothing here (soft = hard = 300); at EMFILE it accepts and closes at once.
 #[test]
 #[ignore = "needs root, unshare -n and node"]
@@ -64,7 +60,7 @@ fn flood_target_node_at_its_fd_limit() {
             name: "node",
         };
         servers::wait_listening(PORT);
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
         let f = flood();
@@ -131,7 +127,7 @@ fn flood_target_nginx_sheds_idle_connections() {
             name: "nginx",
         };
         servers::wait_listening(PORT);
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["ceiling"], 128 - 2 - 8, "{v}");
         let f = flood();
         assert_eq!(f["verdict"], "match", "{f}");

@@ -51,26 +51,9 @@ fn start(conf: &str, limit: &str) -> Server {
     srv
 }
 
-fn check(pid: u32) -> serde_json::Value {
-    let (v, out) =
-        servers::porttune_json(&["check", "--pid", &pid.to_string(), "--format", "json"]);
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
-    v
-}
-
-fn ceiling(v: &serde_json::Value, name: &str) -> serde_json::Value {
-    v["ceilings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no ceiling {name} in {v}"))
-}
-
 /// Predict, open `extra` more than predicted (they wait in the kernel queue), count.
 fn predict_and_hold(srv: &Server, extra: u64) -> (serde_json::Value, u64, u64) {
-    let v = check(srv.pid());
+    let v = servers::check_pid(srv.pid(), &[]);
     assert_eq!(v["prediction"]["bottleneck"], "haproxy_maxconn", "{v}");
     let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
     let pids = [srv.pid()];
@@ -97,16 +80,21 @@ fn haproxy_auto_maxconn_from_fd_limit() {
         // (1024 − (10 + 2 listeners + 10 stats) − 3 × 1 thread) / 2
         assert_eq!(predicted, (1024 - 22 - 3) / 2, "{v}");
         assert_eq!(held, predicted, "{v}");
-        let c = ceiling(&v, "haproxy_maxconn");
+        let c = servers::ceiling(&v, "haproxy_maxconn");
         assert!(c["why"].as_str().unwrap().contains("show info"), "{c}");
         // process_fds for HAProxy is 2 fds per connection from its raised limit: above maxconn
-        assert!(ceiling(&v, "process_fds")["value"].as_u64().unwrap() > predicted);
+        assert!(
+            servers::ceiling(&v, "process_fds")["value"]
+                .as_u64()
+                .unwrap()
+                > predicted
+        );
         drop(srv);
 
         let srv = start(&conf(dir.path(), "", "", false), "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv, 20);
         assert_eq!(predicted, (1024 - 11 - 3) / 2, "{v}");
-        let c = ceiling(&v, "haproxy_maxconn");
+        let c = servers::ceiling(&v, "haproxy_maxconn");
         assert!(c["why"].as_str().unwrap().contains("maxconn unset"), "{c}");
         assert!(c["lift"].as_str().unwrap().contains("LimitNOFILE"), "{c}");
         assert_eq!(held, predicted, "{v}");
@@ -131,7 +119,7 @@ fn haproxy_global_maxconn_binds_and_lifts() {
         assert_eq!((predicted, held), (200, 200), "{v}");
         // HAProxy sets its own fd limit: no advice to raise the soft limit it started with
         assert!(!v["checks"].to_string().contains("SoftLimit1024"), "{v}");
-        let lift = ceiling(&v, "haproxy_maxconn")["lift"]
+        let lift = servers::ceiling(&v, "haproxy_maxconn")["lift"]
             .as_str()
             .unwrap()
             .to_string();
@@ -174,7 +162,7 @@ fn haproxy_frontend_maxconn_binds() {
         let srv = start(&c, "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv, 20);
         assert_eq!((predicted, held), (50, 50), "{v}");
-        let c = ceiling(&v, "haproxy_maxconn");
+        let c = servers::ceiling(&v, "haproxy_maxconn");
         assert!(c["lift"].as_str().unwrap().contains("frontend"), "{c}");
     });
 }

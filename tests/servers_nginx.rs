@@ -61,23 +61,6 @@ fn start(conf: &str, limit: &str, workers: usize) -> Server {
     srv
 }
 
-fn check(pid: u32) -> serde_json::Value {
-    let (v, out) =
-        servers::porttune_json(&["check", "--pid", &pid.to_string(), "--format", "json"]);
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
-    v
-}
-
-fn ceiling(v: &serde_json::Value, name: &str) -> serde_json::Value {
-    v["ceilings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no ceiling {name} in {v}"))
-}
-
 /// Connections the workers hold: their socket fds now minus before.
 fn held(workers: &[u32], before: u64) -> u64 {
     servers::settled(workers, servers::socket_fds) - before
@@ -97,14 +80,14 @@ fn nginx_worker_connections_bind_and_lift() {
         let c = conf(dir.path(), 1, 64, None);
         let srv = start(&c, "1024:1024", 1);
         let w = servers::children(srv.pid());
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(
             v["prediction"]["bottleneck"], "nginx_worker_connections",
             "{v}"
         );
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
         assert_eq!(predicted, 64 - 1 - 1 - 4, "{v}");
-        let wc = ceiling(&v, "nginx_worker_connections");
+        let wc = servers::ceiling(&v, "nginx_worker_connections");
         assert!(
             wc["why"].as_str().unwrap().contains("reusing connections"),
             "{wc}"
@@ -114,7 +97,10 @@ fn nginx_worker_connections_bind_and_lift() {
             "the configuration came from the master's -c: {wc}"
         );
         // the worker's PID gives the same answer
-        assert_eq!(check(w[0])["prediction"]["ceiling"], predicted);
+        assert_eq!(
+            servers::check_pid(w[0], &[])["prediction"]["ceiling"],
+            predicted
+        );
 
         let before = servers::settled(&w, servers::socket_fds);
         let mut conns = servers::connect_n(PORT, predicted);
@@ -145,7 +131,7 @@ fn nginx_worker_connections_bind_and_lift() {
         let c = conf(dir.path(), 1, 128, None);
         let srv = start(&c, "1024:1024", 1);
         let w = servers::children(srv.pid());
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         let lifted = v["prediction"]["ceiling"].as_u64().unwrap();
         assert_eq!(lifted, 128 - 2 - 8, "{v}");
         let before = servers::settled(&w, servers::socket_fds);
@@ -154,7 +140,7 @@ fn nginx_worker_connections_bind_and_lift() {
 
         // a running master's configuration that cannot be read: a note, not a failure
         std::fs::rename(&c, dir.path().join("moved.conf")).unwrap();
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         let notes = v["notes"].to_string();
         assert!(notes.contains("configuration was not read"), "{v}");
         assert_eq!(
@@ -178,10 +164,10 @@ fn nginx_worker_rlimit_nofile_binds() {
         let c = conf(dir.path(), 1, 256, Some(48));
         let srv = start(&c, "1024:1024", 1);
         let w = servers::children(srv.pid());
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
-        let fds = ceiling(&v, "process_fds");
+        let fds = servers::ceiling(&v, "process_fds");
         assert!(
             fds["why"]
                 .as_str()
@@ -220,7 +206,7 @@ fn nginx_worker_rlimit_nofile_binds() {
         let c = conf(dir.path(), 1, 256, Some(512));
         let srv = start(&c, "1024:1024", 1);
         let w = servers::children(srv.pid());
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(
             v["prediction"]["bottleneck"], "nginx_worker_connections",
             "{v}"
@@ -246,10 +232,10 @@ fn nginx_two_workers_inherited_fd_limit() {
         let c = conf(dir.path(), 2, 512, None);
         let srv = start(&c, "40:40", 2);
         let w = servers::children(srv.pid());
-        let v = check(srv.pid());
+        let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
-        let fds = ceiling(&v, "process_fds");
+        let fds = servers::ceiling(&v, "process_fds");
         let why = fds["why"].as_str().unwrap();
         assert!(why.contains("× 2 workers"), "{why}");
         assert!(

@@ -177,3 +177,25 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
 }
+
+/// `porttune check --pid PID --format json EXTRA…`: the JSON, after asserting it ran (exit 0
+/// or 1).
+pub fn check_pid(pid: u32, extra: &[&str]) -> serde_json::Value {
+    let pid = pid.to_string();
+    let mut args = vec!["check", "--pid", &pid, "--format", "json"];
+    args.extend_from_slice(extra);
+    let (v, out) = porttune_json(&args);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    v
+}
+
+/// The ceiling called `name` in a check's JSON.
+pub fn ceiling(v: &serde_json::Value, name: &str) -> serde_json::Value {
+    v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no ceiling {name} in {v}"))
+}
