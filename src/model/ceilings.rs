@@ -859,10 +859,7 @@ fn erlang_max_fds_lift(snap: &Snapshot, sc: &Scenario, cs: &mut [Ceiling]) {
     };
     let mut lift = format!("{start}; {q}");
     if snap.platform.os == Os::Macos {
-        let perproc = snap
-            .fs
-            .maxfilesperproc
-            .unwrap_or_else(|| macos::default_files(snap.memory.mem_total_kb).1);
+        let perproc = macos::perproc(snap);
         if target > perproc {
             lift.push_str(&format!(
                 "; above kern.maxfilesperproc {perproc} also `sudo sysctl -w kern.maxfilesperproc={target}`"

@@ -53,6 +53,13 @@ pub fn default_files(mem_total_kb: Option<u64>) -> (u64, u64, String) {
     }
 }
 
+/// `kern.maxfilesperproc` as read, or the macOS default for this much memory.
+pub fn perproc(snap: &Snapshot) -> u64 {
+    snap.fs
+        .maxfilesperproc
+        .unwrap_or_else(|| default_files(snap.memory.mem_total_kb).1)
+}
+
 /// `kern.maxfilesperproc` as read, or its default, with the reason; an assumption is recorded.
 pub(super) fn maxfilesperproc(cx: &mut Ctx) -> (u64, String) {
     match cx.snap.fs.maxfilesperproc {
@@ -109,10 +116,7 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
             ));
         }
     }
-    let perproc = snap
-        .fs
-        .maxfilesperproc
-        .unwrap_or_else(|| default_files(snap.memory.mem_total_kb).1);
+    let perproc = perproc(snap);
     if needed > perproc {
         let files = snap.fs.file_max.unwrap_or(0).max(needed.saturating_mul(2));
         s.push_str(&format!(
@@ -126,10 +130,7 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
 /// `kern.maxfilesperproc` when that is higher (the next rung), and for a JVM that caps at
 /// OPEN_MAX, `-XX:-MaxFDLimit` or a fixed JDK.
 pub fn process_fds_lift(snap: &Snapshot, eff: u64) -> String {
-    let perproc = snap
-        .fs
-        .maxfilesperproc
-        .unwrap_or_else(|| default_files(snap.memory.mem_total_kb).1);
+    let perproc = perproc(snap);
     let target = if perproc > eff {
         perproc
     } else {

@@ -48,10 +48,7 @@ fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
         Rlim::Value(v) => v,
         Rlim::Unlimited => match snap.platform.os {
             Os::Linux => snap.fs.nr_open.unwrap_or(1 << 20),
-            _ => snap
-                .fs
-                .maxfilesperproc
-                .unwrap_or_else(|| super::macos::default_files(snap.memory.mem_total_kb).1),
+            _ => super::macos::perproc(snap),
         },
     }
 }
