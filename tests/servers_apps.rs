@@ -79,7 +79,7 @@ fn holds_then_dies(srv: &mut Server, predicted: u64, dir: &std::path::Path, erro
     let held = servers::settled(&pids, servers::socket_fds) - before;
     assert_eq!(held, predicted, "the server holds the predicted count");
     assert!(alive(srv), "alive at the predicted count");
-    conns.extend(servers::connect_n(PORT, 1));
+    conns.extend(servers::connect_one_more(PORT));
     assert!(exits(srv), "one more connection ends it");
     let err = std::fs::read_to_string(dir.join("err.log")).unwrap();
     assert!(err.contains(error), "{err}");

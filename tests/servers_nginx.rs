@@ -111,7 +111,7 @@ fn nginx_worker_connections_bind_and_lift() {
         );
         let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap();
         assert!(!log.contains("reusing connections"), "{log}");
-        conns.extend(servers::connect_n(PORT, 1));
+        conns.extend(servers::connect_one_more(PORT));
         let after = held(&w, before);
         assert!(
             after < predicted,

@@ -147,6 +147,17 @@ pub fn connect_n(port: u16, n: u64) -> Vec<TcpStream> {
         .collect()
 }
 
+/// One connection past the predicted ceiling. Its own outcome is not the test's question (the
+/// server's reaction is): a server that dies on accepting it may reset it before connect()
+/// returns, so an error here is tolerated and the connection, if any, returned.
+pub fn connect_one_more(port: u16) -> Option<TcpStream> {
+    TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .ok()
+}
+
 /// Wait until something listens on 127.0.0.1:`port` (at most 5 s).
 pub fn wait_listening(port: u16) {
     let until = Instant::now() + Duration::from_secs(5);
