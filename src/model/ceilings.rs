@@ -68,7 +68,9 @@ fn lift_rank(name: &str) -> u32 {
         | ERLANG_PROCESS_LIMIT
         | ERLANG_MAX_FDS
         | NGINX_WORKER_CONNECTIONS
-        | HAPROXY_MAXCONN => 3,
+        | HAPROXY_MAXCONN
+        | POSTGRES_MAX_CONNECTIONS
+        | MYSQL_MAX_CONNECTIONS => 3,
         CONNTRACK => 4,
         SYSTEM_FILES => 5,
         TASKS => 6,
@@ -272,6 +274,10 @@ pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
 fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
         return vec![c];
+    }
+    if let Some(why) = super::servers::process_fds_not_applicable(cx.snap) {
+        cx.na(PROCESS_FDS, why);
+        return Vec::new();
     }
     let snap = cx.snap;
     let sc = cx.sc;
@@ -618,16 +624,24 @@ fn memory(cx: &mut Ctx) -> Option<Ceiling> {
         }
     };
     let spc = cx.sc.sockets_per_conn();
-    let per = SOCKET_BYTES * spc;
+    let mut per = SOCKET_BYTES * spc;
+    let mut why = format!(
+        "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight",
+        bytes >> 20
+    );
+    if let Some((b, what)) = super::servers::conn_bytes(snap) {
+        per = per.saturating_add(b);
+        why = format!(
+            "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket + {what}): an estimate, without data in flight",
+            bytes >> 20
+        );
+    }
     Some(ceiling(
         MEMORY,
         bytes / per,
         false,
         "host",
-        format!(
-            "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight",
-            bytes >> 20
-        ),
+        why,
         if snap.platform.os == Os::Macos {
             "more RAM, or fewer other programs; idle connections hold little buffer memory".into()
         } else {
@@ -637,6 +651,9 @@ fn memory(cx: &mut Ctx) -> Option<Ceiling> {
 }
 
 fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
+    if let Some(c) = super::servers::tasks(cx.snap, cx.sc) {
+        return Some(c);
+    }
     let tpc = cx.sc.threads_per_conn;
     if tpc == 0 {
         cx.na(TASKS, "event-driven (no thread per connection); use --threads-per-conn for thread-per-connection servers");

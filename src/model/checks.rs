@@ -88,7 +88,19 @@ pub const IDS: &[&str] = &[
     "ConntrackUsage",
     "SystemFilesUsage",
     "KernelLog",
+    "PostgresMaxConnections",
+    "MysqlMaxConnections",
 ];
+
+/// Whether check `id` can apply to this snapshot at all: the database checks only to a
+/// PostgreSQL / MySQL server (so the Prometheus list of the others stays as it was).
+pub fn applies(id: &str, snap: &Snapshot) -> bool {
+    match id {
+        "PostgresMaxConnections" => snap.runtime.kind == RuntimeKind::Postgres,
+        "MysqlMaxConnections" => snap.runtime.kind == RuntimeKind::Mysql,
+        _ => true,
+    }
+}
 
 /// `process_fds` → `ProcessFds`.
 pub fn id_of(ceiling: &str) -> String {
@@ -438,6 +450,8 @@ mod tests {
             SYSTEM_FILES,
             ERLANG_MAX_FDS,
             NGINX_WORKER_CONNECTIONS,
+            POSTGRES_MAX_CONNECTIONS,
+            MYSQL_MAX_CONNECTIONS,
         ] {
             assert!(IDS.contains(&id_of(n).as_str()), "{n}");
         }

@@ -34,6 +34,8 @@ pub mod names {
     pub const SELECT_FD_SETSIZE: &str = "select_fd_setsize";
     pub const APP_LIMIT: &str = "app_limit";
     pub const REDIS_MAXCLIENTS: &str = "redis_maxclients";
+    pub const POSTGRES_MAX_CONNECTIONS: &str = "postgres_max_connections";
+    pub const MYSQL_MAX_CONNECTIONS: &str = "mysql_max_connections";
     pub const TIME_WAIT_RATE: &str = "time_wait_rate";
 }
 

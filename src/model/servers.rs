@@ -244,10 +244,11 @@ pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
 
 /// Servers that set their own fd limit at start, so the soft limit they were started with is
 /// not theirs: HAProxy (to its maxsock), Redis (to maxclients + 32, within the hard limit),
-/// nginx workers with `worker_rlimit_nofile`.
+/// nginx workers with `worker_rlimit_nofile`; and PostgreSQL, whose fd limit does not bound
+/// connections (a process per connection).
 pub fn sets_own_fd_limit(snap: &Snapshot) -> bool {
     match snap.runtime.kind {
-        RuntimeKind::Haproxy | RuntimeKind::Redis => true,
+        RuntimeKind::Haproxy | RuntimeKind::Redis | RuntimeKind::Postgres => true,
         RuntimeKind::Nginx => snap
             .runtime
             .nginx
@@ -268,6 +269,8 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
     }
     out.extend(select_fd_setsize(snap, sc));
     out.extend(redis_maxclients(snap));
+    out.extend(postgres_max_connections(snap));
+    out.extend(mysql_max_connections(snap));
     for a in &sc.app_limits {
         out.push(Ceiling {
             name: APP_LIMIT.into(),
@@ -326,6 +329,201 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
     })
 }
 
+/// Memory an idle PostgreSQL backend costs (measured on PostgreSQL 15: 1.0–1.3 MiB private,
+/// ~3.3 MiB of MemAvailable per backend with its page tables and kernel stack). An estimate.
+pub const PG_BACKEND_BYTES: u64 = 3400 << 10;
+
+/// PostgreSQL's connection slots for ordinary roles: max_connections −
+/// superuser_reserved_connections (default 3) − reserved_connections (PostgreSQL 16+,
+/// default 0). Superusers may use the reserved slots too.
+fn postgres_max_connections(snap: &Snapshot) -> Option<Ceiling> {
+    use crate::snapshot::runtime::postgres::{DEFAULT_MAX_CONNECTIONS, DEFAULT_SUPERUSER_RESERVED};
+    if snap.runtime.kind != RuntimeKind::Postgres {
+        return None;
+    }
+    let pg = snap.runtime.postgres.clone().unwrap_or_default();
+    let shown = |s: &Option<crate::snapshot::Sourced>, default: u64| match s {
+        Some(s) => (s.value, s.source.clone()),
+        None => (default, "the default".to_string()),
+    };
+    let (max, max_src) = shown(&pg.max_connections, DEFAULT_MAX_CONNECTIONS);
+    let (su, su_src) = shown(
+        &pg.superuser_reserved_connections,
+        DEFAULT_SUPERUSER_RESERVED,
+    );
+    let (rc, rc_src) = shown(&pg.reserved_connections, 0);
+    let value = max.saturating_sub(su).saturating_sub(rc);
+    let mut why = format!(
+        "max_connections {max} ({max_src}) − superuser_reserved_connections {su} ({su_src})"
+    );
+    if pg.reserved_connections.is_some() {
+        why.push_str(&format!(" − reserved_connections {rc} ({rc_src})"));
+    }
+    why.push_str(&format!(
+        " for ordinary roles (superusers: {}); beyond it PostgreSQL answers \"FATAL: remaining connection slots are reserved for …\", then \"FATAL: sorry, too many clients already\"",
+        max
+    ));
+    if !pg.config.is_empty() {
+        why.push_str(&format!(" [config {}]", pg.config));
+    }
+    let want = max.saturating_mul(2).max(max.saturating_add(1));
+    let lift = if max_src == "the postmaster's command line" {
+        format!(
+            "raise `-c max_connections={want}` on the postmaster's command line (it overrides postgresql.conf and ALTER SYSTEM), then restart PostgreSQL; a reload does not change it"
+        )
+    } else {
+        format!(
+            "`ALTER SYSTEM SET max_connections = {want};` (as a superuser), then restart PostgreSQL (`pg_ctl restart -D DATADIR`, or `systemctl restart postgresql`); a reload does not change it. Each backend is a process: RLIMIT_NPROC and memory must allow {want}"
+        )
+    };
+    Some(Ceiling {
+        name: POSTGRES_MAX_CONNECTIONS.into(),
+        value,
+        exact: snap.runtime.postgres.is_some(),
+        scope: "process".into(),
+        why,
+        lift,
+    })
+}
+
+/// MySQL/MariaDB's max_connections as started (default 151). MariaDB lets one more in for a
+/// user with SUPER / CONNECTION ADMIN.
+fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
+    use crate::snapshot::runtime::mysql::DEFAULT_MAX_CONNECTIONS;
+    if snap.runtime.kind != RuntimeKind::Mysql {
+        return None;
+    }
+    let m = snap.runtime.mysql.clone().unwrap_or_default();
+    let (max, src) = match &m.max_connections {
+        Some(s) => (s.value, s.source.clone()),
+        None => (DEFAULT_MAX_CONNECTIONS, "the default".to_string()),
+    };
+    let mut why = format!(
+        "max_connections {max} ({src}) for ordinary users (one more for a user with SUPER / CONNECTION ADMIN); beyond it the server answers \"ERROR 1040 (08004): Too many connections\""
+    );
+    if !m.config.is_empty() {
+        why.push_str(&format!(" [config {}]", m.config));
+    }
+    let want = max.saturating_mul(2).max(max.saturating_add(1));
+    let lift = if src == "the server's command line" {
+        format!(
+            "`SET GLOBAL max_connections = {want};` (live, as an admin) and raise `--max-connections={want}` on the server's command line (it overrides the option files) for the next start; the server needs an fd limit of at least {} (LimitNOFILE=)",
+            want.saturating_add(64)
+        )
+    } else {
+        format!(
+            "`SET GLOBAL max_connections = {want};` (live, as an admin) and `max_connections = {want}` in [mysqld] of the option file, so a restart keeps it; the server needs an fd limit of at least {} (LimitNOFILE=)",
+            want.saturating_add(64)
+        )
+    };
+    Some(Ceiling {
+        name: MYSQL_MAX_CONNECTIONS.into(),
+        value: max,
+        exact: snap.runtime.mysql.is_some(),
+        scope: "process".into(),
+        why,
+        lift,
+    })
+}
+
+/// Servers that fork a process (PostgreSQL) or start a thread (MySQL/MariaDB with
+/// one-thread-per-connection) per connection: the tasks ceiling, without
+/// --threads-per-conn. RLIMIT_NPROC counts every task of the server's real user.
+pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
+    if sc.threads_per_conn != 0 {
+        return None;
+    }
+    let (what, conns) = match snap.runtime.kind {
+        RuntimeKind::Postgres => (
+            "PostgreSQL forks a backend process per connection",
+            snap.runtime
+                .postgres
+                .as_ref()
+                .and_then(|p| p.client_backends)
+                .unwrap_or(0),
+        ),
+        RuntimeKind::Mysql
+            if snap
+                .runtime
+                .mysql
+                .as_ref()
+                .is_none_or(crate::snapshot::runtime::mysql::thread_per_connection) =>
+        {
+            (
+                "the server runs a thread per connection (thread_handling one-thread-per-connection)",
+                snap.usage.process_connections.unwrap_or(0),
+            )
+        }
+        _ => return None,
+    };
+    let p = &snap.process;
+    let threads = p.threads.unwrap_or(1);
+    let mut limits: Vec<(u64, String, String)> = Vec::new();
+    if let (Some(n), Some(ut)) = (p.nproc, &snap.runtime.user_tasks) {
+        if let (Rlim::Value(v), false) = (n.soft, p.caps.sys_resource || p.caps.sys_admin) {
+            let base = ut.value.saturating_sub(conns);
+            limits.push((
+                v.saturating_sub(base),
+                format!(
+                    "RLIMIT_NPROC {v} − {base} tasks of the server's user besides connections ({} {}, − {conns} connections)",
+                    ut.value, ut.source
+                ),
+                format!(
+                    "raise RLIMIT_NPROC of the server's user to at least {} (LimitNPROC= in the unit, or `nproc` in /etc/security/limits.conf; `prlimit --nproc` before start) and restart the server: it counts every process and thread of that user",
+                    v.saturating_mul(2).max(base.saturating_add(v))
+                ),
+            ));
+        }
+    }
+    if let Some(m) = p.cgroup.pids_max {
+        let cur = p
+            .cgroup
+            .pids_current
+            .unwrap_or(threads)
+            .saturating_sub(conns);
+        limits.push((
+            m.saturating_sub(cur),
+            format!("cgroup pids.max {m} − {cur} tasks besides connections"),
+            format!(
+                "raise TasksMax= of the unit (cgroup pids.max) to at least {}",
+                m.saturating_mul(2)
+            ),
+        ));
+    }
+    if let Some(t) = snap.memory.threads_max {
+        limits.push((
+            t.saturating_sub(threads),
+            format!("kernel.threads-max {t}"),
+            "kernel.threads-max (global)".into(),
+        ));
+    }
+    let (room, why, lift) = limits.into_iter().min_by_key(|l| l.0)?;
+    Some(Ceiling {
+        name: TASKS.into(),
+        value: room,
+        exact: true,
+        scope: "process".into(),
+        why: format!("{why}: {what}; at the limit fork()/pthread_create() fail with EAGAIN"),
+        lift,
+    })
+}
+
+/// Why the generic fd bound does not apply: a PostgreSQL backend is a process of its own with
+/// its own fd table; the postmaster hands each connection over and closes its copy.
+pub fn process_fds_not_applicable(snap: &Snapshot) -> Option<String> {
+    (snap.runtime.kind == RuntimeKind::Postgres).then(|| {
+        "PostgreSQL forks a backend per connection: each has its own fd table and the postmaster closes its copy of the socket, so the postmaster's RLIMIT_NOFILE does not bound connections (backends keep their files within max_files_per_process)".to_string()
+    })
+}
+
+/// Memory one connection costs when it is more than its sockets: a PostgreSQL backend.
+pub fn conn_bytes(snap: &Snapshot) -> Option<(u64, &'static str)> {
+    (snap.runtime.kind == RuntimeKind::Postgres).then_some((
+        PG_BACKEND_BYTES,
+        "~3.3 MiB per PostgreSQL backend process (measured, idle)",
+    ))
+}
+
 /// FD_SETSIZE: select(2) can watch only fds numbered below 1024, whatever RLIMIT_NOFILE says.
 pub const FD_SETSIZE: u64 = 1024;
 
@@ -334,6 +532,10 @@ pub const FD_SETSIZE: u64 = 1024;
 /// ≥ 1024 ("filedescriptor out of range in select()").
 fn select_fd_setsize(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     use super::Selector;
+    if snap.runtime.kind == RuntimeKind::Postgres {
+        // the postmaster select()s on its listening sockets only; backends hold connections
+        return None;
+    }
     let seen = snap.runtime.waits_in.as_deref();
     let how = match (sc.selector, seen) {
         (Some(Selector::Select), _) => "--selector select".to_string(),

@@ -134,7 +134,10 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         "1 when a check fails (error) or warns, 0 when it passes or only informs; level is error, warning, info or ok.",
         "gauge",
     );
-    for known in crate::model::checks::IDS {
+    for known in crate::model::checks::IDS
+        .iter()
+        .filter(|id| crate::model::checks::applies(id, snap))
+    {
         // The worst finding of this ID (an ID can be reported once per ceiling).
         let found = checks
             .iter()

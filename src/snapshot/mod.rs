@@ -439,6 +439,10 @@ pub enum RuntimeKind {
     Haproxy,
     /// Redis: maxclients, lowered to the fd limit − 32 at start.
     Redis,
+    /// PostgreSQL: max_connections − reserved slots; a process per connection.
+    Postgres,
+    /// MySQL/MariaDB: max_connections; a thread per connection.
+    Mysql,
 }
 
 impl RuntimeKind {
@@ -453,6 +457,8 @@ impl RuntimeKind {
             RuntimeKind::Nginx => "nginx",
             RuntimeKind::Haproxy => "haproxy",
             RuntimeKind::Redis => "redis",
+            RuntimeKind::Postgres => "postgres",
+            RuntimeKind::Mysql => "mysql",
         }
     }
 }
@@ -485,6 +491,65 @@ pub struct Runtime {
     /// Redis: the maxclients it uses (`INFO clients`), when it answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis_maxclients: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<Postgres>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql: Option<Mysql>,
+    /// Tasks (threads included) of the process's real user now, all processes counted: what
+    /// RLIMIT_NPROC is checked against when a server forks or starts a thread per
+    /// connection (PostgreSQL, MySQL/MariaDB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_tasks: Option<Sourced>,
+}
+
+/// PostgreSQL's connection settings as the postmaster was started (command line, then
+/// postgresql.conf with its includes, then postgresql.auto.conf; absent: the default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Postgres {
+    /// The configuration files read, in order, comma-separated.
+    #[serde(default)]
+    pub config: String,
+    #[serde(default)]
+    pub data_directory: Option<String>,
+    #[serde(default)]
+    pub max_connections: Option<Sourced>,
+    #[serde(default)]
+    pub superuser_reserved_connections: Option<Sourced>,
+    /// PostgreSQL 16+: slots kept for roles with pg_use_reserved_connections.
+    #[serde(default)]
+    pub reserved_connections: Option<Sourced>,
+    #[serde(default)]
+    pub postmaster_pid: Option<u32>,
+    /// Client backends (one process each) now.
+    #[serde(default)]
+    pub client_backends: Option<u64>,
+    /// What could not be read (moved to the snapshot's notes by the probe).
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+/// MySQL/MariaDB's connection settings as the server was started (command line, then the
+/// option files it reads, sections [mysqld], [server], [mariadb], ...; absent: the default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mysql {
+    /// The option files read, in order, comma-separated.
+    #[serde(default)]
+    pub config: String,
+    /// "mariadb" or "mysql" (from the executable's name).
+    #[serde(default)]
+    pub flavor: String,
+    #[serde(default)]
+    pub max_connections: Option<Sourced>,
+    /// `open_files_limit` as asked (the server's soft RLIMIT_NOFILE is what it got).
+    #[serde(default)]
+    pub open_files_limit: Option<Sourced>,
+    /// `thread_handling` and where it was set (default one-thread-per-connection).
+    #[serde(default)]
+    pub thread_handling: Option<String>,
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// A value and where it came from.

@@ -210,9 +210,56 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
                 None => snap.notes.push("Redis: no address in the process title; maxclients derived from the fd limit and the default 10000".into()),
             }
         }
+        RuntimeKind::Postgres | RuntimeKind::Mysql => add_database(snap, opts),
         _ => {}
     }
     Ok(())
+}
+
+/// PostgreSQL / MySQL: the settings of the running server (`--pid`) and the tasks of its
+/// user (RLIMIT_NPROC counts them all; each connection is a process or a thread).
+#[cfg(target_os = "linux")]
+fn add_database(snap: &mut Snapshot, opts: &ProbeOptions) {
+    let Some(pid) = opts.pid else {
+        snap.notes.push(format!(
+            "{}: settings are read from a running server: give --pid; defaults assumed",
+            snap.runtime.kind.name()
+        ));
+        return;
+    };
+    let root = opts
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/proc"));
+    let (who, notes) = if snap.runtime.kind == RuntimeKind::Postgres {
+        let mut pg = runtime::postgres::from_pid(&root, pid);
+        let notes = std::mem::take(&mut pg.notes);
+        let who = pg.postmaster_pid.unwrap_or(pid);
+        snap.runtime.postgres = Some(pg);
+        (who, notes)
+    } else {
+        let mut m = runtime::mysql::from_pid(&root, pid);
+        let notes = std::mem::take(&mut m.notes);
+        snap.runtime.mysql = Some(m);
+        (pid, notes)
+    };
+    let name = snap.runtime.kind.name();
+    snap.notes
+        .extend(notes.into_iter().map(|n| format!("{name}: {n}")));
+    if let Some((uid, n)) = runtime::user_tasks(&root, who) {
+        snap.runtime.user_tasks = Some(Sourced {
+            value: n,
+            source: format!("tasks of uid {uid} in /proc/*/status"),
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn add_database(snap: &mut Snapshot, _opts: &ProbeOptions) {
+    snap.notes.push(format!(
+        "{}: the server's settings are read on Linux only; defaults assumed",
+        snap.runtime.kind.name()
+    ));
 }
 
 fn nginx_error(e: runtime::nginx::ParseError, fallback: &std::path::Path) -> Error {

@@ -210,3 +210,172 @@ pub fn ceiling(v: &serde_json::Value, name: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("no ceiling {name} in {v}"))
 }
+
+// --- database clients: held connections need a completed login, not just a TCP connect ----
+
+fn read_exact_or(s: &mut TcpStream, n: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut b = vec![0u8; n];
+    s.read_exact(&mut b).map_err(|e| e.to_string())?;
+    Ok(b)
+}
+
+/// A PostgreSQL message: (type, body).
+fn pg_message(s: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
+    let h = read_exact_or(s, 5)?;
+    let n = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
+    if !(4..=1 << 20).contains(&n) {
+        return Err(format!("bad message length {n}"));
+    }
+    Ok((h[0], read_exact_or(s, n - 4)?))
+}
+
+/// The `M` (message) field of an ErrorResponse, or the body as text.
+fn pg_error_text(body: &[u8]) -> String {
+    body.split(|b| *b == 0)
+        .find_map(|f| f.strip_prefix(b"M"))
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+}
+
+/// Log in to PostgreSQL on 127.0.0.1:`port` as `user` (trust authentication) with a v3
+/// startup message; Ok once the server is ready for queries (a backend now holds it).
+pub fn pg_login(port: u16, user: &str) -> Result<TcpStream, String> {
+    use std::io::Write;
+    let mut s = TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(3),
+    )
+    .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut body = 196608u32.to_be_bytes().to_vec();
+    for (k, v) in [("user", user), ("database", "postgres")] {
+        body.extend_from_slice(k.as_bytes());
+        body.push(0);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut msg = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    msg.extend(body);
+    s.write_all(&msg).map_err(|e| e.to_string())?;
+    loop {
+        match pg_message(&mut s)? {
+            (b'Z', _) => return Ok(s),
+            (b'E', b) => return Err(pg_error_text(&b)),
+            _ => {}
+        }
+    }
+}
+
+/// Run one SQL statement on a logged-in connection.
+pub fn pg_exec(s: &mut TcpStream, sql: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut msg = vec![b'Q'];
+    msg.extend(((sql.len() + 5) as u32).to_be_bytes());
+    msg.extend(sql.as_bytes());
+    msg.push(0);
+    s.write_all(&msg).map_err(|e| e.to_string())?;
+    let mut err = None;
+    loop {
+        match pg_message(s)? {
+            (b'Z', _) => return err.map_or(Ok(()), Err),
+            (b'E', b) => err = Some(pg_error_text(&b)),
+            _ => {}
+        }
+    }
+}
+
+/// A MySQL/MariaDB packet: (sequence id, payload).
+fn my_packet(s: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
+    let h = read_exact_or(s, 4)?;
+    let n = usize::from(h[0]) | usize::from(h[1]) << 8 | usize::from(h[2]) << 16;
+    Ok((h[3], read_exact_or(s, n)?))
+}
+
+/// Log in to MySQL/MariaDB on 127.0.0.1:`port` as `user` with an empty password
+/// (mysql_native_password, protocol 4.1); Ok once the server answered OK.
+pub fn mysql_login(port: u16, user: &str) -> Result<TcpStream, String> {
+    use std::io::Write;
+    let mut s = TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(3),
+    )
+    .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let (seq, greeting) = my_packet(&mut s)?;
+    if greeting.first() == Some(&0xff) {
+        return Err(String::from_utf8_lossy(greeting.get(3..).unwrap_or(&[])).into_owned());
+    }
+    // CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH
+    let caps: u32 = 0x1 | 0x200 | 0x8000 | 0x80000;
+    let mut body = caps.to_le_bytes().to_vec();
+    body.extend((1u32 << 24).to_le_bytes());
+    body.push(33);
+    body.extend([0u8; 23]);
+    body.extend(user.as_bytes());
+    body.push(0);
+    body.push(0); // empty auth response
+    body.extend(b"mysql_native_password\0");
+    let mut msg = (body.len() as u32).to_le_bytes()[..3].to_vec();
+    msg.push(seq.wrapping_add(1));
+    msg.extend(body);
+    s.write_all(&msg).map_err(|e| e.to_string())?;
+    let (_, r) = my_packet(&mut s)?;
+    match r.first() {
+        Some(0) => Ok(s),
+        _ => Err(String::from_utf8_lossy(r.get(3..).unwrap_or(&[])).into_owned()),
+    }
+}
+
+/// Log in with `login` until `fails` attempts in a row are refused (at most `max` held):
+/// the connections held and the distinct refusals seen.
+pub fn hold_logins(
+    max: u64,
+    fails: u32,
+    login: impl Fn() -> Result<TcpStream, String>,
+) -> (Vec<TcpStream>, Vec<String>) {
+    let mut held = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut in_row = 0;
+    while (held.len() as u64) < max && in_row < fails {
+        match login() {
+            Ok(s) => {
+                held.push(s);
+                in_row = 0;
+            }
+            Err(e) => {
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+                in_row += 1;
+            }
+        }
+    }
+    (held, errors)
+}
+
+/// Threads of `pid` now.
+pub fn threads(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The command line of `pid`, words joined by spaces (a process title as `ps` shows it).
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .split('\0')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}

@@ -2,7 +2,9 @@
 
 pub mod erlang;
 pub mod haproxy;
+pub mod mysql;
 pub mod nginx;
+pub mod postgres;
 pub mod redis;
 
 use super::RuntimeKind;
@@ -25,6 +27,9 @@ pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
             "haproxy" => RuntimeKind::Haproxy,
             _ if n.starts_with("python") => RuntimeKind::Python,
             _ if n.starts_with("redis-server") => RuntimeKind::Redis,
+            "postgres" | "postmaster" => RuntimeKind::Postgres,
+            _ if n.starts_with("postgres: ") => RuntimeKind::Postgres,
+            "mysqld" | "mariadbd" => RuntimeKind::Mysql,
             _ => continue,
         };
         return Some(kind);
@@ -100,6 +105,44 @@ pub fn waits_in(proc_root: &std::path::Path, pid: u32) -> Option<String> {
         (Some(s), false) => Some(s.to_string()),
         _ => other.map(str::to_string),
     }
+}
+
+/// Tasks (threads included) of the real user of `pid`, over every process /proc shows
+/// (bounded): what RLIMIT_NPROC counts.
+#[cfg(target_os = "linux")]
+pub fn user_tasks(proc_root: &std::path::Path, pid: u32) -> Option<(u32, u64)> {
+    fn status(p: &std::path::Path) -> Option<(u32, u64)> {
+        let t = crate::fsio::read_bounded_io(&p.join("status"), 1 << 16).ok()?;
+        let t = String::from_utf8_lossy(&t);
+        let uid = t
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        let threads = t
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        Some((uid, threads))
+    }
+    let (uid, _) = status(&proc_root.join(pid.to_string()))?;
+    let total = std::fs::read_dir(proc_root)
+        .ok()?
+        .flatten()
+        .take(1 << 20)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| status(&e.path()))
+        .filter(|(u, _)| *u == uid)
+        .fold(0u64, |acc, (_, n)| acc.saturating_add(n));
+    Some((uid, total))
 }
 
 /// Whether a runtime raises its soft RLIMIT_NOFILE to the hard limit at start

@@ -1,0 +1,354 @@
+//! MySQL/MariaDB: the settings that bound client connections, as the server was started:
+//! its command line (`--max-connections=N`, `--max_connections=N`, `--loose-…`,
+//! `--defaults-file`, `--defaults-extra-file`, `--no-defaults`), then the option files it
+//! reads (`/etc/my.cnf`, `/etc/mysql/my.cnf` with `!include` and `!includedir`, or the
+//! `--defaults-file`), sections `[mysqld]`, `[server]`, `[mariadb]`, `[mariadbd]`,
+//! `[client-server]` (MariaDB docs, "Configuring MariaDB with Option Files"). The last value
+//! read wins and the command line beats the files. Pure parsers; the Linux part reads a
+//! running server.
+
+use std::collections::BTreeMap;
+
+use super::postgres::Files;
+use crate::snapshot::{Mysql, Sourced};
+
+const MAX_FILES: usize = 256;
+const MAX_DEPTH: usize = 10;
+
+/// The default max_connections (MariaDB and MySQL).
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 151;
+
+/// The option files a server reads without `--defaults-file` / `--no-defaults` (Linux).
+pub const DEFAULT_FILES: &[&str] = &["/etc/my.cnf", "/etc/mysql/my.cnf"];
+
+/// The sections the server reads.
+const SERVER_GROUPS: &[&str] = &["mysqld", "server", "mariadb", "mariadbd", "client-server"];
+
+const WANTED: &[&str] = &["max_connections", "open_files_limit", "thread_handling"];
+
+/// `max-connections` → `max_connections`, without `loose-`.
+fn norm(name: &str) -> String {
+    let n = name.trim().to_ascii_lowercase().replace('-', "_");
+    n.strip_prefix("loose_").map(str::to_string).unwrap_or(n)
+}
+
+/// A number with an optional K/M/G suffix, as option files allow.
+pub fn num(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, mult) = match v.chars().last()? {
+        'k' | 'K' => (&v[..v.len() - 1], 1u64 << 10),
+        'm' | 'M' => (&v[..v.len() - 1], 1 << 20),
+        'g' | 'G' => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// What the command line says.
+#[derive(Debug, Default, PartialEq)]
+pub struct Args {
+    pub defaults_file: Option<String>,
+    pub extra_file: Option<String>,
+    pub no_defaults: bool,
+    pub settings: Vec<(String, String)>,
+}
+
+pub fn cmdline_args(argv: &[String]) -> Args {
+    let mut a = Args::default();
+    for w in argv.iter().skip(1) {
+        let Some(opt) = w.strip_prefix("--") else {
+            continue;
+        };
+        let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
+        match norm(k).as_str() {
+            "defaults_file" => a.defaults_file = Some(v.to_string()),
+            "defaults_extra_file" => a.extra_file = Some(v.to_string()),
+            "no_defaults" => a.no_defaults = true,
+            n if WANTED.contains(&n) => a.settings.push((n.to_string(), v.to_string())),
+            _ => {}
+        }
+    }
+    a
+}
+
+/// Settings read from option files, last one winning.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub values: BTreeMap<String, (String, String)>,
+    pub files: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+fn dir_of(p: &str) -> &str {
+    match p.rsplit_once('/') {
+        Some(("", _)) => "/",
+        Some((d, _)) => d,
+        None => ".",
+    }
+}
+
+fn join(dir: &str, p: &str) -> String {
+    if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("{}/{p}", dir.trim_end_matches('/'))
+    }
+}
+
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return v[1..v.len() - 1].to_string();
+        }
+    }
+    // an unquoted value ends at a comment
+    v.split(" #").next().unwrap_or(v).trim().to_string()
+}
+
+/// Read one option file (and what it includes) into `out`. `must`: a missing file is
+/// noted (a `--defaults-file`, an `!include`); the default files may be absent.
+pub fn load(fs: &dyn Files, path: &str, must: bool, depth: usize, out: &mut Loaded) {
+    if depth > MAX_DEPTH || out.files.len() >= MAX_FILES {
+        out.notes.push(format!(
+            "{path}: not read (more than {MAX_DEPTH} levels of includes or {MAX_FILES} files)"
+        ));
+        return;
+    }
+    let text = match fs.read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            if must {
+                out.notes.push(format!("{path}: not read ({e})"));
+            }
+            return;
+        }
+    };
+    out.files.push(path.to_string());
+    let mut in_server = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(inc) = line.strip_prefix("!includedir") {
+            let d = join(dir_of(path), inc.trim());
+            match fs.list(&d) {
+                Ok(mut names) => {
+                    names.retain(|n| n.ends_with(".cnf"));
+                    names.sort();
+                    for n in names {
+                        load(fs, &join(&d, &n), true, depth + 1, out);
+                    }
+                }
+                Err(e) => out.notes.push(format!("{d}: not listed ({e})")),
+            }
+            continue;
+        }
+        if let Some(inc) = line.strip_prefix("!include") {
+            load(fs, &join(dir_of(path), inc.trim()), true, depth + 1, out);
+            continue;
+        }
+        if let Some(g) = line.strip_prefix('[') {
+            let g = g
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            in_server = SERVER_GROUPS.contains(&g.as_str());
+            continue;
+        }
+        if !in_server {
+            continue;
+        }
+        let (k, v) = line.split_once('=').unwrap_or((line, ""));
+        let k = norm(k);
+        if WANTED.contains(&k.as_str()) {
+            out.values
+                .insert(k, (unquote(v), format!("{path}:{}", i + 1)));
+        }
+    }
+}
+
+/// The settings of a server started with `argv`, its files read through `fs`.
+pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str) -> Mysql {
+    let a = cmdline_args(argv);
+    let exe = argv
+        .first()
+        .map(|s| s.rsplit('/').next().unwrap_or(s))
+        .unwrap_or("");
+    let mut m = Mysql {
+        flavor: if exe.starts_with("mariadb") {
+            "mariadb".into()
+        } else {
+            "mysql".into()
+        },
+        ..Default::default()
+    };
+    let mut loaded = Loaded::default();
+    if let Some(f) = &a.defaults_file {
+        load(fs, &join(cwd, f), true, 0, &mut loaded);
+    } else if !a.no_defaults {
+        for f in DEFAULT_FILES {
+            load(fs, f, false, 0, &mut loaded);
+        }
+    }
+    if let Some(f) = &a.extra_file {
+        load(fs, &join(cwd, f), true, 0, &mut loaded);
+    }
+    let raw = |name: &str| -> Option<(String, String)> {
+        match a.settings.iter().rev().find(|(k, _)| k == name) {
+            Some((_, v)) => Some((v.clone(), "the server's command line".to_string())),
+            None => loaded.values.get(name).cloned(),
+        }
+    };
+    let get = |m: &mut Mysql, name: &str| -> Option<Sourced> {
+        let (v, src) = raw(name)?;
+        match num(&v) {
+            Some(n) => Some(Sourced {
+                value: n,
+                source: src,
+            }),
+            None => {
+                m.notes
+                    .push(format!("{name} = {v:?} ({src}) is not a number: ignored"));
+                None
+            }
+        }
+    };
+    m.max_connections = get(&mut m, "max_connections");
+    m.open_files_limit = get(&mut m, "open_files_limit");
+    m.thread_handling = raw("thread_handling").map(|(v, src)| format!("{v} ({src})"));
+    m.config = loaded.files.join(", ");
+    m.notes.extend(loaded.notes);
+    m
+}
+
+/// Whether the server runs a thread per connection (the default) rather than a pool.
+pub fn thread_per_connection(m: &Mysql) -> bool {
+    m.thread_handling
+        .as_ref()
+        .is_none_or(|t| !t.starts_with("pool-of-threads"))
+}
+
+#[cfg(target_os = "linux")]
+pub fn from_pid(root: &std::path::Path, pid: u32) -> Mysql {
+    let proot = root.join(pid.to_string());
+    let argv: Vec<String> = crate::fsio::read_bounded_io(&proot.join("cmdline"), 1 << 20)
+        .unwrap_or_default()
+        .split(|c| *c == 0)
+        .filter(|s| !s.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let cwd = std::fs::read_link(proot.join("cwd"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "/".into());
+    resolve(&super::postgres::Under(&proot.join("root")), &argv, &cwd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Mem(HashMap<&'static str, &'static str>);
+    impl Files for Mem {
+        fn read(&self, p: &str) -> Result<String, String> {
+            self.0
+                .get(p)
+                .map(|s| s.to_string())
+                .ok_or_else(|| "No such file or directory".into())
+        }
+        fn list(&self, d: &str) -> Result<Vec<String>, String> {
+            let pre = format!("{}/", d.trim_end_matches('/'));
+            Ok(self
+                .0
+                .keys()
+                .filter_map(|k| k.strip_prefix(pre.as_str()))
+                .filter(|k| !k.contains('/'))
+                .map(str::to_string)
+                .collect())
+        }
+    }
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn debian_layout_with_includedir() {
+        let fs = Mem(HashMap::from([
+            (
+                "/etc/mysql/my.cnf",
+                "# The MariaDB configuration file\n[client-server]\nsocket = /run/mysqld/mysqld.sock\n\n!includedir /etc/mysql/conf.d/\n!includedir /etc/mysql/mariadb.conf.d/\n",
+            ),
+            (
+                "/etc/mysql/conf.d/mysql.cnf",
+                "[mysql]\nmax_connections = 5\n",
+            ),
+            (
+                "/etc/mysql/mariadb.conf.d/50-server.cnf",
+                "[server]\n\n[mysqld]\nuser = mysql\nmax_connections = 100\n[embedded]\nmax_connections = 7\n",
+            ),
+            (
+                "/etc/mysql/mariadb.conf.d/60-tuning.cnf",
+                "[mariadb]\nmax-connections = 300 # more\nthread_handling = pool-of-threads\n",
+            ),
+            (
+                "/etc/mysql/mariadb.conf.d/README",
+                "[mysqld]\nmax_connections = 9\n",
+            ),
+        ]));
+        let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/");
+        let mc = m.max_connections.clone().unwrap();
+        assert_eq!(mc.value, 300);
+        assert_eq!(mc.source, "/etc/mysql/mariadb.conf.d/60-tuning.cnf:2");
+        assert_eq!(m.flavor, "mariadb");
+        assert!(!thread_per_connection(&m));
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+        // the command line wins, --loose- and underscores too
+        let m = resolve(
+            &fs,
+            &argv("/usr/sbin/mariadbd --loose-max_connections=40"),
+            "/",
+        );
+        assert_eq!(m.max_connections.unwrap().value, 40);
+        // --no-defaults: no files
+        let m = resolve(&fs, &argv("mysqld --no-defaults"), "/");
+        assert_eq!(m.max_connections, None);
+        assert_eq!(m.flavor, "mysql");
+        assert!(thread_per_connection(&m));
+    }
+
+    #[test]
+    fn defaults_file_and_include() {
+        let fs = Mem(HashMap::from([
+            (
+                "/srv/db/my.cnf",
+                "[mysqld]\nmax_connections=1K\n!include extra.cnf\n",
+            ),
+            (
+                "/srv/db/extra.cnf",
+                "[server]\nopen_files_limit = \"4096\"\n",
+            ),
+            ("/etc/mysql/my.cnf", "[mysqld]\nmax_connections = 99\n"),
+        ]));
+        let m = resolve(&fs, &argv("mariadbd --defaults-file=my.cnf"), "/srv/db");
+        assert_eq!(m.max_connections.unwrap().value, 1024);
+        assert_eq!(m.open_files_limit.unwrap().value, 4096);
+        let m = resolve(&fs, &argv("mariadbd --defaults-file=/nope.cnf"), "/");
+        assert!(m.notes[0].starts_with("/nope.cnf"), "{:?}", m.notes);
+        let m = resolve(&fs, &argv("mariadbd --max-connections=abc"), "/");
+        assert_eq!(m.max_connections, None);
+        assert!(m.notes[0].contains("not a number"), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(num("151"), Some(151));
+        assert_eq!(num("2k"), Some(2048));
+        assert_eq!(num("99999999999G"), None);
+        assert_eq!(num(""), None);
+    }
+}
