@@ -110,6 +110,66 @@ redis_conf() { # dir maxclients
   echo "$d/r.conf"
 }
 
+# A database client: log in (PostgreSQL v3 startup with trust authentication, or MySQL 4.1
+# with an empty password) as an ordinary user until refused 5 times in a row; prints the count,
+# then holds the connections until its standard input closes.
+cat > "$W/dbhold.py" <<'EOF'
+import socket, struct, sys
+kind, port, user, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+def recv(s, k):
+    b = b""
+    while len(b) < k:
+        d = s.recv(k - len(b))
+        if not d: raise OSError("closed")
+        b += d
+    return b
+def pg():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0postgres\0\0"
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    while True:
+        t = recv(s, 1); ln = struct.unpack("!I", recv(s, 4))[0]
+        if ln > 1 << 20: raise OSError("refused")
+        m = recv(s, ln - 4)
+        if t == b"Z": return s
+        if t == b"E": raise OSError(m.decode(errors="replace"))
+def my():
+    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+    def pkt():
+        h = recv(s, 4); return h[3], recv(s, h[0] | h[1] << 8 | h[2] << 16)
+    seq, g = pkt()
+    if g[0] == 0xff: raise OSError(g[3:].decode(errors="replace"))
+    body = struct.pack("<IIB", 0x1 | 0x200 | 0x8000 | 0x80000, 1 << 24, 33) + b"\0" * 23 + user.encode() + b"\0\0mysql_native_password\0"
+    s.sendall(struct.pack("<I", len(body))[:3] + bytes([seq + 1]) + body)
+    _, r = pkt()
+    if r[0] != 0: raise OSError(r[3:].decode(errors="replace"))
+    return s
+held, fails = [], 0
+while len(held) < n and fails < 5:
+    try:
+        held.append(pg() if kind == "pg" else my()); fails = 0
+    except OSError:
+        fails += 1
+print(len(held))
+sys.stdout.flush()
+sys.stdin.read()
+EOF
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+pg_data() { # dir max_connections: an initdb'd data directory owned by postgres
+  local d=$1
+  mkdir -p "$d"; chown postgres "$d"
+  runuser -u postgres -- "$PG_BIN/initdb" -N -A trust -U postgres -D "$d/data" >/dev/null 2>&1
+  echo "max_connections = $2" >> "$d/data/postgresql.conf"
+  echo "$d/data"
+}
+my_data() { # dir max_connections: a MariaDB data directory and option file, run as mysql
+  local d=$1
+  mkdir -p "$d"; chown mysql "$d"
+  printf '[mysqld]\ndatadir=%s/data\nsocket=%s/sock\npid-file=%s/pid\nport=8080\nbind-address=127.0.0.1\nskip-log-bin\nlog-error=%s/err.log\nmax_connections=%s\n' "$d" "$d" "$d" "$d" "$2" > "$d/my.cnf"
+  runuser -u mysql -- mariadb-install-db --defaults-file="$d/my.cnf" --auth-root-authentication-method=socket --skip-test-db >/dev/null 2>&1
+  echo "$d/my.cnf"
+}
+
 # --- one case ----------------------------------------------------------------------------------
 # run_case NAME EXPECTED-BOTTLENECK "CHECK-ARGS" COMMAND...
 run_case() {
@@ -129,7 +189,38 @@ run_case() {
     sleep 0.3
     pid=$(ss -ltnpH "sport = :8080" | grep -o "pid=[0-9]*" | head -1 | cut -d= -f2)
     "$PT" check --pid "$pid" --format json $CARGS > "$OUT.check"
-    if [ -n "${DIES:-}" ]; then
+    if [ -n "${DB:-}" ]; then
+      # a database: an ordinary user logs in until refused; held = what the server then has
+      if [ "$DB" = pg ]; then
+        for i in $(seq 100); do psql -h "$DBSOCK" -p 8080 -U postgres -qc "create role app login" postgres 2>/dev/null && break; sleep 0.1; done
+        sleep 1   # until the backend of the admin login has gone
+      else
+        for i in $(seq 100); do mariadb -S "$DBSOCK" -u root -e "create user app@127.0.0.1" 2>/dev/null && break; sleep 0.1; done
+        # restart, so that no thread is left cached by the admin login
+        kill "$pid"; for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        "$@" >/dev/null 2>&1 &
+        srv=$!
+        for i in $(seq 200); do grep -q ":1F90 00000000:0000 0A" /proc/net/tcp && break; sleep 0.05; done
+        sleep 1
+        pid=$(ss -ltnpH "sport = :8080" | grep -o "pid=[0-9]*" | head -1 | cut -d= -f2)
+      fi
+      "$PT" check --pid "$pid" --format json $CARGS > "$OUT.check"
+      n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
+      before=$(ls -l /proc/$pid/fd | grep -c "socket:")
+      exec 3> >(python3 "$W/dbhold.py" "$DB" 8080 app $((n + 40)) > "$OUT.logins")
+      for i in $(seq 900); do [ -s "$OUT.logins" ] && break; sleep 0.1; done
+      sleep 0.5
+      if [ "$DB" = pg ]; then
+        held=$(ps -o cmd= --ppid "$pid" | grep -c "^postgres: app ")
+      else
+        held=$(( $(ls -l /proc/$pid/fd | grep -c "socket:") - before ))
+      fi
+      logins=$(cat "$OUT.logins")
+      exec 3>&-
+      printf "{\"target\": {\"server_accepted\": %s, \"logins\": %s}, \"verdict\": \"%s\", \"stop\": {\"ceiling\": \"refused\"}}\n" \
+        "$held" "$logins" "$([ "$held" = "$logins" ] && echo match || echo differs)" > "$OUT.flood"
+      kill "$pid" 2>/dev/null
+    elif [ -n "${DIES:-}" ]; then
       # a server that dies at its limit: hold the predicted count, then one more
       n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
       python3 - "$n" "$srv" > "$OUT.flood" <<"PY"
@@ -219,6 +310,37 @@ fi
 # JVM: raises soft to hard (MaxFDLimit), or not with -XX:-MaxFDLimit
 case_ jvm-raises-to-hard process_fds "" java prlimit --nofile=256:1024 java "$W/Hold.java"
 case_ jvm-no-maxfdlimit process_fds "" java prlimit --nofile=512:1024 java -XX:-MaxFDLimit "$W/Hold.java"
+
+# PostgreSQL: max_connections − 3 reserved for ordinary roles; a backend process per
+# connection, so RLIMIT_NPROC of user postgres (every task of that user counted)
+if [ -n "$PG_BIN" ]; then
+  for c in "pg-max-connections 30 4096 postgres_max_connections" "pg-nproc 100 30 tasks"; do
+    set -- $c
+    if [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]]; then
+      d=$(pg_data "$W/$1" "$2")
+      DB=pg DBSOCK="$W/$1" case_ "$1" "$4" "" runuser \
+        runuser -u postgres -- prlimit --nproc="$3:$3" "$PG_BIN/postgres" -D "$d" -p 8080 \
+        -c listen_addresses=127.0.0.1 -c unix_socket_directories="$W/$1" -c autovacuum=off
+    fi
+  done
+else
+  echo "SKIP postgres: not installed"; skip=$((skip+2))
+fi
+# MySQL/MariaDB: max_connections; the fd limit (MariaDB 10.11 does not lower max_connections
+# to fit it: accept() fails with EMFILE); a thread per connection under RLIMIT_NPROC
+if command -v mariadbd >/dev/null 2>&1; then
+  for c in "mysql-max-connections 50 4096 4096 mysql_max_connections" \
+           "mysql-fd-limit 1000 1024 4096 process_fds" "mysql-nproc 500 4096 100 tasks"; do
+    set -- $c
+    if [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]]; then
+      f=$(my_data "$W/$1" "$2")
+      DB=my DBSOCK="$W/$1/sock" case_ "$1" "$5" "" mariadbd \
+        runuser -u mysql -- prlimit --nofile="$3:$3" --nproc="$4:$4" mariadbd --defaults-file="$f"
+    fi
+  done
+else
+  echo "SKIP mysql: mariadbd not installed"; skip=$((skip+3))
+fi
 
 echo "matrix: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
