@@ -3,7 +3,6 @@
 //! journal. See docs/profiles.md.
 
 pub mod cause;
-pub mod cli;
 pub mod engine;
 pub mod guard;
 pub mod journal;
@@ -11,5 +10,6 @@ pub mod launchd;
 pub mod limits;
 pub mod persist;
 pub mod ports;
+pub mod prepare;
 pub mod sysctl;
 pub mod warn;
