@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::persist;
 use super::sysctl::SysctlFs;
 use crate::error::{Error, Result};
+use crate::fsio as persist;
 use crate::plan::{self, LiveHost, Plan, PlanOptions};
 use crate::profile;
 use crate::snapshot::Os;
