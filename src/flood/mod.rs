@@ -9,7 +9,6 @@ pub mod classify;
 pub mod cli;
 pub mod engine;
 pub mod platform;
-pub mod procnet;
 pub mod render;
 pub mod report;
 mod run;
