@@ -9,9 +9,9 @@ use serde_json::json;
 
 use super::engine;
 use super::journal::DEFAULT_STATE_DIR;
-use super::persist;
 use super::sysctl::{DEFAULT_ROOT, SysctlFs};
 use crate::error::{Error, Result, exit};
+use crate::fsio as persist;
 use crate::plan::{self, LiveHost, Plan, PlanOptions};
 use crate::profile::{self, bundled};
 

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use super::guard::{self, HostLock};
 use super::journal::{Entry, Journal, State};
 use super::limits;
-use super::persist;
 use super::sysctl::{self, SysctlFs};
 use crate::error::{Error, Result};
+use crate::fsio as persist;
 use crate::plan::{Action, Plan};
 use crate::profile::validate::normalize;
 
