@@ -367,16 +367,20 @@ pub fn mode_of(path: &Path) -> Option<u32> {
 
 /// "Invalid argument (os error 22)" → "EINVAL: Invalid argument".
 pub fn describe_io(e: &std::io::Error) -> String {
-    let name = match e.raw_os_error() {
-        Some(1) => "EPERM",
-        Some(2) => "ENOENT",
-        Some(13) => "EACCES",
-        Some(22) => "EINVAL",
-        Some(28) => "ENOSPC",
-        Some(30) => "EROFS",
-        Some(34) => "ERANGE",
-        Some(5) => "EIO",
-        _ => "",
+    use nix::errno::Errno;
+    // The errors a sysctl or file write meets are named; others keep the OS's text alone.
+    let name = match e.raw_os_error().map(Errno::from_raw) {
+        Some(
+            n @ (Errno::EPERM
+            | Errno::ENOENT
+            | Errno::EACCES
+            | Errno::EINVAL
+            | Errno::ENOSPC
+            | Errno::EROFS
+            | Errno::ERANGE
+            | Errno::EIO),
+        ) => format!("{n:?}"),
+        _ => String::new(),
     };
     let text = e.to_string();
     let text = match text.find(" (os error") {

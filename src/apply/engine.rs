@@ -454,9 +454,7 @@ pub fn rollback(state_dir: &Path, which: Option<&str>) -> Result<Vec<RolledBack>
 }
 
 fn netns_warning(j: &Journal) -> Option<String> {
-    let here = std::fs::read_link("/proc/self/ns/net")
-        .ok()
-        .map(|p| p.display().to_string());
+    let here = crate::snapshot::host::netns();
     let net = j
         .entries
         .iter()

@@ -128,9 +128,7 @@ impl Journal {
             created,
             state: State::Pending,
             sysctl_root: sysctl_root.to_path_buf(),
-            netns: std::fs::read_link("/proc/self/ns/net")
-                .ok()
-                .map(|p| p.display().to_string()),
+            netns: crate::snapshot::host::netns(),
             entries,
             updated: None,
         }

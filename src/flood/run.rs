@@ -6,13 +6,13 @@ use std::time::Duration;
 use super::Progress;
 use super::classify::{self, Context, errno};
 use super::options::{FloodOptions, TargetCheck, choose_ports, source_ips};
-use super::procnet;
 use super::report::*;
 use super::workers::{self, RunPlan};
 use crate::error::{Error, Result};
 use crate::model::{self, Prediction, Scenario, ScenarioKind, names};
 use crate::snapshot::Snapshot;
 use crate::snapshot::probe::{ProbeOptions, probe};
+use crate::snapshot::{host, sockdiag};
 
 struct TargetFound {
     addr: SocketAddr,
@@ -24,15 +24,15 @@ struct TargetFound {
 }
 
 fn find_target(addr: SocketAddr) -> TargetFound {
-    let diag = procnet::diag_listener(addr.port());
+    let diag = sockdiag::listener(addr.port());
     let inode = diag
         .map(|d| d.inode)
         .filter(|&i| i != 0)
-        .or_else(|| procnet::listen_inode(addr.port()));
+        .or_else(|| host::listen_inode(addr.port()));
     let (owner, pids) = match inode {
-        Some(i) => (procnet::socket_owner(i), procnet::socket_holders(i)),
+        Some(i) => (host::socket_owner(i), host::socket_holders(i)),
         // No inodes (macOS): the processes with a TCP listener on the port.
-        None => procnet::listen_owner(addr.port()),
+        None => host::listen_owner(addr.port()),
     };
     TargetFound {
         addr,
@@ -134,7 +134,7 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
     }
     match errno {
         Some("ECONNRESET") | Some("EPIPE") => {
-            let abort = procnet::tcp_abort_on_overflow() == Some(1);
+            let abort = host::tcp_abort_on_overflow() == Some(1);
             if lo > 0 && abort {
                 format!(
                     "connection reset: the accept queue overflowed ({queue}) and net.ipv4.tcp_abort_on_overflow=1 makes the kernel answer with RST"

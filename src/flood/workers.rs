@@ -14,10 +14,10 @@ use socket2::{Domain, SockAddr, Socket};
 
 use super::classify::Call;
 use super::engine::{self, EngineConfig};
-use super::procnet;
 use super::report::{Milestone, MilestoneTracker};
 use super::shm::{MAX_WORKERS, Shm, mono_ns};
 use crate::error::{Error, Result};
+use crate::snapshot::host;
 
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
 
@@ -195,7 +195,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             listeners.push(v);
         }
     }
-    let lo0 = procnet::listen_overflows();
+    let lo0 = host::listen_overflows();
     let mut children = Children(Vec::with_capacity(n));
     let ctrl = shm.ctrl();
     // The --duration deadline covers starting the workers too: hundreds of forks cannot
@@ -279,7 +279,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         std::thread::sleep(Duration::from_micros(200));
     }
 
-    let slab0 = procnet::slab_kb();
+    let slab0 = host::slab_kb();
     let t0 = mono_ns();
     ctrl.go.store(1, Relaxed);
     let mut ms = MilestoneTracker::default();
@@ -305,7 +305,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         if let Some(port) = held_port
             && now >= next_sample
         {
-            if let Some(h) = procnet::server_held(&plan.target_pids, port) {
+            if let Some(h) = host::server_held(&plan.target_pids, port) {
                 out.server_held_peak = Some(out.server_held_peak.unwrap_or(0).max(h));
             }
             let cost = mono_ns().saturating_sub(now);
@@ -351,7 +351,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         .filter(|&q| q > 0)
         .map(|q| q - 1);
     if let Some(port) = held_port {
-        out.server_held = procnet::server_held(&plan.target_pids, port);
+        out.server_held = host::server_held(&plan.target_pids, port);
         out.server_held_peak = match (out.server_held_peak, out.server_held) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -360,8 +360,8 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     out.opened = agg(&|w| shm.slot(w).opened.load(Relaxed));
     out.cycles = agg(&|w| shm.slot(w).cycles.load(Relaxed));
     out.fds_in_use = agg(&|w| shm.slot(w).fds.load(Relaxed));
-    out.sockstat = procnet::sockstat();
-    out.slab_delta_kb = match (slab0, procnet::slab_kb()) {
+    out.sockstat = host::sockstat();
+    out.slab_delta_kb = match (slab0, host::slab_kb()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
@@ -369,10 +369,10 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         children
             .0
             .iter()
-            .filter_map(|p| procnet::rss_kb(p.as_raw()))
+            .filter_map(|p| host::rss_kb(p.as_raw()))
             .sum(),
     );
-    out.listen_overflows_delta = match (lo0, procnet::listen_overflows()) {
+    out.listen_overflows_delta = match (lo0, host::listen_overflows()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
