@@ -5,10 +5,12 @@ pub mod ceilings;
 pub mod checks;
 pub mod erlang;
 pub mod evidence;
+pub mod fmt;
 pub mod knobs;
 pub mod macos;
 pub mod scenario;
 pub mod servers;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
