@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::model::checks::{Check, Severity};
-use crate::model::{Prediction, names};
+use crate::model::{CeilingName, Prediction, names};
 use crate::snapshot::Snapshot;
 
 fn esc(s: &str) -> String {
@@ -18,7 +18,7 @@ fn header(out: &mut String, name: &str, help: &str, kind: &str) {
 }
 
 /// Current usage of the resource behind a ceiling, as a share of it, where porttune knows it.
-pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: &str) -> Option<f64> {
+pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: CeilingName) -> Option<f64> {
     let c = p.get(ceiling)?;
     let ratio = |used: u64, of: u64| (of > 0).then(|| used as f64 / of as f64);
     match ceiling {
@@ -88,7 +88,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
             out,
             "porttune_ceiling_connections{{{id},scenario=\"{}\",bottleneck=\"{}\"}} {}",
             p.scenario.kind.name(),
-            esc(&p.bottleneck),
+            esc(p.bottleneck_str()),
             p.ceiling
         );
     }
@@ -104,7 +104,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
                 out,
                 "porttune_limit_connections{{{id},scenario=\"{}\",ceiling=\"{}\",exact=\"{}\"}} {}",
                 p.scenario.kind.name(),
-                esc(&c.name),
+                esc(c.name.as_str()),
                 c.exact,
                 c.value
             );
@@ -118,12 +118,12 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     );
     for p in preds {
         for c in &p.ceilings {
-            if let Some(r) = usage_ratio(snap, p, &c.name) {
+            if let Some(r) = usage_ratio(snap, p, c.name) {
                 let _ = writeln!(
                     out,
                     "porttune_usage_ratio{{{id},scenario=\"{}\",ceiling=\"{}\"}} {r:.6}",
                     p.scenario.kind.name(),
-                    esc(&c.name)
+                    esc(c.name.as_str())
                 );
             }
         }
@@ -161,7 +161,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         let _ = writeln!(
             out,
             "porttune_check_failed{{{id},id=\"{}\",level=\"{}\"}} {}",
-            esc(&c.id),
+            esc(c.id.as_str()),
             c.severity.label().to_lowercase(),
             u8::from(c.severity >= Severity::Warning)
         );
