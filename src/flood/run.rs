@@ -1,13 +1,11 @@
 //! The flood command on Linux: decide the plan, predict, measure, build the report.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
+use super::Progress;
 use super::classify::{self, Context, errno};
-use super::cli::{FloodArgs, TargetCheck, choose_ports, source_ips};
+use super::options::{FloodOptions, TargetCheck, choose_ports, source_ips};
 use super::report::*;
 use super::workers::{self, RunPlan};
 use crate::error::{Error, Result};
@@ -160,11 +158,9 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
 }
 
 /// Run the flood and build its report (nothing printed).
-pub fn measure(
-    args: &FloodArgs,
-    target: &TargetCheck,
-    workers_arg: Option<u64>,
-) -> Result<FloodReport> {
+pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Result<FloodReport> {
+    let target = &args.target;
+    let workers_arg = args.workers;
     let mut warnings = Vec::new();
     let (soft, _hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
@@ -184,7 +180,7 @@ pub fn measure(
     // the host as the prediction sees it: read once, before any listener is open
     let mut found = target_addr.map(find_target);
     // --pid/--process/--unit name the server the prediction is for.
-    if let (Some(t), Some(named)) = (found.as_mut(), super::cli::named_owner(args)?) {
+    if let (Some(t), Some(named)) = (found.as_mut(), super::options::named_owner(&args.owner)?) {
         if let Some(owner) = t.pid.filter(|&o| o != named) {
             warnings.push(format!(
                 "the listener on {} belongs to PID {owner}, not to PID {named}: the prediction is for PID {named} as asked",
@@ -293,7 +289,7 @@ pub fn measure(
             kind: ScenarioKind::Inbound,
             backlog: t.backlog,
             churn: args.churn,
-            app_limits: args.app_limit.clone(),
+            app_limits: args.app_limits.clone(),
             selector: args.selector,
             ..Default::default()
         },
@@ -301,15 +297,15 @@ pub fn measure(
     let mut prediction = snap.as_ref().map(|s| model::predict(s, &scenario));
 
     if args.churn {
-        crate::errln!(
+        progress(Progress::Note(
             "note: --churn closes every connection client-first: each leaves a TIME_WAIT \
-             socket that outlives this run by 60 s"
-        );
+             socket that outlives this run by 60 s",
+        ));
     }
     if args.graceful {
-        crate::errln!(
-            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s"
-        );
+        progress(Progress::Note(
+            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s",
+        ));
     }
 
     let plan = RunPlan {
@@ -318,8 +314,8 @@ pub fn measure(
         target: target_addr,
         sources: source_ips(args.source_ips),
         max: args.max,
-        duration: Duration::from_secs_f64(args.duration),
-        connect_timeout: Duration::from_millis(args.connect_timeout),
+        duration: Duration::from_secs_f64(args.duration_s),
+        connect_timeout: Duration::from_millis(args.connect_timeout_ms),
         churn: args.churn,
         graceful: args.graceful,
         window: if let Some(t) = &found {
@@ -335,28 +331,16 @@ pub fn measure(
     };
 
     workers::install_signal_handlers();
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let pb = ProgressBar::with_draw_target(Some(args.max), ProgressDrawTarget::stderr());
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} established  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        pb
-    });
+    progress(Progress::Start { max: args.max });
     let mut tick = |est: u64, secs: f64| {
-        if let Some(pb) = &bar {
-            pb.set_position(est);
-            pb.set_message(format!("{:.0} conn/s", rate(est, secs)));
-        }
+        progress(Progress::Tick {
+            established: est,
+            rate_per_s: rate(est, secs),
+        })
     };
     let out = workers::run(&plan, &mut tick);
-    // Cleared on every path (an error too), so no frame of the bar stays on the terminal.
-    if let Some(pb) = &bar {
-        pb.finish_and_clear();
-    }
+    // Told on every path (an error too), so no frame of a progress bar stays on the terminal.
+    progress(Progress::Finish);
     let out = out?;
 
     // the stop
@@ -365,7 +349,7 @@ pub fn measure(
     let stop = match &out.error {
         Some(e)
             if out.signal_at_s.is_none_or(|s| e.at_s <= s)
-                && (!out.deadline_hit || e.at_s <= args.duration) =>
+                && (!out.deadline_hit || e.at_s <= args.duration_s) =>
         {
             let call = e.call.unwrap_or(classify::Call::Socket);
             let c = classify::classify(
@@ -393,7 +377,7 @@ pub fn measure(
             } else if out.deadline_hit {
                 (
                     StopReason::Deadline,
-                    format!("--duration {} s elapsed before any limit", args.duration),
+                    format!("--duration {} s elapsed before any limit", args.duration_s),
                 )
             } else {
                 (
@@ -572,8 +556,8 @@ pub fn measure(
                 args.source_ips
             },
             max: args.max,
-            duration_s: args.duration,
-            connect_timeout_ms: args.connect_timeout,
+            duration_s: args.duration_s,
+            connect_timeout_ms: args.connect_timeout_ms,
             graceful: args.graceful,
             churn: args.churn,
             port_range: range,

@@ -1,6 +1,7 @@
 //! Output formats. Renderers format; they compute nothing.
 
 pub mod json;
+pub mod plan;
 pub mod prometheus;
 pub mod text;
 pub mod text_macos;
