@@ -64,7 +64,7 @@ pub fn run(args: &ApplyArgs) -> Result<i32> {
     }
     let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
     if !json {
-        print_applied(&p, &done);
+        crate::out!("{}", render::plan::applied(&p, done.changed, &done.journal));
     }
     finish(
         args,
@@ -144,35 +144,6 @@ fn confirm(args: &ApplyArgs, p: &Plan) -> Result<bool> {
     Ok(ok)
 }
 
-/// What was applied, as text.
-fn print_applied(p: &Plan, done: &engine::Applied) {
-    crate::outln!(
-        "{} `{}`:",
-        colored::Colorize::bold("Applied profile"),
-        p.profile
-    );
-    for c in &p.changes {
-        crate::outln!(
-            "  {}: {} → {} ({})",
-            c.key,
-            c.from.as_deref().unwrap_or("?"),
-            c.to,
-            c.scope
-        );
-        if let Some(r) = &c.restart {
-            crate::outln!("      takes effect after: {r}");
-        }
-    }
-    for w in &p.warnings {
-        crate::outln!("warning: {w}");
-    }
-    crate::outln!("changed: {}", done.changed);
-    crate::outln!(
-        "journal: {} (undo: porttune rollback)",
-        done.journal.display()
-    );
-}
-
 /// What a loopback flood proves for the profile's scenario, in one sentence.
 fn verify_scope(sc: &crate::model::Scenario) -> String {
     use crate::model::ScenarioKind::*;
@@ -234,7 +205,7 @@ fn finish(
                 crate::out!(
                     "{}",
                     crate::render::wrap::wrap_lines(
-                        &crate::flood::render::text(r),
+                        &crate::render::flood::text(r),
                         crate::render::wrap::terminal_width()
                     )
                 );

@@ -79,7 +79,7 @@ pub fn measure(o: &FloodOptions) -> Result<FloodReport> {
 
 /// Run `porttune flood`: measure, print the report (and write `--report`); returns the exit code.
 pub fn run(args: &FloodArgs) -> Result<i32> {
-    use crate::flood::render;
+    use crate::render::flood as render;
     // An unusable --report path is bad input: found before the flood, not after it.
     if let Some(path) = &args.report {
         crate::fsio::check_output_path(path, "the report")?;

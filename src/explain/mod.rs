@@ -180,7 +180,7 @@ impl Match {
 
 /// What the numbers in the message say, in sentences (computed from the message alone).
 pub fn implied(m: &Match) -> Vec<String> {
-    use crate::render::thousands as t;
+    use crate::model::fmt::thousands as t;
     let mut out = Vec::new();
     match m.pattern.id {
         "erlang_large_fd" => {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde_json::{Value, json};
 
 use super::{Entry, HostView};
-use crate::render::thousands;
+use crate::model::fmt::thousands;
 
 /// What was read and which host the values are for.
 #[derive(Debug, Clone, Default)]

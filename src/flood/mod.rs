@@ -10,7 +10,6 @@ pub mod classify;
 pub mod engine;
 pub mod options;
 pub mod platform;
-pub mod render;
 pub mod report;
 mod run;
 pub mod shm;

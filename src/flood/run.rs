@@ -114,7 +114,7 @@ fn server_gone(t: &TargetFound, out: &super::workers::RunOutcome) -> bool {
 /// ListenOverflows, the server's own sockets), never from a setting that is not set.
 fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> String {
     let n = |v: Option<u64>| {
-        v.map(crate::render::thousands)
+        v.map(crate::model::fmt::thousands)
             .unwrap_or_else(|| "?".into())
     };
     let lo = o.listen_overflows.unwrap_or(0);
@@ -127,7 +127,7 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
     if let Some(n) = o.gone {
         return format!(
             "the server process exited during the run, holding about {} of our connections (established minus its queue): it crashed or quit at its limit (a select() loop fails at the first fd ≥ 1024: Python raises \"filedescriptor out of range in select()\")",
-            crate::render::thousands(n)
+            crate::model::fmt::thousands(n)
         );
     }
     match errno {
@@ -493,9 +493,9 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
                 (Verdict::Differs, Some(lo), Some(hi)) if (lo..=hi).contains(&measured) => {
                     warnings.push(format!(
                         "the server sheds at its limit: it holds up to {} and then closes idle connections down to about {}; measured {} is within that swing",
-                        crate::render::thousands(hi),
-                        crate::render::thousands(lo),
-                        crate::render::thousands(measured)
+                        crate::model::fmt::thousands(hi),
+                        crate::model::fmt::thousands(lo),
+                        crate::model::fmt::thousands(measured)
                     ));
                     Verdict::Match
                 }
@@ -532,7 +532,7 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
         stop.explanation = format!(
             "{}; the server held {} connections, which is its predicted {} ceiling",
             stop.explanation,
-            crate::render::thousands(acc),
+            crate::model::fmt::thousands(acc),
             s.bottleneck
         );
         stop.ceiling = Some(s.bottleneck.clone());

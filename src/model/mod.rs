@@ -5,11 +5,13 @@ pub mod ceilings;
 pub mod checks;
 pub mod erlang;
 pub mod evidence;
+pub mod fmt;
 pub mod knobs;
 pub mod macos;
 pub mod names;
 pub mod scenario;
 pub mod servers;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 

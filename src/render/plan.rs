@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use colored::Colorize;
 use serde_json::json;
 
 use crate::plan::Plan;
@@ -9,7 +10,6 @@ use crate::plan::Plan;
 /// The plan as text.
 pub fn text(p: &Plan) -> String {
     use crate::render::wrap::{terminal_width, wrap};
-    use colored::Colorize;
     let w = terminal_width();
     let mut s = format!(
         "{} `{}` ({}), persist: {}\n",
@@ -109,4 +109,34 @@ pub fn json(p: &Plan, changed: usize, journal: Option<&Path>, mode: &str) -> ser
         "warnings": p.warnings,
         "prediction": p.prediction,
     })
+}
+
+/// What `apply` changed, as text.
+pub fn applied(p: &Plan, changed: usize, journal: &Path) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "{} `{}`:", "Applied profile".bold(), p.profile);
+    for c in &p.changes {
+        let _ = writeln!(
+            o,
+            "  {}: {} → {} ({})",
+            c.key,
+            c.from.as_deref().unwrap_or("?"),
+            c.to,
+            c.scope
+        );
+        if let Some(r) = &c.restart {
+            let _ = writeln!(o, "      takes effect after: {r}");
+        }
+    }
+    for w in &p.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    let _ = writeln!(o, "changed: {changed}");
+    let _ = writeln!(
+        o,
+        "journal: {} (undo: porttune rollback)",
+        journal.display()
+    );
+    o
 }

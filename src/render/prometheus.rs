@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
+use crate::model::Prediction;
 use crate::model::checks::{Check, Severity};
-use crate::model::{CeilingName, Prediction, names};
+use crate::model::usage::usage_ratio;
 use crate::snapshot::Snapshot;
 
 fn esc(s: &str) -> String {
@@ -15,24 +16,6 @@ fn esc(s: &str) -> String {
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// Current usage of the resource behind a ceiling, as a share of it, where porttune knows it.
-pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: CeilingName) -> Option<f64> {
-    let c = p.get(ceiling)?;
-    let ratio = |used: u64, of: u64| (of > 0).then(|| used as f64 / of as f64);
-    match ceiling {
-        names::PROCESS_FDS => ratio(
-            snap.process.open_fds,
-            c.value * p.scenario.fds_per_conn() + snap.process.open_fds,
-        ),
-        names::SYSTEM_FILES => ratio(snap.fs.file_nr_allocated?, snap.fs.file_max?),
-        names::CONNTRACK => {
-            let ct = snap.net.conntrack.as_ref()?;
-            ratio(ct.count?, ct.max?)
-        }
-        _ => None,
-    }
 }
 
 /// The labels that say which host view, unit or process a series is about, so textfiles
