@@ -44,18 +44,16 @@ fn find_target(addr: SocketAddr) -> TargetFound {
 }
 
 fn summarize(p: &Prediction) -> Option<PredictionSummary> {
-    if p.bottleneck.is_empty() {
-        return None;
-    }
+    p.bottleneck?;
     Some(PredictionSummary {
         scenario: p.scenario.kind.name().to_string(),
         ceiling: p.ceiling,
-        bottleneck: p.bottleneck.clone(),
+        bottleneck: p.bottleneck_str().to_string(),
         ceilings: p
             .ceilings
             .iter()
             .map(|c| PredictedCeiling {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 value: c.value,
                 why: c.why.clone(),
                 lift: c.lift.clone(),
@@ -65,7 +63,7 @@ fn summarize(p: &Prediction) -> Option<PredictionSummary> {
             .rates
             .iter()
             .map(|r| PredictedRate {
-                name: r.name.clone(),
+                name: r.name.to_string(),
                 per_second: r.per_second,
                 why: r.why.clone(),
                 lift: r.lift.clone(),
