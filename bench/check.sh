@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
 # Benchmark: how long `porttune check` takes on this machine (goal: under 50 ms).
 # Not a test. Builds the release binary, runs `check` N times, prints min/median/max.
+#
+#   bench/check.sh                          # this tree's binary alone
+#   BASE=/path/to/old/porttune bench/check.sh
+#       # also an earlier build, in the same batch (runs interleaved), and the ratio
+#       # this/base of the medians: > 1.10 is a regression (exit 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-50}
 cargo build --release -q
 bin=target/release/porttune
-python3 - "$bin" "$N" <<'PY'
+python3 - "$bin" "$N" "${BASE:-}" <<'PY'
 import subprocess, sys, time, statistics
-bin, n = sys.argv[1], int(sys.argv[2])
-for args in (["check"], ["check", "--scenario", "loopback", "--format", "json"]):
-    ts = []
+bin, n, base = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+bins = [("this", bin)] + ([("base", base)] if base else [])
+worst = 0.0
+for args in (["check"], ["check", "--scenario", "loopback", "--format", "json"],
+             ["check", "--from", "tests/fixtures/snapshots/macos/seed-facts.yaml", "--scenario", "loopback"]):
+    ts = {name: [] for name, _ in bins}
     for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run([bin, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ts.append((time.perf_counter() - t) * 1000)
-    ts.sort()
-    print(f"porttune {' '.join(args):45s} min {ts[0]:6.1f} ms  median {statistics.median(ts):6.1f} ms  max {ts[-1]:6.1f} ms  (n={n}; goal < 50 ms)")
+        for name, b in bins:            # interleaved: both see the same machine load
+            t = time.perf_counter()
+            subprocess.run([b, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ts[name].append((time.perf_counter() - t) * 1000)
+    for name, _ in bins:
+        v = sorted(ts[name])
+        print(f"{name} porttune {' '.join(args)[:60]:60s} min {v[0]:6.1f} ms  median {statistics.median(v):6.1f} ms  max {v[-1]:6.1f} ms  (n={n}; goal < 50 ms)")
+    if base:
+        r = statistics.median(ts["this"]) / statistics.median(ts["base"])
+        worst = max(worst, r)
+        print(f"  ratio this/base (medians): {r:.2f}")
+if base:
+    print(f"worst ratio {worst:.2f} ({'REGRESSION' if worst > 1.10 else 'no regression'}; limit 1.10)")
+    sys.exit(1 if worst > 1.10 else 0)
 PY

@@ -6,6 +6,9 @@
 #   bench/flood.sh            # 3 runs of the 9K one-process case, 1 run of the 1M case
 #   RUNS=5 BIG_RUNS=2 bench/flood.sh
 #   SKIP_BIG=1 bench/flood.sh # only the one-process case
+#   BASE=/path/to/old/porttune bench/flood.sh
+#                             # also an earlier porttune build in the same batch (9K case):
+#                             # ratios this/reference and base/reference side by side
 #
 # Needs root (unshare -n), cc, cargo, python3.
 set -eu
@@ -32,7 +35,7 @@ pt_field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "== one process, both ends, to 9,000 connections ($RUNS runs each, alternating)"
-: > "$TMP/ref9"; : > "$TMP/pt9"
+: > "$TMP/ref9"; : > "$TMP/pt9"; : > "$TMP/base9"
 i=0
 while [ $i -lt "$RUNS" ]; do
   i=$((i + 1))
@@ -40,10 +43,20 @@ while [ $i -lt "$RUNS" ]; do
   ref_field "$TMP/r.txt" rate >> "$TMP/ref9"
   "$NETNS" "$PT" flood --max 9000 --format json > "$TMP/p.json" || true
   pt_field "$TMP/p.json" 'round(r["rate_per_s"])' >> "$TMP/pt9"
-  echo "  run $i: reference $(tail -1 "$TMP/ref9") conn/s, porttune $(tail -1 "$TMP/pt9") conn/s"
+  if [ -n "${BASE:-}" ]; then
+    "$NETNS" "$BASE" flood --max 9000 --format json > "$TMP/b.json" || true
+    pt_field "$TMP/b.json" 'round(r["rate_per_s"])' >> "$TMP/base9"
+    echo "  run $i: reference $(tail -1 "$TMP/ref9") conn/s, porttune $(tail -1 "$TMP/pt9") conn/s, base $(tail -1 "$TMP/base9") conn/s"
+  else
+    echo "  run $i: reference $(tail -1 "$TMP/ref9") conn/s, porttune $(tail -1 "$TMP/pt9") conn/s"
+  fi
 done
 R9=$(median < "$TMP/ref9"); P9=$(median < "$TMP/pt9")
 echo "  median: reference $R9 conn/s, porttune $P9 conn/s, ratio $(awk "BEGIN {printf \"%.2f\", $P9/$R9}") (goal >= 0.90)"
+if [ -n "${BASE:-}" ]; then
+  B9=$(median < "$TMP/base9")
+  echo "  base: $B9 conn/s, ratio $(awk "BEGIN {printf \"%.2f\", $B9/$R9}") to the reference; this/base $(awk "BEGIN {printf \"%.2f\", $P9/$B9}") (regression if < 0.90)"
+fi
 
 [ "${SKIP_BIG:-0}" = 1 ] && exit 0
 

@@ -1,11 +1,14 @@
-//! Command-line types (clap). No logic here.
+//! Command-line types (clap): every command's arguments, with a format enum per command and
+//! clap's own copies of the stages' enums (converted with `From`). No logic here; only `main`
+//! and `commands` use this module.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::model::ScenarioKind;
-use crate::snapshot::RuntimeKind;
+pub use crate::model::scenario::{
+    MAX_CONNECTIONS, MAX_DESTINATIONS, MAX_PER_CONN, MAX_PROCESSES, MAX_SOURCE_IPS,
+};
 
 pub const EXIT_CODES: &str =
     "Start with `porttune check`, then `porttune plan PROFILE`, `porttune apply PROFILE`
@@ -43,19 +46,19 @@ pub enum Command {
     #[command(after_help = CHECK_EXAMPLES)]
     Check(Box<CheckArgs>),
     /// Open connections on loopback until a limit stops it; compare with the prediction.
-    Flood(crate::flood::cli::FloodArgs),
+    Flood(FloodArgs),
     /// Name the limit behind an error message or log (EMFILE, driver_select … fd=N, worker_connections
     /// are not enough, nf_conntrack: table full …) and show its value on this host.
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(Box<ExplainArgs>),
     /// Show what a profile would change and the predicted ceiling before → after.
-    Plan(crate::apply::cli::PlanArgs),
+    Plan(PlanArgs),
     /// Apply a profile: journal, change, read back; restore everything on failure.
-    Apply(crate::apply::cli::ApplyArgs),
+    Apply(ApplyArgs),
     /// Restore the values and files applies changed (every open journal, or the one named).
-    Rollback(crate::apply::cli::RollbackArgs),
+    Rollback(RollbackArgs),
     /// List, show and validate profiles.
-    Profiles(crate::apply::cli::ProfilesArgs),
+    Profiles(ProfilesArgs),
     /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
     /// containers, network namespace, systemd), with the fix for each "cannot". Exits 1 when
     /// something `apply` needs is missing.
@@ -113,26 +116,131 @@ Exit codes:
   2  bad usage or bad input (nothing was changed)
   3  internal error";
 
+/// Formats `check` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum CheckFormat {
     Text,
     Json,
     /// node_exporter textfile collector format (check only).
     Prometheus,
 }
 
-/// Bounds of the scenario numbers: far above any real host, low enough that the model's
-/// products (ports × destinations × source IPs, per-process ceilings × processes) stay
-/// exact in 64 bits. Above them clap refuses the argument (exit 2).
-pub const MAX_DESTINATIONS: u64 = 1 << 24;
-/// See [`MAX_DESTINATIONS`].
-pub const MAX_SOURCE_IPS: u64 = 1 << 16;
-/// pid_max's ceiling (4194304): no more processes can exist.
-pub const MAX_PROCESSES: u64 = 1 << 22;
-/// See [`MAX_DESTINATIONS`].
-pub const MAX_PER_CONN: u64 = 1 << 20;
-/// Largest connection count asked for (`--require`, `require.connections`): 2^40.
-pub const MAX_CONNECTIONS: u64 = 1 << 40;
+/// Formats `explain` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+/// Which connections to predict for (clap's copy of [`crate::model::ScenarioKind`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// A server accepting connections: 1 fd per connection in that process.
+    #[default]
+    Inbound,
+    /// A client connecting to N distinct (ip, port) destinations: 1 fd per connection.
+    Outbound,
+    /// Both ends in one process on 127.0.0.0/8 (the flood's self-test): 2 fds per connection.
+    Loopback,
+}
+
+impl From<ScenarioArg> for crate::model::ScenarioKind {
+    fn from(a: ScenarioArg) -> Self {
+        match a {
+            ScenarioArg::Inbound => Self::Inbound,
+            ScenarioArg::Outbound => Self::Outbound,
+            ScenarioArg::Loopback => Self::Loopback,
+        }
+    }
+}
+
+/// How the application waits for its sockets (clap's copy of [`crate::model::Selector`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectorArg {
+    /// select(2): only fds below FD_SETSIZE (1024) can be watched.
+    Select,
+    /// poll(2): no fd-number limit.
+    Poll,
+    /// epoll / kqueue: no fd-number limit.
+    Epoll,
+}
+
+impl From<SelectorArg> for crate::model::Selector {
+    fn from(a: SelectorArg) -> Self {
+        match a {
+            SelectorArg::Select => Self::Select,
+            SelectorArg::Poll => Self::Poll,
+            SelectorArg::Epoll => Self::Epoll,
+        }
+    }
+}
+
+/// The runtime named on the command line (clap's copy of [`crate::snapshot::RuntimeKind`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeArg {
+    /// A plain native program (C, Rust, Python...): soft NOFILE as it is.
+    #[default]
+    Native,
+    /// Erlang/OTP (BEAM): soft NOFILE at boot, +Q ports, +P processes.
+    Erlang,
+    /// The JVM: -XX:+MaxFDLimit raises the soft NOFILE to the hard limit.
+    Jvm,
+    /// Go ≥ 1.19 raises the soft NOFILE to the hard limit.
+    Go,
+    /// Node.js raises the soft NOFILE to the hard limit.
+    Node,
+    /// Python: does not raise the soft limit.
+    Python,
+    /// nginx: worker_processes × worker_connections, worker_rlimit_nofile.
+    Nginx,
+    /// HAProxy: global and frontend maxconn (computed from the fd limit when unset).
+    Haproxy,
+    /// Redis: maxclients, lowered to the fd limit − 32 at start.
+    Redis,
+    /// PostgreSQL: max_connections − reserved slots; a process per connection.
+    Postgres,
+    /// MySQL/MariaDB: max_connections; a thread per connection.
+    Mysql,
+}
+
+impl From<RuntimeArg> for crate::snapshot::RuntimeKind {
+    fn from(a: RuntimeArg) -> Self {
+        match a {
+            RuntimeArg::Native => Self::Native,
+            RuntimeArg::Erlang => Self::Erlang,
+            RuntimeArg::Jvm => Self::Jvm,
+            RuntimeArg::Go => Self::Go,
+            RuntimeArg::Node => Self::Node,
+            RuntimeArg::Python => Self::Python,
+            RuntimeArg::Nginx => Self::Nginx,
+            RuntimeArg::Haproxy => Self::Haproxy,
+            RuntimeArg::Redis => Self::Redis,
+            RuntimeArg::Postgres => Self::Postgres,
+            RuntimeArg::Mysql => Self::Mysql,
+        }
+    }
+}
+
+/// The other way, exhaustive: a runtime added to the snapshot fails to compile here until
+/// the command line offers it too.
+impl From<crate::snapshot::RuntimeKind> for RuntimeArg {
+    fn from(k: crate::snapshot::RuntimeKind) -> Self {
+        use crate::snapshot::RuntimeKind as K;
+        match k {
+            K::Native => Self::Native,
+            K::Erlang => Self::Erlang,
+            K::Jvm => Self::Jvm,
+            K::Go => Self::Go,
+            K::Node => Self::Node,
+            K::Python => Self::Python,
+            K::Nginx => Self::Nginx,
+            K::Haproxy => Self::Haproxy,
+            K::Redis => Self::Redis,
+            K::Postgres => Self::Postgres,
+            K::Mysql => Self::Mysql,
+        }
+    }
+}
 
 /// Which connections to predict for.
 #[derive(Debug, Clone, Args)]
@@ -140,7 +248,7 @@ pub struct ScenarioArgs {
     /// inbound: a server accepting (1 fd per connection); outbound: a client; loopback: both
     /// ends in one process on 127.0.0.0/8, 2 fds per connection (what `porttune flood` runs).
     #[arg(long, value_enum, default_value = "inbound")]
-    pub scenario: ScenarioKind,
+    pub scenario: ScenarioArg,
     /// Outbound: distinct (ip, port) destinations. Ephemeral ports are counted per
     /// (source ip, destination ip, destination port).
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_DESTINATIONS))]
@@ -187,7 +295,7 @@ pub struct ScenarioArgs {
     /// The application's event loop when it cannot be seen: `select` caps the fds it can
     /// watch at FD_SETSIZE (1024). Default: detected from a running process (--pid).
     #[arg(long, value_enum, value_name = "KIND")]
-    pub selector: Option<crate::model::Selector>,
+    pub selector: Option<SelectorArg>,
 }
 
 /// Which host and process to read.
@@ -212,7 +320,7 @@ pub struct SourceArgs {
     pub save: Option<PathBuf>,
     /// Name the runtime instead of detecting it from the process.
     #[arg(long, value_enum)]
-    pub runtime: Option<RuntimeKind>,
+    pub runtime: Option<RuntimeArg>,
     /// Erlang flags of a node not yet running, e.g. "+Q 65536 +P 1048576".
     #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
     pub erl_flags: Option<String>,
@@ -290,7 +398,7 @@ pub struct CheckArgs {
     pub with: Option<String>,
     /// Output format: text for people, json for scripts (`"schema": 1`).
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: CheckFormat,
     /// Text: one screen — the verdict, the bottleneck's lift, the ladder's numbers and the
     /// check IDs (without the explanations).
     #[arg(long)]
@@ -370,5 +478,236 @@ pub struct ExplainArgs {
     pub source: SourceArgs,
     /// Output format: text for people, json for scripts (`"schema": 1`).
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: ExplainFormat,
+}
+
+/// Formats `plan` and `apply` write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Formats `rollback` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum RollbackFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Options shared by `plan` and `apply`.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Also write files read at boot (sysctl.d, limits.d, systemd drop-ins, vm.args), even
+    /// if the profile says `persist: false`.
+    #[arg(long)]
+    pub persist: bool,
+    /// Put every persisted file under DIR instead of / (e.g. to build an image or to test).
+    /// Example: --root /tmp/img writes /tmp/img/etc/sysctl.d/60-porttune-NAME.conf.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Where sysctls are read and written [default: /proc/sys]. For chroots and fixture
+    /// trees in tests.
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_SYSCTL_ROOT", default_value = crate::apply::sysctl::DEFAULT_ROOT)]
+    pub sysctl_root: PathBuf,
+    /// The OS whose settings the sysctl root holds [default: this one]. With a fixture tree
+    /// as --sysctl-root, `macos` plans and applies a macOS profile on any machine (tests).
+    #[arg(long, value_name = "OS", hide = true, value_parser = ["linux", "macos"])]
+    pub host_os: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Leave these sysctl keys of the profile out (comma-separated or repeated), e.g. a key
+    /// that is read-only here. A profile can mark a key `optional: true` instead.
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+}
+
+/// `porttune plan PROFILE`: what `apply` would change, and the ceiling before → after.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// A bundled profile name (`porttune profiles list`) or a path to a YAML file.
+    #[arg(value_parser = Suggest::Profiles, hide_possible_values = true)]
+    pub profile: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `porttune apply PROFILE`: journal, change, read back, restore everything on failure.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// A bundled profile name (`porttune profiles list`) or a path to a YAML file.
+    #[arg(value_parser = Suggest::Profiles, hide_possible_values = true)]
+    pub profile: String,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the plan and change nothing (same as `porttune plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Change nothing; exit 0 if the host already matches the profile, 1 if changes are
+    /// needed (for Ansible `changed_when` / `failed_when`).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+    /// Journal directory (old values, for `porttune rollback`).
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = crate::apply::journal::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// After applying, prove it: a bounded loopback flood (`porttune flood --workers auto
+    /// --max N`) up to the profile's `require.connections`; exit 1 when it measures fewer.
+    #[arg(long, conflicts_with_all = ["dry_run", "check"])]
+    pub verify: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `porttune rollback [JOURNAL]`: restore what an apply changed.
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// A journal file, or a journal id (prefix) in the state directory; default: every journal
+    /// not yet rolled back, newest first (the oldest original values are what remains).
+    pub journal: Option<String>,
+    /// Journal directory.
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = crate::apply::journal::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RollbackFormat::Text)]
+    pub format: RollbackFormat,
+}
+
+/// `porttune profiles list|show|validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: ProfilesCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ProfilesCommand {
+    /// The bundled profiles, with who each is for.
+    List,
+    /// Print a bundled profile (or a file) as YAML, comments included.
+    Show {
+        /// A bundled name or a path.
+        name: String,
+        /// Print the profile with `extends` resolved instead of the text.
+        #[arg(long)]
+        resolved: bool,
+    },
+    /// Check profile files without changing anything: the schema and values, then the keys
+    /// against this host's kernel (read-only). Exit 0 if all are valid, 2 otherwise.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}
+
+/// Formats `flood` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FloodFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Open connections on loopback until a limit stops it, and compare with the prediction.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    porttune flood                              # one process, both ends, until a limit\n  \
+    porttune flood --workers auto --max 1000000 # beyond one process's RLIMIT_NOFILE\n  \
+    porttune flood --listen-ports 2 --source-ips 3\n  \
+    porttune flood --target 127.0.0.1:8080 --connect-timeout 500\n  \
+    porttune flood --churn --duration 10        # open and close: TIME_WAIT rate\n\n\
+    Exit codes: 0 measured = predicted (or --max reached), 1 differs, incomplete (--duration\n\
+    ran out before any limit) or below --require, 2 bad usage, 3 internal error,\n\
+    130 interrupted (Ctrl-C).")]
+pub struct FloodArgs {
+    /// Stop after this many connections (churn: open-close cycles).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max: u64,
+
+    /// Stop opening after this many seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub duration: f64,
+
+    /// A connect() still in progress after this many milliseconds counts as timed out
+    /// (ETIMEDOUT), which stops the run.
+    #[arg(long = "connect-timeout", default_value_t = 2000, value_name = "MS")]
+    pub connect_timeout: u64,
+
+    /// Worker processes, each with its own fd budget: a number, or `auto` (as many as
+    /// RLIMIT_NOFILE needs for --max). The prediction is per-process ceilings × N.
+    #[arg(long, default_value = "1", value_name = "N|auto")]
+    pub workers: String,
+
+    /// Listening ports per worker (loopback mode). Each (source ip, listen port) tuple has
+    /// its own ephemeral port pool. Ports are chosen outside the ephemeral range when possible.
+    #[arg(long = "listen-ports", default_value_t = 1, value_name = "N")]
+    pub listen_ports: u64,
+
+    /// Source IPs 127.0.0.1..127.0.0.N, bound with IP_BIND_ADDRESS_NO_PORT.
+    #[arg(long = "source-ips", default_value_t = 1, value_name = "N")]
+    pub source_ips: u64,
+
+    /// Flood an existing local server (IP:PORT) instead of the built-in listener; the
+    /// prediction is `inbound` for the process that owns the listening socket.
+    #[arg(long, value_name = "IP:PORT")]
+    pub target: Option<String>,
+
+    /// With --target: predict for this process (instead of the one that owns the listener).
+    #[arg(long, value_name = "PID", requires = "target", conflicts_with_all = ["process", "unit"])]
+    pub pid: Option<u32>,
+
+    /// With --target: predict for the running process with this name (as `pgrep -x`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "target",
+        conflicts_with = "unit"
+    )]
+    pub process: Option<String>,
+
+    /// With --target: predict for this systemd unit's main process (MainPID).
+    #[arg(long, value_name = "NAME.service", requires = "target")]
+    pub unit: Option<String>,
+
+    /// Allow a --target outside 127.0.0.0/8 and ::1 (you flood someone else's host).
+    #[arg(long = "allow-remote")]
+    pub allow_remote: bool,
+
+    /// Open and close continuously (the client closes first, gracefully) and measure the
+    /// sustained rate against the TIME_WAIT limit. TIME_WAIT outlives the run by 60 s.
+    #[arg(long)]
+    pub churn: bool,
+
+    /// Close with FIN at the end instead of RST (leaves TIME_WAIT behind for 60 s).
+    #[arg(long)]
+    pub graceful: bool,
+
+    /// --target: a cap only the application knows, for the prediction (as `check
+    /// --app-limit`): `N` or `N:NAME`. Repeatable.
+    #[arg(long, value_name = "N[:NAME]")]
+    pub app_limit: Vec<crate::model::AppLimit>,
+
+    /// --target: the server's event loop when it cannot be seen (`select`: FD_SETSIZE).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub selector: Option<SelectorArg>,
+
+    /// Connections opened but not yet accepted per worker (target and churn modes: connects
+    /// in flight). Loopback: at most half the listen backlog.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub window: u64,
+
+    /// Exit 1 when fewer connections than this were established.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
+    pub require: Option<u64>,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = FloodFormat::Text)]
+    pub format: FloodFormat,
+
+    /// Also write the Markdown report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }

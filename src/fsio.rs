@@ -2,8 +2,8 @@
 //! the size cap enforced while reading (a file's reported size proves nothing: /proc files
 //! report 0, /dev/zero never ends), and a FIFO refused at open instead of blocking.
 
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -131,7 +131,7 @@ pub fn check_output_path(path: &Path, what: &str) -> Result<()> {
     if path == Path::new("-") {
         return Ok(());
     }
-    crate::apply::persist::check_replaceable(path).map_err(|e| {
+    check_replaceable(path).map_err(|e| {
         Error::input(
             path,
             format!("cannot write {what}: {e}; give a file path, or `-` for standard output"),
@@ -178,11 +178,8 @@ pub fn write_output(path: &Path, content: &[u8], what: &str) -> Result<()> {
     } else {
         path
     };
-    crate::apply::persist::write_atomic(target, content, 0o644).map_err(|e| {
-        let msg = format!(
-            "cannot write {what}: {}",
-            crate::apply::sysctl::describe_io(&e)
-        );
+    write_atomic(target, content, 0o644).map_err(|e| {
+        let msg = format!("cannot write {what}: {}", describe_io(&e));
         if bad_path(&e) {
             Error::input(path, msg)
         } else {
@@ -191,9 +188,250 @@ pub fn write_output(path: &Path, content: &[u8], what: &str) -> Result<()> {
     })
 }
 
+// ---- writing: atomic, never through a link or into a device ----
+
+/// Test hook `N`: the N-th file write of the apply (journal saves, the space reserve and
+/// persisted files, 1-based, in order) fails with ENOSPC, as on a full disk.
+pub const ENV_ENOSPC_AT: &str = "PORTTUNE_TEST_ENOSPC_AT";
+
+static FILE_WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The test hook for a full disk: count this file write and fail it with ENOSPC when it is
+/// the one `PORTTUNE_TEST_ENOSPC_AT` names.
+pub fn test_file_write() -> std::io::Result<()> {
+    let n = FILE_WRITES
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        .saturating_add(1);
+    match std::env::var(ENV_ENOSPC_AT) {
+        Ok(v) if v.trim().parse::<usize>().ok() == Some(n) => {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuse to replace anything but a regular file (a symlink, a device node, a directory, a
+/// FIFO): porttune writes configuration files, never through links or into devices.
+pub fn check_replaceable(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) => Err(std::io::Error::other(format!(
+            "{} is {}, not a regular file; porttune replaces only regular files",
+            path.display(),
+            if m.file_type().is_symlink() {
+                "a symbolic link"
+            } else if m.file_type().is_dir() {
+                "a directory"
+            } else {
+                "a device, FIFO or socket"
+            }
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `path` under `root` reached without a symbolic link on the way (a link in `root/etc`
+/// could point out of the root). Ok for `root` = "/" (the host's own links are its own).
+pub fn check_confined(root: &Path, path: &Path) -> Result<(), String> {
+    if root == Path::new("/") {
+        return Ok(());
+    }
+    let rel = path
+        .strip_prefix(root)
+        .map_err(|_| format!("{} is not under --root {}", path.display(), root.display()))?;
+    let mut cur = root.to_path_buf();
+    for c in rel.components() {
+        match c {
+            std::path::Component::Normal(n) => cur.push(n),
+            _ => {
+                return Err(format!(
+                    "{}: `..` or an absolute part under --root",
+                    path.display()
+                ));
+            }
+        }
+        if let Ok(m) = std::fs::symlink_metadata(&cur)
+            && m.file_type().is_symlink()
+        {
+            return Err(format!(
+                "{} is a symbolic link under --root {}: it could lead out of the root; refusing to write through it",
+                cur.display(),
+                root.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+static TMP_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A temp file next to `path`, created exclusively (never following a link); the caller
+/// removes it on every failure.
+fn create_tmp(dir: &Path, path: &Path, mode: u32) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let seq = TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(
+        ".{}.porttune-tmp.{}.{seq}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode).custom_flags(nix::libc::O_NOFOLLOW);
+    }
+    let f = opts.open(&tmp)?;
+    Ok((tmp, f))
+}
+
+/// Write `content` to `path` atomically: a temp file in the same directory, fsync, rename,
+/// fsync of the directory. Parent directories are created (0755). `mode` applies to the file.
+/// Refuses to replace a symlink or a device; the temp file is removed on every failure.
+pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+    test_file_write()?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("path has no parent directory"))?;
+    std::fs::create_dir_all(dir)?;
+    check_replaceable(path)?;
+    let (tmp, mut f) = create_tmp(dir, path, mode)?;
+    let written = (|| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        f.write_all(content)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Allocate `len` bytes at `path` (zeros, fsynced): space held back so a later rewrite of
+/// the journal cannot fail on a full disk. Removed on failure.
+pub fn write_reserve(path: &Path, len: usize) -> std::io::Result<()> {
+    test_file_write()?;
+    check_replaceable(path)?;
+    let res = (|| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600).custom_flags(nix::libc::O_NOFOLLOW);
+        }
+        let mut f = opts.open(path)?;
+        let block = [0u8; 4096];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(block.len());
+            f.write_all(&block[..n])?;
+            left -= n;
+        }
+        f.sync_all()
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    res
+}
+
+/// The permission bits of a file, if it exists.
+pub fn mode_of(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// "Invalid argument (os error 22)" → "EINVAL: Invalid argument".
+pub fn describe_io(e: &std::io::Error) -> String {
+    use nix::errno::Errno;
+    // The errors a sysctl or file write meets are named; others keep the OS's text alone.
+    let name = match e.raw_os_error().map(Errno::from_raw) {
+        Some(
+            n @ (Errno::EPERM
+            | Errno::ENOENT
+            | Errno::EACCES
+            | Errno::EINVAL
+            | Errno::ENOSPC
+            | Errno::EROFS
+            | Errno::ERANGE
+            | Errno::EIO),
+        ) => format!("{n:?}"),
+        _ => String::new(),
+    };
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    if name.is_empty() {
+        text
+    } else {
+        format!("{name}: {text}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_write_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a/b/c.conf");
+        write_atomic(&p, b"x\n", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "x\n");
+        #[cfg(unix)]
+        assert_eq!(mode_of(&p), Some(0o600));
+    }
+
+    #[test]
+    fn atomic_write_refuses_links_and_cleans_up() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("target");
+        std::fs::write(&target, "keep\n").unwrap();
+        let link = d.path().join("link.conf");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_atomic(&link, b"x\n", 0o644).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
+        // A directory in the way: the rename fails, no temp file stays behind.
+        let dir = d.path().join("sub");
+        std::fs::create_dir_all(dir.join("x.conf")).unwrap();
+        assert!(write_atomic(&dir.join("x.conf"), b"x", 0o644).is_err());
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        // --root with a symlinked etc is refused.
+        let root = d.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink(d.path(), root.join("etc")).unwrap();
+        let e = check_confined(&root, &root.join("etc/sysctl.d/a.conf")).unwrap_err();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(check_confined(&root, &root.join("usr/a.conf")).is_ok());
+    }
 
     #[test]
     fn caps_and_kinds() {

@@ -1,5 +1,6 @@
 use clap::Parser;
 use porttune::cli::{Cli, Command};
+use porttune::commands;
 use porttune::error::exit;
 
 fn main() {
@@ -8,23 +9,16 @@ fn main() {
         std::io::IsTerminal::is_terminal(&std::io::stdout()),
     ));
     let res = match &cli.command {
-        Command::Check(a) => porttune::commands::check::run(a),
-        Command::Explain(a) => porttune::commands::explain::run(a),
-        Command::Flood(a) => porttune::flood::cli::run(a),
-        Command::Plan(a) => porttune::apply::cli::run_plan(a),
-        Command::Apply(a) => porttune::apply::cli::run_apply(a),
-        Command::Rollback(a) => porttune::apply::cli::run_rollback(a),
-        Command::Profiles(a) => porttune::apply::cli::run_profiles(a),
-        Command::Doctor(a) => porttune::commands::doctor::run(a),
-        Command::Completions(a) => {
-            // Generated into memory: clap_complete panics when its writer fails.
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(a.shell, &mut cmd, "porttune", &mut buf);
-            porttune::out::write_bytes(&buf);
-            Ok(exit::OK)
-        }
-        Command::Man(a) => porttune::commands::man::run(a),
+        Command::Check(a) => commands::check::run(a),
+        Command::Explain(a) => commands::explain::run(a),
+        Command::Flood(a) => commands::flood::run(a),
+        Command::Plan(a) => commands::plan::run(a),
+        Command::Apply(a) => commands::apply::run(a),
+        Command::Rollback(a) => commands::rollback::run(a),
+        Command::Profiles(a) => commands::profiles::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
+        Command::Completions(a) => commands::completions::run(a),
+        Command::Man(a) => commands::man::run(a),
     };
     let code = match res {
         Ok(code) => code,

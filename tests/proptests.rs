@@ -219,8 +219,8 @@ proptest! {
     ) {
         let old = lines.join("\n");
         let _ = porttune::snapshot::runtime::erlang::vm_args_words(&old);
-        let once = porttune::apply::persist::edit_vm_args(Some(&old), Some(q), None);
-        let twice = porttune::apply::persist::edit_vm_args(Some(&once), Some(q), None);
+        let once = porttune::plan::files::edit_vm_args(Some(&old), Some(q), None);
+        let twice = porttune::plan::files::edit_vm_args(Some(&once), Some(q), None);
         prop_assert_eq!(&once, &twice);
         let qs = once
             .lines()

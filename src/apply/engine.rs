@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use super::guard::{self, HostLock};
 use super::journal::{Entry, Journal, State};
 use super::limits;
-use super::persist;
 use super::sysctl::{self, SysctlFs};
 use crate::error::{Error, Result};
+use crate::fsio as persist;
 use crate::plan::{Action, Plan};
 use crate::profile::validate::normalize;
 
@@ -454,9 +454,7 @@ pub fn rollback(state_dir: &Path, which: Option<&str>) -> Result<Vec<RolledBack>
 }
 
 fn netns_warning(j: &Journal) -> Option<String> {
-    let here = std::fs::read_link("/proc/self/ns/net")
-        .ok()
-        .map(|p| p.display().to_string());
+    let here = crate::snapshot::host::netns();
     let net = j
         .entries
         .iter()

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
 
 use crate::error::{Error, Result};
 
@@ -13,9 +13,7 @@ use crate::error::{Error, Result};
 pub const ENV_LOCK_DIR: &str = "PORTTUNE_LOCK_DIR";
 /// Test hook `N:SIG`: after the N-th change (1-based) raise SIG (INT, TERM, HUP, KILL).
 pub const ENV_SIGNAL_AT: &str = "PORTTUNE_TEST_SIGNAL_AT";
-/// Test hook `N`: the N-th file write of the apply (journal saves, the space reserve and
-/// persisted files, 1-based, in order) fails with ENOSPC, as on a full disk.
-pub const ENV_ENOSPC_AT: &str = "PORTTUNE_TEST_ENOSPC_AT";
+pub use crate::fsio::ENV_ENOSPC_AT;
 
 /// The lock directory: `$PORTTUNE_LOCK_DIR`, else /run/lock, else the temp dir.
 fn lock_dir() -> PathBuf {
@@ -262,19 +260,5 @@ pub fn test_signal_after(n: usize) {
             _ => return,
         };
         let _ = raise(s);
-    }
-}
-
-static FILE_WRITES: AtomicUsize = AtomicUsize::new(0);
-
-/// The test hook for a full disk: count this file write and fail it with ENOSPC when it is
-/// the one `PORTTUNE_TEST_ENOSPC_AT` names.
-pub fn test_file_write() -> std::io::Result<()> {
-    let n = FILE_WRITES.fetch_add(1, SeqCst).saturating_add(1);
-    match std::env::var(ENV_ENOSPC_AT) {
-        Ok(v) if v.trim().parse::<usize>().ok() == Some(n) => {
-            Err(std::io::Error::from_raw_os_error(28))
-        }
-        _ => Ok(()),
     }
 }

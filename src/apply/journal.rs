@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::limits::Resource;
-use super::persist::write_atomic;
 use crate::error::{Error, Result};
+use crate::fsio::write_atomic;
 use crate::snapshot::Limit;
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/porttune";
@@ -128,9 +128,7 @@ impl Journal {
             created,
             state: State::Pending,
             sysctl_root: sysctl_root.to_path_buf(),
-            netns: std::fs::read_link("/proc/self/ns/net")
-                .ok()
-                .map(|p| p.display().to_string()),
+            netns: crate::snapshot::host::netns(),
             entries,
             updated: None,
         }
@@ -183,7 +181,7 @@ impl Journal {
             .saturating_mul(2)
             .saturating_add(4096);
         let reserve = self.reserve_path(state_dir);
-        if let Err(e) = super::persist::write_reserve(&reserve, want) {
+        if let Err(e) = crate::fsio::write_reserve(&reserve, want) {
             let _ = std::fs::remove_file(&path);
             return Err(nothing(Error::Failed(format!(
                 "cannot reserve {want} bytes for the journal in {}: {}",
@@ -321,7 +319,7 @@ mod tests {
             }],
         );
         let p = j.save(d.path()).unwrap();
-        assert_eq!(super::super::persist::mode_of(&p), Some(0o600));
+        assert_eq!(crate::fsio::mode_of(&p), Some(0o600));
         assert_eq!(Journal::load(&p).unwrap(), j);
         assert_eq!(find(d.path(), None).unwrap(), p);
     }

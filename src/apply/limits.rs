@@ -1,6 +1,6 @@
 //! rlimits of running processes (prlimit(2)) and the capabilities needed to change them.
 
-use crate::snapshot::{Limit, Rlim};
+use crate::snapshot::Limit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,48 +16,23 @@ impl Resource {
             Resource::Nproc => "nproc",
         }
     }
-    /// The row in /proc/PID/limits.
-    fn row(self) -> &'static str {
-        match self {
-            Resource::Nofile => "Max open files",
-            Resource::Nproc => "Max processes",
-        }
-    }
 }
 
 #[cfg(target_os = "linux")]
-fn raw(r: Rlim) -> u64 {
+fn raw(r: crate::snapshot::Rlim) -> u64 {
+    use crate::snapshot::Rlim;
     match r {
         Rlim::Value(v) => v,
         Rlim::Unlimited => u64::MAX,
     }
 }
 
-/// Parse one row of /proc/PID/limits.
-pub fn parse_limits(text: &str, res: Resource) -> Option<Limit> {
-    let line = text.lines().find(|l| l.starts_with(res.row()))?;
-    let mut it = line[res.row().len()..].split_whitespace();
-    let p = |s: &str| {
-        if s == "unlimited" {
-            Some(Rlim::Unlimited)
-        } else {
-            s.parse().ok().map(Rlim::Value)
-        }
-    };
-    Some(Limit {
-        soft: p(it.next()?)?,
-        hard: p(it.next()?)?,
-    })
-}
-
-/// The current limit of `pid`.
+/// The current limit of `pid` (read by the snapshot's host reader).
 pub fn get(pid: u32, res: Resource) -> std::io::Result<Limit> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
-    parse_limits(&text, res).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "no such row in /proc/PID/limits",
-        )
+    let (nofile, nproc) = crate::snapshot::host::rlimits(pid)?;
+    Ok(match res {
+        Resource::Nofile => nofile,
+        Resource::Nproc => nproc,
     })
 }
 
@@ -84,27 +59,12 @@ pub fn set(_pid: u32, _res: Resource, _lim: Limit) -> std::io::Result<()> {
 /// Effective capability bit `n` of this process (CAP_SYS_RESOURCE = 24, CAP_SYS_ADMIN = 21,
 /// CAP_NET_ADMIN = 12).
 pub fn has_cap(n: u32) -> bool {
-    let Ok(s) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    s.lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .map(|bits| bits & (1u64 << n) != 0)
-        .unwrap_or(false)
+    n < 64 && crate::snapshot::host::capeff() & (1u64 << n) != 0
 }
 
 pub const CAP_NET_ADMIN: u32 = 12;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_RESOURCE: u32 = 24;
-
-/// Owner uid of a process (from /proc/PID/status, real uid).
-pub fn owner(pid: u32) -> Option<u32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-}
 
 /// What changing `pid`'s limit from `cur` to `new` needs, if this process lacks it.
 pub fn missing_privilege(pid: u32, cur: Limit, new: Limit) -> Option<String> {
@@ -124,30 +84,9 @@ pub fn missing_privilege(pid: u32, cur: Limit, new: Limit) -> Option<String> {
     #[cfg(unix)]
     {
         let me = nix::unistd::geteuid().as_raw();
-        if owner(pid).is_some_and(|o| o != me) && !cap {
+        if crate::snapshot::host::owner(pid).is_some_and(|o| o != me) && !cap {
             return Some("CAP_SYS_RESOURCE (the process belongs to another user)".into());
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse() {
-        let t = "Limit                     Soft Limit           Hard Limit           Units\nMax processes             96365                96365                processes\nMax open files            1024                 unlimited            files\n";
-        assert_eq!(
-            parse_limits(t, Resource::Nofile),
-            Some(Limit {
-                soft: Rlim::Value(1024),
-                hard: Rlim::Unlimited
-            })
-        );
-        assert_eq!(
-            parse_limits(t, Resource::Nproc).unwrap().soft,
-            Rlim::Value(96365)
-        );
-    }
 }

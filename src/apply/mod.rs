@@ -3,13 +3,11 @@
 //! journal. See docs/profiles.md.
 
 pub mod cause;
-pub mod cli;
 pub mod engine;
 pub mod guard;
 pub mod journal;
-pub mod launchd;
 pub mod limits;
-pub mod persist;
 pub mod ports;
+pub mod prepare;
 pub mod sysctl;
 pub mod warn;

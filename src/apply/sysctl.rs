@@ -151,7 +151,7 @@ mod native {
             let out = std::process::Command::new("/bin/launchctl")
                 .args(["limit", "maxfiles"])
                 .output()?;
-            return super::super::launchd::parse_limit(&String::from_utf8_lossy(&out.stdout))
+            return crate::plan::launchd::parse_limit(&String::from_utf8_lossy(&out.stdout))
                 .ok_or_else(|| other("cannot read `launchctl limit maxfiles`"));
         }
         let ctl = sysctl::Ctl::new(key)
@@ -227,30 +227,7 @@ pub fn test_pause() {
     }
 }
 
-/// "Invalid argument (os error 22)" → "EINVAL: Invalid argument".
-pub fn describe_io(e: &io::Error) -> String {
-    let name = match e.raw_os_error() {
-        Some(1) => "EPERM",
-        Some(2) => "ENOENT",
-        Some(13) => "EACCES",
-        Some(22) => "EINVAL",
-        Some(28) => "ENOSPC",
-        Some(30) => "EROFS",
-        Some(34) => "ERANGE",
-        Some(5) => "EIO",
-        _ => "",
-    };
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    };
-    if name.is_empty() {
-        text
-    } else {
-        format!("{name}: {text}")
-    }
-}
+pub use crate::fsio::describe_io;
 
 #[cfg(test)]
 mod tests {

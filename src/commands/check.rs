@@ -1,6 +1,6 @@
 //! `porttune check`.
 
-use crate::cli::{CheckArgs, Format, ScenarioArgs, SourceArgs};
+use crate::cli::{CheckArgs, CheckFormat, ScenarioArgs, SourceArgs};
 use crate::error::{Error, Result, exit};
 use crate::model::{self, Scenario, checks};
 use crate::render;
@@ -8,7 +8,7 @@ use crate::snapshot::{self, Snapshot, probe::ProbeOptions};
 
 pub fn scenario(a: &ScenarioArgs) -> Scenario {
     Scenario {
-        kind: a.scenario,
+        kind: a.scenario.into(),
         destinations: a.destinations,
         source_ips: a.source_ips,
         bind_before_connect: a.bind_before_connect,
@@ -22,7 +22,7 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
         backlog: a.backlog,
         churn: a.churn,
         app_limits: a.app_limit.clone(),
-        selector: a.selector,
+        selector: a.selector.map(Into::into),
     }
 }
 
@@ -56,7 +56,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
             let opts = ProbeOptions {
                 pid,
                 proc_root: a.proc_root.clone(),
-                runtime: a.runtime,
+                runtime: a.runtime.map(Into::into),
                 erl_flags: a.erl_flags.clone(),
                 vm_args: a.vm_args.clone(),
                 nginx_conf: a.nginx_conf.clone(),
@@ -151,8 +151,8 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         source,
     };
     let out = match a.format {
-        Format::Json => render::json::check(&report),
-        Format::Prometheus => {
+        CheckFormat::Json => render::json::check(&report),
+        CheckFormat::Prometheus => {
             // The predicted ceiling for every scenario kind, the requested one first.
             let mut preds = vec![pred.clone()];
             for kind in [
@@ -166,7 +166,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
             }
             render::prometheus::check(&snap, &preds, &found)
         }
-        Format::Text => {
+        CheckFormat::Text => {
             let o = render::text::TextOptions {
                 width: render::wrap::terminal_width(),
                 brief: a.brief,

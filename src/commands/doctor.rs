@@ -2,24 +2,11 @@
 //! Each "can write" is tested on the file itself (opened for writing, nothing written), so the
 //! answer holds in a child network namespace, a container or a read-only /proc/sys.
 
-use colored::Colorize;
-use serde::Serialize;
-
 use crate::cli::{DoctorArgs, DoctorFormat};
-use crate::error::{Error, Result, exit};
-use crate::render::wrap;
+use crate::error::{Result, exit};
+use crate::render;
+use crate::render::doctor::Finding;
 use crate::snapshot::{self, Snapshot, probe::ProbeOptions};
-
-#[derive(Debug, Serialize)]
-pub struct Finding {
-    pub what: String,
-    pub can: bool,
-    /// `apply` needs it for the bundled profiles: a "cannot" here makes doctor exit 1.
-    pub needed: bool,
-    pub why: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
 
 fn f(what: &str, can: bool, needed: bool, why: String, fix: &str) -> Finding {
     Finding {
@@ -206,50 +193,6 @@ fn macos_findings(snap: &Snapshot, root: bool) -> Vec<Finding> {
     ]
 }
 
-fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
-    let w = wrap::terminal_width();
-    let mut s = String::new();
-    let ns = ctx["netns"].as_str().unwrap_or("unknown");
-    let where_ = match (ctx["initial_netns"].as_bool(), ctx["container"].as_str()) {
-        _ if ctx["os"] == "macos" => format!(
-            "macOS {}, {}",
-            ctx["kernel"].as_str().unwrap_or(""),
-            if ctx["root"] == true {
-                "as root"
-            } else {
-                "not root"
-            }
-        ),
-        (_, Some(c)) => format!("inside a container ({c}), network namespace {ns}"),
-        (Some(false), None) => format!("in a child network namespace {ns}"),
-        (Some(true), None) => format!("on the host, network namespace {ns}"),
-        _ => format!("network namespace {ns} (whether it is the host's could not be read)"),
-    };
-    s.push_str(&wrap::wrap(
-        &format!("{} {where_}", "Here:".bold()),
-        w,
-        "",
-        "  ",
-    ));
-    for x in out {
-        let label = match (x.can, x.needed) {
-            (true, _) => "[can   ]".green().to_string(),
-            (false, true) => "[cannot]".red().bold().to_string(),
-            (false, false) => "[cannot]".yellow().to_string(),
-        };
-        s.push_str(&wrap::wrap(
-            &format!("{}: {}", x.what, x.why),
-            w,
-            &format!("{label} "),
-            "         ",
-        ));
-        if let Some(fix) = &x.fix {
-            s.push_str(&wrap::wrap(fix, w, "         fix: ", "           "));
-        }
-    }
-    s
-}
-
 pub fn run(a: &DoctorArgs) -> Result<i32> {
     let snap = snapshot::probe::probe(&ProbeOptions::default())?;
     let out = if snap.platform.os == crate::snapshot::Os::Macos {
@@ -259,14 +202,8 @@ pub fn run(a: &DoctorArgs) -> Result<i32> {
     };
     let ctx = context(&snap);
     match a.format {
-        DoctorFormat::Json => crate::outln!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"schema": 1, "context": ctx, "findings": out})
-            )
-            .map_err(|e| Error::Internal(e.to_string()))?
-        ),
-        DoctorFormat::Text => crate::out!("{}", text(&ctx, &out)),
+        DoctorFormat::Json => crate::outln!("{}", render::doctor::json(&ctx, &out)?),
+        DoctorFormat::Text => crate::out!("{}", render::doctor::text(&ctx, &out)),
     }
     let missing = out.iter().any(|x| x.needed && !x.can);
     Ok(if missing { exit::FAILED } else { exit::OK })
@@ -299,6 +236,6 @@ mod macos_tests {
         }
         assert!(all.contains("--nofile SOFT:HARD"));
         let ctx = serde_json::json!({"os": "macos", "kernel": "23.4.0", "root": true});
-        assert!(text(&ctx, &root).contains("macOS 23.4.0, as root"));
+        assert!(render::doctor::text(&ctx, &root).contains("macOS 23.4.0, as root"));
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::cli::{ExplainArgs, Format};
+use crate::cli::{ExplainArgs, ExplainFormat};
 use crate::commands::check;
 use crate::error::{Error, Result, exit};
 use crate::explain::{self, MAX_INPUT, render};
@@ -45,13 +45,8 @@ pub fn run(a: &ExplainArgs) -> Result<i32> {
         }
     };
     let out = match a.format {
-        Format::Json => render::json(&cx, &entries),
-        Format::Text => render::text(&cx, &entries),
-        Format::Prometheus => {
-            return Err(Error::Usage(
-                "explain prints text or json (--format prometheus is for check)".into(),
-            ));
-        }
+        ExplainFormat::Json => render::json(&cx, &entries),
+        ExplainFormat::Text => render::text(&cx, &entries),
     };
     crate::out!("{out}");
     Ok(if entries.is_empty() {

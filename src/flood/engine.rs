@@ -208,7 +208,7 @@ impl<'a> Engine<'a> {
         if !force && now.saturating_sub(self.queued_read_ns) < 500_000 {
             return;
         }
-        self.queued = super::procnet::diag_listener(port)
+        self.queued = crate::snapshot::sockdiag::listener(port)
             .map(|d| d.queued)
             .unwrap_or(0);
         self.queued_read_ns = now;

@@ -1,5 +1,5 @@
 //! The flood's result: plain serde structs and the pure functions that decide milestones and
-//! the verdict. Rendering lives in `render.rs` and computes nothing.
+//! the verdict. Rendering lives in `render/flood/` and computes nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -145,6 +145,21 @@ pub fn churn_verdict(
     }
 }
 
+/// What a churn run's verdict rests on, which its verdict line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChurnBasis {
+    /// `--max` cycles were reached before any limit.
+    MaxReached,
+    /// A limit stopped it: the cycles against the predicted ports (the model's port ceiling,
+    /// else its ceiling; `None`: no prediction).
+    PortsRanOut { ports: Option<u64> },
+    /// No limit, and no more cycles than the predicted ports one TIME_WAIT lifetime can hold
+    /// (with no model rate at or above the rate reached to say so instead).
+    WithinPorts { ports: u64 },
+    /// No limit: the rate reached against the model's sustainable rate.
+    Rate,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stop {
     pub reason: StopReason,
@@ -279,6 +294,14 @@ pub struct Config {
     pub nofile_soft: Option<u64>,
 }
 
+impl Config {
+    /// Ports in `port_range`, both ends included.
+    pub fn port_range_size(&self) -> Option<u32> {
+        self.port_range
+            .map(|(lo, hi)| (u32::from(hi) + 1).saturating_sub(u32::from(lo)))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FloodReport {
     pub schema: u32,
@@ -313,6 +336,31 @@ impl FloodReport {
             .and_then(|t| t.server_accepted)
             .filter(|&n| n > 0)
             .unwrap_or(self.established)
+    }
+
+    /// A churn run: what its verdict rests on ([`churn_verdict`] decides the verdict).
+    pub fn churn_basis(&self) -> Option<ChurnBasis> {
+        let ch = self.churn.as_ref()?;
+        if self.verdict == Verdict::MaxReached {
+            return Some(ChurnBasis::MaxReached);
+        }
+        if self.stop.reason == StopReason::Limit {
+            return Some(ChurnBasis::PortsRanOut {
+                ports: ch
+                    .predicted_ports
+                    .or(self.prediction.as_ref().map(|p| p.ceiling)),
+            });
+        }
+        match ch.predicted_ports {
+            Some(p)
+                if self.verdict == Verdict::Match
+                    && ch.cycles <= p
+                    && ch.model_rate_per_s.is_none_or(|m| m < ch.rate_per_s) =>
+            {
+                Some(ChurnBasis::WithinPorts { ports: p })
+            }
+            _ => Some(ChurnBasis::Rate),
+        }
     }
 
     pub fn exit_code(&self) -> i32 {

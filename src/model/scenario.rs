@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScenarioKind {
     /// A server accepting connections: 1 fd per connection in that process.
@@ -93,7 +93,7 @@ impl std::str::FromStr for AppLimit {
 }
 
 /// How the application waits for its sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Selector {
     /// select(2): only fds below FD_SETSIZE (1024) can be watched.
@@ -156,3 +156,16 @@ impl Scenario {
         self.fds_per_conn()
     }
 }
+
+/// Bounds of the scenario numbers: far above any real host, low enough that the model's
+/// products (ports × destinations × source IPs, per-process ceilings × processes) stay
+/// exact in 64 bits. Above them clap refuses the argument (exit 2).
+pub const MAX_DESTINATIONS: u64 = 1 << 24;
+/// See [`MAX_DESTINATIONS`].
+pub const MAX_SOURCE_IPS: u64 = 1 << 16;
+/// pid_max's ceiling (4194304): no more processes can exist.
+pub const MAX_PROCESSES: u64 = 1 << 22;
+/// See [`MAX_DESTINATIONS`].
+pub const MAX_PER_CONN: u64 = 1 << 20;
+/// Largest connection count asked for (`--require`, `require.connections`): 2^40.
+pub const MAX_CONNECTIONS: u64 = 1 << 40;

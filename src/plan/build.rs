@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::files as persist;
+use super::launchd;
 use super::*;
 use crate::apply::limits::{self, Resource};
-use crate::apply::{launchd, persist};
 use crate::error::{Error, Result};
 use crate::profile::validate;
 use crate::profile::{LimitPair, LimitTarget, Profile, SysctlOp};

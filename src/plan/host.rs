@@ -4,7 +4,6 @@ use std::path::Path;
 
 use super::*;
 use crate::apply::limits::{self, Resource};
-use crate::apply::persist;
 use crate::apply::sysctl::SysctlFs;
 use crate::snapshot::{Limit, Os, Snapshot};
 
@@ -80,7 +79,7 @@ impl HostView for LiveHost {
             Ok(b) => match String::from_utf8(b) {
                 Ok(text) => Ok(FileCur::Content {
                     text,
-                    mode: persist::mode_of(path),
+                    mode: crate::fsio::mode_of(path),
                 }),
                 Err(_) => Err(format!(
                     "{} is not UTF-8 text; porttune edits only text files",

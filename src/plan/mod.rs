@@ -12,7 +12,9 @@
 //! snapshot.
 
 mod build;
+pub mod files;
 mod host;
+pub mod launchd;
 mod whatif;
 
 pub use build::*;

@@ -550,12 +550,12 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
         p.description = Some(d);
     }
     if let Some(r) = doc.require {
-        if r.connections == 0 || r.connections > crate::cli::MAX_CONNECTIONS {
+        if r.connections == 0 || r.connections > crate::model::scenario::MAX_CONNECTIONS {
             return Err(origin_err(
                 &top("connections"),
                 format!(
                     "`require.connections` must be above 0 and at most {}",
-                    crate::cli::MAX_CONNECTIONS
+                    crate::model::scenario::MAX_CONNECTIONS
                 ),
             ));
         }
@@ -565,16 +565,26 @@ fn merge(src: &Source, doc: ProfileDoc, p: &mut Profile) -> Result<()> {
                 "destinations",
                 sc.destinations,
                 1,
-                crate::cli::MAX_DESTINATIONS,
+                crate::model::scenario::MAX_DESTINATIONS,
             ),
-            ("source_ips", sc.source_ips, 1, crate::cli::MAX_SOURCE_IPS),
+            (
+                "source_ips",
+                sc.source_ips,
+                1,
+                crate::model::scenario::MAX_SOURCE_IPS,
+            ),
             ("listen_ports", sc.listen_ports, 1, 65535),
-            ("processes", sc.processes, 1, crate::cli::MAX_PROCESSES),
+            (
+                "processes",
+                sc.processes,
+                1,
+                crate::model::scenario::MAX_PROCESSES,
+            ),
             (
                 "threads_per_conn",
                 sc.threads_per_conn,
                 0,
-                crate::cli::MAX_PER_CONN,
+                crate::model::scenario::MAX_PER_CONN,
             ),
         ] {
             if let Some(v) = v

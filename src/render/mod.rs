@@ -1,6 +1,9 @@
 //! Output formats. Renderers format; they compute nothing.
 
+pub mod doctor;
+pub mod flood;
 pub mod json;
+pub mod plan;
 pub mod prometheus;
 pub mod text;
 pub mod text_macos;
@@ -23,18 +26,7 @@ pub struct CheckReport<'a> {
     pub source: String,
 }
 
-/// 1234567 → "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::model::fmt::thousands;
 
 /// Whether to colour: on a terminal (or with CLICOLOR_FORCE set and not "0"), never with
 /// NO_COLOR (https://no-color.org). Every command's text output follows this one switch.

@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
+use crate::model::Prediction;
 use crate::model::checks::{Check, Severity};
-use crate::model::{Prediction, names};
+use crate::model::usage::usage_ratio;
 use crate::snapshot::Snapshot;
 
 fn esc(s: &str) -> String {
@@ -15,24 +16,6 @@ fn esc(s: &str) -> String {
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// Current usage of the resource behind a ceiling, as a share of it, where porttune knows it.
-pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: &str) -> Option<f64> {
-    let c = p.get(ceiling)?;
-    let ratio = |used: u64, of: u64| (of > 0).then(|| used as f64 / of as f64);
-    match ceiling {
-        names::PROCESS_FDS => ratio(
-            snap.process.open_fds,
-            c.value * p.scenario.fds_per_conn() + snap.process.open_fds,
-        ),
-        names::SYSTEM_FILES => ratio(snap.fs.file_nr_allocated?, snap.fs.file_max?),
-        names::CONNTRACK => {
-            let ct = snap.net.conntrack.as_ref()?;
-            ratio(ct.count?, ct.max?)
-        }
-        _ => None,
-    }
 }
 
 /// The labels that say which host view, unit or process a series is about, so textfiles
@@ -88,7 +71,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
             out,
             "porttune_ceiling_connections{{{id},scenario=\"{}\",bottleneck=\"{}\"}} {}",
             p.scenario.kind.name(),
-            esc(&p.bottleneck),
+            esc(p.bottleneck_str()),
             p.ceiling
         );
     }
@@ -104,7 +87,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
                 out,
                 "porttune_limit_connections{{{id},scenario=\"{}\",ceiling=\"{}\",exact=\"{}\"}} {}",
                 p.scenario.kind.name(),
-                esc(&c.name),
+                esc(c.name.as_str()),
                 c.exact,
                 c.value
             );
@@ -118,12 +101,12 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     );
     for p in preds {
         for c in &p.ceilings {
-            if let Some(r) = usage_ratio(snap, p, &c.name) {
+            if let Some(r) = usage_ratio(snap, p, c.name) {
                 let _ = writeln!(
                     out,
                     "porttune_usage_ratio{{{id},scenario=\"{}\",ceiling=\"{}\"}} {r:.6}",
                     p.scenario.kind.name(),
-                    esc(&c.name)
+                    esc(c.name.as_str())
                 );
             }
         }
@@ -134,10 +117,9 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         "1 when a check fails (error) or warns, 0 when it passes or only informs; level is error, warning, info or ok.",
         "gauge",
     );
-    for known in crate::model::checks::IDS
-        .iter()
-        .filter(|id| crate::model::checks::applies(id, snap))
-    {
+    for known in crate::model::checks::IDS.iter().filter(|id| {
+        crate::model::CheckId::parse(id).is_none_or(|c| crate::model::checks::applies(c, snap))
+    }) {
         // The worst finding of this ID (an ID can be reported once per ceiling).
         let found = checks
             .iter()
@@ -164,7 +146,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         let _ = writeln!(
             out,
             "porttune_check_failed{{{id},id=\"{}\",level=\"{}\"}} {}",
-            esc(&c.id),
+            esc(c.id.as_str()),
             c.severity.label().to_lowercase(),
             u8::from(c.severity >= Severity::Warning)
         );

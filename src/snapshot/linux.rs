@@ -283,24 +283,16 @@ pub fn open_fds_below(proc_root: &Path, who: &str, limit: Option<u64>) -> Option
     })
 }
 
-fn limit_of(l: &procfs::process::Limit) -> Limit {
-    let conv = |v: &procfs::process::LimitValue| match v {
-        procfs::process::LimitValue::Unlimited => Rlim::Unlimited,
-        procfs::process::LimitValue::Value(n) => Rlim::Value(*n),
-    };
-    Limit {
-        soft: conv(&l.soft_limit),
-        hard: conv(&l.hard_limit),
-    }
-}
-
 /// Read `/proc/PID/limits` (NOFILE and NPROC).
 pub fn limits(proc_root: &Path, who: &str) -> Result<(Limit, Limit)> {
     use procfs::FromRead;
     let path = proc_root.join(who).join("limits");
     let l = procfs::process::Limits::from_file(&path)
         .map_err(|e| Error::Internal(format!("cannot read {}: {e}", path.display())))?;
-    Ok((limit_of(&l.max_open_files), limit_of(&l.max_processes)))
+    Ok((
+        super::host::limit_of(&l.max_open_files),
+        super::host::limit_of(&l.max_processes),
+    ))
 }
 
 const CAP_NET_ADMIN: u32 = 12;

@@ -6,6 +6,7 @@
 //! absent, never an error. The model says what it assumed instead.
 
 pub mod file;
+pub mod host;
 #[cfg(target_os = "linux")]
 pub mod kernel_log;
 #[cfg(target_os = "linux")]
@@ -16,6 +17,7 @@ pub mod macos_parse;
 pub mod probe;
 pub mod procsys;
 pub mod runtime;
+pub mod sockdiag;
 pub mod target;
 pub mod unit;
 
@@ -417,7 +419,7 @@ pub struct Memory {
     pub pid_max: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuntimeKind {
     /// A plain native program (C, Rust, Python...): soft NOFILE as it is.

@@ -1,122 +1,83 @@
-//! `porttune flood`: options, validation, the run, the report and the exit code.
+//! What a flood is asked to do ([`FloodOptions`], clap-free: built by `commands::flood` and
+//! by `apply --verify`), its validation, and the choices made from it before the run (listen
+//! ports, source addresses, the worker count).
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-
-use clap::{Args, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::model::{AppLimit, Selector};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    Markdown,
+/// `--duration` by default, seconds.
+pub const DEFAULT_DURATION_S: f64 = 30.0;
+/// `--connect-timeout` by default, milliseconds.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
+/// `--window` by default.
+pub const DEFAULT_WINDOW: u64 = 64;
+
+/// One flood, as asked for.
+#[derive(Debug, Clone)]
+pub struct FloodOptions {
+    /// Stop after this many connections (churn: open-close cycles).
+    pub max: u64,
+    /// Stop opening after this many seconds.
+    pub duration_s: f64,
+    /// A connect() still in progress after this long counts as timed out.
+    pub connect_timeout_ms: u64,
+    /// Worker processes; `None`: as many as RLIMIT_NOFILE needs for `max` (`--workers auto`).
+    pub workers: Option<u64>,
+    /// Listening ports per worker (loopback mode).
+    pub listen_ports: u64,
+    /// Source IPs 127.0.0.1..N.
+    pub source_ips: u64,
+    /// The built-in listener, or an existing server.
+    pub target: TargetCheck,
+    /// The process the prediction is for, when named (target mode).
+    pub owner: Owner,
+    pub churn: bool,
+    pub graceful: bool,
+    /// Caps only the application knows, for the prediction (target mode).
+    pub app_limits: Vec<AppLimit>,
+    /// The server's event loop when it cannot be seen (target mode).
+    pub selector: Option<Selector>,
+    /// Connections opened but not yet accepted per worker.
+    pub window: u64,
+    /// Fewer connections than this established: the report says so (exit 1).
+    pub require: Option<u64>,
 }
 
-/// Open connections on loopback until a limit stops it, and compare with the prediction.
-#[derive(Debug, Clone, Args)]
-#[command(after_help = "Examples:\n  \
-    porttune flood                              # one process, both ends, until a limit\n  \
-    porttune flood --workers auto --max 1000000 # beyond one process's RLIMIT_NOFILE\n  \
-    porttune flood --listen-ports 2 --source-ips 3\n  \
-    porttune flood --target 127.0.0.1:8080 --connect-timeout 500\n  \
-    porttune flood --churn --duration 10        # open and close: TIME_WAIT rate\n\n\
-    Exit codes: 0 measured = predicted (or --max reached), 1 differs, incomplete (--duration\n\
-    ran out before any limit) or below --require, 2 bad usage, 3 internal error,\n\
-    130 interrupted (Ctrl-C).")]
-pub struct FloodArgs {
-    /// Stop after this many connections (churn: open-close cycles).
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
-    pub max: u64,
+impl FloodOptions {
+    /// A bounded loopback flood up to `max` connections, everything else as `porttune flood`
+    /// defaults it (one worker).
+    pub fn loopback(max: u64) -> Self {
+        FloodOptions {
+            max,
+            duration_s: DEFAULT_DURATION_S,
+            connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+            workers: Some(1),
+            listen_ports: 1,
+            source_ips: 1,
+            target: TargetCheck::Builtin,
+            owner: Owner::default(),
+            churn: false,
+            graceful: false,
+            app_limits: Vec::new(),
+            selector: None,
+            window: DEFAULT_WINDOW,
+            require: None,
+        }
+    }
+}
 
-    /// Stop opening after this many seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "S")]
-    pub duration: f64,
-
-    /// A connect() still in progress after this many milliseconds counts as timed out
-    /// (ETIMEDOUT), which stops the run.
-    #[arg(long = "connect-timeout", default_value_t = 2000, value_name = "MS")]
-    pub connect_timeout: u64,
-
-    /// Worker processes, each with its own fd budget: a number, or `auto` (as many as
-    /// RLIMIT_NOFILE needs for --max). The prediction is per-process ceilings × N.
-    #[arg(long, default_value = "1", value_name = "N|auto")]
-    pub workers: String,
-
-    /// Listening ports per worker (loopback mode). Each (source ip, listen port) tuple has
-    /// its own ephemeral port pool. Ports are chosen outside the ephemeral range when possible.
-    #[arg(long = "listen-ports", default_value_t = 1, value_name = "N")]
-    pub listen_ports: u64,
-
-    /// Source IPs 127.0.0.1..127.0.0.N, bound with IP_BIND_ADDRESS_NO_PORT.
-    #[arg(long = "source-ips", default_value_t = 1, value_name = "N")]
-    pub source_ips: u64,
-
-    /// Flood an existing local server (IP:PORT) instead of the built-in listener; the
-    /// prediction is `inbound` for the process that owns the listening socket.
-    #[arg(long, value_name = "IP:PORT")]
-    pub target: Option<String>,
-
-    /// With --target: predict for this process (instead of the one that owns the listener).
-    #[arg(long, value_name = "PID", requires = "target", conflicts_with_all = ["process", "unit"])]
+/// The server process named by `--pid`, `--process` or `--unit`.
+#[derive(Debug, Clone, Default)]
+pub struct Owner {
     pub pid: Option<u32>,
-
-    /// With --target: predict for the running process with this name (as `pgrep -x`).
-    #[arg(
-        long,
-        value_name = "NAME",
-        requires = "target",
-        conflicts_with = "unit"
-    )]
     pub process: Option<String>,
-
-    /// With --target: predict for this systemd unit's main process (MainPID).
-    #[arg(long, value_name = "NAME.service", requires = "target")]
     pub unit: Option<String>,
-
-    /// Allow a --target outside 127.0.0.0/8 and ::1 (you flood someone else's host).
-    #[arg(long = "allow-remote")]
-    pub allow_remote: bool,
-
-    /// Open and close continuously (the client closes first, gracefully) and measure the
-    /// sustained rate against the TIME_WAIT limit. TIME_WAIT outlives the run by 60 s.
-    #[arg(long)]
-    pub churn: bool,
-
-    /// Close with FIN at the end instead of RST (leaves TIME_WAIT behind for 60 s).
-    #[arg(long)]
-    pub graceful: bool,
-
-    /// --target: a cap only the application knows, for the prediction (as `check
-    /// --app-limit`): `N` or `N:NAME`. Repeatable.
-    #[arg(long, value_name = "N[:NAME]")]
-    pub app_limit: Vec<crate::model::AppLimit>,
-
-    /// --target: the server's event loop when it cannot be seen (`select`: FD_SETSIZE).
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub selector: Option<crate::model::Selector>,
-
-    /// Connections opened but not yet accepted per worker (target and churn modes: connects
-    /// in flight). Loopback: at most half the listen backlog.
-    #[arg(long, default_value_t = 64, value_name = "N")]
-    pub window: u64,
-
-    /// Exit 1 when fewer connections than this were established.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=crate::cli::MAX_CONNECTIONS))]
-    pub require: Option<u64>,
-
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Also write the Markdown report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
 }
 
 /// The process named by --pid, --process or --unit, if any.
-pub fn named_owner(a: &FloodArgs) -> Result<Option<u32>> {
+pub fn named_owner(a: &Owner) -> Result<Option<u32>> {
     use crate::snapshot::{target, unit};
     if let Some(u) = &a.unit {
         return Ok(unit::query(&unit::normalise_name(u)?)?.main_pid);
@@ -220,20 +181,21 @@ pub const MAX_CONNECT_TIMEOUT_MS: u64 = 600_000;
 /// Largest `--window`.
 pub const MAX_WINDOW: u64 = 1 << 20;
 
-fn validate(args: &FloodArgs) -> Result<()> {
+/// Check the numbers of `args` (the flag names in the messages are the command line's).
+pub fn validate(args: &FloodOptions) -> Result<()> {
     if args.max == 0 {
         return Err(Error::Usage("--max must be at least 1".into()));
     }
-    if !(args.duration > 0.0 && args.duration <= MAX_DURATION_S) {
+    if !(args.duration_s > 0.0 && args.duration_s <= MAX_DURATION_S) {
         return Err(Error::Usage(format!(
             "--duration {}: give a number of seconds above 0, at most {MAX_DURATION_S} (one day)",
-            args.duration
+            args.duration_s
         )));
     }
-    if !(1..=MAX_CONNECT_TIMEOUT_MS).contains(&args.connect_timeout) {
+    if !(1..=MAX_CONNECT_TIMEOUT_MS).contains(&args.connect_timeout_ms) {
         return Err(Error::Usage(format!(
             "--connect-timeout {}: give 1..{MAX_CONNECT_TIMEOUT_MS} ms",
-            args.connect_timeout
+            args.connect_timeout_ms
         )));
     }
     if args.window > MAX_WINDOW {
@@ -263,42 +225,6 @@ pub fn source_ips(n: u64) -> Vec<Ipv4Addr> {
     } else {
         (1..=n as u8).map(|i| Ipv4Addr::new(127, 0, 0, i)).collect()
     }
-}
-
-/// Run the flood described by `args` and build its report, without printing it (also used
-/// by `apply --verify`).
-pub fn measure(args: &FloodArgs) -> Result<super::report::FloodReport> {
-    validate(args)?;
-    let target = check_target(args.target.as_deref(), args.allow_remote)?;
-    let workers = parse_workers(&args.workers)?;
-    if let TargetCheck::Remote(a) = &target {
-        crate::errln!("warning: flooding {a}, which is not a loopback address (--allow-remote)");
-    }
-    super::platform::check_sources(&source_ips(args.source_ips)).map_err(Error::Usage)?;
-    super::run::measure(args, &target, workers)
-}
-
-/// Run `porttune flood`: measure, print the report (and write `--report`); returns the exit code.
-pub fn run(args: &FloodArgs) -> Result<i32> {
-    use super::render;
-    // An unusable --report path is bad input: found before the flood, not after it.
-    if let Some(path) = &args.report {
-        crate::fsio::check_output_path(path, "the report")?;
-    }
-    let report = measure(args)?;
-    let text = match args.format {
-        Format::Text => crate::render::wrap::wrap_lines(
-            &render::text(&report),
-            crate::render::wrap::terminal_width(),
-        ),
-        Format::Json => render::json(&report),
-        Format::Markdown => render::markdown(&report),
-    };
-    crate::out::write_bytes(text.as_bytes());
-    if let Some(path) = &args.report {
-        crate::fsio::write_output(path, render::markdown(&report).as_bytes(), "the report")?;
-    }
-    Ok(report.exit_code())
 }
 
 #[cfg(test)]
