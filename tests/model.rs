@@ -14,18 +14,15 @@ fn sc(kind: ScenarioKind) -> Scenario {
     Scenario::new(kind)
 }
 
-fn ladder(p: &porttune::model::Prediction) -> Vec<(&str, u64)> {
-    p.ceilings
-        .iter()
-        .map(|c| (c.name.as_str(), c.value))
-        .collect()
+fn ladder(p: &porttune::model::Prediction) -> Vec<(porttune::model::CeilingName, u64)> {
+    p.ceilings.iter().map(|c| (c.name, c.value)).collect()
 }
 
 #[test]
 fn linux_defaults() {
     let s = fixture("linux-defaults.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (1021, PROCESS_FDS));
+    assert_eq!((p.ceiling, p.bottleneck), (1021, Some(PROCESS_FDS)));
     let l = ladder(&p);
     assert_eq!(l[0], (PROCESS_FDS, 1021));
     assert_eq!(l[1], (SYSTEM_FILES, 2466170 - 1200));
@@ -37,7 +34,7 @@ fn linux_defaults() {
 
     let out = predict(&s, &sc(ScenarioKind::Outbound));
     assert_eq!(out.get(EPHEMERAL_PORTS).unwrap().value, 28232);
-    assert_eq!(out.bottleneck, PROCESS_FDS);
+    assert_eq!(out.bottleneck, Some(PROCESS_FDS));
 
     // Loopback: 2 fds per connection, one listener.
     let lo = predict(&s, &sc(ScenarioKind::Loopback));
@@ -67,7 +64,7 @@ fn tuned_server_ports_exact() {
     let mut o = sc(ScenarioKind::Outbound);
     let p = predict(&s, &o);
     // 64512 ports − 11 reserved (8080, 9100-9109) − 2 bound (5432, 6379; 8080 already reserved).
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (64499, EPHEMERAL_PORTS));
+    assert_eq!((p.ceiling, p.bottleneck), (64499, Some(EPHEMERAL_PORTS)));
     o.destinations = 4;
     assert_eq!(
         predict(&s, &o).get(EPHEMERAL_PORTS).unwrap().value,
@@ -82,8 +79,8 @@ fn tuned_server_ports_exact() {
     // Inbound: the fd limit of the running process (not porttune's).
     let i = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (i.ceiling, i.bottleneck.as_str()),
-        (1048576 - 120, PROCESS_FDS)
+        (i.ceiling, i.bottleneck),
+        (1048576 - 120, Some(PROCESS_FDS))
     );
     // Processes multiply per-process ceilings only.
     let mut many = sc(ScenarioKind::Inbound);
@@ -102,15 +99,15 @@ fn macos_host() {
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     // Unlimited soft limit → kern.maxfilesperproc, a rung of its own.
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (122880 - 3, MAX_FILES_PER_PROC)
+        (p.ceiling, p.bottleneck),
+        (122880 - 3, Some(MAX_FILES_PER_PROC))
     );
     assert!(p.get(PROCESS_FDS).is_none(), "RLIMIT_NOFILE is unlimited");
     assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 245760 - 9000);
     let mut o = sc(ScenarioKind::Outbound);
     o.churn = true;
     let p = predict(&s, &o);
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (16384, EPHEMERAL_PORTS));
+    assert_eq!((p.ceiling, p.bottleneck), (16384, Some(EPHEMERAL_PORTS)));
     // TIME_WAIT = 2 × MSL = 30 s.
     assert!((p.rates[0].per_second - 16384.0 / 30.0).abs() < 0.01);
 }
@@ -120,8 +117,8 @@ fn erlang_node_with_q() {
     let s = fixture("erlang-node.yaml");
     let p = predict(&s, &sc(ScenarioKind::Loopback));
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        ((8192 - 3 - 1) / 2, ERLANG_PORT_LIMIT)
+        (p.ceiling, p.bottleneck),
+        ((8192 - 3 - 1) / 2, Some(ERLANG_PORT_LIMIT))
     );
     let l = ladder(&p);
     assert_eq!(l[1], (PROCESS_FDS, (20000 - 19 - 1) / 2));
@@ -129,8 +126,8 @@ fn erlang_node_with_q() {
     assert_eq!(l[3], (EPHEMERAL_PORTS, 28232));
     let i = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (i.ceiling, i.bottleneck.as_str()),
-        (8192 - 3, ERLANG_PORT_LIMIT)
+        (i.ceiling, i.bottleneck),
+        (8192 - 3, Some(ERLANG_PORT_LIMIT))
     );
     // The process table only when processes per connection are modelled.
     let mut np = sc(ScenarioKind::Inbound);
@@ -150,10 +147,7 @@ fn erlang_boot_fds_lower_than_now() {
         .unwrap()
         .value = 1024;
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (1024 - 19, ERLANG_MAX_FDS)
-    );
+    assert_eq!((p.ceiling, p.bottleneck), (1024 - 19, Some(ERLANG_MAX_FDS)));
     let checks = porttune::model::checks::run(&s, &p, &Default::default());
     assert!(checks.iter().any(|c| c.id == "ErlangBootFds"), "{checks:?}");
 }
@@ -162,7 +156,7 @@ fn erlang_boot_fds_lower_than_now() {
 fn jvm_raises_soft_to_hard() {
     let s = fixture("jvm.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (65536 - 3, PROCESS_FDS));
+    assert_eq!((p.ceiling, p.bottleneck), (65536 - 3, Some(PROCESS_FDS)));
     // The same shell starting a native program keeps the soft limit.
     let mut native = s.clone();
     native.runtime.kind = porttune::snapshot::RuntimeKind::Native;
@@ -179,8 +173,8 @@ fn nginx_worker_connections() {
     // proxying: (768 slots − 1 listener (assumed: the snapshot does not say) − 1 channel) / 2
     // per worker, × 4 workers
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (4 * ((768 - 1 - 1) / 2), NGINX_WORKER_CONNECTIONS)
+        (p.ceiling, p.bottleneck),
+        (4 * ((768 - 1 - 1) / 2), Some(NGINX_WORKER_CONNECTIONS))
     );
     // each worker's limit is worker_rlimit_nofile (not the master's soft 1024), minus the fds
     // an idle worker holds (7 + 1 listener), 2 fds per proxied connection
@@ -200,8 +194,8 @@ fn conntrack_active() {
     let s = fixture("conntrack.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (262144 - 250000, CONNTRACK)
+        (p.ceiling, p.bottleneck),
+        (262144 - 250000, Some(CONNTRACK))
     );
     assert!(
         p.not_applicable.iter().any(|n| n.name == SYSTEM_FILES),
@@ -221,7 +215,7 @@ fn accept_queue_when_paused() {
     i.acceptor_paused = true;
     i.backlog = Some(511);
     let p = predict(&s, &i);
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (512, ACCEPT_QUEUE));
+    assert_eq!((p.ceiling, p.bottleneck), (512, Some(ACCEPT_QUEUE)));
     i.backlog = Some(100_000);
     assert_eq!(predict(&s, &i).get(ACCEPT_QUEUE).unwrap().value, 4097);
 }

@@ -65,7 +65,7 @@ fn assert_native(p: &Prediction) {
 /// within 0.5 % of the 12,261 observed. Next: the host-wide pool of 16,384 ports (xnu
 /// in_pcbbind). `+Q 65536` is the default and cannot lift it.
 fn assert_seed(p: &Prediction) {
-    assert_eq!(p.bottleneck, ERLANG_MAX_FDS, "{:#?}", p.ceilings);
+    assert_eq!(p.bottleneck, Some(ERLANG_MAX_FDS), "{:#?}", p.ceilings);
     let off = (p.ceiling as f64 - 12_261.0).abs() / 12_261.0;
     assert!(
         off <= 0.005,
@@ -96,7 +96,7 @@ fn seed_facts_only() {
     let p = predict(&s, &sc(ScenarioKind::Loopback));
     // Ports in use default to a bare node's 3 here: (65,536 − 3 − 1) / 2.
     assert_eq!(p.get(ERLANG_PORT_LIMIT).unwrap().value, 32_766);
-    assert_eq!(p.bottleneck, ERLANG_MAX_FDS);
+    assert_eq!(p.bottleneck, Some(ERLANG_MAX_FDS));
     assert_eq!(p.ceiling, (24_576 - 54 - 1) / 2);
     assert_eq!(p.ceilings[1].name, EPHEMERAL_PORTS);
     assert_eq!(p.ceilings[1].value, 16_384);
@@ -136,7 +136,7 @@ fn seed_saved_and_loaded_gives_the_same_answer() {
 fn default_mac() {
     let s = fixture("default-mac.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (253, PROCESS_FDS));
+    assert_eq!((p.ceiling, p.bottleneck), (253, Some(PROCESS_FDS)));
     assert_eq!(names(&p)[1], MAX_FILES_PER_PROC);
     assert_eq!(p.ceilings[1].value, 61_440 - 3);
     let lift = &p.ceilings[0].lift;
@@ -159,8 +159,8 @@ fn older_mac() {
     let s = fixture("older-mac.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (10_237, MAX_FILES_PER_PROC)
+        (p.ceiling, p.bottleneck),
+        (10_237, Some(MAX_FILES_PER_PROC))
     );
     assert!(p.get(PROCESS_FDS).is_none());
     let lift = &p.ceilings[0].lift;
@@ -205,7 +205,7 @@ fn unknown_values_assume_macos_defaults() {
 fn jvm_on_mac() {
     let mut s = fixture("jvm.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (10_237, PROCESS_FDS));
+    assert_eq!((p.ceiling, p.bottleneck), (10_237, Some(PROCESS_FDS)));
     let c = &p.ceilings[0];
     assert!(c.why.contains("JDK-8324577"), "{}", c.why);
     assert!(c.why.contains("a fixed JDK raises it"), "{}", c.why);
@@ -215,8 +215,8 @@ fn jvm_on_mac() {
     s.runtime.version = Some("21.0.5".into());
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (61_437, MAX_FILES_PER_PROC)
+        (p.ceiling, p.bottleneck),
+        (61_437, Some(MAX_FILES_PER_PROC))
     );
     // An old one caps at 10240 even though the shell's soft limit is 65536.
     s.runtime.version = Some("17.0.2".into());
@@ -225,7 +225,7 @@ fn jvm_on_mac() {
     s.process.cmdline = vec!["java".into(), "-XX:-MaxFDLimit".into()];
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(p.get(PROCESS_FDS).unwrap().value, 65_533);
-    assert_eq!(p.bottleneck, MAX_FILES_PER_PROC);
+    assert_eq!(p.bottleneck, Some(MAX_FILES_PER_PROC));
 }
 
 /// Node raises the soft limit; xnu caps the process at kern.maxfilesperproc.
@@ -234,8 +234,8 @@ fn node_on_mac() {
     let s = fixture("node.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (61_437, MAX_FILES_PER_PROC)
+        (p.ceiling, p.bottleneck),
+        (61_437, Some(MAX_FILES_PER_PROC))
     );
     assert_eq!(p.get(PROCESS_FDS).unwrap().value, (1 << 20) - 3);
     assert_native(&p);
@@ -250,10 +250,7 @@ fn outbound_client_msl() {
     o.destinations = 4;
     o.churn = true;
     let p = predict(&s, &o);
-    assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (16_384, EPHEMERAL_PORTS)
-    );
+    assert_eq!((p.ceiling, p.bottleneck), (16_384, Some(EPHEMERAL_PORTS)));
     assert_eq!(p.rates[0].per_second.floor(), 546.0);
     let r = &p.rates[0];
     assert!(r.why.contains("2 × net.inet.tcp.msl 15000"), "{}", r.why);
@@ -277,7 +274,7 @@ fn acceptor_paused_on_mac() {
     let mut i = sc(ScenarioKind::Inbound);
     i.acceptor_paused = true;
     let p = predict(&s, &i);
-    assert_eq!((p.ceiling, p.bottleneck.as_str()), (128, ACCEPT_QUEUE));
+    assert_eq!((p.ceiling, p.bottleneck), (128, Some(ACCEPT_QUEUE)));
     assert!(p.ceilings[0].why.contains("kern.ipc.somaxconn 128"));
     assert!(
         p.ceilings[0]
@@ -312,8 +309,8 @@ fn go_on_mac() {
     s.runtime.kind = porttune::snapshot::RuntimeKind::Go;
     let p = predict(&s, &sc(ScenarioKind::Inbound));
     assert_eq!(
-        (p.ceiling, p.bottleneck.as_str()),
-        (61_437, MAX_FILES_PER_PROC)
+        (p.ceiling, p.bottleneck),
+        (61_437, Some(MAX_FILES_PER_PROC))
     );
     assert!(p.get(PROCESS_FDS).is_none(), "raised to unlimited");
 }

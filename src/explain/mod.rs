@@ -15,9 +15,9 @@ pub mod render;
 
 use serde::Serialize;
 
-use crate::model::Prediction;
 use crate::model::ceilings::ERLANG_BASELINE_FDS;
 use crate::model::checks::Check;
+use crate::model::{CeilingName, CheckId, Prediction};
 pub use patterns::{At, PATTERNS, Pattern};
 
 /// Input read at most (the tail of a larger file).
@@ -261,21 +261,22 @@ pub fn implied(m: &Match) -> Vec<String> {
 }
 
 /// Related check IDs per ceiling: the checks `check` would show for it.
-fn related_checks(ceiling: &str) -> &'static [&'static str] {
+fn related_checks(ceiling: CeilingName) -> &'static [CheckId] {
     use crate::model::names::*;
+    use CheckId::*;
     match ceiling {
-        PROCESS_FDS => &["HardLimitLocked", "SoftLimit1024", "FdUsage", "ProcessFds"],
-        ERLANG_MAX_FDS => &["ErlangBootFds", "ErlangMaxFds"],
-        ERLANG_PORT_LIMIT => &["ErlangFlags", "ErlangPortLimit"],
-        ERLANG_PROCESS_LIMIT => &["ErlangFlags", "ErlangProcessLimit"],
-        SYSTEM_FILES => &["SystemFilesUsage", "SystemFiles"],
-        CONNTRACK => &["ConntrackUsage", "Conntrack"],
-        ACCEPT_QUEUE => &["Somaxconn", "AcceptQueue"],
-        TIME_WAIT_RATE => &["TimeWaitReuse", "TimeWaitUsage"],
-        EPHEMERAL_PORTS => &["EphemeralPorts", "PortRangeParity", "TimeWaitReuse"],
-        NGINX_WORKER_CONNECTIONS => &["NginxWorkerConnections"],
-        HAPROXY_MAXCONN => &["HaproxyMaxconn"],
-        REDIS_MAXCLIENTS => &["RedisMaxclients"],
+        PROCESS_FDS => &[HardLimitLocked, SoftLimit1024, FdUsage, ProcessFds],
+        ERLANG_MAX_FDS => &[ErlangBootFds, ErlangMaxFds],
+        ERLANG_PORT_LIMIT => &[ErlangFlags, ErlangPortLimit],
+        ERLANG_PROCESS_LIMIT => &[ErlangFlags, ErlangProcessLimit],
+        SYSTEM_FILES => &[SystemFilesUsage, SystemFiles],
+        CONNTRACK => &[ConntrackUsage, Conntrack],
+        ACCEPT_QUEUE => &[Somaxconn, AcceptQueue],
+        TIME_WAIT_RATE => &[TimeWaitReuse, TimeWaitUsage],
+        EPHEMERAL_PORTS => &[EphemeralPorts, PortRangeParity, TimeWaitReuse],
+        NGINX_WORKER_CONNECTIONS => &[NginxWorkerConnections],
+        HAPROXY_MAXCONN => &[HaproxyMaxconn],
+        REDIS_MAXCLIENTS => &[RedisMaxclients],
         _ => &[],
     }
 }
@@ -283,14 +284,14 @@ fn related_checks(ceiling: &str) -> &'static [&'static str] {
 /// The matched ceiling on the host examined: its value now, how to lift it, the next rung.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostView {
-    pub ceiling: String,
+    pub ceiling: CeilingName,
     /// Connections this ceiling allows now (None when the model has no value for it here).
     pub value: Option<u64>,
     pub exact: bool,
     pub why: String,
     pub lift: Option<String>,
     /// The next limit once this one is lifted (name, connections).
-    pub next: Option<(String, u64)>,
+    pub next: Option<(CeilingName, u64)>,
     /// It is the bottleneck (or tied with it) of the prediction.
     pub binding: bool,
     /// Checks of `check` about this ceiling.
@@ -298,35 +299,35 @@ pub struct HostView {
 }
 
 /// Put a matched ceiling next to the prediction (pure).
-pub fn on_host(ceiling: &str, pred: &Prediction, checks: &[Check]) -> HostView {
+pub fn on_host(ceiling: CeilingName, pred: &Prediction, checks: &[Check]) -> HostView {
     let related = related_checks(ceiling);
     // Kernel-log evidence that this very limit was already hit on the host.
     let seen = format!("→ {ceiling} already hit");
     let checks: Vec<Check> = checks
         .iter()
         .filter(|c| {
-            related.contains(&c.id.as_str())
+            related.contains(&c.id)
                 || (c.id == crate::model::evidence::ID && c.message.contains(&seen))
         })
         .cloned()
         .collect();
     if let Some(i) = pred.ceilings.iter().position(|c| c.name == ceiling) {
         let c = &pred.ceilings[i];
-        let binding = pred.bottleneck == ceiling || pred.tied.iter().any(|t| t == ceiling);
+        let binding = pred.bottleneck == Some(ceiling) || pred.tied.contains(&ceiling);
         return HostView {
-            ceiling: ceiling.into(),
+            ceiling,
             value: Some(c.value),
             exact: c.exact,
             why: c.why.clone(),
             lift: Some(c.lift.clone()),
-            next: pred.ceilings.get(i + 1).map(|n| (n.name.clone(), n.value)),
+            next: pred.ceilings.get(i + 1).map(|n| (n.name, n.value)),
             binding,
             checks,
         };
     }
     if let Some(r) = pred.rates.iter().find(|r| r.name == ceiling) {
         return HostView {
-            ceiling: ceiling.into(),
+            ceiling,
             value: None,
             exact: false,
             why: format!("{:.0} new connections/s: {}", r.per_second, r.why),
@@ -341,7 +342,7 @@ pub fn on_host(ceiling: &str, pred: &Prediction, checks: &[Check]) -> HostView {
         None => not_modelled_hint(ceiling),
     };
     HostView {
-        ceiling: ceiling.into(),
+        ceiling,
         value: None,
         exact: false,
         why,
@@ -352,7 +353,7 @@ pub fn on_host(ceiling: &str, pred: &Prediction, checks: &[Check]) -> HostView {
     }
 }
 
-fn not_modelled_hint(ceiling: &str) -> String {
+fn not_modelled_hint(ceiling: CeilingName) -> String {
     use crate::model::names::*;
     match ceiling {
         ERLANG_MAX_FDS | ERLANG_PORT_LIMIT | ERLANG_PROCESS_LIMIT => {
@@ -396,10 +397,10 @@ pub fn explain(text: &str, host: Option<(&Prediction, &[Check])>) -> Vec<Entry> 
             let p = m.pattern;
             let (h, cands) = match host {
                 Some((pred, checks)) => (
-                    p.ceiling.map(|c| on_host(c, pred, checks)),
+                    p.ceiling_name().map(|c| on_host(c, pred, checks)),
                     p.candidates
                         .iter()
-                        .map(|c| on_host(c, pred, checks))
+                        .map(|&c| on_host(c, pred, checks))
                         .collect(),
                 ),
                 None => (None, Vec::new()),

@@ -37,10 +37,11 @@ pub struct Pattern {
     pub id: &'static str,
     /// Who prints it: kernel, errno, erlang, nginx, haproxy, redis, jvm, node, go, python.
     pub origin: &'static str,
-    /// The ceiling it names; None when the message is not a capacity limit.
+    /// The ceiling it names (a [`CeilingName`] spelled as JSON spells it); None when the
+    /// message is not a capacity limit.
     pub ceiling: Option<&'static str>,
     /// Other ceilings that give the same message (look at these too).
-    pub candidates: &'static [&'static str],
+    pub candidates: &'static [CeilingName],
     /// Alternatives; each a sequence of lower-case fragments that must occur in this order on
     /// one line. A fragment that starts (ends) with a letter, digit or `_` must start (end)
     /// at a word boundary.
@@ -57,6 +58,13 @@ pub struct Pattern {
     pub numbers: &'static [Num],
 }
 
+impl Pattern {
+    /// The ceiling it names, typed.
+    pub fn ceiling_name(&self) -> Option<CeilingName> {
+        self.ceiling.and_then(CeilingName::parse)
+    }
+}
+
 const NOFILE_LIFT: &str = "raise RLIMIT_NOFILE where the process is started (`ulimit -n`, systemd LimitNOFILE=, container --ulimit nofile=N:N), hard limit too, and restart it";
 
 /// Every pattern, most specific first. Keep docs/explain.md in step (a test checks it).
@@ -65,7 +73,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "erlang_large_fd",
         origin: "erlang",
-        ceiling: Some(ERLANG_MAX_FDS),
+        ceiling: Some(ERLANG_MAX_FDS.as_str()),
         candidates: &[],
         any: &[&["is larger than the largest allowed fd"]],
         unless: &[],
@@ -82,7 +90,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "erlang_too_many_processes",
         origin: "erlang",
-        ceiling: Some(ERLANG_PROCESS_LIMIT),
+        ceiling: Some(ERLANG_PROCESS_LIMIT.as_str()),
         candidates: &[],
         any: &[&["too many processes"], &["spawn", "system_limit"]],
         unless: &[],
@@ -94,7 +102,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "erlang_system_limit",
         origin: "erlang",
-        ceiling: Some(ERLANG_PORT_LIMIT),
+        ceiling: Some(ERLANG_PORT_LIMIT.as_str()),
         candidates: &[ERLANG_PROCESS_LIMIT],
         any: &[&["system_limit"]],
         unless: &[],
@@ -106,7 +114,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "erlang_emfile",
         origin: "erlang",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[
             &["{shutdown,emfile}"],
@@ -125,7 +133,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "nginx_worker_connections",
         origin: "nginx",
-        ceiling: Some(NGINX_WORKER_CONNECTIONS),
+        ceiling: Some(NGINX_WORKER_CONNECTIONS.as_str()),
         candidates: &[],
         any: &[&["worker_connections are not enough"]],
         unless: &[],
@@ -140,7 +148,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "nginx_worker_connections_exceed_nofile",
         origin: "nginx",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[NGINX_WORKER_CONNECTIONS],
         any: &[&["worker_connections exceed open file resource limit"]],
         unless: &[],
@@ -152,7 +160,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "nginx_enfile",
         origin: "nginx",
-        ceiling: Some(SYSTEM_FILES),
+        ceiling: Some(SYSTEM_FILES.as_str()),
         candidates: &[],
         any: &[&["failed (23: too many open files in system)"]],
         unless: &[],
@@ -164,7 +172,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "nginx_emfile",
         origin: "nginx",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[&["failed (24: too many open files)"]],
         unless: &[],
@@ -176,7 +184,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "nginx_eaddrnotavail",
         origin: "nginx",
-        ceiling: Some(EPHEMERAL_PORTS),
+        ceiling: Some(EPHEMERAL_PORTS.as_str()),
         candidates: &[],
         any: &[&["failed (99: cannot assign requested address)"]],
         unless: &[],
@@ -189,7 +197,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "haproxy_maxconn",
         origin: "haproxy",
-        ceiling: Some(HAPROXY_MAXCONN),
+        ceiling: Some(HAPROXY_MAXCONN.as_str()),
         candidates: &[],
         any: &[
             &["reached the configured maximum connection limit"],
@@ -204,7 +212,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "haproxy_process_fd_limit",
         origin: "haproxy",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[HAPROXY_MAXCONN],
         any: &[&["reached process fd limit"]],
         unless: &[],
@@ -219,7 +227,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "haproxy_cannot_raise_fd_limit",
         origin: "haproxy",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[HAPROXY_MAXCONN],
         any: &[&["cannot raise fd limit to", "limit is"]],
         unless: &[],
@@ -234,7 +242,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "haproxy_system_fd_limit",
         origin: "haproxy",
-        ceiling: Some(SYSTEM_FILES),
+        ceiling: Some(SYSTEM_FILES.as_str()),
         candidates: &[],
         any: &[&["reached system fd limit"]],
         unless: &[],
@@ -246,7 +254,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "haproxy_system_memory_limit",
         origin: "haproxy",
-        ceiling: Some(MEMORY),
+        ceiling: Some(MEMORY.as_str()),
         candidates: &[],
         any: &[&["reached system memory limit"]],
         unless: &[],
@@ -259,7 +267,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "redis_maxclients_nofile",
         origin: "redis",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[REDIS_MAXCLIENTS],
         any: &[
             &["you requested maxclients of", "max file descriptors"],
@@ -283,7 +291,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "redis_max_clients_reached",
         origin: "redis",
-        ceiling: Some(REDIS_MAXCLIENTS),
+        ceiling: Some(REDIS_MAXCLIENTS.as_str()),
         candidates: &[PROCESS_FDS],
         any: &[&["max number of clients reached"]],
         unless: &[],
@@ -296,7 +304,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "jvm_native_thread",
         origin: "jvm",
-        ceiling: Some(TASKS),
+        ceiling: Some(TASKS.as_str()),
         candidates: &[MEMORY],
         any: &[&["unable to create", "native thread"]],
         unless: &[],
@@ -308,7 +316,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "jvm_emfile",
         origin: "jvm",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[&["java.", "too many open files"]],
         unless: &["too many open files in system"],
@@ -321,7 +329,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "go_accept_emfile",
         origin: "go",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[
             &["accept4: too many open files"],
@@ -336,7 +344,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "go_socket_emfile",
         origin: "go",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[&["dial", "socket: too many open files"]],
         unless: &[],
@@ -348,7 +356,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "go_connect_eaddrnotavail",
         origin: "go",
-        ceiling: Some(EPHEMERAL_PORTS),
+        ceiling: Some(EPHEMERAL_PORTS.as_str()),
         candidates: &[TIME_WAIT_RATE],
         any: &[&["connect: cannot assign requested address"]],
         unless: &[],
@@ -361,7 +369,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "node_emfile",
         origin: "node",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[
             &["error: accept emfile"],
@@ -380,7 +388,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "node_eaddrnotavail",
         origin: "node",
-        ceiling: Some(EPHEMERAL_PORTS),
+        ceiling: Some(EPHEMERAL_PORTS.as_str()),
         candidates: &[TIME_WAIT_RATE],
         any: &[&["connect eaddrnotavail"], &["code: 'eaddrnotavail'"]],
         unless: &[],
@@ -393,7 +401,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "python_select_fd_setsize",
         origin: "python",
-        ceiling: Some(SELECT_FD_SETSIZE),
+        ceiling: Some(SELECT_FD_SETSIZE.as_str()),
         candidates: &[],
         any: &[&["filedescriptor out of range in select()"]],
         unless: &[],
@@ -408,7 +416,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_conntrack_full",
         origin: "kernel",
-        ceiling: Some(CONNTRACK),
+        ceiling: Some(CONNTRACK.as_str()),
         candidates: &[],
         any: &[&["nf_conntrack", "table full"]],
         unless: &[],
@@ -420,7 +428,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_time_wait_overflow",
         origin: "kernel",
-        ceiling: Some(TIME_WAIT_RATE),
+        ceiling: Some(TIME_WAIT_RATE.as_str()),
         candidates: &[],
         any: &[&["time wait bucket table overflow"]],
         unless: &[],
@@ -432,7 +440,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_syn_flooding",
         origin: "kernel",
-        ceiling: Some(ACCEPT_QUEUE),
+        ceiling: Some(ACCEPT_QUEUE.as_str()),
         candidates: &[],
         any: &[&["possible syn flooding on port"]],
         unless: &[],
@@ -444,7 +452,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_tcp_mem",
         origin: "kernel",
-        ceiling: Some(MEMORY),
+        ceiling: Some(MEMORY.as_str()),
         candidates: &[],
         any: &[&["out of memory -- consider tuning tcp_mem"]],
         unless: &[],
@@ -456,7 +464,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_orphans",
         origin: "kernel",
-        ceiling: Some(MEMORY),
+        ceiling: Some(MEMORY.as_str()),
         candidates: &[],
         any: &[&["too many", "orphaned sockets"]],
         unless: &[],
@@ -468,7 +476,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_file_max",
         origin: "kernel",
-        ceiling: Some(SYSTEM_FILES),
+        ceiling: Some(SYSTEM_FILES.as_str()),
         candidates: &[],
         any: &[&["vfs: file-max limit", "reached"]],
         unless: &[],
@@ -480,7 +488,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "kernel_pids_controller",
         origin: "kernel",
-        ceiling: Some(TASKS),
+        ceiling: Some(TASKS.as_str()),
         candidates: &[],
         any: &[&["fork rejected by pids controller"]],
         unless: &[],
@@ -493,7 +501,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_enfile",
         origin: "errno",
-        ceiling: Some(SYSTEM_FILES),
+        ceiling: Some(SYSTEM_FILES.as_str()),
         candidates: &[],
         any: &[&["too many open files in system"], &["enfile"]],
         unless: &[],
@@ -505,7 +513,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_emfile",
         origin: "errno",
-        ceiling: Some(PROCESS_FDS),
+        ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[&["too many open files"], &["emfile"]],
         unless: &[],
@@ -517,7 +525,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_eaddrnotavail",
         origin: "errno",
-        ceiling: Some(EPHEMERAL_PORTS),
+        ceiling: Some(EPHEMERAL_PORTS.as_str()),
         candidates: &[TIME_WAIT_RATE],
         any: &[
             &["cannot assign requested address"],
@@ -549,7 +557,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_eaddrinuse",
         origin: "errno",
-        ceiling: Some(EPHEMERAL_PORTS),
+        ceiling: Some(EPHEMERAL_PORTS.as_str()),
         candidates: &[],
         any: &[&["address already in use"], &["eaddrinuse"]],
         unless: &[],
@@ -561,7 +569,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_econnreset_accept",
         origin: "errno",
-        ceiling: Some(ACCEPT_QUEUE),
+        ceiling: Some(ACCEPT_QUEUE.as_str()),
         candidates: &[],
         any: &[
             &["accept", "connection reset by peer"],
@@ -579,7 +587,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_enobufs",
         origin: "errno",
-        ceiling: Some(MEMORY),
+        ceiling: Some(MEMORY.as_str()),
         candidates: &[],
         any: &[&["no buffer space available"], &["enobufs"]],
         unless: &[],

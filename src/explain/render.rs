@@ -152,7 +152,8 @@ pub fn text(cx: &Context, entries: &[Entry]) -> String {
             let _ = writeln!(out, "   from the message: {s}");
         }
         if !p.candidates.is_empty() {
-            let _ = writeln!(out, "   also look at: {}", p.candidates.join(", "));
+            let names: Vec<&str> = p.candidates.iter().map(|c| c.as_str()).collect();
+            let _ = writeln!(out, "   also look at: {}", names.join(", "));
         }
         if let Some(n) = p.not_lifted_by {
             let _ = writeln!(out, "   will not lift it: {n}");

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::names;
+use crate::model::names::{self, CeilingName};
 
 /// The call that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,9 +91,9 @@ pub struct Classification {
     pub explanation: String,
 }
 
-fn c(ceiling: Option<&str>, explanation: impl Into<String>) -> Classification {
+fn c(ceiling: Option<CeilingName>, explanation: impl Into<String>) -> Classification {
     Classification {
-        ceiling: ceiling.map(str::to_string),
+        ceiling: ceiling.map(|n| n.as_str().to_string()),
         explanation: explanation.into(),
     }
 }

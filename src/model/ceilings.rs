@@ -28,9 +28,9 @@ impl Ctx<'_> {
     pub(super) fn assume(&mut self, s: impl Into<String>) {
         self.assumptions.push(s.into());
     }
-    fn na(&mut self, name: &str, why: impl Into<String>) {
+    fn na(&mut self, name: CeilingName, why: impl Into<String>) {
         self.not_applicable.push(NotApplicable {
-            name: name.into(),
+            name,
             why: why.into(),
         });
     }
@@ -40,25 +40,25 @@ impl Ctx<'_> {
 }
 
 pub(super) fn ceiling(
-    name: &str,
+    name: CeilingName,
     value: u64,
     exact: bool,
-    scope: &str,
+    scope: Scope,
     why: String,
     lift: String,
 ) -> Ceiling {
     Ceiling {
-        name: name.into(),
+        name,
         value,
         exact,
-        scope: scope.into(),
+        scope,
         why,
         lift,
     }
 }
 
 /// How expensive a ceiling is to lift: ties go to the cheaper one (§12.3).
-fn lift_rank(name: &str) -> u32 {
+fn lift_rank(name: CeilingName) -> u32 {
     match name {
         EPHEMERAL_PORTS => 0,
         ACCEPT_QUEUE => 1,
@@ -93,7 +93,7 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
     cs.extend(memory(&mut cx));
     cs.extend(tasks(&mut cx));
     cs.extend(runtime_caps(&mut cx));
-    cs.sort_by_key(|c| (c.value, lift_rank(&c.name)));
+    cs.sort_by_key(|c| (c.value, lift_rank(c.name)));
     erlang_max_fds_lift(snap, sc, &mut cs);
     let rates = if sc.churn {
         let ports = cs
@@ -106,13 +106,13 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
     };
     let (ceiling, bottleneck) = cs
         .first()
-        .map(|c| (c.value, c.name.clone()))
-        .unwrap_or((0, String::new()));
+        .map(|c| (c.value, Some(c.name)))
+        .unwrap_or((0, None));
     let tied = cs
         .iter()
         .skip(1)
         .filter(|c| c.value == ceiling)
-        .map(|c| c.name.clone())
+        .map(|c| c.name)
         .collect();
     Prediction {
         scenario: sc.clone(),
@@ -314,7 +314,7 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
         PROCESS_FDS,
         per.saturating_mul(procs),
         true,
-        "process",
+        Scope::Process,
         why,
         lift,
     ));
@@ -350,7 +350,7 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
         SYSTEM_FILES,
         v,
         true,
-        "host",
+        Scope::Host,
         format!(
             "({key} {max} − {used} allocated) / {spc} socket{} per connection",
             if spc > 1 { "s" } else { "" }
@@ -499,7 +499,7 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
             EPHEMERAL_PORTS,
             p.saturating_mul(tuples),
             true,
-            "host",
+            Scope::Host,
             why,
             macos::PORTS_LIFT.into(),
         ));
@@ -526,7 +526,7 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
         EPHEMERAL_PORTS,
         p.saturating_mul(tuples),
         true,
-        "netns",
+        Scope::Netns,
         why,
         lift,
     ))
@@ -555,7 +555,7 @@ fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
         ACCEPT_QUEUE,
         q.saturating_add(1),
         true,
-        "netns",
+        Scope::Netns,
         format!("min(listen backlog {backlog}, net.core.somaxconn {somax}) + 1 while the application does not accept"),
         "accept faster (the application stopped calling accept()); raise net.core.somaxconn and the application's listen() backlog".into(),
     ))
@@ -585,7 +585,7 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
         CONNTRACK,
         max.saturating_sub(count),
         true,
-        "host",
+        Scope::Host,
         format!("net.netfilter.nf_conntrack_max {max} − {count} entries (one per connection)"),
         format!(
             "`sysctl -w net.netfilter.nf_conntrack_max={}` (global), or a raw-table notrack rule for loopback",
@@ -623,7 +623,7 @@ fn memory(cx: &mut Ctx) -> Option<Ceiling> {
         MEMORY,
         bytes / per,
         false,
-        "host",
+        Scope::Host,
         format!(
             "{src} {} MiB / ({spc} × ~3.6 KB of kernel memory per idle socket): an estimate, without application memory or data in flight",
             bytes >> 20
@@ -674,7 +674,7 @@ fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
         TASKS,
         (room / tpc).saturating_mul(cx.procs()),
         true,
-        "process",
+        Scope::Process,
         format!(
             "{why}, / {tpc} thread{} per connection",
             if tpc > 1 { "s" } else { "" }
@@ -743,7 +743,7 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
         ERLANG_MAX_FDS,
         m.value.saturating_sub(base_fds.saturating_add(extra)) / fpc,
         true,
-        "process",
+        Scope::Process,
         format!(
             "(erts max_fds {} [{}] − {base_fds} fds open{}) / {fpc}",
             m.value,
@@ -768,7 +768,7 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
                 .saturating_sub(ports_used.saturating_add(extra))
                 / fpc,
             true,
-            "process",
+            Scope::Process,
             format!(
                 "(port limit {} [{}] − {ports_used} ports in use{}) / {fpc} port{} per connection",
                 e.port_limit.value,
@@ -796,7 +796,7 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
             ERLANG_PROCESS_LIMIT,
             e.process_limit.value.saturating_sub(procs_used) / ppc,
             false,
-            "process",
+            Scope::Process,
             format!(
                 "(process limit {} [{}] − ~{procs_used} processes running) / {ppc} process{} per connection (assumed; --procs-per-conn)",
                 e.process_limit.value,
@@ -925,7 +925,7 @@ fn churn_rates(cx: &mut Ctx, ports: Option<u64>) -> Vec<RateCeiling> {
         }
     }
     vec![RateCeiling {
-        name: TIME_WAIT_RATE.into(),
+        name: TIME_WAIT_RATE,
         per_second: ports as f64 / t,
         why,
         lift,

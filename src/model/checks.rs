@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::CheckId;
 use super::names::*;
 use super::{Prediction, ScenarioKind};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
@@ -27,7 +28,7 @@ impl Severity {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
-    pub id: String,
+    pub id: CheckId,
     pub severity: Severity,
     pub message: String,
     /// Set when `--ignore` demoted an error to a warning.
@@ -55,57 +56,12 @@ impl Default for CheckOptions {
     }
 }
 
-/// Every check ID porttune can emit, for `--ignore` validation and docs.
-pub const IDS: &[&str] = &[
-    "Require",
-    "EphemeralPorts",
-    "ProcessFds",
-    "SystemFiles",
-    "AcceptQueue",
-    "Conntrack",
-    "Memory",
-    "Tasks",
-    "ErlangMaxFds",
-    "ErlangPortLimit",
-    "ErlangProcessLimit",
-    "NginxWorkerConnections",
-    "HaproxyMaxconn",
-    "SelectFdSetsize",
-    "AppLimit",
-    "RedisMaxclients",
-    "ErlangBootFds",
-    "ErlangFlags",
-    "HardLimitLocked",
-    "SoftLimit1024",
-    "SoftLimit256",
-    "Somaxconn",
-    "TimeWaitReuse",
-    "PortRangeParity",
-    "ProcSysReadOnly",
-    "Container",
-    "FdUsage",
-    "TimeWaitUsage",
-    "ConntrackUsage",
-    "SystemFilesUsage",
-    "KernelLog",
-];
+/// Every check ID `--ignore` accepts, for validation and docs (typed: `names::IDS`).
+pub const IDS: &[&str] = &super::names::ID_STRS;
 
-/// `process_fds` → `ProcessFds`.
-pub fn id_of(ceiling: &str) -> String {
-    ceiling
-        .split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-fn push(out: &mut Vec<Check>, id: &str, severity: Severity, message: String) {
+fn push(out: &mut Vec<Check>, id: CheckId, severity: Severity, message: String) {
     out.push(Check {
-        id: id.into(),
+        id,
         severity,
         message,
         ignored: false,
@@ -119,9 +75,15 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     limit_and_net_checks(&mut out, snap, pred);
     usage_checks(&mut out, snap, pred, opts);
     out.extend(super::evidence::checks(snap));
-    let all = opts.ignore.iter().any(|i| i == "all");
+    // `--ignore` IDs are matched without regard to case.
+    let all = opts.ignore.iter().any(|i| i.eq_ignore_ascii_case("all"));
+    let ignored: Vec<CheckId> = opts
+        .ignore
+        .iter()
+        .filter_map(|i| CheckId::from_input(i))
+        .collect();
     for c in &mut out {
-        if c.severity == Severity::Error && (all || opts.ignore.iter().any(|i| i == &c.id)) {
+        if c.severity == Severity::Error && (all || ignored.contains(&c.id)) {
             c.severity = Severity::Warning;
             c.ignored = true;
         }
@@ -141,7 +103,7 @@ fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts
             }
             push(
                 out,
-                &id_of(&c.name),
+                c.name.check_id(),
                 Severity::Error,
                 format!(
                     "{} allows {} connections → {req} required → {lift}",
@@ -152,11 +114,12 @@ fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts
         if pred.ceiling < req {
             push(
                 out,
-                "Require",
+                CheckId::Require,
                 Severity::Error,
                 format!(
                     "predicted ceiling {} ({}) → {req} required → lift the ceilings above, lowest first",
-                    pred.ceiling, pred.bottleneck
+                    pred.ceiling,
+                    pred.bottleneck_str()
                 ),
             );
         }
@@ -172,7 +135,7 @@ fn erlang_checks(out: &mut Vec<Check>, snap: &Snapshot) {
             if m.value < now && !p.is_self {
                 push(
                     out,
-                    "ErlangBootFds",
+                    CheckId::ErlangBootFds,
                     Severity::Error,
                     format!(
                         "the node sized its fd table at boot with {} fds, but its soft limit is now {now} → {now} at boot → restart the node with the higher limit set before start (raising it on a running node does nothing; sockets beyond fd {} fail with {{error,timeout}})",
@@ -185,7 +148,7 @@ fn erlang_checks(out: &mut Vec<Check>, snap: &Snapshot) {
         for note in snap.notes.iter().filter(|n| n.starts_with("Erlang:")) {
             push(
                 out,
-                "ErlangFlags",
+                CheckId::ErlangFlags,
                 Severity::Error,
                 format!("{note} → use a value in 1024..134217727"),
             );
@@ -205,7 +168,7 @@ fn limit_and_net_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction
     if pred.scenario.kind == ScenarioKind::Outbound && net.tcp_tw_reuse == Some(0) {
         push(
             out,
-            "TimeWaitReuse",
+            CheckId::TimeWaitReuse,
             Severity::Warning,
             "net.ipv4.tcp_tw_reuse is 0: every closed outbound connection holds its port for 60 s → 1 → `sysctl -w net.ipv4.tcp_tw_reuse=1`".into(),
         );
@@ -217,7 +180,7 @@ fn limit_and_net_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction
         if r.lo % 2 == r.hi % 2 && r.len() > 1 {
             push(
                 out,
-                "PortRangeParity",
+                CheckId::PortRangeParity,
                 Severity::Info,
                 format!(
                     "ip_local_port_range {} {} has ends of the same parity; the kernel prefers different parity (an even port count) for its connect/bind split",
@@ -229,7 +192,7 @@ fn limit_and_net_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction
     if net.proc_sys_writable == Some(false) {
         push(
             out,
-            "ProcSysReadOnly",
+            CheckId::ProcSysReadOnly,
             Severity::Info,
             "/proc/sys/net is not writable here: per-network-namespace keys (net.ipv4.ip_local_port_range, tcp_tw_reuse, somaxconn, …) must be set on the host or as container sysctls (docker --sysctl, pod securityContext.sysctls)".into(),
         );
@@ -238,7 +201,7 @@ fn limit_and_net_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction
     if let Some(c) = &snap.platform.container {
         push(
             out,
-            "Container",
+            CheckId::Container,
             Severity::Info,
             format!(
                 "inside a container ({c}): per-network-namespace keys ({}, …) can be set for this container as sysctls (`docker run --sysctl net.ipv4.ip_local_port_range=\"1024 65535\"`, pod securityContext.sysctls); host-wide ones ({}) and a higher hard RLIMIT_NOFILE (`--ulimit nofile=N:N`) belong on the host",
@@ -261,7 +224,7 @@ fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: 
         if share(p.open_fds, cap) {
             push(
                 out,
-                "FdUsage",
+                CheckId::FdUsage,
                 Severity::Warning,
                 format!(
                     "{} fds open of a usable {} (≥ {}%) → raise RLIMIT_NOFILE before it runs out",
@@ -274,7 +237,7 @@ fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: 
         if share(tw, b) {
             push(
                 out,
-                "TimeWaitUsage",
+                CheckId::TimeWaitUsage,
                 Severity::Warning,
                 format!(
                     "{tw} sockets in TIME_WAIT of tcp_max_tw_buckets {b} (≥ {}%) → pool connections or enable tcp_tw_reuse",
@@ -288,7 +251,7 @@ fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: 
             if share(c, m) {
                 push(
                     out,
-                    "ConntrackUsage",
+                    CheckId::ConntrackUsage,
                     Severity::Warning,
                     format!(
                         "{c} conntrack entries of nf_conntrack_max {m} (≥ {}%) → raise nf_conntrack_max",
@@ -307,7 +270,7 @@ fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: 
             };
             push(
                 out,
-                "SystemFilesUsage",
+                CheckId::SystemFilesUsage,
                 Severity::Warning,
                 format!(
                     "{a} file handles allocated of {key} {m} (≥ {}%) → raise {key}",
@@ -328,7 +291,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
         if !p.caps.sys_resource && hard < nr_open {
             push(
                 out,
-                "HardLimitLocked",
+                CheckId::HardLimitLocked,
                 Severity::Warning,
                 format!(
                     "hard RLIMIT_NOFILE is {hard} and this process cannot raise it (no CAP_SYS_RESOURCE; fs.nr_open allows {}) → more than {hard} fds per process need a higher hard limit where the process is started (systemd LimitNOFILE=, limits.d, container --ulimit) or several processes",
@@ -355,7 +318,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
         };
         push(
             out,
-            "SoftLimit1024",
+            CheckId::SoftLimit1024,
             Severity::Warning,
             format!(
                 "soft RLIMIT_NOFILE is 1024 (the select()-era default) and {} does not raise it → set it before start: {fix}",
@@ -367,7 +330,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
         if s < 4096 {
             push(
                 out,
-                "Somaxconn",
+                CheckId::Somaxconn,
                 Severity::Warning,
                 format!(
                     "net.core.somaxconn is {s} (listen backlogs are cut to it) → 4096 (Linux ≥ 5.4 default) → `sysctl -w net.core.somaxconn=4096`"
@@ -386,7 +349,7 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
         if !p.caps.sys_resource && hard < perproc {
             push(
                 out,
-                "HardLimitLocked",
+                CheckId::HardLimitLocked,
                 Severity::Warning,
                 format!(
                     "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started (`sudo launchctl limit maxfiles N N`, HardResourceLimits NumberOfFiles in its launchd plist) or several processes"
@@ -398,7 +361,7 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
         if soft <= 256 && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind) {
             push(
                 out,
-                "SoftLimit256",
+                CheckId::SoftLimit256,
                 Severity::Warning,
                 format!(
                     "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} {}` for what launchd starts (launchctl takes numbers only)",
@@ -414,32 +377,12 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
         if s < 1024 {
             push(
                 out,
-                "Somaxconn",
+                CheckId::Somaxconn,
                 Severity::Info,
                 format!(
                     "kern.ipc.somaxconn is {s} (listen backlogs are cut to it; the macOS default is 128) → for servers that take bursts of connections, 1024 or more → `sudo sysctl -w kern.ipc.somaxconn=1024`"
                 ),
             );
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids() {
-        assert_eq!(id_of("process_fds"), "ProcessFds");
-        assert_eq!(id_of("erlang_port_limit"), "ErlangPortLimit");
-        for n in [
-            EPHEMERAL_PORTS,
-            PROCESS_FDS,
-            SYSTEM_FILES,
-            ERLANG_MAX_FDS,
-            NGINX_WORKER_CONNECTIONS,
-        ] {
-            assert!(IDS.contains(&id_of(n).as_str()), "{n}");
         }
     }
 }

@@ -6,11 +6,11 @@ use super::checks::{Check, Severity};
 use crate::explain::kernel_log;
 use crate::snapshot::Snapshot;
 
-pub const ID: &str = "KernelLog";
+pub const ID: crate::model::CheckId = crate::model::CheckId::KernelLog;
 
 fn check(severity: Severity, message: String) -> Check {
     Check {
-        id: ID.into(),
+        id: ID,
         severity,
         message,
         ignored: false,

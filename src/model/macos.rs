@@ -181,7 +181,7 @@ pub(super) fn max_files_per_proc(
         MAX_FILES_PER_PROC,
         per.saturating_mul(procs),
         true,
-        "process",
+        Scope::Process,
         why,
         format!(
             "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` or `sudo launchctl limit maxfiles {want} {want}`"
@@ -204,7 +204,7 @@ pub(super) fn system_files(cx: &mut Ctx, spc: u64) -> Ceiling {
         SYSTEM_FILES,
         max.saturating_sub(used) / spc.max(1),
         true,
-        "host",
+        Scope::Host,
         format!(
             "({how} − {used} open on the host [kern.num_files]) / {spc} socket{} per connection; root is not exempt",
             plural(spc)
@@ -245,7 +245,7 @@ pub(super) fn accept_queue(cx: &mut Ctx) -> Ceiling {
         ACCEPT_QUEUE,
         q,
         true,
-        "host",
+        Scope::Host,
         format!(
             "min(listen backlog {backlog}, kern.ipc.somaxconn {somax}) while the application does not accept (the queue counts incomplete connections too)"
         ),

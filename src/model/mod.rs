@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod fmt;
 pub mod knobs;
 pub mod macos;
+pub mod names;
 pub mod scenario;
 pub mod servers;
 pub mod usage;
@@ -15,41 +16,20 @@ pub mod usage;
 use serde::{Deserialize, Serialize};
 
 use crate::snapshot::Snapshot;
+pub use names::{CeilingName, CheckId, Scope};
 pub use scenario::{AppLimit, Scenario, ScenarioKind, Selector};
-
-/// Stable ceiling names, shared by the model, checks, JSON and flood stop reasons.
-pub mod names {
-    pub const EPHEMERAL_PORTS: &str = "ephemeral_ports";
-    pub const PROCESS_FDS: &str = "process_fds";
-    /// macOS: `kern.maxfilesperproc`, the per-process cap xnu applies on top of RLIMIT_NOFILE.
-    pub const MAX_FILES_PER_PROC: &str = "max_files_per_proc";
-    pub const SYSTEM_FILES: &str = "system_files";
-    pub const ACCEPT_QUEUE: &str = "accept_queue";
-    pub const CONNTRACK: &str = "conntrack";
-    pub const MEMORY: &str = "memory";
-    pub const TASKS: &str = "tasks";
-    pub const ERLANG_MAX_FDS: &str = "erlang_max_fds";
-    pub const ERLANG_PORT_LIMIT: &str = "erlang_port_limit";
-    pub const ERLANG_PROCESS_LIMIT: &str = "erlang_process_limit";
-    pub const NGINX_WORKER_CONNECTIONS: &str = "nginx_worker_connections";
-    pub const HAPROXY_MAXCONN: &str = "haproxy_maxconn";
-    pub const SELECT_FD_SETSIZE: &str = "select_fd_setsize";
-    pub const APP_LIMIT: &str = "app_limit";
-    pub const REDIS_MAXCLIENTS: &str = "redis_maxclients";
-    pub const TIME_WAIT_RATE: &str = "time_wait_rate";
-}
 
 /// One concurrency ceiling: how many connections this limit allows, why, and how to lift it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceiling {
-    pub name: String,
+    pub name: CeilingName,
     /// Connections this limit allows for the scenario (the whole run: per-process ceilings
     /// are already multiplied by the number of processes).
     pub value: u64,
     /// True for exact counts (ports, fds, runtime tables); false for estimates (memory).
     pub exact: bool,
-    /// Scope: "process", "netns" or "host".
-    pub scope: String,
+    /// Where the limit applies: "process", "netns" or "host".
+    pub scope: Scope,
     /// The formula with the numbers put in.
     pub why: String,
     /// How to lift it: the exact command, sysctl, unit setting or runtime flag.
@@ -59,7 +39,7 @@ pub struct Ceiling {
 /// A rate ceiling (new connections per second), reported with `--churn`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateCeiling {
-    pub name: String,
+    pub name: CeilingName,
     pub per_second: f64,
     pub why: String,
     pub lift: String,
@@ -70,10 +50,11 @@ pub struct Prediction {
     pub scenario: Scenario,
     /// The minimum over the applicable ceilings.
     pub ceiling: u64,
-    /// The name of the lowest ceiling.
-    pub bottleneck: String,
+    /// The name of the lowest ceiling (None: no ceiling applies; JSON `""` as always).
+    #[serde(with = "names::bottleneck_serde")]
+    pub bottleneck: Option<CeilingName>,
     /// Every other ceiling with the same value as the bottleneck.
-    pub tied: Vec<String>,
+    pub tied: Vec<CeilingName>,
     /// Every applicable ceiling, ascending: the ladder.
     pub ceilings: Vec<Ceiling>,
     /// Ceilings that do not apply here, with the reason (e.g. system_files for root).
@@ -86,13 +67,18 @@ pub struct Prediction {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotApplicable {
-    pub name: String,
+    pub name: CeilingName,
     pub why: String,
 }
 
 impl Prediction {
-    pub fn get(&self, name: &str) -> Option<&Ceiling> {
+    pub fn get(&self, name: CeilingName) -> Option<&Ceiling> {
         self.ceilings.iter().find(|c| c.name == name)
+    }
+
+    /// The bottleneck's name, `""` when there is none (as the outputs spell it).
+    pub fn bottleneck_str(&self) -> &'static str {
+        self.bottleneck.map_or("", CeilingName::as_str)
     }
 }
 

@@ -167,10 +167,10 @@ fn nginx_process_fds(snap: &Snapshot, _sc: &Scenario) -> Option<Ceiling> {
         ));
     }
     Some(Ceiling {
-        name: PROCESS_FDS.into(),
+        name: PROCESS_FDS,
         value: per.iter().sum(),
         exact: !n.workers.is_empty(),
-        scope: "process".into(),
+        scope: Scope::Process,
         why,
         lift,
     })
@@ -212,10 +212,10 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
         .map(|w| w.base)
         .unwrap_or(NGINX_WORKER_BASE_FDS + l);
     Ceiling {
-        name: NGINX_WORKER_CONNECTIONS.into(),
+        name: NGINX_WORKER_CONNECTIONS,
         value: values.iter().sum(),
         exact: true,
-        scope: "process".into(),
+        scope: Scope::Process,
         why,
         lift: format!(
             "raise `worker_connections {want};` in events {{}} and `worker_rlimit_nofile` to at least {} (main context) together, then reload (`nginx -s reload`)",
@@ -229,7 +229,7 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
 /// table runs low (ngx_drain_connections), then refills. None when the bottleneck does not
 /// shed.
 pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
-    if pred.bottleneck != NGINX_WORKER_CONNECTIONS {
+    if pred.bottleneck != Some(NGINX_WORKER_CONNECTIONS) {
         return None;
     }
     let n = nginx_of(snap)?;
@@ -270,10 +270,10 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
     out.extend(redis_maxclients(snap));
     for a in &sc.app_limits {
         out.push(Ceiling {
-            name: APP_LIMIT.into(),
+            name: APP_LIMIT,
             value: a.value,
             exact: true,
-            scope: "process".into(),
+            scope: Scope::Process,
             why: format!("{} {} (--app-limit: a cap the application enforces itself, invisible from the OS)", a.name, a.value),
             lift: format!("raise {} in the application's configuration (the OS limits above it are the next rung)", a.name),
         });
@@ -315,10 +315,10 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
         )
     };
     Some(Ceiling {
-        name: REDIS_MAXCLIENTS.into(),
+        name: REDIS_MAXCLIENTS,
         value,
         exact: snap.runtime.redis_maxclients.is_some(),
-        scope: "process".into(),
+        scope: Scope::Process,
         why: format!(
             "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
         ),
@@ -352,10 +352,10 @@ fn select_fd_setsize(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     let extra = sc.setup_fds();
     let fpc = sc.fds_per_conn();
     Some(Ceiling {
-        name: SELECT_FD_SETSIZE.into(),
+        name: SELECT_FD_SETSIZE,
         value: FD_SETSIZE.saturating_sub(base + extra) / fpc,
         exact: true,
-        scope: "process".into(),
+        scope: Scope::Process,
         why: format!(
             "(FD_SETSIZE {FD_SETSIZE} − {base} fds open besides connections{}) / {fpc}: select() cannot watch an fd ≥ {FD_SETSIZE} ({how}); Python's SelectSelector then fails with \"filedescriptor out of range in select()\"",
             if extra > 0 { format!(" − {extra} set-up fds") } else { String::new() }
@@ -487,10 +487,10 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         )
     };
     Ceiling {
-        name: HAPROXY_MAXCONN.into(),
+        name: HAPROXY_MAXCONN,
         value,
         exact: true,
-        scope: "process".into(),
+        scope: Scope::Process,
         why,
         lift,
     }
@@ -520,10 +520,10 @@ fn haproxy_process_fds(snap: &Snapshot) -> Option<Ceiling> {
         }
     };
     Some(Ceiling {
-        name: PROCESS_FDS.into(),
+        name: PROCESS_FDS,
         value: lim.saturating_sub(base) / 2,
         exact: h.process.is_some(),
-        scope: "process".into(),
+        scope: Scope::Process,
         why: format!("({lim} [{who}] − {base} fds held besides connections) / 2 fds per proxied connection (client + server)"),
         lift: "raise the hard RLIMIT_NOFILE HAProxy starts with (LimitNOFILE=) and `maxconn` with it; HAProxy sets its own soft limit from maxconn".into(),
     })

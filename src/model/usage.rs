@@ -1,13 +1,13 @@
 //! Current usage of the resource behind a ceiling, as a share of it, where porttune knows it:
 //! computed once, here (`porttune_usage_ratio` in the textfile).
 
-use super::{Prediction, names};
+use super::{CeilingName, Prediction, names};
 use crate::snapshot::Snapshot;
 
 /// The share of `ceiling` in use now: fds open of the fds the process can use (open ones plus
 /// those the ceiling's connections take), file handles of fs.file-max, conntrack entries of
 /// nf_conntrack_max. `None` for other ceilings or when the counts are not known.
-pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: &str) -> Option<f64> {
+pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: CeilingName) -> Option<f64> {
     let c = p.get(ceiling)?;
     let ratio = |used: u64, of: u64| (of > 0).then(|| used as f64 / of as f64);
     match ceiling {

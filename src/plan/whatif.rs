@@ -173,9 +173,9 @@ pub fn attach_prediction(plan: &mut Plan, before: &Snapshot, required: Option<u6
     plan.prediction = Some(WhatIf {
         required,
         before: b.ceiling,
-        before_bottleneck: b.bottleneck,
+        before_bottleneck: b.bottleneck_str().to_string(),
         after: a.ceiling,
-        after_bottleneck: a.bottleneck,
+        after_bottleneck: a.bottleneck_str().to_string(),
     });
     after
 }

@@ -71,7 +71,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
             out,
             "porttune_ceiling_connections{{{id},scenario=\"{}\",bottleneck=\"{}\"}} {}",
             p.scenario.kind.name(),
-            esc(&p.bottleneck),
+            esc(p.bottleneck_str()),
             p.ceiling
         );
     }
@@ -87,7 +87,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
                 out,
                 "porttune_limit_connections{{{id},scenario=\"{}\",ceiling=\"{}\",exact=\"{}\"}} {}",
                 p.scenario.kind.name(),
-                esc(&c.name),
+                esc(c.name.as_str()),
                 c.exact,
                 c.value
             );
@@ -101,12 +101,12 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
     );
     for p in preds {
         for c in &p.ceilings {
-            if let Some(r) = usage_ratio(snap, p, &c.name) {
+            if let Some(r) = usage_ratio(snap, p, c.name) {
                 let _ = writeln!(
                     out,
                     "porttune_usage_ratio{{{id},scenario=\"{}\",ceiling=\"{}\"}} {r:.6}",
                     p.scenario.kind.name(),
-                    esc(&c.name)
+                    esc(c.name.as_str())
                 );
             }
         }
@@ -144,7 +144,7 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         let _ = writeln!(
             out,
             "porttune_check_failed{{{id},id=\"{}\",level=\"{}\"}} {}",
-            esc(&c.id),
+            esc(c.id.as_str()),
             c.severity.label().to_lowercase(),
             u8::from(c.severity >= Severity::Warning)
         );

@@ -4,8 +4,8 @@ use colored::Colorize;
 use std::fmt::Write;
 
 use super::{CheckReport, thousands, wrap};
-use crate::model::Prediction;
 use crate::model::checks::Severity;
+use crate::model::{Prediction, Scope};
 
 fn scenario_line(p: &Prediction) -> String {
     let s = &p.scenario;
@@ -69,8 +69,12 @@ fn columns(p: &Prediction, width: usize) -> Columns {
     let name = p
         .ceilings
         .iter()
-        .map(|c| c.name.chars().count())
-        .chain(p.not_applicable.iter().map(|n| n.name.chars().count()))
+        .map(|c| c.name.as_str().chars().count())
+        .chain(
+            p.not_applicable
+                .iter()
+                .map(|n| n.name.as_str().chars().count()),
+        )
         .max()
         .unwrap_or(10)
         .max("ceiling".len());
@@ -122,19 +126,19 @@ fn ladder(out: &mut String, p: &Prediction, o: &TextOptions) {
     row(out, &col, o.width, "ceiling", "connections", header);
     for (i, c) in p.ceilings.iter().enumerate() {
         let name = if i == 0 {
-            c.name.bold().to_string()
+            c.name.as_str().bold().to_string()
         } else {
-            c.name.clone()
+            c.name.to_string()
         };
         if o.brief {
             row(out, &col, o.width, &name, &value(c), "");
             continue;
         }
         row(out, &col, o.width, &name, &value(c), &c.why);
-        let scope = match c.scope.as_str() {
-            "netns" => " [per network namespace]",
-            "host" => " [host-wide]",
-            _ => "",
+        let scope = match c.scope {
+            Scope::Netns => " [per network namespace]",
+            Scope::Host => " [host-wide]",
+            Scope::Process => "",
         };
         text_line(out, &col, o.width, &format!("lift{scope}: {}", c.lift));
         if let (0, Some(next)) = (i, p.ceilings.get(i + 1)) {
@@ -155,7 +159,7 @@ fn ladder(out: &mut String, p: &Prediction, o: &TextOptions) {
             out,
             &col,
             o.width,
-            &n.name.dimmed().to_string(),
+            &n.name.as_str().dimmed().to_string(),
             "n/a",
             &n.why,
         );
@@ -200,12 +204,21 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
         "Ceiling:".bold(),
         thousands(p.ceiling).bold(),
         scenario_line(p),
-        p.bottleneck.bold()
+        p.bottleneck_str().bold()
     );
     out.push_str(&wrap::wrap(&head, w, "", "  "));
     out.push_str(&wrap::wrap(why, w, "  because ", "    "));
     if !p.tied.is_empty() {
-        out.push_str(&wrap::wrap(&p.tied.join(", "), w, "  tied with: ", "    "));
+        out.push_str(&wrap::wrap(
+            &p.tied
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            w,
+            "  tied with: ",
+            "    ",
+        ));
     }
     let on = format!(
         "for {} on {} {}; source: {}",
@@ -221,8 +234,8 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
             "What-if:".bold(),
             thousands(p.ceiling),
             thousands(after.ceiling).bold(),
-            p.bottleneck,
-            after.bottleneck
+            p.bottleneck_str(),
+            after.bottleneck_str()
         );
         out.push('\n');
         out.push_str(&wrap::wrap(&t, w, "", "  "));

@@ -7,6 +7,37 @@ pub mod macos;
 use crate::profile::validate::Kind;
 use crate::snapshot::{Os, Snapshot};
 
+/// Where a limit or setting applies: one process, one network namespace, or the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Process,
+    Netns,
+    Host,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Process => "process",
+            Scope::Netns => "netns",
+            Scope::Host => "host",
+        }
+    }
+}
+
+impl PartialEq<&str> for Scope {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One known setting.
 pub struct Setting {
     pub key: &'static str,
