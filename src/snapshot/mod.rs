@@ -5,6 +5,7 @@
 //! A value the host does not have (an older kernel, another OS) is `None`: recorded as
 //! absent, never an error. The model says what it assumed instead.
 
+pub mod abilities;
 pub mod file;
 pub mod host;
 #[cfg(target_os = "linux")]
@@ -14,6 +15,7 @@ pub mod linux;
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub mod macos;
 pub mod macos_parse;
+pub mod options;
 pub mod probe;
 pub mod procsys;
 pub mod runtime;
