@@ -405,15 +405,18 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         why.push_str(&format!(" [config {}]", m.config));
     }
     let want = max.saturating_mul(2).max(max.saturating_add(1));
+    let fds = want.saturating_add(64);
     let lift = if src == "the server's command line" {
         format!(
-            "`SET GLOBAL max_connections = {want};` (live, as an admin) and raise `--max-connections={want}` on the server's command line (it overrides the option files) for the next start; the server needs an fd limit of at least {} (LimitNOFILE=)",
-            want.saturating_add(64)
+            "raise `--max-connections={want}` on the server's command line (it overrides the option files) and restart; `SET GLOBAL max_connections = {want};` applies it at once until then. The server needs an fd limit of at least {fds} (LimitNOFILE=)"
         )
     } else {
+        let file = match src.rsplit_once(':') {
+            Some((f, _)) if src != "the default" => format!("in {f}"),
+            _ => "in [mysqld] of the option file".to_string(),
+        };
         format!(
-            "`SET GLOBAL max_connections = {want};` (live, as an admin) and `max_connections = {want}` in [mysqld] of the option file, so a restart keeps it; the server needs an fd limit of at least {} (LimitNOFILE=)",
-            want.saturating_add(64)
+            "`max_connections = {want}` {file} and restart; `SET GLOBAL max_connections = {want};` applies it at once until then. The server needs an fd limit of at least {fds} (LimitNOFILE=)"
         )
     };
     Some(Ceiling {
