@@ -157,14 +157,71 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
     }
 }
 
+/// What is decided before the run: the target, the host as the prediction sees it, the
+/// workers and their listen ports, the scenario.
+struct Setup {
+    target_addr: Option<SocketAddr>,
+    found: Option<TargetFound>,
+    snap: Option<Snapshot>,
+    /// RLIMIT_NOFILE (soft) of this process, which the workers inherit.
+    soft: u64,
+    range: Option<(u16, u16)>,
+    somaxconn: Option<u64>,
+    /// The built-in listeners' backlog.
+    backlog: u64,
+    workers: u64,
+    /// Every worker's listen ports, in order.
+    ports: Vec<u16>,
+    /// How many of them lie inside the ephemeral range.
+    in_range: u64,
+    scenario: Scenario,
+    warnings: Vec<String>,
+}
+
+/// How many workers, and how many fds each opens besides its connections.
+struct Sizing {
+    workers: u64,
+    extra: u64,
+}
+
 /// Run the flood and build its report (nothing printed).
 pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Result<FloodReport> {
-    let target = &args.target;
-    let workers_arg = args.workers;
+    let mut s = setup(args)?;
+    let prediction = s.snap.as_ref().map(|h| model::predict(h, &s.scenario));
+    if args.churn {
+        progress(Progress::Note(
+            "note: --churn closes every connection client-first: each leaves a TIME_WAIT \
+             socket that outlives this run by 60 s",
+        ));
+    }
+    if args.graceful {
+        progress(Progress::Note(
+            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s",
+        ));
+    }
+    let plan = run_plan(args, &s);
+    workers::install_signal_handlers();
+    progress(Progress::Start { max: args.max });
+    let mut tick = |est: u64, secs: f64| {
+        progress(Progress::Tick {
+            established: est,
+            rate_per_s: rate(est, secs),
+        })
+    };
+    let out = workers::run(&plan, &mut tick);
+    // Told on every path (an error too), so no frame of a progress bar stays on the terminal.
+    progress(Progress::Finish);
+    let out = out?;
+    Ok(report(args, &mut s, prediction, &out))
+}
+
+/// Read the target and the host, size the workers, choose the listen ports, and state the
+/// scenario the prediction is for.
+fn setup(args: &FloodOptions) -> Result<Setup> {
     let mut warnings = Vec::new();
     let (soft, _hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
-    let target_addr = match target {
+    let target_addr = match &args.target {
         TargetCheck::Builtin => None,
         TargetCheck::Local(a) | TargetCheck::Remote(a) => Some(*a),
     };
@@ -178,8 +235,46 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
         );
     }
     // the host as the prediction sees it: read once, before any listener is open
+    let found = target(args, target_addr, &mut warnings)?;
+    let snap = probe_host(found.as_ref().and_then(|t| t.pid), &mut warnings);
+    let net = snap.as_ref().map(|s| &s.net);
+    let range = net
+        .and_then(|n| n.ip_local_port_range)
+        .map(|r| (r.lo, r.hi));
+    let somaxconn = net.and_then(|n| n.somaxconn);
+    let backlog = somaxconn.unwrap_or(4096).min(65535);
+    let sizing = size(args, snap.as_ref(), found.is_some(), soft, &mut warnings);
+    let (ports, in_range) = if target_addr.is_none() {
+        let unprivileged = net.and_then(|n| n.ip_unprivileged_port_start);
+        listen_ports(args, range, unprivileged, sizing.workers, &mut warnings)?
+    } else {
+        (Vec::new(), 0)
+    };
+    let scenario = scenario(args, found.as_ref(), &sizing, in_range);
+    Ok(Setup {
+        target_addr,
+        found,
+        snap,
+        soft,
+        range,
+        somaxconn,
+        backlog,
+        workers: sizing.workers,
+        ports,
+        in_range,
+        scenario,
+        warnings,
+    })
+}
+
+/// The server behind `--target`, and the process the prediction is for
+/// (`--pid`/`--process`/`--unit` name it).
+fn target(
+    args: &FloodOptions,
+    target_addr: Option<SocketAddr>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<TargetFound>> {
     let mut found = target_addr.map(find_target);
-    // --pid/--process/--unit name the server the prediction is for.
     if let (Some(t), Some(named)) = (found.as_mut(), super::options::named_owner(&args.owner)?) {
         if let Some(owner) = t.pid.filter(|&o| o != named) {
             warnings.push(format!(
@@ -201,26 +296,29 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
             t.addr
         ));
     }
-    let snap = probe_host(found.as_ref().and_then(|t| t.pid), &mut warnings);
-    let net = snap.as_ref().map(|s| &s.net);
-    let range = net
-        .and_then(|n| n.ip_local_port_range)
-        .map(|r| (r.lo, r.hi));
-    let somaxconn = net.and_then(|n| n.somaxconn);
-    let backlog = somaxconn.unwrap_or(4096).min(65535);
-    let base_fds = match &snap {
-        Some(s) if found.is_none() => s.process.open_fds,
+    Ok(found)
+}
+
+/// Workers: as asked, or as many as RLIMIT_NOFILE needs for `--max` (`auto`).
+fn size(
+    args: &FloodOptions,
+    snap: Option<&Snapshot>,
+    target: bool,
+    soft: u64,
+    warnings: &mut Vec<String>,
+) -> Sizing {
+    let base_fds = match snap {
+        Some(s) if !target => s.process.open_fds,
         _ => super::platform::open_fds().max(3),
     };
-    let l = args.listen_ports;
     // fds per connection in a worker, and fds a worker opens besides connections
-    let (fpc, extra) = if target_addr.is_some() {
+    let (fpc, extra) = if target {
         (1, 1)
     } else {
-        (2, l + 1)
+        (2, args.listen_ports + 1)
     };
     let per_process = soft.saturating_sub(base_fds + extra) / fpc;
-    let workers = match workers_arg {
+    let workers = match args.workers {
         Some(n) => n,
         None if args.churn => 1,
         None => args
@@ -228,60 +326,70 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
             .div_ceil(per_process.max(1))
             .clamp(1, super::shm::MAX_WORKERS as u64),
     };
-    if workers_arg.is_none() {
+    if args.workers.is_none() {
         warnings.push(format!(
             "--workers auto: {workers} worker process(es), each holding up to {per_process} \
              connections (RLIMIT_NOFILE {soft})"
         ));
     }
-    if workers == 1 && args.max > per_process && target_addr.is_none() && !args.churn {
+    if workers == 1 && args.max > per_process && !target && !args.churn {
         warnings.push(format!(
             "one process holds at most {per_process} loopback connections (2 fds each, \
              RLIMIT_NOFILE {soft}); use --workers auto to measure beyond it"
         ));
     }
+    Sizing { workers, extra }
+}
 
-    // listen ports, outside the ephemeral range where possible
-    let mut ports_flat = Vec::new();
-    let mut in_range = 0;
-    if target_addr.is_none() {
-        let lowest = if nix::unistd::geteuid().is_root() {
-            1
-        } else {
-            net.and_then(|n| n.ip_unprivileged_port_start)
-                .unwrap_or(1024)
-                .clamp(1, 65535) as u16
-        };
-        let (p, inside) = choose_ports(range, (workers * l) as usize, lowest, &mut |p| {
-            workers::make_listener(p, 1).is_ok()
-        });
-        if p.len() < (workers * l) as usize {
-            return Err(Error::Internal(format!(
-                "found only {} free ports for {} listeners",
-                p.len(),
-                workers * l
-            )));
-        }
-        if inside > 0 {
-            warnings.push(format!(
-                "{inside} listen port(s) lie inside the ephemeral range; the prediction \
-                 accounts for them"
-            ));
-        }
-        ports_flat = p;
-        in_range = inside;
+/// Listen ports for every worker, outside the ephemeral range where possible; how many lie
+/// inside it.
+fn listen_ports(
+    args: &FloodOptions,
+    range: Option<(u16, u16)>,
+    unprivileged_start: Option<u32>,
+    workers: u64,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<u16>, u64)> {
+    let l = args.listen_ports;
+    let lowest = if nix::unistd::geteuid().is_root() {
+        1
+    } else {
+        unprivileged_start.unwrap_or(1024).clamp(1, 65535) as u16
+    };
+    let (p, inside) = choose_ports(range, (workers * l) as usize, lowest, &mut |p| {
+        workers::make_listener(p, 1).is_ok()
+    });
+    if p.len() < (workers * l) as usize {
+        return Err(Error::Internal(format!(
+            "found only {} free ports for {} listeners",
+            p.len(),
+            workers * l
+        )));
     }
-    let ports: Vec<Vec<u16>> = ports_flat.chunks(l as usize).map(|c| c.to_vec()).collect();
+    if inside > 0 {
+        warnings.push(format!(
+            "{inside} listen port(s) lie inside the ephemeral range; the prediction \
+             accounts for them"
+        ));
+    }
+    Ok((p, inside))
+}
 
-    // the prediction for the same scenario
-    let scenario = match &found {
+/// The scenario the flood runs, for the prediction.
+fn scenario(
+    args: &FloodOptions,
+    found: Option<&TargetFound>,
+    sizing: &Sizing,
+    in_range: u64,
+) -> Scenario {
+    match found {
         None => Scenario {
             kind: ScenarioKind::Loopback,
-            listen_ports: workers * l,
+            listen_ports: sizing.workers * args.listen_ports,
             source_ips: args.source_ips,
             listen_ports_in_range: in_range,
-            extra_fds: Some(extra),
-            processes: workers,
+            extra_fds: Some(sizing.extra),
+            processes: sizing.workers,
             churn: args.churn,
             ..Default::default()
         },
@@ -293,32 +401,27 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
             selector: args.selector,
             ..Default::default()
         },
-    };
-    let mut prediction = snap.as_ref().map(|s| model::predict(s, &scenario));
-
-    if args.churn {
-        progress(Progress::Note(
-            "note: --churn closes every connection client-first: each leaves a TIME_WAIT \
-             socket that outlives this run by 60 s",
-        ));
     }
-    if args.graceful {
-        progress(Progress::Note(
-            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s",
-        ));
-    }
+}
 
-    let plan = RunPlan {
-        workers: workers as usize,
-        ports,
-        target: target_addr,
+/// What the workers are told.
+fn run_plan(args: &FloodOptions, s: &Setup) -> RunPlan {
+    let backlog = s.backlog;
+    RunPlan {
+        workers: s.workers as usize,
+        ports: s
+            .ports
+            .chunks(args.listen_ports as usize)
+            .map(|c| c.to_vec())
+            .collect(),
+        target: s.target_addr,
         sources: source_ips(args.source_ips),
         max: args.max,
         duration: Duration::from_secs_f64(args.duration_s),
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
         churn: args.churn,
         graceful: args.graceful,
-        window: if let Some(t) = &found {
+        window: if let Some(t) = &s.found {
             // at most half the target's queue in flight, so a slow acceptor sees no SYN drops
             args.window.min((t.backlog.unwrap_or(128) / 2).max(1))
         } else {
@@ -326,27 +429,17 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
         },
         pending_cap: (backlog / 2).max(1),
         backlog: backlog as i32,
-        nofile_soft: soft,
-        target_pids: found.as_ref().map(|t| t.pids.clone()).unwrap_or_default(),
-    };
+        nofile_soft: s.soft,
+        target_pids: s.found.as_ref().map(|t| t.pids.clone()).unwrap_or_default(),
+    }
+}
 
-    workers::install_signal_handlers();
-    progress(Progress::Start { max: args.max });
-    let mut tick = |est: u64, secs: f64| {
-        progress(Progress::Tick {
-            established: est,
-            rate_per_s: rate(est, secs),
-        })
-    };
-    let out = workers::run(&plan, &mut tick);
-    // Told on every path (an error too), so no frame of a progress bar stays on the terminal.
-    progress(Progress::Finish);
-    let out = out?;
-
-    // the stop
+/// Why the run stopped: the first worker's error classified, else a signal, the deadline or
+/// `--max`.
+fn classify_stop(args: &FloodOptions, out: &workers::RunOutcome) -> Stop {
     let lo_rose = out.listen_overflows_delta.unwrap_or(0) > 0;
     let tw = out.sockstat.tcp_time_wait.unwrap_or(0);
-    let stop = match &out.error {
+    match &out.error {
         Some(e)
             if out.signal_at_s.is_none_or(|s| e.at_s <= s)
                 && (!out.deadline_hit || e.at_s <= args.duration_s) =>
@@ -394,121 +487,129 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
                 at_s: out.duration_s,
             }
         }
-    };
+    }
+}
 
-    // target: did the server stop accepting? then predict for a paused acceptor
-    let mut target_info = None;
-    let mut server_accepted: Option<u64> = None;
-    if let Some(t) = &found {
-        // the accept queue filled: predict for a paused acceptor with the listener's backlog
-        let queue_full = lo_rose || stop.errno.as_deref() == Some("ETIMEDOUT");
-        let stopped = queue_full
-            || matches!(
-                stop.errno.as_deref(),
-                Some("ECONNRESET") | Some("ECONNREFUSED")
-            );
-        // Connections the server holds: its own sockets on the target port, sampled (the most
-        // seen: a server that sheds at its limit held that many just before); without them,
-        // ours minus those still waiting in its queue.
-        // A server that exited at the stop (a crash at its limit) held what we had then.
-        server_accepted = if server_gone(t, &out) {
-            Some(
-                out.established
-                    .saturating_sub(out.server_queued.unwrap_or(0)),
-            )
-        } else {
-            out.server_held_peak
-                .or_else(|| out.server_queued.map(|q| out.established.saturating_sub(q)))
+/// Did the target server stop accepting, and how many did it hold? A server whose queue
+/// filled while it accepted nothing is predicted again as a paused acceptor.
+fn target_outcome(
+    s: &Setup,
+    t: &TargetFound,
+    out: &workers::RunOutcome,
+    stop: &Stop,
+    prediction: &mut Option<Prediction>,
+) -> TargetInfo {
+    let lo_rose = out.listen_overflows_delta.unwrap_or(0) > 0;
+    // the accept queue filled: predict for a paused acceptor with the listener's backlog
+    let queue_full = lo_rose || stop.errno.as_deref() == Some("ETIMEDOUT");
+    let stopped = queue_full
+        || matches!(
+            stop.errno.as_deref(),
+            Some("ECONNRESET") | Some("ECONNREFUSED")
+        );
+    // Connections the server holds: its own sockets on the target port, sampled (the most
+    // seen: a server that sheds at its limit held that many just before); without them,
+    // ours minus those still waiting in its queue.
+    // A server that exited at the stop (a crash at its limit) held what we had then.
+    let server_accepted = if server_gone(t, out) {
+        Some(
+            out.established
+                .saturating_sub(out.server_queued.unwrap_or(0)),
+        )
+    } else {
+        out.server_held_peak
+            .or_else(|| out.server_queued.map(|q| out.established.saturating_sub(q)))
+    };
+    // A server that accepted nothing is bounded by its queue alone; one that accepted
+    // some and then stopped is bounded by whatever made it stop (its own ceiling).
+    if queue_full && server_accepted.unwrap_or(0) == 0 {
+        let paused = Scenario {
+            acceptor_paused: true,
+            ..s.scenario.clone()
         };
-        // A server that accepted nothing is bounded by its queue alone; one that accepted
-        // some and then stopped is bounded by whatever made it stop (its own ceiling).
-        if queue_full && server_accepted.unwrap_or(0) == 0 {
-            let paused = Scenario {
-                acceptor_paused: true,
-                ..scenario.clone()
-            };
-            prediction = snap
-                .as_ref()
-                .map(|s| model::predict(s, &paused))
-                .or(prediction);
-        }
-        target_info = Some(TargetInfo {
-            addr: t.addr.to_string(),
-            pid: t.pid,
-            command: t.command.clone(),
-            backlog: t.backlog,
-            somaxconn,
-            stopped_accepting: stopped,
-            server_accepted,
-            queued_at_stop: out.server_queued,
-            held_at_stop: out.server_held,
-        });
-    }
-
-    let summary = prediction.as_ref().and_then(summarize);
-    if prediction.is_some() && summary.is_none() {
-        warnings.push("the model gave no ceiling for this scenario".into());
-    }
-    let predicted = summary.as_ref().map(|s| s.ceiling);
-    let rate_per_s = rate(out.established, out.last_new_s);
-    let churn = args.churn.then(|| {
-        let r = summary
+        *prediction = s
+            .snap
             .as_ref()
-            .and_then(|s| s.rates.iter().find(|r| r.name == names::TIME_WAIT_RATE));
-        Churn {
-            predicted_ports: summary.as_ref().and_then(|s| {
-                s.ceilings
-                    .iter()
-                    .find(|c| c.name == names::EPHEMERAL_PORTS)
-                    .map(|c| c.value)
-            }),
-            cycles: out.cycles,
-            rate_per_s: rate(out.cycles, out.duration_s),
-            time_wait: out.sockstat.tcp_time_wait,
-            model_rate_per_s: r.map(|r| r.per_second),
-            model_why: r.map(|r| r.why.clone()),
-        }
-    });
-    let verdict = match &churn {
-        Some(c) => churn_verdict(
-            c.cycles,
-            c.predicted_ports.or(predicted),
-            c.rate_per_s,
-            c.model_rate_per_s,
-            stop.reason,
-        ),
-        None => {
-            let measured = server_accepted
-                .filter(|&n| n > 0)
-                .unwrap_or(out.established);
-            let v = verdict(measured, predicted, stop.reason);
-            // a server that sheds at its limit (nginx closing idle connections) holds between
-            // its floor after shedding and its peak: both are the predicted ceiling at work
-            let shed = matches!(stop.errno.as_deref(), Some("ECONNRESET") | Some("EPIPE"));
-            let floor = match (&snap, &prediction) {
-                (Some(s), Some(p)) if shed => model::servers::shed_floor(s, p),
-                _ => None,
-            };
-            match (v, floor, predicted) {
-                (Verdict::Differs, Some(lo), Some(hi)) if (lo..=hi).contains(&measured) => {
-                    warnings.push(format!(
-                        "the server sheds at its limit: it holds up to {} and then closes idle connections down to about {}; measured {} is within that swing",
-                        crate::model::fmt::thousands(hi),
-                        crate::model::fmt::thousands(lo),
-                        crate::model::fmt::thousands(measured)
-                    ));
-                    Verdict::Match
-                }
-                _ => v,
-            }
-        }
+            .map(|h| model::predict(h, &paused))
+            .or(prediction.take());
+    }
+    TargetInfo {
+        addr: t.addr.to_string(),
+        pid: t.pid,
+        command: t.command.clone(),
+        backlog: t.backlog,
+        somaxconn: s.somaxconn,
+        stopped_accepting: stopped,
+        server_accepted,
+        queued_at_stop: out.server_queued,
+        held_at_stop: out.server_held,
+    }
+}
+
+/// A churn run: cycles and rates against the model's ports and sustainable rate.
+fn churn_of(out: &workers::RunOutcome, summary: Option<&PredictionSummary>) -> Churn {
+    let r = summary.and_then(|s| s.rates.iter().find(|r| r.name == names::TIME_WAIT_RATE));
+    Churn {
+        predicted_ports: summary.and_then(|s| {
+            s.ceilings
+                .iter()
+                .find(|c| c.name == names::EPHEMERAL_PORTS)
+                .map(|c| c.value)
+        }),
+        cycles: out.cycles,
+        rate_per_s: rate(out.cycles, out.duration_s),
+        time_wait: out.sockstat.tcp_time_wait,
+        model_rate_per_s: r.map(|r| r.per_second),
+        model_why: r.map(|r| r.why.clone()),
+    }
+}
+
+/// The verdict of a hold run: measured (what the server held, else what was established)
+/// against predicted; a server that sheds at its limit matches anywhere in its swing.
+fn hold_verdict(
+    s: &mut Setup,
+    out: &workers::RunOutcome,
+    stop: &Stop,
+    server_accepted: Option<u64>,
+    prediction: Option<&Prediction>,
+    predicted: Option<u64>,
+) -> Verdict {
+    let measured = server_accepted
+        .filter(|&n| n > 0)
+        .unwrap_or(out.established);
+    let v = verdict(measured, predicted, stop.reason);
+    // a server that sheds at its limit (nginx closing idle connections) holds between
+    // its floor after shedding and its peak: both are the predicted ceiling at work
+    let shed = matches!(stop.errno.as_deref(), Some("ECONNRESET") | Some("EPIPE"));
+    let floor = match (&s.snap, prediction) {
+        (Some(h), Some(p)) if shed => model::servers::shed_floor(h, p),
+        _ => None,
     };
-    // A target that accepted connections and then shed or stalled at its own predicted
-    // ceiling stopped on that ceiling: name it.
-    let mut stop = stop;
-    if let Some(t) = &found
-        && stop.reason == StopReason::Limit
-    {
+    match (v, floor, predicted) {
+        (Verdict::Differs, Some(lo), Some(hi)) if (lo..=hi).contains(&measured) => {
+            s.warnings.push(format!(
+                "the server sheds at its limit: it holds up to {} and then closes idle connections down to about {}; measured {} is within that swing",
+                crate::model::fmt::thousands(hi),
+                crate::model::fmt::thousands(lo),
+                crate::model::fmt::thousands(measured)
+            ));
+            Verdict::Match
+        }
+        _ => v,
+    }
+}
+
+/// A target's stop explained from what was observed, and named as its predicted ceiling
+/// when the server held that many.
+fn explain_target_stop(
+    stop: &mut Stop,
+    t: &TargetFound,
+    out: &workers::RunOutcome,
+    server_accepted: Option<u64>,
+    summary: Option<&PredictionSummary>,
+    verdict: Verdict,
+) {
+    if stop.reason == StopReason::Limit {
         stop.explanation = target_stop_explanation(
             stop.errno.as_deref(),
             &stop.explanation,
@@ -518,14 +619,14 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
                 backlog: t.backlog,
                 held_peak: out.server_held_peak,
                 held_at_stop: out.server_held,
-                gone: server_gone(t, &out).then(|| {
+                gone: server_gone(t, out).then(|| {
                     out.established
                         .saturating_sub(out.server_queued.unwrap_or(0))
                 }),
             },
         );
     }
-    if let (Some(acc), Some(s)) = (server_accepted.filter(|&n| n > 0), summary.as_ref())
+    if let (Some(acc), Some(s)) = (server_accepted.filter(|&n| n > 0), summary)
         && verdict == Verdict::Match
         && stop.reason == StopReason::Limit
     {
@@ -537,58 +638,68 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
         );
         stop.ceiling = Some(s.bottleneck.clone());
     }
-    let report = FloodReport {
+}
+
+/// The report: the stop classified, the target's outcome, the verdict, the host at the stop.
+fn report(
+    args: &FloodOptions,
+    s: &mut Setup,
+    mut prediction: Option<Prediction>,
+    out: &workers::RunOutcome,
+) -> FloodReport {
+    let mut stop = classify_stop(args, out);
+    let found = s.found.take();
+    let target_info = found
+        .as_ref()
+        .map(|t| target_outcome(s, t, out, &stop, &mut prediction));
+    let server_accepted = target_info.as_ref().and_then(|t| t.server_accepted);
+    let summary = prediction.as_ref().and_then(summarize);
+    if prediction.is_some() && summary.is_none() {
+        s.warnings
+            .push("the model gave no ceiling for this scenario".into());
+    }
+    let predicted = summary.as_ref().map(|p| p.ceiling);
+    let churn = args.churn.then(|| churn_of(out, summary.as_ref()));
+    let verdict = match &churn {
+        Some(c) => churn_verdict(
+            c.cycles,
+            c.predicted_ports.or(predicted),
+            c.rate_per_s,
+            c.model_rate_per_s,
+            stop.reason,
+        ),
+        None => hold_verdict(
+            s,
+            out,
+            &stop,
+            server_accepted,
+            prediction.as_ref(),
+            predicted,
+        ),
+    };
+    // A target that accepted connections and then shed or stalled at its own predicted
+    // ceiling stopped on that ceiling: name it.
+    if let Some(t) = &found {
+        explain_target_stop(
+            &mut stop,
+            t,
+            out,
+            server_accepted,
+            summary.as_ref(),
+            verdict,
+        );
+    }
+    FloodReport {
         schema: SCHEMA,
-        config: Config {
-            mode: if target_addr.is_some() {
-                "target"
-            } else {
-                "loopback"
-            }
-            .into(),
-            target: target_addr.map(|a| a.to_string()),
-            workers,
-            listen_ports: ports_flat,
-            listen_ports_in_range: in_range,
-            source_ips: if target_addr.is_some() {
-                1
-            } else {
-                args.source_ips
-            },
-            max: args.max,
-            duration_s: args.duration_s,
-            connect_timeout_ms: args.connect_timeout_ms,
-            graceful: args.graceful,
-            churn: args.churn,
-            port_range: range,
-            backlog: match &found {
-                Some(t) => t.backlog,
-                None => Some(backlog),
-            },
-            nofile_soft: Some(soft),
-        },
+        config: config(args, s, found.as_ref()),
         established: out.established,
         duration_s: out.duration_s,
-        rate_per_s,
+        rate_per_s: rate(out.established, out.last_new_s),
         milestones: out.milestones.clone(),
         stop,
         prediction: summary,
         verdict,
-        state_at_limit: Some(LimitState {
-            fds_in_use: out.fds_in_use,
-            sockets_used: out.sockstat.sockets_used,
-            tcp_inuse: out.sockstat.tcp_inuse,
-            time_wait: out.sockstat.tcp_time_wait,
-            listen_overflows: out.listen_overflows_delta,
-            kernel_memory_kb: out.slab_delta_kb,
-            workers_rss_kb: out.workers_rss_kb,
-            bytes_per_connection: (out.established > 0)
-                .then(|| {
-                    out.slab_delta_kb
-                        .map(|k| (k + out.workers_rss_kb.unwrap_or(0)) * 1024 / out.established)
-                })
-                .flatten(),
-        }),
+        state_at_limit: Some(limit_state(out)),
         survival: out.survival.map(|(closed, reopened)| Survival {
             closed,
             reopened,
@@ -597,8 +708,60 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
         churn,
         target: target_info,
         below_require: args.require.filter(|&r| out.established < r),
-        warnings,
-    };
+        warnings: std::mem::take(&mut s.warnings),
+    }
+}
 
-    Ok(report)
+/// What was run, as the report states it.
+fn config(args: &FloodOptions, s: &mut Setup, found: Option<&TargetFound>) -> Config {
+    Config {
+        mode: if s.target_addr.is_some() {
+            "target"
+        } else {
+            "loopback"
+        }
+        .into(),
+        target: s.target_addr.map(|a| a.to_string()),
+        workers: s.workers,
+        listen_ports: std::mem::take(&mut s.ports),
+        listen_ports_in_range: s.in_range,
+        source_ips: if s.target_addr.is_some() {
+            1
+        } else {
+            args.source_ips
+        },
+        max: args.max,
+        duration_s: args.duration_s,
+        connect_timeout_ms: args.connect_timeout_ms,
+        graceful: args.graceful,
+        churn: args.churn,
+        port_range: s.range,
+        backlog: match found {
+            Some(t) => t.backlog,
+            None => Some(s.backlog),
+        },
+        nofile_soft: Some(s.soft),
+    }
+}
+
+/// The host at the stop, every connection still open.
+fn limit_state(out: &workers::RunOutcome) -> LimitState {
+    LimitState {
+        fds_in_use: out.fds_in_use,
+        sockets_used: out.sockstat.sockets_used,
+        tcp_inuse: out.sockstat.tcp_inuse,
+        time_wait: out.sockstat.tcp_time_wait,
+        listen_overflows: out.listen_overflows_delta,
+        kernel_memory_kb: out.slab_delta_kb,
+        workers_rss_kb: out.workers_rss_kb,
+        bytes_per_connection: (out.established > 0)
+            .then(|| {
+                out.slab_delta_kb.map(|k| {
+                    k.saturating_add(out.workers_rss_kb.unwrap_or(0))
+                        .saturating_mul(1024)
+                        / out.established
+                })
+            })
+            .flatten(),
+    }
 }

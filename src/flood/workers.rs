@@ -182,7 +182,49 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         )));
     }
     let shm = Shm::new().map_err(|e| Error::io("mmap shared counters", e))?;
-    let mut listeners: Vec<Vec<Socket>> = Vec::with_capacity(n);
+    let listeners = open_listeners(plan)?;
+    let lo0 = host::listen_overflows();
+    let ctrl = shm.ctrl();
+    // The --duration deadline covers starting the workers too: hundreds of forks cannot
+    // stretch a 1 s run, and a signal stops the forking (the Drop of `children` reaps).
+    let start = mono_ns();
+    let deadline = start.saturating_add(nanos(plan.duration));
+    // Workers end when this process ends, however it ends (kept until the workers are reaped).
+    let lifeline = super::platform::Lifeline::new()
+        .map_err(|e| Error::Internal(format!("a pipe for the workers: {e}")))?;
+    let mut children = Children(Vec::with_capacity(n));
+    let started = spawn(plan, &shm, listeners, deadline, &lifeline, &mut children)
+        .and_then(|()| wait_ready(&shm, n, deadline, &mut children));
+    if let Err(e) = started {
+        ctrl.release.store(1, Relaxed);
+        return Err(e);
+    }
+
+    let slab0 = host::slab_kb();
+    let t0 = mono_ns();
+    ctrl.go.store(1, Relaxed);
+    let mut out = RunOutcome::default();
+    let watched = supervise(plan, &shm, &mut children, t0, deadline, tick, &mut out);
+    let Ok((ms, stop_ns)) = watched else {
+        ctrl.release.store(1, Relaxed);
+        return watched.map(|_| out);
+    };
+    let t_end = mono_ns();
+    collect(plan, &shm, &children, t0, (lo0, slab0), &mut out);
+    finish_times(&mut out, ms, t0, stop_ns, t_end);
+    survival(plan, &shm, &mut out);
+
+    ctrl.release.store(1, Relaxed);
+    // closing a million sockets takes the kernel about 15 s: wait for it rather than kill
+    // workers mid-close (their remaining sockets would then close with FIN and linger)
+    children.reap(Duration::from_secs(120));
+    drop(children);
+    Ok(out)
+}
+
+/// Loopback: each worker's listeners, opened before the fork.
+fn open_listeners(plan: &RunPlan) -> Result<Vec<Vec<Socket>>> {
+    let mut listeners: Vec<Vec<Socket>> = Vec::with_capacity(plan.workers);
     if plan.target.is_none() {
         for ports in &plan.ports {
             let mut v = Vec::new();
@@ -195,19 +237,22 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             listeners.push(v);
         }
     }
-    let lo0 = host::listen_overflows();
-    let mut children = Children(Vec::with_capacity(n));
+    Ok(listeners)
+}
+
+/// Fork the workers, each with its listeners, its share of `--max` and its destinations.
+fn spawn(
+    plan: &RunPlan,
+    shm: &Shm,
+    mut listeners: Vec<Vec<Socket>>,
+    deadline: u64,
+    lifeline: &super::platform::Lifeline,
+    children: &mut Children,
+) -> Result<()> {
+    let n = plan.workers;
     let ctrl = shm.ctrl();
-    // The --duration deadline covers starting the workers too: hundreds of forks cannot
-    // stretch a 1 s run, and a signal stops the forking (the Drop of `children` reaps).
-    let start = mono_ns();
-    let deadline = start.saturating_add(nanos(plan.duration));
-    // Workers end when this process ends, however it ends (kept until the workers are reaped).
-    let lifeline = super::platform::Lifeline::new()
-        .map_err(|e| Error::Internal(format!("a pipe for the workers: {e}")))?;
     for w in 0..n {
         if let Some(e) = startup_stop(deadline, w, n) {
-            ctrl.release.store(1, Relaxed);
             return Err(e);
         }
         let mine = if listeners.is_empty() {
@@ -227,7 +272,6 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         // only does socket work and leaves with _exit.
         match unsafe { fork() } {
             Err(e) => {
-                ctrl.release.store(1, Relaxed);
                 return Err(Error::Internal(format!("fork worker {w}: {e}")));
             }
             Ok(ForkResult::Child) => {
@@ -263,34 +307,42 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             }
         }
     }
-    drop(listeners);
+    Ok(())
+}
 
-    // wait for every worker to be ready
+/// Wait for every worker to be ready (10 s at most).
+fn wait_ready(shm: &Shm, n: usize, deadline: u64, children: &mut Children) -> Result<()> {
     let until = mono_ns().saturating_add(10_000_000_000);
     while (0..n).any(|w| shm.slot(w).ready.load(Relaxed) == 0) {
         if let Some(e) = startup_stop(deadline, n, n) {
-            ctrl.release.store(1, Relaxed);
             return Err(e);
         }
         if mono_ns() > until || children.alive() < n {
-            ctrl.release.store(1, Relaxed);
             return Err(Error::Internal("a flood worker did not start".into()));
         }
         std::thread::sleep(Duration::from_micros(200));
     }
+    Ok(())
+}
 
-    let slab0 = host::slab_kb();
-    let t0 = mono_ns();
-    ctrl.go.store(1, Relaxed);
+/// Watch the run until every worker is done: progress, milestones, what the target holds,
+/// signals, the deadline, dead workers. Returns the milestones and when the stop was seen.
+fn supervise(
+    plan: &RunPlan,
+    shm: &Shm,
+    children: &mut Children,
+    t0: u64,
+    deadline: u64,
+    tick: &mut dyn FnMut(u64, f64),
+    out: &mut RunOutcome,
+) -> Result<(MilestoneTracker, u64)> {
+    let n = plan.workers;
+    let ctrl = shm.ctrl();
     let mut ms = MilestoneTracker::default();
-    let mut out = RunOutcome::default();
     let mut next_tick = 0u64;
     let mut stop_ns = 0u64;
     let mut last_alive_check = 0u64;
-    let held_port = plan
-        .target
-        .map(|a| a.port())
-        .filter(|_| !plan.target_pids.is_empty());
+    let held_port = held_port(plan);
     let mut next_sample = 0u64;
     loop {
         std::thread::sleep(Duration::from_micros(500));
@@ -332,7 +384,6 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         if now - last_alive_check > 100_000_000 {
             last_alive_check = now;
             if children.alive() < n && (0..n).any(|w| shm.slot(w).done.load(Relaxed) == 0) {
-                ctrl.release.store(1, Relaxed);
                 return Err(Error::Internal("a flood worker died during the run".into()));
             }
         }
@@ -340,9 +391,28 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             break; // hard guard
         }
     }
-    let t_end = mono_ns();
+    Ok((ms, stop_ns))
+}
 
-    // the state at the stop, every connection still open
+/// Target mode: the port whose server-side sockets are counted, when its processes are known.
+fn held_port(plan: &RunPlan) -> Option<u16> {
+    plan.target
+        .map(|a| a.port())
+        .filter(|_| !plan.target_pids.is_empty())
+}
+
+/// The state at the stop, every connection still open: the workers' counters, the host's
+/// socket and memory counters (against `(listen overflows, slab)` at the start), the first
+/// error.
+fn collect(
+    plan: &RunPlan,
+    shm: &Shm,
+    children: &Children,
+    t0: u64,
+    (lo0, slab0): (Option<u64>, Option<u64>),
+    out: &mut RunOutcome,
+) {
+    let n = plan.workers;
     let agg = |f: &dyn Fn(usize) -> u64| (0..n).map(f).sum::<u64>();
     out.established = agg(&|w| shm.slot(w).established.load(Relaxed));
     out.server_queued = (0..n)
@@ -350,7 +420,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
         .max()
         .filter(|&q| q > 0)
         .map(|q| q - 1);
-    if let Some(port) = held_port {
+    if let Some(port) = held_port(plan) {
         out.server_held = host::server_held(&plan.target_pids, port);
         out.server_held_peak = match (out.server_held_peak, out.server_held) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -385,8 +455,6 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     } else {
         0.0
     };
-    ms.observe(out.established, out.last_new_s.max(1e-9));
-    out.milestones = ms.hits;
     out.all_quota = (0..n).all(|w| shm.slot(w).quota_reached.load(Relaxed) != 0);
     let first = (0..n)
         .filter(|&w| shm.slot(w).stop_errno.load(Relaxed) != 0)
@@ -400,32 +468,37 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
             own_timeout: s.own_timeout.load(Relaxed) != 0,
         });
     }
+}
+
+/// The milestones (the last one at the last new connection) and the run's duration: to the
+/// first error, else to the stop (or the end), never before the last new connection.
+fn finish_times(out: &mut RunOutcome, mut ms: MilestoneTracker, t0: u64, stop_ns: u64, t_end: u64) {
+    ms.observe(out.established, out.last_new_s.max(1e-9));
+    out.milestones = ms.hits;
     out.duration_s = match &out.error {
         Some(e) if out.signal_at_s.is_none() && !out.deadline_hit => e.at_s.max(out.last_new_s),
         _ => secs(if stop_ns != 0 { stop_ns } else { t_end }, t0).max(out.last_new_s),
     };
+}
 
-    // survival: after a limit, close 1 % and check new connections are accepted again
-    if out.error.is_some() && !plan.churn && out.signal_at_s.is_none() && !signalled() {
-        ctrl.survival.store(1, Relaxed);
-        let until = mono_ns()
-            .saturating_add(nanos(plan.connect_timeout))
-            .saturating_add(3_000_000_000);
-        while (0..n).any(|w| shm.slot(w).surv_done.load(Relaxed) == 0)
-            && mono_ns() < until
-            && !signalled()
-        {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let closed = agg(&|w| shm.slot(w).surv_closed.load(Relaxed));
-        let reopened = agg(&|w| shm.slot(w).surv_reopened.load(Relaxed));
-        out.survival = Some((closed, reopened));
+/// After a limit: close 1 % and check new connections are accepted again.
+fn survival(plan: &RunPlan, shm: &Shm, out: &mut RunOutcome) {
+    if out.error.is_none() || plan.churn || out.signal_at_s.is_some() || signalled() {
+        return;
     }
-
-    ctrl.release.store(1, Relaxed);
-    // closing a million sockets takes the kernel about 15 s: wait for it rather than kill
-    // workers mid-close (their remaining sockets would then close with FIN and linger)
-    children.reap(Duration::from_secs(120));
-    drop(children);
-    Ok(out)
+    let n = plan.workers;
+    shm.ctrl().survival.store(1, Relaxed);
+    let until = mono_ns()
+        .saturating_add(nanos(plan.connect_timeout))
+        .saturating_add(3_000_000_000);
+    while (0..n).any(|w| shm.slot(w).surv_done.load(Relaxed) == 0)
+        && mono_ns() < until
+        && !signalled()
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let agg = |f: &dyn Fn(usize) -> u64| (0..n).map(f).sum::<u64>();
+    let closed = agg(&|w| shm.slot(w).surv_closed.load(Relaxed));
+    let reopened = agg(&|w| shm.slot(w).surv_reopened.load(Relaxed));
+    out.survival = Some((closed, reopened));
 }
