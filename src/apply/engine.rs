@@ -11,46 +11,19 @@ use crate::fsio as persist;
 use crate::plan::{Action, Plan};
 use crate::profile::validate::normalize;
 
-/// The journal entries for a plan (every old value and file, before anything is written).
+/// The journal entries for a plan: its actions, every old value known (checked before
+/// anything is written).
 pub fn entries(plan: &Plan) -> Result<Vec<Entry>> {
     plan.changes
         .iter()
         .map(|c| match &c.action {
-            Action::Sysctl { key, old, new } => Ok(Entry::Sysctl {
-                key: key.clone(),
-                old: old.clone().ok_or_else(|| {
-                    Error::Internal(format!(
-                        "{key}: the current value is unknown; cannot journal it"
-                    ))
-                })?,
-                new: new.clone(),
-            }),
-            Action::Rlimit {
-                pid,
-                resource,
-                old,
-                new,
-            } => Ok(Entry::Rlimit {
-                pid: *pid,
-                resource: *resource,
-                old: old.ok_or_else(|| {
-                    Error::Internal(format!("pid:{pid}: the current limit is unknown"))
-                })?,
-                new: *new,
-            }),
-            Action::File {
-                path,
-                old,
-                old_mode,
-                new,
-                mode,
-            } => Ok(Entry::File {
-                path: path.clone(),
-                old: old.clone(),
-                old_mode: *old_mode,
-                new: new.clone(),
-                mode: *mode,
-            }),
+            Action::Sysctl { key, old: None, .. } => Err(Error::Internal(format!(
+                "{key}: the current value is unknown; cannot journal it"
+            ))),
+            Action::Rlimit { pid, old: None, .. } => Err(Error::Internal(format!(
+                "pid:{pid}: the current limit is unknown"
+            ))),
+            a => Ok(a.clone()),
         })
         .collect()
 }
@@ -124,7 +97,11 @@ fn forward(e: &Entry, sys: &SysctlFs) -> std::result::Result<(), String> {
 /// it already had its old value.
 fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, String> {
     match e {
-        Entry::Sysctl { key, old, .. } => {
+        Entry::Sysctl {
+            key,
+            old: Some(old),
+            ..
+        } => {
             let cur = sys.read(key).ok();
             if cur.as_deref().map(normalize) == Some(normalize(old)) {
                 return Ok(None);
@@ -173,7 +150,10 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
             }
         }
         Entry::Rlimit {
-            pid, resource, old, ..
+            pid,
+            resource,
+            old: Some(old),
+            ..
         } => {
             let cur = limits::get(*pid, *resource).ok();
             if cur == Some(*old) {
@@ -198,6 +178,10 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
                 old.soft,
                 old.hard
             )))
+        }
+        // Not in a journal: `entries` and `Journal::load` refuse an unknown old value.
+        Entry::Sysctl { old: None, .. } | Entry::Rlimit { old: None, .. } => {
+            Err(format!("{}: no old value to restore", e.label()))
         }
     }
 }

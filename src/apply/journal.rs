@@ -6,10 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::Resource;
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
-use crate::snapshot::Limit;
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/porttune";
 pub const VERSION: u32 = 1;
@@ -27,30 +25,9 @@ pub enum State {
     RolledBack,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Entry {
-    Sysctl {
-        key: String,
-        old: String,
-        new: String,
-    },
-    File {
-        path: PathBuf,
-        /// The content before, or null when the file did not exist.
-        old: Option<String>,
-        old_mode: Option<u32>,
-        new: String,
-        /// Permission bits the new file gets.
-        mode: u32,
-    },
-    Rlimit {
-        pid: u32,
-        resource: Resource,
-        old: Limit,
-        new: Limit,
-    },
-}
+/// One journal entry: the plan's action, with its old value (a sysctl's and a limit's old
+/// value is always known in a journal: see [`Journal::load`]).
+pub type Entry = crate::plan::Action;
 
 impl Entry {
     pub fn label(&self) -> String {
@@ -59,6 +36,14 @@ impl Entry {
             Entry::File { path, .. } => path.display().to_string(),
             Entry::Rlimit { pid, resource, .. } => format!("pid:{pid} {}", resource.name()),
         }
+    }
+
+    /// A sysctl's or a limit's old value is missing: such an action cannot be journalled.
+    pub fn old_unknown(&self) -> bool {
+        matches!(
+            self,
+            Entry::Sysctl { old: None, .. } | Entry::Rlimit { old: None, .. }
+        )
     }
 }
 
@@ -202,7 +187,7 @@ impl Journal {
         if text.trim().is_empty() {
             return Err(Error::input(path, "empty journal: not a porttune journal"));
         }
-        serde_json::from_str(&text).map_err(|e| Error::Input {
+        let j: Journal = serde_json::from_str(&text).map_err(|e| Error::Input {
             path: path.to_path_buf(),
             line: Some(e.line()),
             column: Some(e.column()),
@@ -210,7 +195,17 @@ impl Journal {
                 "not a porttune journal{}: {e}",
                 if e.is_eof() { " (truncated?)" } else { "" }
             ),
-        })
+        })?;
+        if let Some(e) = j.entries.iter().find(|e| e.old_unknown()) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "not a porttune journal: {} has no old value to restore",
+                    e.label()
+                ),
+            ));
+        }
+        Ok(j)
     }
 
     /// Whether the journal still holds values to restore (not restored, not rolled back).
@@ -314,7 +309,7 @@ mod tests {
             Path::new("/proc/sys"),
             vec![Entry::Sysctl {
                 key: "net.core.somaxconn".into(),
-                old: "4096".into(),
+                old: Some("4096".into()),
                 new: "8192".into(),
             }],
         );

@@ -23,7 +23,7 @@ pub use whatif::*;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::apply::limits::Resource;
 use crate::model::Scenario;
@@ -55,8 +55,11 @@ impl std::fmt::Display for Scope {
     }
 }
 
-/// What apply does for one change (with the old state, for the journal).
-#[derive(Debug, Clone, PartialEq)]
+/// What apply does for one change, with the old state. It is also the journal's entry
+/// (`apply::journal::Entry`), written as JSON tagged by `kind`; a journal holds only actions
+/// whose old value is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Action {
     Sysctl {
         key: String,
