@@ -3,6 +3,7 @@
 
 pub mod ceilings;
 pub mod checks;
+pub mod doctor;
 pub mod erlang;
 pub mod evidence;
 pub mod fmt;

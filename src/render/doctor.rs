@@ -1,23 +1,12 @@
 //! `doctor`: what porttune can and cannot do here (text and JSON). Formatting only: the
-//! findings are decided by `commands::doctor`.
+//! findings are decided by `model::doctor`.
 
 use colored::Colorize;
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::render::wrap;
 
-/// One thing porttune can or cannot do here, why, and the fix.
-#[derive(Debug, Serialize)]
-pub struct Finding {
-    pub what: String,
-    pub can: bool,
-    /// `apply` needs it for the bundled profiles: a "cannot" here makes doctor exit 1.
-    pub needed: bool,
-    pub why: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
+pub use crate::model::doctor::Finding;
 
 /// The findings for people.
 pub fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
@@ -68,4 +57,18 @@ pub fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
 pub fn json(ctx: &serde_json::Value, out: &[Finding]) -> Result<String> {
     serde_json::to_string_pretty(&serde_json::json!({"schema": 1, "context": ctx, "findings": out}))
         .map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mac_is_named_as_one() {
+        let mut snap = crate::snapshot::Snapshot::default();
+        snap.platform.os = crate::snapshot::Os::Macos;
+        let root = crate::model::doctor::macos_findings(&snap, true);
+        let ctx = serde_json::json!({"os": "macos", "kernel": "23.4.0", "root": true});
+        assert!(text(&ctx, &root).contains("macOS 23.4.0, as root"));
+    }
 }

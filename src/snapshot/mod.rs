@@ -5,6 +5,7 @@
 //! A value the host does not have (an older kernel, another OS) is `None`: recorded as
 //! absent, never an error. The model says what it assumed instead.
 
+pub mod abilities;
 pub mod file;
 pub mod host;
 #[cfg(target_os = "linux")]
