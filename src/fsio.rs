@@ -394,6 +394,17 @@ pub fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
+/// This process may write into `p` (access(2) W_OK; nothing is written).
+#[cfg(unix)]
+pub fn writable(p: &Path) -> bool {
+    nix::unistd::access(p, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+#[cfg(not(unix))]
+pub fn writable(_p: &Path) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,7 +252,7 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
         }
         done += 1;
         guard::test_signal_after(done);
-        sysctl::test_pause();
+        super::guard::test_pause();
         stop = signals.caught().map(Stop::Signal);
     }
     if stop.is_none() {

@@ -21,7 +21,7 @@ fn lock_dir() -> PathBuf {
         return PathBuf::from(d);
     }
     let run = Path::new("/run/lock");
-    if run.is_dir() && super::sysctl::writable(run) {
+    if run.is_dir() && crate::fsio::writable(run) {
         return run.to_path_buf();
     }
     std::env::temp_dir()
@@ -260,5 +260,20 @@ pub fn test_signal_after(n: usize) {
             _ => return,
         };
         let _ = raise(s);
+    }
+}
+
+/// Sleep after a write when the test hook asks for it.
+pub fn test_pause() {
+    if let Some(n) = std::env::var(super::sysctl::ENV_PAUSE_AFTER_WRITE)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        && n > 0.0
+    {
+        // In slices, so a caught signal ends the pause (the engine then restores).
+        let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(n.min(600.0));
+        while std::time::Instant::now() < end && !signal_pending() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }

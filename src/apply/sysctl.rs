@@ -202,30 +202,7 @@ mod native {
     }
 }
 
-#[cfg(unix)]
-pub fn writable(p: &Path) -> bool {
-    nix::unistd::access(p, nix::unistd::AccessFlags::W_OK).is_ok()
-}
-
-#[cfg(not(unix))]
-pub fn writable(_p: &Path) -> bool {
-    false
-}
-
-/// Sleep after a write when the test hook asks for it.
-pub fn test_pause() {
-    if let Some(n) = std::env::var(ENV_PAUSE_AFTER_WRITE)
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        && n > 0.0
-    {
-        // In slices, so a caught signal ends the pause (the engine then restores).
-        let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(n.min(600.0));
-        while std::time::Instant::now() < end && !super::guard::signal_pending() {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-}
+pub use crate::fsio::writable;
 
 pub use crate::fsio::describe_io;
 

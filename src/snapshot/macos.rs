@@ -4,7 +4,7 @@
 //! What a Mac does not show for another process (its rlimits) is said in a note with the flag
 //! that supplies it (`--nofile`).
 
-use super::probe::ProbeOptions;
+use super::options::ProbeOptions;
 use super::*;
 use crate::error::{Error, Result};
 use sysctl::Sysctl;

@@ -15,6 +15,7 @@ pub mod linux;
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub mod macos;
 pub mod macos_parse;
+pub mod options;
 pub mod probe;
 pub mod procsys;
 pub mod runtime;
