@@ -177,8 +177,14 @@ fn limit_and_net_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction
             Severity::Info,
             format!(
                 "inside a container ({c}): per-network-namespace keys ({}, …) can be set for this container as sysctls (`docker run --sysctl net.ipv4.ip_local_port_range=\"1024 65535\"`, pod securityContext.sysctls); host-wide ones ({}) and a higher hard RLIMIT_NOFILE (`--ulimit nofile=N:N`) belong on the host",
-                super::knobs::PER_NETNS[..4].join(", "),
-                super::knobs::HOST_WIDE[..2].join(", ")
+                super::knobs::per_netns()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                super::knobs::host_wide()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
