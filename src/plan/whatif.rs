@@ -6,108 +6,22 @@ use super::*;
 use crate::error::Result;
 use crate::model::{self, Prediction, Scenario};
 use crate::profile::Profile;
-use crate::profile::validate;
-use crate::snapshot::{Conntrack, Os, PortRange, RuntimeKind, Snapshot, Sourced};
+use crate::snapshot::{RuntimeKind, Snapshot, Sourced};
+
+/// The settings table of a snapshot's OS (every OS but macOS is read as Linux).
+fn setting(snap: &Snapshot, key: &str) -> Option<&'static crate::settings::Setting> {
+    crate::settings::find(snap.platform.os, key)
+}
 
 /// The value a snapshot records for a sysctl key, as the kernel would print it.
 pub fn snapshot_get(snap: &Snapshot, key: &str) -> Option<String> {
-    if snap.platform.os == Os::Macos {
-        return crate::settings::find(Os::Macos, key).and_then(|s| (s.get)(snap));
-    }
-    let n = &snap.net;
-    let s = |v: Option<u64>| v.map(|v| v.to_string());
-    let s32 = |v: Option<u32>| v.map(|v| v.to_string());
-    match key {
-        "net.ipv4.ip_local_port_range" => {
-            n.ip_local_port_range.map(|r| format!("{} {}", r.lo, r.hi))
-        }
-        "net.ipv4.ip_unprivileged_port_start" => s32(n.ip_unprivileged_port_start),
-        "net.ipv4.ip_autobind_reuse" => s32(n.ip_autobind_reuse),
-        "net.ipv4.tcp_tw_reuse" => s32(n.tcp_tw_reuse),
-        "net.ipv4.tcp_tw_reuse_delay" => s(n.tcp_tw_reuse_delay_ms),
-        "net.ipv4.tcp_timestamps" => s32(n.tcp_timestamps),
-        "net.ipv4.tcp_max_tw_buckets" => s(n.tcp_max_tw_buckets),
-        "net.ipv4.tcp_fin_timeout" => s(n.tcp_fin_timeout),
-        "net.core.somaxconn" => s(n.somaxconn),
-        "net.ipv4.tcp_max_syn_backlog" => s(n.tcp_max_syn_backlog),
-        "net.ipv4.tcp_syncookies" => s32(n.tcp_syncookies),
-        "net.ipv4.tcp_syn_retries" => s32(n.tcp_syn_retries),
-        "net.ipv4.tcp_mem" => n.tcp_mem.map(|m| format!("{} {} {}", m[0], m[1], m[2])),
-        "net.netfilter.nf_conntrack_max" | "net.nf_conntrack_max" => {
-            n.conntrack.as_ref().and_then(|c| s(c.max))
-        }
-        "fs.file-max" => s(snap.fs.file_max),
-        "fs.nr_open" => s(snap.fs.nr_open),
-        "kernel.threads-max" => s(snap.memory.threads_max),
-        "kernel.pid_max" => s(snap.memory.pid_max),
-        _ => None,
-    }
+    setting(snap, key).and_then(|s| (s.get)(snap))
 }
 
 /// Record a sysctl value in a snapshot. Returns false for keys the snapshot has no field for
 /// (or values that do not parse).
 pub fn snapshot_set(snap: &mut Snapshot, key: &str, value: &str) -> bool {
-    if snap.platform.os == Os::Macos {
-        return crate::settings::find(Os::Macos, key).is_some_and(|s| (s.set)(snap, value));
-    }
-    let v = validate::normalize(value);
-    let u64v = || v.parse::<u64>().ok();
-    let u32v = || v.parse::<u32>().ok();
-    let n = &mut snap.net;
-    fn put<T>(slot: &mut Option<T>, v: Option<T>) -> bool {
-        match v {
-            Some(v) => {
-                *slot = Some(v);
-                true
-            }
-            None => false,
-        }
-    }
-    match key {
-        "net.ipv4.ip_local_port_range" => {
-            let mut it = v.split(' ').filter_map(|p| p.parse::<u16>().ok());
-            match (it.next(), it.next()) {
-                (Some(lo), Some(hi)) => {
-                    n.ip_local_port_range = Some(PortRange { lo, hi });
-                    true
-                }
-                _ => false,
-            }
-        }
-        "net.ipv4.ip_unprivileged_port_start" => put(&mut n.ip_unprivileged_port_start, u32v()),
-        "net.ipv4.ip_autobind_reuse" => put(&mut n.ip_autobind_reuse, u32v()),
-        "net.ipv4.tcp_tw_reuse" => put(&mut n.tcp_tw_reuse, u32v()),
-        "net.ipv4.tcp_tw_reuse_delay" => put(&mut n.tcp_tw_reuse_delay_ms, u64v()),
-        "net.ipv4.tcp_timestamps" => put(&mut n.tcp_timestamps, u32v()),
-        "net.ipv4.tcp_max_tw_buckets" => put(&mut n.tcp_max_tw_buckets, u64v()),
-        "net.ipv4.tcp_fin_timeout" => put(&mut n.tcp_fin_timeout, u64v()),
-        "net.core.somaxconn" => put(&mut n.somaxconn, u64v()),
-        "net.ipv4.tcp_max_syn_backlog" => put(&mut n.tcp_max_syn_backlog, u64v()),
-        "net.ipv4.tcp_syncookies" => put(&mut n.tcp_syncookies, u32v()),
-        "net.ipv4.tcp_syn_retries" => put(&mut n.tcp_syn_retries, u32v()),
-        "net.ipv4.tcp_mem" => {
-            let p: Vec<u64> = v.split(' ').filter_map(|x| x.parse().ok()).collect();
-            match p.as_slice() {
-                [a, b, c] => {
-                    n.tcp_mem = Some([*a, *b, *c]);
-                    true
-                }
-                _ => false,
-            }
-        }
-        "net.netfilter.nf_conntrack_max" | "net.nf_conntrack_max" => match u64v() {
-            Some(m) => {
-                n.conntrack.get_or_insert_with(Conntrack::default).max = Some(m);
-                true
-            }
-            None => false,
-        },
-        "fs.file-max" => put(&mut snap.fs.file_max, u64v()),
-        "fs.nr_open" => put(&mut snap.fs.nr_open, u64v()),
-        "kernel.threads-max" => put(&mut snap.memory.threads_max, u64v()),
-        "kernel.pid_max" => put(&mut snap.memory.pid_max, u64v()),
-        _ => false,
-    }
+    setting(snap, key).is_some_and(|s| (s.set)(snap, value))
 }
 
 /// Apply a plan to a snapshot: sysctls to their fields, the profile's limits to the examined

@@ -86,59 +86,11 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
-/// The kernel's type for a sysctl, where porttune knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An integer within [min, max].
-    Int { min: i128, max: i128 },
-    /// `lo hi` ports: lo ≤ hi, lo ≥ ip_unprivileged_port_start, hi ≤ 65535.
-    PortRange,
-    /// Three integers `min default max` within [0, max] and non-decreasing.
-    Triple { max: i128 },
-}
-
-const INT_MAX: i128 = i32::MAX as i128;
-const LONG_MAX: i128 = i64::MAX as i128;
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Kind::Int { min, max } => write!(f, "an integer from {min} to {max}"),
-            Kind::PortRange => f.write_str("two ports `lo hi`"),
-            Kind::Triple { .. } => f.write_str("three integers `min default max`"),
-        }
-    }
-}
+pub use crate::settings::Kind;
 
 /// Known keys and their types (limits-facts.md §1-3, §7; kernel ip-sysctl docs).
 pub fn kind_of(key: &str) -> Option<Kind> {
-    let int = |min: i128, max: i128| Some(Kind::Int { min, max });
-    match key {
-        "net.ipv4.ip_local_port_range" => Some(Kind::PortRange),
-        "net.ipv4.tcp_tw_reuse" => int(0, 2),
-        "net.ipv4.tcp_tw_reuse_delay" => int(1, 60000),
-        "net.ipv4.tcp_timestamps" => int(0, 2),
-        "net.ipv4.tcp_syncookies" => int(0, 2),
-        "net.ipv4.ip_autobind_reuse" => int(0, 1),
-        "net.ipv4.ip_unprivileged_port_start" => int(0, 65535),
-        "net.ipv4.tcp_max_tw_buckets" => int(0, INT_MAX),
-        "net.ipv4.tcp_fin_timeout" => int(1, INT_MAX),
-        "net.ipv4.tcp_max_syn_backlog" => int(0, INT_MAX),
-        "net.ipv4.tcp_max_orphans" => int(0, INT_MAX),
-        "net.ipv4.tcp_notsent_lowat" => int(0, u32::MAX as i128),
-        "net.core.somaxconn" => int(0, INT_MAX),
-        "net.core.netdev_max_backlog" => int(0, INT_MAX),
-        "net.core.rmem_max" | "net.core.wmem_max" | "net.core.optmem_max" => int(0, INT_MAX),
-        "net.netfilter.nf_conntrack_max" | "net.nf_conntrack_max" => int(0, INT_MAX),
-        "net.ipv4.tcp_rmem" | "net.ipv4.tcp_wmem" => Some(Kind::Triple { max: INT_MAX }),
-        "net.ipv4.tcp_mem" => Some(Kind::Triple { max: LONG_MAX }),
-        "fs.file-max" => int(0, LONG_MAX),
-        // fs/file.c: BITS_PER_LONG .. sysctl_nr_open_max (2147483584 on 64-bit).
-        "fs.nr_open" => int(64, 2_147_483_584),
-        "kernel.pid_max" => int(301, 4_194_304),
-        "kernel.threads-max" => int(20, 0x3fff_ffff),
-        _ => None,
-    }
+    kind_for(crate::snapshot::Os::Linux, key)
 }
 
 /// Normalise whitespace: one space between fields, no leading/trailing space.
@@ -177,10 +129,7 @@ pub fn check_value(key: &str, value: &str, unpriv_start: Option<i128>) -> Result
 
 /// The type of `key` on `os`, where porttune knows it.
 pub fn kind_for(os: crate::snapshot::Os, key: &str) -> Option<Kind> {
-    match os {
-        crate::snapshot::Os::Macos => crate::settings::find(os, key).map(|s| s.kind),
-        _ => kind_of(key),
-    }
+    crate::settings::find(os, key).and_then(|s| s.kind)
 }
 
 /// [`check_value`] for a profile of `os` (macOS keys take their types from

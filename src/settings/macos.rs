@@ -2,7 +2,7 @@
 //! sysctl handlers accept them, and the snapshot fields they map to.
 
 use super::Setting;
-use crate::profile::validate::Kind;
+use super::{Kind, Scope};
 use crate::snapshot::{PortRange, Snapshot};
 
 const INT_MAX: i128 = i32::MAX as i128;
@@ -29,20 +29,24 @@ fn range(snap: &Snapshot) -> PortRange {
 pub static SETTINGS: &[Setting] = &[
     Setting {
         key: "kern.maxfiles",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1,
             max: INT_MAX,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "open files on the host (ENFILE above it, root included)",
         get: |s| text(s.fs.file_max),
         set: |s, v| num(v).map(|n| s.fs.file_max = Some(n)).is_some(),
     },
     Setting {
         key: "kern.maxfilesperproc",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1,
             max: INT_MAX,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "open files per process (the kernel enforces the lower of it and RLIMIT_NOFILE)",
         get: |s| text(s.fs.maxfilesperproc),
         set: |s, v| num(v).map(|n| s.fs.maxfilesperproc = Some(n)).is_some(),
@@ -50,7 +54,9 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         // so_qlimit is a short in xnu's struct socket: larger backlogs do not fit.
         key: "kern.ipc.somaxconn",
-        kind: Kind::Int { min: 1, max: 32767 },
+        kind: Some(Kind::Int { min: 1, max: 32767 }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "the largest listen backlog",
         get: |s| text(s.net.somaxconn),
         set: |s, v| num(v).map(|n| s.net.somaxconn = Some(n)).is_some(),
@@ -58,10 +64,12 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         // sysctl_net_ipport_check: IPPORT_RESERVED (1024) ..= IPPORT_MAX (65535).
         key: "net.inet.ip.portrange.first",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1024,
             max: 65535,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "the first ephemeral port",
         get: |s| s.net.ip_local_port_range.map(|r| r.lo.to_string()),
         set: |s, v| match port(v) {
@@ -75,10 +83,12 @@ pub static SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "net.inet.ip.portrange.last",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1024,
             max: 65535,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "the last ephemeral port",
         get: |s| s.net.ip_local_port_range.map(|r| r.hi.to_string()),
         set: |s, v| match port(v) {
@@ -93,30 +103,36 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         // Milliseconds; TIME_WAIT is 2 × MSL (tcp_timer.c).
         key: "net.inet.tcp.msl",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1,
             max: INT_MAX,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "the maximum segment lifetime in ms (TIME_WAIT = 2 × MSL)",
         get: |s| text(s.net.msl_ms),
         set: |s, v| num(v).map(|n| s.net.msl_ms = Some(n)).is_some(),
     },
     Setting {
         key: "kern.maxproc",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1,
             max: INT_MAX,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "processes on the host",
         get: |_| None,
         set: |_, _| false,
     },
     Setting {
         key: "kern.maxprocperuid",
-        kind: Kind::Int {
+        kind: Some(Kind::Int {
             min: 1,
             max: INT_MAX,
-        },
+        }),
+        scope: Scope::Host,
+        alias_of: None,
         what: "processes per user",
         get: |_| None,
         set: |_, _| false,

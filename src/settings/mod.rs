@@ -1,11 +1,35 @@
 //! Known settings, one table per OS: each key with its type and range, whether it is
-//! host-wide, what it is, and the snapshot field it reads and writes. Validation, the what-if
-//! and the macOS writer take their facts from here (docs/model.md cites the sources).
+//! host-wide, what it is, and the snapshot field it reads and writes. The probe, validation,
+//! the what-if, the plan, the model and the macOS writer take their facts from here
+//! (docs/model.md cites the sources).
 
+pub mod linux;
 pub mod macos;
 
-use crate::profile::validate::Kind;
+use std::fmt;
+
 use crate::snapshot::{Os, Snapshot};
+
+/// The kernel's type for a setting, where porttune knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An integer within [min, max].
+    Int { min: i128, max: i128 },
+    /// `lo hi` ports: lo ≤ hi, lo ≥ ip_unprivileged_port_start, hi ≤ 65535.
+    PortRange,
+    /// Three integers `min default max` within [0, max] and non-decreasing.
+    Triple { max: i128 },
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Int { min, max } => write!(f, "an integer from {min} to {max}"),
+            Kind::PortRange => f.write_str("two ports `lo hi`"),
+            Kind::Triple { .. } => f.write_str("three integers `min default max`"),
+        }
+    }
+}
 
 /// Where a limit or setting applies: one process, one network namespace, or the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -41,20 +65,25 @@ impl std::fmt::Display for Scope {
 /// One known setting.
 pub struct Setting {
     pub key: &'static str,
-    pub kind: Kind,
+    /// Its type and range; None: written as given (the kernel judges the value).
+    pub kind: Option<Kind>,
+    /// Per network namespace, or host-wide (also: not known to be per namespace).
+    pub scope: Scope,
     /// What it is, for messages.
     pub what: &'static str,
+    /// Another name of the same kernel value (the probe reads only the main one).
+    pub alias_of: Option<&'static str>,
     /// The snapshot's value, as the sysctl prints it.
     pub get: fn(&Snapshot) -> Option<String>,
     /// Record a value in a snapshot (the what-if); false when it does not parse.
     pub set: fn(&mut Snapshot, &str) -> bool,
 }
 
-/// The known settings of `os` (Linux keys are still in profile::validate and plan).
+/// The known settings of `os` (every OS but macOS is read as Linux).
 pub fn table(os: Os) -> &'static [Setting] {
     match os {
         Os::Macos => macos::SETTINGS,
-        _ => &[],
+        _ => linux::SETTINGS,
     }
 }
 

@@ -8,8 +8,6 @@ use std::io;
 use std::path::Path;
 
 use crate::snapshot::Limit;
-#[cfg(target_os = "linux")]
-use crate::snapshot::Rlim;
 
 /// Largest /proc text read here (they are a few KiB).
 const MAX_PROC: u64 = crate::fsio::MAX_INPUT;
@@ -57,19 +55,8 @@ pub fn socket_inode(link: &str) -> Option<u64> {
 pub fn parse_limits(bytes: &[u8]) -> Option<(Limit, Limit)> {
     use procfs::FromRead;
     let l = procfs::process::Limits::from_read(bytes).ok()?;
+    use super::linux::limit_of;
     Some((limit_of(&l.max_open_files), limit_of(&l.max_processes)))
-}
-
-#[cfg(target_os = "linux")]
-pub(crate) fn limit_of(l: &procfs::process::Limit) -> Limit {
-    let conv = |v: &procfs::process::LimitValue| match v {
-        procfs::process::LimitValue::Unlimited => Rlim::Unlimited,
-        procfs::process::LimitValue::Value(n) => Rlim::Value(*n),
-    };
-    Limit {
-        soft: conv(&l.soft_limit),
-        hard: conv(&l.hard_limit),
-    }
 }
 
 /// /proc/PID/status bytes (procfs's parser).
@@ -359,6 +346,8 @@ mod live {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_os = "linux")]
+    use crate::snapshot::Rlim;
 
     #[test]
     fn tcpext() {

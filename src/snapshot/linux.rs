@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::procsys::{ProcSys, parse_port_list};
+use super::procsys::ProcSys;
 use super::*;
 use crate::error::{Error, Result};
 
@@ -60,52 +60,30 @@ pub fn detect_container(proc_root: &Path) -> Option<String> {
     None
 }
 
+/// Read every known setting whose key starts with `prefix` into `snap`, through the
+/// settings table's parsers (the what-if records values the same way).
+fn read_settings(ps: &ProcSys, prefix: &str, snap: &mut Snapshot) {
+    for s in crate::settings::linux::SETTINGS
+        .iter()
+        .filter(|s| s.key.starts_with(prefix) && s.alias_of.is_none())
+    {
+        if let Some(v) = ps.get(s.key) {
+            (s.set)(snap, &v);
+        }
+    }
+}
+
 /// The net.* settings of the network namespace the reading thread is in.
 pub fn net(ps: &ProcSys) -> Net {
-    let range = ps
-        .get_vec("net.ipv4.ip_local_port_range")
-        .filter(|v| v.len() == 2)
-        .map(|v| PortRange {
-            lo: v[0] as u16,
-            hi: v[1] as u16,
-        });
-    let reserved = ps
-        .get("net.ipv4.ip_local_reserved_ports")
-        .and_then(|s| parse_port_list(&s).ok())
-        .unwrap_or_default();
-    let conntrack = ps.get_u64("net.netfilter.nf_conntrack_max").map(|max| {
-        let count = ps.get_u64("net.netfilter.nf_conntrack_count");
-        Conntrack {
-            active: count.unwrap_or(0) > 0,
-            max: Some(max),
-            count,
-        }
-    });
-    Net {
-        netns: None,
-        initial_netns: None,
-        ip_local_port_range: range,
-        ip_local_reserved_ports: reserved,
-        bound_ports_in_range: Vec::new(),
-        ip_unprivileged_port_start: ps.get_u32("net.ipv4.ip_unprivileged_port_start"),
-        ip_autobind_reuse: ps.get_u32("net.ipv4.ip_autobind_reuse"),
-        tcp_tw_reuse: ps.get_u32("net.ipv4.tcp_tw_reuse"),
-        tcp_tw_reuse_delay_ms: ps.get_u64("net.ipv4.tcp_tw_reuse_delay"),
-        tcp_timestamps: ps.get_u32("net.ipv4.tcp_timestamps"),
-        tcp_max_tw_buckets: ps.get_u64("net.ipv4.tcp_max_tw_buckets"),
-        tcp_fin_timeout: ps.get_u64("net.ipv4.tcp_fin_timeout"),
-        somaxconn: ps.get_u64("net.core.somaxconn"),
-        tcp_max_syn_backlog: ps.get_u64("net.ipv4.tcp_max_syn_backlog"),
-        tcp_syncookies: ps.get_u32("net.ipv4.tcp_syncookies"),
-        tcp_syn_retries: ps.get_u32("net.ipv4.tcp_syn_retries"),
-        conntrack,
-        tcp_mem: ps
-            .get_vec("net.ipv4.tcp_mem")
-            .filter(|v| v.len() == 3)
-            .map(|v| [v[0], v[1], v[2]]),
-        msl_ms: None,
-        proc_sys_writable: Some(writable(&ps.path("net.ipv4.ip_local_port_range"))),
+    let mut snap = Snapshot::default();
+    read_settings(ps, "net.", &mut snap);
+    let mut net = snap.net;
+    if let Some(c) = net.conntrack.as_mut() {
+        c.count = ps.get_u64("net.netfilter.nf_conntrack_count");
+        c.active = c.count.unwrap_or(0) > 0;
     }
+    net.proc_sys_writable = Some(writable(&ps.path("net.ipv4.ip_local_port_range")));
+    net
 }
 
 /// Whether a /proc/sys file can be opened for writing (without writing anything).
@@ -151,21 +129,22 @@ pub fn netns_id(proc_root: &Path, who: &str) -> Option<String> {
 }
 
 pub fn fs(ps: &ProcSys) -> Fs {
+    let mut snap = Snapshot::default();
+    read_settings(ps, "fs.", &mut snap);
     Fs {
-        file_max: ps.get_u64("fs.file-max"),
         file_nr_allocated: ps.get_vec("fs.file-nr").and_then(|v| v.first().copied()),
-        nr_open: ps.get_u64("fs.nr_open"),
-        maxfilesperproc: None,
+        ..snap.fs
     }
 }
 
 pub fn memory(ps: &ProcSys, roots: &Roots) -> Memory {
     let (total, avail) = meminfo(&roots.proc.join("meminfo"));
+    let mut snap = Snapshot::default();
+    read_settings(ps, "kernel.", &mut snap);
     Memory {
         mem_total_kb: total,
         mem_available_kb: avail,
-        threads_max: ps.get_u64("kernel.threads-max"),
-        pid_max: ps.get_u64("kernel.pid_max"),
+        ..snap.memory
     }
 }
 
@@ -283,16 +262,24 @@ pub fn open_fds_below(proc_root: &Path, who: &str, limit: Option<u64>) -> Option
     })
 }
 
+pub(crate) fn limit_of(l: &procfs::process::Limit) -> Limit {
+    let conv = |v: &procfs::process::LimitValue| match v {
+        procfs::process::LimitValue::Unlimited => Rlim::Unlimited,
+        procfs::process::LimitValue::Value(n) => Rlim::Value(*n),
+    };
+    Limit {
+        soft: conv(&l.soft_limit),
+        hard: conv(&l.hard_limit),
+    }
+}
+
 /// Read `/proc/PID/limits` (NOFILE and NPROC).
 pub fn limits(proc_root: &Path, who: &str) -> Result<(Limit, Limit)> {
     use procfs::FromRead;
     let path = proc_root.join(who).join("limits");
     let l = procfs::process::Limits::from_file(&path)
         .map_err(|e| Error::Internal(format!("cannot read {}: {e}", path.display())))?;
-    Ok((
-        super::host::limit_of(&l.max_open_files),
-        super::host::limit_of(&l.max_processes),
-    ))
+    Ok((limit_of(&l.max_open_files), limit_of(&l.max_processes)))
 }
 
 const CAP_NET_ADMIN: u32 = 12;
