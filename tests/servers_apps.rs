@@ -169,12 +169,37 @@ fn node_max_connections_as_app_limit() {
         assert_eq!(v["prediction"]["ceiling"], 100, "{v}");
         let pids = [srv.pid()];
         let before = servers::settled(&pids, servers::socket_fds);
-        let _conns = servers::connect_n(PORT, 130);
+        let conns1 = servers::connect_n(PORT, 130);
         let held = servers::settled(&pids, servers::socket_fds) - before;
         assert_eq!(
             held, 100,
             "Node closes what it accepts beyond maxConnections"
         );
+        let lift = servers::ceiling(&v, "app_limit")["lift"].to_string();
+        assert!(lift.contains("server.maxConnections"), "{lift}");
+        drop(conns1);
+        drop(srv);
+        // the lift: the application's own setting (200), named again with --app-limit
+        let js = js.replace("maxConnections=100", "maxConnections=200");
+        let child = Command::new("prlimit")
+            .args(["--nofile=4096:4096", "node", "-e", &js])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let srv = Server {
+            child,
+            name: "node",
+        };
+        servers::wait_listening(PORT);
+        let v = servers::check_pid(srv.pid(), &["--app-limit", "200:server.maxConnections"]);
+        assert_eq!(v["prediction"]["ceiling"], 200, "{v}");
+        let pids = [srv.pid()];
+        let before = servers::settled(&pids, servers::socket_fds);
+        let conns = servers::connect_n(PORT, 230);
+        let held = servers::settled(&pids, servers::socket_fds) - before;
+        assert_eq!(held, 200, "{v}");
+        drop(conns);
         // bad input: exit 2, named
         let out = Command::new(common::bin())
             .args(["check", "--app-limit", "many"])

@@ -98,6 +98,24 @@ fn haproxy_auto_maxconn_from_fd_limit() {
         assert!(c["why"].as_str().unwrap().contains("maxconn unset"), "{c}");
         assert!(c["lift"].as_str().unwrap().contains("LimitNOFILE"), "{c}");
         assert_eq!(held, predicted, "{v}");
+        drop(srv);
+
+        // the lift: the hard limit it names (HAProxy sizes maxconn from it at start)
+        let lift = c["lift"].as_str().unwrap();
+        let fds: u64 = lift
+            .split("LimitNOFILE= to at least ")
+            .nth(1)
+            .and_then(|r| r.split(|ch: char| !ch.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no LimitNOFILE value in {lift}"));
+        let srv = start(&conf(dir.path(), "", "", false), &format!("{fds}:{fds}"));
+        let (v, lifted, held) = predict_and_hold(&srv, 20);
+        eprintln!(
+            "haproxy auto maxconn: {predicted} at 1024 fds; lift to {fds} fds: predicted {lifted}, held {held}"
+        );
+        assert_eq!(lifted, (fds - 11 - 3) / 2, "{v}");
+        assert!(lifted >= 2 * predicted, "{v}");
+        assert_eq!(held, lifted, "{v}");
     });
 }
 
@@ -163,6 +181,16 @@ fn haproxy_frontend_maxconn_binds() {
         let (v, predicted, held) = predict_and_hold(&srv, 20);
         assert_eq!((predicted, held), (50, 50), "{v}");
         let c = servers::ceiling(&v, "haproxy_maxconn");
-        assert!(c["lift"].as_str().unwrap().contains("frontend"), "{c}");
+        let lift = c["lift"].as_str().unwrap();
+        assert!(
+            lift.contains("frontend") && lift.contains("at least 100"),
+            "{c}"
+        );
+        drop(srv);
+        // the lift: the frontend's maxconn 100
+        let c = conf(dir.path(), "    maxconn 200\n", "    maxconn 100\n", false);
+        let srv = start(&c, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!((predicted, held), (100, 100), "{v}");
     });
 }

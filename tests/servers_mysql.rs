@@ -236,7 +236,8 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         let (srv, pid) = start(dir, &cnf, 4096, 200);
         let (v, predicted2, held, sockets, _) = predict_and_hold(pid);
         assert_eq!(v["prediction"]["bottleneck"], "tasks", "{v}");
-        assert_eq!(predicted2, predicted + 100, "{v}");
+        // 100 more tasks allowed; a fresh server's own threads vary by one between starts
+        assert!(predicted2.abs_diff(predicted + 100) <= 2, "{v}");
         assert_eq!((held, sockets), (predicted2, predicted2), "{v}");
         drop(srv);
     });

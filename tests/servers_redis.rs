@@ -81,7 +81,18 @@ fn redis_maxclients_reduced_and_configured() {
         let log = std::fs::read_to_string(dir.path().join("redis.log")).unwrap();
         assert!(log.contains("maxclients has been reduced to 992"), "{log}");
         let c = &v["ceilings"].as_array().unwrap()[0];
-        assert!(c["lift"].as_str().unwrap().contains("LimitNOFILE"), "{c}");
+        let lift = c["lift"].as_str().unwrap();
+        assert!(
+            lift.contains("LimitNOFILE=/`ulimit -n` to at least 2016")
+                && lift.contains("maxclients 1984"),
+            "{c}"
+        );
+        drop(srv);
+        // the lift: both, and a restart
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), 1984, "2016:2016");
+        let (v, predicted, held) = predict_and_hold(&srv);
+        assert_eq!((predicted, held), (1984, 1984), "{v}");
         drop(srv);
 
         // maxclients 200 within the fd limit: it binds; CONFIG SET (the lift) moves it
