@@ -60,7 +60,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 erl_flags: a.erl_flags.clone(),
                 vm_args: a.vm_args.clone(),
                 nginx_conf: a.nginx_conf.clone(),
-                kernel_log: true,
+                kernel_log: Some(crate::model::evidence::is_evidence),
                 nofile: a.nofile,
                 runtime_version: a.runtime_version.clone(),
                 haproxy_conf: a.haproxy_conf.clone(),

@@ -7,8 +7,9 @@ use std::path::Path;
 use crate::cli::{ExplainArgs, ExplainFormat};
 use crate::commands::check;
 use crate::error::{Error, Result, exit};
-use crate::explain::{self, MAX_INPUT, render};
+use crate::explain::{self, MAX_INPUT};
 use crate::model::{self, checks};
+use crate::render::explain as render;
 
 pub fn run(a: &ExplainArgs) -> Result<i32> {
     let (text, mut cx) = read_input(a)?;

@@ -1,40 +1,12 @@
 //! Named checks with stable IDs (docs/checks.md): each says current → required → how to fix.
 //! Pure: computed from the snapshot and the prediction.
 
-use serde::{Deserialize, Serialize};
-
 use super::CheckId;
 use super::names::*;
 use super::{Prediction, ScenarioKind};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Info => "INFO",
-            Severity::Warning => "WARNING",
-            Severity::Error => "ERROR",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub id: CheckId,
-    pub severity: Severity,
-    pub message: String,
-    /// Set when `--ignore` demoted an error to a warning.
-    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub ignored: bool,
-}
+pub use super::check::{Check, Severity};
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {

@@ -1,10 +1,61 @@
 //! Checks from kernel-log evidence recorded by the probe: a limit the kernel says was already
 //! hit, with when it was seen. Pure: the lines are facts in the snapshot; the pattern table
-//! (explain::patterns) says what they mean.
+//! (`super::patterns`, its kernel patterns) says what they mean.
 
-use super::checks::{Check, Severity};
-use crate::explain::kernel_log;
+use super::check::{Check, Severity};
+use super::matcher::{MAX_LINE, cut, match_line};
+use super::patterns::Pattern;
+use crate::snapshot::LogLine;
 use crate::snapshot::Snapshot;
+
+/// Only the kernel's own messages are evidence in the kernel log.
+pub fn kernel_only(p: &Pattern) -> bool {
+    p.origin == "kernel"
+}
+
+/// The kernel pattern a kernel-log message matches.
+pub fn evidence(message: &str) -> Option<&'static Pattern> {
+    match_line(&cut(message, MAX_LINE).to_ascii_lowercase(), kernel_only)
+}
+
+/// A kernel-log message worth keeping in the snapshot (the probe is told this).
+pub fn is_evidence(message: &str) -> bool {
+    evidence(message).is_some()
+}
+
+/// Evidence grouped by pattern: the pattern, how often, first and last time seen, one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub pattern: &'static Pattern,
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub text: String,
+}
+
+pub fn group(lines: &[LogLine]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    for l in lines {
+        let Some(p) = evidence(&l.text) else { continue };
+        match out.iter_mut().find(|g| g.pattern.id == p.id) {
+            Some(g) => {
+                g.count += 1;
+                if l.seen.is_some() {
+                    g.last_seen = l.seen.clone();
+                }
+                g.text = l.text.clone();
+            }
+            None => out.push(Group {
+                pattern: p,
+                count: 1,
+                first_seen: l.seen.clone(),
+                last_seen: l.seen.clone(),
+                text: l.text.clone(),
+            }),
+        }
+    }
+    out
+}
 
 pub const ID: crate::model::CheckId = crate::model::CheckId::KernelLog;
 
@@ -32,7 +83,7 @@ pub fn checks(snap: &Snapshot) -> Vec<Check> {
         )];
     }
     let source = log.source.as_deref().unwrap_or("the kernel log");
-    kernel_log::group(&log.lines)
+    group(&log.lines)
         .into_iter()
         .map(|g| {
             let p = g.pattern;
@@ -135,5 +186,51 @@ mod tests {
             }))
             .is_empty()
         );
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod kernel_log_tests {
+    use super::*;
+    use crate::snapshot::kernel_log::{keep_evidence, parse_dmesg_iso, parse_journal, parse_kmsg};
+
+    #[test]
+    fn kernel_patterns_only() {
+        let k = parse_kmsg(
+            "6,1234,5000000,-;TCP: request_sock_TCP: Possible SYN flooding on port 127.0.0.1:40000. Sending cookies.\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(evidence(&k.text).unwrap().id, "kernel_syn_flooding");
+        let j = parse_journal(
+            "2026-11-30T15:02:11+0000 web1 kernel: nf_conntrack: nf_conntrack: table full, dropping packet",
+        )
+        .unwrap();
+        assert_eq!(evidence(&j.text).unwrap().id, "kernel_conntrack_full");
+        let d = parse_dmesg_iso("2026-11-30T15:02:11,123456+00:00 TCP: too many orphaned sockets")
+            .unwrap();
+        assert_eq!(evidence(&d.text).unwrap().id, "kernel_orphans");
+        // A runtime's message in the kernel log is not kernel evidence.
+        assert!(!is_evidence("accept4() failed (24: Too many open files)"));
+    }
+
+    #[test]
+    fn grouping() {
+        let mk = |t: &str, s: &str| LogLine {
+            seen: Some(s.into()),
+            text: t.into(),
+        };
+        let lines = vec![
+            mk("nf_conntrack: table full, dropping packet", "t1"),
+            mk("eth0: link up", "t2"),
+            mk("nf_conntrack: table full, dropping packet", "t3"),
+        ];
+        let kept = keep_evidence(lines, is_evidence);
+        assert_eq!(kept.len(), 2);
+        let g = group(&kept);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].count, 2);
+        assert_eq!(g[0].first_seen.as_deref(), Some("t1"));
+        assert_eq!(g[0].last_seen.as_deref(), Some("t3"));
     }
 }

@@ -2,6 +2,7 @@
 //! No I/O, no clock, no environment. See docs/model.md for every formula and its source.
 
 pub mod ceilings;
+pub mod check;
 pub mod checks;
 pub mod doctor;
 pub mod erlang;
@@ -9,7 +10,9 @@ pub mod evidence;
 pub mod fmt;
 pub mod knobs;
 pub mod macos;
+pub mod matcher;
 pub mod names;
+pub mod patterns;
 pub mod scenario;
 pub mod servers;
 pub mod usage;

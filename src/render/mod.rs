@@ -1,6 +1,7 @@
 //! Output formats. Renderers format; they compute nothing.
 
 pub mod doctor;
+pub mod explain;
 pub mod flood;
 pub mod json;
 pub mod plan;

@@ -22,7 +22,8 @@ pub struct ProbeOptions {
     pub nginx_conf: Option<PathBuf>,
     /// Read the kernel log for evidence of limits already hit (not with `proc_root`: that is
     /// another host's /proc).
-    pub kernel_log: bool,
+    /// Keeping the lines this says are evidence (`model::evidence::is_evidence`).
+    pub kernel_log: Option<fn(&str) -> bool>,
     /// The process's RLIMIT_NOFILE as stated by the user: what the OS does not expose for
     /// another process on macOS, or the limit a process not yet started will get.
     pub nofile: Option<Limit>,

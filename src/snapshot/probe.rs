@@ -21,8 +21,10 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     }
     add_runtime(&mut snap, opts)?;
     #[cfg(target_os = "linux")]
-    if opts.kernel_log && opts.proc_root.is_none() {
-        snap.kernel_log = Some(super::kernel_log::read());
+    if let Some(keep) = opts.kernel_log
+        && opts.proc_root.is_none()
+    {
+        snap.kernel_log = Some(super::kernel_log::read(keep));
     }
     snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)

@@ -1,11 +1,11 @@
 //! Output of `porttune explain`: text for people, JSON (`"schema": 1`) for scripts.
-//! Formats only; everything is computed by `super::explain`.
+//! Formats only; everything is computed by `crate::explain`.
 
 use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use super::{Entry, HostView};
+use crate::explain::{Entry, HostView};
 use crate::model::fmt::thousands;
 
 /// What was read and which host the values are for.
