@@ -279,3 +279,39 @@ fn container_says_what_belongs_where() {
         "net.netfilter.nf_conntrack_max"
     ));
 }
+
+/// FdUsage and the textfile's ratio share one formula: fds open of (open + the process_fds
+/// ceiling × fds per connection). On loopback (2 fds per connection) the usable fds are twice
+/// the ceiling's connections, not once (the check used to add connections to fds).
+#[test]
+fn fd_usage_counts_fds_per_connection() {
+    use porttune::model::checks::{CheckOptions, run};
+    use porttune::model::{CheckId, usage};
+    let mut s = fixture("linux-defaults.yaml");
+    s.process.nofile.soft = porttune::snapshot::Rlim::Value(1000);
+    s.process.open_fds = 450;
+    let warn = |kind, warn_at| {
+        let p = predict(&s, &sc(kind));
+        let opts = CheckOptions {
+            warn_at,
+            ..CheckOptions::default()
+        };
+        let usable = usage::process_fds_usable(&s, &p).unwrap();
+        let fired = run(&s, &p, &opts).iter().any(|c| c.id == CheckId::FdUsage);
+        (
+            usable,
+            fired,
+            usage::usage_ratio(&s, &p, PROCESS_FDS).unwrap(),
+        )
+    };
+    // inbound: 550 connections left → 1000 usable; 450/1000 = 45 % ≥ 40 %
+    let (usable, fired, ratio) = warn(ScenarioKind::Inbound, 40.0);
+    assert_eq!((usable, fired), (1000, true));
+    assert!((ratio - 0.45).abs() < 1e-9);
+    // loopback: (1000 − 450 − 1 listener) / 2 = 274 connections → 450 + 548 = 998 usable:
+    // 45 %, below a 50 % warning (connections added to fds gave 450 / 724 = 62 %)
+    let (usable, fired, ratio) = warn(ScenarioKind::Loopback, 50.0);
+    assert_eq!(usable, 998);
+    assert!(!fired);
+    assert!((ratio - 450.0 / 998.0).abs() < 1e-9);
+}

@@ -11,7 +11,7 @@ pub fn run(args: &ProfilesArgs) -> Result<i32> {
     match &args.command {
         ProfilesCommand::List => {
             for n in bundled::names() {
-                crate::outln!("{n:<16} {}", bundled::summary(n));
+                crate::outln!("{n:<16} {}", crate::profile::summary(n));
             }
             Ok(exit::OK)
         }

@@ -197,8 +197,7 @@ fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: 
     // Usage and headroom.
     let warn = opts.warn_at / 100.0;
     let share = |used: u64, of: u64| of > 0 && used as f64 >= warn * of as f64;
-    if let Some(c) = pred.get(PROCESS_FDS) {
-        let cap = c.value + p.open_fds;
+    if let Some(cap) = super::usage::process_fds_usable(snap, pred) {
         if share(p.open_fds, cap) {
             push(
                 out,

@@ -25,15 +25,6 @@ pub fn names() -> Vec<&'static str> {
     BUNDLED.iter().map(|(n, _)| *n).collect()
 }
 
-/// The `description:` of a bundled profile (first line), for `profiles list`.
-pub fn summary(name: &str) -> String {
-    crate::profile::load(name)
-        .ok()
-        .and_then(|p| p.description)
-        .map(|d| d.lines().next().unwrap_or("").trim().to_string())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use serde_saphyr::Spanned;
 
 use super::bundled;
 use super::schema::{ProfileDoc, SysctlOp};
+use super::suggest::did_you_mean;
 use super::validate;
 use super::{LimitTarget, Origin, Profile, SysctlEntry};
 use crate::error::{Error, Result};
@@ -15,39 +16,6 @@ use crate::snapshot::Rlim;
 pub const MAX_BYTES: usize = 1 << 20;
 /// Deepest `extends` chain.
 pub const MAX_DEPTH: usize = 16;
-
-/// " (did you mean `x`?)" when a candidate is close enough, else "".
-pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = edit_distance(&word.to_lowercase(), c);
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    match best {
-        Some((d, c)) if d <= 2.max(word.len() / 3) && d < word.len().max(1) => {
-            format!(" (did you mean `{c}`?)")
-        }
-        _ => String::new(),
-    }
-}
-
-/// Levenshtein distance.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
 
 /// Where a profile came from.
 #[derive(Debug, Clone)]
@@ -384,6 +352,15 @@ fn key_origin(src: &Source, key: &str, sp: &Spanned<impl Sized>) -> Origin {
 
 fn origin_err(o: &Origin, msg: impl Into<String>) -> Error {
     input_err(&o.path, o.line, o.column, msg)
+}
+
+/// The `description:` of a bundled profile (first line), for `profiles list`.
+pub fn summary(name: &str) -> String {
+    load(name)
+        .ok()
+        .and_then(|p| p.description)
+        .map(|d| d.lines().next().unwrap_or("").trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Load and resolve a profile (bundled name or path), with every static check.

@@ -7,6 +7,7 @@
 pub mod bundled;
 pub mod load;
 pub mod schema;
+pub mod suggest;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use load::load;
+pub use load::{load, summary};
 pub use schema::{ErlangSection, LimitPair, Require, ScenarioSpec, SysctlOp};
 pub use validate::LimitTarget;
 

@@ -241,7 +241,7 @@ impl<'de> Deserialize<'de> for SysctlSetting {
                         other => {
                             return Err(de::Error::custom(format!(
                                 "unknown key `{other}` in a sysctl setting, expected one of `value`, `min`, `max`, `optional`{}",
-                                crate::profile::load::did_you_mean(other, SYSCTL_SETTING_FIELDS)
+                                super::suggest::did_you_mean(other, SYSCTL_SETTING_FIELDS)
                             )));
                         }
                     };
@@ -325,7 +325,7 @@ impl<'de> Deserialize<'de> for LimitPair {
                         other => {
                             return Err(de::Error::custom(format!(
                                 "unknown key `{other}` in a limit, expected `soft` or `hard`{}",
-                                crate::profile::load::did_you_mean(other, &["soft", "hard"])
+                                super::suggest::did_you_mean(other, &["soft", "hard"])
                             )));
                         }
                     }

@@ -335,7 +335,7 @@ pub fn parse_target(s: &str) -> Result<LimitTarget, String> {
     Err(format!(
         "unknown limits target `{}`: expected `pam`, `systemd-default`, `systemd:UNIT`, `pid:N` or (macOS) `launchd`{}",
         printable(s),
-        crate::profile::load::did_you_mean(s, &["pam", "systemd-default", "launchd"])
+        super::suggest::did_you_mean(s, &["pam", "systemd-default", "launchd"])
     ))
 }
 
