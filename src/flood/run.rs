@@ -100,13 +100,7 @@ struct Observed {
 
 /// The target's processes were found before the run and are gone (or zombies) after it.
 fn server_gone(t: &TargetFound, out: &super::workers::RunOutcome) -> bool {
-    let dead = |p: &u32| {
-        std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |st| {
-            st.rsplit_once(") ")
-                .and_then(|(_, r)| r.chars().next())
-                .is_some_and(|c| c == 'Z' || c == 'X')
-        })
-    };
+    let dead = |p: &u32| crate::snapshot::target::is_gone(std::path::Path::new("/proc"), *p);
     !t.pids.is_empty() && out.server_held.unwrap_or(0) == 0 && t.pids.iter().all(dead)
 }
 

@@ -20,6 +20,7 @@ pub mod probe;
 pub mod procsys;
 pub mod runtime;
 pub mod sockdiag;
+pub mod sysctl_d;
 pub mod target;
 pub mod unit;
 

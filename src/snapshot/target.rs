@@ -17,6 +17,20 @@ pub fn read_comm(base: &Path) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// The state letter of `/proc/PID/stat` (`R`, `S`, `Z`, …): after the last `) `, since the
+/// command name may hold spaces and parentheses.
+pub fn stat_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next())
+}
+
+/// The process is gone: no `/proc/PID`, or a zombie (`Z`) or dead (`X`) one.
+pub fn is_gone(proc_root: &Path, pid: u32) -> bool {
+    let stat = crate::fsio::read_bounded_io(&proc_root.join(pid.to_string()).join("stat"), 4096);
+    stat.map_or(true, |b| {
+        stat_state(&String::from_utf8_lossy(&b)).is_some_and(|c| c == 'Z' || c == 'X')
+    })
+}
+
 /// Whether `net:[INODE]` is the initial network namespace, from its inode alone. Since Linux
 /// 6.18 the initial network namespace has the fixed inode 0xEFFFFFF9 (PROC_NET_INIT_INO) and
 /// every other one a number from 0xF0000000 up; before, all were numbered alike: None.
@@ -91,6 +105,8 @@ pub fn find_process(_proc_root: &Path, name: &str) -> Result<u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn initial_netns_from_the_fixed_inode() {
         use super::fixed_initial_netns as f;
@@ -106,5 +122,24 @@ mod tests {
         assert_eq!(super::roots_of(&[(10, 1), (11, 10), (12, 10)]), vec![10]);
         assert_eq!(super::roots_of(&[(10, 1), (20, 1)]), vec![10, 20]);
         assert!(super::roots_of(&[]).is_empty());
+    }
+
+    #[test]
+    fn stat_state_after_the_command_name() {
+        assert_eq!(stat_state("42 (a) b) c) Z 1 42 42"), Some('Z'));
+        assert_eq!(stat_state("7 (nginx) S 1 7 7 0"), Some('S'));
+        assert_eq!(stat_state("garbage"), None);
+    }
+
+    #[test]
+    fn gone_from_a_fixture_proc() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("7")).unwrap();
+        std::fs::write(d.path().join("7/stat"), "7 (x) S 1 7 7 0\n").unwrap();
+        std::fs::create_dir_all(d.path().join("8")).unwrap();
+        std::fs::write(d.path().join("8/stat"), "8 (x) Z 1 8 8 0\n").unwrap();
+        assert!(!is_gone(d.path(), 7));
+        assert!(is_gone(d.path(), 8));
+        assert!(is_gone(d.path(), 9));
     }
 }
