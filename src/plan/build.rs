@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use super::files as persist;
 use super::launchd;
 use super::*;
-use crate::apply::limits::{self, Resource};
 use crate::error::{Error, Result};
 use crate::profile::validate;
 use crate::profile::{LimitPair, LimitTarget, Profile, SysctlOp};
+use crate::snapshot::host::Resource;
 use crate::snapshot::{Limit, Os, Rlim};
 
 /// Persisted files by absolute path (before `--root`): (content, scope, what must restart).
@@ -157,7 +157,7 @@ fn plan_limits(profile: &Profile, host: &dyn HostView, plan: &mut Plan) -> Resul
                         continue;
                     }
                     let missing = if host.live() {
-                        cur.and_then(|c| limits::missing_privilege(*pid, c, new))
+                        cur.and_then(|c| super::host::missing_privilege(*pid, c, new))
                     } else {
                         None
                     };

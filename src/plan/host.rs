@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::apply::limits::{self, Resource};
 use crate::apply::sysctl::SysctlFs;
+use crate::snapshot::host::{self as live, CAP_SYS_RESOURCE, Resource, has_cap};
 use crate::snapshot::{Limit, Os, Snapshot};
 
 /// Where planning reads current values.
@@ -56,7 +56,7 @@ impl HostView for LiveHost {
         }
     }
     fn rlimit(&self, pid: u32, res: Resource) -> std::result::Result<Option<Limit>, String> {
-        limits::get(pid, res).map(Some).map_err(|e| {
+        live::rlimit(pid, res).map(Some).map_err(|e| {
             format!("pid:{pid}: cannot read /proc/{pid}/limits: {e} (is the process running?)")
         })
     }
@@ -146,4 +146,29 @@ impl HostView for SnapshotHost<'_> {
     fn can_write_file(&self, _path: &Path) -> bool {
         true
     }
+}
+
+/// What changing `pid`'s limit from `cur` to `new` needs, if this process lacks it.
+pub fn missing_privilege(pid: u32, cur: Limit, new: Limit) -> Option<String> {
+    let cap = has_cap(CAP_SYS_RESOURCE);
+    if new.hard > cur.hard && !cap {
+        return Some(format!(
+            "CAP_SYS_RESOURCE (raising the hard limit from {} to {})",
+            cur.hard, new.hard
+        ));
+    }
+    if new.hard < cur.hard && !cap {
+        return Some(format!(
+            "CAP_SYS_RESOURCE (lowering the hard limit from {} to {} cannot be undone without it: rollback could not raise it back)",
+            cur.hard, new.hard
+        ));
+    }
+    #[cfg(unix)]
+    {
+        let me = nix::unistd::geteuid().as_raw();
+        if live::owner(pid).is_some_and(|o| o != me) && !cap {
+            return Some("CAP_SYS_RESOURCE (the process belongs to another user)".into());
+        }
+    }
+    None
 }

@@ -25,10 +25,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::limits::Resource;
 use crate::model::Scenario;
 use crate::profile::{ErlangSection, LimitPair};
 use crate::snapshot::Limit;
+use crate::snapshot::host::Resource;
 
 /// Where a change lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

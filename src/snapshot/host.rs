@@ -84,6 +84,42 @@ pub fn rlimits(_pid: u32) -> io::Result<(Limit, Limit)> {
     Err(io::Error::from_raw_os_error(nix::libc::ENOENT))
 }
 
+/// An rlimit porttune reads and changes on running processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    Nofile,
+    Nproc,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Nofile => "nofile",
+            Resource::Nproc => "nproc",
+        }
+    }
+}
+
+/// The current `res` limit of process `pid`.
+pub fn rlimit(pid: u32, res: Resource) -> io::Result<Limit> {
+    let (nofile, nproc) = rlimits(pid)?;
+    Ok(match res {
+        Resource::Nofile => nofile,
+        Resource::Nproc => nproc,
+    })
+}
+
+pub const CAP_NET_ADMIN: u32 = 12;
+pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_RESOURCE: u32 = 24;
+
+/// Effective capability bit `n` of this process (CAP_SYS_RESOURCE = 24, CAP_SYS_ADMIN = 21,
+/// CAP_NET_ADMIN = 12).
+pub fn has_cap(n: u32) -> bool {
+    n < 64 && capeff() & (1u64 << n) != 0
+}
+
 /// This process's effective capability set (CapEff); 0 when it cannot be read.
 pub fn capeff() -> u64 {
     #[cfg(target_os = "linux")]
