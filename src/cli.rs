@@ -438,6 +438,11 @@ impl clap::builder::TypedValueParser for Suggest {
             Suggest::CheckIds => Some(Box::new(
                 std::iter::once("all")
                     .chain(crate::model::checks::IDS.iter().copied())
+                    .chain(
+                        crate::model::names::IGNORABLE_ONLY
+                            .iter()
+                            .map(|k| k.as_str()),
+                    )
                     .map(PossibleValue::new),
             )),
         }

@@ -195,3 +195,38 @@ fn what_if_macos_dev_on_the_seed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is for Linux, and the host is macOS"));
 }
+
+/// `MaxFilesPerProc` (the `--require` check of kern.maxfilesperproc) is reported on a Mac, so
+/// `--ignore` takes it, in any case, and demotes it to a warning; Linux textfiles do not list it.
+#[test]
+fn ignore_takes_max_files_per_proc() {
+    let snap = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshots/macos/default-mac.yaml"
+    );
+    let ids = |extra: &[&str]| {
+        let mut args = vec!["--from", snap, "--require", "1000000", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (code, out) = check(&args);
+        assert_eq!(code, Some(1), "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "MaxFilesPerProc")
+            .map(|c| (c["severity"].clone(), c["ignored"].clone()))
+            .unwrap()
+    };
+    assert_eq!(ids(&[]).0, "error");
+    assert_eq!(
+        ids(&["--ignore", "maxfilesperproc"]),
+        ("warning".into(), true.into())
+    );
+    let linux = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshots/linux-defaults.yaml"
+    );
+    let (_, prom) = check(&["--from", linux, "--format", "prometheus"]);
+    assert!(!prom.contains("MaxFilesPerProc"), "{prom}");
+}

@@ -99,7 +99,7 @@ pub fn make_plan(t: &TargetOptions) -> Result<(Plan, SysctlFs)> {
     let sys = SysctlFs::new(absolute(&t.sysctl_root)?);
     let os = t.os.unwrap_or_else(crate::snapshot::Os::current);
     let host = LiveHost {
-        sysctl: sys.clone(),
+        sysctl: sys.reader().clone(),
         os,
     };
     let here = crate::snapshot::probe::probe(&Default::default()).unwrap_or_default();

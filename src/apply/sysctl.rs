@@ -1,79 +1,60 @@
-//! Read and write sysctls under a root (`/proc/sys`, or a fixture tree in tests).
+//! Write sysctls under a root (`/proc/sys`, or a fixture tree in tests); on macOS the default
+//! root is the kernel itself, through sysctl(3) and `launchctl limit maxfiles`.
 //!
-//! apply is the only writer in porttune. Keys are checked with
-//! [`crate::profile::validate::check_key`] before any path is built, so nothing outside
-//! the root can be named.
+//! apply is the only writer in porttune. Reading goes through the snapshot's checked reader
+//! ([`SysctlRoot`]): keys pass [`crate::settings::check_key`] before any path is built, so
+//! nothing outside the root can be named.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::profile::validate;
-use crate::snapshot::procsys::ProcSys;
-
-pub const DEFAULT_ROOT: &str = "/proc/sys";
+pub use crate::snapshot::sysctl_root::{DEFAULT_ROOT, LAUNCHD_MAXFILES, SysctlRoot};
 
 /// Test hook: make the write of this key fail with EINVAL (`PORTTUNE_TEST_FAIL_WRITE=KEY`).
 pub const ENV_FAIL_WRITE: &str = "PORTTUNE_TEST_FAIL_WRITE";
 /// Test hook: sleep this many seconds after each write (`PORTTUNE_TEST_PAUSE_AFTER_WRITE=N`).
 pub const ENV_PAUSE_AFTER_WRITE: &str = "PORTTUNE_TEST_PAUSE_AFTER_WRITE";
 
-/// The writer (and checked reader) over [`ProcSys`]: every key passes the strict pattern
-/// before a path is built. On macOS the default root means the kernel itself, through
-/// sysctl(3) and `launchctl limit maxfiles` (`launchd.maxfiles`); any other root is a tree of
-/// one file per key (`kern/maxfiles`), the same on every OS: the fake macOS backend of the tests.
-#[derive(Debug, Clone)]
+/// The writer over a [`SysctlRoot`] (which it reads through, to read back and restore).
+#[derive(Debug, Clone, Default)]
 pub struct SysctlFs {
-    sys: ProcSys,
-    native: bool,
-}
-
-/// The pseudo key for launchd's maxfiles limit ("SOFT HARD"), written with `launchctl limit`.
-pub const LAUNCHD_MAXFILES: &str = "launchd.maxfiles";
-
-impl Default for SysctlFs {
-    fn default() -> Self {
-        SysctlFs::new(DEFAULT_ROOT)
-    }
+    reader: SysctlRoot,
 }
 
 impl SysctlFs {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        let root = root.into();
-        let native = cfg!(target_os = "macos") && root == Path::new(DEFAULT_ROOT);
         SysctlFs {
-            sys: ProcSys::new(root),
-            native,
+            reader: SysctlRoot::new(root),
         }
+    }
+
+    /// The reader over the same root.
+    pub fn reader(&self) -> &SysctlRoot {
+        &self.reader
     }
 
     pub fn root(&self) -> &Path {
-        self.sys.root()
+        self.reader.root()
     }
 
-    fn check(key: &str) -> io::Result<()> {
-        validate::check_key(key).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))
-    }
-
-    /// The file for `key`; an error for keys that fail the strict pattern.
     pub fn path(&self, key: &str) -> io::Result<PathBuf> {
-        Self::check(key)?;
-        Ok(self.sys.path(key))
+        self.reader.path(key)
     }
 
     pub fn exists(&self, key: &str) -> bool {
-        if self.native {
-            return self.read(key).is_ok();
-        }
-        self.path(key).map(|p| p.is_file()).unwrap_or(false)
+        self.reader.exists(key)
     }
 
-    /// The value, whitespace-normalised (`tcp_rmem` is tab-separated in /proc).
     pub fn read(&self, key: &str) -> io::Result<String> {
-        Self::check(key)?;
-        if self.native {
-            return native::read(key);
-        }
-        self.sys.read(key)
+        self.reader.read(key)
+    }
+
+    pub fn unusable(&self, key: &str) -> Option<String> {
+        self.reader.unusable(key)
+    }
+
+    pub fn writable(&self, key: &str) -> bool {
+        self.reader.writable(key)
     }
 
     /// Write `value` (one write(2) call, as sysctl(8) does).
@@ -82,7 +63,7 @@ impl SysctlFs {
         if std::env::var(ENV_FAIL_WRITE).ok().as_deref() == Some(key) {
             return Err(io::Error::from_raw_os_error(22));
         }
-        if self.native {
+        if self.reader.native() {
             return native::write(key, value);
         }
         let mut f = std::fs::OpenOptions::new()
@@ -92,47 +73,6 @@ impl SysctlFs {
         f.write_all(format!("{value}\n").as_bytes())?;
         f.flush()?;
         Ok(())
-    }
-
-    /// Why `key` is no setting porttune can apply and read back: a directory of keys
-    /// (`net.ipv4.conf`), or a write-only trigger (`vm.drop_caches`, `net.ipv4.route.flush`,
-    /// mode without read bits). None for a readable file or a missing key.
-    pub fn unusable(&self, key: &str) -> Option<String> {
-        if self.native {
-            return None;
-        }
-        let p = self.path(key).ok()?;
-        let m = std::fs::metadata(&p).ok()?;
-        if m.is_dir() {
-            return Some(format!(
-                "`{key}` is a directory of settings, not a setting: name one key inside it (e.g. `{key}.…`)"
-            ));
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if m.permissions().mode() & 0o444 == 0 {
-                return Some(format!(
-                    "`{key}` is write-only (an action, not a setting): it cannot be read back or restored, so porttune does not apply it"
-                ));
-            }
-        }
-        if !m.is_file() {
-            return Some(format!("`{key}` is not a regular /proc/sys file"));
-        }
-        None
-    }
-
-    /// Whether this process may write `key` (access(2) W_OK: sees read-only mounts too; on
-    /// macOS: root).
-    pub fn writable(&self, key: &str) -> bool {
-        if self.native {
-            return nix::unistd::geteuid().is_root();
-        }
-        match self.path(key) {
-            Ok(p) => writable(&p),
-            Err(_) => false,
-        }
     }
 }
 
@@ -144,21 +84,6 @@ mod native {
 
     fn other(e: impl std::fmt::Display) -> io::Error {
         io::Error::other(e.to_string())
-    }
-
-    pub fn read(key: &str) -> io::Result<String> {
-        if key == super::LAUNCHD_MAXFILES {
-            let out = std::process::Command::new("/bin/launchctl")
-                .args(["limit", "maxfiles"])
-                .output()?;
-            return crate::plan::launchd::parse_limit(&String::from_utf8_lossy(&out.stdout))
-                .ok_or_else(|| other("cannot read `launchctl limit maxfiles`"));
-        }
-        let ctl = sysctl::Ctl::new(key)
-            .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no sysctl {key}")))?;
-        ctl.value_string()
-            .map(|v| v.trim().to_string())
-            .map_err(other)
     }
 
     pub fn write(key: &str, value: &str) -> io::Result<()> {
@@ -186,13 +111,6 @@ mod native {
 #[cfg(not(target_os = "macos"))]
 mod native {
     use std::io;
-
-    pub fn read(key: &str) -> io::Result<String> {
-        Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("no sysctl {key}"),
-        ))
-    }
 
     pub fn write(key: &str, _value: &str) -> io::Result<()> {
         Err(io::Error::new(

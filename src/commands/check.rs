@@ -116,12 +116,17 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
             ignore.push("all".to_string());
             continue;
         }
-        match checks::IDS.iter().find(|k| k.eq_ignore_ascii_case(id)) {
-            Some(k) => ignore.push(k.to_string()),
+        match crate::model::CheckId::from_input(id) {
+            Some(k) => ignore.push(k.as_str().to_string()),
             None => {
                 return Err(Error::Usage(format!(
-                    "--ignore {id}: no such check (known: all, {})",
-                    checks::IDS.join(", ")
+                    "--ignore {id}: no such check (known: all, {}, {})",
+                    checks::IDS.join(", "),
+                    crate::model::names::IGNORABLE_ONLY
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }

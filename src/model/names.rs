@@ -95,8 +95,8 @@ names! {
         Require = "Require",
         EphemeralPorts = "EphemeralPorts",
         ProcessFds = "ProcessFds",
-        /// The `--require` check of the macOS `max_files_per_proc` ceiling (not in [`IDS`]:
-        /// `--ignore` does not know it, as before).
+        /// The `--require` check of the macOS `max_files_per_proc` ceiling: `--ignore` takes it
+        /// ([`IGNORABLE_ONLY`]); not in [`IDS`], so Linux textfiles do not list it.
         MaxFilesPerProc = "MaxFilesPerProc",
         SystemFiles = "SystemFiles",
         AcceptQueue = "AcceptQueue",
@@ -131,6 +131,10 @@ names! {
         MysqlMaxConnections = "MysqlMaxConnections",
     }
 }
+
+/// Check IDs `--ignore` accepts beyond [`IDS`]: macOS-only ones the textfile lists only when
+/// they are reported.
+pub const IGNORABLE_ONLY: &[CheckId] = &[CheckId::MaxFilesPerProc];
 
 /// Every check ID `--ignore` accepts and the prometheus output lists, in that order.
 pub const IDS: &[CheckId] = {
@@ -187,6 +191,7 @@ impl CheckId {
     /// `--ignore`'s spelling, case-insensitive (`hardlimitlocked`); only the IDs of [`IDS`].
     pub fn from_input(s: &str) -> Option<CheckId> {
         IDS.iter()
+            .chain(IGNORABLE_ONLY)
             .copied()
             .find(|k| k.as_str().eq_ignore_ascii_case(s))
     }
@@ -316,7 +321,10 @@ mod tests {
             CheckId::from_input("hardlimitlocked"),
             Some(CheckId::HardLimitLocked)
         );
-        assert_eq!(CheckId::from_input("MaxFilesPerProc"), None);
+        assert_eq!(
+            CheckId::from_input("maxfilesperproc"),
+            Some(CheckId::MaxFilesPerProc)
+        );
         assert_eq!(CheckId::from_input("nope"), None);
     }
 

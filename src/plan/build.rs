@@ -466,7 +466,7 @@ fn launchd_change(
     let Some(pair) = nofile else {
         return Ok(None);
     };
-    let key = crate::apply::sysctl::LAUNCHD_MAXFILES;
+    let key = crate::snapshot::sysctl_root::LAUNCHD_MAXFILES;
     let new = launchd_value(pair);
     let cur = match host.sysctl(key) {
         Cur::Value(v) => Some(v),

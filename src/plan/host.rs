@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::apply::sysctl::SysctlFs;
 use crate::snapshot::host::{self as live, CAP_SYS_RESOURCE, Resource, has_cap};
+use crate::snapshot::sysctl_root::SysctlRoot;
 use crate::snapshot::{Limit, Os, Snapshot};
 
 /// Where planning reads current values.
@@ -27,7 +27,7 @@ pub trait HostView {
 /// The live host: a sysctl root and the file system.
 #[derive(Debug, Clone)]
 pub struct LiveHost {
-    pub sysctl: SysctlFs,
+    pub sysctl: SysctlRoot,
     /// The OS its settings are named for (this one; tests drive a macOS tree from Linux).
     pub os: Os,
 }
@@ -35,7 +35,7 @@ pub struct LiveHost {
 impl Default for LiveHost {
     fn default() -> Self {
         LiveHost {
-            sysctl: SysctlFs::default(),
+            sysctl: SysctlRoot::default(),
             os: Os::current(),
         }
     }
@@ -98,12 +98,12 @@ impl HostView for LiveHost {
     }
     fn can_write_file(&self, path: &Path) -> bool {
         if path.exists() {
-            return crate::apply::sysctl::writable(path);
+            return crate::fsio::writable(path);
         }
         let mut p = path.parent();
         while let Some(d) = p {
             if d.exists() {
-                return crate::apply::sysctl::writable(d);
+                return crate::fsio::writable(d);
             }
             p = d.parent();
         }

@@ -183,6 +183,88 @@ pub fn check_key_os(os: Os, key: &str) -> Result<(), String> {
     }
 }
 
+/// Check a dotted sysctl name. Nothing that passes can name a path outside /proc/sys:
+/// parts are `[A-Za-z0-9_-]` (plus `:` and `@` for interface names), no `/`, no `..`,
+/// no empty part, no NUL, at least two parts.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("empty sysctl key".into());
+    }
+    if key.len() > 200 {
+        return Err("sysctl key longer than 200 characters".into());
+    }
+    if key.contains('\0') {
+        return Err("sysctl key contains a NUL byte".into());
+    }
+    if key.contains('/') {
+        return Err(format!(
+            "sysctl key `{}` contains `/`: write keys dotted (`net.core.somaxconn`), never as paths",
+            printable(key)
+        ));
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.len() < 2 {
+        return Err(format!(
+            "sysctl key `{}` has no dot: keys look like `net.core.somaxconn`",
+            printable(key)
+        ));
+    }
+    for p in &parts {
+        if p.is_empty() {
+            return Err(format!(
+                "sysctl key `{}` has an empty part (`..`, or a leading or trailing dot)",
+                printable(key)
+            ));
+        }
+        if let Some(c) = p
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '@')))
+        {
+            return Err(format!(
+                "sysctl key `{}` contains {:?}: parts may use only letters, digits, `_`, `-`",
+                printable(key),
+                c
+            ));
+        }
+    }
+    let first = parts[0];
+    if !matches!(
+        first,
+        "net"
+            | "fs"
+            | "kernel"
+            | "vm"
+            | "user"
+            | "abi"
+            | "debug"
+            | "dev"
+            | "crypto"
+            | "kern"
+            | "hw"
+            | "machdep"
+            | "launchd"
+    ) {
+        return Err(format!(
+            "sysctl key `{}` starts with `{first}`: known roots are net, fs, kernel, vm, user (Linux) and kern, net, hw (macOS)",
+            printable(key)
+        ));
+    }
+    Ok(())
+}
+
+/// Escape control characters for messages.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

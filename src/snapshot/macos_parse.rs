@@ -24,6 +24,17 @@ pub fn procargs2(buf: &[u8]) -> (Vec<String>, Vec<String>) {
     (args, env)
 }
 
+/// `launchctl limit maxfiles` output → "SOFT HARD" (`unlimited` kept as a word).
+pub fn parse_limit(out: &str) -> Option<String> {
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("maxfiles"))?;
+    let mut it = line.split_whitespace().skip(1);
+    let (soft, hard) = (it.next()?, it.next()?);
+    let ok = |w: &str| w == "unlimited" || w.chars().all(|c| c.is_ascii_digit());
+    (ok(soft) && ok(hard)).then(|| format!("{soft} {hard}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +79,19 @@ mod tests {
         // argc larger than what follows.
         let (a, _) = procargs2(&buf(9, &["/x", "a", "b"]));
         assert_eq!(a, ["a", "b"]);
+    }
+
+    #[test]
+    fn launchctl_output() {
+        assert_eq!(
+            parse_limit("\tmaxfiles    256            unlimited      \n").as_deref(),
+            Some("256 unlimited")
+        );
+        assert_eq!(
+            parse_limit("maxfiles 65536 200000").as_deref(),
+            Some("65536 200000")
+        );
+        assert_eq!(parse_limit("maxproc 1 2"), None);
+        assert_eq!(parse_limit("maxfiles x y"), None);
     }
 }

@@ -21,6 +21,7 @@ pub mod procsys;
 pub mod runtime;
 pub mod sockdiag;
 pub mod sysctl_d;
+pub mod sysctl_root;
 pub mod target;
 pub mod unit;
 
