@@ -20,8 +20,8 @@ ALLOWED = {
     "lib": set(),
     "commands": {"cli", "snapshot", "model", "profile", "plan", "apply", "flood", "render",
                  "explain"},
-    "cli": {"commands", "model", "snapshot", "profile", "flood", "plan", "apply", "explain"},
-    "explain": {"model", "snapshot", "render"},
+    "cli": {"model", "snapshot", "profile", "flood", "plan", "apply", "explain"},
+    "explain": {"model", "snapshot"},
     "plan": {"profile", "model", "snapshot"},
     "apply": {"plan", "profile", "snapshot", "model"},
     "flood": {"model", "snapshot"},
@@ -97,6 +97,14 @@ for mod, p in files.items():
         t = resolve(parts)
         if t:
             targets.add(t)
+    # `use super::*;` (or `use crate::a::*;`) brings the parent's child modules into scope:
+    # then a bare `sibling::item` is a use of that sibling too.
+    for m in re.finditer(r"use (crate|super)((?:::\w+)*)::\*;", text):
+        parent = base(m.group(1)) + [x for x in m.group(2).split("::") if x]
+        for child in files:
+            if len(child) == len(parent) + 1 and list(child[:-1]) == parent:
+                if re.search(r"(?<![\w:])" + child[-1] + r"::", text):
+                    targets.add(child)
     targets.discard(mod)
     edges[mod] = targets
 

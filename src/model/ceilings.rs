@@ -4,10 +4,14 @@
 //! connections it allows, whether that number is exact, the formula with the numbers put in,
 //! and how to lift it. Pure: no I/O.
 
+use super::ctx::Ctx;
+use super::ctx::ceiling;
+pub use super::ctx::{above, suggested_nofile};
 use super::names::*;
+pub use super::nofile::{effective_nofile, fds_needed, nofile_lift};
 use super::*;
-use crate::snapshot::runtime::{self, erlang};
-use crate::snapshot::{Os, Rlim, RuntimeKind};
+use crate::snapshot::runtime::erlang;
+use crate::snapshot::{Os, Rlim};
 
 /// Kernel memory per idle TCP socket (tcp_sock 2368 + sock_inode_cache 832 + filp 192 +
 /// dentry 192 + eventpoll_epi 128 bytes; limits-facts.md 5.1). An estimate.
@@ -16,46 +20,6 @@ pub const SOCKET_BYTES: u64 = 3712;
 pub const ERLANG_BASELINE_FDS: u64 = 19;
 /// TIME_WAIT length on Linux (TCP_TIMEWAIT_LEN, fixed).
 pub const LINUX_TIME_WAIT_S: f64 = 60.0;
-
-pub(super) struct Ctx<'a> {
-    pub(super) snap: &'a Snapshot,
-    pub(super) sc: &'a Scenario,
-    assumptions: Vec<String>,
-    not_applicable: Vec<NotApplicable>,
-}
-
-impl Ctx<'_> {
-    pub(super) fn assume(&mut self, s: impl Into<String>) {
-        self.assumptions.push(s.into());
-    }
-    fn na(&mut self, name: CeilingName, why: impl Into<String>) {
-        self.not_applicable.push(NotApplicable {
-            name,
-            why: why.into(),
-        });
-    }
-    fn procs(&self) -> u64 {
-        self.sc.processes.max(1)
-    }
-}
-
-pub(super) fn ceiling(
-    name: CeilingName,
-    value: u64,
-    exact: bool,
-    scope: Scope,
-    why: String,
-    lift: String,
-) -> Ceiling {
-    Ceiling {
-        name,
-        value,
-        exact,
-        scope,
-        why,
-        lift,
-    }
-}
 
 /// How expensive a ceiling is to lift: ties go to the cheaper one (§12.3).
 fn lift_rank(name: CeilingName) -> u32 {
@@ -126,149 +90,6 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
         rates,
         assumptions: cx.assumptions,
     }
-}
-
-/// The soft RLIMIT_NOFILE the process will actually run with, and how it was found.
-/// `Unlimited` only on a Mac (xnu then caps at `kern.maxfilesperproc`, a rung of its own); on
-/// Linux an unlimited limit means `fs.nr_open`.
-pub fn effective_nofile(snap: &Snapshot) -> (Rlim, String) {
-    let p = &snap.process;
-    let kind = snap.runtime.kind;
-    let mac = snap.platform.os == Os::Macos;
-    let raises = snap
-        .runtime
-        .raises_soft_to_hard
-        .unwrap_or_else(|| runtime::raises_soft_to_hard(kind));
-    let nr_open = snap.fs.nr_open.unwrap_or(1 << 20);
-    let resolve = |r: Rlim| match (r, snap.platform.os) {
-        (Rlim::Unlimited, Os::Linux | Os::Other) => Rlim::Value(nr_open),
-        (r, _) => r,
-    };
-    let soft = resolve(p.nofile.soft);
-    let hard = resolve(p.nofile.hard);
-    let jvm_off = kind == RuntimeKind::Jvm && p.cmdline.iter().any(|a| a == "-XX:-MaxFDLimit");
-    // A running process already shows what its runtime did at start; a process still to be
-    // started from this shell gets the runtime's raise.
-    if !(raises && p.is_self) || jvm_off {
-        let how = if jvm_off {
-            format!(
-                "soft limit {} (-XX:-MaxFDLimit: the JVM keeps it)",
-                p.nofile.soft
-            )
-        } else {
-            format!("soft limit {}", p.nofile.soft)
-        };
-        return (soft, how);
-    }
-    if kind == RuntimeKind::Jvm && mac {
-        let old = macos::jvm_caps_at_open_max(snap.runtime.version.as_deref());
-        let open_max = Rlim::Value(macos::OPEN_MAX).min(hard);
-        return match old {
-            Some(true) => (
-                open_max,
-                format!(
-                    "{open_max}: this JDK ({}) sets the soft limit to OPEN_MAX 10240 on macOS (-XX:+MaxFDLimit, before JDK-8324577)",
-                    snap.runtime.version.as_deref().unwrap_or("?")
-                ),
-            ),
-            Some(false) => (
-                hard,
-                format!(
-                    "hard limit {hard}: this JDK ({}) raises the soft limit to the hard one (JDK-8324577), capped by kern.maxfilesperproc",
-                    snap.runtime.version.as_deref().unwrap_or("?")
-                ),
-            ),
-            None => (
-                open_max,
-                format!(
-                    "{open_max}: a JDK before the JDK-8324577 fix (before 23, 21.0.5, 17.0.13) sets the soft limit to OPEN_MAX 10240 on macOS; a fixed JDK raises it to the hard limit {hard} (JDK version unknown: --runtime-version)"
-                ),
-            ),
-        };
-    }
-    if hard <= soft {
-        return (soft, format!("soft limit {}", p.nofile.soft));
-    }
-    if kind == RuntimeKind::Node && p.nofile.hard == Rlim::Unlimited {
-        let v = Rlim::Value(1 << 20).min(hard);
-        return (
-            v,
-            format!("{v}: Node.js raises an unlimited hard limit only to 1048576"),
-        );
-    }
-    (
-        hard,
-        format!(
-            "hard limit {hard}: {} raises the soft limit to the hard one at start",
-            kind.name()
-        ),
-    )
-}
-
-/// A limit worth suggesting when no target is given: at least 65536 and always above
-/// `current` (twice it, to a power of two; never past the largest value).
-pub fn suggested_nofile(current: u64) -> u64 {
-    current
-        .saturating_mul(2)
-        .max(65536)
-        .checked_next_power_of_two()
-        .unwrap_or(u64::MAX)
-        .max(current.saturating_add(1))
-}
-
-/// Fds a process needs for `conns` connections in this scenario.
-pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
-    conns
-        .div_ceil(sc.processes.max(1))
-        .saturating_mul(sc.fds_per_conn())
-        .saturating_add(snap.process.open_fds)
-        .saturating_add(sc.setup_fds())
-}
-
-pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
-    if snap.platform.os == Os::Macos {
-        let mut s = macos::nofile_lift(snap, needed_fds);
-        if snap.runtime.kind == RuntimeKind::Erlang {
-            s.push_str("; for Erlang set a finite limit before the node starts (erts sizes its fd table at boot)");
-        }
-        return s;
-    }
-    let p = &snap.process;
-    let hard = p.nofile.hard.value().unwrap_or(u64::MAX);
-    let mut s = String::new();
-    if let Rlim::Value(soft) = p.nofile.soft {
-        if hard > soft {
-            let now = hard.min(needed_fds.max(soft.saturating_add(1)));
-            s.push_str(&format!(
-                "now, without privileges: `ulimit -n {now}` in the shell that starts it (up to the hard limit {hard}); "
-            ));
-        }
-    }
-    s.push_str(&format!(
-        "raise RLIMIT_NOFILE to at least {needed_fds}: `ulimit -n {needed_fds}` in the start script, LimitNOFILE={needed_fds} in the systemd unit, `--ulimit nofile={needed_fds}:{needed_fds}` for a container"
-    ));
-    if needed_fds > hard {
-        if p.caps.sys_resource {
-            s.push_str(&format!(
-                "; the hard limit ({hard}) must be raised too (allowed: CAP_SYS_RESOURCE)"
-            ));
-        } else {
-            s.push_str(&format!(
-                "; the hard limit {hard} is below that and this process cannot raise it (no CAP_SYS_RESOURCE): set it where the process is started (systemd LimitNOFILE=, limits.d, the container runtime)"
-            ));
-        }
-    }
-    if let Some(nr) = snap.fs.nr_open {
-        if needed_fds > nr {
-            s.push_str(&format!(
-                "; also fs.nr_open ({nr}) caps any hard limit: `sysctl -w fs.nr_open={needed_fds}`"
-            ));
-        }
-    }
-    if snap.runtime.kind == RuntimeKind::Erlang {
-        s.push_str("; for Erlang set a finite limit before the node starts (erts sizes its fd table at boot)");
-    }
-    s
 }
 
 fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
@@ -715,11 +536,6 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
     }
     out.extend(super::servers::caps(snap, sc));
     out
-}
-
-/// A value to lift a limit to: twice it, and always above it.
-pub fn above(cur: u64) -> u64 {
-    cur.saturating_mul(2).max(cur.saturating_add(1))
 }
 
 /// `+Q`/`+P` lift text: the next table size, or that the table is at erts' maximum.

@@ -14,7 +14,7 @@
 //! * The JVM's `MaxFDLimit` set the soft limit to OPEN_MAX (10240) before JDK-8324577 (fixed in
 //!   JDK 23, backported to 21 and 17 updates).
 
-use super::ceilings::{Ctx, ceiling};
+use super::ctx::{Ctx, ceiling};
 use super::names::*;
 use super::*;
 use crate::snapshot::{Rlim, Snapshot};
@@ -134,7 +134,7 @@ pub fn process_fds_lift(snap: &Snapshot, eff: u64) -> String {
     let target = if perproc > eff {
         perproc
     } else {
-        super::ceilings::suggested_nofile(eff)
+        super::ctx::suggested_nofile(eff)
     };
     let p = &snap.process;
     let capped = snap.runtime.kind == crate::snapshot::RuntimeKind::Jvm
@@ -175,7 +175,7 @@ pub(super) fn max_files_per_proc(
     if procs > 1 {
         why.push_str(&format!(" × {procs} processes"));
     }
-    let want = super::ceilings::suggested_nofile(m);
+    let want = super::ctx::suggested_nofile(m);
     let files = cx.snap.fs.file_max.unwrap_or(0).max(want.saturating_mul(2));
     ceiling(
         MAX_FILES_PER_PROC,
@@ -211,7 +211,7 @@ pub(super) fn system_files(cx: &mut Ctx, spc: u64) -> Ceiling {
         ),
         format!(
             "`sudo sysctl -w kern.maxfiles={}` (host-wide, until reboot; a LaunchDaemon plist makes it stay)",
-            super::ceilings::above(max)
+            super::ctx::above(max)
         ),
     )
 }

@@ -4,6 +4,7 @@
 pub mod ceilings;
 pub mod check;
 pub mod checks;
+mod ctx;
 pub mod doctor;
 pub mod erlang;
 pub mod evidence;
@@ -12,6 +13,7 @@ pub mod knobs;
 pub mod macos;
 pub mod matcher;
 pub mod names;
+pub mod nofile;
 pub mod patterns;
 pub mod scenario;
 pub mod servers;

@@ -73,7 +73,7 @@ fn workers(snap: &Snapshot, n: &Nginx) -> (Vec<Worker>, String) {
     let (lim, how) = match n.worker_rlimit_nofile {
         Some(r) => (r, format!("worker_rlimit_nofile {r}")),
         None => {
-            let (v, how) = super::ceilings::effective_nofile(snap);
+            let (v, how) = super::nofile::effective_nofile(snap);
             (
                 resolve(snap, v),
                 format!("{how}, inherited by the workers (no worker_rlimit_nofile)"),
