@@ -31,6 +31,13 @@ impl Default for CheckOptions {
 /// Every check ID `--ignore` accepts, for validation and docs (typed: `names::IDS`).
 pub const IDS: &[&str] = &super::names::ID_STRS;
 
+/// The check IDs that can apply to this snapshot, in [`IDS`] order (the Prometheus list).
+pub fn ids_for(snap: &Snapshot) -> impl Iterator<Item = &'static str> + '_ {
+    IDS.iter()
+        .copied()
+        .filter(|id| CheckId::parse(id).is_none_or(|c| applies(c, snap)))
+}
+
 /// Whether check `id` can apply to this snapshot at all: the database checks only to a
 /// PostgreSQL / MySQL server (so the Prometheus list of the others stays as it was).
 pub fn applies(id: CheckId, snap: &Snapshot) -> bool {

@@ -117,13 +117,11 @@ pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String 
         "1 when a check fails (error) or warns, 0 when it passes or only informs; level is error, warning, info or ok.",
         "gauge",
     );
-    for known in crate::model::checks::IDS.iter().filter(|id| {
-        crate::model::CheckId::parse(id).is_none_or(|c| crate::model::checks::applies(c, snap))
-    }) {
+    for known in crate::model::checks::ids_for(snap) {
         // The worst finding of this ID (an ID can be reported once per ceiling).
         let found = checks
             .iter()
-            .filter(|c| c.id == *known)
+            .filter(|c| c.id == known)
             .max_by_key(|c| c.severity);
         let (level, v) = match found {
             Some(c) => (
