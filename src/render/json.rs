@@ -1,85 +1,146 @@
-//! `--format json` for check: a stable, documented shape (`"schema": 1`).
+//! `--format json` for check: a stable, documented shape (`"schema": 1`), from the
+//! [`CheckJson`] type. Keys come out sorted (the document goes through `serde_json::Value`,
+//! whose objects are ordered maps), as they always have.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::CheckReport;
-use crate::model::Prediction;
+use crate::model::checks::Check;
+use crate::model::names::{self, CeilingName};
+use crate::model::{Ceiling, NotApplicable, Prediction, RateCeiling, Scenario};
+use crate::snapshot::unit::Unit;
+use crate::snapshot::{Capabilities, Rlim, Snapshot};
 
-fn prediction(p: &Prediction) -> Value {
-    json!({
-        "ceiling": p.ceiling,
-        "bottleneck": p.bottleneck,
-        "tied": p.tied,
-        "scenario": p.scenario,
-    })
+/// The prediction's headline.
+#[derive(Serialize)]
+pub struct PredictionJson<'a> {
+    pub ceiling: u64,
+    #[serde(with = "names::bottleneck_serde")]
+    pub bottleneck: Option<CeilingName>,
+    pub tied: &'a [CeilingName],
+    pub scenario: &'a Scenario,
 }
 
-fn ceilings(p: &Prediction) -> Value {
-    Value::Array(
-        p.ceilings
-            .iter()
-            .map(|c| {
-                json!({
-                    "name": c.name, "value": c.value, "exact": c.exact,
-                    "scope": c.scope, "why": c.why, "lift": c.lift,
-                })
-            })
-            .collect(),
-    )
+impl<'a> From<&'a Prediction> for PredictionJson<'a> {
+    fn from(p: &'a Prediction) -> Self {
+        PredictionJson {
+            ceiling: p.ceiling,
+            bottleneck: p.bottleneck,
+            tied: &p.tied,
+            scenario: &p.scenario,
+        }
+    }
+}
+
+/// Current usage counters.
+#[derive(Serialize)]
+pub struct UsageJson {
+    pub process_fds_open: u64,
+    pub process_connections: Option<u64>,
+    pub sockets_used: Option<u64>,
+    pub tcp_inuse: Option<u64>,
+    pub tcp_time_wait: Option<u64>,
+    /// Absent on macOS (no connection tracking table), null when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack_count: Option<Option<u64>>,
+    pub file_nr_allocated: Option<u64>,
+}
+
+/// The process the report is about.
+#[derive(Serialize)]
+pub struct ProcessJson<'a> {
+    pub pid: Option<u32>,
+    pub comm: &'a Option<String>,
+    pub unit: &'a Option<Unit>,
+    pub runtime: &'static str,
+    pub nofile_soft: Rlim,
+    pub nofile_hard: Rlim,
+    pub open_fds: u64,
+    pub caps: &'a Capabilities,
+}
+
+/// `check --with PROFILE`: the prediction before and after.
+#[derive(Serialize)]
+pub struct WithProfileJson<'a> {
+    pub profile: &'a str,
+    pub before: PredictionJson<'a>,
+    pub after: PredictionJson<'a>,
+    pub ceilings_after: &'a [Ceiling],
+}
+
+/// The whole `check --format json` document.
+#[derive(Serialize)]
+pub struct CheckJson<'a> {
+    pub schema: u32,
+    pub source: &'a str,
+    pub prediction: PredictionJson<'a>,
+    pub ceilings: &'a [Ceiling],
+    pub not_applicable: &'a [NotApplicable],
+    pub rates: &'a [RateCeiling],
+    pub assumptions: &'a [String],
+    pub checks: &'a [Check],
+    pub usage: UsageJson,
+    pub process: ProcessJson<'a>,
+    pub notes: &'a [String],
+    /// Which host the checks (and --require) judged: `host`, or `with_profile` (the what-if).
+    pub checks_for: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_profile: Option<WithProfileJson<'a>>,
+}
+
+impl<'a> CheckJson<'a> {
+    pub fn new(r: &'a CheckReport) -> Self {
+        let s: &Snapshot = r.snapshot;
+        let p = r.prediction;
+        let mac = s.platform.os == crate::snapshot::Os::Macos;
+        CheckJson {
+            schema: 1,
+            source: &r.source,
+            prediction: p.into(),
+            ceilings: &p.ceilings,
+            not_applicable: &p.not_applicable,
+            rates: &p.rates,
+            assumptions: &p.assumptions,
+            checks: r.checks,
+            usage: UsageJson {
+                process_fds_open: s.process.open_fds,
+                process_connections: s.usage.process_connections,
+                sockets_used: s.usage.sockets_used,
+                tcp_inuse: s.usage.tcp_inuse,
+                tcp_time_wait: s.usage.tcp_time_wait,
+                conntrack_count: (!mac).then(|| s.net.conntrack.as_ref().and_then(|c| c.count)),
+                file_nr_allocated: s.fs.file_nr_allocated,
+            },
+            process: ProcessJson {
+                pid: s.process.pid,
+                comm: &s.process.comm,
+                unit: &s.process.unit,
+                runtime: s.runtime.kind.name(),
+                nofile_soft: s.process.nofile.soft,
+                nofile_hard: s.process.nofile.hard,
+                open_fds: s.process.open_fds,
+                caps: &s.process.caps,
+            },
+            notes: &s.notes,
+            checks_for: if r.with_profile.is_some() {
+                "with_profile"
+            } else {
+                "host"
+            },
+            with_profile: r
+                .with_profile
+                .as_ref()
+                .map(|(name, after)| WithProfileJson {
+                    profile: name,
+                    before: p.into(),
+                    after: (*after).into(),
+                    ceilings_after: &after.ceilings,
+                }),
+        }
+    }
 }
 
 pub fn check(r: &CheckReport) -> String {
-    let s = r.snapshot;
-    let p = r.prediction;
-    let mut v = json!({
-        "schema": 1,
-        "source": r.source,
-        "prediction": prediction(p),
-        "ceilings": ceilings(p),
-        "not_applicable": p.not_applicable,
-        "rates": p.rates,
-        "assumptions": p.assumptions,
-        "checks": r.checks,
-        "usage": {
-            "process_fds_open": s.process.open_fds,
-            "process_connections": s.usage.process_connections,
-            "sockets_used": s.usage.sockets_used,
-            "tcp_inuse": s.usage.tcp_inuse,
-            "tcp_time_wait": s.usage.tcp_time_wait,
-            "conntrack_count": s.net.conntrack.as_ref().and_then(|c| c.count),
-            "file_nr_allocated": s.fs.file_nr_allocated,
-        },
-        "process": {
-            "pid": s.process.pid,
-            "comm": s.process.comm,
-            "unit": s.process.unit,
-            "runtime": s.runtime.kind.name(),
-            "nofile_soft": s.process.nofile.soft,
-            "nofile_hard": s.process.nofile.hard,
-            "open_fds": s.process.open_fds,
-            "caps": s.process.caps,
-        },
-        "notes": s.notes,
-    });
-    // Which host the checks (and --require) judged: this one, or the what-if.
-    v["checks_for"] = json!(if r.with_profile.is_some() {
-        "with_profile"
-    } else {
-        "host"
-    });
-    if s.platform.os == crate::snapshot::Os::Macos {
-        // macOS has no connection tracking table: no such field rather than a null.
-        if let Some(u) = v["usage"].as_object_mut() {
-            u.remove("conntrack_count");
-        }
-    }
-    if let Some((name, after)) = &r.with_profile {
-        v["with_profile"] = json!({
-            "profile": name,
-            "before": prediction(p),
-            "after": prediction(after),
-            "ceilings_after": ceilings(after),
-        });
-    }
+    let v = serde_json::to_value(CheckJson::new(r)).unwrap_or_default();
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
