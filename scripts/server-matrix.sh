@@ -26,8 +26,15 @@ s.on('error', () => {});
 s.listen(8080, '127.0.0.1');
 EOF
 cat > "$W/asyncio_hold.py" <<'EOF'
-import asyncio
+import asyncio, os
+cap = int(os.environ.get("MAXCONN", "0"))  # an application cap (closes the excess), like Node's
+held = 0
 async def h(r, w):
+    global held
+    if cap and held >= cap:
+        w.close()
+        return
+    held += 1
     await asyncio.Event().wait()
 async def main():
     s = await asyncio.start_server(h, "127.0.0.1", 8080, backlog=4096)
@@ -297,6 +304,8 @@ case_ node-max-connections app_limit "--app-limit 200:server.maxConnections" nod
   env MAXCONN=200 prlimit --nofile=4096:4096 node "$W/hold.js"
 # Python: asyncio (epoll) bound by the fd limit; a select() loop by FD_SETSIZE
 case_ python-asyncio-fd-limit process_fds "" python3 prlimit --nofile=700:700 python3 "$W/asyncio_hold.py"
+case_ python-asyncio-app-limit app_limit "--app-limit 300:max_clients" python3 \
+  env MAXCONN=300 prlimit --nofile=4096:4096 python3 "$W/asyncio_hold.py"
 # (a select() loop dies at its limit: held = the predicted count keeps it alive, one more kills it)
 DIES=1 case_ python-select-fd-setsize select_fd_setsize "" python3 prlimit --nofile=2048:2048 python3 "$W/select_hold.py"
 DIES=1 case_ python-select-fd-limit process_fds "" python3 prlimit --nofile=600:600 python3 "$W/select_hold.py"
