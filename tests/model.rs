@@ -170,12 +170,15 @@ fn jvm_raises_soft_to_hard() {
 fn nginx_worker_connections() {
     let s = fixture("nginx.yaml");
     let p = predict(&s, &sc(ScenarioKind::Inbound));
-    // proxying: (768 slots − 1 listener (assumed: the snapshot does not say) − 1 channel) / 2
-    // per worker, × 4 workers
+    // proxying: (768 slots − 768/16 kept free) / 2 per worker under a burst, × 4 workers; up to
+    // (768 − 1 listener (assumed: the snapshot does not say) − 1 channel) / 2 when slow
     assert_eq!(
         (p.ceiling, p.bottleneck),
-        (4 * ((768 - 1 - 1) / 2), Some(NGINX_WORKER_CONNECTIONS))
+        (4 * ((768 - 768 / 16) / 2), Some(NGINX_WORKER_CONNECTIONS))
     );
+    let wc = p.get(NGINX_WORKER_CONNECTIONS).unwrap();
+    assert!(!wc.exact);
+    assert!(wc.why.contains("up to 383 per worker"), "{}", wc.why);
     // each worker's limit is worker_rlimit_nofile (not the master's soft 1024), minus the fds
     // an idle worker holds (7 + 1 listener), 2 fds per proxied connection
     assert_eq!(p.get(PROCESS_FDS).unwrap().value, 4 * ((65535 - 8) / 2));
