@@ -249,32 +249,9 @@ pub fn from_pid(root: &std::path::Path, pid: u32) -> Mysql {
 
 #[cfg(test)]
 mod tests {
+    use super::super::postgres::mem::{Mem, argv};
     use super::*;
     use std::collections::HashMap;
-
-    struct Mem(HashMap<&'static str, &'static str>);
-    impl Files for Mem {
-        fn read(&self, p: &str) -> Result<String, String> {
-            self.0
-                .get(p)
-                .map(|s| s.to_string())
-                .ok_or_else(|| "No such file or directory".into())
-        }
-        fn list(&self, d: &str) -> Result<Vec<String>, String> {
-            let pre = format!("{}/", d.trim_end_matches('/'));
-            Ok(self
-                .0
-                .keys()
-                .filter_map(|k| k.strip_prefix(pre.as_str()))
-                .filter(|k| !k.contains('/'))
-                .map(str::to_string)
-                .collect())
-        }
-    }
-
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
 
     #[test]
     fn debian_layout_with_includedir() {

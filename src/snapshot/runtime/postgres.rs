@@ -444,12 +444,14 @@ mod linux {
     }
 }
 
+/// An in-memory file tree and an argv splitter for the config readers' tests (PostgreSQL's
+/// and MySQL's).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) mod mem {
+    use super::Files;
     use std::collections::HashMap;
 
-    struct Mem(HashMap<&'static str, &'static str>);
+    pub struct Mem(pub HashMap<&'static str, &'static str>);
     impl Files for Mem {
         fn read(&self, p: &str) -> Result<String, String> {
             self.0
@@ -469,9 +471,16 @@ mod tests {
         }
     }
 
-    fn argv(s: &str) -> Vec<String> {
+    pub fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mem::{Mem, argv};
+    use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn parses_conf_syntax() {
