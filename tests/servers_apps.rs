@@ -148,20 +148,7 @@ fn node_max_connections_as_app_limit() {
         return;
     }
     servers::in_netns(|| {
-        let js = format!(
-            "const s=require('net').createServer(c=>c.on('error',()=>{{}}));s.maxConnections=100;s.on('error',()=>{{}});s.listen({PORT},'127.0.0.1');"
-        );
-        let child = Command::new("prlimit")
-            .args(["--nofile=4096:4096", "node", "-e", &js])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let srv = Server {
-            child,
-            name: "node",
-        };
-        servers::wait_listening(PORT);
+        let srv = servers::start_node(PORT, Some(100), "4096:4096");
         let plain = servers::check_pid(srv.pid(), &[]);
         assert_eq!(plain["prediction"]["bottleneck"], "process_fds", "{plain}");
         let v = servers::check_pid(srv.pid(), &["--app-limit", "100:server.maxConnections"]);
@@ -180,18 +167,7 @@ fn node_max_connections_as_app_limit() {
         drop(conns1);
         drop(srv);
         // the lift: the application's own setting (200), named again with --app-limit
-        let js = js.replace("maxConnections=100", "maxConnections=200");
-        let child = Command::new("prlimit")
-            .args(["--nofile=4096:4096", "node", "-e", &js])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let srv = Server {
-            child,
-            name: "node",
-        };
-        servers::wait_listening(PORT);
+        let srv = servers::start_node(PORT, Some(200), "4096:4096");
         let v = servers::check_pid(srv.pid(), &["--app-limit", "200:server.maxConnections"]);
         assert_eq!(v["prediction"]["ceiling"], 200, "{v}");
         let pids = [srv.pid()];

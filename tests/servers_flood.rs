@@ -46,20 +46,7 @@ fn flood_target_node_at_its_fd_limit() {
         return;
     }
     servers::in_netns(|| {
-        let js = format!(
-            "const s=require('net').createServer(c=>c.on('error',()=>{{}}));s.on('error',()=>{{}});s.listen({PORT},'127.0.0.1');"
-        );
-        let child = Command::new("prlimit")
-            .args(["--nofile=300:300", "node", "-e", &js])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let srv = Server {
-            child,
-            name: "node",
-        };
-        servers::wait_listening(PORT);
+        let srv = servers::start_node(PORT, None, "300:300");
         let v = servers::check_pid(srv.pid(), &[]);
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();

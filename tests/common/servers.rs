@@ -379,3 +379,27 @@ pub fn cmdline(pid: u32) -> String {
         })
         .unwrap_or_default()
 }
+
+/// A Node.js TCP server on 127.0.0.1:`port` that keeps every connection (errors ignored),
+/// with `server.maxConnections` when given, under `prlimit --nofile=NOFILE`; returned once it
+/// listens.
+pub fn start_node(port: u16, max_connections: Option<u32>, nofile: &str) -> Server {
+    let cap = max_connections
+        .map(|n| format!("s.maxConnections={n};"))
+        .unwrap_or_default();
+    let js = format!(
+        "const s=require('net').createServer(c=>c.on('error',()=>{{}}));{cap}s.on('error',()=>{{}});s.listen({port},'127.0.0.1');"
+    );
+    let child = Command::new("prlimit")
+        .args([&format!("--nofile={nofile}"), "node", "-e", &js])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start node");
+    let srv = Server {
+        child,
+        name: "node",
+    };
+    wait_listening(port);
+    srv
+}
