@@ -47,7 +47,7 @@ fn install(dir: &Path) -> PathBuf {
     std::fs::write(
         &cnf,
         format!(
-            "[mysqld]\ndatadir = {d}/data\nsocket = {d}/sock\npid-file = {d}/pid\nport = {PORT}\nbind-address = 127.0.0.1\nskip-log-bin\nlog-error = {d}/err.log\n\n!includedir {d}/conf.d\n"
+            "[mysqld]\ndatadir = {d}/data\nsocket = {d}/sock\npid-file = {d}/pid\nport = {PORT}\nbind-address = 127.0.0.1\nskip-log-bin\nlog-error = {d}/err.log\ninnodb_buffer_pool_load_at_startup = 0\ninnodb_buffer_pool_dump_at_shutdown = 0\n\n!includedir {d}/conf.d\n"
         ),
     )
     .unwrap();
@@ -219,7 +219,12 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         let (v, predicted, held, sockets, errors) = predict_and_hold(pid);
         assert_eq!(v["prediction"]["bottleneck"], "tasks", "{v}");
         assert!((50..100).contains(&predicted), "{v}");
-        assert_eq!((held, sockets), (predicted, predicted), "{v}\n{errors:?}");
+        // ±1, the matrix's tolerance: a background thread of the server's user may end between
+        // the check and the logins (seen once in CI: predicted 86, held 87)
+        assert!(
+            held.abs_diff(predicted) <= 1 && sockets == held,
+            "held {held}, sockets {sockets}, predicted {predicted}: {v}\n{errors:?}"
+        );
         assert!(
             errors
                 .iter()
@@ -238,7 +243,10 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         assert_eq!(v["prediction"]["bottleneck"], "tasks", "{v}");
         // 100 more tasks allowed; a fresh server's own threads vary by one between starts
         assert!(predicted2.abs_diff(predicted + 100) <= 2, "{v}");
-        assert_eq!((held, sockets), (predicted2, predicted2), "{v}");
+        assert!(
+            held.abs_diff(predicted2) <= 1 && sockets == held,
+            "held {held}, sockets {sockets}, predicted {predicted2}: {v}"
+        );
         drop(srv);
     });
 }
