@@ -188,6 +188,12 @@ pub fn write_output(path: &Path, content: &[u8], what: &str) -> Result<()> {
     })
 }
 
+/// `root` + an absolute path (`--root DIR` puts every persisted file under DIR; sysctl.d
+/// files are read under it too).
+pub fn under(root: &Path, abs: &str) -> PathBuf {
+    root.join(abs.trim_start_matches('/'))
+}
+
 // ---- writing: atomic, never through a link or into a device ----
 
 /// Test hook `N`: the N-th file write of the apply (journal saves, the space reserve and

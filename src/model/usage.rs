@@ -20,7 +20,8 @@ pub fn process_fds_usable(snap: &Snapshot, p: &Prediction) -> Option<u64> {
 /// those the ceiling's connections take), file handles of fs.file-max, conntrack entries of
 /// nf_conntrack_max. `None` for other ceilings or when the counts are not known.
 pub fn usage_ratio(snap: &Snapshot, p: &Prediction, ceiling: CeilingName) -> Option<f64> {
-    let _ = p.get(ceiling)?;
+    // only ceilings the prediction has (system_files is not applicable for root, …)
+    p.get(ceiling)?;
     let ratio = |used: u64, of: u64| (of > 0).then(|| used as f64 / of as f64);
     match ceiling {
         names::PROCESS_FDS => ratio(snap.process.open_fds, process_fds_usable(snap, p)?),

@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::profile::LimitPair;
 use crate::snapshot::Rlim;
 
-/// `root` + an absolute path (`--root DIR` puts every persisted file under DIR).
-pub fn under(root: &Path, abs: &str) -> PathBuf {
-    root.join(abs.trim_start_matches('/'))
-}
+pub use crate::fsio::under;
 
 pub fn sysctl_d_path(name: &str) -> String {
     format!("/etc/sysctl.d/60-porttune-{name}.conf")

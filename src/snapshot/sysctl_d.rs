@@ -2,10 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// `root` + an absolute path.
-fn under(root: &Path, abs: &str) -> PathBuf {
-    root.join(abs.trim_start_matches('/'))
-}
+use crate::fsio::under;
 
 /// sysctl.d directories in precedence order (a file name in an earlier one hides the same
 /// name in later ones), as systemd-sysctl reads them.

@@ -23,6 +23,23 @@ pub fn stat_state(stat: &str) -> Option<char> {
     stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next())
 }
 
+/// The parent PID in `/proc/PID/stat` (the field after the state).
+pub fn stat_ppid(stat: &str) -> Option<u32> {
+    stat.rsplit_once(") ")?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The parent of `pid` under `proc_root`, if it can be read.
+pub fn ppid(proc_root: &Path, pid: u32) -> Option<u32> {
+    let stat =
+        crate::fsio::read_bounded_io(&proc_root.join(pid.to_string()).join("stat"), 4096).ok()?;
+    stat_ppid(&String::from_utf8_lossy(&stat))
+}
+
 /// The process is gone: no `/proc/PID`, or a zombie (`Z`) or dead (`X`) one.
 pub fn is_gone(proc_root: &Path, pid: u32) -> bool {
     let stat = crate::fsio::read_bounded_io(&proc_root.join(pid.to_string()).join("stat"), 4096);
@@ -129,6 +146,9 @@ mod tests {
         assert_eq!(stat_state("42 (a) b) c) Z 1 42 42"), Some('Z'));
         assert_eq!(stat_state("7 (nginx) S 1 7 7 0"), Some('S'));
         assert_eq!(stat_state("garbage"), None);
+        assert_eq!(stat_ppid("42 (a) b) c) Z 1 42 42"), Some(1));
+        assert_eq!(stat_ppid("7 (nginx) S 6 7 7 0"), Some(6));
+        assert_eq!(stat_ppid("garbage"), None);
     }
 
     #[test]

@@ -284,15 +284,7 @@ mod linux {
     use crate::snapshot::HaproxyProcess;
     use crate::snapshot::linux as l;
 
-    fn ppid(root: &Path, pid: u32) -> Option<u32> {
-        let stat = std::fs::read_to_string(root.join(pid.to_string()).join("stat")).ok()?;
-        stat.rsplit_once(") ")?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    }
+    use crate::snapshot::target::ppid;
 
     fn is_haproxy(root: &Path, pid: u32) -> bool {
         std::fs::read_link(root.join(pid.to_string()).join("exe"))

@@ -9,11 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use super::postgres::Files;
+use super::postgres::{Files, read_included};
 use crate::snapshot::{Mysql, Sourced};
-
-const MAX_FILES: usize = 256;
-const MAX_DEPTH: usize = 10;
 
 /// The default max_connections (MariaDB and MySQL).
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 151;
@@ -109,22 +106,9 @@ fn unquote(v: &str) -> String {
 /// Read one option file (and what it includes) into `out`. `must`: a missing file is
 /// noted (a `--defaults-file`, an `!include`); the default files may be absent.
 pub fn load(fs: &dyn Files, path: &str, must: bool, depth: usize, out: &mut Loaded) {
-    if depth > MAX_DEPTH || out.files.len() >= MAX_FILES {
-        out.notes.push(format!(
-            "{path}: not read (more than {MAX_DEPTH} levels of includes or {MAX_FILES} files)"
-        ));
+    let Some(text) = read_included(fs, path, must, depth, &mut out.files, &mut out.notes) else {
         return;
-    }
-    let text = match fs.read(path) {
-        Ok(t) => t,
-        Err(e) => {
-            if must {
-                out.notes.push(format!("{path}: not read ({e})"));
-            }
-            return;
-        }
     };
-    out.files.push(path.to_string());
     let mut in_server = false;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

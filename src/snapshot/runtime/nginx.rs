@@ -495,15 +495,7 @@ mod linux {
             .join(" ")
     }
 
-    fn ppid(root: &Path, pid: u32) -> Option<u32> {
-        let stat = std::fs::read_to_string(root.join(pid.to_string()).join("stat")).ok()?;
-        stat.rsplit_once(") ")?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    }
+    use crate::snapshot::target::ppid;
 
     fn children(root: &Path, parent: u32) -> Vec<u32> {
         let mut v: Vec<u32> = std::fs::read_dir(root)

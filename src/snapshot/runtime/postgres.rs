@@ -176,6 +176,37 @@ pub trait Files {
     fn list(&self, dir: &str) -> Result<Vec<String>, String>;
 }
 
+/// One configuration file of a chain of includes (PostgreSQL's and MySQL's readers): its
+/// text, recorded in `files`; None when past the depth or file bound or unreadable, with a
+/// note when that matters (`must`: a file the server needs; bounds always).
+pub fn read_included(
+    fs: &dyn Files,
+    path: &str,
+    must: bool,
+    depth: usize,
+    files: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    if depth > MAX_DEPTH || files.len() >= MAX_FILES {
+        notes.push(format!(
+            "{path}: not read (more than {MAX_DEPTH} levels of includes or {MAX_FILES} files)"
+        ));
+        return None;
+    }
+    match fs.read(path) {
+        Ok(t) => {
+            files.push(path.to_string());
+            Some(t)
+        }
+        Err(e) => {
+            if must {
+                notes.push(format!("{path}: not read ({e})"));
+            }
+            None
+        }
+    }
+}
+
 /// Files inside a root (`/proc/PID/root` for a running server, `/` otherwise).
 pub struct Under<'a>(pub &'a Path);
 
@@ -217,22 +248,9 @@ fn dir_of(p: &str) -> &str {
 /// Load `path` and what it includes into `out`. `must`: a missing file is an error (the
 /// server would not start) rather than skipped (`include_if_exists`, the auto file).
 pub fn load(fs: &dyn Files, path: &str, must: bool, depth: usize, out: &mut Loaded) {
-    if depth > MAX_DEPTH || out.files.len() >= MAX_FILES {
-        out.notes.push(format!(
-            "{path}: not read (more than {MAX_DEPTH} levels of includes or {MAX_FILES} files)"
-        ));
+    let Some(text) = read_included(fs, path, must, depth, &mut out.files, &mut out.notes) else {
         return;
-    }
-    let text = match fs.read(path) {
-        Ok(t) => t,
-        Err(e) => {
-            if must {
-                out.notes.push(format!("{path}: not read ({e})"));
-            }
-            return;
-        }
     };
-    out.files.push(path.to_string());
     let entries = match parse_conf(&text) {
         Ok(e) => e,
         Err((line, msg)) => {
@@ -377,15 +395,7 @@ mod linux {
             .collect()
     }
 
-    fn ppid(root: &Path, pid: u32) -> Option<u32> {
-        let stat = std::fs::read_to_string(root.join(pid.to_string()).join("stat")).ok()?;
-        stat.rsplit_once(") ")?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    }
+    use crate::snapshot::target::ppid;
 
     fn environ(root: &Path, pid: u32, key: &str) -> Option<String> {
         let raw =
