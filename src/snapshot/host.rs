@@ -42,13 +42,7 @@ pub fn parse_kb(text: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// The socket inode a /proc/PID/fd link names (`socket:[N]`).
-pub fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
+pub use super::sockdiag::socket_inode;
 
 /// NOFILE and NPROC from /proc/PID/limits bytes (procfs's parser).
 #[cfg(target_os = "linux")]

@@ -365,7 +365,7 @@ impl FdTable {
     fn socket_inode(&self, n: u32) -> Option<u64> {
         let dir = self.dir.fd().ok()?;
         let link = rustix::fs::readlinkat(dir, n.to_string(), Vec::new()).ok()?;
-        super::host::socket_inode(link.to_str().ok()?)
+        super::sockdiag::socket_inode(link.to_str().ok()?)
     }
 
     /// Whether socket fd `n` is TCP: its protocol name ("TCP", "TCPv6"), from the

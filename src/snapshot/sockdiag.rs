@@ -51,6 +51,14 @@ impl DiagSocket {
     }
 }
 
+/// The socket inode a /proc/PID/fd link names (`socket:[N]`).
+pub fn socket_inode(link: &str) -> Option<u64> {
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
 /// TCP_LISTEN.
 pub const TCP_LISTEN: u8 = 10;
 /// TCP_BOUND_INACTIVE (Linux ≥ 6.7): bound, neither listening nor connected.
