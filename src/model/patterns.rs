@@ -2,10 +2,15 @@
 //! the ceiling it names (the model's stable names), the mechanism in one sentence, the lift,
 //! and the numbers it carries. docs/explain.md lists every pattern with the source of its text.
 //!
-//! Matching is plain ordered substring search on the lower-cased line (see `super::matcher`):
+//! Matching is plain ordered substring search on the normalised line (see `super::matcher`):
 //! no backtracking, linear in the input. The table is ordered from specific to generic; the
 //! first pattern that matches a line wins, so `Too many open files in system` is ENFILE, not
-//! EMFILE, and nginx's `accept4() failed (24: …)` is nginx's, not the bare errno's.
+//! EMFILE, and nginx's `accept4() failed (24: …)` is nginx's, not the bare errno's. The
+//! servers' own words (`super::server_patterns`) are tried before this table. A message
+//! names errno by its text (glibc, musl, macOS, some locales), its symbol (EMFILE) or its
+//! number in the usual spellings (`(24: `, `[Errno 24]`, `errno: -24`, `errno=24`).
+//! A pattern without a ceiling is not a local limit (`candidates` empty) or a weak match
+//! (`candidates` lists what it may be).
 
 use crate::model::names::*;
 
@@ -27,7 +32,7 @@ pub struct Num {
     pub at: At,
 }
 
-const fn num(name: &'static str, at: At) -> Num {
+pub(crate) const fn num(name: &'static str, at: At) -> Num {
     Num { name, at }
 }
 
@@ -92,9 +97,15 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "erlang",
         ceiling: Some(ERLANG_PROCESS_LIMIT.as_str()),
         candidates: &[],
-        any: &[&["too many processes"], &["spawn", "system_limit"]],
+        any: &[
+            &["too many processes"],
+            &["spawn", "system_limit"],
+            &["system_limit", "spawn"],
+            &["spawn_opt", "system_limit"],
+            &["system_limit", "spawn_opt"],
+        ],
         unless: &[],
-        mechanism: "the Erlang process table (+P, default 262,144) is full: spawn fails with system_limit",
+        mechanism: "the Erlang process table (+P, default 262,144) is full: spawn fails with system_limit (the crash report may name the call before or after the reason)",
         lift: "start the node with a larger `+P` (vm.args or ERL_FLAGS), or spawn fewer processes per connection",
         not_lifted_by: None,
         numbers: &[],
@@ -118,7 +129,11 @@ pub static PATTERNS: &[Pattern] = &[
         candidates: &[],
         any: &[
             &["{shutdown,emfile}"],
+            &["{shutdown, emfile}"],
             &["{error,emfile}"],
+            &["{error, emfile}"],
+            &["failed tcp accept: emfile"],
+            &["emfile errors"],
             &["reason: emfile"],
             &["file operation error: emfile"],
             &["out of file descriptors"],
@@ -162,7 +177,7 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "nginx",
         ceiling: Some(SYSTEM_FILES.as_str()),
         candidates: &[],
-        any: &[&["failed (23: too many open files in system)"]],
+        any: &[&["failed (23: "]],
         unless: &[],
         mechanism: "the host has no free file handle: fs.file-max is reached (ENFILE)",
         lift: "`sysctl -w fs.file-max=N` (host-wide), and find what holds the handles",
@@ -174,7 +189,7 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "nginx",
         ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
-        any: &[&["failed (24: too many open files)"]],
+        any: &[&["failed (24: "]],
         unless: &[],
         mechanism: "an nginx worker hit its RLIMIT_NOFILE (EMFILE) on accept4() or socket(): each client and each upstream connection takes one fd",
         lift: "set worker_rlimit_nofile (or LimitNOFILE= for the unit) to at least twice worker_connections and reload",
@@ -186,7 +201,7 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "nginx",
         ceiling: Some(EPHEMERAL_PORTS.as_str()),
         candidates: &[],
-        any: &[&["failed (99: cannot assign requested address)"]],
+        any: &[&["failed (99: "]],
         unless: &[],
         mechanism: "connect() to an upstream found no free ephemeral port for that (source ip, upstream ip, upstream port) tuple",
         lift: "keepalive connections to the upstream (upstream { keepalive N; } with proxy_http_version 1.1), widen net.ipv4.ip_local_port_range, or more upstream addresses",
@@ -229,7 +244,11 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "haproxy",
         ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[HAPROXY_MAXCONN],
-        any: &[&["cannot raise fd limit to", "limit is"]],
+        any: &[
+            &["cannot raise fd limit to", "limit is"],
+            &["fd limit", "too low for maxconn"],
+            &["cannot raise fd limit to"],
+        ],
         unless: &[],
         mechanism: "HAProxy needs maxconn × 2 + extras fds (maxsock) and could not raise RLIMIT_NOFILE that far (the hard limit is lower and it lacks CAP_SYS_RESOURCE), so it refuses to start",
         lift: "raise the hard limit where HAProxy is started (LimitNOFILE= for the unit, container --ulimit) to at least the number it asked for, or lower global maxconn",
@@ -332,8 +351,9 @@ pub static PATTERNS: &[Pattern] = &[
         ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
         any: &[
-            &["accept4: too many open files"],
-            &["accept: too many open files"],
+            &["accept tcp", "accept4: too many open files"],
+            &["accept tcp", "accept: too many open files"],
+            &["http: accept error", "too many open files"],
         ],
         unless: &[],
         mechanism: "the Go server's accept4() hit RLIMIT_NOFILE (EMFILE); Go ≥ 1.19 raises its soft limit to the hard one at start, so the hard limit is what binds; net/http retries with a back-off",
@@ -418,7 +438,10 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "kernel",
         ceiling: Some(CONNTRACK.as_str()),
         candidates: &[],
-        any: &[&["nf_conntrack", "table full"]],
+        any: &[
+            &["nf_conntrack", "table full"],
+            &["ip_conntrack", "table full"],
+        ],
         unless: &[],
         mechanism: "the netfilter connection-tracking table is at nf_conntrack_max and no entry could be evicted, so the new flow's packet was dropped (clients see connect timeouts)",
         lift: "`sysctl -w net.netfilter.nf_conntrack_max=N` (global; raise nf_conntrack_buckets with it), shorter conntrack timeouts, or notrack rules for traffic that needs no state",
@@ -486,6 +509,37 @@ pub static PATTERNS: &[Pattern] = &[
         numbers: &[num("file_max", At::After("file-max limit "))],
     },
     Pattern {
+        id: "kernel_out_of_socket_memory",
+        origin: "kernel",
+        ceiling: Some(MEMORY.as_str()),
+        candidates: &[],
+        any: &[&["out of socket memory"]],
+        unless: &[],
+        mechanism: "older kernels' tcp_out_of_resources: too many orphaned sockets (net.ipv4.tcp_max_orphans) or TCP buffers above net.ipv4.tcp_mem, so the kernel reset connections",
+        lift: "compare `ss -s` orphans with tcp_max_orphans and the `mem` of /proc/net/sockstat with tcp_mem; raise the one that is reached (global)",
+        not_lifted_by: Some("RLIMIT_NOFILE"),
+        numbers: &[],
+    },
+    Pattern {
+        id: "netstat_listen_overflow",
+        origin: "netstat",
+        ceiling: Some(ACCEPT_QUEUE.as_str()),
+        candidates: &[],
+        any: &[
+            &["times the listen queue of a socket overflowed"],
+            &["syns to listen sockets dropped"],
+            &["syns to listen sockets ignored"],
+            &["tcpextlistenoverflows"],
+            &["tcpextlistendrops"],
+            &["listenoverflows"],
+        ],
+        unless: &[],
+        mechanism: "the kernel's counters (netstat -s, nstat) say connections were dropped because a listener's accept queue (min(backlog, net.core.somaxconn)) was full: the application accepts more slowly than connections arrive",
+        lift: "accept faster (more workers or acceptors); raise net.core.somaxconn and the application's listen() backlog for bursts",
+        not_lifted_by: Some("RLIMIT_NOFILE"),
+        numbers: &[],
+    },
+    Pattern {
         id: "kernel_pids_controller",
         origin: "kernel",
         ceiling: Some(TASKS.as_str()),
@@ -497,13 +551,64 @@ pub static PATTERNS: &[Pattern] = &[
         not_lifted_by: None,
         numbers: &[],
     },
+    // ---- threads and processes (EAGAIN from clone/fork/pthread_create) ----------------
+    Pattern {
+        id: "thread_create_einval",
+        origin: "errno",
+        ceiling: None,
+        candidates: &[],
+        any: &[&["failed to create new os thread", "errno=22"]],
+        unless: &[],
+        mechanism: "clone() failed with EINVAL (errno 22), not EAGAIN: an emulated or restricted environment (an amd64 binary under emulation, a seccomp profile) refused the call; no task limit is reached",
+        lift: "run a native binary for the machine's architecture, or a runtime/kernel that supports the clone flags; raising ulimit -u changes nothing",
+        not_lifted_by: Some("RLIMIT_NPROC, pids.max, threads-max: errno 22 is not a limit"),
+        numbers: &[],
+    },
+    Pattern {
+        id: "thread_create_eagain",
+        origin: "errno",
+        ceiling: Some(TASKS.as_str()),
+        candidates: &[MEMORY],
+        any: &[
+            &["failed to create new os thread", "errno=11"],
+            &["may need to increase max user processes"],
+            &["pthread_create", "resource temporarily unavailable"],
+            &["pthread_create", "error 11"],
+            &["pthread_create", "is 11"],
+            &["pthread_create", "eagain"],
+            &["pthread_create", "リソースが一時的に利用できません"],
+            &["pthread_create", "ressource temporairement non disponible"],
+            &[
+                "pthread_create",
+                "die ressource ist zur zeit nicht verfügbar",
+            ],
+            &["thread.create", "resource temporarily unavailable"],
+            &["fork", "resource temporarily unavailable"],
+            &["fork", "eagain"],
+            &["clone", "resource temporarily unavailable"],
+            &["clone", "eagain"],
+            &["can't start new thread"],
+        ],
+        unless: &[],
+        mechanism: "creating a thread or process failed with EAGAIN: RLIMIT_NPROC of the user (ulimit -u), the cgroup's pids.max, kernel.threads-max or kernel.pid_max is reached (or, rarer, no memory for the stack): the ceiling of thread- or process-per-connection servers",
+        lift: "LimitNPROC= and TasksMax= for the unit (pids.max / --pids-limit in a container), `ulimit -u` for a shell, kernel.pid_max / threads-max; or fewer threads per connection",
+        not_lifted_by: Some("RLIMIT_NOFILE: tasks, not fds, ran out"),
+        numbers: &[num("threads", At::After("(have "))],
+    },
     // ---- errno, in its usual spellings (Node, Python, libc, Go …) ----------------------
     Pattern {
         id: "errno_enfile",
         origin: "errno",
         ceiling: Some(SYSTEM_FILES.as_str()),
         candidates: &[],
-        any: &[&["too many open files in system"], &["enfile"]],
+        any: &[
+            &["too many open files in system"],
+            &["file table overflow"],
+            &["enfile"],
+            &["[errno 23]"],
+            &["errno: -23"],
+            &["errno=23"],
+        ],
         unless: &[],
         mechanism: "ENFILE: the host has no free file handle (fs.file-max; processes with CAP_SYS_ADMIN are exempt)",
         lift: "`sysctl -w fs.file-max=N` (host-wide)",
@@ -515,7 +620,18 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "errno",
         ceiling: Some(PROCESS_FDS.as_str()),
         candidates: &[],
-        any: &[&["too many open files"], &["emfile"]],
+        any: &[
+            &["too many open files"],
+            &["emfile"],
+            &["no file descriptors available"],
+            &["zu viele offene dateien"],
+            &["trop de fichiers ouverts"],
+            &["[errno 24]"],
+            &["errno: -24"],
+            &["errno=24"],
+            &["[system:24]"],
+            &["(24: "],
+        ],
         unless: &[],
         mechanism: "EMFILE: the process has as many fds open as its soft RLIMIT_NOFILE allows; every socket, accepted connection, file and pipe takes one",
         lift: NOFILE_LIFT,
@@ -530,7 +646,11 @@ pub static PATTERNS: &[Pattern] = &[
         any: &[
             &["cannot assign requested address"],
             &["can't assign requested address"],
+            &["can\\'t assign requested address"],
             &["eaddrnotavail"],
+            &["[errno 99]"],
+            &["errno: -99"],
+            &["[errno 49]"],
         ],
         unless: &[],
         mechanism: "EADDRNOTAVAIL at connect(): no free ephemeral port for the (source ip, destination ip, destination port) tuple; open and TIME_WAIT connections to one destination hold them",
@@ -557,11 +677,15 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         id: "errno_eaddrinuse",
         origin: "errno",
-        ceiling: Some(EPHEMERAL_PORTS.as_str()),
-        candidates: &[],
-        any: &[&["address already in use"], &["eaddrinuse"]],
+        ceiling: None,
+        candidates: &[EPHEMERAL_PORTS],
+        any: &[
+            &["address already in use"],
+            &["address in use"],
+            &["eaddrinuse"],
+        ],
         unless: &[],
-        mechanism: "EADDRINUSE on the client side: bind(port 0) before connect() draws from one port pool per source IP for all destinations, and it is used up (from a server's bind() of its listening port it means another socket holds that port: not a capacity limit)",
+        mechanism: "EADDRINUSE: most often a listener's port is held by another socket (another process, or a restart before SO_REUSEADDR), which is not a capacity limit; only from a client's bind() before connect() does it mean the ephemeral ports of that source address are used up",
         lift: "set IP_BIND_ADDRESS_NO_PORT before bind() (or do not bind before connect) so ports are shared per destination; widen net.ipv4.ip_local_port_range",
         not_lifted_by: None,
         numbers: &[],
@@ -589,7 +713,12 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "errno",
         ceiling: Some(MEMORY.as_str()),
         candidates: &[],
-        any: &[&["no buffer space available"], &["enobufs"]],
+        any: &[
+            &["no buffer space available"],
+            &["enobufs"],
+            &["[errno 105]"],
+            &["errno: -105"],
+        ],
         unless: &[],
         mechanism: "ENOBUFS: the kernel (or the memory cgroup) had no memory for another socket or its buffers",
         lift: "more memory or a higher cgroup memory.max; smaller socket buffers",
@@ -617,11 +746,132 @@ pub static PATTERNS: &[Pattern] = &[
         id: "errno_econnrefused",
         origin: "errno",
         ceiling: None,
-        candidates: &[ACCEPT_QUEUE],
-        any: &[&["connection refused"], &["econnrefused"]],
+        candidates: &[],
+        any: &[
+            &["connection refused"],
+            &["econnrefused"],
+            &["actively refused"],
+            &["[errno 111]"],
+        ],
         unless: &[],
         mechanism: "ECONNREFUSED: nothing listens on that port (the server died, closed or listens elsewhere) or a firewall rejects; on Linux a full accept queue drops SYNs instead (ETIMEDOUT), on macOS/BSD a full listen queue refuses",
         lift: "check that the server is up and listening (`ss -ltn`); on macOS raise kern.ipc.somaxconn and the backlog",
+        not_lifted_by: None,
+        numbers: &[],
+    },
+    // ---- EADDRNOTAVAIL that is not port exhaustion (chosen from the context, see
+    // `super::matcher::refine`; they never match a line by themselves) ---------------------
+    Pattern {
+        id: "eaddrnotavail_bind",
+        origin: "errno",
+        ceiling: None,
+        candidates: &[],
+        any: &[],
+        unless: &[],
+        mechanism: "EADDRNOTAVAIL from bind() or listen(): the address asked for is not an address of this host (a public IP behind NAT, a container's missing IPv6, a stale config): not a port or connection limit",
+        lift: "bind to an address the host has (`ip addr`), 0.0.0.0/:: for all, or 127.0.0.1 for loopback",
+        not_lifted_by: Some("net.ipv4.ip_local_port_range and tcp_tw_reuse: no port ran out"),
+        numbers: &[],
+    },
+    Pattern {
+        id: "eaddrnotavail_ipv6",
+        origin: "errno",
+        ceiling: None,
+        candidates: &[],
+        any: &[],
+        unless: &[],
+        mechanism: "EADDRNOTAVAIL towards an IPv6 address: the host (often a container without IPv6, where `localhost` still resolves to ::1) has no IPv6 source address to connect from: not port exhaustion",
+        lift: "connect to 127.0.0.1 instead of localhost/::1, or enable IPv6 for the container (`ip -6 addr` shows what the host has)",
+        not_lifted_by: Some("net.ipv4.ip_local_port_range: no port ran out"),
+        numbers: &[],
+    },
+    Pattern {
+        id: "eaddrnotavail_unspecified",
+        origin: "errno",
+        ceiling: None,
+        candidates: &[],
+        any: &[],
+        unless: &[],
+        mechanism: "EADDRNOTAVAIL at connect() to 0.0.0.0 (the unspecified address, valid only to bind): the destination is wrong, not a port limit",
+        lift: "connect to 127.0.0.1 (or the server's real address), not 0.0.0.0",
+        not_lifted_by: None,
+        numbers: &[],
+    },
+    // ---- connectivity: not a local limit ------------------------------------------------
+    Pattern {
+        id: "net_dns",
+        origin: "network",
+        ceiling: None,
+        candidates: &[],
+        any: &[
+            &["no such host"],
+            &["name or service not known"],
+            &["temporary failure in name resolution"],
+            &["nodename nor servname"],
+            &["getaddrinfo enotfound"],
+            &["getaddrinfo", "eai_again"],
+            &["could not resolve host"],
+            &["unknownhostexception"],
+        ],
+        unless: &[],
+        mechanism: "a name did not resolve (DNS or /etc/hosts): no connection was attempted, so no connection limit is involved",
+        lift: "check the name and the resolver (`getent hosts NAME`, /etc/resolv.conf)",
+        not_lifted_by: None,
+        numbers: &[],
+    },
+    Pattern {
+        id: "net_tls",
+        origin: "network",
+        ceiling: None,
+        candidates: &[],
+        any: &[
+            &["x509:"],
+            &["certificate verify failed"],
+            &["certificate signed by unknown authority"],
+            &["tls: handshake failure"],
+            &["sslhandshakeexception"],
+            &["ssl routines"],
+        ],
+        unless: &[],
+        mechanism: "the TLS handshake failed (certificate chain, name or protocol): the TCP connection itself was made, so no connection limit is involved",
+        lift: "fix the certificate chain (serve the full chain), the trusted CAs or the name the client uses",
+        not_lifted_by: None,
+        numbers: &[],
+    },
+    Pattern {
+        id: "net_unreachable",
+        origin: "network",
+        ceiling: None,
+        candidates: &[],
+        any: &[
+            &["network is unreachable"],
+            &["network unreachable"],
+            &["unreachable network"],
+            &["no route to host"],
+            &["host is unreachable"],
+            &["unreachable host"],
+            &["enetunreach"],
+            &["ehostunreach"],
+        ],
+        unless: &[],
+        mechanism: "no route to the destination (ENETUNREACH/EHOSTUNREACH: no address of that family, no route, or an ICMP unreachable from a router or firewall): not a local connection limit",
+        lift: "check the route and the address family (`ip route get ADDR`, `ip -6 addr`), the firewall, and that the host is up",
+        not_lifted_by: None,
+        numbers: &[],
+    },
+    Pattern {
+        id: "net_reset",
+        origin: "network",
+        ceiling: None,
+        candidates: &[],
+        any: &[
+            &["connection reset by peer"],
+            &["econnreset"],
+            &["forcibly closed by the remote host"],
+        ],
+        unless: &[],
+        mechanism: "the other end reset an established connection (it closed, timed out, crashed, or a middlebox dropped the flow): not a limit of this host",
+        lift: "look at the peer's logs and idle timeouts (load balancers close idle flows); keep-alive shorter than the peer's timeout",
         not_lifted_by: None,
         numbers: &[],
     },
@@ -629,5 +879,12 @@ pub static PATTERNS: &[Pattern] = &[
 
 /// The pattern with this id.
 pub fn by_id(id: &str) -> Option<&'static Pattern> {
-    PATTERNS.iter().find(|p| p.id == id)
+    all().find(|p| p.id == id)
+}
+
+/// Every pattern in matching order: the servers' own words first, then this table.
+pub fn all() -> impl Iterator<Item = &'static Pattern> {
+    super::server_patterns::SERVER_PATTERNS
+        .iter()
+        .chain(PATTERNS.iter())
 }
