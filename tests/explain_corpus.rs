@@ -2,7 +2,7 @@
 //! in docs/explain.md), each mapped to its pattern and ceiling. Messages the project's tests
 //! produce with the real runtimes are in tests/explain_runtimes.rs.
 
-use porttune::explain::{self, PATTERNS};
+use porttune::explain;
 
 /// (message, pattern id, ceiling)
 const CORPUS: &[(&str, &str, Option<&str>)] = &[
