@@ -13,8 +13,10 @@ use serde::Serialize;
 
 use crate::model::ceilings::ERLANG_BASELINE_FDS;
 use crate::model::checks::Check;
-pub use crate::model::matcher::{MAX_LINE, MAX_TEXT, cut, match_line, normalize, number, refine};
-pub use crate::model::patterns::{At, PATTERNS, Pattern, all as all_patterns, by_id};
+pub use crate::model::matcher::{
+    MAX_LINE, MAX_TEXT, all as all_patterns, by_id, cut, match_line, normalize, number, refine,
+};
+pub use crate::model::patterns::{At, PATTERNS, Pattern};
 use crate::model::{CeilingName, CheckId, Prediction};
 
 /// Input read at most (the tail of a larger file).

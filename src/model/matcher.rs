@@ -3,7 +3,8 @@
 //! and the context rules that tell EADDRNOTAVAIL from a bind or an IPv6 address apart from
 //! port exhaustion. Used by `explain` (any text) and `evidence` (kernel-log lines).
 
-use super::patterns::{At, Pattern, all, by_id};
+use super::patterns::{At, PATTERNS, Pattern};
+use super::server_patterns::SERVER_PATTERNS;
 
 /// A line longer than this is matched on its first MAX_LINE bytes.
 pub const MAX_LINE: usize = 8192;
@@ -81,6 +82,16 @@ fn escape_intro(s: &str) -> Option<&str> {
     ["\u{1b}[", "\\x1b[", "\\u001b[", "\\033[", "\\e["]
         .iter()
         .find_map(|p| s.strip_prefix(p))
+}
+
+/// The pattern with this id.
+pub fn by_id(id: &str) -> Option<&'static Pattern> {
+    all().find(|p| p.id == id)
+}
+
+/// Every pattern in matching order: the servers' own words first, then the table.
+pub fn all() -> impl Iterator<Item = &'static Pattern> {
+    SERVER_PATTERNS.iter().chain(PATTERNS.iter())
 }
 
 /// The first occurrence of `needle` in `hay` at or after `from` that respects word boundaries

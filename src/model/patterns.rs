@@ -876,15 +876,3 @@ pub static PATTERNS: &[Pattern] = &[
         numbers: &[],
     },
 ];
-
-/// The pattern with this id.
-pub fn by_id(id: &str) -> Option<&'static Pattern> {
-    all().find(|p| p.id == id)
-}
-
-/// Every pattern in matching order: the servers' own words first, then this table.
-pub fn all() -> impl Iterator<Item = &'static Pattern> {
-    super::server_patterns::SERVER_PATTERNS
-        .iter()
-        .chain(PATTERNS.iter())
-}
