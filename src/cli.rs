@@ -58,6 +58,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Restore the values and files applies changed (every open journal, or the one named).
     Rollback(RollbackArgs),
+    /// What porttune has applied on this host (its journals: applied, pending, rolled back,
+    /// the files written) and whether each value still holds. Exits 1 when one no longer
+    /// does or an apply was left half-done.
+    Status(StatusArgs),
     /// List, show and validate profiles.
     Profiles(ProfilesArgs),
     /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
@@ -81,7 +85,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The subcommand whose page to print (porttune-COMMAND(1)); none: porttune(1).
-    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "profiles", "doctor", "completions", "man"])]
+    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "status", "profiles", "doctor", "completions", "man"])]
     pub command: Option<String>,
     /// Write every page (porttune.1, porttune-check.1, …) into DIR and list them.
     #[arg(long, value_name = "DIR", conflicts_with = "command", value_hint = clap::ValueHint::DirPath)]
@@ -592,6 +596,28 @@ pub struct RollbackArgs {
     /// (it only puts back values a journal recorded).
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+/// Formats `status` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `porttune status`: the journals and whether what they applied still holds.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Journal directory.
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = crate::apply::journal::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Also list the journals already rolled back or restored, one line each.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
 }
 
 /// `porttune profiles list|show|validate`.

@@ -128,15 +128,26 @@ fn failed_verify_says_still_applied_or_rolls_back() {
          cat /proc/sys/net/ipv4/ip_local_port_range > {dir}/range.after-rof",
         p = p.display()
     ));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let read = |f: &str| std::fs::read_to_string(d.path().join(f)).unwrap();
     let text = read("text.out");
     assert_eq!(read("text.rc").trim(), "1", "{text}");
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains("the changes are still applied"), "{text}");
     assert!(flat.contains("--rollback-on-fail"), "{text}");
-    assert!(flat.contains("undo them with `porttune rollback /"), "{text}");
-    assert_eq!(read("range.after-text").trim(), "40000\t40999", "still applied");
+    assert!(
+        flat.contains("undo them with `porttune rollback /"),
+        "{text}"
+    );
+    assert_eq!(
+        read("range.after-text").trim(),
+        "40000\t40999",
+        "still applied"
+    );
     assert_eq!(read("rollback.rc").trim(), "0", "the command named works");
     assert_eq!(read("range.after-rollback").trim(), "32768\t60999");
     assert_eq!(read("rof.rc").trim(), "1", "{}", read("rof.err"));

@@ -44,7 +44,11 @@ fn check_short_output_and_quiet() {
     }
     let q = run(&["check", "--from", &snap, "--quiet"]);
     assert_eq!(q.status.code(), Some(0), "{}", stderr(&q));
-    for cmd in [&["rollback", "--help"][..], &["plan", "--help"], &["flood", "--help"]] {
+    for cmd in [
+        &["rollback", "--help"][..],
+        &["plan", "--help"],
+        &["flood", "--help"],
+    ] {
         assert!(stdout(&run(cmd)).contains("-o, --format"), "{cmd:?}");
     }
 }
@@ -175,4 +179,178 @@ fn flood_target_localhost() {
         .unwrap_or_else(|_| panic!("{a}\n{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(v["established"], 50, "{v}");
     assert_eq!(v["config"]["target"], "[::1]:8080", "{v}");
+}
+
+/// `--brief` packs the check tags whole: no `[ERROR Id]` is cut across two lines.
+#[test]
+fn brief_never_cuts_a_tag() {
+    for snap in ["linux-defaults.yaml", "nginx.yaml", "erlang-node.yaml"] {
+        let o = run(&[
+            "check",
+            "--from",
+            &fixture(snap),
+            "--brief",
+            "--require",
+            "100000000",
+        ]);
+        let text = stdout(&o);
+        let tags: Vec<&str> = text.lines().filter(|l| l.starts_with("  [")).collect();
+        assert!(!tags.is_empty(), "{text}");
+        for l in tags {
+            assert_eq!(
+                l.matches('[').count(),
+                l.matches(']').count(),
+                "{l}\n{text}"
+            );
+            assert!(l.chars().count() <= 80, "{l}");
+        }
+    }
+}
+
+/// A fixture sysctl tree (nothing on the host is written).
+fn sysctl_tree(d: &std::path::Path) -> std::path::PathBuf {
+    let root = d.join("sys");
+    for (k, v) in [
+        ("fs/file-max", "100000\n"),
+        ("fs/nr_open", "1048576\n"),
+        ("kernel/pid_max", "32768\n"),
+        ("net/core/somaxconn", "4096\n"),
+        ("net/ipv4/ip_unprivileged_port_start", "1024\n"),
+        ("net/ipv4/ip_local_port_range", "32768\t60999\n"),
+    ] {
+        let p = root.join(k);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, v).unwrap();
+    }
+    root
+}
+
+fn in_tree(args: &[&str], sys: &std::path::Path) -> std::process::Output {
+    Command::new(common::bin())
+        .args(args)
+        .env("PORTTUNE_SYSCTL_ROOT", sys)
+        .env("NO_COLOR", "1")
+        .env_remove("PORTTUNE_STATE_DIR")
+        .output()
+        .unwrap()
+}
+
+/// `apply` says which keys it left out and why; the journal's rollback lists structured
+/// entries (JSON) and its text fits 80 columns.
+#[test]
+fn apply_prints_skipped_keys_and_rollback_is_structured() {
+    let d = tempfile::tempdir().unwrap();
+    let sys = sysctl_tree(d.path());
+    let prof = d.path().join("p.yaml");
+    std::fs::write(
+        &prof,
+        "name: skiptest\nsysctl:\n  net.core.somaxconn: 8192\n  kernel.pid_max: 4194304\n",
+    )
+    .unwrap();
+    let state = d.path().join("state");
+    let (p, s) = (prof.to_str().unwrap(), state.to_str().unwrap());
+    let o = in_tree(
+        &[
+            "apply",
+            p,
+            "--yes",
+            "--skip",
+            "kernel.pid_max",
+            "--state-dir",
+            s,
+        ],
+        &sys,
+    );
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    let skipped = text
+        .split("Skipped")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Skipped section:\n{text}"));
+    assert!(skipped.contains("kernel.pid_max"), "{text}");
+    assert!(text.contains("net.core.somaxconn: 4096 → 8192"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(sys.join("kernel/pid_max")).unwrap(),
+        "32768\n"
+    );
+    for l in text.lines().filter(|l| !l.contains(s)) {
+        assert!(l.chars().count() <= 80, "{l}\n{text}");
+    }
+    let undo = text.lines().find(|l| l.starts_with("undo: ")).unwrap();
+    assert!(
+        undo.contains(&format!("porttune rollback {s}/journal/")),
+        "{text}"
+    );
+    let o = in_tree(&["rollback", "--yes", "--state-dir", s, "-o", "json"], &sys);
+    let v = common::json(&o);
+    assert_eq!(v["schema"], 1, "{v}");
+    let r = &v["restored"][0];
+    assert_eq!(
+        (r["kind"].as_str(), r["key"].as_str()),
+        (Some("sysctl"), Some("net.core.somaxconn")),
+        "{v}"
+    );
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (Some("8192"), Some("4096"))
+    );
+    // Again, as text: already rolled back, said within 80 columns.
+    let o = in_tree(&["apply", p, "--yes", "--state-dir", s], &sys);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = in_tree(&["rollback", "--state-dir", s], &sys);
+    let text = stdout(&o);
+    assert!(text.contains("restored net.core.somaxconn"), "{text}");
+    for l in text.lines().filter(|l| !l.contains(s)) {
+        assert!(l.chars().count() <= 80, "{l}\n{text}");
+    }
+}
+
+/// `profiles list` fits 80 columns when piped, like every command's text.
+#[test]
+fn profiles_list_fits_80_columns() {
+    let text = stdout(&run(&["profiles", "list"]));
+    assert!(text.contains("production"), "{text}");
+    for l in text.lines() {
+        assert!(
+            l.chars().count() <= 80,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+}
+
+/// Colour follows the one switch in the commands that had none or some: coloured with
+/// CLICOLOR_FORCE, plain when piped and with NO_COLOR.
+#[test]
+fn colour_in_profiles_status_and_apply() {
+    let d = tempfile::tempdir().unwrap();
+    let s = d.path().to_str().unwrap();
+    let cmds: [&[&str]; 4] = [
+        &["profiles", "list"],
+        &["profiles", "validate", "profiles/base.yaml"],
+        &["status", "--state-dir", s],
+        &["apply", "production", "--dry-run", "--root", s],
+    ];
+    for args in cmds {
+        let with = |env: &[(&str, &str)]| {
+            let mut c = Command::new(common::bin());
+            c.args(args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env_remove("NO_COLOR")
+                .env_remove("CLICOLOR_FORCE");
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            stdout(&c.output().unwrap())
+        };
+        assert!(!with(&[]).contains('\u{1b}'), "{args:?} piped");
+        assert!(
+            with(&[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'),
+            "{args:?} forced"
+        );
+        assert!(
+            !with(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'),
+            "{args:?} NO_COLOR"
+        );
+    }
 }

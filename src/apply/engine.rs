@@ -232,12 +232,7 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<Restored>, S
                     sysctl::describe_io(&err)
                 )
             })?;
-            let text = format!(
-                "pid:{pid} {}: → {}:{}",
-                resource.name(),
-                old.soft,
-                old.hard
-            );
+            let text = format!("pid:{pid} {}: → {}:{}", resource.name(), old.soft, old.hard);
             let from = cur.map(|c| format!("{}:{}", c.soft, c.hard));
             Ok(Some(e.restored(
                 from,

@@ -39,7 +39,10 @@ pub fn run(args: &ApplyArgs) -> Result<i32> {
     }
     if args.dry_run {
         if json {
-            crate::out!("{}", render::document(&PlanJson::new(&p, 0, None, "dry-run")));
+            crate::out!(
+                "{}",
+                render::document(&PlanJson::new(&p, 0, None, "dry-run"))
+            );
         } else {
             crate::out!("{}", render::plan::text(&p));
             crate::outln!("dry run: nothing changed");

@@ -61,7 +61,10 @@ fn localhost(t: &str) -> String {
         .to_socket_addrs()
         .map(|it| it.filter(|a| a.ip().is_loopback()).collect())
         .unwrap_or_default();
-    for ip in [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)] {
+    for ip in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
         let a = SocketAddr::new(ip, port);
         if !cands.contains(&a) {
             cands.push(a);

@@ -43,7 +43,7 @@ fn environment(name: &str) -> Vec<(&'static str, &'static str)> {
             "set and not 0: colour even when standard output is not a terminal",
         ),
     ];
-    if matches!(name, "apply" | "rollback" | "porttune") {
+    if matches!(name, "apply" | "rollback" | "status" | "porttune") {
         v.push((
             "PORTTUNE_STATE_DIR",
             "the journal directory (default /var/lib/porttune), as --state-dir",
@@ -75,7 +75,7 @@ fn files(name: &str) -> Vec<(&'static str, &'static str)> {
             "read: limits, sysctls, sockets, cgroup limits",
         ));
     }
-    if matches!(name, "apply" | "rollback" | "porttune") {
+    if matches!(name, "apply" | "rollback" | "status" | "porttune") {
         v.push((
             "/var/lib/porttune/journal/",
             "one journal per apply: the old values, for rollback",

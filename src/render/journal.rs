@@ -5,6 +5,8 @@ use colored::Colorize;
 use serde::Serialize;
 
 use crate::apply::engine::{NotRestored, Restored, RolledBack};
+use crate::apply::journal::State;
+use crate::apply::status::{Holds, JournalStatus, Status, Unreadable};
 use crate::render::wrap::wrap;
 
 /// The `rollback --format json` document: every journal rolled back, and the entries of all
@@ -87,4 +89,192 @@ pub fn rolled_back(r: &RolledBack, width: usize) -> (String, String) {
     }
     out.push_str(&format!("restored: {}\n", r.restored.len()));
     (out, err)
+}
+
+/// The command that rolls back one journal: by its id when it lies in the default state
+/// directory (short, fits a terminal), else by its path.
+pub fn undo_command(journal: &std::path::Path) -> String {
+    let default = std::path::Path::new(crate::apply::journal::DEFAULT_STATE_DIR);
+    let in_default = journal.parent() == Some(&crate::apply::journal::journal_dir(default));
+    match journal.file_stem() {
+        Some(id) if in_default => format!("porttune rollback {}", id.to_string_lossy()),
+        _ => format!("porttune rollback {}", journal.display()),
+    }
+}
+
+/// The `status --format json` document.
+#[derive(Debug, Serialize)]
+pub struct StatusJson<'a> {
+    /// The document's version (docs/json.md).
+    pub schema: u32,
+    pub state_dir: String,
+    /// Profiles applied and not rolled back, oldest first.
+    pub active: Vec<&'a str>,
+    /// Every open journal's values still hold, none is pending, every journal could be read
+    /// (exit 0).
+    pub ok: bool,
+    /// Journals left `pending` by an interrupted apply (roll them back).
+    pub pending: usize,
+    /// Values or files of open journals changed or removed since they were applied.
+    pub drifted: usize,
+    /// Every journal, oldest first.
+    pub journals: &'a [JournalStatus],
+    pub unreadable: &'a [Unreadable],
+}
+
+impl<'a> StatusJson<'a> {
+    pub fn new(st: &'a Status) -> Self {
+        StatusJson {
+            schema: 1,
+            state_dir: st.state_dir.display().to_string(),
+            active: st.active(),
+            ok: st.ok(),
+            pending: st.pending(),
+            drifted: st.drifted(),
+            journals: &st.journals,
+            unreadable: &st.unreadable,
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC` for a Unix time.
+fn when(secs: u64) -> String {
+    let s = crate::apply::journal::stamp(secs);
+    format!(
+        "{}-{}-{} {}:{} UTC",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13]
+    )
+}
+
+fn state_label(s: State) -> &'static str {
+    match s {
+        State::Pending => "pending",
+        State::Applied => "applied",
+        State::Restored => "restored",
+        State::RolledBack => "rolled back",
+    }
+}
+
+/// One open journal: its header and every entry with whether it holds.
+fn open_journal(o: &mut String, j: &JournalStatus, width: usize) {
+    let head = format!("`{}` on {} (journal {})", j.profile, when(j.created), j.id);
+    let tag = if j.state == State::Pending {
+        format!("{} ", "Pending:".red().bold())
+    } else {
+        format!("{} ", "Applied:".bold())
+    };
+    o.push_str(&wrap(&head, width, &tag, "  "));
+    if j.state == State::Pending {
+        let t = format!(
+            "an apply was interrupted and the host may be half-changed: restore it with `{}`",
+            undo_command(&j.journal)
+        );
+        o.push_str(&wrap(&t, width, "  ", "    "));
+    }
+    for e in &j.entries {
+        let label = match e.holds {
+            Holds::Yes => format!("{:<8}", e.holds.label()).green().to_string(),
+            Holds::Changed | Holds::Missing => {
+                format!("{:<8}", e.holds.label()).red().bold().to_string()
+            }
+            _ => format!("{:<8}", e.holds.label()).yellow().to_string(),
+        };
+        let mut t = match (&e.applied, &e.current) {
+            (Some(a), Some(c)) if e.holds != Holds::Yes => format!("{} = {a}, now {c}", e.key),
+            (Some(a), _) => format!("{} = {a}", e.key),
+            _ => e.key.clone(),
+        };
+        if let Some(n) = &e.note {
+            t.push_str(&format!(" ({n})"));
+        }
+        o.push_str(&wrap(&t, width, &format!("  {label} "), &" ".repeat(13)));
+    }
+}
+
+/// `porttune status` as text: the open journals entry by entry, a verdict, and the closed
+/// ones counted (listed one line each with `all`).
+pub fn status(st: &Status, all: bool, width: usize) -> String {
+    let mut o = String::new();
+    let dir = st.state_dir.display();
+    if st.journals.is_empty() && st.unreadable.is_empty() {
+        let t = format!(
+            "{}: nothing applied by porttune here: no journal in {dir}/journal (`--state-dir` names another state directory)",
+            "ok".green()
+        );
+        o.push_str(&wrap(&t, width, &format!("{} ", "Status:".bold()), "  "));
+        return o;
+    }
+    for j in st.journals.iter().filter(|j| j.open()) {
+        open_journal(&mut o, j, width);
+    }
+    for u in &st.unreadable {
+        let t = format!("{}: {}", u.journal.display(), u.error);
+        o.push_str(&wrap(&t, width, &format!("{} ", "unreadable:".red()), "  "));
+    }
+    let closed: Vec<&JournalStatus> = st.journals.iter().filter(|j| !j.open()).collect();
+    if all {
+        for j in &closed {
+            let t = format!(
+                "`{}` applied {}, {} {} (journal {})",
+                j.profile,
+                when(j.created),
+                state_label(j.state),
+                j.updated.map_or_else(|| "(time unknown)".to_string(), when),
+                j.id
+            );
+            o.push_str(&wrap(&t, width, &format!("{} ", "Earlier:".bold()), "  "));
+        }
+    } else if !closed.is_empty() {
+        let t = format!(
+            "{} journal(s) already rolled back or restored (`porttune status --all` lists them)",
+            closed.len()
+        );
+        o.push_str(&wrap(&t, width, "", "  "));
+    }
+    let verdict = if st.ok() {
+        match st.active().as_slice() {
+            [] => "nothing applied now: every apply was rolled back or restored".to_string(),
+            a => format!(
+                "{} applied; every value still holds",
+                a.iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    } else {
+        let mut v = Vec::new();
+        if st.drifted() > 0 {
+            v.push(format!(
+                "{} value(s) changed since they were applied (apply the profile again, or roll it back)",
+                st.drifted()
+            ));
+        }
+        if st.pending() > 0 {
+            v.push(format!(
+                "{} apply left half-done (roll it back)",
+                st.pending()
+            ));
+        }
+        if !st.unreadable.is_empty() {
+            v.push(format!("{} journal(s) unreadable", st.unreadable.len()));
+        }
+        v.join("; ")
+    };
+    let tag = if st.ok() {
+        "ok".green().to_string()
+    } else {
+        "NO".red().bold().to_string()
+    };
+    o.push_str(&wrap(
+        &format!("{tag}: {verdict}"),
+        width,
+        &format!("{} ", "Status:".bold()),
+        "  ",
+    ));
+    o
 }

@@ -182,9 +182,12 @@ pub fn applied(p: &Plan, changed: usize, journal: &Path, width: usize) -> String
         o.push_str(&wrap(w, width, &format!("{} ", "warning:".yellow()), "  "));
     }
     o.push_str(&format!("changed: {changed}\n"));
+    // Paths are printed whole (a cut path cannot be pasted).
     o.push_str(&format!("journal: {}\n", journal.display()));
-    let undo = format!("porttune rollback {}", journal.display());
-    o.push_str(&wrap(&undo, width, "undo: ", "  "));
+    o.push_str(&format!(
+        "undo: {}\n",
+        crate::render::journal::undo_command(journal)
+    ));
     o
 }
 
@@ -196,7 +199,12 @@ fn skipped(o: &mut String, p: &Plan, width: usize) {
     }
     o.push_str(&format!("Skipped ({}, not changed):\n", p.skipped.len()));
     for k in &p.skipped {
-        o.push_str(&wrap(&format!("{}: {}", k.key, k.why), width, "  ", "      "));
+        o.push_str(&wrap(
+            &format!("{}: {}", k.key, k.why),
+            width,
+            "  ",
+            "      ",
+        ));
     }
 }
 
@@ -252,8 +260,8 @@ pub fn verified(v: &VerifyJson, journal: Option<&Path>, width: usize) -> String 
         }
         (None, Some(j)) if v.still_applied => wrap(
             &format!(
-                "the changes are still applied (exit 1 does not undo them): keep them, or undo them with `porttune rollback {}`; `apply --verify --rollback-on-fail` undoes them by itself",
-                j.display()
+                "the changes are still applied (exit 1 does not undo them): keep them, or undo them with `{}`; `apply --verify --rollback-on-fail` undoes them by itself",
+                crate::render::journal::undo_command(j)
             ),
             width,
             "",
