@@ -391,7 +391,7 @@ fn stats_info(
         let Some(path) = haproxy::stats_path(&s) else {
             continue;
         };
-        if !listening.unix.iter().any(|u| u == path) {
+        if !listening.unix.iter().any(|u| haproxy::is_bound_as(u, path)) {
             notes.push(format!(
                 "HAProxy stats socket {path}: PID {pid} does not listen there; not dialed (maxconn derived from the configuration and limits)"
             ));

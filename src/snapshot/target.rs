@@ -339,6 +339,32 @@ mod creds {
     }
 }
 
+/// The network namespace of a process (`net:[INODE]`).
+pub fn netns_id(proc_root: &Path, who: &str) -> Option<String> {
+    std::fs::read_link(proc_root.join(who).join("ns/net"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Socket inodes held by a process (from its /proc/PID/fd links).
+pub fn socket_inodes(proc_root: &Path, pid: &str) -> Vec<u64> {
+    let mut v = Vec::new();
+    let Ok(rd) = std::fs::read_dir(proc_root.join(pid).join("fd")) else {
+        return v;
+    };
+    for e in rd.flatten() {
+        if let Ok(target) = std::fs::read_link(e.path()) {
+            let s = target.to_string_lossy();
+            if let Some(n) = s.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                if let Ok(i) = n.parse() {
+                    v.push(i);
+                }
+            }
+        }
+    }
+    v
+}
+
 /// Where a process listens: its own sockets (inodes among its fds) in the LISTEN state of
 /// the TCP tables of its network namespace, and the Unix socket paths it holds. The only
 /// places porttune may dial to ask a server for its settings.
@@ -355,9 +381,8 @@ pub fn listening(proc_root: &Path, pids: &[u32]) -> Listening {
     let si = procfs::current_system_info();
     for pid in pids {
         let who = pid.to_string();
-        let mine: std::collections::BTreeSet<u64> = super::linux::socket_inodes(proc_root, &who)
-            .into_iter()
-            .collect();
+        let mine: std::collections::BTreeSet<u64> =
+            socket_inodes(proc_root, &who).into_iter().collect();
         let net = proc_root.join(&who).join("net");
         for f in ["tcp", "tcp6"] {
             let Ok(t) = procfs::net::TcpNetEntries::from_file(net.join(f), si) else {
@@ -431,8 +456,8 @@ pub fn dial_tcp(
     if !addr.ip().is_loopback() {
         return Err(format!("{addr} is not a loopback address; not dialed"));
     }
-    let ours = super::linux::netns_id(proc_root, "self");
-    let theirs = super::linux::netns_id(proc_root, &pid.to_string());
+    let ours = netns_id(proc_root, "self");
+    let theirs = netns_id(proc_root, &pid.to_string());
     let connect =
         || std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"));
     if ours.is_some() && ours == theirs {

@@ -272,6 +272,18 @@ pub fn show_info(fs: &TargetFs, socket: &str) -> Result<HaproxyInfo, String> {
         .ok_or_else(|| format!("{path}: no Maxconn in the answer to show info"))
 }
 
+/// Whether a Unix socket the process bound (`bound`, as /proc/net/unix shows it) is the one
+/// at `path`: the same path, or HAProxy's temporary name `PATH.PID.tmp`, which it binds and
+/// then renames to PATH.
+pub fn is_bound_as(bound: &str, path: &str) -> bool {
+    bound == path
+        || bound
+            .strip_prefix(path)
+            .and_then(|r| r.strip_prefix('.'))
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .is_some_and(|pid| !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// The file system path of a `stats socket` address (`/run/haproxy.sock`,
 /// `unix@/run/haproxy.sock`); None for a TCP or abstract address.
 pub fn stats_path(socket: &str) -> Option<&str> {
@@ -360,6 +372,17 @@ mod tests {
         assert_eq!((e.file.as_str(), e.line), ("h.cfg", 2));
         let e = parse(&[("h.cfg".into(), "global\n  log \"x\n".into())]).unwrap_err();
         assert!(e.msg.contains("quote"), "{e:?}");
+    }
+
+    #[test]
+    fn stats_socket_bound_names() {
+        assert!(is_bound_as("/run/h.sock", "/run/h.sock"));
+        assert!(is_bound_as("/run/h.sock.123.tmp", "/run/h.sock"));
+        assert!(!is_bound_as("/run/h.sock.x.tmp", "/run/h.sock"));
+        assert!(!is_bound_as("/run/h.sock2", "/run/h.sock"));
+        assert!(!is_bound_as("/run/other.sock", "/run/h.sock"));
+        assert_eq!(stats_path("unix@/run/h.sock"), Some("/run/h.sock"));
+        assert_eq!(stats_path("ipv4@127.0.0.1:9999"), None);
     }
 
     #[test]
