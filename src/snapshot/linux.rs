@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::procsys::ProcSys;
+pub use super::target::{netns_id, socket_inodes};
 use super::*;
 use crate::error::{Error, Result};
 
@@ -127,12 +128,6 @@ pub fn net_of_pid(roots: &Roots, pid: u32, notes: &mut Vec<String>) -> Net {
         }
         Err(_) => net(&ps),
     }
-}
-
-pub fn netns_id(proc_root: &Path, who: &str) -> Option<String> {
-    std::fs::read_link(proc_root.join(who).join("ns/net"))
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned())
 }
 
 pub fn fs(ps: &ProcSys) -> Fs {
