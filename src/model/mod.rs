@@ -1,6 +1,7 @@
 //! The prediction model: pure functions of a [`Snapshot`] and a [`Scenario`].
 //! No I/O, no clock, no environment. See docs/model.md for every formula and its source.
 
+pub mod catalog;
 pub mod ceilings;
 pub mod check;
 pub mod checks;
