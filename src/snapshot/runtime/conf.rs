@@ -4,7 +4,7 @@
 //! `file:line`; a caller keeps only the settings its entry names, so no other content of a
 //! file is ever carried further. Errors name the file and why, never the file's content.
 
-use super::catalog::{ConfigSpec, IncludeKind, Shape, Target, resolve};
+use super::entry::{ConfigSpec, IncludeKind, Shape, Target, flag_value, resolve};
 use crate::snapshot::Setting;
 
 /// Include nesting porttune follows.
@@ -36,7 +36,7 @@ struct Walk<'a> {
 pub fn read_tree(spec: &ConfigSpec, path: &str, t: &Target) -> Result<Tree, String> {
     let base = spec
         .root_flag
-        .and_then(|f| super::catalog::flag_value(t.cmdline, f))
+        .and_then(|f| flag_value(t.cmdline, f))
         .map(|d| resolve(t.cwd.as_deref(), &d));
     let defines = t
         .cmdline
@@ -386,7 +386,7 @@ const BUILTIN_MODULES: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::super::catalog::{ConfigSpec, IncludeKind, Shape, Target};
+    use super::super::entry::{ConfigSpec, IncludeKind, Shape, Target};
     use super::*;
     use std::collections::BTreeMap;
 

@@ -4,6 +4,7 @@ pub mod catalog;
 #[cfg(target_os = "linux")]
 pub mod catalog_probe;
 pub mod conf;
+pub mod entry;
 pub mod erlang;
 pub mod haproxy;
 pub mod mysql;

@@ -10,7 +10,7 @@
 //! Configuration: `-f` relative to `-d`/`ServerRoot` (Debian: /etc/apache2/apache2.conf with
 //! `${APACHE_*}` from envvars, `IncludeOptional mods-enabled/*.load`). Source: Apache httpd 2.4
 //! documentation (mpm_common, event), measured on 2.4.
-use super::super::catalog::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 const fn s(key: &'static str, default: &'static str) -> CapSetting {

@@ -3,7 +3,7 @@
 //! ejabberdctl) and process table (`+P`, 250000) bound it, read as for any Erlang node.
 //! Source: Debian's /usr/sbin/ejabberdctl (ERL_MAX_PORTS, ERL_PROCESSES), measured.
 
-use super::super::catalog::{ConfigSpec, Entry};
+use super::super::entry::{ConfigSpec, Entry};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {

@@ -5,7 +5,7 @@
 //! Debian: `lighttpd -D -f /etc/lighttpd/lighttpd.conf`. Source: lighttpd 1.4 `server.c`
 //! (`server_main_setup`), measured on 1.4.69.
 
-use super::super::catalog::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {

@@ -6,7 +6,7 @@
 //! memcached answers "ERROR Too many open connections" and closes. Debian's memcached.conf holds
 //! the flags (the unit passes them). Source: memcached(1), memcached 1.6.18 measured.
 
-use super::super::catalog::{CapSetting, ConfigSpec, Entry, Message};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, Message};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {

@@ -5,7 +5,7 @@
 //! `mosquitto -c /etc/mosquitto/mosquitto.conf` (`include_dir /etc/mosquitto/conf.d`); without
 //! `-c` mosquitto runs on its defaults. Source: mosquitto.conf(5), mosquitto 2.0 measured.
 
-use super::super::catalog::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {

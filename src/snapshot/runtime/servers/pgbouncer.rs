@@ -5,7 +5,7 @@
 //! configuration is the command line's last argument (Debian: /etc/pgbouncer/pgbouncer.ini).
 //! Source: pgbouncer.ini(5), PgBouncer 1.18 measured.
 
-use super::super::catalog::{CapSetting, ConfigSpec, Entry, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {

@@ -10,7 +10,7 @@
 //! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`). Source: rabbit_common
 //! `file_handle_cache.erl`, rabbit `tcp_listener_sup.erl` (3.10.8), measured.
 
-use super::super::catalog::{CapSetting, ConfigSpec, Entry, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
