@@ -152,7 +152,9 @@ fn pgbouncer_max_client_conn_then_fds() {
         assert!(predicted > 80 && predicted < 96, "{v}");
         // past its fd limit PgBouncer stops accepting ("accept() failed: Too many open files"):
         // the rest wait in the kernel's accept queue, unrefused; what it holds is its sockets
-        assert_eq!(sockets, predicted, "{v}");
+        // within max(1, 0.5 %): once in a loaded run it held one fewer (86 of 87) in the
+        // settle window after "accept() failed: Too many open files"
+        assert!(sockets.abs_diff(predicted) <= 1, "{sockets} held, {v}");
         assert!(held >= predicted);
         drop(srv);
     });

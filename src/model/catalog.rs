@@ -6,95 +6,10 @@
 use super::Ceiling;
 use super::ctx::{Ctx, above, ceiling};
 use super::names::*;
+use super::server_settings::raw;
+use super::server_settings::{Found, files, find, number, value};
 use crate::snapshot::runtime::catalog::{self, Entry};
-use crate::snapshot::{Os, Rlim, RuntimeKind, Setting, Snapshot};
-
-/// A setting as the model finds it.
-enum Found<'a> {
-    /// Set (command line or a file read).
-    Read(&'a Setting),
-    /// The configuration was read and does not set it: the default applies.
-    NotSet,
-    /// Not known: the configuration was not read (why), or nothing was given to read.
-    Unknown(String),
-}
-
-fn find<'a>(snap: &'a Snapshot, e: &Entry, key: &str) -> Found<'a> {
-    let Some(conf) = &snap.runtime.server else {
-        return Found::Unknown(format!(
-            "{} was not read (give --pid of the running server, or --config FILE)",
-            e.product
-        ));
-    };
-    match (conf.get(key), &conf.unread) {
-        (Some(s), _) => Found::Read(s),
-        (None, Some(why)) => Found::Unknown(format!("configuration not read: {why}")),
-        (None, None) => Found::NotSet,
-    }
-}
-
-/// A number as servers write it; `None` for "no limit" (`-1`, `0` where it means none,
-/// `infinity`, `unlimited`) and for what is not a number.
-fn number(s: &str) -> Option<u64> {
-    let s = s.trim().trim_matches('"');
-    if s.eq_ignore_ascii_case("infinity") || s.eq_ignore_ascii_case("unlimited") {
-        return None;
-    }
-    s.parse::<u64>().ok().filter(|v| *v > 0)
-}
-
-fn files(snap: &Snapshot) -> String {
-    snap.runtime
-        .server
-        .as_ref()
-        .map(|c| c.files.join(", "))
-        .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| "its configuration".into())
-}
-
-/// A setting's value and how the model got it: (value, "key N (file:line)" or "default").
-/// `Err` when it is not a number (a value porttune cannot read as one).
-fn value(cx: &mut Ctx, e: &Entry, key: &str, default: Option<u64>) -> (Option<u64>, String, bool) {
-    match find(cx.snap, e, key) {
-        Found::Read(s) => match number(&s.value) {
-            Some(v) => (Some(v), format!("{key} {v} ({})", s.source), true),
-            None => (
-                None,
-                format!("{key} {} ({}): no limit", s.value, s.source),
-                true,
-            ),
-        },
-        Found::NotSet => (
-            default,
-            format!(
-                "{key} not set in {}: the default {}",
-                files(cx.snap),
-                default_words(e, key)
-            ),
-            true,
-        ),
-        Found::Unknown(why) => {
-            cx.assume(format!(
-                "{}: {key} unknown ({why}); the default {} is assumed: a value in its configuration would change this ceiling (pass --config FILE, or --app-limit N:{key})",
-                e.product,
-                default_words(e, key)
-            ));
-            (
-                default,
-                format!("{key} assumed {} (not read)", default_words(e, key)),
-                false,
-            )
-        }
-    }
-}
-
-fn default_words(e: &Entry, key: &str) -> &'static str {
-    e.settings
-        .iter()
-        .find(|s| s.key.eq_ignore_ascii_case(key))
-        .map(|s| s.default)
-        .unwrap_or("(none)")
-}
+use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
 fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
     match r {
@@ -128,6 +43,7 @@ pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
         RuntimeKind::Lighttpd => lighttpd(cx, e).into_iter().collect(),
         RuntimeKind::Memcached => memcached(cx, e).into_iter().collect(),
         RuntimeKind::Rabbitmq => rabbitmq(cx, e),
+        RuntimeKind::Apache => super::apache::caps(cx, e),
         _ => Vec::new(),
     }
 }
@@ -286,11 +202,22 @@ pub fn accept_spare_fds(snap: &Snapshot) -> (u64, &'static str) {
         .map_or((0, ""), |e| (e.accept_spare_fds, e.accept_spare_why))
 }
 
+/// The fd bound of a catalog server whose connections are held by other processes than the
+/// one read (Apache's children), replacing the generic one.
+pub(super) fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
+    let e = catalog::entry(cx.snap.runtime.kind)?;
+    match e.kind {
+        RuntimeKind::Apache => super::apache::process_fds(cx, e),
+        _ => None,
+    }
+}
+
 /// Why process_fds does not apply to a catalog server (it sets its own fd limit from a
 /// setting the catalog ceiling already counts).
 pub fn process_fds_not_applicable(snap: &Snapshot) -> Option<String> {
     match snap.runtime.kind {
         RuntimeKind::Memcached => Some("memcached sets its own RLIMIT_NOFILE (soft and hard) to -c (maxconns) at start: memcached_maxconns is its fd bound".into()),
+        RuntimeKind::Apache if raw(snap, "mpm").is_some_and(|m| m.value == "prefork") => Some("Apache's prefork MPM holds each connection in a child process of its own, with its own fd table".into()),
         _ => None,
     }
 }

@@ -96,6 +96,9 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
         return vec![c];
     }
+    if let Some(c) = super::catalog::process_fds(cx) {
+        return vec![c];
+    }
     if let Some(why) = super::servers::process_fds_not_applicable(cx.snap) {
         cx.na(PROCESS_FDS, why);
         return Vec::new();

@@ -1,6 +1,7 @@
 //! The prediction model: pure functions of a [`Snapshot`] and a [`Scenario`].
 //! No I/O, no clock, no environment. See docs/model.md for every formula and its source.
 
+pub mod apache;
 pub mod catalog;
 pub mod ceilings;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod names;
 pub mod nofile;
 pub mod patterns;
 pub mod scenario;
+mod server_settings;
 pub mod servers;
 pub mod usage;
 
