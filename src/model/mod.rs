@@ -18,6 +18,7 @@ pub mod names;
 pub mod nofile;
 pub mod patterns;
 pub mod scenario;
+pub mod server_patterns;
 mod server_settings;
 pub mod servers;
 pub mod usage;
