@@ -131,8 +131,11 @@ fn macos_dev_applies_reads_back_and_rolls_back() {
         plist.contains("<string>io.porttune.macos-dev</string>"),
         "{plist}"
     );
-    assert!(
-        plist.contains("/usr/sbin/sysctl -w kern.ipc.somaxconn=1024 kern.maxfiles=524288 kern.maxfilesperproc=262144 net.inet.ip.portrange.first=10240; /bin/launchctl limit maxfiles 262144 262144"),
+    assert_eq!(
+        program_arguments(&plist).join(" "),
+        "/usr/bin/find /dev/null ( -exec /bin/launchctl limit maxfiles 262144 262144 ; -o -prune ) \
+         -exec /usr/sbin/sysctl -w kern.ipc.somaxconn=1024 kern.maxfiles=524288 \
+         kern.maxfilesperproc=262144 net.inet.ip.portrange.first=10240 ;",
         "{plist}"
     );
     // No Linux file anywhere under the root.
@@ -294,4 +297,148 @@ fn unknown_mac_key_is_refused_against_the_host() {
         "{}",
         text(&out)
     );
+}
+
+/// The `<string>`s of a plist's ProgramArguments array, XML entities decoded: what launchd
+/// hands to execve(2) as argv.
+fn program_arguments(plist: &str) -> Vec<String> {
+    let start = plist
+        .find("<key>ProgramArguments</key>")
+        .expect("ProgramArguments");
+    let body = &plist[start..];
+    let body = &body[body.find("<array>").unwrap()..body.find("</array>").unwrap()];
+    body.split("<string>")
+        .skip(1)
+        .map(|s| {
+            s.split("</string>")
+                .next()
+                .unwrap()
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// Run a LaunchDaemon's argv as launchd would (execve, no shell), with launchctl and sysctl
+/// replaced by recorders that append their arguments, one per line, to `log` (and exit
+/// `launchctl_rc` for launchctl). GNU find stands for BSD find: `-exec … ;`, `( )`, `-o` and
+/// `-prune` are POSIX.
+fn run_as_launchd(args: &[String], dir: &Path, launchctl_rc: i32) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("calls.log");
+    let _ = std::fs::remove_file(&log);
+    let stub = |name: &str, rc: i32| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\necho \"== {name}\" >> '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\nexit {rc}\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let (launchctl, sysctl) = (stub("launchctl", launchctl_rc), stub("sysctl", 0));
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| match a.as_str() {
+            "/bin/launchctl" => launchctl.display().to_string(),
+            "/usr/sbin/sysctl" => sysctl.display().to_string(),
+            "/usr/bin/find" => "find".into(),
+            other => other.to_string(),
+        })
+        .collect();
+    let st = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .status()
+        .unwrap();
+    assert!(st.success(), "{argv:?}: {st}");
+    std::fs::read_to_string(&log).unwrap_or_default()
+}
+
+/// The LaunchDaemon runs no shell: each program and each `key=value` is its own
+/// ProgramArguments string, so a value full of shell syntax stays one argument of sysctl(8)
+/// (or the profile is refused before anything is written). launchctl runs before sysctl, and
+/// sysctl runs even when launchctl fails.
+#[test]
+fn launchdaemon_runs_no_shell() {
+    let m = mac();
+    std::fs::write(m.sys.join("kern/hostname"), "mac\n").unwrap();
+    let pwned = m.root.parent().unwrap().join("pwned");
+    let evil = [
+        format!("x;touch {}", pwned.display()),
+        format!("x$(touch {})", pwned.display()),
+        format!("x`touch {}`", pwned.display()),
+        format!("x' && touch {} #", pwned.display()),
+        "x;touch /tmp/pwned".to_string(),
+    ];
+    for (i, value) in evil.iter().enumerate() {
+        let p = m.state.join(format!("evil{i}.yaml"));
+        std::fs::write(
+            &p,
+            format!(
+                "name: macos-dev\nos: macos\nsysctl:\n  kern.hostname: {value:?}\n  kern.ipc.somaxconn: 1024\n\
+                 limits:\n  nofile: {{soft: 4096, hard: 8192}}\n  targets: [launchd]\n"
+            ),
+        )
+        .unwrap();
+        let state = m.state.join(format!("s{i}"));
+        let out = m.run(&[
+            "apply",
+            p.to_str().unwrap(),
+            "--yes",
+            "--persist",
+            "--host-os",
+            "macos",
+            "--root",
+            m.root.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]);
+        if out.status.code() == Some(2) {
+            // Refused by validation: it names the key and writes nothing.
+            assert!(text(&out).contains("kern.hostname"), "{}", text(&out));
+            assert!(!m.plist().exists(), "{}", text(&out));
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "{value}: {}", text(&out));
+        let args = program_arguments(&read(&m.plist()));
+        for a in &args {
+            let base = a.rsplit('/').next().unwrap();
+            assert!(
+                !matches!(
+                    base,
+                    "sh" | "bash" | "zsh" | "dash" | "ksh" | "csh" | "tcsh" | "fish" | "env"
+                ) && a != "-c",
+                "a shell in the LaunchDaemon: {args:?}"
+            );
+        }
+        let hostname = format!("kern.hostname={value}");
+        assert_eq!(
+            args.iter().filter(|a| **a == hostname).count(),
+            1,
+            "the value is one argument: {args:?}"
+        );
+        for rc in [0, 1] {
+            let calls = run_as_launchd(&args, m.root.parent().unwrap(), rc);
+            assert_eq!(
+                calls,
+                format!(
+                    "== launchctl\nlimit\nmaxfiles\n4096\n8192\n== sysctl\n-w\n{hostname}\nkern.ipc.somaxconn=1024\n"
+                ),
+                "launchctl exiting {rc}"
+            );
+            assert!(!pwned.exists(), "{value} ran as shell code");
+        }
+        let rb = m.run(&["rollback", "--state-dir", state.to_str().unwrap()]);
+        assert_eq!(rb.status.code(), Some(0), "{}", text(&rb));
+        assert!(!m.plist().exists());
+    }
 }

@@ -82,13 +82,21 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
         let maxfiles = lim
             .targets
             .contains(&LimitTarget::Launchd)
-            .then(|| lim.nofile.map(launchd_value))
-            .flatten();
+            .then_some(lim.nofile)
+            .flatten()
+            .map(|p| (p.soft.to_string(), p.hard.to_string()));
         if !persisted.is_empty() || maxfiles.is_some() {
+            let m = maxfiles.as_ref().map(|(s, h)| (s.as_str(), h.as_str()));
+            let content = launchd::plist(name, &persisted, m).map_err(|e| {
+                Error::Usage(format!(
+                    "profile `{name}` ({}): {e}; nothing was changed",
+                    profile.source
+                ))
+            })?;
             files.insert(
                 launchd::plist_path(name),
                 (
-                    launchd::plist(name, &persisted, maxfiles.as_deref()),
+                    content,
                     Scope::File,
                     Some("read by launchd at boot (RunAtLoad)".into()),
                 ),
