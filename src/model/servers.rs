@@ -173,6 +173,8 @@ fn nginx_process_fds(snap: &Snapshot, _sc: &Scenario) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -229,6 +231,8 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
             "raise `worker_connections {want};` in events {{}} and `worker_rlimit_nofile` to at least {} (main context) together, then reload (`nginx -s reload`)",
             want.saturating_add(base)
         ),
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 
@@ -291,6 +295,8 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
             scope: Scope::Process,
             why: format!("{} {} (--app-limit: a cap the application enforces itself, invisible from the OS)", a.name, a.value),
             lift: format!("raise {} in the application's configuration (the OS limits above it are the next rung)", a.name),
+            provenance: Ceiling::pending(),
+            conditional: None,
         });
     }
     out
@@ -338,6 +344,8 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
             "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
         ),
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -395,6 +403,8 @@ fn postgres_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -438,6 +448,8 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -520,6 +532,8 @@ pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
         scope: Scope::Process,
         why: format!("{why}: {what}; at the limit fork()/pthread_create() fail with EAGAIN"),
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -581,6 +595,8 @@ fn select_fd_setsize(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
             if extra > 0 { format!(" − {extra} set-up fds") } else { String::new() }
         ),
         lift: "use epoll or poll instead of select() (Python: selectors.DefaultSelector / asyncio's default loop; C: poll/epoll); raising RLIMIT_NOFILE does not help".into(),
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -713,6 +729,8 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 
@@ -746,6 +764,8 @@ fn haproxy_process_fds(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why: format!("({lim} [{who}] − {base} fds held besides connections) / 2 fds per proxied connection (client + server)"),
         lift: "raise the hard RLIMIT_NOFILE HAProxy starts with (LimitNOFILE=) and `maxconn` with it; HAProxy sets its own soft limit from maxconn".into(),
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
