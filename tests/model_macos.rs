@@ -174,9 +174,12 @@ fn older_mac() {
     assert_native(&p);
 }
 
-/// Unknown values take the macOS defaults, and the output says so.
+/// Unknown values take the macOS defaults of the snapshot's kernel, and the output says so:
+/// a 16 GiB Big Sur Mac (Darwin 20) scales OPEN_MAX + 2048 = 12,288 by 4 (49,152 files, 24,576
+/// per process), a 16 GiB Mac on macOS 12 or later 3 × OPEN_MAX (122,880 and 61,440): xnu
+/// `bsd/conf/param.c` before and from xnu-8019, `bsd_scale_setup`.
 #[test]
-fn unknown_values_assume_macos_defaults() {
+fn unknown_values_assume_macos_defaults_by_kernel() {
     let mut s = fixture("older-mac.yaml");
     s.fs.maxfilesperproc = None;
     s.fs.file_max = None;
@@ -184,19 +187,34 @@ fn unknown_values_assume_macos_defaults() {
     s.memory.mem_total_kb = Some(16 << 20);
     let mut o = sc(ScenarioKind::Outbound);
     o.churn = true;
-    let p = predict(&s, &o);
-    assert_eq!(p.get(MAX_FILES_PER_PROC).unwrap().value, 61_440 - 3);
-    assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 122_880 - 2_000);
-    assert_eq!(p.get(EPHEMERAL_PORTS).unwrap().value, 16_384);
-    assert!((p.rates[0].per_second - 16_384.0 / 30.0).abs() < 0.01);
-    let a = p.assumptions.join("\n");
-    assert!(
-        a.contains("kern.maxfilesperproc unknown: assumed 61440"),
-        "{a}"
-    );
-    assert!(a.contains("kern.maxfiles unknown: assumed 122880"), "{a}");
-    assert!(a.contains("49152–65535"), "{a}");
-    assert_native(&p);
+    for (kernel, perproc, files) in [
+        (Some("20.6.0"), 24_576, 49_152),
+        (Some("19.6.0"), 24_576, 49_152),
+        (Some("21.6.0"), 61_440, 122_880),
+        (Some("24.1.0 (macOS 15.1)"), 61_440, 122_880),
+        (None, 61_440, 122_880),
+    ] {
+        s.platform.kernel = kernel.map(String::from);
+        let p = predict(&s, &o);
+        assert_eq!(p.get(MAX_FILES_PER_PROC).unwrap().value, perproc - 3);
+        assert_eq!(p.get(SYSTEM_FILES).unwrap().value, files - 2_000);
+        assert_eq!(p.get(EPHEMERAL_PORTS).unwrap().value, 16_384);
+        assert!((p.rates[0].per_second - 16_384.0 / 30.0).abs() < 0.01);
+        let a = p.assumptions.join("\n");
+        assert!(
+            a.contains(&format!("kern.maxfilesperproc unknown: assumed {perproc}")),
+            "{a}"
+        );
+        assert!(
+            a.contains(&format!("kern.maxfiles unknown: assumed {files}")),
+            "{a}"
+        );
+        if kernel.is_none() {
+            assert!(a.contains("kernel version is unknown"), "{a}");
+        }
+        assert!(a.contains("49152–65535"), "{a}");
+        assert_native(&p);
+    }
 }
 
 /// A JVM on a Mac, JDK version unknown: before JDK-8324577 MaxFDLimit sets the soft limit to

@@ -240,7 +240,8 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
     let mut lock = HostLock::acquire(sys.root())?;
     refuse_pending(sys.root(), state_dir, true)?;
     let signals = guard::Signals::catch();
-    let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
+    let entries = sysctl::launchd_order(entries(plan)?, sys);
+    let mut j = Journal::new(&plan.profile, sys.root(), entries);
     let jpath = j.save_reserving(state_dir)?;
     lock.record(Some(&jpath));
     let mut done = 0;
@@ -255,6 +256,11 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
         super::guard::test_pause();
         stop = signals.caught().map(Stop::Signal);
     }
+    if stop.is_none()
+        && let Err(msg) = sysctl::read_back_all(&j.entries, sys, false)
+    {
+        stop = Some(Stop::Failed(msg));
+    }
     if stop.is_none() {
         j.state = State::Applied;
         match j.save(state_dir) {
@@ -262,7 +268,7 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
                 lock.record(None);
                 return Ok(Applied {
                     journal: jpath,
-                    changed: j.entries.len(),
+                    changed: plan.changes.len(),
                 });
             }
             Err(e) => stop = Some(Stop::Journal(e.to_string())),
@@ -408,6 +414,11 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
             Err(m) if m.contains(GONE) => out.warnings.push(m),
             Err(m) => out.failed.push(m),
         }
+    }
+    if out.failed.is_empty()
+        && let Err(m) = sysctl::read_back_all(&j.entries, &sys, true)
+    {
+        out.failed.push(m);
     }
     if out.failed.is_empty() {
         j.state = State::RolledBack;

@@ -56,6 +56,12 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
 
     // Files by absolute path (before --root) → (content, scope, restart).
     let mut files = plan_limits(profile, host, &mut plan)?;
+    if host_os == Os::Macos {
+        // launchd rewrites kern.maxfiles and kern.maxfilesperproc from its limits: it goes
+        // first, and apply journals both around it (apply::sysctl::launchd_order).
+        let launchd = crate::snapshot::sysctl_root::LAUNCHD_MAXFILES;
+        plan.changes.sort_by_key(|c| c.key != launchd);
+    }
     let name = &profile.name;
     let lim = &profile.limits;
     let mut vm_args: Option<String> = None;

@@ -6,6 +6,7 @@
 //! absent, never an error. The model says what it assumed instead.
 
 pub mod abilities;
+pub mod command;
 pub mod file;
 pub mod host;
 #[cfg(target_os = "linux")]
