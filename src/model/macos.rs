@@ -173,12 +173,6 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
     let p = &snap.process;
     let perproc = perproc(snap);
     let mut s = String::new();
-    if needed > perproc {
-        s.push_str(&format!(
-            "first, as root, `sudo sysctl -w kern.maxfilesperproc={needed} kern.maxfiles={}` (xnu caps every process at kern.maxfilesperproc {perproc}, and before macOS 11 refuses a soft limit above it); then ",
-            files_for(snap, needed)
-        ));
-    }
     if let Rlim::Value(soft) = p.nofile.soft {
         // Without privileges: up to the hard limit, and no further than kern.maxfilesperproc.
         let now = match p.nofile.hard {
@@ -191,6 +185,12 @@ pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
                 p.nofile.hard
             ));
         }
+    }
+    if needed > perproc {
+        s.push_str(&format!(
+            "beyond kern.maxfilesperproc {perproc} (xnu caps every process at it, and before macOS 11 refuses a soft limit above it), first `sudo sysctl -w kern.maxfilesperproc={needed} kern.maxfiles={}`, then ",
+            files_for(snap, needed)
+        ));
     }
     s.push_str(&format!(
         "raise the soft limit to {needed}: `ulimit -n {needed}` before the process starts, {} for what launchd starts, or SoftResourceLimits/HardResourceLimits NumberOfFiles {needed} in its launchd plist",
