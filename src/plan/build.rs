@@ -503,7 +503,7 @@ fn launchd_change(
         needs: "root (sudo launchctl)".into(),
         allowed: host.can_write_sysctl(key),
         restart: Some(
-            "processes launchd starts from now on; restart running services and open a new terminal"
+            "processes launchd starts from now on: restart running services, and quit and reopen Terminal (its new windows and tabs keep the limit the app started with)"
                 .into(),
         ),
         why: None,
