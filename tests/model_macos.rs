@@ -398,3 +398,63 @@ fn every_lift_goes_beyond_the_current_value() {
     }
     assert!(seen > 20, "only {seen} lifts compared");
 }
+
+/// Memory on a Mac is what it can give back, not its free pages: macOS keeps only a few
+/// thousand pages free (near its free target) and the rest in the file cache and purgeable
+/// memory. The seed's host with 80 MiB free: counting only free pages made `memory` the
+/// headline at ~11,000, below the 12,261 the node held; from the page counts (free +
+/// file-backed + purgeable, xnu vm_page counts) the seed's answer stands, and a saved
+/// snapshot gives the same answer as the probe.
+#[test]
+fn memory_counts_what_macos_gives_back() {
+    let mut s = fixture("seed-facts.yaml");
+    let lo = sc(ScenarioKind::Loopback);
+    // What the old probe recorded: vm.page_free_count × page size alone.
+    s.memory.mem_available_kb = Some(80 << 10);
+    let old = predict(&s, &lo);
+    assert_eq!(old.bottleneck, Some(MEMORY), "{:#?}", old.ceilings);
+    assert!(old.ceiling < 12_261, "{}", old.ceiling);
+    // The probe now keeps the page counts, and the model derives from them.
+    s.memory.macos_pages = Some(snapshot::MacPages {
+        page_size: Some(16_384),
+        free: Some(5_120),
+        file_backed: Some(180_000),
+        purgeable: Some(3_000),
+        memorystatus_level: Some(31),
+    });
+    let p = predict(&s, &lo);
+    assert_seed_facts(&p);
+    let m = p.get(MEMORY).unwrap();
+    assert!(m.value > 100_000, "{}", m.value);
+    assert!(
+        m.why
+            .contains("free 5120 + file-backed 180000 + purgeable 3000 pages × 16384 B"),
+        "{}",
+        m.why
+    );
+    assert_native(&p);
+    // Without page counts, the kernel's own level.
+    s.memory.macos_pages = Some(snapshot::MacPages {
+        memorystatus_level: Some(31),
+        ..Default::default()
+    });
+    let p = predict(&s, &lo);
+    assert_seed_facts(&p);
+    assert!(
+        p.get(MEMORY).unwrap().why.contains("kern.memorystatus_level"),
+        "{}",
+        p.get(MEMORY).unwrap().why
+    );
+    // Saved and loaded: the same answer.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mac.yaml");
+    snapshot::save(&s, &f).unwrap();
+    assert_eq!(predict(&snapshot::load(&f).unwrap(), &lo), p);
+}
+
+/// The seed from facts only: erts' 24,576 fds, (24,576 − 54 − 1) / 2, then the port pool.
+fn assert_seed_facts(p: &Prediction) {
+    assert_eq!(p.bottleneck, Some(ERLANG_MAX_FDS), "{:#?}", p.ceilings);
+    assert_eq!(p.ceiling, (24_576 - 54 - 1) / 2);
+    assert_eq!(p.ceilings[1].name, EPHEMERAL_PORTS);
+}
