@@ -441,7 +441,10 @@ fn memory_counts_what_macos_gives_back() {
     let p = predict(&s, &lo);
     assert_seed_facts(&p);
     assert!(
-        p.get(MEMORY).unwrap().why.contains("kern.memorystatus_level"),
+        p.get(MEMORY)
+            .unwrap()
+            .why
+            .contains("kern.memorystatus_level"),
         "{}",
         p.get(MEMORY).unwrap().why
     );

@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::journal::Entry;
+use crate::plan::Action as Entry;
 
 pub use crate::snapshot::sysctl_root::{DEFAULT_ROOT, LAUNCHD_MAXFILES, SysctlRoot, launchctl};
 

@@ -424,9 +424,11 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
 fn memory(cx: &mut Ctx) -> Option<Ceiling> {
     let snap = cx.snap;
     // On a Mac, from the page counts when the snapshot has them (docs/model.md, "macOS").
-    let mac_pages = snap.memory.macos_pages.as_ref().and_then(|p| {
-        crate::snapshot::macos_parse::available_kb(p, snap.memory.mem_total_kb)
-    });
+    let mac_pages = snap
+        .memory
+        .macos_pages
+        .as_ref()
+        .and_then(|p| crate::snapshot::macos_parse::available_kb(p, snap.memory.mem_total_kb));
     let avail_kb = mac_pages
         .as_ref()
         .map(|(kb, _)| *kb)
