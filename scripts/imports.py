@@ -25,7 +25,7 @@ ALLOWED = {
     "plan": {"profile", "model", "snapshot"},
     "apply": {"plan", "profile", "snapshot", "model"},
     "flood": {"model", "snapshot"},
-    "render": {"model", "plan", "flood", "snapshot", "explain"},
+    "render": {"model", "plan", "apply", "flood", "snapshot", "explain"},
     "profile": {"model", "snapshot"},
     "model": {"snapshot"},
     "snapshot": set(),

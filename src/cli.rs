@@ -18,6 +18,7 @@ Exit codes (every command):
   0  all good: checks passed, applied or nothing to do, the flood matched the prediction
   1  ran, and the answer is no: a check failed or the prediction is below --require, a change
      failed (or SIGTERM/SIGHUP came) and everything was restored, apply --check found changes,
+     apply --verify measured fewer (the changes stay applied unless --rollback-on-fail),
      the flood differs
   2  bad usage or bad input: nothing was changed
   3  internal error (a bug, the host could not be read, standard output failed)
@@ -57,6 +58,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Restore the values and files applies changed (every open journal, or the one named).
     Rollback(RollbackArgs),
+    /// What porttune has applied on this host (its journals: applied, pending, rolled back,
+    /// the files written) and whether each value still holds. Exits 1 when one no longer
+    /// does or an apply was left half-done.
+    Status(StatusArgs),
     /// List, show and validate profiles.
     Profiles(ProfilesArgs),
     /// What porttune can and cannot do on this host, and why (root, capabilities, /proc/sys,
@@ -80,7 +85,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The subcommand whose page to print (porttune-COMMAND(1)); none: porttune(1).
-    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "profiles", "doctor", "completions", "man"])]
+    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "status", "profiles", "doctor", "completions", "man"])]
     pub command: Option<String>,
     /// Write every page (porttune.1, porttune-check.1, …) into DIR and list them.
     #[arg(long, value_name = "DIR", conflicts_with = "command", value_hint = clap::ValueHint::DirPath)]
@@ -89,8 +94,8 @@ pub struct ManArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output format (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub format: DoctorFormat,
 }
 
@@ -396,9 +401,13 @@ pub struct CheckArgs {
     /// `checks_for: "with_profile"`).
     #[arg(long, value_name = "PROFILE", value_parser = Suggest::Profiles, hide_possible_values = true)]
     pub with: Option<String>,
-    /// Output format: text for people, json for scripts (`"schema": 1`).
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output format: text for people, json for scripts (`"schema": 1`), prometheus for
+    /// node_exporter's textfile collector (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub format: CheckFormat,
+    /// Print nothing; only the exit code says whether the checks (and --require) passed.
+    #[arg(long, short = 'q', conflicts_with_all = ["brief", "format"])]
+    pub quiet: bool,
     /// Text: one screen — the verdict, the bottleneck's lift, the ladder's numbers and the
     /// check IDs (without the explanations).
     #[arg(long)]
@@ -482,7 +491,7 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Output format: text for people, json for scripts (`"schema": 1`).
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub format: ExplainFormat,
 }
 
@@ -521,8 +530,8 @@ pub struct TargetArgs {
     /// as --sysctl-root, `macos` plans and applies a macOS profile on any machine (tests).
     #[arg(long, value_name = "OS", hide = true, value_parser = ["linux", "macos"])]
     pub host_os: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    /// Output format (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// Leave these sysctl keys of the profile out (comma-separated or repeated), e.g. a key
     /// that is read-only here. A profile can mark a key `optional: true` instead.
@@ -563,6 +572,10 @@ pub struct ApplyArgs {
     /// --max N`) up to the profile's `require.connections`; exit 1 when it measures fewer.
     #[arg(long, conflicts_with_all = ["dry_run", "check"])]
     pub verify: bool,
+    /// With --verify: when the flood measures fewer than required, roll the apply back (its
+    /// journal) instead of leaving the changes in place; exit 1 either way.
+    #[arg(long, requires = "verify")]
+    pub rollback_on_fail: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -576,9 +589,35 @@ pub struct RollbackArgs {
     /// Journal directory.
     #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = crate::apply::journal::DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = RollbackFormat::Text)]
+    /// Output format (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value_t = RollbackFormat::Text)]
     pub format: RollbackFormat,
+    /// Accepted so scripts can pair `rollback --yes` with `apply --yes`: rollback never asks
+    /// (it only puts back values a journal recorded).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Formats `status` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `porttune status`: the journals and whether what they applied still holds.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Journal directory.
+    #[arg(long, value_name = "DIR", env = "PORTTUNE_STATE_DIR", default_value = crate::apply::journal::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Also list the journals already rolled back or restored, one line each.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
 }
 
 /// `porttune profiles list|show|validate`.
@@ -708,8 +747,8 @@ pub struct FloodArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
 
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = FloodFormat::Text)]
+    /// Output format on stdout (`-o json`).
+    #[arg(long, short = 'o', value_enum, default_value_t = FloodFormat::Text)]
     pub format: FloodFormat,
 
     /// Also write the Markdown report to this file.

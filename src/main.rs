@@ -15,6 +15,7 @@ fn main() {
         Command::Plan(a) => commands::plan::run(a),
         Command::Apply(a) => commands::apply::run(a),
         Command::Rollback(a) => commands::rollback::run(a),
+        Command::Status(a) => commands::status::run(a),
         Command::Profiles(a) => commands::profiles::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Completions(a) => commands::completions::run(a),

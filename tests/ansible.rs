@@ -87,12 +87,13 @@ fn playbook_in_check_mode_and_real_mode() {
         "set +e\n{}\n\
          prlimit --nofile=8192:8192 {} 60 & svc=$!\n\
          trap 'kill $svc' EXIT\n\
-         sleep 0.2\n{}\n{}\n{}",
+         sleep 0.2\n{}\n{}\n{}\n{}",
         common::sysctl_set("net.ipv4.ip_local_port_range", "40000 40999"),
         exe.display(),
         ap("--check", 1),
         ap("", 2),
         ap("", 3),
+        ap("-e porttune_require=100000", 4),
     );
     let out = Command::new("unshare")
         .args(["-n", "sh", "-c", &format!("ip link set lo up\n{script}")])
@@ -110,7 +111,7 @@ fn playbook_in_check_mode_and_real_mode() {
     );
     let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
     let rcs = read("rcs");
-    let runs: Vec<String> = (1..=3).map(|n| read(&format!("run{n}.txt"))).collect();
+    let runs: Vec<String> = (1..=4).map(|n| read(&format!("run{n}.txt"))).collect();
     let all = format!("{rcs}\n{}", runs.join("\n=====\n"));
     // Check mode: nothing changed in the namespace, the pending task reports `changed`, the
     // gate (judging the what-if: 5,000 ports ≥ 3,000) passes.
@@ -127,6 +128,25 @@ fn playbook_in_check_mode_and_real_mode() {
     let r3 = recap(&runs[2]);
     assert_eq!((r3.failed, r3.changed), (0, 0), "{all}");
     assert!(r3.ok >= 3, "{all}");
+    // Below the requirement: the host fails with one short message naming the bottleneck
+    // and the failed checks, not the check JSON (16 KB on one line).
+    assert!(rcs.contains("rc4=2 40000 44999"), "{all}");
+    let r4 = recap(&runs[3]);
+    assert_eq!(r4.failed, 1, "{all}");
+    let fatal = runs[3]
+        .lines()
+        .find(|l| l.starts_with("fatal:"))
+        .unwrap_or_else(|| panic!("no fatal line:\n{all}"));
+    assert!(fatal.contains("porttune check failed"), "{fatal}");
+    assert!(fatal.contains("limited by process_fds"), "{fatal}");
+    assert!(!fatal.contains("\\n"), "one line: {fatal}");
+    assert!(fatal.contains("Require"), "{fatal}");
+    assert!(
+        !fatal.contains("\\\"ceilings\\\""),
+        "the JSON is not printed: {fatal}"
+    );
+    let longest = runs[3].lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 1000, "{longest} bytes on one line:\n{}", runs[3]);
     // The persisted file went to the temporary root, not /etc.
     assert!(
         d.join("img/etc/sysctl.d/60-porttune-web.conf").exists(),

@@ -104,3 +104,58 @@ fn verify_is_not_ok_when_the_profiles_scenario_is_predicted_short() {
         "{v}"
     );
 }
+
+/// After a failed `--verify` the text says the changes are still applied and names the
+/// rollback command (and that command restores them); with `--rollback-on-fail` apply rolls
+/// its own journal back: the range is the default again and the JSON says so.
+#[test]
+#[ignore = "needs root and unshare -n"]
+fn failed_verify_says_still_applied_or_rolls_back() {
+    if !common::need_root("failed_verify_says_still_applied_or_rolls_back") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = profile(d.path(), "40000 40999", Some(3000));
+    let dir = d.path().display();
+    let out = common::netns_sh(&format!(
+        "set +e\n\
+         \"$PORTTUNE\" apply {p} --yes --verify --state-dir {dir}/s1 > {dir}/text.out 2>&1; echo $? > {dir}/text.rc\n\
+         cat /proc/sys/net/ipv4/ip_local_port_range > {dir}/range.after-text\n\
+         j=$(sed -n 's/^journal: //p' {dir}/text.out)\n\
+         \"$PORTTUNE\" rollback --yes \"$j\" > /dev/null 2>&1; echo $? > {dir}/rollback.rc\n\
+         cat /proc/sys/net/ipv4/ip_local_port_range > {dir}/range.after-rollback\n\
+         \"$PORTTUNE\" apply {p} --yes --verify --rollback-on-fail --format json --state-dir {dir}/s2 > {dir}/rof.json 2> {dir}/rof.err; echo $? > {dir}/rof.rc\n\
+         cat /proc/sys/net/ipv4/ip_local_port_range > {dir}/range.after-rof",
+        p = p.display()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |f: &str| std::fs::read_to_string(d.path().join(f)).unwrap();
+    let text = read("text.out");
+    assert_eq!(read("text.rc").trim(), "1", "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("the changes are still applied"), "{text}");
+    assert!(flat.contains("--rollback-on-fail"), "{text}");
+    assert!(
+        flat.contains("undo them with `porttune rollback /"),
+        "{text}"
+    );
+    assert_eq!(
+        read("range.after-text").trim(),
+        "40000\t40999",
+        "still applied"
+    );
+    assert_eq!(read("rollback.rc").trim(), "0", "the command named works");
+    assert_eq!(read("range.after-rollback").trim(), "32768\t60999");
+    assert_eq!(read("rof.rc").trim(), "1", "{}", read("rof.err"));
+    let v: serde_json::Value = serde_json::from_str(&read("rof.json")).unwrap();
+    assert_eq!(v["verify"]["ok"], false, "{v}");
+    assert_eq!(v["verify"]["still_applied"], false, "{v}");
+    let restored = &v["verify"]["rolled_back"]["restored"][0];
+    assert_eq!(restored["key"], "net.ipv4.ip_local_port_range", "{v}");
+    assert_eq!(restored["to"], "32768 60999", "{v}");
+    assert_eq!(read("range.after-rof").trim(), "32768\t60999");
+}

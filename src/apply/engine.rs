@@ -93,9 +93,75 @@ fn forward(e: &Entry, sys: &SysctlFs) -> std::result::Result<(), String> {
     }
 }
 
-/// Put one entry back as it was. Ok(Some(text)) when something was restored, Ok(None) when
+/// One value or file a rollback (or an apply's undo) put back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Restored {
+    /// `sysctl`, `file` or `rlimit`.
+    pub kind: &'static str,
+    /// The sysctl key, the file's path, or `pid:N nofile`.
+    pub key: String,
+    /// The value before the rollback (`null` when it could not be read; for a file, its
+    /// content is not repeated here).
+    pub from: Option<String>,
+    /// The value put back (`null`: the file was removed, as it did not exist before).
+    pub to: Option<String>,
+    /// The same, in words (what the text output prints).
+    pub text: String,
+}
+
+impl std::fmt::Display for Restored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// One entry a rollback could not restore.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotRestored {
+    pub kind: &'static str,
+    pub key: String,
+    /// Why, in words.
+    pub error: String,
+}
+
+impl std::fmt::Display for NotRestored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
+}
+
+impl Entry {
+    /// `sysctl`, `file` or `rlimit`, as the journal tags it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::Sysctl { .. } => "sysctl",
+            Entry::File { .. } => "file",
+            Entry::Rlimit { .. } => "rlimit",
+        }
+    }
+
+    fn restored(&self, from: Option<String>, to: Option<String>, text: String) -> Restored {
+        Restored {
+            kind: self.kind(),
+            key: self.label(),
+            from,
+            to,
+            text,
+        }
+    }
+
+    fn not_restored(&self, error: String) -> NotRestored {
+        NotRestored {
+            kind: self.kind(),
+            key: self.label(),
+            error,
+        }
+    }
+}
+
+/// Put one entry back as it was. Ok(Some(what)) when something was restored, Ok(None) when
 /// it already had its old value.
-fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, String> {
+fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<Restored>, String> {
     match e {
         Entry::Sysctl {
             key,
@@ -112,10 +178,8 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
             if normalize(&back) != normalize(old) {
                 return Err(format!("{key}: restored {old:?} but reads back {back:?}"));
             }
-            Ok(Some(format!(
-                "{key}: {} → {old}",
-                cur.unwrap_or_else(|| "?".into())
-            )))
+            let text = format!("{key}: {} → {old}", cur.as_deref().unwrap_or("?"));
+            Ok(Some(e.restored(cur, Some(old.clone()), text)))
         }
         Entry::File {
             path,
@@ -131,10 +195,8 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
                     }
                     std::fs::remove_file(path)
                         .map_err(|err| format!("{}: cannot remove: {err}", path.display()))?;
-                    Ok(Some(format!(
-                        "{}: removed (did not exist before)",
-                        path.display()
-                    )))
+                    let text = format!("{}: removed (did not exist before)", path.display());
+                    Ok(Some(e.restored(None, None, text)))
                 }
                 Some(text) => {
                     if cur.as_deref() == Some(text.as_str()) {
@@ -142,10 +204,8 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
                     }
                     persist::write_atomic(path, text.as_bytes(), old_mode.unwrap_or(0o644))
                         .map_err(|err| format!("{}: cannot restore: {err}", path.display()))?;
-                    Ok(Some(format!(
-                        "{}: previous content restored",
-                        path.display()
-                    )))
+                    let text = format!("{}: previous content restored", path.display());
+                    Ok(Some(e.restored(None, Some(text.clone()), text)))
                 }
             }
         }
@@ -172,11 +232,12 @@ fn restore(e: &Entry, sys: &SysctlFs) -> std::result::Result<Option<String>, Str
                     sysctl::describe_io(&err)
                 )
             })?;
-            Ok(Some(format!(
-                "pid:{pid} {}: → {}:{}",
-                resource.name(),
-                old.soft,
-                old.hard
+            let text = format!("pid:{pid} {}: → {}:{}", resource.name(), old.soft, old.hard);
+            let from = cur.map(|c| format!("{}:{}", c.soft, c.hard));
+            Ok(Some(e.restored(
+                from,
+                Some(format!("{}:{}", old.soft, old.hard)),
+                text,
             )))
         }
         // Not in a journal: `entries` and `Journal::load` refuse an unknown old value.
@@ -358,8 +419,8 @@ pub struct RolledBack {
     pub profile: String,
     /// The journal had already been rolled back or restored: nothing done.
     pub already: bool,
-    pub restored: Vec<String>,
-    pub failed: Vec<String>,
+    pub restored: Vec<Restored>,
+    pub failed: Vec<NotRestored>,
     pub warnings: Vec<String>,
 }
 
@@ -412,7 +473,7 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
             Ok(Some(r)) => out.restored.push(r),
             Ok(None) => {}
             Err(m) if m.contains(GONE) => out.warnings.push(m),
-            Err(m) => out.failed.push(m),
+            Err(m) => out.failed.push(e.not_restored(m)),
         }
     }
     if out.failed.is_empty()

@@ -9,5 +9,6 @@ pub mod journal;
 pub mod limits;
 pub mod ports;
 pub mod prepare;
+pub mod status;
 pub mod sysctl;
 pub mod warn;

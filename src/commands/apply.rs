@@ -3,9 +3,9 @@
 
 use std::io::IsTerminal;
 
-use serde_json::json;
+use std::path::Path;
 
-use super::plan::{print_json, target_options};
+use super::plan::target_options;
 use super::rollback::check_state_dir;
 use crate::apply::engine;
 use crate::apply::prepare::{absolute, make_plan};
@@ -14,6 +14,8 @@ use crate::error::{Error, Result, exit};
 use crate::flood::FloodOptions;
 use crate::plan::Plan;
 use crate::render;
+use crate::render::plan::{PlanJson, VerifyJson};
+use crate::render::wrap::terminal_width;
 
 pub fn run(args: &ApplyArgs) -> Result<i32> {
     check_state_dir(&args.state_dir)?;
@@ -37,7 +39,10 @@ pub fn run(args: &ApplyArgs) -> Result<i32> {
     }
     if args.dry_run {
         if json {
-            print_json(&render::plan::json(&p, 0, None, "dry-run"));
+            crate::out!(
+                "{}",
+                render::document(&PlanJson::new(&p, 0, None, "dry-run"))
+            );
         } else {
             crate::out!("{}", render::plan::text(&p));
             crate::outln!("dry run: nothing changed");
@@ -51,12 +56,7 @@ pub fn run(args: &ApplyArgs) -> Result<i32> {
             crate::out!("{}", render::plan::text(&p));
             crate::outln!("changed: 0 (nothing to do)");
         }
-        return finish(
-            args,
-            json.then(|| render::plan::json(&p, 0, None, "apply")),
-            required,
-            &p,
-        );
+        return finish(args, &p, 0, None);
     }
     refuse_missing(&p)?;
     if !args.yes && !confirm(args, &p)? {
@@ -64,20 +64,18 @@ pub fn run(args: &ApplyArgs) -> Result<i32> {
     }
     let done = engine::execute(&p, &sys, &absolute(&args.state_dir)?)?;
     if !json {
-        crate::out!("{}", render::plan::applied(&p, done.changed, &done.journal));
+        crate::out!(
+            "{}",
+            render::plan::applied(&p, done.changed, &done.journal, terminal_width())
+        );
     }
-    finish(
-        args,
-        json.then(|| render::plan::json(&p, done.changed, Some(&done.journal), "apply")),
-        required,
-        &p,
-    )
+    finish(args, &p, done.changed, Some(&done.journal))
 }
 
 /// `apply --check`: the plan, and exit 0 when nothing is to change, 1 otherwise.
 fn check_only(p: &Plan, json: bool) -> i32 {
     if json {
-        print_json(&render::plan::json(p, 0, None, "check"));
+        crate::out!("{}", render::document(&PlanJson::new(p, 0, None, "check")));
     } else {
         crate::out!("{}", render::plan::text(p));
         if p.changes.is_empty() {
@@ -163,73 +161,45 @@ fn verify_scope(sc: &crate::model::Scenario) -> String {
 /// Print the apply result (JSON: one document) and, with `--verify`, run the flood and
 /// report whether the host now holds the profile's required connections: the flood must
 /// reach them, and the plan's prediction for the profile's own scenario must too (a loopback
-/// flood cannot prove an outbound or inbound requirement the model says is not met).
-fn finish(
-    args: &ApplyArgs,
-    json: Option<serde_json::Value>,
-    required: Option<u64>,
-    p: &Plan,
-) -> Result<i32> {
-    let verified = match (args.verify, required) {
-        (true, Some(n)) => Some((n, verify_flood(n, &p.scenario)?)),
+/// flood cannot prove an outbound or inbound requirement the model says is not met). After a
+/// failed verify the changes stay applied (said, with the rollback command), unless
+/// `--rollback-on-fail` rolls this apply's journal back.
+fn finish(args: &ApplyArgs, p: &Plan, changed: usize, journal: Option<&Path>) -> Result<i32> {
+    let json = args.target.format == PlanFormat::Json;
+    let mut doc = PlanJson::new(p, changed, journal, "apply");
+    let required = p.prediction.as_ref().and_then(|w| w.required);
+    let (true, Some(n)) = (args.verify, required) else {
+        if json {
+            crate::out!("{}", render::document(&doc));
+        }
+        return Ok(exit::OK);
+    };
+    let flood = verify_flood(n, &p.scenario)?;
+    let predicted = p.prediction.as_ref().map(|w| w.after);
+    let ok = flood.measured() >= n && predicted.is_none_or(|a| a >= n);
+    let rolled_back = match journal {
+        Some(j) if !ok && args.rollback_on_fail => Some(engine::rollback_one(j)?),
         _ => None,
     };
-    let predicted = p.prediction.as_ref().map(|w| w.after);
-    let met = |n: u64, r: &crate::flood::report::FloodReport| {
-        r.measured() >= n && predicted.is_none_or(|a| a >= n)
+    let restored = rolled_back.as_ref().is_some_and(|r| r.failed.is_empty());
+    let v = VerifyJson {
+        required: n,
+        measured: flood.measured(),
+        predicted,
+        ok,
+        scenario: p.scenario.kind.name(),
+        proves: verify_scope(&p.scenario),
+        still_applied: changed > 0 && !restored,
+        rolled_back,
+        flood,
     };
-    let code = match &verified {
-        Some((n, r)) if !met(*n, r) => exit::FAILED,
-        _ => exit::OK,
-    };
-    let kind = p.scenario.kind.name();
-    let scope = verify_scope(&p.scenario);
-    match json {
-        Some(mut v) => {
-            if let Some((n, r)) = &verified {
-                v["verify"] = json!({
-                    "required": n,
-                    "measured": r.measured(),
-                    "predicted": predicted,
-                    "ok": met(*n, r),
-                    "scenario": kind,
-                    "proves": scope,
-                    "flood": serde_json::to_value(r).unwrap_or_default(),
-                });
-            }
-            print_json(&v);
-        }
-        None => {
-            if let Some((n, r)) = &verified {
-                crate::outln!("\nverify: up to the profile's {n} connections; {scope}");
-                crate::out!(
-                    "{}",
-                    crate::render::wrap::wrap_lines(
-                        &crate::render::flood::text(r),
-                        crate::render::wrap::terminal_width()
-                    )
-                );
-                let short = predicted.filter(|&a| a < *n).map(|a| {
-                    format!(
-                        "; the plan predicts {} for the profile's {kind} scenario, below the required {}: a loopback flood cannot prove it",
-                        crate::render::thousands(a),
-                        crate::render::thousands(*n)
-                    )
-                });
-                crate::outln!(
-                    "verify: {} — measured {} on loopback, required {n}{}",
-                    if met(*n, r) {
-                        colored::Colorize::green("ok").to_string()
-                    } else {
-                        colored::Colorize::bold(colored::Colorize::red("FAILED")).to_string()
-                    },
-                    r.measured(),
-                    short.unwrap_or_default()
-                );
-            }
-        }
+    if json {
+        doc.verify = Some(v);
+        crate::out!("{}", render::document(&doc));
+    } else {
+        crate::out!("{}", render::plan::verified(&v, journal, terminal_width()));
     }
-    Ok(code)
+    Ok(if ok { exit::OK } else { exit::FAILED })
 }
 
 /// A bounded loopback flood up to `n` connections, in as many worker processes as the fd

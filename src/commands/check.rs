@@ -155,17 +155,25 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         checks: &found,
         source,
     };
+    let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
+    let code = if failed { exit::FAILED } else { exit::OK };
+    if a.quiet {
+        return Ok(code);
+    }
     let out = match a.format {
         CheckFormat::Json => render::json::check(&report),
         CheckFormat::Prometheus => {
-            // The predicted ceiling for every scenario kind, the requested one first.
+            // The host: the predicted ceiling for every scenario kind, the requested one
+            // first. A process or unit: its own scenario only (a server's textfile with
+            // `outbound` and `loopback` series would mean nothing for it).
             let mut preds = vec![pred.clone()];
+            let host = render::prometheus::is_host_view(&snap);
             for kind in [
                 model::ScenarioKind::Inbound,
                 model::ScenarioKind::Outbound,
                 model::ScenarioKind::Loopback,
             ] {
-                if kind != sc.kind {
+                if host && kind != sc.kind {
                     preds.push(model::predict(&snap, &Scenario { kind, ..sc.clone() }));
                 }
             }
@@ -180,8 +188,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         }
     };
     crate::out!("{out}");
-    let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
-    Ok(if failed { exit::FAILED } else { exit::OK })
+    Ok(code)
 }
 
 /// The host and the prediction as if `profile` were applied (nothing is changed).

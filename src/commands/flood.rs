@@ -35,9 +35,46 @@ pub fn options(a: &FloodArgs) -> Result<FloodOptions> {
         require: a.require,
     };
     options::validate(&o)?;
-    o.target = options::check_target(a.target.as_deref(), a.allow_remote)?;
+    let target = a.target.as_deref().map(localhost);
+    o.target = options::check_target(target.as_deref(), a.allow_remote)?;
     o.workers = options::parse_workers(&a.workers)?;
     Ok(o)
+}
+
+/// `localhost:PORT` (any case) as the loopback address that has a listener on PORT: the
+/// resolver's loopback addresses in its order (as a client of `localhost` would try them),
+/// else 127.0.0.1 then ::1; the first that listens, or the first of them when none does (the
+/// flood then says nothing listens). Nothing is sent to find out. Anything else is returned
+/// as it is.
+fn localhost(t: &str) -> String {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+    let Some((host, port)) = t.rsplit_once(':') else {
+        return t.to_string();
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        return t.to_string();
+    };
+    if !host.eq_ignore_ascii_case("localhost") {
+        return t.to_string();
+    }
+    let mut cands: Vec<SocketAddr> = ("localhost", port)
+        .to_socket_addrs()
+        .map(|it| it.filter(|a| a.ip().is_loopback()).collect())
+        .unwrap_or_default();
+    for ip in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
+        let a = SocketAddr::new(ip, port);
+        if !cands.contains(&a) {
+            cands.push(a);
+        }
+    }
+    let pick = cands
+        .iter()
+        .find(|a| crate::snapshot::listening::is_listening(**a) == Some(true))
+        .unwrap_or(&cands[0]);
+    pick.to_string()
 }
 
 /// Run the flood with its notes on standard error and a progress bar when standard error is

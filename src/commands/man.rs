@@ -18,7 +18,7 @@ fn exit_status(name: &str) -> Vec<(&'static str, &'static str)> {
         ),
         (
             "1",
-            "ran, and the answer is no (a check failed, below --require, a change failed and was rolled back, apply --check found changes, the flood differs or is incomplete, doctor: something apply needs is missing)",
+            "ran, and the answer is no (a check failed, below --require, a change failed and was rolled back, apply --check found changes, apply --verify measured fewer: the changes stay applied unless --rollback-on-fail, the flood differs or is incomplete, doctor: something apply needs is missing)",
         ),
         ("2", "bad usage or bad input: nothing was changed"),
         ("3", "internal error (a bug, or the host could not be read)"),
@@ -43,7 +43,7 @@ fn environment(name: &str) -> Vec<(&'static str, &'static str)> {
             "set and not 0: colour even when standard output is not a terminal",
         ),
     ];
-    if matches!(name, "apply" | "rollback" | "porttune") {
+    if matches!(name, "apply" | "rollback" | "status" | "porttune") {
         v.push((
             "PORTTUNE_STATE_DIR",
             "the journal directory (default /var/lib/porttune; /var/db/porttune on macOS), as --state-dir",
@@ -75,7 +75,7 @@ fn files(name: &str) -> Vec<(&'static str, &'static str)> {
             "read: limits, sysctls, sockets, cgroup limits",
         ));
     }
-    if matches!(name, "apply" | "rollback" | "porttune") {
+    if matches!(name, "apply" | "rollback" | "status" | "porttune") {
         v.push((
             "/var/lib/porttune/journal/",
             "one journal per apply: the old values, for rollback (/var/db/porttune/journal/ on macOS)",
@@ -176,10 +176,22 @@ fn write_all(dir: &Path) -> Result<i32> {
     for n in &names {
         pages.push(page(Some(n))?);
     }
+    // A missing directory (/usr/local/share/man/man1 on a stock Debian) is created, as
+    // `install -d` would; one that cannot be is bad input, named.
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::input(
+                dir,
+                format!(
+                    "cannot create the man page directory: {}; nothing was written",
+                    crate::fsio::describe_io(&e)
+                ),
+            )
+        })?;
+    }
     for (file, buf) in pages {
         let path = dir.join(&file);
-        std::fs::write(&path, buf)
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        crate::fsio::write_output(&path, &buf, "the man page")?;
         crate::outln!("{}", path.display());
     }
     Ok(exit::OK)

@@ -11,3 +11,4 @@ pub mod man;
 pub mod plan;
 pub mod profiles;
 pub mod rollback;
+pub mod status;

@@ -20,16 +20,14 @@ pub fn target_options(profile: &str, t: &TargetArgs) -> TargetOptions {
     }
 }
 
-/// Print a JSON document, pretty.
-pub fn print_json(v: &serde_json::Value) {
-    crate::outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
 pub fn run(args: &PlanArgs) -> Result<i32> {
     let (p, _) = crate::apply::prepare::make_plan(&target_options(&args.profile, &args.target))?;
     match args.target.format {
         PlanFormat::Text => crate::out!("{}", render::plan::text(&p)),
-        PlanFormat::Json => print_json(&render::plan::json(&p, 0, None, "plan")),
+        PlanFormat::Json => crate::out!(
+            "{}",
+            render::document(&render::plan::PlanJson::new(&p, 0, None, "plan"))
+        ),
     }
     Ok(exit::OK)
 }

@@ -10,8 +10,17 @@ use crate::profile::{self, bundled};
 pub fn run(args: &ProfilesArgs) -> Result<i32> {
     match &args.command {
         ProfilesCommand::List => {
+            let width = crate::render::wrap::terminal_width();
             for n in bundled::names() {
-                crate::outln!("{n:<16} {}", crate::profile::summary(n));
+                crate::out!(
+                    "{}",
+                    crate::render::wrap::wrap(
+                        crate::profile::summary(n).as_str(),
+                        width,
+                        &format!("{} ", colored::Colorize::bold(format!("{n:<16}").as_str())),
+                        &" ".repeat(17)
+                    )
+                );
             }
             Ok(exit::OK)
         }
@@ -47,7 +56,8 @@ pub fn run(args: &ProfilesArgs) -> Result<i32> {
                 });
                 match checked {
                     Ok(p) => crate::outln!(
-                        "{f}: ok (profile `{}`: {} sysctl(s), {} limit target(s){}{})",
+                        "{f}: {} (profile `{}`: {} sysctl(s), {} limit target(s){}{})",
+                        colored::Colorize::green("ok"),
                         p.name,
                         p.sysctl.len(),
                         p.limits.targets.len(),

@@ -2,13 +2,11 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
-use super::plan::print_json;
 use crate::apply::engine;
 use crate::apply::prepare::absolute;
 use crate::cli::{RollbackArgs, RollbackFormat};
 use crate::error::{Error, Result, exit};
+use crate::render;
 
 pub fn run(args: &RollbackArgs) -> Result<i32> {
     check_state_dir(&args.state_dir)?;
@@ -16,55 +14,19 @@ pub fn run(args: &RollbackArgs) -> Result<i32> {
     let failed = all.iter().any(|r| !r.failed.is_empty());
     let code = if failed { exit::FAILED } else { exit::OK };
     if args.format == RollbackFormat::Json {
-        let cat = |f: fn(&engine::RolledBack) -> &Vec<String>| -> Vec<String> {
-            all.iter().flat_map(|r| f(r).iter().cloned()).collect()
-        };
-        let first = all.first();
-        print_json(&json!({
-            "journal": first.map(|r| r.journal.display().to_string()),
-            "profile": first.map(|r| r.profile.clone()),
-            "already": all.iter().all(|r| r.already),
-            "restored": cat(|r| &r.restored),
-            "failed": cat(|r| &r.failed),
-            "warnings": cat(|r| &r.warnings),
-            "journals": all,
-        }));
+        crate::out!(
+            "{}",
+            render::document(&render::journal::RollbackJson::new(&all))
+        );
         return Ok(code);
     }
+    let width = render::wrap::terminal_width();
     for r in &all {
-        print_rolled_back(r);
+        let (out, err) = render::journal::rolled_back(r, width);
+        crate::out!("{out}");
+        crate::err!("{err}");
     }
     Ok(code)
-}
-
-fn print_rolled_back(r: &engine::RolledBack) {
-    for w in &r.warnings {
-        crate::outln!("warning: {w}");
-    }
-    if r.already {
-        crate::outln!(
-            "nothing to do: journal {} (profile `{}`) was already rolled back",
-            r.journal.display(),
-            r.profile
-        );
-        return;
-    }
-    crate::outln!(
-        "{} {} (profile `{}`):",
-        colored::Colorize::bold("Rolled back journal"),
-        r.journal.display(),
-        r.profile
-    );
-    if r.restored.is_empty() {
-        crate::outln!("  every value already had its old value");
-    }
-    for x in &r.restored {
-        crate::outln!("  restored {x}");
-    }
-    for f in &r.failed {
-        crate::errln!("  FAILED {f}");
-    }
-    crate::outln!("restored: {}", r.restored.len());
 }
 
 /// `--state-dir` naming something that is not a directory is bad input (exit 2).

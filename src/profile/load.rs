@@ -429,6 +429,21 @@ pub fn load(spec: &str) -> Result<Profile> {
             "`limits` sets nofile/nproc but no `targets`: say where they go (`pam`, `systemd-default`, `systemd:UNIT`, `pid:N`; on macOS `launchd`)",
         ));
     }
+    if profile.sysctl.is_empty()
+        && l.nofile.is_none()
+        && l.nproc.is_none()
+        && profile.erlang.is_none()
+    {
+        return Err(input_err(
+            &src.display,
+            1,
+            1,
+            format!(
+                "profile `{}` sets nothing: a profile needs `sysctl:`, `limits:` or `runtime: erlang:` (or `extends:` a profile that sets them)",
+                profile.name
+            ),
+        ));
+    }
     Ok(profile)
 }
 

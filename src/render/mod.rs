@@ -3,6 +3,7 @@
 pub mod doctor;
 pub mod explain;
 pub mod flood;
+pub mod journal;
 pub mod json;
 pub mod plan;
 pub mod prometheus;
@@ -28,6 +29,12 @@ pub struct CheckReport<'a> {
 }
 
 pub use crate::model::fmt::thousands;
+
+/// A JSON document as every command prints it: pretty, keys sorted, a final newline.
+pub fn document<T: Serialize>(doc: &T) -> String {
+    let v = serde_json::to_value(doc).unwrap_or_default();
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
 
 /// Whether to colour: on a terminal (or with CLICOLOR_FORCE set and not "0"), never with
 /// NO_COLOR (https://no-color.org). Every command's text output follows this one switch.

@@ -23,9 +23,9 @@ fn header(out: &mut String, name: &str, help: &str, kind: &str) {
 /// `target` ("host", "process" or "unit"), `unit`, `comm` and `pid` (empty when not known).
 pub fn identity(snap: &Snapshot) -> String {
     let p = &snap.process;
-    let target = match (&p.unit, p.is_self) {
+    let target = match (&p.unit, is_host_view(snap)) {
         (Some(_), _) => "unit",
-        (None, false) if p.pid.is_some() => "process",
+        (None, false) => "process",
         _ => "host",
     };
     let unit = p.unit.as_ref().map(|u| u.name.as_str()).unwrap_or("");
@@ -44,6 +44,13 @@ pub fn identity(snap: &Snapshot) -> String {
         esc(&comm),
         esc(&pid)
     )
+}
+
+/// Whether the snapshot is the host's view (porttune's own process, or none named) rather
+/// than a service's (`--pid`, `--process`, `--unit`).
+pub fn is_host_view(snap: &Snapshot) -> bool {
+    let p = &snap.process;
+    p.unit.is_none() && (p.is_self || p.pid.is_none())
 }
 
 pub fn check(snap: &Snapshot, preds: &[Prediction], checks: &[Check]) -> String {

@@ -302,9 +302,21 @@ fn brief_rest(mut out: String, r: &CheckReport, o: &TextOptions) -> String {
     );
     out.push('\n');
     out.push_str(&wrap::wrap(&t, o.width, "", "  "));
-    let labels: Vec<String> = r.checks.iter().map(check_label).collect();
-    if !labels.is_empty() {
-        out.push_str(&wrap::wrap(&labels.join(" "), o.width, "  ", "  "));
+    // One tag is never cut across lines: tags are packed whole, two spaces in.
+    let mut line = String::new();
+    for label in r.checks.iter().map(check_label) {
+        let len = wrap::visible_len(&line);
+        if len > 2 && len + 1 + wrap::visible_len(&label) > o.width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        line.push_str(if line.is_empty() { "  " } else { " " });
+        line.push_str(&label);
+    }
+    if !line.is_empty() {
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push_str(&wrap::wrap(
         "`porttune check` without --brief explains each ceiling and check.",

@@ -56,7 +56,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Snapshot> {
                 path: path.into(),
                 line: loc.map(|l| l.line() as usize),
                 column: loc.map(|l| l.column() as usize),
-                msg: format!("not a valid snapshot: {}", first_line(&e.to_string())),
+                msg: format!("not a valid snapshot: {}", saphyr_message(&e.to_string())),
             }
         })?
     } else {
@@ -81,8 +81,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Snapshot> {
     Ok(snap)
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).to_string()
+/// The YAML parser's message without its own "error: line N column M: " prefix (the file,
+/// line and column are said once, before it), first line only.
+fn saphyr_message(s: &str) -> String {
+    let first = s.lines().next().unwrap_or(s);
+    let rest = first.strip_prefix("error: ").unwrap_or(first);
+    let rest = match rest.strip_prefix("line ") {
+        Some(r) => r
+            .split_once(": ")
+            .filter(|(loc, _)| {
+                loc.chars()
+                    .all(|c| c.is_ascii_digit() || " column".contains(c))
+            })
+            .map_or(rest, |(_, m)| m),
+        None => rest,
+    };
+    rest.to_string()
 }
 
 /// Largest number a snapshot may hold anywhere: 2^40 (a trillion fds, ports or

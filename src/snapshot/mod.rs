@@ -13,6 +13,7 @@ pub mod host;
 pub mod kernel_log;
 #[cfg(target_os = "linux")]
 pub mod linux;
+pub mod listening;
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub mod macos;
 pub mod macos_parse;
