@@ -317,10 +317,12 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
         super::guard::test_pause();
         stop = signals.caught().map(Stop::Signal);
     }
-    if stop.is_none()
-        && let Err(msg) = sysctl::read_back_all(&j.entries, sys, false)
-    {
-        stop = Some(Stop::Failed(msg));
+    if stop.is_none() {
+        let bad = sysctl::read_back_all(&j.entries, sys, false);
+        if !bad.is_empty() {
+            let all: Vec<String> = bad.into_iter().map(|(_, m)| m).collect();
+            stop = Some(Stop::Failed(all.join("; ")));
+        }
     }
     if stop.is_none() {
         j.state = State::Applied;
@@ -476,10 +478,14 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
             Err(m) => out.failed.push(e.not_restored(m)),
         }
     }
-    if out.failed.is_empty()
-        && let Err(m) = sysctl::read_back_all(&j.entries, &sys, true)
-    {
-        out.failed.push(m);
+    if out.failed.is_empty() {
+        for (key, error) in sysctl::read_back_all(&j.entries, &sys, true) {
+            out.failed.push(NotRestored {
+                kind: "sysctl",
+                key,
+                error,
+            });
+        }
     }
     if out.failed.is_empty() {
         j.state = State::RolledBack;

@@ -169,11 +169,12 @@ const LAUNCHD_REWRITES: [&str; 2] = ["kern.maxfiles", "kern.maxfilesperproc"];
 
 /// Every sysctl of `entries` read back after the last write: the new values after an apply,
 /// the old ones after a rollback (a later write, such as launchd's, can undo an earlier one).
-pub fn read_back_all(entries: &[Entry], sys: &SysctlFs, old: bool) -> Result<(), String> {
+/// The keys that differ, each with what it reads.
+pub fn read_back_all(entries: &[Entry], sys: &SysctlFs, old: bool) -> Vec<(String, String)> {
     use crate::profile::validate::normalize;
     let value = |e: &'_ Entry| -> Option<(String, String)> {
         match e {
-            Entry::Sysctl { key, old: o, new } if old => Some((key.clone(), o.clone()?)),
+            Entry::Sysctl { key, old: o, .. } if old => Some((key.clone(), o.clone()?)),
             Entry::Sysctl { key, new, .. } => Some((key.clone(), new.clone())),
             _ => None,
         }
@@ -189,20 +190,16 @@ pub fn read_back_all(entries: &[Entry], sys: &SysctlFs, old: bool) -> Result<(),
     want.extend(ordered.filter_map(value));
     let mut bad = Vec::new();
     for (key, v) in want {
-        match sys.read(&key) {
-            Ok(back) if normalize(&back) == normalize(&v) => {}
-            Ok(back) => bad.push(format!("{key} reads {back:?}, not {v:?}")),
-            Err(e) => bad.push(format!("{key}: cannot read it back: {}", describe_io(&e))),
-        }
+        let why = match sys.read(&key) {
+            Ok(back) if normalize(&back) == normalize(&v) => continue,
+            Ok(back) => format!(
+                "{key} reads {back:?} after the last write, not {v:?} (a later write changed it)"
+            ),
+            Err(e) => format!("{key}: cannot read it back: {}", describe_io(&e)),
+        };
+        bad.push((key, why));
     }
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the read-back after the last write: {} (a later write changed it)",
-            bad.join("; ")
-        ))
-    }
+    bad
 }
 
 /// The macOS kernel through sysctl(3), and launchd's maxfiles through launchctl(1).
@@ -331,18 +328,25 @@ mod tests {
         s.write("kern.maxfiles", "65536").unwrap();
         s.write(LAUNCHD_MAXFILES, "4096 8192").unwrap();
         // The fake launchd set kern.maxfiles to 8192 after it was written.
-        let e = read_back_all(&j, &s, false).unwrap_err();
+        let e = read_back_all(&j, &s, false);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, "kern.maxfiles");
         assert!(
-            e.contains("kern.maxfiles reads \"8192\", not \"65536\""),
-            "{e}"
+            e[0].1
+                .contains("reads \"8192\" after the last write, not \"65536\""),
+            "{e:?}"
         );
         s.write("kern.maxfiles", "65536").unwrap();
-        assert_eq!(read_back_all(&j, &s, false), Ok(()));
+        assert_eq!(read_back_all(&j, &s, false), []);
         // After a rollback every key has its first old value.
-        let e = read_back_all(&j, &s, true).unwrap_err();
-        assert!(e.contains("launchd.maxfiles reads \"4096 8192\""), "{e}");
+        let e = read_back_all(&j, &s, true);
+        assert!(
+            e.iter()
+                .any(|(k, m)| k == LAUNCHD_MAXFILES && m.contains("reads \"4096 8192\"")),
+            "{e:?}"
+        );
         s.write(LAUNCHD_MAXFILES, "256 unlimited").unwrap();
         s.write("kern.maxfiles", "30720").unwrap();
-        assert_eq!(read_back_all(&j, &s, true), Ok(()));
+        assert_eq!(read_back_all(&j, &s, true), []);
     }
 }
