@@ -22,6 +22,7 @@ Exit codes (every command):
      the flood differs
   2  bad usage or bad input: nothing was changed
   3  internal error (a bug, the host could not be read, standard output failed)
+  4  check --require: cannot tell, the verdict depends on a value porttune assumed
   130  apply interrupted by SIGINT, after restoring everything it had changed";
 
 #[derive(Debug, Parser)]
@@ -119,7 +120,9 @@ Exit codes:
   0  all checks passed (and the prediction meets --require)
   1  a check failed, or the prediction is below --require
   2  bad usage or bad input (nothing was changed)
-  3  internal error";
+  3  internal error
+  4  cannot tell: --require would pass or fail depending on a value porttune assumed (not
+     read); the message names it and what reads it; --allow-assumed accepts the assumption";
 
 /// Formats `check` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -390,9 +393,14 @@ pub struct CheckArgs {
     /// becomes an error with its fix.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
-    /// Demote these check IDs from error to warning (comma-separated, or `all`).
+    /// Demote these check IDs from error to warning (comma-separated, or `all`). `all` leaves
+    /// the --require gate on (its IDs can be named one by one).
     #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = Suggest::CheckIds, hide_possible_values = true)]
     pub ignore: Vec<String>,
+    /// Judge --require with the values porttune assumed where it could not read them, instead
+    /// of exiting 4 ("cannot tell") when an assumption could flip the verdict.
+    #[arg(long)]
+    pub allow_assumed: bool,
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
     pub warn_at: f64,

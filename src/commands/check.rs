@@ -138,6 +138,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         require: a.require,
         warn_at: a.warn_at,
         ignore,
+        allow_assumed: a.allow_assumed,
     };
     let with = match &a.with {
         Some(profile) => Some((profile.clone(), what_if(&snap, profile, &sc)?)),
@@ -155,8 +156,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         checks: &found,
         source,
     };
-    let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
-    let code = if failed { exit::FAILED } else { exit::OK };
+    let code = exit_code(&found);
     if a.quiet {
         return Ok(code);
     }
@@ -189,6 +189,23 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     };
     crate::out!("{out}");
     Ok(code)
+}
+
+/// 1 when a check failed, else 4 when `--require` cannot be judged (an assumption could flip
+/// it), else 0.
+pub fn exit_code(found: &[checks::Check]) -> i32 {
+    let errors = || {
+        found
+            .iter()
+            .filter(|c| c.severity == checks::Severity::Error)
+    };
+    if errors().any(|c| c.id != model::CheckId::CannotTell) {
+        exit::FAILED
+    } else if errors().next().is_some() {
+        exit::CANNOT_TELL
+    } else {
+        exit::OK
+    }
 }
 
 /// The host and the prediction as if `profile` were applied (nothing is changed).

@@ -89,6 +89,8 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
         not_applicable: cx.not_applicable,
         rates,
         assumptions: cx.assumptions,
+        inputs: Vec::new(),
+        range: None,
     }
 }
 
@@ -161,9 +163,9 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
         );
         return None;
     }
-    let Some(max) = snap.fs.file_max else {
-        cx.na(SYSTEM_FILES, "fs.file-max is unknown");
-        return None;
+    let (max, assumed) = match snap.fs.file_max {
+        Some(m) => (m, ""),
+        None => (super::inputs::linux_file_max_default(snap), " (assumed)"),
     };
     let used = snap.fs.file_nr_allocated.unwrap_or(0);
     let spc = cx.sc.sockets_per_conn();
@@ -179,7 +181,7 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
         true,
         Scope::Host,
         format!(
-            "({key} {max} − {used} allocated) / {spc} socket{} per connection",
+            "({key} {max}{assumed} − {used} allocated) / {spc} socket{} per connection",
             if spc > 1 { "s" } else { "" }
         ),
         format!("`sysctl -w {key}={}` (host-wide)", above(max)),
@@ -254,13 +256,6 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
             "accepted connections share the listening port; ephemeral ports are the clients' concern",
         );
         return None;
-    }
-    if snap.net.ip_local_port_range.is_none() {
-        let r = default_range(snap.platform.os);
-        cx.assume(format!(
-            "ephemeral port range unknown: assumed the default {}–{}",
-            r.lo, r.hi
-        ));
     }
     let in_range = if sc.kind == ScenarioKind::Loopback {
         sc.listen_ports_in_range
@@ -372,10 +367,7 @@ fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
     if snap.platform.os == Os::Macos {
         return Some(macos::accept_queue(cx));
     }
-    let somax = snap.net.somaxconn.unwrap_or_else(|| {
-        cx.assume("net.core.somaxconn unknown: assumed 4096 (Linux ≥ 5.4)");
-        4096
-    });
+    let somax = snap.net.somaxconn.unwrap_or(4096);
     let backlog = sc.backlog.unwrap_or(somax);
     let q = backlog.min(somax);
     Some(ceiling(
@@ -639,11 +631,6 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
             table_lift("+P", e.process_limit.value, want_p, ""),
         ));
     }
-    cx.assume(format!(
-        "Erlang: {ppc} Erlang process{} per connection (--procs-per-conn); ports in use: {}",
-        if ppc > 1 { "es" } else { "" },
-        e.ports_in_use.source
-    ));
     out
 }
 

@@ -93,6 +93,8 @@ names! {
     /// A check's stable ID (docs/checks.md).
     CheckId {
         Require = "Require",
+        /// `--require` cannot be judged: the verdict flips within an assumed value's range.
+        CannotTell = "CannotTell",
         EphemeralPorts = "EphemeralPorts",
         ProcessFds = "ProcessFds",
         /// The `--require` check of the macOS `max_files_per_proc` ceiling: `--ignore` takes it
@@ -141,6 +143,7 @@ pub const IDS: &[CheckId] = {
     use CheckId::*;
     &[
         Require,
+        CannotTell,
         EphemeralPorts,
         ProcessFds,
         SystemFiles,

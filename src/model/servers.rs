@@ -173,6 +173,8 @@ fn nginx_process_fds(snap: &Snapshot, _sc: &Scenario) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -229,6 +231,8 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
             "raise `worker_connections {want};` in events {{}} and `worker_rlimit_nofile` to at least {} (main context) together, then reload (`nginx -s reload`)",
             want.saturating_add(base)
         ),
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 
@@ -287,6 +291,8 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
             scope: Scope::Process,
             why: format!("{} {} (--app-limit: a cap the application enforces itself, invisible from the OS)", a.name, a.value),
             lift: format!("raise {} in the application's configuration (the OS limits above it are the next rung)", a.name),
+            provenance: Ceiling::pending(),
+            conditional: None,
         });
     }
     out
@@ -334,6 +340,8 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
             "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
         ),
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -391,6 +399,8 @@ fn postgres_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -434,6 +444,8 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -516,6 +528,8 @@ pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
         scope: Scope::Process,
         why: format!("{why}: {what}; at the limit fork()/pthread_create() fail with EAGAIN"),
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -574,6 +588,8 @@ fn select_fd_setsize(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
             if extra > 0 { format!(" − {extra} set-up fds") } else { String::new() }
         ),
         lift: "use epoll or poll instead of select() (Python: selectors.DefaultSelector / asyncio's default loop; C: poll/epoll); raising RLIMIT_NOFILE does not help".into(),
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -706,6 +722,8 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 
@@ -739,6 +757,8 @@ fn haproxy_process_fds(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why: format!("({lim} [{who}] − {base} fds held besides connections) / 2 fds per proxied connection (client + server)"),
         lift: "raise the hard RLIMIT_NOFILE HAProxy starts with (LimitNOFILE=) and `maxconn` with it; HAProxy sets its own soft limit from maxconn".into(),
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 

@@ -19,6 +19,7 @@ pub mod macos_parse;
 pub mod options;
 pub mod probe;
 pub mod procsys;
+pub mod provenance;
 pub mod runtime;
 pub mod sockdiag;
 pub mod sysctl_d;
@@ -29,6 +30,7 @@ pub mod unit;
 use serde::{Deserialize, Serialize};
 
 pub use file::{load, save};
+pub use provenance::Provenance;
 
 /// Version of the snapshot file format.
 pub const SCHEMA: u32 = 1;
@@ -57,6 +59,12 @@ pub struct Snapshot {
     /// Kernel-log lines showing limits already hit (None: not read, e.g. a fixture /proc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_log: Option<KernelLog>,
+    /// Where a value came from, by input key (`process.nofile`, `kern.maxfilesperproc`, …),
+    /// where the probe did not read it from its usual place: given on the command line, taken
+    /// from this shell for another process, not visible to the reader. Absent keys were read
+    /// where the model's input table says (docs/model.md, "Provenance").
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub provenance: std::collections::BTreeMap<String, Provenance>,
 }
 
 /// Evidence from the kernel log (facts; `check` reports them, see explain::kernel_log).

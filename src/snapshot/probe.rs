@@ -19,6 +19,10 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
             l.soft, l.hard, snap.process.nofile.soft, snap.process.nofile.hard
         ));
         snap.process.nofile = l;
+        snap.provenance.insert(
+            "process.nofile".into(),
+            Provenance::read("--nofile (as given on the command line)"),
+        );
     }
     add_runtime(&mut snap, opts)?;
     #[cfg(target_os = "linux")]
@@ -97,6 +101,7 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         usage,
         notes,
         kernel_log: None,
+        provenance: Default::default(),
     })
 }
 
