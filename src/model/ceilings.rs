@@ -98,6 +98,9 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
         return vec![c];
     }
+    if let Some(c) = super::catalog::process_fds(cx) {
+        return vec![c];
+    }
     if let Some(why) = super::servers::process_fds_not_applicable(cx.snap) {
         cx.na(PROCESS_FDS, why);
         return Vec::new();
@@ -121,11 +124,15 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
         );
         return out;
     };
-    let avail = eff.saturating_sub(open.saturating_add(extra));
+    let (spare, spare_why) = super::catalog::accept_spare_fds(snap);
+    let avail = eff.saturating_sub(open.saturating_add(extra).saturating_add(spare));
     let per = avail / fpc;
     let mut why = format!("({how} − {open} fds open");
     if extra > 0 {
         why.push_str(&format!(" − {extra} set-up fds (listeners)"));
+    }
+    if spare > 0 {
+        why.push_str(&format!(" − {spare} {spare_why}"));
     }
     why.push_str(&format!(
         ") / {fpc} fd{} per connection",
@@ -527,6 +534,7 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
         out.extend(erlang_ceilings(cx, &e, fpc, extra));
     }
     out.extend(super::servers::caps(snap, sc));
+    out.extend(super::catalog::caps(cx));
     out
 }
 

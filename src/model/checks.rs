@@ -48,7 +48,7 @@ pub fn applies(id: CheckId, snap: &Snapshot) -> bool {
     match id {
         CheckId::PostgresMaxConnections => snap.runtime.kind == RuntimeKind::Postgres,
         CheckId::MysqlMaxConnections => snap.runtime.kind == RuntimeKind::Mysql,
-        _ => true,
+        _ => super::catalog::check_applies(id, snap),
     }
 }
 
@@ -170,7 +170,12 @@ fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts
 fn erlang_checks(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
     // Erlang: the fd table was sized at boot with a lower limit than the process has now.
-    if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
+    if let Some(e) = snap
+        .runtime
+        .erlang
+        .as_ref()
+        .filter(|_| snap.runtime.kind.on_erlang())
+    {
         if let (Some(m), Rlim::Value(now)) = (&e.max_fds, p.nofile.soft) {
             if m.value < now && !p.is_self {
                 push(
