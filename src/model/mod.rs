@@ -26,7 +26,7 @@ pub use names::{CeilingName, CheckId, Scope};
 pub use scenario::{AppLimit, Scenario, ScenarioKind, Selector};
 
 /// One concurrency ceiling: how many connections this limit allows, why, and how to lift it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ceiling {
     pub name: CeilingName,
     /// Connections this limit allows for the scenario (the whole run: per-process ceilings
@@ -43,7 +43,7 @@ pub struct Ceiling {
 }
 
 /// A rate ceiling (new connections per second), reported with `--churn`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RateCeiling {
     pub name: CeilingName,
     pub per_second: f64,
@@ -71,7 +71,7 @@ pub struct Prediction {
     pub assumptions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NotApplicable {
     pub name: CeilingName,
     pub why: String,

@@ -9,7 +9,7 @@ pub use crate::settings::Scope;
 macro_rules! names {
     ($(#[$m:meta])* $ty:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $ty {
             $($(#[$vm])* #[serde(rename = $s)] $v),+
         }
@@ -245,6 +245,17 @@ pub const REDIS_MAXCLIENTS: CeilingName = CeilingName::RedisMaxclients;
 pub const POSTGRES_MAX_CONNECTIONS: CeilingName = CeilingName::PostgresMaxConnections;
 pub const MYSQL_MAX_CONNECTIONS: CeilingName = CeilingName::MysqlMaxConnections;
 pub const TIME_WAIT_RATE: CeilingName = CeilingName::TimeWaitRate;
+
+/// The JSON Schema of a bottleneck (see [`bottleneck_serde`]): a ceiling's name, or `""`.
+pub fn bottleneck_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut names: Vec<&str> = CeilingName::ALL.iter().map(|n| n.as_str()).collect();
+    names.push("");
+    schemars::json_schema!({
+        "type": "string",
+        "enum": names,
+        "description": "The lowest ceiling's name, or \"\" when no ceiling applies."
+    })
+}
 
 /// The bottleneck as JSON has always spelled it: the name, or `""` when there is none.
 pub mod bottleneck_serde {
