@@ -90,6 +90,43 @@ pub fn read_bounded(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Open `path` for reading without blocking on a FIFO or taking a terminal, and refuse
+/// anything but a regular file (io error kind `InvalidInput`, naming what it is).
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY);
+    }
+    let f = opts.open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a regular file", kind(meta.file_type())),
+        ));
+    }
+    Ok(f)
+}
+
+/// At most `cap` bytes of the regular file `path` (a FIFO, a device or a directory is
+/// refused at open; more than `cap` bytes is an error). The io error says what went wrong
+/// without quoting the file.
+pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let f = open_regular(path)?;
+    let mut buf = Vec::new();
+    f.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {cap} bytes; refusing to read more"),
+        ));
+    }
+    Ok(buf)
+}
+
 /// A plain io read of a regular file, at most `cap` bytes (more is an error).
 pub fn read_bounded_io(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     let f = std::fs::File::open(path)?;

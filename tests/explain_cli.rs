@@ -179,7 +179,8 @@ fn host_wide_and_not_modelled_ceilings() {
     // erlang_max_fds on a native process: says how to get the value.
     let (code, text) = run(&["explain", "--from", &from, SEED]);
     assert_eq!(code, Some(0));
-    assert!(text.contains("pass --pid of the node"), "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("pass --pid of the node"), "{text}");
 }
 
 #[test]
@@ -346,4 +347,122 @@ fn check_says_when_the_kernel_log_is_unreadable() {
         // dmesg_restrict=0: anyone may read it, and nothing says otherwise.
         assert!(kl.iter().all(|c| c["severity"] != "info"), "{v}");
     }
+}
+
+#[test]
+fn options_after_the_message_are_options() {
+    // Flags after the message, a flag with its value, and `-` for standard input anywhere.
+    let out = porttune()
+        .args([
+            "explain",
+            "Too many open files",
+            "--no-host",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    assert_eq!(v["matches"][0]["pattern"], "errno_emfile");
+    assert_eq!(
+        v["input"]["bytes"], 19,
+        "the flags are not part of the message"
+    );
+    let out = porttune()
+        .args(["explain", "-", "--format=json", "--no-host"])
+        .write_stdin("sorry, too many clients already\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = common::json(&out);
+    assert_eq!(v["input"]["source"], "standard input");
+    assert_eq!(v["verdict"]["ceiling"], "postgres_max_connections");
+    // A message that starts with a hyphen is still a message.
+    let out = porttune()
+        .args([
+            "explain",
+            "-ERR max number of clients reached",
+            "--no-host",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(common::json(&out)["verdict"]["ceiling"], "redis_maxclients");
+    // A bad combination after the message is refused like one before it.
+    let (code, _) = run(&["explain", "x", "--file", "/dev/null"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn a_bare_accept_emfile_is_not_attributed_to_go() {
+    let json = |msg: &str| {
+        let out = porttune()
+            .args(["explain", "--no-host", "--format", "json", msg])
+            .output()
+            .unwrap();
+        common::json(&out)
+    };
+    let v = json("accept: Too many open files");
+    assert_eq!(v["matches"][0]["origin"], "errno");
+    assert_eq!(v["verdict"]["ceiling"], "process_fds");
+    let v = json(
+        "http: Accept error: accept tcp [::]:8080: accept4: too many open files; retrying in 1s",
+    );
+    assert_eq!(v["matches"][0]["origin"], "go");
+}
+
+#[test]
+fn text_wraps_to_80_columns_when_piped() {
+    let out = porttune()
+        .args([
+            "explain",
+            "--no-host",
+            "2026/11/30 [crit] 1#1: *9 connect() to 10.0.0.5:8080 failed (99: Cannot assign requested address) while connecting to upstream",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() > 5, "{text}");
+    for l in text.lines() {
+        assert!(
+            l.chars().count() <= 80,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    // Continuation lines are indented under their field.
+    assert!(text.lines().any(|l| l.starts_with("     ")), "{text}");
+}
+
+#[test]
+fn connectivity_says_not_a_local_limit_with_the_reason() {
+    let out = porttune()
+        .args([
+            "explain",
+            "--no-host",
+            "dial tcp: lookup db.internal: no such host",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("1. not a local limit"), "{text}");
+    assert!(
+        text.contains("not a local limit: a name did not resolve"),
+        "{text}"
+    );
+    let out = porttune()
+        .args([
+            "explain",
+            "--no-host",
+            "--format",
+            "json",
+            "OSError: [Errno 98] Address already in use",
+        ])
+        .output()
+        .unwrap();
+    let v = common::json(&out);
+    assert_eq!(v["verdict"]["confidence"], "weak");
+    assert_eq!(v["verdict"]["candidates"][0], "ephemeral_ports");
 }

@@ -12,6 +12,8 @@ use crate::model::{self, checks};
 use crate::render::explain as render;
 
 pub fn run(a: &ExplainArgs) -> Result<i32> {
+    let reparsed = trailing_options(std::env::args_os().collect())?;
+    let a = reparsed.as_ref().unwrap_or(a);
     let (text, mut cx) = read_input(a)?;
     let recognised = !explain::scan(&text).is_empty();
     let entries = if a.no_host || !recognised {
@@ -47,7 +49,7 @@ pub fn run(a: &ExplainArgs) -> Result<i32> {
     };
     let out = match a.format {
         ExplainFormat::Json => render::json(&cx, &entries),
-        ExplainFormat::Text => render::text(&cx, &entries),
+        ExplainFormat::Text => render::text(&cx, &entries, crate::render::wrap::terminal_width()),
     };
     crate::out!("{out}");
     Ok(if entries.is_empty() {
@@ -57,6 +59,74 @@ pub fn run(a: &ExplainArgs) -> Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// Options written after the message (`explain 'Too many open files' --pid 7 --format json`)
+/// are options: the message takes hyphen values (`-ERR max number of clients reached`), so
+/// clap leaves everything after its first word in the message. Put the known options of
+/// `explain` (and their values) before the message, the rest after a `--`, and parse again.
+/// None when there is nothing to move.
+fn trailing_options(argv: Vec<std::ffi::OsString>) -> Result<Option<ExplainArgs>> {
+    use clap::{CommandFactory, Parser};
+    let Some(at) = argv.iter().position(|t| t == "explain") else {
+        return Ok(None);
+    };
+    let cmd = crate::cli::Cli::command();
+    let Some(sub) = cmd.find_subcommand("explain") else {
+        return Ok(None);
+    };
+    // Each known option: does it take a value?
+    let takes = |tok: &str| -> Option<bool> {
+        let (name, inline) = tok.split_once('=').map_or((tok, false), |(n, _)| (n, true));
+        sub.get_arguments()
+            .find(|arg| {
+                name.strip_prefix("--")
+                    .is_some_and(|l| arg.get_long() == Some(l))
+                    || (name.len() == 2
+                        && name
+                            .strip_prefix('-')
+                            .and_then(|c| c.chars().next())
+                            .is_some_and(|c| arg.get_short() == Some(c)))
+            })
+            .map(|arg| arg.get_action().takes_values() && !inline)
+    };
+    let (mut opts, mut msg, mut moved) = (Vec::new(), Vec::new(), false);
+    let mut rest = argv[at + 1..].iter();
+    while let Some(t) = rest.next() {
+        let s = t.to_string_lossy();
+        if s == "--" {
+            msg.extend(rest.by_ref().cloned());
+            break;
+        }
+        match takes(&s) {
+            Some(value) => {
+                moved |= !msg.is_empty();
+                opts.push(t.clone());
+                if value {
+                    opts.extend(rest.next().cloned());
+                }
+            }
+            None => msg.push(t.clone()),
+        }
+    }
+    if !moved {
+        return Ok(None);
+    }
+    let mut args: Vec<std::ffi::OsString> = argv[..=at].to_vec();
+    args.extend(opts);
+    args.push("--".into());
+    args.extend(msg);
+    match crate::cli::Cli::try_parse_from(args) {
+        Ok(cli) => match cli.command {
+            crate::cli::Command::Explain(a) => Ok(Some(*a)),
+            _ => Ok(None),
+        },
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = msg.trim_end().trim_start_matches("error: ");
+            Err(Error::Usage(msg.to_string()))
+        }
+    }
 }
 
 /// The text to explain and what was read.

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::model::ceilings::ERLANG_BASELINE_FDS;
 use crate::model::checks::Check;
-pub use crate::model::matcher::{MAX_LINE, MAX_TEXT, cut, match_line, number};
+pub use crate::model::matcher::{
+    MAX_LINE, MAX_TEXT, all as all_patterns, by_id, cut, match_line, normalize, number, refine,
+};
 pub use crate::model::patterns::{At, PATTERNS, Pattern};
 use crate::model::{CeilingName, CheckId, Prediction};
 
@@ -42,36 +44,108 @@ pub fn scan(text: &str) -> Vec<Match> {
     scan_with(text, |_| true)
 }
 
-/// [`scan`] restricted to the patterns `keep` allows.
+/// [`scan`] restricted to the patterns `keep` allows. Each line is normalised
+/// ([`normalize`]); a line that matches nothing is tried once more joined with a shorter next
+/// line (a message wrapped when it was posted); an EADDRNOTAVAIL match is checked against the
+/// lines around it ([`refine`]).
 pub fn scan_with(text: &str, keep: impl Fn(&Pattern) -> bool) -> Vec<Match> {
+    let raw: Vec<&str> = text
+        .lines()
+        .map(|l| cut(l.trim_end_matches('\r'), MAX_LINE))
+        .collect();
+    let norm: Vec<String> = raw.iter().map(|l| normalize(l)).collect();
+    let single: Vec<Option<&'static Pattern>> = norm.iter().map(|l| match_line(l, &keep)).collect();
     let mut out: Vec<Match> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = cut(raw.trim_end_matches('\r'), MAX_LINE);
-        let lower = line.to_ascii_lowercase();
-        let Some(p) = match_line(&lower, &keep) else {
-            continue;
+    let mut i = 0;
+    while i < norm.len() {
+        let (p, lower, used) = match single[i] {
+            Some(p) => (p, norm[i].clone(), 1),
+            // Neither this line nor a shorter next one matches alone: a message wrapped
+            // when it was posted fills the first line, so try the two together, once.
+            None if i + 1 < norm.len()
+                && single[i + 1].is_none()
+                && norm[i + 1].len() < norm[i].len() =>
+            {
+                let joined = format!("{} {}", norm[i], norm[i + 1]);
+                match match_line(&joined, &keep) {
+                    Some(p) => (p, joined, 2),
+                    None => {
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+            None => {
+                i += 1;
+                continue;
+            }
         };
-        if let Some(m) = out.iter_mut().find(|m| m.pattern.id == p.id) {
-            m.count = m.count.saturating_add(1);
-            continue;
-        }
-        if out.len() >= MAX_MATCHES {
-            continue;
-        }
-        let numbers = p
-            .numbers
-            .iter()
-            .filter_map(|n| number(&lower, n.at).map(|v| (n.name.to_string(), v)))
-            .collect();
-        out.push(Match {
-            pattern: p,
-            line: i + 1,
-            text: cut(line.trim(), MAX_TEXT).to_string(),
-            count: 1,
-            numbers,
-        });
+        let around = norm[i.saturating_sub(CONTEXT)..norm.len().min(i + used + CONTEXT)].join(" ");
+        let p = refine(p, &lower, &around);
+        record(
+            &mut out,
+            p,
+            &lower,
+            raw[i..i + used].join(" ").trim(),
+            i + 1,
+        );
+        i += used;
     }
     out
+}
+
+/// Lines before and after a match that [`refine`] looks at.
+const CONTEXT: usize = 4;
+
+fn record(out: &mut Vec<Match>, p: &'static Pattern, lower: &str, line: &str, at: usize) {
+    if let Some(m) = out.iter_mut().find(|m| m.pattern.id == p.id) {
+        m.count = m.count.saturating_add(1);
+        return;
+    }
+    if out.len() >= MAX_MATCHES {
+        return;
+    }
+    let numbers = p
+        .numbers
+        .iter()
+        .filter_map(|n| number(lower, n.at).map(|v| (n.name.to_string(), v)))
+        .collect();
+    out.push(Match {
+        pattern: p,
+        line: at,
+        text: cut(line, MAX_TEXT).to_string(),
+        count: 1,
+        numbers,
+    });
+}
+
+/// How sure a match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// The message names this limit.
+    Limit,
+    /// The message fits several causes; the candidates say which limits to look at.
+    Weak,
+    /// The message is about connectivity (or another non-limit): not a local limit.
+    NotALimit,
+}
+
+/// How sure a pattern is.
+pub fn confidence(p: &Pattern) -> Confidence {
+    match (p.ceiling, p.candidates.is_empty()) {
+        (Some(_), _) => Confidence::Limit,
+        (None, false) => Confidence::Weak,
+        (None, true) => Confidence::NotALimit,
+    }
+}
+
+/// The answer for a whole text: the first match that names a limit, else the first weak
+/// match, else the first "not a limit"; None when nothing matched.
+pub fn verdict(matches: &[Match]) -> Option<&Match> {
+    [Confidence::Limit, Confidence::Weak, Confidence::NotALimit]
+        .iter()
+        .find_map(|c| matches.iter().find(|m| confidence(m.pattern) == *c))
 }
 
 impl Match {

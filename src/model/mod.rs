@@ -16,6 +16,7 @@ pub mod names;
 pub mod nofile;
 pub mod patterns;
 pub mod scenario;
+pub mod server_patterns;
 pub mod servers;
 pub mod usage;
 

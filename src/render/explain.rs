@@ -5,8 +5,9 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use crate::explain::{Entry, HostView};
+use crate::explain::{Confidence, Entry, HostView, confidence};
 use crate::model::fmt::thousands;
+use crate::render::wrap::wrap;
 
 /// What was read and which host the values are for.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,7 @@ pub fn json(cx: &Context, entries: &[Entry]) -> String {
             json!({
                 "pattern": p.id,
                 "origin": p.origin,
+                "confidence": confidence(p),
                 "ceiling": p.ceiling,
                 "candidates": p.candidates,
                 "text": e.m.text,
@@ -77,18 +79,49 @@ pub fn json(cx: &Context, entries: &[Entry]) -> String {
         "host": cx.host,
         "host_note": cx.host_note,
         "recognised": !entries.is_empty(),
+        "verdict": verdict_json(entries),
         "binding": entries.iter().any(Entry::binding),
         "matches": matches,
     });
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
-fn host_lines(out: &mut String, h: &HostView, label: &str) {
+/// The answer for the whole input: the first match that names a limit, else the first weak
+/// one, else the first "not a limit" (as `explain::verdict`).
+fn verdict_json(entries: &[Entry]) -> Value {
+    let ms: Vec<crate::explain::Match> = entries.iter().map(|e| e.m.clone()).collect();
+    match crate::explain::verdict(&ms) {
+        Some(m) => json!({
+            "confidence": confidence(m.pattern),
+            "ceiling": m.pattern.ceiling,
+            "candidates": m.pattern.candidates,
+            "pattern": m.pattern.id,
+            "line": m.line,
+        }),
+        None => Value::Null,
+    }
+}
+
+/// Control characters of the user's text shown escaped (`\x1b`), so a pasted log cannot
+/// move the cursor or recolour the terminal.
+fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn host_lines(out: &mut String, h: &HostView, label: &str, w: usize) {
+    let (l1, l2) = ("   ", "      ");
     match h.value {
         Some(v) => {
-            let _ = writeln!(
-                out,
-                "   {label}: {} allows {}{} connections now{}",
+            let head = format!(
+                "{label}: {} allows {}{} connections now{}",
                 h.ceiling,
                 if h.exact { "" } else { "~" },
                 thousands(v),
@@ -98,83 +131,115 @@ fn host_lines(out: &mut String, h: &HostView, label: &str) {
                     ""
                 }
             );
-            let _ = writeln!(out, "      because {}", h.why);
+            out.push_str(&wrap(&head, w, l1, l2));
+            out.push_str(&wrap(&h.why, w, "      because ", "        "));
             if let Some(l) = &h.lift {
-                let _ = writeln!(out, "      lift: {l}");
+                out.push_str(&wrap(l, w, "      lift: ", "        "));
             }
             if let Some((n, v)) = &h.next {
-                let _ = writeln!(
-                    out,
-                    "      → lift it and the next limit is {n} at {}",
-                    thousands(*v)
-                );
+                let next = format!("→ lift it and the next limit is {n} at {}", thousands(*v));
+                out.push_str(&wrap(&next, w, l2, "        "));
             }
         }
         None => {
-            let _ = writeln!(out, "   {label}: {}: {}", h.ceiling, h.why);
+            out.push_str(&wrap(
+                &format!("{label}: {}: {}", h.ceiling, h.why),
+                w,
+                l1,
+                l2,
+            ));
             if let Some(l) = &h.lift {
-                let _ = writeln!(out, "      lift: {l}");
+                out.push_str(&wrap(l, w, "      lift: ", "        "));
             }
         }
     }
     for c in &h.checks {
-        let _ = writeln!(out, "      [{} {}] {}", c.severity.label(), c.id, c.message);
+        let head = format!("[{} {}] ", c.severity.label(), c.id);
+        out.push_str(&wrap(&c.message, w, &format!("{l2}{head}"), "        "));
     }
 }
 
-pub fn text(cx: &Context, entries: &[Entry]) -> String {
+/// The heading of one match: the limit, or how unsure the match is.
+fn heading(e: &Entry) -> String {
+    let p = e.m.pattern;
+    match (confidence(p), p.ceiling) {
+        (Confidence::Limit, Some(c)) => c.to_string(),
+        (Confidence::Weak, _) => {
+            let names: Vec<&str> = p.candidates.iter().map(|c| c.as_str()).collect();
+            format!(
+                "cannot tell from the message alone: {} or not a limit",
+                names.join(", ")
+            )
+        }
+        _ => "not a local limit".to_string(),
+    }
+}
+
+/// Text for people, wrapped to `w` columns (continuation lines indented).
+pub fn text(cx: &Context, entries: &[Entry], w: usize) -> String {
     let mut out = String::new();
     if entries.is_empty() {
-        let _ = writeln!(
-            out,
+        let none = format!(
             "No connection-limit message recognised in {} ({} line(s)). docs/explain.md lists what porttune knows.",
             cx.input, cx.lines
         );
+        out.push_str(&wrap(&none, w, "", "  "));
     }
+    let (l1, l2) = ("   ", "     ");
     for (i, e) in entries.iter().enumerate() {
         let p = e.m.pattern;
-        let name = p.ceiling.unwrap_or("not a capacity limit");
         let times = if e.m.count > 1 {
             format!(", {}×", e.m.count)
         } else {
             String::new()
         };
-        let _ = writeln!(
-            out,
-            "{}. {name}  ({}, line {}{times})",
+        let head = format!(
+            "{}. {}  ({}, line {}{times})",
             i + 1,
+            heading(e),
             p.origin,
             e.m.line
         );
-        let _ = writeln!(out, "   \"{}\"", e.m.text);
-        let _ = writeln!(out, "   why: {}", p.mechanism);
+        out.push_str(&wrap(&head, w, "", l1));
+        out.push_str(&wrap(&format!("\"{}\"", escaped(&e.m.text)), w, l1, l1));
+        let why = if confidence(p) == Confidence::NotALimit {
+            "not a local limit: "
+        } else {
+            "why: "
+        };
+        out.push_str(&wrap(p.mechanism, w, &format!("{l1}{why}"), l2));
         for s in &e.implied {
-            let _ = writeln!(out, "   from the message: {s}");
+            out.push_str(&wrap(s, w, "   from the message: ", l2));
         }
         if !p.candidates.is_empty() {
             let names: Vec<&str> = p.candidates.iter().map(|c| c.as_str()).collect();
-            let _ = writeln!(out, "   also look at: {}", names.join(", "));
+            out.push_str(&wrap(&names.join(", "), w, "   also look at: ", l2));
         }
         if let Some(n) = p.not_lifted_by {
-            let _ = writeln!(out, "   will not lift it: {n}");
+            out.push_str(&wrap(n, w, "   will not lift it: ", l2));
         }
-        let _ = writeln!(out, "   lift: {}", p.lift);
+        let lift = if p.ceiling.is_some() {
+            "   lift: "
+        } else {
+            "   what to do: "
+        };
+        out.push_str(&wrap(p.lift, w, lift, l2));
         if let Some(h) = &e.host {
-            host_lines(&mut out, h, "on this host");
+            host_lines(&mut out, h, "on this host", w);
         }
         for h in &e.candidates {
-            host_lines(&mut out, h, "candidate");
+            host_lines(&mut out, h, "candidate", w);
         }
         out.push('\n');
     }
     if let Some(h) = &cx.host {
-        let _ = writeln!(out, "Current values: {h}.");
+        out.push_str(&wrap(&format!("Current values: {h}."), w, "", "  "));
     }
     if let Some(n) = &cx.host_note {
-        let _ = writeln!(out, "Host: {n}");
+        out.push_str(&wrap(n, w, "Host: ", "  "));
     }
     if let Some(t) = &cx.truncated {
-        let _ = writeln!(out, "Input: {t}");
+        out.push_str(&wrap(t, w, "Input: ", "  "));
     }
     out
 }

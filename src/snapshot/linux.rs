@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::procsys::ProcSys;
+pub use super::target::{netns_id, socket_inodes};
 use super::*;
 use crate::error::{Error, Result};
 
@@ -122,12 +123,6 @@ pub fn net_of_pid(roots: &Roots, pid: u32, notes: &mut Vec<String>) -> Net {
     }
 }
 
-pub fn netns_id(proc_root: &Path, who: &str) -> Option<String> {
-    std::fs::read_link(proc_root.join(who).join("ns/net"))
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned())
-}
-
 pub fn fs(ps: &ProcSys) -> Fs {
     let mut snap = Snapshot::default();
     read_settings(ps, "fs.", &mut snap);
@@ -212,25 +207,6 @@ pub fn tcp_table(proc_root: &Path, who: &str) -> TcpTable {
         }
     }
     t
-}
-
-/// Socket inodes held by a process (from its /proc/PID/fd links).
-pub fn socket_inodes(proc_root: &Path, pid: &str) -> Vec<u64> {
-    let mut v = Vec::new();
-    let Ok(rd) = std::fs::read_dir(proc_root.join(pid).join("fd")) else {
-        return v;
-    };
-    for e in rd.flatten() {
-        if let Ok(target) = std::fs::read_link(e.path()) {
-            let s = target.to_string_lossy();
-            if let Some(n) = s.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                if let Ok(i) = n.parse() {
-                    v.push(i);
-                }
-            }
-        }
-    }
-    v
 }
 
 /// Count a process's open fds. For porttune itself the directory handle used to count is

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::runtime::{self, erlang};
+use super::target::TargetFs;
 use super::*;
 use crate::error::{Error, Result};
 
@@ -177,14 +178,16 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
         RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
         RuntimeKind::Redis if opts.pid.is_some() => {
-            match runtime::redis::title_addr(&snap.process.cmdline) {
-                Some(addr) => match runtime::redis::query(addr) {
-                    Ok(v) => snap.runtime.redis_maxclients = Some(v),
-                    Err(e) => snap.notes.push(format!(
-                        "Redis: INFO clients not read ({e}): maxclients derived from the fd limit and the default 10000"
-                    )),
-                },
-                None => snap.notes.push("Redis: no address in the process title; maxclients derived from the fd limit and the default 10000".into()),
+            let root = opts
+                .proc_root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/proc"));
+            let pid = opts.pid.unwrap_or(0);
+            match runtime::redis::from_pid(&root, pid, &snap.process.cmdline) {
+                Ok(v) => snap.runtime.redis_maxclients = Some(v),
+                Err(e) => snap.notes.push(format!(
+                    "Redis: INFO clients not read ({e}): maxclients derived from the fd limit and the default 10000"
+                )),
             }
         }
         RuntimeKind::Postgres | RuntimeKind::Mysql => add_database(snap, opts),
@@ -281,7 +284,7 @@ fn add_nginx(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     };
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
     let mut n = runtime::nginx::read_config(
-        std::path::Path::new("/"),
+        &super::target::TargetFs::operator(),
         &abs.display().to_string(),
         None,
         cpus,
@@ -300,44 +303,37 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         .proc_root
         .clone()
         .unwrap_or_else(|| PathBuf::from("/proc"));
-    let fsroot = match opts.pid {
-        Some(pid) => root.join(pid.to_string()).join("root"),
-        None => PathBuf::from("/"),
-    };
+    let target = opts.pid.map(|pid| TargetFs::of_pid(&root, pid));
     let (mut names, cmd_maxconn) = haproxy::cmdline_args(&snap.process.cmdline);
     let mut how = format!("-f of PID {}", opts.pid.unwrap_or(0));
-    let mut files_root = fsroot.clone();
-    if let Some(c) = &opts.haproxy_conf {
+    let files = if let Some(c) = &opts.haproxy_conf {
         let abs = std::path::absolute(c).unwrap_or_else(|_| c.clone());
         names = vec![abs.display().to_string()];
         how = "--haproxy-conf".into();
-        files_root = PathBuf::from("/");
-    } else if opts.pid.is_none() || names.is_empty() {
+        TargetFs::operator()
+    } else if let Some(t) = target.clone().filter(|_| !names.is_empty()) {
+        for n in names.iter_mut() {
+            *n = t.absolute(n);
+        }
+        t
+    } else {
         snap.notes.push("HAProxy: no configuration (give --haproxy-conf or --pid of a process started with -f); maxconn unknown".into());
         return Ok(());
-    }
-    if let Some(pid) = opts.pid.filter(|_| opts.haproxy_conf.is_none()) {
-        let cwd = std::fs::read_link(root.join(pid.to_string()).join("cwd"))
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "/".into());
-        for n in names.iter_mut().filter(|n| !n.starts_with('/')) {
-            *n = format!("{}/{n}", cwd.trim_end_matches('/'));
-        }
-    }
+    };
     let input = |e: haproxy::ParseError| Error::Input {
         path: PathBuf::from(&e.file),
         line: (e.line > 0).then_some(e.line),
         column: None,
         msg: e.msg,
     };
-    let parsed = haproxy::read_files(&files_root, &names).and_then(|f| haproxy::parse(&f));
+    let parsed = haproxy::read_files(&files, &names).and_then(|f| haproxy::parse(&f));
     let mut h = match parsed {
         Ok(h) => h,
         Err(e) if opts.haproxy_conf.is_some() => return Err(input(e)),
         // a running process's -f that cannot be read here: say so, keep what /proc shows
         Err(e) => {
             snap.notes.push(format!(
-                "HAProxy: the configuration was not read ({}{}: {}); give --haproxy-conf",
+                "HAProxy: {}{}: {}; the configuration was not read; give --haproxy-conf",
                 e.file,
                 if e.line > 0 {
                     format!(":{}", e.line)
@@ -370,21 +366,47 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             .map(|n| n.get() as u64);
     }
     #[cfg(unix)]
-    if opts.pid.is_some() {
-        for s in h.stats_sockets.clone() {
-            match haproxy::show_info(&fsroot, &s) {
-                Ok(i) => {
-                    h.info = Some(i);
-                    break;
-                }
-                Err(e) => snap
-                    .notes
-                    .push(format!("HAProxy stats socket not read ({e}): maxconn derived from the configuration and limits")),
-            }
-        }
+    if let (Some(pid), Some(t)) = (opts.pid, &target) {
+        stats_info(&mut h, &root, pid, t, &mut snap.notes);
     }
     snap.runtime.haproxy = Some(h);
     Ok(())
+}
+
+/// `show info` from a stats socket the process itself listens on (its own Unix sockets);
+/// a path the configuration names but no process of this HAProxy holds is not dialed.
+#[cfg(unix)]
+fn stats_info(
+    h: &mut Haproxy,
+    root: &std::path::Path,
+    pid: u32,
+    fs: &TargetFs,
+    notes: &mut Vec<String>,
+) {
+    use runtime::haproxy;
+    let mut pids = vec![pid];
+    pids.extend(h.process.as_ref().map(|p| p.pid));
+    let listening = super::target::listening(root, &pids);
+    for s in h.stats_sockets.clone() {
+        let Some(path) = haproxy::stats_path(&s) else {
+            continue;
+        };
+        if !listening.unix.iter().any(|u| haproxy::is_bound_as(u, path)) {
+            notes.push(format!(
+                "HAProxy stats socket {path}: PID {pid} does not listen there; not dialed (maxconn derived from the configuration and limits)"
+            ));
+            continue;
+        }
+        match haproxy::show_info(fs, &s) {
+            Ok(i) => {
+                h.info = Some(i);
+                break;
+            }
+            Err(e) => notes.push(format!(
+                "HAProxy stats socket not read ({e}): maxconn derived from the configuration and limits"
+            )),
+        }
+    }
 }
 
 fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
@@ -408,10 +430,9 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         inputs.erl_flags = env_of(opts, "ERL_FLAGS");
         inputs.erl_zflags = env_of(opts, "ERL_ZFLAGS");
         if let Some(path) = &opts.vm_args {
-            let text = crate::fsio::read_text(path, crate::fsio::MAX_INPUT, "vm.args")?;
             inputs
                 .command_line
-                .push((path.display().to_string(), erlang::vm_args_words(&text)));
+                .push((path.display().to_string(), erlang::read_vm_args(path)?));
         }
         if let Some(f) = &opts.erl_flags {
             inputs

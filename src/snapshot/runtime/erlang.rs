@@ -110,6 +110,16 @@ pub fn vm_args_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The flags of the vm.args file the operator named (`--vm-args`), read through the one
+/// file primitive (crate::snapshot::target) with porttune's rights.
+pub fn read_vm_args(path: &std::path::Path) -> crate::error::Result<Vec<String>> {
+    let fs = crate::snapshot::target::TargetFs::operator();
+    let text = fs
+        .read(&path.display().to_string(), crate::fsio::MAX_INPUT)
+        .map_err(|e| crate::error::Error::input(path, format!("cannot read vm.args: {e}")))?;
+    Ok(vm_args_words(&text))
+}
+
 /// Inputs for a node: environment variables and command-line words.
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {

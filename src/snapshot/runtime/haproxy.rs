@@ -3,8 +3,7 @@
 //! (`show info`: Maxconn, Maxsock, Ulimit-n). Pure parsers; the Linux part reads a running
 //! process. The model derives the ceiling (docs/runtimes.md).
 
-use std::path::Path;
-
+use crate::snapshot::target::TargetFs;
 use crate::snapshot::{Haproxy, HaproxyFrontend, HaproxyInfo};
 
 /// Bytes read per file and per stats answer (bounded reads).
@@ -103,13 +102,9 @@ pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
                 continue;
             };
             let num = |i: usize| -> Result<u64, ParseError> {
-                w.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| {
-                    err(format!(
-                        "{}: expected a number, got {:?}",
-                        w[..i].join(" "),
-                        w.get(i).map(String::as_str).unwrap_or("")
-                    ))
-                })
+                w.get(i)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| err(format!("{}: expected a number", w[..i].join(" "))))
             };
             match key {
                 "global" | "defaults" | "backend" | "peers" | "resolvers" | "userlist"
@@ -181,41 +176,45 @@ pub fn parse_show_info(text: &str) -> Option<HaproxyInfo> {
     })
 }
 
-/// Regular files only, the cap enforced while reading (crate::fsio).
-fn read_bounded(path: &Path) -> Result<String, String> {
-    crate::fsio::read_text(path, MAX_BYTES, "the HAProxy configuration").map_err(|e| match e {
-        crate::error::Error::Input { msg, .. } => msg,
-        other => other.to_string(),
-    })
-}
+/// Configuration files read per directory (HAProxy reads them all: more is an error here,
+/// not a silent cut).
+const MAX_DIR_FILES: usize = 512;
 
 /// The configuration files named by `-f` (a file, or a directory: its `*.cfg` files in
-/// lexical order, as HAProxy does), read from inside `fsroot`.
-pub fn read_files(fsroot: &Path, names: &[String]) -> Result<Vec<(String, String)>, ParseError> {
+/// lexical order, as HAProxy does), read as the process would read them (`fs`). Errors name
+/// the file, never its content.
+pub fn read_files(fs: &TargetFs, names: &[String]) -> Result<Vec<(String, String)>, ParseError> {
     let mut out = Vec::new();
-    let inside = |p: &str| fsroot.join(p.trim_start_matches('/'));
     for n in names {
         let err = |e: String| ParseError {
             file: n.clone(),
             line: 0,
             msg: e,
         };
-        let p = inside(n);
-        if p.is_dir() {
-            let mut files: Vec<String> = std::fs::read_dir(&p)
+        if fs.is_dir(n) {
+            let mut files: Vec<String> = fs
+                .list(n)
                 .map_err(|e| err(format!("cannot list: {e}")))?
-                .flatten()
-                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .into_iter()
+                .map(|(f, _)| f)
                 .filter(|f| f.ends_with(".cfg"))
                 .collect();
+            if files.len() > MAX_DIR_FILES {
+                return Err(err(format!(
+                    "{} .cfg files; porttune reads at most {MAX_DIR_FILES}",
+                    files.len()
+                )));
+            }
             files.sort();
-            for f in files.into_iter().take(512) {
+            for f in files {
                 let full = format!("{}/{f}", n.trim_end_matches('/'));
-                let t = read_bounded(&inside(&full)).map_err(err)?;
+                let t = fs
+                    .read(&full, MAX_BYTES)
+                    .map_err(|e| err(format!("{full}: {e}")))?;
                 out.push((full, t));
             }
         } else {
-            out.push((n.clone(), read_bounded(&p).map_err(err)?));
+            out.push((n.clone(), fs.read(n, MAX_BYTES).map_err(err)?));
         }
     }
     Ok(out)
@@ -250,28 +249,46 @@ pub fn cmdline_args(cmdline: &[String]) -> (Vec<String>, Option<u64>) {
     (files, maxconn)
 }
 
-/// Ask a stats socket (a unix path inside `fsroot`) for `show info`; bounded in time and size.
+/// Ask a stats socket for `show info`, bounded in time and size. `socket` is the path the
+/// configuration names (`unix@` prefix allowed); the caller has checked that the process
+/// listens there; it is reached through the process's root (`fs`).
 #[cfg(unix)]
-pub fn show_info(fsroot: &Path, socket: &str) -> Result<HaproxyInfo, String> {
+pub fn show_info(fs: &TargetFs, socket: &str) -> Result<HaproxyInfo, String> {
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
     use std::time::Duration;
-    let path = socket.strip_prefix("unix@").unwrap_or(socket);
-    if !path.starts_with('/') {
-        return Err(format!("{socket} is not a unix socket path"));
-    }
-    let full = fsroot.join(path.trim_start_matches('/'));
-    let mut s = UnixStream::connect(&full).map_err(|e| format!("{path}: {e}"))?;
+    let path = stats_path(socket).ok_or_else(|| "not a unix socket path".to_string())?;
+    let mut s = UnixStream::connect(fs.inside(path)).map_err(|e| format!("{path}: {e}"))?;
     let t = Some(Duration::from_millis(1000));
     s.set_read_timeout(t).map_err(|e| e.to_string())?;
     s.set_write_timeout(t).map_err(|e| e.to_string())?;
     s.write_all(b"show info\n")
         .map_err(|e| format!("{path}: {e}"))?;
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     s.take(1 << 16)
-        .read_to_string(&mut buf)
+        .read_to_end(&mut buf)
         .map_err(|e| format!("{path}: {e}"))?;
-    parse_show_info(&buf).ok_or_else(|| format!("{path}: no Maxconn in the answer to show info"))
+    parse_show_info(&String::from_utf8_lossy(&buf))
+        .ok_or_else(|| format!("{path}: no Maxconn in the answer to show info"))
+}
+
+/// Whether a Unix socket the process bound (`bound`, as /proc/net/unix shows it) is the one
+/// at `path`: the same path, or HAProxy's temporary name `PATH.PID.tmp`, which it binds and
+/// then renames to PATH.
+pub fn is_bound_as(bound: &str, path: &str) -> bool {
+    bound == path
+        || bound
+            .strip_prefix(path)
+            .and_then(|r| r.strip_prefix('.'))
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .is_some_and(|pid| !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// The file system path of a `stats socket` address (`/run/haproxy.sock`,
+/// `unix@/run/haproxy.sock`); None for a TCP or abstract address.
+pub fn stats_path(socket: &str) -> Option<&str> {
+    let path = socket.strip_prefix("unix@").unwrap_or(socket);
+    path.starts_with('/').then_some(path)
 }
 
 #[cfg(target_os = "linux")]
@@ -355,6 +372,17 @@ mod tests {
         assert_eq!((e.file.as_str(), e.line), ("h.cfg", 2));
         let e = parse(&[("h.cfg".into(), "global\n  log \"x\n".into())]).unwrap_err();
         assert!(e.msg.contains("quote"), "{e:?}");
+    }
+
+    #[test]
+    fn stats_socket_bound_names() {
+        assert!(is_bound_as("/run/h.sock", "/run/h.sock"));
+        assert!(is_bound_as("/run/h.sock.123.tmp", "/run/h.sock"));
+        assert!(!is_bound_as("/run/h.sock.x.tmp", "/run/h.sock"));
+        assert!(!is_bound_as("/run/h.sock2", "/run/h.sock"));
+        assert!(!is_bound_as("/run/other.sock", "/run/h.sock"));
+        assert_eq!(stats_path("unix@/run/h.sock"), Some("/run/h.sock"));
+        assert_eq!(stats_path("ipv4@127.0.0.1:9999"), None);
     }
 
     #[test]

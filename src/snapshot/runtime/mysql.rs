@@ -196,7 +196,7 @@ pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str) -> Mysql {
             }),
             None => {
                 m.notes
-                    .push(format!("{name} = {v:?} ({src}) is not a number: ignored"));
+                    .push(format!("{name} ({src}) is not a number: ignored"));
                 None
             }
         }
@@ -216,6 +216,7 @@ pub fn thread_per_connection(m: &Mysql) -> bool {
         .is_none_or(|t| !t.starts_with("pool-of-threads"))
 }
 
+/// Read a running server, its files with its credentials.
 #[cfg(target_os = "linux")]
 pub fn from_pid(root: &std::path::Path, pid: u32) -> Mysql {
     let proot = root.join(pid.to_string());
@@ -225,10 +226,8 @@ pub fn from_pid(root: &std::path::Path, pid: u32) -> Mysql {
         .filter(|s| !s.is_empty())
         .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect();
-    let cwd = std::fs::read_link(proot.join("cwd"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "/".into());
-    resolve(&super::postgres::Under(&proot.join("root")), &argv, &cwd)
+    let fs = crate::snapshot::target::TargetFs::of_pid(root, pid);
+    resolve(&fs, &argv, fs.cwd())
 }
 
 #[cfg(test)]

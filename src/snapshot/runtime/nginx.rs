@@ -117,7 +117,10 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, (usize, String)> {
             '}' => {
                 flush(&mut word, &mut in_word, &mut words);
                 if !words.is_empty() {
-                    return Err((line, format!("directive {:?} has no \";\"", words[0])));
+                    return Err((
+                        line,
+                        format!("{} has no \";\"", shown("directive", &words[0])),
+                    ));
                 }
                 out.push(Tok::Close(line));
             }
@@ -141,10 +144,66 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, (usize, String)> {
     if let Some(w) = words.first() {
         return Err((
             line,
-            format!("directive {w:?} has no \";\" at the end of the file"),
+            format!(
+                "{} has no \";\" at the end of the file",
+                shown("directive", w)
+            ),
         ));
     }
     Ok(out)
+}
+
+/// Directive and block names an error may quote: the ones nginx documents that matter here.
+/// Any other word of a file is not echoed (it could be anything, a secret included).
+const KNOWN: &[&str] = &[
+    "events",
+    "http",
+    "stream",
+    "mail",
+    "server",
+    "location",
+    "upstream",
+    "if",
+    "map",
+    "geo",
+    "types",
+    "limit_except",
+    "split_clients",
+    "include",
+    "listen",
+    "user",
+    "pid",
+    "worker_processes",
+    "worker_connections",
+    "worker_rlimit_nofile",
+    "error_log",
+    "access_log",
+    "server_name",
+    "root",
+    "index",
+    "proxy_pass",
+    "fastcgi_pass",
+    "uwsgi_pass",
+    "scgi_pass",
+    "grpc_pass",
+    "memcached_pass",
+    "return",
+    "rewrite",
+    "daemon",
+    "multi_accept",
+    "use",
+    "keepalive_timeout",
+    "sendfile",
+];
+
+/// How an error names a statement: `directive "worker_connections"` for a known name,
+/// else `a directive` (the word itself is not echoed).
+fn shown(kind: &str, word: &str) -> String {
+    if KNOWN.contains(&word) {
+        format!("{kind} {word:?}")
+    } else {
+        format!("a {kind}")
+    }
 }
 
 /// Reads a configuration file named in an `include` (globs resolved): the files as
@@ -184,11 +243,7 @@ fn num(args: &[String], what: &str) -> Result<u64, String> {
         .and_then(|v| v.parse::<u64>().ok())
         // nginx keeps these in C ints: larger is a typo, and would overflow the model's products.
         .filter(|v| (1..=i32::MAX as u64).contains(v))
-        .ok_or(format!(
-            "{what}: expected a number from 1 to {}, got {:?}",
-            i32::MAX,
-            args.first().map(String::as_str).unwrap_or("")
-        ))
+        .ok_or(format!("{what}: expected a number from 1 to {}", i32::MAX))
 }
 
 impl Walk {
@@ -310,7 +365,7 @@ pub fn load(
         return Err(ParseError {
             file: Some(config.into()),
             line: text.lines().count(),
-            msg: format!("block {open:?} is not closed (\"}}\" missing)"),
+            msg: format!("{} is not closed (\"}}\" missing)", shown("block", open)),
         });
     }
     if let Some(g) = extra {
@@ -413,65 +468,69 @@ pub fn builtin_conf_path(binary: &[u8]) -> String {
     format!("{}/conf/nginx.conf", prefix.trim_end_matches('/'))
 }
 
-use std::path::Path;
+use crate::snapshot::target::TargetFs;
 
-/// Regular files only (a FIFO is refused at open instead of blocking), the cap enforced
-/// while reading (crate::fsio).
-fn read_bounded(path: &Path) -> Result<String, String> {
-    crate::fsio::read_text(path, MAX_FILE_BYTES, "the nginx configuration").map_err(|e| match e {
-        crate::error::Error::Input { msg, .. } => msg,
-        other => other.to_string(),
-    })
+/// One file read as the process would read it (crate::snapshot::target): errors name the
+/// file, never its content.
+fn read_one(fs: &TargetFs, path: &str) -> Result<String, String> {
+    fs.read(path, MAX_FILE_BYTES)
+        .map_err(|e| format!("{path}: {e}"))
 }
 
-/// Resolve `pat` (relative to `dir`) inside the process's root, globs in the last part.
-fn read_include(fsroot: &Path, dir: &str, pat: &str) -> Result<Vec<(String, String)>, String> {
+/// Resolve `pat` (relative to `dir`) as the process sees its files, globs in the last part.
+/// More matches than porttune reads is an error, not a silent cut.
+fn read_include(fs: &TargetFs, dir: &str, pat: &str) -> Result<Vec<(String, String)>, String> {
     let full = if pat.starts_with('/') {
         pat.to_string()
     } else {
         format!("{}/{pat}", dir.trim_end_matches('/'))
     };
-    let inside = |p: &str| fsroot.join(p.trim_start_matches('/'));
     let (d, last) = full.rsplit_once('/').unwrap_or((".", full.as_str()));
     if !last.contains(['*', '?']) {
-        return Ok(vec![(full.clone(), read_bounded(&inside(&full))?)]);
+        return Ok(vec![(full.clone(), read_one(fs, &full)?)]);
     }
-    let mut names: Vec<String> = std::fs::read_dir(inside(d))
+    let mut names: Vec<String> = fs
+        .list(d)
         .map_err(|e| format!("cannot list {d}: {e}"))?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .into_iter()
+        .map(|(n, _)| n)
         .filter(|n| glob_match(last, n))
         .collect();
+    if names.len() > MAX_FILES {
+        return Err(format!(
+            "{} files match; porttune reads at most {MAX_FILES}",
+            names.len()
+        ));
+    }
     names.sort();
     names
         .into_iter()
-        .take(MAX_FILES)
         .map(|n| {
             let p = format!("{d}/{n}");
-            read_bounded(&inside(&p)).map(|t| (p, t))
+            read_one(fs, &p).map(|t| (p, t))
         })
         .collect()
 }
 
-/// Read the configuration at `conf` (a path as the process sees it) from inside `fsroot`.
+/// Read the configuration at `conf` (a path as the process sees it) with the process's
+/// rights (`fs`).
 pub fn read_config(
-    fsroot: &Path,
+    fs: &TargetFs,
     conf: &str,
     directives: Option<&str>,
     cpus: u64,
 ) -> Result<Nginx, ParseError> {
-    let text =
-        read_bounded(&fsroot.join(conf.trim_start_matches('/'))).map_err(|m| ParseError {
-            file: Some(conf.into()),
-            line: 0,
-            msg: m,
-        })?;
+    let text = fs.read(conf, MAX_FILE_BYTES).map_err(|m| ParseError {
+        file: Some(conf.into()),
+        line: 0,
+        msg: m,
+    })?;
     let dir = conf
         .rsplit_once('/')
         .map(|d| d.0)
         .unwrap_or(".")
         .to_string();
-    let mut read = |p: &str| read_include(fsroot, &dir, p);
+    let mut read = |p: &str| read_include(fs, &dir, p);
     load(conf, &text, directives, &mut read, cpus)
 }
 
@@ -480,7 +539,7 @@ pub use linux::from_pid;
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::*;
     use crate::snapshot::NginxWorker;
@@ -572,25 +631,19 @@ mod linux {
         let master = master_of(proc_root, pid);
         let mroot = proc_root.join(master.to_string());
         let args = master_args(&cmdline(proc_root, master));
-        let fsroot: PathBuf = mroot.join("root");
-        let (path, how, fsroot) = match (conf, &args.conf) {
+        let target = TargetFs::of_pid(proc_root, master);
+        let (path, how, fs) = match (conf, &args.conf) {
             (Some(c), _) => (
                 c.display().to_string(),
                 "--nginx-conf".to_string(),
-                PathBuf::from("/"),
+                TargetFs::operator(),
             ),
             (None, Some(c)) => {
                 let p = match (&args.prefix, c.starts_with('/')) {
                     (Some(pre), false) => format!("{}/{c}", pre.trim_end_matches('/')),
-                    (None, false) => {
-                        let cwd = std::fs::read_link(mroot.join("cwd"))
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_else(|_| "/".into());
-                        format!("{}/{c}", cwd.trim_end_matches('/'))
-                    }
-                    _ => c.clone(),
+                    _ => target.absolute(c),
                 };
-                (p, format!("the master's -c (PID {master})"), fsroot)
+                (p, format!("the master's -c (PID {master})"), target)
             }
             (None, None) => {
                 use std::io::Read;
@@ -600,20 +653,23 @@ mod linux {
                 (
                     builtin_conf_path(&bin),
                     format!("the built-in --conf-path of the master's binary (PID {master})"),
-                    fsroot,
+                    target,
                 )
             }
         };
-        let mut n = match read_config(&fsroot, &path, args.directives.as_deref(), cpus) {
+        let mut n = match read_config(&fs, &path, args.directives.as_deref(), cpus) {
             Ok(n) => n,
             // the operator's own --nginx-conf must be right; a running master's file that
             // cannot be read or followed here still leaves its workers to read
             Err(e) if conf.is_some() => return Err(e),
             Err(e) => {
+                let at = match (e.file.as_deref(), e.line) {
+                    (Some(f), l) if l > 0 => format!("{f}:{l}: "),
+                    (Some(f), _) => format!("{f}: "),
+                    (None, _) => String::new(),
+                };
                 notes.push(format!(
-                    "nginx: the master's configuration was not read ({}{}: {}); worker_connections assumed 512 (the default), listeners counted in the workers; give --nginx-conf",
-                    e.file.as_deref().unwrap_or(&path),
-                    if e.line > 0 { format!(":{}", e.line) } else { String::new() },
+                    "nginx: {at}{}; the master's configuration was not read: worker_connections assumed 512 (the default), listeners counted in the workers; give --nginx-conf",
                     e.msg
                 ));
                 Nginx {
@@ -727,6 +783,47 @@ mod tests {
             (e.file.as_deref(), e.line),
             (Some("/etc/nginx/nginx.conf"), 2)
         );
+    }
+
+    #[test]
+    fn include_globs_past_the_bound_are_an_error_not_a_cut() {
+        let d = tempfile::tempdir().unwrap();
+        let conf_d = d.path().join("conf.d");
+        std::fs::create_dir(&conf_d).unwrap();
+        for i in 0..=MAX_FILES {
+            std::fs::write(conf_d.join(format!("{i:04}.conf")), "").unwrap();
+        }
+        let main = d.path().join("nginx.conf");
+        std::fs::write(&main, "http {\n include conf.d/*.conf;\n}\n").unwrap();
+        let fs = TargetFs::operator();
+        let e = read_config(&fs, &main.display().to_string(), None, 1).unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
+        assert!(
+            e.msg
+                .contains("513 files match; porttune reads at most 512"),
+            "{e:?}"
+        );
+        std::fs::remove_file(conf_d.join("0000.conf")).unwrap();
+        let n = read_config(&fs, &main.display().to_string(), None, 1).unwrap();
+        assert_eq!(n.includes.len(), MAX_FILES);
+    }
+
+    #[test]
+    fn errors_quote_no_content() {
+        let e = parse("events {\n worker_connections s3cret;\n}", "x", 1).unwrap_err();
+        assert!(
+            !e.msg.contains("s3cret") && e.msg.contains("worker_connections"),
+            "{e:?}"
+        );
+        let e = parse("s3cret {\n", "x", 1).unwrap_err();
+        assert!(
+            !e.msg.contains("s3cret") && e.msg.contains("not closed"),
+            "{e:?}"
+        );
+        let e = parse("s3cret x }\n", "x", 1).unwrap_err();
+        assert!(!e.msg.contains("s3cret"), "{e:?}");
+        let e = parse("http {\n", "x", 1).unwrap_err();
+        assert!(e.msg.contains("block \"http\""), "{e:?}");
     }
 
     #[test]

@@ -6,10 +6,9 @@
 //! The last value read wins; the command line beats every file (PostgreSQL docs, 20.1
 //! "Setting Parameters"). Pure parsers; the Linux part reads a running postmaster.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
+use crate::snapshot::target::{Kind, TargetFs};
 use crate::snapshot::{Postgres, Sourced};
+use std::collections::BTreeMap;
 
 /// Files read per configuration (PostgreSQL itself stops at 10 levels of nesting).
 const MAX_FILES: usize = 256;
@@ -51,7 +50,7 @@ pub fn parse_conf(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
             .unwrap_or(s.len());
         if end == 0 {
-            return Err((line, format!("syntax error near {:?}", first_chars(s))));
+            return Err((line, "syntax error: a line starts with a name".into()));
         }
         let name = s[..end].to_ascii_lowercase();
         let mut rest = s[end..].trim_start();
@@ -86,7 +85,7 @@ pub fn parse_conf(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             }
             let tail = it.as_str().trim_start();
             if !(tail.is_empty() || tail.starts_with('#')) {
-                return Err((line, format!("syntax error near {:?}", first_chars(tail))));
+                return Err((line, format!("syntax error after the value of {name}")));
             }
             v
         } else {
@@ -96,7 +95,7 @@ pub fn parse_conf(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 .collect();
             let tail = rest[v.len()..].trim_start();
             if !(tail.is_empty() || tail.starts_with('#')) {
-                return Err((line, format!("syntax error near {:?}", first_chars(tail))));
+                return Err((line, format!("syntax error after the value of {name}")));
             }
             if v.is_empty() {
                 return Err((line, format!("{name}: no value")));
@@ -106,10 +105,6 @@ pub fn parse_conf(text: &str) -> Result<Vec<Entry>, (usize, String)> {
         out.push(Entry { line, name, value });
     }
     Ok(out)
-}
-
-fn first_chars(s: &str) -> String {
-    s.chars().take(20).collect()
 }
 
 /// What the postmaster's command line says.
@@ -200,31 +195,23 @@ pub fn read_included(
         }
         Err(e) => {
             if must {
-                notes.push(format!("{path}: not read ({e})"));
+                notes.push(format!("{path}: {e}; not read"));
             }
             None
         }
     }
 }
 
-/// Files inside a root (`/proc/PID/root` for a running server, `/` otherwise).
-pub struct Under<'a>(pub &'a Path);
-
-impl Files for Under<'_> {
+/// A running server's files, read with its credentials (crate::snapshot::target).
+impl Files for TargetFs {
     fn read(&self, path: &str) -> Result<String, String> {
-        let p = self.0.join(path.trim_start_matches('/'));
-        crate::fsio::read_bounded_io(&p, MAX_BYTES)
-            .map_err(|e| e.to_string())
-            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string()))
+        TargetFs::read(self, path, MAX_BYTES)
     }
     fn list(&self, dir: &str) -> Result<Vec<String>, String> {
-        let p = self.0.join(dir.trim_start_matches('/'));
-        let rd = std::fs::read_dir(p).map_err(|e| e.to_string())?;
-        Ok(rd
-            .flatten()
-            .take(4096)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        Ok(TargetFs::list(self, dir)?
+            .into_iter()
+            .filter(|(_, k)| matches!(k, Kind::File | Kind::Symlink))
+            .map(|(n, _)| n)
             .collect())
     }
 }
@@ -345,7 +332,7 @@ pub fn resolve(fs: &dyn Files, argv: &[String], pgdata: Option<&str>, cwd: &str)
             }),
             None => {
                 pg.notes
-                    .push(format!("{name} = {v:?} ({src}) is not a number: ignored"));
+                    .push(format!("{name} ({src}) is not a number: ignored"));
                 None
             }
         }
@@ -384,7 +371,7 @@ pub use linux::*;
 #[cfg(target_os = "linux")]
 mod linux {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::Path;
 
     fn argv(root: &Path, pid: u32) -> Vec<String> {
         crate::fsio::read_bounded_io(&root.join(pid.to_string()).join("cmdline"), 1 << 20)
@@ -433,21 +420,12 @@ mod linux {
             .count() as u64
     }
 
-    /// Read a running postmaster (any of its PIDs).
+    /// Read a running postmaster (any of its PIDs), its files with its credentials.
     pub fn from_pid(root: &Path, pid: u32) -> Postgres {
         let master = postmaster_of(root, pid);
-        let mroot = root.join(master.to_string());
-        let fsroot: PathBuf = mroot.join("root");
-        let cwd = std::fs::read_link(mroot.join("cwd"))
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "/".into());
+        let fs = TargetFs::of_pid(root, master);
         let pgdata = environ(root, master, "PGDATA");
-        let mut pg = resolve(
-            &Under(&fsroot),
-            &argv(root, master),
-            pgdata.as_deref(),
-            &cwd,
-        );
+        let mut pg = resolve(&fs, &argv(root, master), pgdata.as_deref(), fs.cwd());
         pg.postmaster_pid = Some(master);
         pg.client_backends = Some(client_backends(root, master));
         pg
