@@ -190,12 +190,25 @@ fn unknown_values_assume_macos_defaults() {
     assert_eq!(p.get(EPHEMERAL_PORTS).unwrap().value, 16_384);
     assert!((p.rates[0].per_second - 16_384.0 / 30.0).abs() < 0.01);
     let a = p.assumptions.join("\n");
+    assert!(a.contains("kern.maxfilesperproc: assumed 61440"), "{a}");
+    assert!(a.contains("kern.maxfiles: assumed 122880"), "{a}");
     assert!(
-        a.contains("kern.maxfilesperproc unknown: assumed 61440"),
+        a.contains("net.inet.ip.portrange: assumed 49152 65535"),
         "{a}"
     );
-    assert!(a.contains("kern.maxfiles unknown: assumed 122880"), "{a}");
-    assert!(a.contains("49152–65535"), "{a}");
+    // Each with what reads it, and the rungs resting on them are conditional.
+    let read_with = |k: &str| {
+        p.inputs
+            .iter()
+            .find(|i| i.key == k)
+            .and_then(|i| i.provenance.read_with())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        read_with("kern.maxfilesperproc").as_deref(),
+        Some("`sysctl kern.maxfilesperproc`")
+    );
+    assert!(p.get(MAX_FILES_PER_PROC).unwrap().conditional.is_some());
     assert_native(&p);
 }
 

@@ -65,8 +65,7 @@ pub(super) fn maxfilesperproc(cx: &mut Ctx) -> (u64, String) {
     match cx.snap.fs.maxfilesperproc {
         Some(m) => (m, format!("kern.maxfilesperproc {m}")),
         None => {
-            let (_, m, why) = default_files(cx.snap.memory.mem_total_kb);
-            cx.assume(format!("kern.maxfilesperproc unknown: assumed {m}, {why}"));
+            let m = default_files(cx.snap.memory.mem_total_kb).1;
             (m, format!("kern.maxfilesperproc {m} (assumed)"))
         }
     }
@@ -194,8 +193,7 @@ pub(super) fn system_files(cx: &mut Ctx, spc: u64) -> Ceiling {
     let (max, how) = match cx.snap.fs.file_max {
         Some(m) => (m, format!("kern.maxfiles {m}")),
         None => {
-            let (m, _, why) = default_files(cx.snap.memory.mem_total_kb);
-            cx.assume(format!("kern.maxfiles unknown: assumed {m}, {why}"));
+            let m = default_files(cx.snap.memory.mem_total_kb).0;
             (m, format!("kern.maxfiles {m} (assumed)"))
         }
     };
@@ -233,12 +231,7 @@ pub const PORTS_LIFT: &str = "widen the range: `sudo sysctl -w net.inet.ip.portr
 
 /// The paused-acceptor queue on a Mac: full at the backlog, incomplete connections counted.
 pub(super) fn accept_queue(cx: &mut Ctx) -> Ceiling {
-    let somax = cx.snap.net.somaxconn.unwrap_or_else(|| {
-        cx.assume(format!(
-            "kern.ipc.somaxconn unknown: assumed {SOMAXCONN} (the macOS default)"
-        ));
-        SOMAXCONN
-    });
+    let somax = cx.snap.net.somaxconn.unwrap_or(SOMAXCONN);
     let backlog = cx.sc.backlog.unwrap_or(somax);
     let q = backlog.min(somax);
     ceiling(

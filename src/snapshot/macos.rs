@@ -84,8 +84,17 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         tcp_inuse: num("net.inet.tcp.pcbcount"),
         ..Usage::default()
     };
+    let mut provenance = std::collections::BTreeMap::new();
     if let Some(pid) = opts.pid {
         other_process(pid, &mut process, &mut usage, &mut notes)?;
+        provenance.insert(
+            "process.nofile".to_string(),
+            super::Provenance::assumed(
+                format!("{} / {} (this shell's)", process.nofile.soft, process.nofile.hard),
+                "macOS does not show another process's RLIMIT_NOFILE",
+                format!("--nofile SOFT:HARD with the limits PID {pid} was started with (`launchctl limit maxfiles` for launchd services)"),
+            ),
+        );
     }
     Ok(Snapshot {
         schema: SCHEMA,
@@ -118,6 +127,7 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         usage,
         notes,
         kernel_log: None,
+        provenance,
     })
 }
 
