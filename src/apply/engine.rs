@@ -492,7 +492,7 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
     if out.failed.is_empty() {
         for (key, error) in sysctl::read_back_all(&j.entries, &sys, true) {
             out.failed.push(NotRestored {
-                kind: "sysctl",
+                kind: EntryKind::Sysctl,
                 key,
                 error,
             });
