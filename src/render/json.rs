@@ -22,6 +22,9 @@ pub struct PredictionJson<'a> {
     /// Set when assumed values could move the ceiling: the range it lies in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<&'a Range>,
+    /// The limit once the bottleneck is lifted as its `lift` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<&'a crate::model::lift::Next>,
 }
 
 impl<'a> From<&'a Prediction> for PredictionJson<'a> {
@@ -32,6 +35,7 @@ impl<'a> From<&'a Prediction> for PredictionJson<'a> {
             tied: &p.tied,
             scenario: &p.scenario,
             range: p.range.as_ref(),
+            next: p.next.as_ref(),
         }
     }
 }
@@ -71,6 +75,8 @@ pub struct WithProfileJson<'a> {
     pub after: PredictionJson<'a>,
     pub ceilings_after: &'a [Ceiling],
     pub inputs_after: &'a [Input],
+    /// Each setting of the profile, whether it reaches the process, and how or why not.
+    pub reach: &'a [crate::plan::Reach],
 }
 
 /// The whole `check --format json` document.
@@ -138,12 +144,13 @@ impl<'a> CheckJson<'a> {
             with_profile: r
                 .with_profile
                 .as_ref()
-                .map(|(name, after)| WithProfileJson {
-                    profile: name,
+                .map(|w| WithProfileJson {
+                    profile: &w.name,
                     before: p.into(),
-                    after: (*after).into(),
-                    ceilings_after: &after.ceilings,
-                    inputs_after: &after.inputs,
+                    after: w.after.into(),
+                    ceilings_after: &w.after.ceilings,
+                    inputs_after: &w.after.inputs,
+                    reach: w.reach,
                 }),
         }
     }
