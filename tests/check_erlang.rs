@@ -305,7 +305,11 @@ fn boot_fd_table_read_exactly_from_erl_child_setup() {
     // A second later limit change must not be mistaken for the boot value.
     let pid = child.0.id().to_string();
     let st = Command::new("prlimit")
-        .args(["--pid", &pid, &format!("--nofile={}:{}", own.max(soft), own.max(soft))])
+        .args([
+            "--pid",
+            &pid,
+            &format!("--nofile={}:{}", own.max(soft), own.max(soft)),
+        ])
         .status()
         .unwrap();
     assert!(st.success());

@@ -77,7 +77,10 @@ fn lifted(
             s.runtime.erlang.as_mut()?.max_fds = None;
         }
         EPHEMERAL_PORTS => {
-            s.net.ip_local_port_range = Some(PortRange { lo: 1024, hi: 65535 });
+            s.net.ip_local_port_range = Some(PortRange {
+                lo: 1024,
+                hi: 65535,
+            });
         }
         SYSTEM_FILES => {
             let need = past.map_or(0, |v| {
@@ -89,7 +92,9 @@ fn lifted(
         }
         CONNTRACK => {
             let ct = s.net.conntrack.as_mut()?;
-            let need = past.map_or(0, |v| v.saturating_add(1).saturating_add(ct.count.unwrap_or(0)));
+            let need = past.map_or(0, |v| {
+                v.saturating_add(1).saturating_add(ct.count.unwrap_or(0))
+            });
             ct.max = Some(above(ct.max?).max(need));
         }
         ERLANG_PORT_LIMIT | ERLANG_PROCESS_LIMIT => {
@@ -97,9 +102,15 @@ fn lifted(
             let (now, per, used) = if name == ERLANG_PORT_LIMIT {
                 (c.port_limit.value, fpc, c.ports_in_use.value)
             } else {
-                (c.process_limit.value, sc.procs_per_conn.max(1), c.processes_in_use.value)
+                (
+                    c.process_limit.value,
+                    sc.procs_per_conn.max(1),
+                    c.processes_in_use.value,
+                )
             };
-            let need = past.map_or(0, |v| v.saturating_add(1).saturating_mul(per).saturating_add(used));
+            let need = past.map_or(0, |v| {
+                v.saturating_add(1).saturating_mul(per).saturating_add(used)
+            });
             let n = now
                 .saturating_mul(2)
                 .max(need)
@@ -158,7 +169,10 @@ pub(super) fn next(
     let after = lifted(snap, sc, p, b, past).map(|s| raw(&s, sc));
     let pick = match &after {
         Some(a) => {
-            let other = a.ceilings.iter().find(|c| c.name != b && !fam.contains(&c.name));
+            let other = a
+                .ceilings
+                .iter()
+                .find(|c| c.name != b && !fam.contains(&c.name));
             // A rung the lift could not get past the rung above is still the limit: the
             // widest port range; where the simulation falls short of the lift's own words
             // (a JVM that keeps OPEN_MAX until -XX:-MaxFDLimit), the ladder says.

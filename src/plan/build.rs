@@ -479,17 +479,21 @@ fn check_nr_open(profile: &Profile, host: &dyn HostView, plan: &mut Plan) -> Res
             .iter()
             .find(|c| c.key == KEY)
             .map(|c| c.to.clone())
-            .or_else(|| plan.unchanged.iter().find(|u| u.key == KEY).map(|u| u.value.clone()))
+            .or_else(|| {
+                plan.unchanged
+                    .iter()
+                    .find(|u| u.key == KEY)
+                    .map(|u| u.value.clone())
+            })
             .and_then(|v| v.trim().parse::<u64>().ok())
     });
-    let first = validate::check_nofile_nr_open(pair.hard, now, planned).map_err(|msg| {
-        Error::Input {
+    let first =
+        validate::check_nofile_nr_open(pair.hard, now, planned).map_err(|msg| Error::Input {
             path: profile.source.clone().into(),
             line: None,
             column: None,
             msg: format!("{msg}; nothing was changed"),
-        }
-    })?;
+        })?;
     if first && let Some(i) = plan.changes.iter().position(|c| c.key == KEY) {
         let c = plan.changes.remove(i);
         plan.changes.insert(0, c);

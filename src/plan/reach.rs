@@ -42,8 +42,9 @@ enum Who<'a> {
     },
 }
 
-/// The last component of a cgroup path that ends with `suffix` (`/system.slice/nginx.service`).
-fn cgroup_part<'a>(path: &'a str, pred: impl Fn(&str) -> bool) -> Option<&'a str> {
+/// The last component of a cgroup path that `pred` accepts (`nginx.service` of
+/// `/system.slice/nginx.service`).
+fn cgroup_part(path: &str, pred: impl Fn(&str) -> bool) -> Option<&str> {
     path.split('/').rev().find(|p| pred(p))
 }
 
@@ -303,19 +304,28 @@ mod tests {
         own.process.unit.as_mut().unwrap().sets_limit_nofile = Some(true);
         let mut out = Vec::new();
         assert_eq!(limit("nofile", pair(65536), &t, &own, &own, &mut out), None);
-        assert!(out[1].how.contains("overrides DefaultLimitNOFILE="), "{out:?}");
+        assert!(
+            out[1].how.contains("overrides DefaultLimitNOFILE="),
+            "{out:?}"
+        );
         let other = [LimitTarget::Systemd {
             unit: "other.service".into(),
         }];
         let mut out = Vec::new();
-        assert_eq!(limit("nofile", pair(65536), &other, &svc, &svc, &mut out), None);
+        assert_eq!(
+            limit("nofile", pair(65536), &other, &svc, &svc, &mut out),
+            None
+        );
         let mine = [LimitTarget::Systemd {
             unit: "web.service".into(),
         }];
         assert!(limit("nofile", pair(65536), &mine, &svc, &svc, &mut out).is_some());
         let script = process("/");
         let mut out = Vec::new();
-        assert_eq!(limit("nofile", pair(65536), &t, &script, &script, &mut out), None);
+        assert_eq!(
+            limit("nofile", pair(65536), &t, &script, &script, &mut out),
+            None
+        );
         assert!(out[0].how.contains("`ulimit -n`"), "{out:?}");
         let login = process("/user.slice/user-0.slice/session-3.scope");
         let mut out = Vec::new();

@@ -355,17 +355,29 @@ mod tests {
     fn nofile_within_nr_open() {
         use crate::snapshot::Rlim;
         let m = 1_048_576;
-        assert_eq!(check_nofile_nr_open(Rlim::Value(m), Some(m), None), Ok(false));
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(m), Some(m), None),
+            Ok(false)
+        );
         let e = check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), None).unwrap_err();
-        assert!(e.contains("fs.nr_open 1048576") && e.contains("min: 2000000"), "{e}");
+        assert!(
+            e.contains("fs.nr_open 1048576") && e.contains("min: 2000000"),
+            "{e}"
+        );
         assert_eq!(
             check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), Some(2_000_000)),
             Ok(true)
         );
         assert!(check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), Some(1_500_000)).is_err());
         // Unknown host value, or no finite hard limit: nothing to compare.
-        assert_eq!(check_nofile_nr_open(Rlim::Value(2_000_000), None, None), Ok(false));
-        assert_eq!(check_nofile_nr_open(Rlim::Unlimited, Some(m), None), Ok(false));
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(2_000_000), None, None),
+            Ok(false)
+        );
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Unlimited, Some(m), None),
+            Ok(false)
+        );
     }
 
     #[test]

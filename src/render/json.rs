@@ -141,17 +141,14 @@ impl<'a> CheckJson<'a> {
             } else {
                 "host"
             },
-            with_profile: r
-                .with_profile
-                .as_ref()
-                .map(|w| WithProfileJson {
-                    profile: &w.name,
-                    before: p.into(),
-                    after: w.after.into(),
-                    ceilings_after: &w.after.ceilings,
-                    inputs_after: &w.after.inputs,
-                    reach: w.reach,
-                }),
+            with_profile: r.with_profile.as_ref().map(|w| WithProfileJson {
+                profile: &w.name,
+                before: p.into(),
+                after: w.after.into(),
+                ceilings_after: &w.after.ceilings,
+                inputs_after: &w.after.inputs,
+                reach: w.reach,
+            }),
         }
     }
 }

@@ -306,24 +306,7 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     if o.brief {
         return brief_rest(out, r, o);
     }
-    match &r.with_profile {
-        Some(wp) => {
-            // Now in numbers, then the ladder the checks judge: the profiled one.
-            let _ = writeln!(out, "\n{}", "Ladder now (lowest first):".bold());
-            let now = TextOptions { brief: true, ..*o };
-            ladder(&mut out, p, &now);
-            let _ = writeln!(
-                out,
-                "\n{}",
-                format!("Ladder with profile {} (lowest first):", wp.name).bold()
-            );
-            ladder(&mut out, wp.after, o);
-        }
-        None => {
-            let _ = writeln!(out, "\n{}", "Ladder (lowest first):".bold());
-            ladder(&mut out, p, o);
-        }
-    }
+    ladders(&mut out, r, o);
     if !p.rates.is_empty() {
         let _ = writeln!(out, "\n{}", "Churn (new connections per second):".bold());
         for r in &p.rates {
@@ -353,8 +336,36 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
             out.push_str(&wrap::wrap(&c.message, w, &first, "    "));
         }
     }
-    assumed_block(&mut out, r.with_profile.as_ref().map_or(p, |wp| wp.after), s, w);
+    assumed_block(
+        &mut out,
+        r.with_profile.as_ref().map_or(p, |wp| wp.after),
+        s,
+        w,
+    );
     out
+}
+
+/// The ladder; with `--with`, the ladder now in numbers and then the one the checks judge,
+/// the profiled one, each named.
+fn ladders(out: &mut String, r: &CheckReport, o: &TextOptions) {
+    let p = r.prediction;
+    match &r.with_profile {
+        Some(wp) => {
+            let _ = writeln!(out, "\n{}", "Ladder now (lowest first):".bold());
+            let now = TextOptions { brief: true, ..*o };
+            ladder(out, p, &now);
+            let _ = writeln!(
+                out,
+                "\n{}",
+                format!("Ladder with profile {} (lowest first):", wp.name).bold()
+            );
+            ladder(out, wp.after, o);
+        }
+        None => {
+            let _ = writeln!(out, "\n{}", "Ladder (lowest first):".bold());
+            ladder(out, p, o);
+        }
+    }
 }
 
 /// Which of the profile's settings reach the process, and how or why not.
@@ -362,11 +373,7 @@ fn reach_block(out: &mut String, wp: &super::WithProfile, w: usize) {
     if wp.reach.is_empty() {
         return;
     }
-    let _ = writeln!(
-        out,
-        "\n{}",
-        format!("Reach of profile {}:", wp.name).bold()
-    );
+    let _ = writeln!(out, "\n{}", format!("Reach of profile {}:", wp.name).bold());
     for r in wp.reach {
         let mark = if r.reaches { "+" } else { "-" };
         let t = format!("{}: {}", r.setting, r.how);
@@ -426,7 +433,11 @@ fn brief_rest(mut out: String, r: &CheckReport, o: &TextOptions) -> String {
     if let Some(wp) = &r.with_profile {
         let _ = writeln!(out, "{}", "Ladder now:".bold());
         ladder(&mut out, p, o);
-        let _ = writeln!(out, "{}", format!("Ladder with profile {}:", wp.name).bold());
+        let _ = writeln!(
+            out,
+            "{}",
+            format!("Ladder with profile {}:", wp.name).bold()
+        );
         ladder(&mut out, wp.after, o);
     } else {
         ladder(&mut out, p, o);

@@ -507,7 +507,9 @@ fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
     if let Some(n) = argv.as_deref().and_then(erlang::child_setup_max_files) {
         return Some(Sourced {
             value: n,
-            source: format!("argv[1] of erl_child_setup (PID {child}): erts' fd table, sized at boot"),
+            source: format!(
+                "argv[1] of erl_child_setup (PID {child}): erts' fd table, sized at boot"
+            ),
         });
     }
     let (nofile, _) = super::linux::limits(&root, &child.to_string()).ok()?;

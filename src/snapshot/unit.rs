@@ -56,8 +56,7 @@ const MAX_UNIT_FILE: u64 = 1 << 20;
 pub fn sets_limit_nofile(files: &[String]) -> Option<bool> {
     let mut set = false;
     for f in files {
-        let text =
-            crate::fsio::read_bounded_io(std::path::Path::new(f), MAX_UNIT_FILE).ok()?;
+        let text = crate::fsio::read_bounded_io(std::path::Path::new(f), MAX_UNIT_FILE).ok()?;
         for line in String::from_utf8_lossy(&text).lines() {
             let line = line.trim();
             if let Some(v) = line.strip_prefix("LimitNOFILE=") {

@@ -236,7 +236,10 @@ mod tests {
 
     #[test]
     fn child_setup_argv() {
-        assert_eq!(child_setup_max_files(b"erl_child_setup\x003000\x00"), Some(3000));
+        assert_eq!(
+            child_setup_max_files(b"erl_child_setup\x003000\x00"),
+            Some(3000)
+        );
         assert_eq!(
             child_setup_max_files(b"/usr/lib/erlang/erts-13.1.5/bin/erl_child_setup\x0024576"),
             Some(24576)
