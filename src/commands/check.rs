@@ -41,9 +41,10 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 || a.nofile.is_some()
                 || a.runtime_version.is_some()
                 || a.haproxy_conf.is_some()
+                || a.config.is_some()
             {
                 return Err(Error::Usage(
-                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --nofile and --runtime-version apply when reading a host".into(),
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --config, --nofile and --runtime-version apply when reading a host".into(),
                 ));
             }
             (
@@ -64,6 +65,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 nofile: a.nofile,
                 runtime_version: a.runtime_version.clone(),
                 haproxy_conf: a.haproxy_conf.clone(),
+                config: a.config.clone(),
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {

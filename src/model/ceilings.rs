@@ -99,6 +99,9 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
         return vec![c];
     }
+    if let Some(c) = super::catalog::process_fds(cx) {
+        return vec![c];
+    }
     if let Some(why) = super::servers::process_fds_not_applicable(cx.snap) {
         cx.na(PROCESS_FDS, why);
         return Vec::new();
@@ -122,11 +125,15 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
         );
         return out;
     };
-    let avail = eff.saturating_sub(open.saturating_add(extra));
+    let (spare, spare_why) = super::catalog::accept_spare_fds(snap);
+    let avail = eff.saturating_sub(open.saturating_add(extra).saturating_add(spare));
     let per = avail / fpc;
     let mut why = format!("({how} − {open} fds open");
     if extra > 0 {
         why.push_str(&format!(" − {extra} set-up fds (listeners)"));
+    }
+    if spare > 0 {
+        why.push_str(&format!(" − {spare} {spare_why}"));
     }
     why.push_str(&format!(
         ") / {fpc} fd{} per connection",
@@ -416,21 +423,30 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
 
 fn memory(cx: &mut Ctx) -> Option<Ceiling> {
     let snap = cx.snap;
-    let avail_kb = snap.memory.mem_available_kb;
+    // On a Mac, from the page counts when the snapshot has them (docs/model.md, "macOS").
+    let mac_pages = snap
+        .memory
+        .macos_pages
+        .as_ref()
+        .and_then(|p| crate::snapshot::macos_parse::available_kb(p, snap.memory.mem_total_kb));
+    let avail_kb = mac_pages
+        .as_ref()
+        .map(|(kb, _)| *kb)
+        .or(snap.memory.mem_available_kb);
     let cg = &snap.process.cgroup;
     let cg_room = cg
         .memory_max
         .map(|m| m.saturating_sub(cg.memory_current.unwrap_or(0)));
-    let avail_name = if snap.platform.os == Os::Macos {
-        "free memory (vm.page_free_count × page size)"
-    } else {
-        "MemAvailable"
+    let avail_name = match (mac_pages, snap.platform.os) {
+        (Some((_, how)), _) => format!("available memory ({how})"),
+        (None, Os::Macos) => "available memory".to_string(),
+        (None, _) => "MemAvailable".to_string(),
     };
     let (bytes, src) = match (avail_kb, cg_room) {
         (Some(a), Some(c)) if c < a.saturating_mul(1024) => {
             (c, "cgroup memory.max − memory.current".to_string())
         }
-        (Some(a), _) => (a.saturating_mul(1024), avail_name.to_string()),
+        (Some(a), _) => (a.saturating_mul(1024), avail_name),
         (None, Some(c)) => (c, "cgroup memory.max − memory.current".to_string()),
         (None, None) => {
             cx.na(MEMORY, "available memory unknown");
@@ -528,6 +544,7 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
         out.extend(erlang_ceilings(cx, &e, fpc, extra));
     }
     out.extend(super::servers::caps(snap, sc));
+    out.extend(super::catalog::caps(cx));
     out
 }
 

@@ -48,7 +48,7 @@ pub fn applies(id: CheckId, snap: &Snapshot) -> bool {
     match id {
         CheckId::PostgresMaxConnections => snap.runtime.kind == RuntimeKind::Postgres,
         CheckId::MysqlMaxConnections => snap.runtime.kind == RuntimeKind::Mysql,
-        _ => true,
+        _ => super::catalog::check_applies(id, snap),
     }
 }
 
@@ -170,7 +170,12 @@ fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts
 fn erlang_checks(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
     // Erlang: the fd table was sized at boot with a lower limit than the process has now.
-    if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
+    if let Some(e) = snap
+        .runtime
+        .erlang
+        .as_ref()
+        .filter(|_| snap.runtime.kind.on_erlang())
+    {
         if let (Some(m), Rlim::Value(now)) = (&e.max_fds, p.nofile.soft) {
             if m.value < now && !p.is_self {
                 push(
@@ -389,7 +394,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
 /// kern.ipc.somaxconn (128 by default).
 fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
-    let perproc = snap.fs.maxfilesperproc.unwrap_or(super::macos::OPEN_MAX);
+    let perproc = super::macos::perproc(snap);
     if let Rlim::Value(hard) = p.nofile.hard {
         if !p.caps.sys_resource && hard < perproc {
             push(
@@ -397,7 +402,8 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 CheckId::HardLimitLocked,
                 Severity::Warning,
                 format!(
-                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started (`sudo launchctl limit maxfiles N N`, HardResourceLimits NumberOfFiles in its launchd plist) or several processes"
+                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started ({}, HardResourceLimits NumberOfFiles in its launchd plist) or several processes",
+                    super::macos::launchctl_limit(snap, perproc)
                 ),
             );
         }
@@ -409,11 +415,9 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 CheckId::SoftLimit256,
                 Severity::Warning,
                 format!(
-                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} {}` for what launchd starts (launchctl takes numbers only)",
+                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {perproc}` in the shell, or {} for what launchd starts (launchctl takes numbers only)",
                     snap.runtime.kind.name(),
-                    perproc,
-                    perproc,
-                    perproc
+                    super::macos::launchctl_limit(snap, perproc)
                 ),
             );
         }

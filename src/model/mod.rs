@@ -1,7 +1,9 @@
 //! The prediction model: pure functions of a [`Snapshot`] and a [`Scenario`].
 //! No I/O, no clock, no environment. See docs/model.md for every formula and its source.
 
+pub mod apache;
 pub mod assumed;
+pub mod catalog;
 pub mod ceilings;
 pub mod check;
 pub mod checks;
@@ -20,6 +22,7 @@ pub mod nofile;
 pub mod patterns;
 pub mod scenario;
 pub mod server_patterns;
+mod server_settings;
 pub mod servers;
 pub mod usage;
 

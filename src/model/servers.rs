@@ -260,7 +260,11 @@ pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
 /// connections (a process per connection).
 pub fn sets_own_fd_limit(snap: &Snapshot) -> bool {
     match snap.runtime.kind {
-        RuntimeKind::Haproxy | RuntimeKind::Redis | RuntimeKind::Postgres => true,
+        RuntimeKind::Haproxy
+        | RuntimeKind::Redis
+        | RuntimeKind::Postgres
+        | RuntimeKind::Memcached
+        | RuntimeKind::Lighttpd => true,
         RuntimeKind::Nginx => snap
             .runtime
             .nginx
@@ -536,6 +540,9 @@ pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
 /// Why the generic fd bound does not apply: a PostgreSQL backend is a process of its own with
 /// its own fd table; the postmaster hands each connection over and closes its copy.
 pub fn process_fds_not_applicable(snap: &Snapshot) -> Option<String> {
+    if let Some(why) = super::catalog::process_fds_not_applicable(snap) {
+        return Some(why);
+    }
     (snap.runtime.kind == RuntimeKind::Postgres).then(|| {
         "PostgreSQL forks a backend per connection: each has its own fd table and the postmaster closes its copy of the socket, so the postmaster's RLIMIT_NOFILE does not bound connections (backends keep their files within max_files_per_process)".to_string()
     })

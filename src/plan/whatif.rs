@@ -6,7 +6,7 @@ use super::*;
 use crate::error::Result;
 use crate::model::{self, Prediction, Scenario};
 use crate::profile::Profile;
-use crate::snapshot::{RuntimeKind, Snapshot, Sourced};
+use crate::snapshot::{Snapshot, Sourced};
 
 use super::reach::Reach;
 
@@ -52,7 +52,7 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
     {
         snap.process.nproc = Some(l);
     }
-    let is_erlang = snap.runtime.kind == RuntimeKind::Erlang || snap.runtime.erlang.is_some();
+    let is_erlang = snap.runtime.kind.on_erlang() || snap.runtime.erlang.is_some();
     if let Some(e) = plan.erlang.as_ref().filter(|_| is_erlang) {
         let flags = super::reach::erlang_flags(e, &before, &mut reach);
         let src = format!("profile {}", plan.profile);
