@@ -22,20 +22,7 @@ fn parse_int(v: &str) -> Option<i128> {
 /// Turn a profile into a plan against `host`.
 pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Result<Plan> {
     let host_os = host.os();
-    if profile.os != host_os {
-        return Err(Error::Usage(format!(
-            "profile `{}` ({}) is for {}, and the host is {}: nothing was changed{}",
-            profile.name,
-            profile.source,
-            profile.os.label(),
-            host_os.label(),
-            if profile.os == Os::Macos {
-                ""
-            } else {
-                " (a macOS profile says `os: macos`; `porttune profiles list` shows macos-dev)"
-            }
-        )));
-    }
+    check_os(profile, host_os)?;
     let persist = opts.persist.unwrap_or(profile.persist);
     let mut plan = Plan {
         profile: profile.name.clone(),
@@ -140,6 +127,25 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
         }
     }
     Ok(plan)
+}
+
+/// A profile for one OS is not planned on another.
+fn check_os(profile: &Profile, host_os: Os) -> Result<()> {
+    if profile.os == host_os {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "profile `{}` ({}) is for {}, and the host is {}: nothing was changed{}",
+        profile.name,
+        profile.source,
+        profile.os.label(),
+        host_os.label(),
+        if profile.os == Os::Macos {
+            ""
+        } else {
+            " (a macOS profile says `os: macos`; `porttune profiles list` shows macos-dev)"
+        }
+    )))
 }
 
 /// The limits targets: running processes now (prlimit), and the files that carry limits and
