@@ -11,7 +11,7 @@ use super::{CeilingName, Prediction, Scenario};
 use crate::snapshot::{Os, PortRange, Rlim, Snapshot, Sourced};
 
 /// The limit after the bottleneck's lift.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Next {
     /// The rung lifted (the bottleneck).
     pub lifted: CeilingName,

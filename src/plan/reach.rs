@@ -15,7 +15,7 @@ use crate::profile::{ErlangSection, LimitPair, LimitTarget};
 use crate::snapshot::{Limit, Os, Rlim, RuntimeKind, Snapshot};
 
 /// One setting of the profile and whether it reaches the process.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Reach {
     /// The setting, as the profile gives it (`limits.nofile 1048576:1048576`, `+Q 1048576`).
     pub setting: String,
