@@ -50,6 +50,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
         nproc: profile.limits.nproc,
         erlang: profile.erlang.clone(),
         prediction: None,
+        root: opts.root.clone(),
     };
 
     let persisted = plan_sysctls(profile, host, &mut plan)?;

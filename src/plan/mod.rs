@@ -148,6 +148,10 @@ pub struct Plan {
     pub erlang: Option<ErlangSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<WhatIf>,
+    /// The prefix of every persisted path (`--root`; "/" on a real host): recorded in the
+    /// journal, so a rollback restores only porttune's own files under it.
+    #[serde(skip)]
+    pub root: PathBuf,
 }
 
 /// For a live sysctl change this process may not make (a container, or not root): where it
