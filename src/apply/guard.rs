@@ -39,8 +39,9 @@ pub const ROOT_LOCK_DIR: &str = "/var/run/porttune";
 pub const ROOT_LOCK_DIR: &str = "/run/porttune";
 
 /// Create root's lock directory (0700) when missing, and check that the lock's directory is
-/// a directory (not a link), this user's and writable by no one else. A shared directory
-/// (the temp dir of a user who is not root) is let through: the lock file itself is checked.
+/// a directory (not a link) and, for root, root's and writable by no one else. A user who is
+/// not root may keep a lock in a shared directory (the temp dir): the lock file itself is
+/// checked, and what such an apply can change is the user's own.
 fn check_lock_dir(dir: &Path) -> std::result::Result<(), String> {
     if dir == Path::new(ROOT_LOCK_DIR) && std::fs::symlink_metadata(dir).is_err() {
         let mut b = std::fs::DirBuilder::new();
@@ -62,7 +63,8 @@ fn check_lock_dir(dir: &Path) -> std::result::Result<(), String> {
             dir.display()
         ));
     }
-    if dir == std::env::temp_dir() && std::env::var_os(ENV_LOCK_DIR).is_none() {
+    #[cfg(unix)]
+    if !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
     crate::fsio::check_private(dir, &meta)

@@ -324,7 +324,7 @@ fn check_journal_file(path: &Path) -> Result<()> {
 
 /// Largest journal read (a 150,000-entry journal, pretty-printed as porttune writes it, is
 /// about 17 MB).
-pub const MAX_JOURNAL: u64 = 64 << 20;
+pub const MAX_JOURNAL: u64 = 32 << 20;
 
 fn create_private_dir(d: &Path) -> Result<()> {
     if d.is_dir() {
