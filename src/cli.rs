@@ -22,6 +22,7 @@ Exit codes (every command):
      the flood differs
   2  bad usage or bad input: nothing was changed
   3  internal error (a bug, the host could not be read, standard output failed)
+  4  check --require: cannot tell, the verdict depends on a value porttune assumed
   130  apply interrupted by SIGINT, after restoring everything it had changed";
 
 #[derive(Debug, Parser)]
@@ -119,7 +120,9 @@ Exit codes:
   0  all checks passed (and the prediction meets --require)
   1  a check failed, or the prediction is below --require
   2  bad usage or bad input (nothing was changed)
-  3  internal error";
+  3  internal error
+  4  cannot tell: --require would pass or fail depending on a value porttune assumed (not
+     read); the message names it and what reads it; --allow-assumed accepts the assumption";
 
 /// Formats `check` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,70 +183,43 @@ impl From<SelectorArg> for crate::model::Selector {
     }
 }
 
-/// The runtime named on the command line (clap's copy of [`crate::snapshot::RuntimeKind`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum RuntimeArg {
-    /// A plain native program (C, Rust, Python...): soft NOFILE as it is.
-    #[default]
-    Native,
-    /// Erlang/OTP (BEAM): soft NOFILE at boot, +Q ports, +P processes.
-    Erlang,
-    /// The JVM: -XX:+MaxFDLimit raises the soft NOFILE to the hard limit.
-    Jvm,
-    /// Go ≥ 1.19 raises the soft NOFILE to the hard limit.
-    Go,
-    /// Node.js raises the soft NOFILE to the hard limit.
-    Node,
-    /// Python: does not raise the soft limit.
-    Python,
-    /// nginx: worker_processes × worker_connections, worker_rlimit_nofile.
-    Nginx,
-    /// HAProxy: global and frontend maxconn (computed from the fd limit when unset).
-    Haproxy,
-    /// Redis: maxclients, lowered to the fd limit − 32 at start.
-    Redis,
-    /// PostgreSQL: max_connections − reserved slots; a process per connection.
-    Postgres,
-    /// MySQL/MariaDB: max_connections; a thread per connection.
-    Mysql,
+/// The runtime named on the command line: every [`crate::snapshot::RuntimeKind`], spelled and
+/// described as the kind itself says (one list: a kind added there is a `--runtime` value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeArg(pub crate::snapshot::RuntimeKind);
+
+/// [`RuntimeArg`] for each kind, in the kinds' order.
+const RUNTIME_ARGS: [RuntimeArg; crate::snapshot::RuntimeKind::ALL.len()] = {
+    let all = crate::snapshot::RuntimeKind::ALL;
+    let mut out =
+        [RuntimeArg(crate::snapshot::RuntimeKind::Native); crate::snapshot::RuntimeKind::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        out[i] = RuntimeArg(all[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for RuntimeArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &RUNTIME_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.about()))
+    }
 }
 
 impl From<RuntimeArg> for crate::snapshot::RuntimeKind {
     fn from(a: RuntimeArg) -> Self {
-        match a {
-            RuntimeArg::Native => Self::Native,
-            RuntimeArg::Erlang => Self::Erlang,
-            RuntimeArg::Jvm => Self::Jvm,
-            RuntimeArg::Go => Self::Go,
-            RuntimeArg::Node => Self::Node,
-            RuntimeArg::Python => Self::Python,
-            RuntimeArg::Nginx => Self::Nginx,
-            RuntimeArg::Haproxy => Self::Haproxy,
-            RuntimeArg::Redis => Self::Redis,
-            RuntimeArg::Postgres => Self::Postgres,
-            RuntimeArg::Mysql => Self::Mysql,
-        }
+        a.0
     }
 }
 
-/// The other way, exhaustive: a runtime added to the snapshot fails to compile here until
-/// the command line offers it too.
 impl From<crate::snapshot::RuntimeKind> for RuntimeArg {
     fn from(k: crate::snapshot::RuntimeKind) -> Self {
-        use crate::snapshot::RuntimeKind as K;
-        match k {
-            K::Native => Self::Native,
-            K::Erlang => Self::Erlang,
-            K::Jvm => Self::Jvm,
-            K::Go => Self::Go,
-            K::Node => Self::Node,
-            K::Python => Self::Python,
-            K::Nginx => Self::Nginx,
-            K::Haproxy => Self::Haproxy,
-            K::Redis => Self::Redis,
-            K::Postgres => Self::Postgres,
-            K::Mysql => Self::Mysql,
-        }
+        RuntimeArg(k)
     }
 }
 
@@ -348,6 +324,11 @@ pub struct SourceArgs {
     /// global/frontend maxconn, nbthread, binds, stats sockets.
     #[arg(long, value_name = "FILE")]
     pub haproxy_conf: Option<PathBuf>,
+    /// A server's configuration file instead of the one its process names (mosquitto.conf,
+    /// pgbouncer.ini, lighttpd.conf, apache2.conf, rabbitmq.conf): for a server not running
+    /// give `--runtime` too.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Read /proc from another root (fixture trees).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,
@@ -390,9 +371,14 @@ pub struct CheckArgs {
     /// becomes an error with its fix.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
-    /// Demote these check IDs from error to warning (comma-separated, or `all`).
+    /// Demote these check IDs from error to warning (comma-separated, or `all`). `all` leaves
+    /// the --require gate on (its IDs can be named one by one).
     #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = Suggest::CheckIds, hide_possible_values = true)]
     pub ignore: Vec<String>,
+    /// Judge --require with the values porttune assumed where it could not read them, instead
+    /// of exiting 4 ("cannot tell") when an assumption could flip the verdict.
+    #[arg(long)]
+    pub allow_assumed: bool,
     /// Warn when usage passes this share of a ceiling.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
     pub warn_at: f64,

@@ -12,6 +12,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Internal error (a bug, or the host could not be read).
     pub const INTERNAL: i32 = 3;
+    /// `check --require`: cannot tell: the verdict depends on a value porttune assumed (it would
+    /// flip within the value's plausible range); `--allow-assumed` accepts the assumption.
+    pub const CANNOT_TELL: i32 = 4;
     /// Interrupted by SIGINT/SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C): apply
     /// after restoring what it had changed, flood after closing everything it opened.
     pub const INTERRUPTED: i32 = 130;

@@ -29,9 +29,11 @@ fn main() {
         }
     };
     let code = porttune::out::exit_status(code, porttune::out::finish());
-    std::process::exit(if (0..=3).contains(&code) || code == exit::INTERRUPTED {
-        code
-    } else {
-        exit::INTERNAL
-    });
+    std::process::exit(
+        if (0..=exit::CANNOT_TELL).contains(&code) || code == exit::INTERRUPTED {
+            code
+        } else {
+            exit::INTERNAL
+        },
+    );
 }

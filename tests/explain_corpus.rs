@@ -496,12 +496,10 @@ struct Posted {
     text: String,
 }
 
-fn posted_corpus() -> Vec<Posted> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/explain-corpus/messages.txt"
-    );
-    let raw = std::fs::read_to_string(path).expect("read the corpus");
+/// The records of one corpus file under tests/explain-corpus/.
+fn read_corpus(file: &str) -> Vec<Posted> {
+    let path = format!("{}/tests/explain-corpus/{file}", env!("CARGO_MANIFEST_DIR"));
+    let raw = std::fs::read_to_string(&path).expect("read the corpus");
     let mut out = Vec::new();
     for (n, block) in raw.split("\n=== ").enumerate().skip(1) {
         let mut lines = block.lines();
@@ -542,6 +540,10 @@ fn posted_corpus() -> Vec<Posted> {
     out
 }
 
+fn posted_corpus() -> Vec<Posted> {
+    read_corpus("messages.txt")
+}
+
 /// What explain answers for one posted message: the ceiling of its verdict when the verdict
 /// names a limit, None otherwise (weak, not a limit, nothing recognised).
 fn answer(text: &str) -> (Option<&'static str>, String) {
@@ -566,15 +568,19 @@ fn score_line(right: usize, total: usize) -> String {
     )
 }
 
-#[test]
-fn posted_messages_name_their_limit_and_controls_name_none() {
-    let corpus = posted_corpus();
-    assert!(corpus.len() >= 150, "{} records", corpus.len());
-    let controls = corpus.iter().filter(|p| p.expect.is_none()).count();
-    assert!(controls >= 20, "{controls} controls");
+/// Right answers, misses and false limits of one corpus.
+struct Score {
+    right: usize,
+    total: usize,
+    controls: usize,
+    misses: Vec<String>,
+    false_limits: Vec<String>,
+}
+
+fn score(corpus: &[Posted]) -> Score {
     let mut ids = std::collections::HashSet::new();
     let (mut right, mut misses, mut false_limits) = (0, Vec::new(), Vec::new());
-    for p in &corpus {
+    for p in corpus {
         assert!(ids.insert(p.id.clone()), "duplicate id {}", p.id);
         let (got, why) = answer(&p.text);
         match (&p.expect, got) {
@@ -584,32 +590,80 @@ fn posted_messages_name_their_limit_and_controls_name_none() {
             (Some(e), _) => misses.push(format!("{}: expected {e}, got {got:?} ({why})", p.id)),
         }
     }
-    let total = corpus.len();
-    let score = score_line(right, total);
-    println!(
-        "posted corpus: {score} right, {controls} controls, {} false limits",
-        false_limits.len()
-    );
     if std::env::var_os("CORPUS_DUMP").is_some() {
-        for p in &corpus {
+        for p in corpus {
             println!("  {} → {:?}", p.id, answer(&p.text));
         }
     }
-    for m in &misses {
+    Score {
+        right,
+        total: corpus.len(),
+        controls: corpus.iter().filter(|p| p.expect.is_none()).count(),
+        misses,
+        false_limits,
+    }
+}
+
+#[test]
+fn posted_messages_name_their_limit_and_controls_name_none() {
+    let corpus = posted_corpus();
+    assert!(corpus.len() >= 150, "{} records", corpus.len());
+    let s = score(&corpus);
+    assert!(s.controls >= 20, "{} controls", s.controls);
+    let line = score_line(s.right, s.total);
+    println!(
+        "posted corpus: {line} right, {} controls, {} false limits",
+        s.controls,
+        s.false_limits.len()
+    );
+    for m in &s.misses {
         println!("  miss {m}");
     }
     assert!(
-        false_limits.is_empty(),
-        "false limits on controls: {false_limits:#?}"
+        s.false_limits.is_empty(),
+        "false limits on controls: {:#?}",
+        s.false_limits
     );
     assert!(
-        right * 100 >= total * 95,
-        "{score} is below 95 %: {misses:#?}"
+        s.right * 100 >= s.total * 95,
+        "{line} is below 95 %: {:#?}",
+        s.misses
     );
     let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/explain.md"))
         .expect("docs/explain.md");
     assert!(
-        docs.contains(&format!("right: {score}")),
-        "docs/explain.md must state the score as `right: {score}`"
+        docs.contains(&format!("right: {line}")),
+        "docs/explain.md must state the score as `right: {line}`"
     );
+}
+
+/// The validation set: messages collected after the patterns were written, from other posts.
+#[test]
+fn validation_messages_name_their_limit_and_controls_name_none() {
+    let corpus = read_corpus("validation.txt");
+    assert!(corpus.len() >= 100, "{} records", corpus.len());
+    let posted: std::collections::HashSet<String> =
+        posted_corpus().into_iter().map(|p| p.source).collect();
+    for p in &corpus {
+        assert!(
+            !posted.contains(&p.source),
+            "{}: {} is already cited in messages.txt",
+            p.id,
+            p.source
+        );
+    }
+    let s = score(&corpus);
+    assert!(s.controls >= 25, "{} controls", s.controls);
+    let line = score_line(s.right, s.total);
+    println!(
+        "validation: {line} right, {} controls, {} false limits",
+        s.controls,
+        s.false_limits.len()
+    );
+    for m in &s.misses {
+        println!("  miss {m}");
+    }
+    for f in &s.false_limits {
+        println!("  false limit {f}");
+    }
 }

@@ -247,13 +247,26 @@ fn require_makes_errors_with_fixes() {
         fds.message
     );
     assert!(c.iter().any(|c| c.id == "Require"));
+    // `--ignore all` leaves the --require gate on (tracker 21): its errors stay errors …
     let ign = porttune::model::checks::CheckOptions {
         require: Some(100_000),
         ignore: vec!["all".into()],
         ..Default::default()
     };
+    let errors: Vec<String> = porttune::model::checks::run(&s, &p, &ign)
+        .iter()
+        .filter(|c| c.severity == porttune::model::checks::Severity::Error)
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(errors, ["ProcessFds", "Require"]);
+    // … and only their own IDs demote them.
+    let named = porttune::model::checks::CheckOptions {
+        require: Some(100_000),
+        ignore: vec!["all".into(), "processfds".into(), "Require".into()],
+        ..Default::default()
+    };
     assert!(
-        porttune::model::checks::run(&s, &p, &ign)
+        porttune::model::checks::run(&s, &p, &named)
             .iter()
             .all(|c| c.severity != porttune::model::checks::Severity::Error)
     );

@@ -301,7 +301,8 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
     let mut lock = HostLock::acquire(sys.root())?;
     refuse_pending(sys.root(), state_dir, true)?;
     let signals = guard::Signals::catch();
-    let mut j = Journal::new(&plan.profile, sys.root(), &plan.root, entries(plan)?);
+    let entries = sysctl::launchd_order(entries(plan)?, sys);
+    let mut j = Journal::new(&plan.profile, sys.root(), &plan.root, entries);
     let jpath = j.save_reserving(state_dir)?;
     lock.record(Some(&jpath));
     let mut done = 0;
@@ -317,13 +318,20 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
         stop = signals.caught().map(Stop::Signal);
     }
     if stop.is_none() {
+        let bad = sysctl::read_back_all(&j.entries, sys, false);
+        if !bad.is_empty() {
+            let all: Vec<String> = bad.into_iter().map(|(_, m)| m).collect();
+            stop = Some(Stop::Failed(all.join("; ")));
+        }
+    }
+    if stop.is_none() {
         j.state = State::Applied;
         match j.save(state_dir) {
             Ok(_) => {
                 lock.record(None);
                 return Ok(Applied {
                     journal: jpath,
-                    changed: j.entries.len(),
+                    changed: plan.changes.len(),
                 });
             }
             Err(e) => stop = Some(Stop::Journal(e.to_string())),
@@ -468,6 +476,15 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
             Ok(None) => {}
             Err(m) if m.contains(GONE) => out.warnings.push(m),
             Err(m) => out.failed.push(e.not_restored(m)),
+        }
+    }
+    if out.failed.is_empty() {
+        for (key, error) in sysctl::read_back_all(&j.entries, &sys, true) {
+            out.failed.push(NotRestored {
+                kind: "sysctl",
+                key,
+                error,
+            });
         }
     }
     if out.failed.is_empty() {

@@ -41,9 +41,10 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 || a.nofile.is_some()
                 || a.runtime_version.is_some()
                 || a.haproxy_conf.is_some()
+                || a.config.is_some()
             {
                 return Err(Error::Usage(
-                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --nofile and --runtime-version apply when reading a host".into(),
+                    "--from loads a saved snapshot as it is; --runtime, --erl-flags, --vm-args, --nginx-conf, --haproxy-conf, --config, --nofile and --runtime-version apply when reading a host".into(),
                 ));
             }
             (
@@ -64,6 +65,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 nofile: a.nofile,
                 runtime_version: a.runtime_version.clone(),
                 haproxy_conf: a.haproxy_conf.clone(),
+                config: a.config.clone(),
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {
@@ -138,6 +140,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         require: a.require,
         warn_at: a.warn_at,
         ignore,
+        allow_assumed: a.allow_assumed,
     };
     let with = match &a.with {
         Some(profile) => Some((profile.clone(), what_if(&snap, profile, &sc)?)),
@@ -155,8 +158,7 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
         checks: &found,
         source,
     };
-    let failed = found.iter().any(|c| c.severity == checks::Severity::Error);
-    let code = if failed { exit::FAILED } else { exit::OK };
+    let code = exit_code(&found);
     if a.quiet {
         return Ok(code);
     }
@@ -189,6 +191,23 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     };
     crate::out!("{out}");
     Ok(code)
+}
+
+/// 1 when a check failed, else 4 when `--require` cannot be judged (an assumption could flip
+/// it), else 0.
+pub fn exit_code(found: &[checks::Check]) -> i32 {
+    let errors = || {
+        found
+            .iter()
+            .filter(|c| c.severity == checks::Severity::Error)
+    };
+    if errors().any(|c| c.id != model::CheckId::CannotTell) {
+        exit::FAILED
+    } else if errors().next().is_some() {
+        exit::CANNOT_TELL
+    } else {
+        exit::OK
+    }
 }
 
 /// The host and the prediction as if `profile` were applied (nothing is changed).

@@ -89,11 +89,16 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
         not_applicable: cx.not_applicable,
         rates,
         assumptions: cx.assumptions,
+        inputs: Vec::new(),
+        range: None,
     }
 }
 
 fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     if let Some(c) = super::servers::process_fds(cx.snap, cx.sc) {
+        return vec![c];
+    }
+    if let Some(c) = super::catalog::process_fds(cx) {
         return vec![c];
     }
     if let Some(why) = super::servers::process_fds_not_applicable(cx.snap) {
@@ -119,11 +124,15 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
         );
         return out;
     };
-    let avail = eff.saturating_sub(open.saturating_add(extra));
+    let (spare, spare_why) = super::catalog::accept_spare_fds(snap);
+    let avail = eff.saturating_sub(open.saturating_add(extra).saturating_add(spare));
     let per = avail / fpc;
     let mut why = format!("({how} − {open} fds open");
     if extra > 0 {
         why.push_str(&format!(" − {extra} set-up fds (listeners)"));
+    }
+    if spare > 0 {
+        why.push_str(&format!(" − {spare} {spare_why}"));
     }
     why.push_str(&format!(
         ") / {fpc} fd{} per connection",
@@ -161,9 +170,9 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
         );
         return None;
     }
-    let Some(max) = snap.fs.file_max else {
-        cx.na(SYSTEM_FILES, "fs.file-max is unknown");
-        return None;
+    let (max, assumed) = match snap.fs.file_max {
+        Some(m) => (m, ""),
+        None => (super::inputs::linux_file_max_default(snap), " (assumed)"),
     };
     let used = snap.fs.file_nr_allocated.unwrap_or(0);
     let spc = cx.sc.sockets_per_conn();
@@ -179,7 +188,7 @@ fn system_files(cx: &mut Ctx) -> Option<Ceiling> {
         true,
         Scope::Host,
         format!(
-            "({key} {max} − {used} allocated) / {spc} socket{} per connection",
+            "({key} {max}{assumed} − {used} allocated) / {spc} socket{} per connection",
             if spc > 1 { "s" } else { "" }
         ),
         format!("`sysctl -w {key}={}` (host-wide)", above(max)),
@@ -254,13 +263,6 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
             "accepted connections share the listening port; ephemeral ports are the clients' concern",
         );
         return None;
-    }
-    if snap.net.ip_local_port_range.is_none() {
-        let r = default_range(snap.platform.os);
-        cx.assume(format!(
-            "ephemeral port range unknown: assumed the default {}–{}",
-            r.lo, r.hi
-        ));
     }
     let in_range = if sc.kind == ScenarioKind::Loopback {
         sc.listen_ports_in_range
@@ -372,10 +374,7 @@ fn accept_queue(cx: &mut Ctx) -> Option<Ceiling> {
     if snap.platform.os == Os::Macos {
         return Some(macos::accept_queue(cx));
     }
-    let somax = snap.net.somaxconn.unwrap_or_else(|| {
-        cx.assume("net.core.somaxconn unknown: assumed 4096 (Linux ≥ 5.4)");
-        4096
-    });
+    let somax = snap.net.somaxconn.unwrap_or(4096);
     let backlog = sc.backlog.unwrap_or(somax);
     let q = backlog.min(somax);
     Some(ceiling(
@@ -423,21 +422,30 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
 
 fn memory(cx: &mut Ctx) -> Option<Ceiling> {
     let snap = cx.snap;
-    let avail_kb = snap.memory.mem_available_kb;
+    // On a Mac, from the page counts when the snapshot has them (docs/model.md, "macOS").
+    let mac_pages = snap
+        .memory
+        .macos_pages
+        .as_ref()
+        .and_then(|p| crate::snapshot::macos_parse::available_kb(p, snap.memory.mem_total_kb));
+    let avail_kb = mac_pages
+        .as_ref()
+        .map(|(kb, _)| *kb)
+        .or(snap.memory.mem_available_kb);
     let cg = &snap.process.cgroup;
     let cg_room = cg
         .memory_max
         .map(|m| m.saturating_sub(cg.memory_current.unwrap_or(0)));
-    let avail_name = if snap.platform.os == Os::Macos {
-        "free memory (vm.page_free_count × page size)"
-    } else {
-        "MemAvailable"
+    let avail_name = match (mac_pages, snap.platform.os) {
+        (Some((_, how)), _) => format!("available memory ({how})"),
+        (None, Os::Macos) => "available memory".to_string(),
+        (None, _) => "MemAvailable".to_string(),
     };
     let (bytes, src) = match (avail_kb, cg_room) {
         (Some(a), Some(c)) if c < a.saturating_mul(1024) => {
             (c, "cgroup memory.max − memory.current".to_string())
         }
-        (Some(a), _) => (a.saturating_mul(1024), avail_name.to_string()),
+        (Some(a), _) => (a.saturating_mul(1024), avail_name),
         (None, Some(c)) => (c, "cgroup memory.max − memory.current".to_string()),
         (None, None) => {
             cx.na(MEMORY, "available memory unknown");
@@ -535,6 +543,7 @@ fn runtime_caps(cx: &mut Ctx) -> Vec<Ceiling> {
         out.extend(erlang_ceilings(cx, &e, fpc, extra));
     }
     out.extend(super::servers::caps(snap, sc));
+    out.extend(super::catalog::caps(cx));
     out
 }
 
@@ -639,11 +648,6 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
             table_lift("+P", e.process_limit.value, want_p, ""),
         ));
     }
-    cx.assume(format!(
-        "Erlang: {ppc} Erlang process{} per connection (--procs-per-conn); ports in use: {}",
-        if ppc > 1 { "es" } else { "" },
-        e.ports_in_use.source
-    ));
     out
 }
 

@@ -14,8 +14,11 @@ pub struct CheckOptions {
     pub require: Option<u64>,
     /// `--warn-at PERCENT`: usage share of a ceiling that warns.
     pub warn_at: f64,
-    /// `--ignore`: IDs demoted from error to warning (`all` for every one).
+    /// `--ignore`: IDs demoted from error to warning (`all` for every one but the `--require`
+    /// gate's, which only their own IDs demote).
     pub ignore: Vec<String>,
+    /// `--allow-assumed`: judge `--require` on the assumed values instead of "cannot tell".
+    pub allow_assumed: bool,
 }
 
 impl Default for CheckOptions {
@@ -24,6 +27,7 @@ impl Default for CheckOptions {
             require: None,
             warn_at: 80.0,
             ignore: Vec::new(),
+            allow_assumed: false,
         }
     }
 }
@@ -44,7 +48,7 @@ pub fn applies(id: CheckId, snap: &Snapshot) -> bool {
     match id {
         CheckId::PostgresMaxConnections => snap.runtime.kind == RuntimeKind::Postgres,
         CheckId::MysqlMaxConnections => snap.runtime.kind == RuntimeKind::Mysql,
-        _ => true,
+        _ => super::catalog::check_applies(id, snap),
     }
 }
 
@@ -60,6 +64,8 @@ fn push(out: &mut Vec<Check>, id: CheckId, severity: Severity, message: String) 
 pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check> {
     let mut out = Vec::new();
     require_checks(&mut out, snap, pred, opts);
+    // `--ignore all` leaves the gate on: its checks are demoted only by their own IDs.
+    let gate = out.len();
     erlang_checks(&mut out, snap);
     limit_and_net_checks(&mut out, snap, pred);
     usage_checks(&mut out, snap, pred, opts);
@@ -71,8 +77,8 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
         .iter()
         .filter_map(|i| CheckId::from_input(i))
         .collect();
-    for c in &mut out {
-        if c.severity == Severity::Error && (all || ignored.contains(&c.id)) {
+    for (i, c) in out.iter_mut().enumerate() {
+        if c.severity == Severity::Error && ((all && i >= gate) || ignored.contains(&c.id)) {
             c.severity = Severity::Warning;
             c.ignored = true;
         }
@@ -80,27 +86,72 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     out
 }
 
-/// `--require N`: every ceiling below N is an error with its own fix, and the total.
+/// `--require N`: every ceiling below N is an error with its own fix, and the total; when an
+/// assumed value could flip the verdict, "cannot tell" (exit 4) unless `--allow-assumed`.
 fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) {
-    // Every ceiling below the required count is an error, with its own fix.
-    if let Some(req) = opts.require {
-        for c in pred.ceilings.iter().filter(|c| c.value < req) {
-            let mut lift = c.lift.clone();
-            if c.name == PROCESS_FDS {
-                let need = super::ceilings::fds_needed(snap, &pred.scenario, req);
-                lift = super::ceilings::nofile_lift(snap, need);
-            }
-            push(
-                out,
-                c.name.check_id(),
+    let Some(req) = opts.require else {
+        return;
+    };
+    let undecided = pred.range.as_ref().filter(|r| r.straddles(req));
+    if let Some(r) = undecided {
+        let high = r.high.map_or("no limit".to_string(), |h| h.to_string());
+        let (sev, then) = if opts.allow_assumed {
+            (
+                Severity::Warning,
+                match pred.ceilings.first() {
+                    Some(c) => format!(
+                        "judged on the assumed values (--allow-assumed): the lowest rung is then {} at {}",
+                        c.name, c.value
+                    ),
+                    None => "judged on the assumed values (--allow-assumed)".to_string(),
+                },
+            )
+        } else {
+            (
                 Severity::Error,
-                format!(
-                    "{} allows {} connections → {req} required → {lift}",
-                    c.name, c.value
-                ),
-            );
+                "read them, or pass --allow-assumed to judge on the assumed values".to_string(),
+            )
+        };
+        push(
+            out,
+            CheckId::CannotTell,
+            sev,
+            format!(
+                "cannot tell: the ceiling lies between {} and {high} depending on {} (assumed, not read) → {req} required → read: {}; {then}",
+                r.low,
+                r.on.join(", "),
+                r.read_with.join("; ")
+            ),
+        );
+    }
+    // Every ceiling below the required count is an error, with its own fix; a conditional
+    // one only when it is below over its whole plausible range (or the assumptions are
+    // accepted).
+    for c in pred.ceilings.iter().filter(|c| c.value < req) {
+        let certain = match &c.conditional {
+            None => true,
+            Some(x) => opts.allow_assumed || x.high.is_some_and(|h| h < req),
+        };
+        if !certain {
+            continue;
         }
-        if pred.ceiling < req {
+        let mut lift = c.lift.clone();
+        if c.name == PROCESS_FDS {
+            let need = super::ceilings::fds_needed(snap, &pred.scenario, req);
+            lift = super::ceilings::nofile_lift(snap, need);
+        }
+        push(
+            out,
+            c.name.check_id(),
+            Severity::Error,
+            format!(
+                "{} allows {} connections → {req} required → {lift}",
+                c.name, c.value
+            ),
+        );
+    }
+    {
+        if pred.ceiling < req && (undecided.is_none() || opts.allow_assumed) {
             push(
                 out,
                 CheckId::Require,
@@ -119,7 +170,12 @@ fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts
 fn erlang_checks(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
     // Erlang: the fd table was sized at boot with a lower limit than the process has now.
-    if let (RuntimeKind::Erlang, Some(e)) = (snap.runtime.kind, &snap.runtime.erlang) {
+    if let Some(e) = snap
+        .runtime
+        .erlang
+        .as_ref()
+        .filter(|_| snap.runtime.kind.on_erlang())
+    {
         if let (Some(m), Rlim::Value(now)) = (&e.max_fds, p.nofile.soft) {
             if m.value < now && !p.is_self {
                 push(
@@ -338,7 +394,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
 /// kern.ipc.somaxconn (128 by default).
 fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
-    let perproc = snap.fs.maxfilesperproc.unwrap_or(super::macos::OPEN_MAX);
+    let perproc = super::macos::perproc(snap);
     if let Rlim::Value(hard) = p.nofile.hard {
         if !p.caps.sys_resource && hard < perproc {
             push(
@@ -346,7 +402,8 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 CheckId::HardLimitLocked,
                 Severity::Warning,
                 format!(
-                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started (`sudo launchctl limit maxfiles N N`, HardResourceLimits NumberOfFiles in its launchd plist) or several processes"
+                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started ({}, HardResourceLimits NumberOfFiles in its launchd plist) or several processes",
+                    super::macos::launchctl_limit(snap, perproc)
                 ),
             );
         }
@@ -358,11 +415,9 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 CheckId::SoftLimit256,
                 Severity::Warning,
                 format!(
-                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} {}` for what launchd starts (launchctl takes numbers only)",
+                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {perproc}` in the shell, or {} for what launchd starts (launchctl takes numbers only)",
                     snap.runtime.kind.name(),
-                    perproc,
-                    perproc,
-                    perproc
+                    super::macos::launchctl_limit(snap, perproc)
                 ),
             );
         }

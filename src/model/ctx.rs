@@ -42,6 +42,8 @@ pub(super) fn ceiling(
         scope,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 

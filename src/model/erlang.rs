@@ -6,7 +6,7 @@
 //! so a facts-only snapshot and a live probe give the same answer.
 
 use crate::snapshot::runtime::erlang::{self, effective_table};
-use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot, Sourced};
+use crate::snapshot::{Os, Rlim, Snapshot, Sourced};
 
 /// The caps of an Erlang node, every value with where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,7 @@ fn rounded(s: &Sourced) -> Sourced {
 
 /// The caps of the node the snapshot describes, or `None` when it is not an Erlang node.
 pub fn caps(snap: &Snapshot) -> Option<Caps> {
-    if snap.runtime.kind != RuntimeKind::Erlang {
+    if !snap.runtime.kind.on_erlang() {
         return None;
     }
     let e = snap.runtime.erlang.clone().unwrap_or_default();
@@ -128,7 +128,7 @@ pub fn caps(snap: &Snapshot) -> Option<Caps> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Erlang, Limit};
+    use crate::snapshot::{Erlang, Limit, RuntimeKind};
 
     fn node(os: Os, soft: Rlim) -> Snapshot {
         let mut s = Snapshot::default();

@@ -1,6 +1,9 @@
 //! The prediction model: pure functions of a [`Snapshot`] and a [`Scenario`].
 //! No I/O, no clock, no environment. See docs/model.md for every formula and its source.
 
+pub mod apache;
+pub mod assumed;
+pub mod catalog;
 pub mod ceilings;
 pub mod check;
 pub mod checks;
@@ -9,6 +12,7 @@ pub mod doctor;
 pub mod erlang;
 pub mod evidence;
 pub mod fmt;
+pub mod inputs;
 pub mod knobs;
 pub mod macos;
 pub mod matcher;
@@ -17,12 +21,16 @@ pub mod nofile;
 pub mod patterns;
 pub mod scenario;
 pub mod server_patterns;
+mod server_settings;
 pub mod servers;
 pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::snapshot::Provenance;
 use crate::snapshot::Snapshot;
+pub use assumed::{Conditional, Range};
+pub use inputs::{Input, Plausible};
 pub use names::{CeilingName, CheckId, Scope};
 pub use scenario::{AppLimit, Scenario, ScenarioKind, Selector};
 
@@ -41,6 +49,24 @@ pub struct Ceiling {
     pub why: String,
     /// How to lift it: the exact command, sysctl, unit setting or runtime flag.
     pub lift: String,
+    /// Where the number came from: the rule and the inputs (keys of `Prediction::inputs`).
+    #[serde(default = "Ceiling::pending")]
+    pub provenance: Provenance,
+    /// Set when the number rests on an assumed value: its range over the assumption's
+    /// plausible values, and what to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional: Option<Conditional>,
+}
+
+impl Ceiling {
+    /// The provenance of a ceiling before the model's last pass gives it its own.
+    pub fn pending() -> Provenance {
+        Provenance::derived("", &[])
+    }
+
+    pub(crate) fn provenance_pending(&self) -> bool {
+        matches!(&self.provenance, Provenance::Derived { rule, .. } if rule.is_empty())
+    }
 }
 
 /// A rate ceiling (new connections per second), reported with `--churn`.
@@ -70,6 +96,12 @@ pub struct Prediction {
     pub rates: Vec<RateCeiling>,
     /// What the model assumed because the snapshot did not say.
     pub assumptions: Vec<String>,
+    /// Every input the ceilings rest on, with its value and provenance.
+    #[serde(default)]
+    pub inputs: Vec<Input>,
+    /// Set when assumed values could move the prediction: the range it lies in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +115,24 @@ impl Prediction {
         self.ceilings.iter().find(|c| c.name == name)
     }
 
+    /// The bottleneck's rung (the headline).
+    pub fn bottleneck_ceiling(&self) -> Option<&Ceiling> {
+        self.bottleneck.and_then(|b| self.get(b))
+    }
+
+    /// The rung above the bottleneck in the ladder: what limits once it is lifted.
+    pub fn next_after_bottleneck(&self) -> Option<&Ceiling> {
+        let b = self.bottleneck?;
+        let i = self.ceilings.iter().position(|c| c.name == b)?;
+        let v = self.ceilings[i].value;
+        self.ceilings
+            .iter()
+            .enumerate()
+            .filter(|(j, c)| *j != i && (c.value > v || (c.value == v && *j > i)))
+            .map(|(_, c)| c)
+            .next()
+    }
+
     /// The bottleneck's name, `""` when there is none (as the outputs spell it).
     pub fn bottleneck_str(&self) -> &'static str {
         self.bottleneck.map_or("", CeilingName::as_str)
@@ -91,5 +141,8 @@ impl Prediction {
 
 /// Predict the connection ceiling of `snap` for `scenario`.
 pub fn predict(snap: &Snapshot, scenario: &Scenario) -> Prediction {
-    ceilings::predict(snap, scenario)
+    let (snap, dropped) = assumed::prepare(snap);
+    let mut p = ceilings::predict(&snap, scenario);
+    assumed::finish(&snap, scenario, &mut p, dropped, ceilings::predict);
+    p
 }

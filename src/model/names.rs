@@ -86,6 +86,13 @@ names! {
         PostgresMaxConnections = "postgres_max_connections",
         MysqlMaxConnections = "mysql_max_connections",
         TimeWaitRate = "time_wait_rate",
+        RabbitmqSocketLimit = "rabbitmq_socket_limit",
+        RabbitmqConnectionMax = "rabbitmq_connection_max",
+        MosquittoMaxConnections = "mosquitto_max_connections",
+        PgbouncerMaxClientConn = "pgbouncer_max_client_conn",
+        LighttpdMaxConnections = "lighttpd_max_connections",
+        ApacheMaxRequestWorkers = "apache_max_request_workers",
+        MemcachedMaxconns = "memcached_maxconns",
     }
 }
 
@@ -93,6 +100,8 @@ names! {
     /// A check's stable ID (docs/checks.md).
     CheckId {
         Require = "Require",
+        /// `--require` cannot be judged: the verdict flips within an assumed value's range.
+        CannotTell = "CannotTell",
         EphemeralPorts = "EphemeralPorts",
         ProcessFds = "ProcessFds",
         /// The `--require` check of the macOS `max_files_per_proc` ceiling: `--ignore` takes it
@@ -129,6 +138,13 @@ names! {
         KernelLog = "KernelLog",
         PostgresMaxConnections = "PostgresMaxConnections",
         MysqlMaxConnections = "MysqlMaxConnections",
+        RabbitmqSocketLimit = "RabbitmqSocketLimit",
+        RabbitmqConnectionMax = "RabbitmqConnectionMax",
+        MosquittoMaxConnections = "MosquittoMaxConnections",
+        PgbouncerMaxClientConn = "PgbouncerMaxClientConn",
+        LighttpdMaxConnections = "LighttpdMaxConnections",
+        ApacheMaxRequestWorkers = "ApacheMaxRequestWorkers",
+        MemcachedMaxconns = "MemcachedMaxconns",
     }
 }
 
@@ -141,6 +157,7 @@ pub const IDS: &[CheckId] = {
     use CheckId::*;
     &[
         Require,
+        CannotTell,
         EphemeralPorts,
         ProcessFds,
         SystemFiles,
@@ -173,6 +190,13 @@ pub const IDS: &[CheckId] = {
         KernelLog,
         PostgresMaxConnections,
         MysqlMaxConnections,
+        RabbitmqSocketLimit,
+        RabbitmqConnectionMax,
+        MosquittoMaxConnections,
+        PgbouncerMaxClientConn,
+        LighttpdMaxConnections,
+        ApacheMaxRequestWorkers,
+        MemcachedMaxconns,
     ]
 };
 
@@ -221,6 +245,13 @@ impl CeilingName {
             C::PostgresMaxConnections => CheckId::PostgresMaxConnections,
             C::MysqlMaxConnections => CheckId::MysqlMaxConnections,
             C::TimeWaitRate => CheckId::TimeWaitRate,
+            C::RabbitmqSocketLimit => CheckId::RabbitmqSocketLimit,
+            C::RabbitmqConnectionMax => CheckId::RabbitmqConnectionMax,
+            C::MosquittoMaxConnections => CheckId::MosquittoMaxConnections,
+            C::PgbouncerMaxClientConn => CheckId::PgbouncerMaxClientConn,
+            C::LighttpdMaxConnections => CheckId::LighttpdMaxConnections,
+            C::ApacheMaxRequestWorkers => CheckId::ApacheMaxRequestWorkers,
+            C::MemcachedMaxconns => CheckId::MemcachedMaxconns,
         }
     }
 }
@@ -245,6 +276,13 @@ pub const REDIS_MAXCLIENTS: CeilingName = CeilingName::RedisMaxclients;
 pub const POSTGRES_MAX_CONNECTIONS: CeilingName = CeilingName::PostgresMaxConnections;
 pub const MYSQL_MAX_CONNECTIONS: CeilingName = CeilingName::MysqlMaxConnections;
 pub const TIME_WAIT_RATE: CeilingName = CeilingName::TimeWaitRate;
+pub const RABBITMQ_SOCKET_LIMIT: CeilingName = CeilingName::RabbitmqSocketLimit;
+pub const RABBITMQ_CONNECTION_MAX: CeilingName = CeilingName::RabbitmqConnectionMax;
+pub const MOSQUITTO_MAX_CONNECTIONS: CeilingName = CeilingName::MosquittoMaxConnections;
+pub const PGBOUNCER_MAX_CLIENT_CONN: CeilingName = CeilingName::PgbouncerMaxClientConn;
+pub const LIGHTTPD_MAX_CONNECTIONS: CeilingName = CeilingName::LighttpdMaxConnections;
+pub const APACHE_MAX_REQUEST_WORKERS: CeilingName = CeilingName::ApacheMaxRequestWorkers;
+pub const MEMCACHED_MAXCONNS: CeilingName = CeilingName::MemcachedMaxconns;
 
 /// The bottleneck as JSON has always spelled it: the name, or `""` when there is none.
 pub mod bottleneck_serde {

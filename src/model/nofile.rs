@@ -95,7 +95,7 @@ pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
 pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
     if snap.platform.os == Os::Macos {
         let mut s = macos::nofile_lift(snap, needed_fds);
-        if snap.runtime.kind == RuntimeKind::Erlang {
+        if snap.runtime.kind.on_erlang() {
             s.push_str("; for Erlang set a finite limit before the node starts (erts sizes its fd table at boot)");
         }
         return s;
@@ -132,7 +132,7 @@ pub fn nofile_lift(snap: &Snapshot, needed_fds: u64) -> String {
             ));
         }
     }
-    if snap.runtime.kind == RuntimeKind::Erlang {
+    if snap.runtime.kind.on_erlang() {
         s.push_str("; for Erlang set a finite limit before the node starts (erts sizes its fd table at boot)");
     }
     s

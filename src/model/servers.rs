@@ -173,6 +173,8 @@ fn nginx_process_fds(snap: &Snapshot, _sc: &Scenario) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -229,6 +231,8 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
             "raise `worker_connections {want};` in events {{}} and `worker_rlimit_nofile` to at least {} (main context) together, then reload (`nginx -s reload`)",
             want.saturating_add(base)
         ),
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 
@@ -256,7 +260,11 @@ pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
 /// connections (a process per connection).
 pub fn sets_own_fd_limit(snap: &Snapshot) -> bool {
     match snap.runtime.kind {
-        RuntimeKind::Haproxy | RuntimeKind::Redis | RuntimeKind::Postgres => true,
+        RuntimeKind::Haproxy
+        | RuntimeKind::Redis
+        | RuntimeKind::Postgres
+        | RuntimeKind::Memcached
+        | RuntimeKind::Lighttpd => true,
         RuntimeKind::Nginx => snap
             .runtime
             .nginx
@@ -287,6 +295,8 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
             scope: Scope::Process,
             why: format!("{} {} (--app-limit: a cap the application enforces itself, invisible from the OS)", a.name, a.value),
             lift: format!("raise {} in the application's configuration (the OS limits above it are the next rung)", a.name),
+            provenance: Ceiling::pending(),
+            conditional: None,
         });
     }
     out
@@ -334,6 +344,8 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
             "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
         ),
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -391,6 +403,8 @@ fn postgres_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -434,6 +448,8 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -516,12 +532,17 @@ pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
         scope: Scope::Process,
         why: format!("{why}: {what}; at the limit fork()/pthread_create() fail with EAGAIN"),
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
 /// Why the generic fd bound does not apply: a PostgreSQL backend is a process of its own with
 /// its own fd table; the postmaster hands each connection over and closes its copy.
 pub fn process_fds_not_applicable(snap: &Snapshot) -> Option<String> {
+    if let Some(why) = super::catalog::process_fds_not_applicable(snap) {
+        return Some(why);
+    }
     (snap.runtime.kind == RuntimeKind::Postgres).then(|| {
         "PostgreSQL forks a backend per connection: each has its own fd table and the postmaster closes its copy of the socket, so the postmaster's RLIMIT_NOFILE does not bound connections (backends keep their files within max_files_per_process)".to_string()
     })
@@ -574,6 +595,8 @@ fn select_fd_setsize(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
             if extra > 0 { format!(" − {extra} set-up fds") } else { String::new() }
         ),
         lift: "use epoll or poll instead of select() (Python: selectors.DefaultSelector / asyncio's default loop; C: poll/epoll); raising RLIMIT_NOFILE does not help".into(),
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 
@@ -706,6 +729,8 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
     }
 }
 
@@ -739,6 +764,8 @@ fn haproxy_process_fds(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why: format!("({lim} [{who}] − {base} fds held besides connections) / 2 fds per proxied connection (client + server)"),
         lift: "raise the hard RLIMIT_NOFILE HAProxy starts with (LimitNOFILE=) and `maxconn` with it; HAProxy sets its own soft limit from maxconn".into(),
+        provenance: Ceiling::pending(),
+        conditional: None,
     })
 }
 

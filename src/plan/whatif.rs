@@ -6,7 +6,7 @@ use super::*;
 use crate::error::Result;
 use crate::model::{self, Prediction, Scenario};
 use crate::profile::Profile;
-use crate::snapshot::{RuntimeKind, Snapshot, Sourced};
+use crate::snapshot::{Snapshot, Sourced};
 
 /// The settings table of a snapshot's OS (every OS but macOS is read as Linux).
 fn setting(snap: &Snapshot, key: &str) -> Option<&'static crate::settings::Setting> {
@@ -40,7 +40,7 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) {
         snap.process.nproc = Some(p.into());
     }
     if let Some(e) = &plan.erlang {
-        let is_erlang = snap.runtime.kind == RuntimeKind::Erlang || snap.runtime.erlang.is_some();
+        let is_erlang = snap.runtime.kind.on_erlang() || snap.runtime.erlang.is_some();
         if is_erlang {
             let src = format!("profile {}", plan.profile);
             let er = snap.runtime.erlang.get_or_insert_with(Default::default);

@@ -73,7 +73,7 @@ pub fn rolled_back(r: &RolledBack, width: usize) -> (String, String) {
         &format!("{} ", "Rolled back journal".bold()),
         "  ",
     ));
-    if r.restored.is_empty() {
+    if r.restored.is_empty() && r.failed.is_empty() {
         out.push_str("  every value already had its old value\n");
     }
     for x in &r.restored {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::CheckReport;
 use crate::model::checks::Check;
 use crate::model::names::{self, CeilingName};
-use crate::model::{Ceiling, NotApplicable, Prediction, RateCeiling, Scenario};
+use crate::model::{Ceiling, Input, NotApplicable, Prediction, Range, RateCeiling, Scenario};
 use crate::snapshot::unit::Unit;
 use crate::snapshot::{Capabilities, Rlim, Snapshot};
 
@@ -19,6 +19,9 @@ pub struct PredictionJson<'a> {
     pub bottleneck: Option<CeilingName>,
     pub tied: &'a [CeilingName],
     pub scenario: &'a Scenario,
+    /// Set when assumed values could move the ceiling: the range it lies in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<&'a Range>,
 }
 
 impl<'a> From<&'a Prediction> for PredictionJson<'a> {
@@ -28,6 +31,7 @@ impl<'a> From<&'a Prediction> for PredictionJson<'a> {
             bottleneck: p.bottleneck,
             tied: &p.tied,
             scenario: &p.scenario,
+            range: p.range.as_ref(),
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct WithProfileJson<'a> {
     pub before: PredictionJson<'a>,
     pub after: PredictionJson<'a>,
     pub ceilings_after: &'a [Ceiling],
+    pub inputs_after: &'a [Input],
 }
 
 /// The whole `check --format json` document.
@@ -78,6 +83,8 @@ pub struct CheckJson<'a> {
     pub not_applicable: &'a [NotApplicable],
     pub rates: &'a [RateCeiling],
     pub assumptions: &'a [String],
+    /// Every input the ceilings rest on: its value and provenance.
+    pub inputs: &'a [Input],
     pub checks: &'a [Check],
     pub usage: UsageJson,
     pub process: ProcessJson<'a>,
@@ -101,6 +108,7 @@ impl<'a> CheckJson<'a> {
             not_applicable: &p.not_applicable,
             rates: &p.rates,
             assumptions: &p.assumptions,
+            inputs: &p.inputs,
             checks: r.checks,
             usage: UsageJson {
                 process_fds_open: s.process.open_fds,
@@ -135,6 +143,7 @@ impl<'a> CheckJson<'a> {
                     before: p.into(),
                     after: (*after).into(),
                     ceilings_after: &after.ceilings,
+                    inputs_after: &after.inputs,
                 }),
         }
     }

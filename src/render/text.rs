@@ -96,7 +96,32 @@ fn columns(p: &Prediction, width: usize) -> Columns {
 }
 
 fn value(c: &crate::model::Ceiling) -> String {
-    format!("{}{}", if c.exact { "" } else { "~" }, thousands(c.value))
+    let mark = if c.conditional.is_some() {
+        "?"
+    } else if c.exact {
+        ""
+    } else {
+        "~"
+    };
+    format!("{mark}{}", thousands(c.value))
+}
+
+/// `LOW and HIGH` (or `LOW and no limit`) of a range that assumptions leave open.
+fn span(low: u64, high: Option<u64>) -> String {
+    match high {
+        Some(h) => format!("{} and {}", thousands(low), thousands(h)),
+        None => format!("{} and no limit", thousands(low)),
+    }
+}
+
+/// The conditional line of a rung: what it rests on, its range, what reads it.
+fn conditional_line(c: &crate::model::Conditional) -> String {
+    format!(
+        "conditional: rests on assumed {}; between {} over the plausible values; read it: {}",
+        c.on.join(", "),
+        span(c.low, c.high),
+        c.read_with.join("; ")
+    )
 }
 
 /// One ladder row: name and number, then `text` wrapped in the text column (or below).
@@ -124,8 +149,9 @@ fn ladder(out: &mut String, p: &Prediction, o: &TextOptions) {
     let col = columns(p, o.width);
     let header = if o.brief { "" } else { "why / how to lift" };
     row(out, &col, o.width, "ceiling", "connections", header);
-    for (i, c) in p.ceilings.iter().enumerate() {
-        let name = if i == 0 {
+    for c in &p.ceilings {
+        let head = p.bottleneck == Some(c.name);
+        let name = if head {
             c.name.as_str().bold().to_string()
         } else {
             c.name.to_string()
@@ -135,13 +161,16 @@ fn ladder(out: &mut String, p: &Prediction, o: &TextOptions) {
             continue;
         }
         row(out, &col, o.width, &name, &value(c), &c.why);
+        if let Some(x) = &c.conditional {
+            text_line(out, &col, o.width, &conditional_line(x));
+        }
         let scope = match c.scope {
             Scope::Netns => " [per network namespace]",
             Scope::Host => " [host-wide]",
             Scope::Process => "",
         };
         text_line(out, &col, o.width, &format!("lift{scope}: {}", c.lift));
-        if let (0, Some(next)) = (i, p.ceilings.get(i + 1)) {
+        if let (true, Some(next)) = (head, p.next_after_bottleneck()) {
             let t = format!(
                 "→ lift {} and the next limit is {} at {}",
                 c.name,
@@ -198,16 +227,40 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     let s = r.snapshot;
     let w = o.width;
     let mut out = String::new();
-    let why = p.ceilings.first().map(|c| c.why.as_str()).unwrap_or("");
+    let bn = p.bottleneck_ceiling();
+    let why = bn.map(|c| c.why.as_str()).unwrap_or("");
+    let head_conditional = bn.is_some_and(|c| c.conditional.is_some());
+    let number = match (&p.range, head_conditional) {
+        (Some(r), true) => format!(
+            "{} (assumed; between {})",
+            thousands(p.ceiling),
+            span(r.low, r.high)
+        ),
+        _ => thousands(p.ceiling),
+    };
     let head = format!(
         "{} {} concurrent connections ({}), limited by {}",
         "Ceiling:".bold(),
-        thousands(p.ceiling).bold(),
+        number.bold(),
         scenario_line(p),
         p.bottleneck_str().bold()
     );
     out.push_str(&wrap::wrap(&head, w, "", "  "));
     out.push_str(&wrap::wrap(why, w, "  because ", "    "));
+    if let Some(r) = &p.range {
+        let t = format!(
+            "{} {} not read: the ceiling lies between {}; read: {}",
+            if head_conditional {
+                "it rests on"
+            } else {
+                "but"
+            },
+            r.on.join(", "),
+            span(r.low, r.high),
+            r.read_with.join("; ")
+        );
+        out.push_str(&wrap::wrap(&t, w, "  ", "    "));
+    }
     if !p.tied.is_empty() {
         out.push_str(&wrap::wrap(
             &p.tied
@@ -274,20 +327,54 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
             out.push_str(&wrap::wrap(&c.message, w, &first, "    "));
         }
     }
-    let notes: Vec<&String> = p.assumptions.iter().chain(s.notes.iter()).collect();
-    if !notes.is_empty() {
-        let _ = writeln!(out, "\n{}", "Assumed / not read:".bold());
-        for n in notes {
-            out.push_str(&wrap::wrap(n, w, "  - ", "    "));
+    assumed_block(&mut out, p, s, w);
+    out
+}
+
+/// "Assumed / not read": every assumed or unknown input with what reads it, then the model's
+/// other assumptions and the probe's notes.
+fn assumed_block(out: &mut String, p: &Prediction, s: &crate::snapshot::Snapshot, w: usize) {
+    use crate::model::Provenance;
+    let mut lines: Vec<String> = Vec::new();
+    let mut covered: Vec<String> = Vec::new();
+    for i in &p.inputs {
+        let t = match &i.provenance {
+            Provenance::Assumed {
+                default,
+                why,
+                read_with,
+            } => format!("{}: assumed {default} ({why}); read it: {read_with}", i.key),
+            Provenance::Unknown { what, read_with } => {
+                format!("{}: unknown: {what}; read it: {read_with}", i.key)
+            }
+            _ => continue,
+        };
+        let t = match &i.plausible {
+            Some(r) => format!("{t}; plausible {} to {} ({})", r.low, r.high, r.why),
+            None => t,
+        };
+        covered.push(format!("{}: ", i.key));
+        lines.push(t);
+    }
+    for a in &p.assumptions {
+        if !covered.iter().any(|k| a.starts_with(k.as_str())) {
+            lines.push(a.clone());
         }
     }
-    out
+    lines.extend(s.notes.iter().cloned());
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", "Assumed / not read:".bold());
+    for n in lines {
+        out.push_str(&wrap::wrap(&n, w, "  - ", "    "));
+    }
 }
 
 /// `--brief`: the lift of the bottleneck, the ladder's numbers, one line per check.
 fn brief_rest(mut out: String, r: &CheckReport, o: &TextOptions) -> String {
     let p = r.prediction;
-    if let Some(c) = p.ceilings.first() {
+    if let Some(c) = p.bottleneck_ceiling() {
         out.push_str(&wrap::wrap(&c.lift, o.width, "  lift: ", "    "));
     }
     out.push('\n');

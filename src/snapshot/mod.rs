@@ -6,6 +6,7 @@
 //! absent, never an error. The model says what it assumed instead.
 
 pub mod abilities;
+pub mod command;
 pub mod file;
 pub mod host;
 #[cfg(target_os = "linux")]
@@ -19,6 +20,7 @@ pub mod macos_parse;
 pub mod options;
 pub mod probe;
 pub mod procsys;
+pub mod provenance;
 pub mod runtime;
 pub mod sockdiag;
 pub mod sysctl_d;
@@ -29,6 +31,7 @@ pub mod unit;
 use serde::{Deserialize, Serialize};
 
 pub use file::{load, save};
+pub use provenance::Provenance;
 
 /// Version of the snapshot file format.
 pub const SCHEMA: u32 = 1;
@@ -57,6 +60,12 @@ pub struct Snapshot {
     /// Kernel-log lines showing limits already hit (None: not read, e.g. a fixture /proc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_log: Option<KernelLog>,
+    /// Where a value came from, by input key (`process.nofile`, `kern.maxfilesperproc`, …),
+    /// where the probe did not read it from its usual place: given on the command line, taken
+    /// from this shell for another process, not visible to the reader. Absent keys were read
+    /// where the model's input table says (docs/model.md, "Provenance").
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub provenance: std::collections::BTreeMap<String, Provenance>,
 }
 
 /// Evidence from the kernel log (facts; `check` reports them, see explain::kernel_log).
@@ -422,6 +431,33 @@ pub struct Memory {
     pub threads_max: Option<u64>,
     #[serde(default)]
     pub pid_max: Option<u64>,
+    /// macOS: the VM page counts `mem_available_kb` is derived from, as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macos_pages: Option<MacPages>,
+}
+
+/// What a Mac says about its memory (sysctl names in brackets; xnu `bsd/vm/vm_unix.c`,
+/// `kern_memorystatus.c`). macOS keeps few pages free (near its free target) and the rest of
+/// what it can give back in the file cache and purgeable memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MacPages {
+    /// Bytes per page [hw.pagesize]: 16384 on Apple silicon, 4096 on Intel.
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    /// Free pages [vm.page_free_count].
+    #[serde(default)]
+    pub free: Option<u64>,
+    /// File-backed pages the pager may drop, speculative (read-ahead) ones included
+    /// [vm.page_pageable_external_count].
+    #[serde(default)]
+    pub file_backed: Option<u64>,
+    /// Purgeable pages [vm.page_purgeable_count].
+    #[serde(default)]
+    pub purgeable: Option<u64>,
+    /// The kernel's own percentage of memory available [kern.memorystatus_level].
+    #[serde(default)]
+    pub memorystatus_level: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -450,6 +486,20 @@ pub enum RuntimeKind {
     Postgres,
     /// MySQL/MariaDB: max_connections; a thread per connection.
     Mysql,
+    /// RabbitMQ (on Erlang): the file-handle cache's socket limit, `connection_max`.
+    Rabbitmq,
+    /// ejabberd (on Erlang): the Erlang node's fd table, port and process tables.
+    Ejabberd,
+    /// mosquitto (MQTT broker): `max_connections`.
+    Mosquitto,
+    /// PgBouncer: `max_client_conn`.
+    Pgbouncer,
+    /// lighttpd: `server.max-connections` (default a third of its fd limit).
+    Lighttpd,
+    /// Apache httpd: `MaxRequestWorkers`, `ServerLimit`, `ThreadsPerChild` by MPM.
+    Apache,
+    /// memcached: `-c` (maxconns), which also sets its own fd limit.
+    Memcached,
 }
 
 impl RuntimeKind {
@@ -466,7 +516,94 @@ impl RuntimeKind {
             RuntimeKind::Redis => "redis",
             RuntimeKind::Postgres => "postgres",
             RuntimeKind::Mysql => "mysql",
+            RuntimeKind::Rabbitmq => "rabbitmq",
+            RuntimeKind::Ejabberd => "ejabberd",
+            RuntimeKind::Mosquitto => "mosquitto",
+            RuntimeKind::Pgbouncer => "pgbouncer",
+            RuntimeKind::Lighttpd => "lighttpd",
+            RuntimeKind::Apache => "apache",
+            RuntimeKind::Memcached => "memcached",
         }
+    }
+
+    /// What porttune reads for this kind (the `--runtime` help).
+    pub fn about(self) -> &'static str {
+        match self {
+            RuntimeKind::Native => {
+                "A plain native program (C, Rust, Python...): soft NOFILE as it is."
+            }
+            RuntimeKind::Erlang => {
+                "Erlang/OTP (BEAM): soft NOFILE at boot, +Q ports, +P processes."
+            }
+            RuntimeKind::Jvm => {
+                "The JVM: -XX:+MaxFDLimit raises the soft NOFILE to the hard limit."
+            }
+            RuntimeKind::Go => "Go ≥ 1.19 raises the soft NOFILE to the hard limit.",
+            RuntimeKind::Node => "Node.js raises the soft NOFILE to the hard limit.",
+            RuntimeKind::Python => "Python: does not raise the soft limit.",
+            RuntimeKind::Nginx => {
+                "nginx: worker_processes × worker_connections, worker_rlimit_nofile."
+            }
+            RuntimeKind::Haproxy => {
+                "HAProxy: global and frontend maxconn (computed from the fd limit when unset)."
+            }
+            RuntimeKind::Redis => "Redis: maxclients, lowered to the fd limit − 32 at start.",
+            RuntimeKind::Postgres => {
+                "PostgreSQL: max_connections − reserved slots; a process per connection."
+            }
+            RuntimeKind::Mysql => "MySQL/MariaDB: max_connections; a thread per connection.",
+            RuntimeKind::Rabbitmq => {
+                "RabbitMQ (Erlang): the file-handle cache's socket limit, connection_max."
+            }
+            RuntimeKind::Ejabberd => {
+                "ejabberd (Erlang): the node's fd table, port and process tables."
+            }
+            RuntimeKind::Mosquitto => "mosquitto (MQTT): max_connections.",
+            RuntimeKind::Pgbouncer => "PgBouncer: max_client_conn.",
+            RuntimeKind::Lighttpd => {
+                "lighttpd: server.max-connections (default a third of its fd limit)."
+            }
+            RuntimeKind::Apache => {
+                "Apache httpd: MaxRequestWorkers, ServerLimit, ThreadsPerChild by MPM."
+            }
+            RuntimeKind::Memcached => "memcached: -c (maxconns), which also sets its fd limit.",
+        }
+    }
+
+    /// Every kind, in declaration order (the `--runtime` values).
+    pub const ALL: &[RuntimeKind] = &[
+        RuntimeKind::Native,
+        RuntimeKind::Erlang,
+        RuntimeKind::Jvm,
+        RuntimeKind::Go,
+        RuntimeKind::Node,
+        RuntimeKind::Python,
+        RuntimeKind::Nginx,
+        RuntimeKind::Haproxy,
+        RuntimeKind::Redis,
+        RuntimeKind::Postgres,
+        RuntimeKind::Mysql,
+        RuntimeKind::Rabbitmq,
+        RuntimeKind::Ejabberd,
+        RuntimeKind::Mosquitto,
+        RuntimeKind::Pgbouncer,
+        RuntimeKind::Lighttpd,
+        RuntimeKind::Apache,
+        RuntimeKind::Memcached,
+    ];
+
+    /// The kind spelled as [`Self::name`] does.
+    pub fn parse(s: &str) -> Option<RuntimeKind> {
+        Self::ALL.iter().copied().find(|k| k.name() == s)
+    }
+
+    /// Whether the process is an Erlang node (the Erlang/OTP caps apply): Erlang itself and
+    /// the servers that run on it.
+    pub fn on_erlang(self) -> bool {
+        matches!(
+            self,
+            RuntimeKind::Erlang | RuntimeKind::Rabbitmq | RuntimeKind::Ejabberd
+        )
     }
 }
 
@@ -507,6 +644,61 @@ pub struct Runtime {
     /// connection (PostgreSQL, MySQL/MariaDB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_tasks: Option<Sourced>,
+    /// A server of the catalog (src/snapshot/runtime/servers/): its settings as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerConf>,
+}
+
+/// The settings of a catalog server as it was started: what porttune read, from where, and
+/// what it could not read (the model then says the cap is unknown, with its default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConf {
+    /// The configuration files read, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// The catalog's settings found (command line, configuration files), the last one wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<Setting>,
+    /// Why the configuration could not be read (absent: it was, or the server has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
+    /// The server's version when known (from its install path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The processes holding connections (Apache's children), as read from /proc.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ServerChild>,
+}
+
+/// One setting of a catalog server: its value as written and where.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+/// A process of a server that holds connections (a child of its main process).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerChild {
+    pub pid: u32,
+    pub nofile_soft: Rlim,
+    pub open_fds: u64,
+    pub connections: u64,
+    pub threads: u64,
+}
+
+impl ServerConf {
+    /// The value of `key` (the last one set), case-insensitive as most servers read keys.
+    pub fn get(&self, key: &str) -> Option<&Setting> {
+        self.settings
+            .iter()
+            .rev()
+            .find(|s| s.key.eq_ignore_ascii_case(key))
+    }
 }
 
 /// PostgreSQL's connection settings as the postmaster was started (command line, then

@@ -31,4 +31,6 @@ pub struct ProbeOptions {
     pub runtime_version: Option<String>,
     /// A HAProxy configuration (file or directory) instead of the process's `-f`.
     pub haproxy_conf: Option<PathBuf>,
+    /// A catalog server's configuration file instead of the process's (`--config`).
+    pub config: Option<PathBuf>,
 }

@@ -19,6 +19,10 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
             l.soft, l.hard, snap.process.nofile.soft, snap.process.nofile.hard
         ));
         snap.process.nofile = l;
+        snap.provenance.insert(
+            "process.nofile".into(),
+            Provenance::read("--nofile (as given on the command line)"),
+        );
     }
     add_runtime(&mut snap, opts)?;
     #[cfg(target_os = "linux")]
@@ -97,6 +101,7 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         usage,
         notes,
         kernel_log: None,
+        provenance: Default::default(),
     })
 }
 
@@ -173,8 +178,13 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             .unwrap_or_else(|| PathBuf::from("/proc"));
         snap.runtime.waits_in = runtime::waits_in(&root, pid);
     }
+    if let Some(e) = runtime::catalog::entry(kind) {
+        add_catalog(snap, opts, e);
+    }
     match kind {
-        RuntimeKind::Erlang => add_erlang(snap, opts)?,
+        RuntimeKind::Erlang | RuntimeKind::Rabbitmq | RuntimeKind::Ejabberd => {
+            add_erlang(snap, opts)?
+        }
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
         RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
         RuntimeKind::Redis if opts.pid.is_some() => {
@@ -194,6 +204,69 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// A server of the catalog: its settings as read (command line, configuration files), what
+/// could not be read (a note naming the settings and their defaults), the tasks of its user.
+#[cfg(target_os = "linux")]
+fn add_catalog(snap: &mut Snapshot, opts: &ProbeOptions, e: &runtime::catalog::Entry) {
+    if opts.pid.is_none() && opts.config.is_none() {
+        let settings: Vec<String> = e
+            .settings
+            .iter()
+            .map(|s| format!("{} (default {})", s.key, s.default))
+            .collect();
+        if !settings.is_empty() {
+            snap.notes.push(format!(
+                "{}: settings are read from a running server (--pid) or --config FILE; not read: {}",
+                e.product,
+                settings.join(", ")
+            ));
+        }
+        return;
+    }
+    let root = opts
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/proc"));
+    let env = |k: &str| env_of(opts, k);
+    let conf = runtime::catalog_probe::read(
+        e,
+        &root,
+        opts.pid,
+        &snap.process.cmdline,
+        &env,
+        opts.config.as_deref(),
+    );
+    if let Some(why) = &conf.unread {
+        let settings: Vec<String> = e
+            .settings
+            .iter()
+            .map(|s| format!("{} (default {})", s.key, s.default))
+            .collect();
+        snap.notes.push(format!(
+            "{}: configuration not read ({why}); unknown: {}",
+            e.product,
+            settings.join(", ")
+        ));
+    }
+    snap.runtime.server = Some(conf);
+    if let Some(pid) = opts.pid
+        && let Some((uid, n)) = runtime::user_tasks(&root, pid)
+    {
+        snap.runtime.user_tasks = Some(Sourced {
+            value: n,
+            source: format!("tasks of uid {uid} in /proc/*/status"),
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn add_catalog(snap: &mut Snapshot, _opts: &ProbeOptions, e: &runtime::catalog::Entry) {
+    snap.notes.push(format!(
+        "{}: the server's settings are read on Linux only; its caps are unknown",
+        e.product
+    ));
 }
 
 /// PostgreSQL / MySQL: the settings of the running server (`--pid`) and the tasks of its

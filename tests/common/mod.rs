@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 #[cfg(target_os = "linux")]
+pub mod protocols;
+#[cfg(target_os = "linux")]
 pub mod servers;
 
 use std::process::{Command, Output};

@@ -1,11 +1,17 @@
 //! Runtime detection and runtime caps: Erlang/OTP, JVM, Go, Node.js, Python, nginx, HAProxy.
 
+pub mod catalog;
+#[cfg(target_os = "linux")]
+pub mod catalog_probe;
+pub mod conf;
+pub mod entry;
 pub mod erlang;
 pub mod haproxy;
 pub mod mysql;
 pub mod nginx;
 pub mod postgres;
 pub mod redis;
+pub mod servers;
 
 use super::RuntimeKind;
 
@@ -17,6 +23,9 @@ pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
         .into_iter()
         .chain(cmdline.first().map(|s| base(s)))
         .collect();
+    if let Some(k) = catalog::detect(&names, cmdline) {
+        return Some(k);
+    }
     for n in &names {
         let n = n.trim_end_matches(" (deleted)");
         let kind = match n {

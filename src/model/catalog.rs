@@ -1,0 +1,308 @@
+//! The formulas of the catalog's servers (`snapshot::runtime::catalog`): from the settings as
+//! read to a ceiling, with where each number came from. A setting that was read says its file
+//! and line; one that is not set takes the server's default; one whose configuration could not
+//! be read is an assumption, said in the prediction's assumptions and marked not exact. Pure.
+
+use super::Ceiling;
+use super::ctx::{Ctx, above, ceiling};
+use super::names::*;
+use super::server_settings::raw;
+use super::server_settings::{Found, files, find, number, value};
+use crate::snapshot::runtime::catalog::{self, Entry};
+use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
+
+fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
+    match r {
+        Rlim::Value(v) => v,
+        Rlim::Unlimited => match snap.platform.os {
+            Os::Macos => super::macos::perproc(snap),
+            _ => snap.fs.nr_open.unwrap_or(1 << 20),
+        },
+    }
+}
+
+/// Whether check `id` can apply to this snapshot: a catalog server's check only to that server.
+pub fn check_applies(id: CheckId, snap: &Snapshot) -> bool {
+    let owner = catalog::ALL.iter().find(|e| {
+        e.ceilings
+            .iter()
+            .any(|c| CeilingName::parse(c).map(|n| n.check_id()) == Some(id))
+            && !e.ceilings.iter().all(|c| c.starts_with("erlang_"))
+    });
+    owner.is_none_or(|e| e.kind == snap.runtime.kind)
+}
+
+/// The caps of the catalog server this snapshot is, if any.
+pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
+    let Some(e) = catalog::entry(cx.snap.runtime.kind) else {
+        return Vec::new();
+    };
+    match e.kind {
+        RuntimeKind::Mosquitto => mosquitto(cx, e).into_iter().collect(),
+        RuntimeKind::Pgbouncer => pgbouncer(cx, e).into_iter().collect(),
+        RuntimeKind::Lighttpd => lighttpd(cx, e).into_iter().collect(),
+        RuntimeKind::Memcached => memcached(cx, e).into_iter().collect(),
+        RuntimeKind::Rabbitmq => rabbitmq(cx, e),
+        RuntimeKind::Apache => super::apache::caps(cx, e),
+        _ => Vec::new(),
+    }
+}
+
+/// The generic shape: the setting is the cap (no value: no cap).
+fn setting_cap(
+    cx: &mut Ctx,
+    e: &Entry,
+    key: &str,
+    default: Option<u64>,
+    name: CeilingName,
+    beyond: &str,
+    lift: impl Fn(u64, &str) -> String,
+) -> Option<Ceiling> {
+    let (v, why, exact) = value(cx, e, key, default);
+    let v = v?;
+    let file = files(cx.snap);
+    Some(ceiling(
+        name,
+        v,
+        exact,
+        Scope::Process,
+        format!("{why}; {beyond}"),
+        lift(above(v), &file),
+    ))
+}
+
+fn mosquitto(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+    setting_cap(
+        cx,
+        e,
+        "max_connections",
+        None,
+        MOSQUITTO_MAX_CONNECTIONS,
+        "beyond it mosquitto accepts and closes at once, logging \"Client connection from … denied: max_connections exceeded.\" (the value applies per listener)",
+        |want, file| {
+            format!(
+                "raise `max_connections {want}` in {file} (or -1 for no limit) and restart mosquitto; it does not raise its own fd limit, so LimitNOFILE= must cover it too"
+            )
+        },
+    )
+}
+
+fn pgbouncer(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+    setting_cap(
+        cx,
+        e,
+        "max_client_conn",
+        Some(100),
+        PGBOUNCER_MAX_CLIENT_CONN,
+        "beyond it PgBouncer answers \"no more connections allowed (max_client_conn)\" and closes",
+        |want, file| {
+            format!(
+                "raise `max_client_conn = {want}` in [pgbouncer] of {file} and reload (`RELOAD;` on the admin console, or SIGHUP); PgBouncer does not raise its fd limit: LimitNOFILE= at least {} (clients + server connections)",
+                want.saturating_add(want / 4).saturating_add(32)
+            )
+        },
+    )
+}
+
+fn lighttpd(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+    let snap = cx.snap;
+    let running = !snap.process.is_self;
+    let (fds, fds_why) = match (running, find(snap, e, "server.max-fds")) {
+        (false, Found::Read(s)) if number(&s.value).is_some() => (
+            number(&s.value).unwrap_or(0),
+            format!("server.max-fds ({})", s.source),
+        ),
+        _ => (
+            resolve(snap, snap.process.nofile.soft),
+            if running {
+                "its soft RLIMIT_NOFILE (lighttpd sets it from server.max-fds at start)".into()
+            } else {
+                "the soft RLIMIT_NOFILE it would start with".to_string()
+            },
+        ),
+    };
+    let (set, why, exact) = value(cx, e, "server.max-connections", None);
+    let (v, formula) = match set {
+        Some(n) if n > fds / 2 => (
+            fds / 2,
+            format!(
+                "{why}, above half of its fd limit {fds} [{fds_why}]: lighttpd lowers it to {} (\"can't have more connections than fds/2\")",
+                fds / 2
+            ),
+        ),
+        Some(n) => (n, format!("{why} (fd limit {fds} [{fds_why}])")),
+        None => (
+            fds / 3,
+            format!("server.max-connections not set: a third of its fd limit {fds} [{fds_why}]"),
+        ),
+    };
+    let want = above(v);
+    Some(ceiling(
+        LIGHTTPD_MAX_CONNECTIONS,
+        v,
+        exact,
+        Scope::Process,
+        format!(
+            "{formula}; at the limit lighttpd stops accepting (\"sockets disabled, connection limit reached\") and new connections wait in the accept queue"
+        ),
+        format!(
+            "set `server.max-connections = {want}` and `server.max-fds = {}` in {} and restart lighttpd (it sets its fd limit from server.max-fds as root; otherwise raise LimitNOFILE= to that)",
+            want.saturating_mul(3),
+            files(snap)
+        ),
+    ))
+}
+
+/// Fds a memcached holds besides connections: 9, and 4 per worker thread (measured on
+/// 1.6.18: 25 with the default 4 threads). For a server not running.
+pub const MEMCACHED_BASE_FDS: u64 = 9;
+pub const MEMCACHED_FDS_PER_THREAD: u64 = 4;
+
+fn memcached(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+    let (c, why, exact) = value(cx, e, "maxconns", Some(1024));
+    let c = c.unwrap_or(1024);
+    let snap = cx.snap;
+    let (base, base_why) = if snap.process.is_self || snap.runtime.server.is_none() {
+        let (t, _, _) = value(cx, e, "threads", Some(4));
+        let t = t.unwrap_or(4);
+        let b = MEMCACHED_BASE_FDS + MEMCACHED_FDS_PER_THREAD * t;
+        (
+            b,
+            format!(
+                "~{b} fds it holds besides connections with {t} threads (estimated: not running)"
+            ),
+        )
+    } else {
+        let conns = snap.usage.process_connections.unwrap_or(0);
+        let b = snap.process.open_fds.saturating_sub(conns);
+        (b, format!("{b} fds it holds besides connections"))
+    };
+    let spare = e.accept_spare_fds;
+    Some(ceiling(
+        MEMCACHED_MAXCONNS,
+        c.saturating_sub(base).saturating_sub(spare),
+        exact,
+        Scope::Process,
+        format!(
+            "{why} − {base_why} − {spare} {}: memcached sets its own RLIMIT_NOFILE to maxconns at start, and beyond it answers \"ERROR Too many open connections\" and closes",
+            e.accept_spare_why
+        ),
+        format!(
+            "raise `-c {}` (in /etc/memcached.conf, or the unit's command line) and restart memcached: it sets its fd limit from -c itself, so LimitNOFILE= alone changes nothing (it needs a hard limit of at least -c, or root)",
+            above(c)
+        ),
+    ))
+}
+
+/// Fds a catalog server needs free to accept one more connection, and why (mosquitto: libwrap
+/// opens /etc/hosts.allow for each accept, and denies the connection when it cannot).
+pub fn accept_spare_fds(snap: &Snapshot) -> (u64, &'static str) {
+    catalog::entry(snap.runtime.kind)
+        .filter(|e| e.accept_spare_fds > 0)
+        .map_or((0, ""), |e| (e.accept_spare_fds, e.accept_spare_why))
+}
+
+/// The fd bound of a catalog server whose connections are held by other processes than the
+/// one read (Apache's children), replacing the generic one.
+pub(super) fn process_fds(cx: &mut Ctx) -> Option<Ceiling> {
+    let e = catalog::entry(cx.snap.runtime.kind)?;
+    match e.kind {
+        RuntimeKind::Apache => super::apache::process_fds(cx, e),
+        _ => None,
+    }
+}
+
+/// Why process_fds does not apply to a catalog server (it sets its own fd limit from a
+/// setting the catalog ceiling already counts).
+pub fn process_fds_not_applicable(snap: &Snapshot) -> Option<String> {
+    match snap.runtime.kind {
+        RuntimeKind::Memcached => Some("memcached sets its own RLIMIT_NOFILE (soft and hard) to -c (maxconns) at start: memcached_maxconns is its fd bound".into()),
+        RuntimeKind::Apache if raw(snap, "mpm").is_some_and(|m| m.value == "prefork") => Some("Apache's prefork MPM holds each connection in a child process of its own, with its own fd table".into()),
+        _ => None,
+    }
+}
+
+/// RabbitMQ's file-handle cache: max(2, max_fds − reserve) handles, trunc(0.9 × that − 2)
+/// sockets. The reserve is 97 from 3.8 to 3.13 (`100 + 3` unparenthesised), 100 before.
+fn rabbitmq_socket_limit(max_fds: u64, version: Option<&str>) -> (Option<u64>, u64, String) {
+    let ver: Vec<u64> = version
+        .unwrap_or("")
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let (reserve, note) = match ver.as_slice() {
+        [3, minor, ..] if *minor >= 8 => (97, format!("RabbitMQ {}", version.unwrap_or(""))),
+        [major, ..] if *major >= 4 => {
+            return (
+                None,
+                0,
+                format!(
+                    "RabbitMQ {} has no file-handle cache socket limit",
+                    version.unwrap_or("")
+                ),
+            );
+        }
+        [_, ..] => (100, format!("RabbitMQ {}", version.unwrap_or(""))),
+        [] => (97, "version unknown: 3.8–3.13 assumed".into()),
+    };
+    let limit = max_fds.saturating_sub(reserve).max(2);
+    let sockets = limit.saturating_mul(9).saturating_sub(20) / 10;
+    (Some(sockets), limit, format!("{note}: reserve {reserve}"))
+}
+
+fn rabbitmq(cx: &mut Ctx, e: &Entry) -> Vec<Ceiling> {
+    let mut out = Vec::new();
+    let snap = cx.snap;
+    let version = snap.runtime.server.as_ref().and_then(|s| s.version.clone());
+    if let Some(caps) = super::erlang::caps(snap) {
+        let max_fds = caps.max_fds.value;
+        let (sockets, limit, note) = rabbitmq_socket_limit(max_fds, version.as_deref());
+        if version.is_none() {
+            cx.assume(format!("RabbitMQ's version is unknown: its file-handle cache is taken as 3.8–3.13's ({note})"));
+        }
+        if let Some(s) = sockets {
+            out.push(ceiling(
+                RABBITMQ_SOCKET_LIMIT,
+                s,
+                caps.max_fds_read,
+                Scope::Process,
+                format!(
+                    "trunc(0.9 × {limit} file handles − 2), the handles being max(2, erts max_fds {max_fds} [{}] − 97) ({note}); logged at boot as \"Limiting to approx {limit} file handles ({s} sockets)\"; past it a connection waits for a handle before the AMQP handshake and the node raises the \"file descriptor limit alarm\" (\"New connections will not be accepted until this alarm clears\")",
+                    caps.max_fds.source
+                ),
+                format!(
+                    "raise the node's soft RLIMIT_NOFILE before it starts (LimitNOFILE={} in rabbitmq-server.service, or `ulimit -n` in rabbitmq-env.conf's caller) and restart: the file-handle cache sizes itself from the fd table at boot",
+                    above(max_fds)
+                ),
+            ));
+        }
+    }
+    out.extend(setting_cap(
+        cx,
+        e,
+        "connection_max",
+        None,
+        RABBITMQ_CONNECTION_MAX,
+        "per AMQP listener (ranch max_connections): past it the listener stops accepting and new connections wait in the accept queue",
+        |want, file| format!("raise `connection_max = {want}` in {file} (or `infinity`) and restart RabbitMQ"),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rabbitmq_file_handle_cache() {
+        // measured on 3.10.8 at 1024 fds: "Limiting to approx 927 file handles (832 sockets)"
+        assert_eq!(rabbitmq_socket_limit(1024, Some("3.10.8")).0, Some(832));
+        assert_eq!(rabbitmq_socket_limit(1024, Some("3.10.8")).1, 927);
+        assert_eq!(rabbitmq_socket_limit(1024, Some("3.7.0")).0, Some(829));
+        assert_eq!(rabbitmq_socket_limit(1024, Some("4.0.1")).0, None);
+        assert_eq!(rabbitmq_socket_limit(50, None).0, Some(0));
+        assert_eq!(number("-1"), None);
+        assert_eq!(number("infinity"), None);
+        assert_eq!(number("50"), Some(50));
+    }
+}

@@ -1,0 +1,161 @@
+//! What a catalog entry is (`catalog` lists them, `servers/` holds one file per product): the
+//! types an entry is written in, and what a reader needs of its target process.
+
+use crate::snapshot::RuntimeKind;
+
+/// The shape of a configuration file: which generic reader of [`super::conf`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `key value` lines, `#` comments (mosquitto).
+    KeyValue,
+    /// `key = value` lines, `#` comments: sysctl-like (rabbitmq.conf).
+    KeyEquals,
+    /// INI: `[section]` then `key = value`, `;`/`#` comments; only this section's keys
+    /// (PgBouncer's `[pgbouncer]`).
+    Ini(&'static str),
+    /// Apache httpd: `Directive args`, `<IfModule>`/`<IfDefine>` sections, `Include`.
+    Apache,
+    /// lighttpd: `key = value`, `key += value`, `include "file"`; conditional blocks skipped.
+    Lighttpd,
+    /// No configuration file: command-line flags only (memcached).
+    Flags,
+}
+
+/// How a directive includes other files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeKind {
+    /// One file, or a glob in its last component (`Include`, `include`, `%include`).
+    File,
+    /// Every file of a directory ending with this extension, in lexical order (`include_dir`).
+    Dir(&'static str),
+}
+
+/// Where a server's configuration is.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigSpec {
+    pub shape: Shape,
+    /// Command-line flags whose value names the file (`-c`, `-f`).
+    pub flags: &'static [&'static str],
+    /// The file is the last command-line argument that is not a flag (PgBouncer).
+    pub positional: bool,
+    /// An environment variable of the process naming the file (`RABBITMQ_CONFIG_FILE`).
+    pub env: Option<&'static str>,
+    /// A flag naming the directory relative paths are resolved against (Apache's `-d`);
+    /// without it, the process's working directory.
+    pub root_flag: Option<&'static str>,
+    /// A directive setting that directory in the file itself (Apache's `ServerRoot`).
+    pub root_directive: Option<&'static str>,
+    /// Where the package puts the file when nothing names it (None: the server then runs on
+    /// its defaults).
+    pub default_path: Option<&'static str>,
+    /// Directives that include other files.
+    pub include: &'static [(&'static str, IncludeKind)],
+}
+
+impl ConfigSpec {
+    /// No configuration file: the command line only.
+    pub const FLAGS_ONLY: ConfigSpec = ConfigSpec {
+        shape: Shape::Flags,
+        flags: &[],
+        positional: false,
+        env: None,
+        root_flag: None,
+        root_directive: None,
+        default_path: None,
+        include: &[],
+    };
+}
+
+/// A setting the model uses: a cap on connections, threads or fds, or an input of a formula.
+#[derive(Debug, Clone, Copy)]
+pub struct CapSetting {
+    /// As written in the configuration (`max_connections`); case-insensitive.
+    pub key: &'static str,
+    /// Command-line flags that set it (`-c`, `--conn-limit`).
+    pub flags: &'static [&'static str],
+    /// The default in the server's own words (`-1: unlimited`), for notes and docs.
+    pub default: &'static str,
+}
+
+/// A message the server logs or answers at a limit, and the ceiling it points at (a name of
+/// `model::names`); `explain` matches on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    pub text: &'static str,
+    pub ceiling: &'static str,
+}
+
+/// One server product.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub kind: RuntimeKind,
+    /// Shown in text ("mosquitto").
+    pub product: &'static str,
+    /// Debian's package.
+    pub package: &'static str,
+    /// Executable base names (of /proc/PID/exe or argv[0]).
+    pub exe: &'static [&'static str],
+    /// A server running on a VM (Erlang's beam.smp): a word of its command line that marks it.
+    pub marker: Option<&'static str>,
+    /// Where its version shows: an environment variable of the process and the prefix the
+    /// version follows in it (`ERL_LIBS`, `rabbitmq_server-`).
+    pub version: Option<(&'static str, &'static str)>,
+    pub config: ConfigSpec,
+    pub settings: &'static [CapSetting],
+    pub messages: &'static [Message],
+    /// The ceilings this entry adds (names of `model::names`).
+    pub ceilings: &'static [&'static str],
+    /// Fds it needs free to accept one more connection (0 for most), and why.
+    pub accept_spare_fds: u64,
+    pub accept_spare_why: &'static str,
+}
+
+/// What the reader needs of the target process: its command line, environment, working
+/// directory, and how to read its files (with its credentials, through its root).
+pub struct Target<'a> {
+    pub cmdline: &'a [String],
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The process's working directory (relative configuration paths are resolved against
+    /// it, not against porttune's).
+    pub cwd: Option<String>,
+    /// Read one file of the target (bounded); Err says why not, never the content.
+    pub read: &'a dyn Fn(&str) -> Result<String, String>,
+    /// List a directory of the target (names only).
+    pub list: &'a dyn Fn(&str) -> Result<Vec<String>, String>,
+    /// An explicit configuration file instead of the process's (`--config`).
+    pub config: Option<String>,
+}
+
+/// The value after `flag` in `cmdline` (`-c 200`, `-c200`, `--conn-limit=200`,
+/// `--conn-limit 200`), the last one wins.
+pub fn flag_value(cmdline: &[String], flag: &str) -> Option<String> {
+    let mut out = None;
+    let mut it = cmdline.iter().skip(1).peekable();
+    while let Some(w) = it.next() {
+        if w == flag {
+            if let Some(v) = it.peek() {
+                out = Some((*v).clone());
+                it.next();
+            }
+        } else if let Some(rest) = w.strip_prefix(flag) {
+            if flag.starts_with("--") {
+                if let Some(v) = rest.strip_prefix('=') {
+                    out = Some(v.to_string());
+                }
+            } else if !flag.starts_with("--") && flag.len() == 2 && !rest.is_empty() {
+                out = Some(rest.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `path` made absolute against `base` (a directory), without touching the filesystem.
+pub fn resolve(base: Option<&str>, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let base = base.unwrap_or("/").trim_end_matches('/');
+    let rel = path.strip_prefix("./").unwrap_or(path);
+    format!("{base}/{rel}")
+}

@@ -1,0 +1,67 @@
+//! Apache httpd. The MPM decides what holds a connection while its request is read: prefork a
+//! process (one connection each: `MaxRequestWorkers`, default 256, at most `ServerLimit`),
+//! worker and event a thread (`MaxRequestWorkers`, default `ServerLimit` 16 ×
+//! `ThreadsPerChild` 25 = 400, at most `ServerLimit` × `ThreadsPerChild`). Each child has its
+//! own fd table: a worker/event child holds up to `ThreadsPerChild` connections on its soft
+//! RLIMIT_NOFILE. Past `MaxRequestWorkers` the parent logs "AH00484: server reached
+//! MaxRequestWorkers setting, consider raising the MaxRequestWorkers setting" and connections
+//! wait in the accept queue. The event MPM also keeps idle keep-alive connections without a
+//! thread (up to `ThreadsPerChild + AsyncRequestWorkerFactor × idle threads` per child).
+//! Configuration: `-f` relative to `-d`/`ServerRoot` (Debian: /etc/apache2/apache2.conf with
+//! `${APACHE_*}` from envvars, `IncludeOptional mods-enabled/*.load`). Source: Apache httpd 2.4
+//! documentation (mpm_common, event), measured on 2.4.
+use super::super::entry::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
+use crate::snapshot::RuntimeKind;
+
+const fn s(key: &'static str, default: &'static str) -> CapSetting {
+    CapSetting {
+        key,
+        flags: &[],
+        default,
+    }
+}
+
+pub const ENTRY: Entry = Entry {
+    kind: RuntimeKind::Apache,
+    product: "Apache httpd",
+    package: "apache2",
+    exe: &["apache2", "httpd"],
+    marker: None,
+    version: None,
+    config: ConfigSpec {
+        shape: Shape::Apache,
+        flags: &["-f"],
+        root_flag: Some("-d"),
+        root_directive: Some("ServerRoot"),
+        default_path: Some("/etc/apache2/apache2.conf"),
+        include: &[
+            ("Include", IncludeKind::File),
+            ("IncludeOptional", IncludeKind::File),
+        ],
+        ..ConfigSpec::FLAGS_ONLY
+    },
+    settings: &[
+        s(
+            "MaxRequestWorkers",
+            "256 (prefork), ServerLimit × ThreadsPerChild (worker, event)",
+        ),
+        s("MaxClients", "the old name of MaxRequestWorkers"),
+        s("ServerLimit", "256 (prefork), 16 (worker, event)"),
+        s("ThreadsPerChild", "25"),
+        s("ThreadLimit", "64"),
+        s("AsyncRequestWorkerFactor", "2"),
+    ],
+    messages: &[
+        Message {
+            text: "server reached MaxRequestWorkers setting",
+            ceiling: "apache_max_request_workers",
+        },
+        Message {
+            text: "AH00484",
+            ceiling: "apache_max_request_workers",
+        },
+    ],
+    ceilings: &["apache_max_request_workers"],
+    accept_spare_fds: 0,
+    accept_spare_why: "",
+};

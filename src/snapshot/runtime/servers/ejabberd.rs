@@ -1,0 +1,26 @@
+//! ejabberd (an Erlang node): no connection cap of its own by default; the node's fd table
+//! (its soft RLIMIT_NOFILE at boot), its port table (`ERL_MAX_PORTS`, 32000 in Debian's
+//! ejabberdctl) and process table (`+P`, 250000) bound it, read as for any Erlang node.
+//! Source: Debian's /usr/sbin/ejabberdctl (ERL_MAX_PORTS, ERL_PROCESSES), measured.
+
+use super::super::entry::{ConfigSpec, Entry};
+use crate::snapshot::RuntimeKind;
+
+pub const ENTRY: Entry = Entry {
+    kind: RuntimeKind::Ejabberd,
+    product: "ejabberd",
+    package: "ejabberd",
+    exe: &[],
+    marker: Some("ejabberd"),
+    version: None,
+    config: ConfigSpec::FLAGS_ONLY,
+    settings: &[],
+    messages: &[],
+    ceilings: &[
+        "erlang_max_fds",
+        "erlang_port_limit",
+        "erlang_process_limit",
+    ],
+    accept_spare_fds: 0,
+    accept_spare_why: "",
+};

@@ -1,0 +1,47 @@
+//! RabbitMQ (an Erlang node: the Erlang caps apply too). Its file-handle cache sizes itself
+//! from the node's fd table at boot (`erlang:system_info(check_io)` max_fds): a limit of
+//! max(2, max_fds − 97) handles (3.8–3.13: `RESERVED_FOR_OTHERS` is `100 + 3`, unparenthesised,
+//! so it subtracts 97) and `trunc(0.9 × limit − 2)` sockets, logged at boot as "Limiting to
+//! approx N file handles (M sockets)". A connection takes a socket handle before the AMQP
+//! handshake; past the limit it waits, the node raises the "file descriptor limit alarm" and
+//! logs "New connections will not be accepted until this alarm clears". `connection_max` in
+//! rabbitmq.conf (default infinity) caps each listener's connections (ranch `max_connections`;
+//! the rest wait in the accept queue). Configuration: `$RABBITMQ_CONFIG_FILE`, else
+//! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`). Source: rabbit_common
+//! `file_handle_cache.erl`, rabbit `tcp_listener_sup.erl` (3.10.8), measured.
+
+use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
+use crate::snapshot::RuntimeKind;
+
+pub const ENTRY: Entry = Entry {
+    kind: RuntimeKind::Rabbitmq,
+    product: "RabbitMQ",
+    package: "rabbitmq-server",
+    exe: &[],
+    marker: Some("rabbit"),
+    version: Some(("ERL_LIBS", "rabbitmq_server-")),
+    config: ConfigSpec {
+        shape: Shape::KeyEquals,
+        env: Some("RABBITMQ_CONFIG_FILE"),
+        default_path: Some("/etc/rabbitmq/rabbitmq.conf"),
+        ..ConfigSpec::FLAGS_ONLY
+    },
+    settings: &[CapSetting {
+        key: "connection_max",
+        flags: &[],
+        default: "infinity",
+    }],
+    messages: &[
+        Message {
+            text: "file descriptor limit alarm set",
+            ceiling: "rabbitmq_socket_limit",
+        },
+        Message {
+            text: "New connections will not be accepted until this alarm clears",
+            ceiling: "rabbitmq_socket_limit",
+        },
+    ],
+    ceilings: &["rabbitmq_socket_limit", "rabbitmq_connection_max"],
+    accept_spare_fds: 0,
+    accept_spare_why: "",
+};

@@ -1,0 +1,272 @@
+//! Provenance on every number, and the "cannot tell" gate (docs/model.md, "Provenance"):
+//! every ceiling of every fixture says where it came from; a rung resting on an assumed value
+//! is conditional and never the headline over one built from read values; `--require` whose
+//! verdict an assumption could flip exits 4 unless `--allow-assumed`.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixtures() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots");
+    let mut v = Vec::new();
+    for d in [dir.clone(), dir.join("macos")] {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yaml" || x == "json") {
+                v.push(p);
+            }
+        }
+    }
+    v.sort();
+    assert!(v.len() >= 15, "{v:?}");
+    v
+}
+
+fn check(args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("porttune")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let (code, out) = check(&a);
+    (
+        code,
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}")),
+    )
+}
+
+/// Every ceiling has a provenance of a known kind; a derived one names its rule and inputs,
+/// and each input it names is in `inputs` with a provenance of its own.
+fn assert_provenance(what: &str, ceilings: &Value, inputs: &Value) {
+    let inputs = inputs
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: no inputs"));
+    for i in inputs {
+        let kind = i["provenance"]["kind"].as_str().unwrap_or("");
+        assert!(
+            ["read", "derived", "assumed", "unknown"].contains(&kind),
+            "{what}: input without provenance: {i}"
+        );
+        if kind == "read" {
+            assert!(
+                !i["provenance"]["from"].as_str().unwrap_or("").is_empty(),
+                "{what}: {i}"
+            );
+        }
+        if kind == "assumed" || kind == "unknown" {
+            assert!(
+                !i["provenance"]["read_with"]
+                    .as_str()
+                    .unwrap_or("")
+                    .is_empty(),
+                "{what}: an assumption without what reads it: {i}"
+            );
+        }
+    }
+    let keys: Vec<&str> = inputs.iter().filter_map(|i| i["key"].as_str()).collect();
+    let ceilings = ceilings.as_array().unwrap();
+    for c in ceilings {
+        let p = &c["provenance"];
+        let kind = p["kind"].as_str().unwrap_or("");
+        assert!(
+            ["read", "derived", "assumed", "unknown"].contains(&kind),
+            "{what}: ceiling without provenance: {c}"
+        );
+        if kind == "derived" {
+            assert!(
+                !p["rule"].as_str().unwrap_or("").is_empty(),
+                "{what}: no rule: {c}"
+            );
+            let used = p["inputs"].as_array().unwrap();
+            assert!(
+                !used.is_empty(),
+                "{what}: a derived ceiling without inputs: {c}"
+            );
+            for u in used {
+                assert!(
+                    keys.contains(&u.as_str().unwrap()),
+                    "{what}: input {u} not listed"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_ceiling_of_every_fixture_has_a_provenance() {
+    let mut n = 0;
+    for f in fixtures() {
+        let f = f.to_str().unwrap();
+        let profile = if f.contains("/macos") {
+            "macos-dev"
+        } else {
+            "production"
+        };
+        for extra in [
+            &["--scenario", "inbound"][..],
+            &[
+                "--scenario",
+                "inbound",
+                "--acceptor-paused",
+                "--threads-per-conn",
+                "1",
+            ],
+            &["--scenario", "outbound", "--destinations", "3", "--churn"],
+            &["--scenario", "loopback", "--app-limit", "5000:pool"],
+            &["--with", profile],
+        ] {
+            let mut args = vec!["--from", f];
+            args.extend_from_slice(extra);
+            let (code, v) = json(&args);
+            assert!([0, 1, 4].contains(&code), "{args:?}: exit {code}");
+            let what = format!("{args:?}");
+            assert_provenance(&what, &v["ceilings"], &v["inputs"]);
+            n += v["ceilings"].as_array().unwrap().len();
+            if let Some(w) = v.get("with_profile") {
+                assert_provenance(&what, &w["ceilings_after"], &w["inputs_after"]);
+            }
+        }
+    }
+    assert!(n > 150, "only {n} ceilings walked");
+}
+
+#[test]
+fn an_assumed_rung_is_not_the_headline_over_a_read_one() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshots/macos/seed-no-perproc.yaml"
+    );
+    let (code, v) = json(&["--from", f, "--scenario", "loopback"]);
+    assert_eq!(code, 0);
+    let p = &v["prediction"];
+    // (24576 − 54 − 1) / 2 from the facts; not (10240 − 55) / 2 = 5,092 from the assumed
+    // kern.maxfilesperproc.
+    assert_eq!(p["ceiling"], 12_260, "{p}");
+    assert_eq!(p["bottleneck"], "erlang_max_fds");
+    assert_eq!(p["range"]["low"], 5_092, "{p}");
+    assert_eq!(p["range"]["on"][0], "kern.maxfilesperproc");
+    let rung = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "max_files_per_proc")
+        .unwrap();
+    assert_eq!(rung["value"], 5_092);
+    assert_eq!(rung["conditional"]["low"], 5_092);
+    assert!(
+        rung["conditional"]["high"].as_u64().unwrap() > 12_260,
+        "{rung}"
+    );
+    let input = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "kern.maxfilesperproc")
+        .unwrap();
+    assert_eq!(input["provenance"]["kind"], "assumed");
+    assert_eq!(
+        input["provenance"]["read_with"],
+        "`sysctl kern.maxfilesperproc`"
+    );
+    assert!(!v["assumptions"].as_array().unwrap().is_empty());
+    let (_, text) = check(&["--from", f, "--scenario", "loopback"]);
+    assert!(text.starts_with("Ceiling: 12,260 concurrent"), "{text}");
+    assert!(text.contains("Assumed / not read:"), "{text}");
+    assert!(
+        text.contains("kern.maxfilesperproc: assumed 10240"),
+        "{text}"
+    );
+}
+
+#[test]
+fn require_that_an_assumption_could_flip_cannot_be_told() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshots/macos/seed-no-perproc.yaml"
+    );
+    let base = ["--from", f, "--scenario", "loopback"];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        check(&a)
+    };
+    // Below the lowest plausible value: passes; above the highest: fails.
+    assert_eq!(run(&["--require", "5000"]).0, 0);
+    let (code, out) = run(&["--require", "20000"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("CannotTell"), "{out}");
+    // In between: cannot tell (exit 4), naming what is assumed and what reads it.
+    let (code, out) = run(&["--require", "10000"]);
+    assert_eq!(code, 4, "{out}");
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("[ERROR CannotTell] cannot tell"), "{words}");
+    assert!(
+        words.contains("kern.maxfilesperproc (assumed, not read)"),
+        "{words}"
+    );
+    assert!(words.contains("`sysctl kern.maxfilesperproc`"), "{words}");
+    // --ignore all does not turn the gate off.
+    assert_eq!(run(&["--require", "10000", "--ignore", "all"]).0, 4);
+    assert_eq!(run(&["--require", "20000", "--ignore", "all"]).0, 1);
+    // --allow-assumed judges on the assumed values: kern.maxfilesperproc 10240 gives 5,092.
+    let (code, out) = run(&["--require", "10000", "--allow-assumed"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[WARNING CannotTell]"), "{out}");
+    assert!(out.contains("[ERROR MaxFilesPerProc]"), "{out}");
+    assert_eq!(run(&["--require", "5000", "--allow-assumed"]).0, 0);
+    // Read the value, and the answer is certain.
+    let dir = tempfile::tempdir().unwrap();
+    let read = dir.path().join("read.yaml");
+    let text = std::fs::read_to_string(f).unwrap().replace(
+        "fs: {file_max: 122880}",
+        "fs: {file_max: 122880, maxfilesperproc: 61440}",
+    );
+    std::fs::write(&read, text).unwrap();
+    let (code, out) = check(&[
+        "--from",
+        read.to_str().unwrap(),
+        "--scenario",
+        "loopback",
+        "--require",
+        "10000",
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_linux_snapshot_without_somaxconn_gates_the_paused_acceptor_honestly() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.yaml");
+    std::fs::write(
+        &f,
+        "schema: 1\nplatform: {os: linux}\nfs: {file_max: 2000000, nr_open: 1048576}\n\
+         process: {pid: 1, nofile: {soft: 100000, hard: 100000}, open_fds: 10}\n",
+    )
+    .unwrap();
+    let f = f.to_str().unwrap();
+    let args = ["--from", f, "--acceptor-paused"];
+    let (_, v) = json(&args);
+    // somaxconn not read: 4096 + 1 assumed, plausibly 129 to 65536.
+    let q = &v["ceilings"][0];
+    assert_eq!(q["name"], "accept_queue", "{v}");
+    assert_eq!(q["conditional"]["low"], 129);
+    assert_eq!(q["conditional"]["high"], 65_536);
+    // The rung is below the read ones over its whole range: it is the headline, marked.
+    assert_eq!(v["prediction"]["bottleneck"], "accept_queue");
+    let (code, out) = check(&[&args[..], &["--require", "1000"]].concat());
+    assert_eq!(code, 4, "{out}");
+    let (code, _) = check(&[&args[..], &["--require", "70000"]].concat());
+    assert_eq!(code, 1);
+}
