@@ -9,6 +9,11 @@ use super::*;
 use crate::error::{Error, Result};
 use sysctl::Sysctl;
 
+/// A numeric sysctl, as u64.
+pub fn sysctl_u64(name: &str) -> Option<u64> {
+    num(name)
+}
+
 fn num(name: &str) -> Option<u64> {
     let ctl = sysctl::Ctl::new(name).ok()?;
     let v = ctl.value_string().ok()?;
