@@ -9,7 +9,7 @@ use crate::model::names::{self, CeilingName};
 use crate::snapshot::Os;
 
 /// The call that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Call {
     Socket,
@@ -101,7 +101,7 @@ impl Context {
 }
 
 /// The meaning of a stop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Classification {
     /// A ceiling name from `model::names`, or None when the stop is not a capacity limit.
     pub ceiling: Option<String>,
