@@ -37,12 +37,11 @@ pub fn procargs2(buf: &[u8]) -> (Vec<String>, Vec<String>) {
     (args, env)
 }
 
-/// The fd table a running Erlang node sized at boot, from its `erl_child_setup` arguments:
-/// erts starts that helper with argv[1] = its max_files (OTP `erl_child_setup.h`,
-/// `FORKER_ARGV_MAX_FILES`; `sys_drivers.c` passes `sys_max_files()`), and a Mac shows no
-/// other process's rlimits.
+/// The fd table a running Erlang node sized at boot, from its `erl_child_setup` arguments as
+/// KERN_PROCARGS2 gives them (a Mac shows no other process's rlimits): the same reading as
+/// /proc's command line ([`super::runtime::erlang::child_setup_max_files`]: argv[1]).
 pub fn forker_max_files(argv: &[String]) -> Option<u64> {
-    argv.get(1)?.parse().ok().filter(|n| *n > 0)
+    super::runtime::erlang::child_setup_max_files(argv.join("\0").as_bytes())
 }
 
 /// Memory a Mac can give to new sockets, in KiB, and how it was found: free + file-backed
@@ -142,24 +141,16 @@ mod tests {
 
     #[test]
     fn erl_child_setup_argv1() {
-        // An empty argv[0] does not move it.
-        let b = buf(
-            3,
-            &["/opt/erts/bin/erl_child_setup", "", "24576", "3", "HOME=/"],
-        );
+        let path = "/opt/homebrew/Cellar/erlang/27.1/lib/erlang/erts-15.1/bin/erl_child_setup";
+        let b = buf(2, &[path, path, "24576", "HOME=/"]);
         let (args, _) = procargs2(&b);
         assert_eq!(forker_max_files(&args), Some(24_576));
-        let named = buf(
-            2,
-            &["/opt/erts/bin/erl_child_setup", "erl_child_setup", "10240"],
-        );
-        assert_eq!(forker_max_files(&procargs2(&named).0), Some(10_240));
         for bad in [
-            &["x"][..],
-            &["x", ""],
-            &["x", "0"],
-            &["x", "-1"],
-            &["x", "many"],
+            &[path][..],
+            &[path, ""],
+            &[path, "0"],
+            &[path, "-1"],
+            &["sh", "24576"],
         ] {
             let v: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
             assert_eq!(forker_max_files(&v), None, "{bad:?}");
