@@ -734,12 +734,7 @@ fn merge_runtime(src: &Source, rt: super::schema::RuntimeSection, p: &mut Profil
             cur.max_processes = Some(n);
         }
         if let Some(v) = e.vm_args {
-            if !v.starts_with('/') || v.contains("/../") || v.ends_with("/..") || v.contains('\0') {
-                return Err(origin_err(
-                    &top("vm_args"),
-                    "`vm_args` must be an absolute path without `..`",
-                ));
-            }
+            validate::check_vm_args_path(&v).map_err(|m| origin_err(&top("vm_args"), m))?;
             cur.vm_args = Some(v);
         }
         if let Some(u) = e.unit {

@@ -13,6 +13,55 @@ pub fn kind_of(key: &str) -> Option<Kind> {
     kind_for(crate::snapshot::Os::Linux, key)
 }
 
+/// Sysctls whose value names a program the kernel runs as root (a core dump pipe, the
+/// module loader, the hotplug and power-off helpers) or that lets any program run one:
+/// porttune tunes connection limits and never sets these, from a profile or a journal.
+const RUNS_PROGRAMS: &[&str] = &[
+    "kernel.core_pattern",
+    "kernel.modprobe",
+    "kernel.hotplug",
+    "kernel.poweroff_cmd",
+    "kernel.usermodehelper.bset",
+    "kernel.usermodehelper.inheritable",
+    "fs.suid_dumpable",
+    "kernel.unprivileged_bpf_disabled",
+    "kernel.kptr_restrict",
+    "kernel.yama.ptrace_scope",
+    "kernel.kexec_load_disabled",
+    "kernel.modules_disabled",
+];
+
+/// Refuse a key from [`RUNS_PROGRAMS`].
+pub fn check_not_exec(key: &str) -> Result<(), String> {
+    if RUNS_PROGRAMS.contains(&key) {
+        return Err(format!(
+            "`{key}` is not a connection limit: it controls which programs the kernel runs, or who may run them; porttune never sets it"
+        ));
+    }
+    Ok(())
+}
+
+/// A `vm_args` path: absolute, no `..`, no control character (a newline would split the
+/// journal's and the plan's lines), and a file name ending in `.args` (`vm.args`): the files
+/// a rollback may restore are porttune's own, and a vm.args file is one by its name.
+pub fn check_vm_args_path(v: &str) -> Result<(), String> {
+    if v.chars().any(char::is_control) {
+        return Err(format!(
+            "`vm_args` \"{}\" holds a control character (a newline?): give one absolute path",
+            printable(v)
+        ));
+    }
+    if !v.starts_with('/') || v.split('/').any(|c| c == "..") {
+        return Err("`vm_args` must be an absolute path without `..`".into());
+    }
+    if !v.rsplit('/').next().is_some_and(|f| f.ends_with(".args")) {
+        return Err(format!(
+            "`vm_args` {v}: not a vm.args file (the name must end in `.args`, as `vm.args` does)"
+        ));
+    }
+    Ok(())
+}
+
 /// Normalise whitespace: one space between fields, no leading/trailing space.
 pub fn normalize(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -60,6 +109,7 @@ pub fn check_value_os(
     value: &str,
     unpriv_start: Option<i128>,
 ) -> Result<String, String> {
+    check_not_exec(key)?;
     if value.contains('\0') || value.contains('\n') || value.contains('\r') {
         return Err(format!(
             "value \"{}\" for `{key}` spans lines or holds a NUL byte: a sysctl value is one line",
