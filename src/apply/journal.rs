@@ -18,7 +18,7 @@ pub const DEFAULT_STATE_DIR: &str = if cfg!(target_os = "macos") {
 };
 pub const VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Written before the first change; still so if the apply was killed.

@@ -14,7 +14,7 @@ use super::{CeilingName, Scenario};
 use crate::snapshot::{Os, PortRange, Provenance, Rlim, RuntimeKind, Snapshot};
 
 /// One input of the prediction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Input {
     /// A sysctl name (`fs.nr_open`, `kern.maxfilesperproc`) or a fact of the process or runtime
     /// (`process.nofile`, `erlang.max_fds`).
@@ -29,7 +29,7 @@ pub struct Input {
 }
 
 /// The plausible values of an assumed input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plausible {
     pub low: String,
     pub high: String,

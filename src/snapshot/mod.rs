@@ -96,7 +96,9 @@ fn schema_default() -> u32 {
     SCHEMA
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Os {
     #[default]
@@ -298,6 +300,22 @@ impl Serialize for Rlim {
     }
 }
 
+impl schemars::JsonSchema for Rlim {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rlim".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A resource limit: a number, or \"unlimited\" (RLIM_INFINITY).",
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"const": "unlimited"}
+            ]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Rlim {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -327,14 +345,14 @@ impl<'de> Deserialize<'de> for Rlim {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
     pub soft: Rlim,
     pub hard: Rlim,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// Raise a hard rlimit, exceed RLIMIT_NPROC.
