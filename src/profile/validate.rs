@@ -179,6 +179,32 @@ pub fn check_bound_os(os: crate::snapshot::Os, key: &str, n: i128) -> Result<(),
     }
 }
 
+/// `limits.nofile` against the kernel's bound: a hard limit above `fs.nr_open` is refused by
+/// setrlimit (EPERM), by pam_limits and by systemd alike. `host_nr_open` is the host's value
+/// now; `profile_nr_open` what the same profile sets it to (`Some` when it raises it). Returns
+/// whether the profile's own nr_open is needed (then it is applied first).
+pub fn check_nofile_nr_open(
+    hard: crate::snapshot::Rlim,
+    host_nr_open: Option<u64>,
+    profile_nr_open: Option<u64>,
+) -> Result<bool, String> {
+    let (crate::snapshot::Rlim::Value(hard), Some(now)) = (hard, host_nr_open) else {
+        return Ok(false);
+    };
+    if hard <= now {
+        return Ok(false);
+    }
+    match profile_nr_open {
+        Some(n) if n >= hard => Ok(true),
+        Some(n) => Err(format!(
+            "`limits.nofile` hard {hard} is above fs.nr_open: this host has {now} and the profile sets {n}; the kernel refuses a hard limit above fs.nr_open (EPERM): raise `fs.nr_open` to at least {hard} in the profile's `sysctl`, or lower `limits.nofile`"
+        )),
+        None => Err(format!(
+            "`limits.nofile` hard {hard} is above this host's fs.nr_open {now}: the kernel refuses it (setrlimit EPERM; pam_limits and systemd fail the same way): add `fs.nr_open: {{min: {hard}}}` to the profile's `sysctl` (it is then applied first), or lower `limits.nofile` to at most {now}"
+        )),
+    }
+}
+
 /// Where limits go.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -323,6 +349,35 @@ mod tests {
         assert!(check_value("net.ipv4.tcp_rmem", "4096 131072 16777216", None).is_ok());
         assert!(check_value("net.ipv4.tcp_rmem", "4096 1 16777216", None).is_err());
         assert!(check_bound("net.ipv4.ip_local_port_range", 5).is_err());
+    }
+
+    #[test]
+    fn nofile_within_nr_open() {
+        use crate::snapshot::Rlim;
+        let m = 1_048_576;
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(m), Some(m), None),
+            Ok(false)
+        );
+        let e = check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), None).unwrap_err();
+        assert!(
+            e.contains("fs.nr_open 1048576") && e.contains("min: 2000000"),
+            "{e}"
+        );
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), Some(2_000_000)),
+            Ok(true)
+        );
+        assert!(check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), Some(1_500_000)).is_err());
+        // Unknown host value, or no finite hard limit: nothing to compare.
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(2_000_000), None, None),
+            Ok(false)
+        );
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Unlimited, Some(m), None),
+            Ok(false)
+        );
     }
 
     #[test]
