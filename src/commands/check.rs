@@ -32,7 +32,13 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
     if let Some(path) = &a.save {
         crate::fsio::check_output_path(path, "the snapshot")?;
     }
-    let (snap, source) = match &a.from {
+    let since = a
+        .since
+        .as_deref()
+        .map(|s| snapshot::logtime::parse_since(s, now_epoch()))
+        .transpose()
+        .map_err(Error::Usage)?;
+    let (mut snap, source) = match &a.from {
         Some(path) => {
             if a.runtime.is_some()
                 || a.erl_flags.is_some()
@@ -66,6 +72,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 runtime_version: a.runtime_version.clone(),
                 haproxy_conf: a.haproxy_conf.clone(),
                 config: a.config.clone(),
+                since,
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {
@@ -83,10 +90,21 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
             (snap, src)
         }
     };
+    // A saved snapshot's evidence, looked at from --since on.
+    if let (Some(t), Some(log)) = (since, snap.kernel_log.as_mut()) {
+        log.since = Some(snapshot::logtime::iso_utc(t));
+    }
     if let Some(path) = &a.save {
         snapshot::save(&snap, path)?;
     }
     Ok((snap, source))
+}
+
+/// Seconds since the epoch now (for `--since 2h`).
+fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A process under a systemd service (its cgroup says `…/NAME.service`): what systemd says

@@ -38,6 +38,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
         erlang: profile.erlang.clone(),
         limit_targets: profile.limits.targets.clone(),
         prediction: None,
+        root: opts.root.clone(),
         reach: vec![],
     };
 

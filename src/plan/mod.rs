@@ -153,6 +153,10 @@ pub struct Plan {
     pub limit_targets: Vec<crate::profile::LimitTarget>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<WhatIf>,
+    /// The prefix of every persisted path (`--root`; "/" on a real host): recorded in the
+    /// journal, so a rollback restores only porttune's own files under it.
+    #[serde(skip)]
+    pub root: PathBuf,
     /// Each setting and whether it reaches the process the what-if is for (filled by
     /// `attach_prediction`).
     #[serde(skip_serializing_if = "Vec::is_empty")]

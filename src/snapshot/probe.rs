@@ -29,7 +29,17 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     if let Some(keep) = opts.kernel_log
         && opts.proc_root.is_none()
     {
-        snap.kernel_log = Some(super::kernel_log::read(keep));
+        // The window: --since, else the examined process's lifetime (porttune's own is not
+        // a window: `check` of the host reads what the log holds).
+        let started = snap.process.started.as_deref();
+        let since = opts.since.or_else(|| {
+            started
+                .filter(|_| !snap.process.is_self)
+                .and_then(super::logtime::parse_iso)
+        });
+        let mut log = super::kernel_log::read(keep, since);
+        log.since = opts.since.map(super::logtime::iso_utc);
+        snap.kernel_log = Some(log);
     }
     snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)
