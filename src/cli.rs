@@ -750,6 +750,12 @@ pub struct FloodArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
 
+    /// Keep the connections open this many seconds after the run stops, then close them
+    /// (at most 3600): time to look at them with `ss -s` or `porttune check --pid WORKER`.
+    /// Ctrl-C ends the wait.
+    #[arg(long, default_value_t = 0.0, value_name = "S")]
+    pub hold: f64,
+
     /// Output format on stdout (`-o json`).
     #[arg(long, short = 'o', value_enum, default_value_t = FloodFormat::Text)]
     pub format: FloodFormat,

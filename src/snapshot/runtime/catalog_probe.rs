@@ -78,16 +78,17 @@ fn children(proc_root: &Path, pid: u32) -> Vec<ServerChild> {
         .filter(|p| crate::snapshot::target::ppid(proc_root, *p) == Some(pid))
         .collect();
     pids.sort_unstable();
+    // The children share the parent's network namespace: its listeners are read once.
+    let table = l::tcp_sockets(&l::Roots::at(proc_root), &pid.to_string(), &mut Vec::new());
     pids.into_iter()
         .take(4096)
         .filter_map(|p| {
             let who = p.to_string();
             let (nofile, _) = l::limits(proc_root, &who).ok()?;
-            let table = l::tcp_table(proc_root, &who);
-            let connections = l::socket_inodes(proc_root, &who)
-                .iter()
-                .filter(|i| table.all_inodes.contains(i) && !table.listen_inodes.contains(i))
-                .count() as u64;
+            let fds = l::FdTable::read(proc_root, &who);
+            let connections = fds
+                .as_ref()
+                .map_or(0, |f| f.tcp_sockets(&table).connections);
             let status =
                 crate::fsio::read_bounded_io(&proc_root.join(&who).join("status"), 1 << 16)
                     .ok()
@@ -101,7 +102,7 @@ fn children(proc_root: &Path, pid: u32) -> Vec<ServerChild> {
             Some(ServerChild {
                 pid: p,
                 nofile_soft: nofile.soft,
-                open_fds: l::open_fds_below(proc_root, &who, nofile.soft.value()).unwrap_or(0),
+                open_fds: fds.map_or(0, |f| f.count_below(nofile.soft.value())),
                 connections,
                 threads,
             })
