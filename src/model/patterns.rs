@@ -481,7 +481,11 @@ pub static PATTERNS: &[Pattern] = &[
         origin: "kernel",
         ceiling: Some(MEMORY.as_str()),
         candidates: &[],
-        any: &[&["out of memory -- consider tuning tcp_mem"]],
+        any: &[
+            &["out of memory -- consider tuning tcp_mem"],
+            &["tcp: out of memory"],
+            &["tcp:out of memory"],
+        ],
         unless: &[],
         mechanism: "TCP buffers of all sockets together passed net.ipv4.tcp_mem's maximum, so the kernel reset sockets (data in flight, not idle connections, fill tcp_mem)",
         lift: "raise net.ipv4.tcp_mem (pages, global), smaller socket buffers, or read faster so data does not queue",
@@ -616,6 +620,28 @@ pub static PATTERNS: &[Pattern] = &[
         numbers: &[num("threads", At::After("(have "))],
     },
     // ---- errno, in its usual spellings (Node, Python, libc, Go …) ----------------------
+    // ---- a program's own warning that its fd limit is low (at start, before any EMFILE) -
+    Pattern {
+        id: "nofile_too_low",
+        origin: "generic",
+        ceiling: Some(PROCESS_FDS.as_str()),
+        candidates: &[],
+        any: &[
+            &["open files limit", "too low"],
+            &["open file limit", "too low"],
+            &["file descriptor limit", "too low"],
+            &["file descriptors", "too low"],
+            &["nofile", "too low"],
+            &["file descriptor", "exceed", "limit"],
+            &["file descriptor", "exceeds", "limit"],
+            &["file descriptors", "exceed", "limit"],
+        ],
+        unless: &[],
+        mechanism: "the program found its RLIMIT_NOFILE lower than it needs (or its file descriptors above what the container allows) and says so: each connection holds an fd, so the fd limit caps its connections",
+        lift: NOFILE_LIFT,
+        not_lifted_by: Some("fs.file-max: it is the host-wide limit"),
+        numbers: &[],
+    },
     Pattern {
         id: "errno_enfile",
         origin: "errno",
