@@ -71,6 +71,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print a shell completion script: `porttune completions bash > /etc/bash_completion.d/porttune`.
     Completions(CompletionsArgs),
+    /// Print the JSON Schema of a document porttune prints with `--format json` (`porttune
+    /// schema check`), or write all of them into a directory (`--dir`).
+    Schema(SchemaArgs),
     /// Print a man page (roff): `porttune man > porttune.1`, `porttune man check >
     /// porttune-check.1`, or all of them: `porttune man --dir /usr/local/share/man/man1`.
     Man(ManArgs),
@@ -86,10 +89,24 @@ pub struct CompletionsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The subcommand whose page to print (porttune-COMMAND(1)); none: porttune(1).
-    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "status", "profiles", "doctor", "completions", "man"])]
+    #[arg(value_parser = ["check", "explain", "flood", "plan", "apply", "rollback", "status", "profiles", "doctor", "schema", "completions", "man"])]
     pub command: Option<String>,
     /// Write every page (porttune.1, porttune-check.1, …) into DIR and list them.
     #[arg(long, value_name = "DIR", conflicts_with = "command", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
+}
+
+/// The JSON documents `porttune schema` knows (the same list as render::schema::DOCUMENTS;
+/// a test in commands::schema keeps them equal).
+pub const SCHEMA_DOCUMENTS: [&str; 6] = ["check", "flood", "plan", "rollback", "status", "doctor"];
+
+#[derive(Debug, Clone, Args)]
+pub struct SchemaArgs {
+    /// The document: the command that prints it (`apply` prints the `plan` document).
+    #[arg(value_parser = SCHEMA_DOCUMENTS)]
+    pub document: Option<String>,
+    /// Write every schema into DIR as DOCUMENT.schema.json and list them.
+    #[arg(long, value_name = "DIR", conflicts_with = "document", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }
 
@@ -732,6 +749,12 @@ pub struct FloodArgs {
     /// Exit 1 when fewer connections than this were established.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS))]
     pub require: Option<u64>,
+
+    /// Keep the connections open this many seconds after the run stops, then close them
+    /// (at most 3600): time to look at them with `ss -s` or `porttune check --pid WORKER`.
+    /// Ctrl-C ends the wait.
+    #[arg(long, default_value_t = 0.0, value_name = "S")]
+    pub hold: f64,
 
     /// Output format on stdout (`-o json`).
     #[arg(long, short = 'o', value_enum, default_value_t = FloodFormat::Text)]

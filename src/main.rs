@@ -19,6 +19,7 @@ fn main() {
         Command::Profiles(a) => commands::profiles::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Completions(a) => commands::completions::run(a),
+        Command::Schema(a) => commands::schema::run(a),
         Command::Man(a) => commands::man::run(a),
     };
     let code = match res {

@@ -442,3 +442,144 @@ fn launchdaemon_runs_no_shell() {
         assert!(!m.plist().exists());
     }
 }
+
+impl Mac {
+    fn set(&self, key: &str, v: &str) {
+        std::fs::write(self.sys.join(key), format!("{v}\n")).unwrap();
+    }
+
+    fn get(&self, key: &str) -> String {
+        read(&self.sys.join(key)).trim().to_string()
+    }
+
+    fn apply_yaml(&self, yaml: &str, state: &str) -> Output {
+        let p = self.root.parent().unwrap().join(format!("{state}.yaml"));
+        std::fs::write(&p, format!("name: t\nos: macos\n{yaml}")).unwrap();
+        let state = self.root.parent().unwrap().join(state);
+        self.run(&[
+            "apply",
+            p.to_str().unwrap(),
+            "--yes",
+            "--host-os",
+            "macos",
+            "--root",
+            self.root.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+    }
+
+    fn rollback(&self, state: &str) -> Output {
+        let state = self.root.parent().unwrap().join(state);
+        self.run(&["rollback", "--state-dir", state.to_str().unwrap()])
+    }
+}
+
+/// launchd, when its maxfiles limit changes, also writes kern.maxfiles = HARD and
+/// kern.maxfilesperproc = SOFT (launchd-842 launchd/ipc.c; the tree's fake launchd does the
+/// same). So launchctl runs first, and the profile's own values are what the host ends with;
+/// plan and apply list it first.
+#[test]
+fn launchctl_runs_before_the_sysctls_it_would_undo() {
+    let m = mac();
+    let plan = m.run(&[
+        "plan",
+        "macos-dev",
+        "--host-os",
+        "macos",
+        "--root",
+        m.root.to_str().unwrap(),
+    ]);
+    let t = String::from_utf8_lossy(&plan.stdout).to_string();
+    let at = |k: &str| {
+        t.find(&format!("  {k}: "))
+            .unwrap_or_else(|| panic!("{k}:\n{t}"))
+    };
+    assert!(at("launchd.maxfiles") < at("kern.maxfiles"), "{t}");
+    assert!(at("launchd.maxfiles") < at("kern.maxfilesperproc"), "{t}");
+    let out = m.apply_yaml(
+        "sysctl:\n  kern.maxfiles: 524288\n  kern.maxfilesperproc: 262144\nlimits:\n  nofile: {soft: 65536, hard: 131072}\n  targets: [launchd]\n",
+        "s",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(m.get("kern/maxfiles"), "524288", "not launchd's 131072");
+    assert_eq!(
+        m.get("kern/maxfilesperproc"),
+        "262144",
+        "not launchd's 65536"
+    );
+    assert_eq!(m.get("launchd/maxfiles"), "65536 131072");
+    let out = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.contains("changed: 3"), "{out}");
+    let rb = m.rollback("s");
+    assert_eq!(rb.status.code(), Some(0), "{}", text(&rb));
+    assert_eq!(m.values(), mac().values(), "{}", text(&rb));
+}
+
+/// A profile that only sets launchd's limit leaves kern.maxfiles and kern.maxfilesperproc as
+/// they were, after apply and after rollback (launchd's restore of "256 unlimited" would
+/// otherwise leave 256 fds per process until reboot).
+#[test]
+fn launchd_only_profile_keeps_the_host_wide_limits_through_apply_and_rollback() {
+    let m = mac();
+    let before = m.values();
+    let out = m.apply_yaml(
+        "limits:\n  nofile: {soft: 4096, hard: 8192}\n  targets: [launchd]\n",
+        "s",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(m.get("launchd/maxfiles"), "4096 8192");
+    assert_eq!(
+        m.get("kern/maxfiles"),
+        "122880",
+        "launchd's 8192 was undone"
+    );
+    assert_eq!(m.get("kern/maxfilesperproc"), "61440");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("changed: 1"),
+        "{}",
+        text(&out)
+    );
+    let rb = m.rollback("s");
+    assert_eq!(rb.status.code(), Some(0), "{}", text(&rb));
+    assert_eq!(m.values(), before, "{}", text(&rb));
+    assert_eq!(m.get("kern/maxfilesperproc"), "61440", "not 256");
+}
+
+/// kern.maxfiles is never set below the files the host has open (kern.num_files): not by a
+/// profile, not through launchd's hard limit, not by a rollback; each is refused naming the
+/// count, and the host keeps its values.
+#[test]
+fn kern_maxfiles_never_drops_below_the_files_in_use() {
+    let m = mac();
+    m.set("kern/num_files", "100000");
+    let before = m.values();
+    for (yaml, want) in [
+        (
+            "sysctl:\n  kern.maxfiles: 90000\n",
+            "kern.maxfiles 90000 is below the 100000 files open",
+        ),
+        (
+            "sysctl:\n  kern.ipc.somaxconn: 1024\nlimits:\n  nofile: {soft: 4096, hard: 8192}\n  targets: [launchd]\n",
+            "launchd's hard maxfiles 8192 (launchd also sets kern.maxfiles to it) is below the 100000 files open",
+        ),
+    ] {
+        let out = m.apply_yaml(yaml, "s");
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let words = text(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words.contains(want), "{words}");
+        assert_eq!(m.values(), before, "{}", text(&out));
+    }
+    // Applied while 100,000 files were open; 300,000 are open at rollback.
+    let out = m.apply_yaml("sysctl:\n  kern.maxfiles: 524288\n", "r");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    m.set("kern/num_files", "300000");
+    let rb = m.rollback("r");
+    assert_ne!(rb.status.code(), Some(0), "{}", text(&rb));
+    let words = text(&rb).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("kern.maxfiles 122880 is below the 300000 files open"),
+        "{words}"
+    );
+    assert_eq!(m.get("kern/maxfiles"), "524288");
+}

@@ -230,3 +230,104 @@ fn ignore_takes_max_files_per_proc() {
     let (_, prom) = check(&["--from", linux, "--format", "prometheus"]);
     assert!(!prom.contains("MaxFilesPerProc"), "{prom}");
 }
+
+/// Every number after `needle` in `text`, with the text after it.
+fn after<'a>(text: &'a str, needle: &str) -> Vec<(&'a str, &'a str)> {
+    text.match_indices(needle)
+        .map(|(i, _)| {
+            let rest = &text[i + needle.len()..];
+            let end = rest.find('`').unwrap_or(rest.len());
+            (&rest[..end], rest)
+        })
+        .collect()
+}
+
+/// No advice lowers a host-wide limit: launchd, when its maxfiles limit changes, also sets
+/// kern.maxfiles to the hard and kern.maxfilesperproc to the soft limit (launchd-842
+/// launchd/ipc.c), so every `launchctl limit maxfiles S H` has H ≥ kern.maxfiles and a S
+/// below kern.maxfilesperproc is followed by the sysctl that puts it back. And no `ulimit -n
+/// N` above kern.maxfilesperproc comes before the sysctl that allows it (setrlimit fails with
+/// EINVAL there before macOS 11). Checked on every macOS fixture and an 8 GiB Mac (30,720 and
+/// 10,240, where the old advice set kern.maxfiles to 10,240).
+#[test]
+fn no_advice_lowers_kern_maxfiles_or_runs_ulimit_before_its_sysctl() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small-mac.yaml");
+    std::fs::write(
+        &small,
+        "schema: 1\nplatform: {os: macos, kernel: 19.6.0}\nfs: {file_max: 30720, file_nr_allocated: 3000, maxfilesperproc: 10240}\n\
+         process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}\nmemory: {mem_total_kb: 8388608}\n",
+    )
+    .unwrap();
+    let mut files = fixtures();
+    files.push(small);
+    let mut seen = 0;
+    for f in files {
+        let snap = porttune::snapshot::load(&f).unwrap();
+        let maxfiles = snap.fs.file_max;
+        let perproc = snap.fs.maxfilesperproc;
+        for scenario in ["inbound", "outbound", "loopback"] {
+            let (_, out) = check(&[
+                "--from",
+                f.to_str().unwrap(),
+                "--scenario",
+                scenario,
+                "--require",
+                "200000",
+            ]);
+            let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+            for (args, rest) in after(&out, "launchctl limit maxfiles ") {
+                seen += 1;
+                let n: Vec<u64> = args
+                    .split_whitespace()
+                    .map(|w| w.parse().unwrap())
+                    .collect();
+                let (soft, hard) = (n[0], n[1]);
+                if let Some(m) = maxfiles {
+                    assert!(
+                        hard >= m,
+                        "{f:?} {scenario}: `{args}` lowers kern.maxfiles {m}"
+                    );
+                }
+                if let Some(p) = perproc.filter(|p| soft < *p) {
+                    assert!(
+                        rest.starts_with(&format!(
+                            "{args}` then `sudo sysctl -w kern.maxfilesperproc={p}`"
+                        )),
+                        "{f:?} {scenario}: `{args}` leaves kern.maxfilesperproc at {soft}: {rest}"
+                    );
+                }
+            }
+            if let Some(p) = perproc {
+                for (i, _) in out.match_indices("ulimit -n ") {
+                    let n: u64 = out[i + 10..]
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    if n <= p {
+                        continue;
+                    }
+                    // The sysctl that allows it comes earlier in the same sentence.
+                    let start = out[..i].rfind("lift:").unwrap_or(0);
+                    let earlier = &out[start..i];
+                    let allowed = after(earlier, "kern.maxfilesperproc=")
+                        .iter()
+                        .any(|(v, _)| {
+                            v.split(|c: char| !c.is_ascii_digit())
+                                .next()
+                                .and_then(|v| v.parse::<u64>().ok())
+                                .is_some_and(|v| v >= n)
+                        });
+                    assert!(
+                        allowed,
+                        "{f:?} {scenario}: `ulimit -n {n}` above kern.maxfilesperproc {p} before its sysctl: {}",
+                        &out[start..(i + 40).min(out.len())]
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen > 10, "{seen} launchctl advices");
+}

@@ -174,9 +174,12 @@ fn older_mac() {
     assert_native(&p);
 }
 
-/// Unknown values take the macOS defaults, and the output says so.
+/// Unknown values take the macOS defaults of the snapshot's kernel, and the output says so:
+/// a 16 GiB Big Sur Mac (Darwin 20) scales OPEN_MAX + 2048 = 12,288 by 4 (49,152 files, 24,576
+/// per process), a 16 GiB Mac on macOS 12 or later 3 × OPEN_MAX (122,880 and 61,440): xnu
+/// `bsd/conf/param.c` before and from xnu-8019, `bsd_scale_setup`.
 #[test]
-fn unknown_values_assume_macos_defaults() {
+fn unknown_values_assume_macos_defaults_by_kernel() {
     let mut s = fixture("older-mac.yaml");
     s.fs.maxfilesperproc = None;
     s.fs.file_max = None;
@@ -184,32 +187,50 @@ fn unknown_values_assume_macos_defaults() {
     s.memory.mem_total_kb = Some(16 << 20);
     let mut o = sc(ScenarioKind::Outbound);
     o.churn = true;
-    let p = predict(&s, &o);
-    assert_eq!(p.get(MAX_FILES_PER_PROC).unwrap().value, 61_440 - 3);
-    assert_eq!(p.get(SYSTEM_FILES).unwrap().value, 122_880 - 2_000);
-    assert_eq!(p.get(EPHEMERAL_PORTS).unwrap().value, 16_384);
-    assert!((p.rates[0].per_second - 16_384.0 / 30.0).abs() < 0.01);
-    let a = p.assumptions.join("\n");
-    assert!(a.contains("kern.maxfilesperproc: assumed 61440"), "{a}");
-    assert!(a.contains("kern.maxfiles: assumed 122880"), "{a}");
-    assert!(
-        a.contains("net.inet.ip.portrange: assumed 49152 65535"),
-        "{a}"
-    );
-    // Each with what reads it, and the rungs resting on them are conditional.
-    let read_with = |k: &str| {
-        p.inputs
-            .iter()
-            .find(|i| i.key == k)
-            .and_then(|i| i.provenance.read_with())
-            .map(str::to_string)
-    };
-    assert_eq!(
-        read_with("kern.maxfilesperproc").as_deref(),
-        Some("`sysctl kern.maxfilesperproc`")
-    );
-    assert!(p.get(MAX_FILES_PER_PROC).unwrap().conditional.is_some());
-    assert_native(&p);
+    for (kernel, perproc, files) in [
+        (Some("20.6.0"), 24_576, 49_152),
+        (Some("19.6.0"), 24_576, 49_152),
+        (Some("21.6.0"), 61_440, 122_880),
+        (Some("24.1.0 (macOS 15.1)"), 61_440, 122_880),
+        (None, 61_440, 122_880),
+    ] {
+        s.platform.kernel = kernel.map(String::from);
+        let p = predict(&s, &o);
+        assert_eq!(p.get(MAX_FILES_PER_PROC).unwrap().value, perproc - 3);
+        assert_eq!(p.get(SYSTEM_FILES).unwrap().value, files - 2_000);
+        assert_eq!(p.get(EPHEMERAL_PORTS).unwrap().value, 16_384);
+        assert!((p.rates[0].per_second - 16_384.0 / 30.0).abs() < 0.01);
+        let a = p.assumptions.join("\n");
+        assert!(
+            a.contains(&format!("kern.maxfilesperproc: assumed {perproc}")),
+            "{a}"
+        );
+        assert!(
+            a.contains(&format!("kern.maxfiles: assumed {files}")),
+            "{a}"
+        );
+        if kernel.is_none() {
+            assert!(a.contains("kernel version is unknown"), "{a}");
+        }
+        assert!(
+            a.contains("net.inet.ip.portrange: assumed 49152 65535"),
+            "{a}"
+        );
+        // Each with what reads it, and the rungs resting on them are conditional.
+        let read_with = |k: &str| {
+            p.inputs
+                .iter()
+                .find(|i| i.key == k)
+                .and_then(|i| i.provenance.read_with())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            read_with("kern.maxfilesperproc").as_deref(),
+            Some("`sysctl kern.maxfilesperproc`")
+        );
+        assert!(p.get(MAX_FILES_PER_PROC).unwrap().conditional.is_some());
+        assert_native(&p);
+    }
 }
 
 /// A JVM on a Mac, JDK version unknown: before JDK-8324577 MaxFDLimit sets the soft limit to
@@ -392,4 +413,67 @@ fn every_lift_goes_beyond_the_current_value() {
         }
     }
     assert!(seen > 20, "only {seen} lifts compared");
+}
+
+/// Memory on a Mac is what it can give back, not its free pages: macOS keeps only a few
+/// thousand pages free (near its free target) and the rest in the file cache and purgeable
+/// memory. The seed's host with 80 MiB free: counting only free pages made `memory` the
+/// headline at ~11,000, below the 12,261 the node held; from the page counts (free +
+/// file-backed + purgeable, xnu vm_page counts) the seed's answer stands, and a saved
+/// snapshot gives the same answer as the probe.
+#[test]
+fn memory_counts_what_macos_gives_back() {
+    let mut s = fixture("seed-facts.yaml");
+    let lo = sc(ScenarioKind::Loopback);
+    // What the old probe recorded: vm.page_free_count × page size alone.
+    s.memory.mem_available_kb = Some(80 << 10);
+    let old = predict(&s, &lo);
+    assert_eq!(old.bottleneck, Some(MEMORY), "{:#?}", old.ceilings);
+    assert!(old.ceiling < 12_261, "{}", old.ceiling);
+    // The probe now keeps the page counts, and the model derives from them.
+    s.memory.macos_pages = Some(snapshot::MacPages {
+        page_size: Some(16_384),
+        free: Some(5_120),
+        file_backed: Some(180_000),
+        purgeable: Some(3_000),
+        memorystatus_level: Some(31),
+    });
+    let p = predict(&s, &lo);
+    assert_seed_facts(&p);
+    let m = p.get(MEMORY).unwrap();
+    assert!(m.value > 100_000, "{}", m.value);
+    assert!(
+        m.why
+            .contains("free 5120 + file-backed 180000 + purgeable 3000 pages × 16384 B"),
+        "{}",
+        m.why
+    );
+    assert_native(&p);
+    // Without page counts, the kernel's own level.
+    s.memory.macos_pages = Some(snapshot::MacPages {
+        memorystatus_level: Some(31),
+        ..Default::default()
+    });
+    let p = predict(&s, &lo);
+    assert_seed_facts(&p);
+    assert!(
+        p.get(MEMORY)
+            .unwrap()
+            .why
+            .contains("kern.memorystatus_level"),
+        "{}",
+        p.get(MEMORY).unwrap().why
+    );
+    // Saved and loaded: the same answer.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mac.yaml");
+    snapshot::save(&s, &f).unwrap();
+    assert_eq!(predict(&snapshot::load(&f).unwrap(), &lo), p);
+}
+
+/// The seed from facts only: erts' 24,576 fds, (24,576 − 54 − 1) / 2, then the port pool.
+fn assert_seed_facts(p: &Prediction) {
+    assert_eq!(p.bottleneck, Some(ERLANG_MAX_FDS), "{:#?}", p.ceilings);
+    assert_eq!(p.ceiling, (24_576 - 54 - 1) / 2);
+    assert_eq!(p.ceilings[1].name, EPHEMERAL_PORTS);
 }

@@ -648,9 +648,18 @@ fn completions_offer_profiles_and_check_ids() {
 fn docs_are_free_of_development_details() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![root.join("README.md")];
-    for d in ["docs", "examples", "profiles"] {
-        for e in std::fs::read_dir(root.join(d)).unwrap().flatten() {
-            files.push(e.path());
+    let mut dirs: Vec<std::path::PathBuf> = ["docs", "examples", "profiles", "deploy"]
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|d| d.is_dir())
+        .collect();
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                files.push(e.path());
+            }
         }
     }
     for f in files {

@@ -93,11 +93,22 @@ fn forward(e: &Entry, sys: &SysctlFs) -> std::result::Result<(), String> {
     }
 }
 
+/// What a journal entry changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A kernel setting.
+    Sysctl,
+    /// A persisted file (sysctl.d, limits.d, a systemd drop-in, vm.args).
+    File,
+    /// A running process's resource limit (prlimit).
+    Rlimit,
+}
+
 /// One value or file a rollback (or an apply's undo) put back.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Restored {
-    /// `sysctl`, `file` or `rlimit`.
-    pub kind: &'static str,
+    pub kind: EntryKind,
     /// The sysctl key, the file's path, or `pid:N nofile`.
     pub key: String,
     /// The value before the rollback (`null` when it could not be read; for a file, its
@@ -116,9 +127,9 @@ impl std::fmt::Display for Restored {
 }
 
 /// One entry a rollback could not restore.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct NotRestored {
-    pub kind: &'static str,
+    pub kind: EntryKind,
     pub key: String,
     /// Why, in words.
     pub error: String,
@@ -131,12 +142,12 @@ impl std::fmt::Display for NotRestored {
 }
 
 impl Entry {
-    /// `sysctl`, `file` or `rlimit`, as the journal tags it.
-    pub fn kind(&self) -> &'static str {
+    /// What the entry changes, as the journal tags it.
+    pub fn kind(&self) -> EntryKind {
         match self {
-            Entry::Sysctl { .. } => "sysctl",
-            Entry::File { .. } => "file",
-            Entry::Rlimit { .. } => "rlimit",
+            Entry::Sysctl { .. } => EntryKind::Sysctl,
+            Entry::File { .. } => EntryKind::File,
+            Entry::Rlimit { .. } => EntryKind::Rlimit,
         }
     }
 
@@ -301,7 +312,8 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
     let mut lock = HostLock::acquire(sys.root())?;
     refuse_pending(sys.root(), state_dir, true)?;
     let signals = guard::Signals::catch();
-    let mut j = Journal::new(&plan.profile, sys.root(), entries(plan)?);
+    let entries = sysctl::launchd_order(entries(plan)?, sys);
+    let mut j = Journal::new(&plan.profile, sys.root(), entries);
     let jpath = j.save_reserving(state_dir)?;
     lock.record(Some(&jpath));
     let mut done = 0;
@@ -317,13 +329,20 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
         stop = signals.caught().map(Stop::Signal);
     }
     if stop.is_none() {
+        let bad = sysctl::read_back_all(&j.entries, sys, false);
+        if !bad.is_empty() {
+            let all: Vec<String> = bad.into_iter().map(|(_, m)| m).collect();
+            stop = Some(Stop::Failed(all.join("; ")));
+        }
+    }
+    if stop.is_none() {
         j.state = State::Applied;
         match j.save(state_dir) {
             Ok(_) => {
                 lock.record(None);
                 return Ok(Applied {
                     journal: jpath,
-                    changed: j.entries.len(),
+                    changed: plan.changes.len(),
                 });
             }
             Err(e) => stop = Some(Stop::Journal(e.to_string())),
@@ -407,7 +426,7 @@ fn undo(
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct RolledBack {
     pub journal: PathBuf,
     pub profile: String,
@@ -468,6 +487,15 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
             Ok(None) => {}
             Err(m) if m.contains(GONE) => out.warnings.push(m),
             Err(m) => out.failed.push(e.not_restored(m)),
+        }
+    }
+    if out.failed.is_empty() {
+        for (key, error) in sysctl::read_back_all(&j.entries, &sys, true) {
+            out.failed.push(NotRestored {
+                kind: EntryKind::Sysctl,
+                key,
+                error,
+            });
         }
     }
     if out.failed.is_empty() {

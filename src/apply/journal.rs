@@ -9,10 +9,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
 
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/porttune";
+/// Where journals live: `/var/lib` on Linux (FHS); `/var/db` on macOS, where system daemons
+/// keep their state (hier(7)).
+pub const DEFAULT_STATE_DIR: &str = if cfg!(target_os = "macos") {
+    "/var/db/porttune"
+} else {
+    "/var/lib/porttune"
+};
 pub const VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Written before the first change; still so if the apply was killed.

@@ -12,7 +12,7 @@ use super::sysctl::SysctlFs;
 use crate::profile::validate::normalize;
 
 /// Whether one value an apply wrote is still in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Holds {
     /// The value (or the file's content) is the one the apply wrote.
@@ -40,10 +40,9 @@ impl Holds {
 }
 
 /// One entry of an open journal, now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EntryStatus {
-    /// `sysctl`, `file` or `rlimit`.
-    pub kind: &'static str,
+    pub kind: super::engine::EntryKind,
     /// The sysctl key, the file's path, or `pid:N nofile`.
     pub key: String,
     /// The value the apply wrote (`null` for a file: its content is not repeated).
@@ -58,7 +57,7 @@ pub struct EntryStatus {
 
 /// One journal: what it applied and, while it is open (applied or pending), whether that
 /// still holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct JournalStatus {
     pub journal: PathBuf,
     pub id: String,
@@ -91,7 +90,7 @@ impl JournalStatus {
 }
 
 /// A journal that could not be read (named, never quoted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Unreadable {
     pub journal: PathBuf,
     pub error: String,

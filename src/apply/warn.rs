@@ -73,7 +73,8 @@ pub fn port_range(p: &Plan, here: &Snapshot, listening: &[u16]) -> Vec<String> {
 pub fn listening_ports() -> Vec<u16> {
     #[cfg(target_os = "linux")]
     {
-        crate::snapshot::linux::tcp_table(std::path::Path::new("/proc"), "self")
+        use crate::snapshot::linux;
+        linux::tcp_sockets(&linux::Roots::default(), "self", &mut Vec::new())
             .listen_ports
             .into_iter()
             .collect()

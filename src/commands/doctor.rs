@@ -17,7 +17,10 @@ pub fn run(a: &DoctorArgs) -> Result<i32> {
     };
     let ctx = doctor::context(&snap, &ab);
     match a.format {
-        DoctorFormat::Json => crate::outln!("{}", render::doctor::json(&ctx, &out)?),
+        DoctorFormat::Json => crate::out!(
+            "{}",
+            render::document(&render::doctor::DoctorJson::new(&ctx, &out))
+        ),
         DoctorFormat::Text => crate::out!("{}", render::doctor::text(&ctx, &out)),
     }
     Ok(if doctor::missing(&out) {

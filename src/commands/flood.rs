@@ -33,6 +33,7 @@ pub fn options(a: &FloodArgs) -> Result<FloodOptions> {
         selector: a.selector.map(Into::into),
         window: a.window,
         require: a.require,
+        hold_s: a.hold,
     };
     options::validate(&o)?;
     let target = a.target.as_deref().map(localhost);

@@ -46,7 +46,7 @@ fn environment(name: &str) -> Vec<(&'static str, &'static str)> {
     if matches!(name, "apply" | "rollback" | "status" | "porttune") {
         v.push((
             "PORTTUNE_STATE_DIR",
-            "the journal directory (default /var/lib/porttune), as --state-dir",
+            "the journal directory (default /var/lib/porttune; /var/db/porttune on macOS), as --state-dir",
         ));
     }
     if matches!(name, "plan" | "apply" | "porttune") {
@@ -78,7 +78,7 @@ fn files(name: &str) -> Vec<(&'static str, &'static str)> {
     if matches!(name, "apply" | "rollback" | "status" | "porttune") {
         v.push((
             "/var/lib/porttune/journal/",
-            "one journal per apply: the old values, for rollback",
+            "one journal per apply: the old values, for rollback (/var/db/porttune/journal/ on macOS)",
         ));
     }
     if matches!(name, "apply" | "plan" | "rollback" | "porttune") {

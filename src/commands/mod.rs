@@ -11,4 +11,5 @@ pub mod man;
 pub mod plan;
 pub mod profiles;
 pub mod rollback;
+pub mod schema;
 pub mod status;

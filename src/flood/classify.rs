@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::names::{self, CeilingName};
 
 /// The call that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Call {
     Socket,
@@ -83,7 +83,7 @@ pub struct Context {
 }
 
 /// The meaning of a stop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Classification {
     /// A ceiling name from `model::names`, or None when the stop is not a capacity limit.
     pub ceiling: Option<String>,

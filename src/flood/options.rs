@@ -43,6 +43,9 @@ pub struct FloodOptions {
     pub window: u64,
     /// Fewer connections than this established: the report says so (exit 1).
     pub require: Option<u64>,
+    /// Keep the connections open this many seconds after the run stops, before closing them
+    /// (to look at them with `ss`, `porttune check --pid`, …).
+    pub hold_s: f64,
 }
 
 impl FloodOptions {
@@ -64,6 +67,7 @@ impl FloodOptions {
             selector: None,
             window: DEFAULT_WINDOW,
             require: None,
+            hold_s: 0.0,
         }
     }
 }
@@ -176,6 +180,8 @@ pub fn choose_ports(
 
 /// Longest `--duration` (a day): a flood is a bounded test.
 pub const MAX_DURATION_S: f64 = 86_400.0;
+/// Longest `--hold` (an hour).
+pub const MAX_HOLD_S: f64 = 3_600.0;
 /// Longest `--connect-timeout` (ten minutes).
 pub const MAX_CONNECT_TIMEOUT_MS: u64 = 600_000;
 /// Largest `--window`.
@@ -190,6 +196,12 @@ pub fn validate(args: &FloodOptions) -> Result<()> {
         return Err(Error::Usage(format!(
             "--duration {}: give a number of seconds above 0, at most {MAX_DURATION_S} (one day)",
             args.duration_s
+        )));
+    }
+    if !(args.hold_s >= 0.0 && args.hold_s <= MAX_HOLD_S) {
+        return Err(Error::Usage(format!(
+            "--hold {}: give a number of seconds from 0 to {MAX_HOLD_S} (one hour)",
+            args.hold_s
         )));
     }
     if !(1..=MAX_CONNECT_TIMEOUT_MS).contains(&args.connect_timeout_ms) {

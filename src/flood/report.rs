@@ -11,7 +11,7 @@ pub const SCHEMA: u32 = 1;
 /// Connection counts at which the time and rate are recorded.
 pub const MILESTONES: [u64; 7] = [1_000, 10_000, 50_000, 64_000, 100_000, 500_000, 1_000_000];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// A hard error: a limit (or a failure that is not one, see `ceiling`).
@@ -35,7 +35,7 @@ impl StopReason {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Match,
@@ -56,7 +56,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Milestone {
     pub connections: u64,
     pub seconds: f64,
@@ -160,7 +160,7 @@ pub enum ChurnBasis {
     Rate,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stop {
     pub reason: StopReason,
     /// Symbolic errno ("EADDRNOTAVAIL") for a limit stop.
@@ -174,7 +174,7 @@ pub struct Stop {
     pub at_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PredictedCeiling {
     pub name: String,
     pub value: u64,
@@ -182,7 +182,7 @@ pub struct PredictedCeiling {
     pub lift: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PredictedRate {
     pub name: String,
     pub per_second: f64,
@@ -190,7 +190,7 @@ pub struct PredictedRate {
     pub lift: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PredictionSummary {
     /// The scenario the prediction is for ("loopback", "inbound").
     pub scenario: String,
@@ -203,7 +203,7 @@ pub struct PredictionSummary {
 }
 
 /// Host state read at the stop, with every connection still open.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LimitState {
     /// File descriptors open in the flood's worker processes.
     pub fds_in_use: u64,
@@ -227,7 +227,7 @@ pub struct LimitState {
 }
 
 /// After a limit: close 1 % of the connections and open as many again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Survival {
     pub closed: u64,
     pub reopened: u64,
@@ -235,7 +235,7 @@ pub struct Survival {
     pub ok: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Churn {
     /// Connections opened and closed.
     pub cycles: u64,
@@ -251,7 +251,7 @@ pub struct Churn {
     pub model_why: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
     pub addr: String,
     /// The process that owns the listening socket.
@@ -275,7 +275,7 @@ pub struct TargetInfo {
     pub queued_at_stop: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Config {
     /// "loopback" (built-in listener) or "target".
     pub mode: String,
@@ -302,7 +302,7 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FloodReport {
     pub schema: u32,
     pub config: Config,

@@ -425,6 +425,7 @@ fn run_plan(args: &FloodOptions, s: &Setup) -> RunPlan {
         backlog: backlog as i32,
         nofile_soft: s.soft,
         target_pids: s.found.as_ref().map(|t| t.pids.clone()).unwrap_or_default(),
+        hold: Duration::from_secs_f64(args.hold_s),
     }
 }
 

@@ -63,6 +63,8 @@ pub struct RunPlan {
     /// Target mode: the processes holding the target's listening socket, whose connections
     /// on the target port are sampled (what the server holds).
     pub target_pids: Vec<u32>,
+    /// Keep the connections open this long after the run, before closing them.
+    pub hold: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -213,6 +215,7 @@ pub fn run(plan: &RunPlan, tick: &mut dyn FnMut(u64, f64)) -> Result<RunOutcome>
     collect(plan, &shm, &children, t0, (lo0, slab0), &mut out);
     finish_times(&mut out, ms, t0, stop_ns, t_end);
     survival(plan, &shm, &mut out);
+    hold(plan.hold);
 
     ctrl.release.store(1, Relaxed);
     // closing a million sockets takes the kernel about 15 s: wait for it rather than kill
@@ -479,6 +482,14 @@ fn finish_times(out: &mut RunOutcome, mut ms: MilestoneTracker, t0: u64, stop_ns
         Some(e) if out.signal_at_s.is_none() && !out.deadline_hit => e.at_s.max(out.last_new_s),
         _ => secs(if stop_ns != 0 { stop_ns } else { t_end }, t0).max(out.last_new_s),
     };
+}
+
+/// `--hold`: the connections stay open this long (a signal ends the wait).
+fn hold(d: Duration) {
+    let until = mono_ns().saturating_add(nanos(d));
+    while mono_ns() < until && !signalled() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// After a limit: close 1 % and check new connections are accepted again.

@@ -14,7 +14,7 @@ use super::{Ceiling, CeilingName, Prediction, Scenario};
 use crate::snapshot::{Provenance, Rlim, Snapshot};
 
 /// A rung that rests on assumed values: between `low` and `high` over their plausible range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Conditional {
     /// The assumed inputs (keys of `inputs`) it rests on.
     pub on: Vec<String>,
@@ -26,7 +26,7 @@ pub struct Conditional {
 }
 
 /// The range the prediction lies in when assumptions could move it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Range {
     pub low: u64,
     /// `None`: no limit at the optimistic end.

@@ -422,21 +422,30 @@ fn conntrack(cx: &mut Ctx) -> Option<Ceiling> {
 
 fn memory(cx: &mut Ctx) -> Option<Ceiling> {
     let snap = cx.snap;
-    let avail_kb = snap.memory.mem_available_kb;
+    // On a Mac, from the page counts when the snapshot has them (docs/model.md, "macOS").
+    let mac_pages = snap
+        .memory
+        .macos_pages
+        .as_ref()
+        .and_then(|p| crate::snapshot::macos_parse::available_kb(p, snap.memory.mem_total_kb));
+    let avail_kb = mac_pages
+        .as_ref()
+        .map(|(kb, _)| *kb)
+        .or(snap.memory.mem_available_kb);
     let cg = &snap.process.cgroup;
     let cg_room = cg
         .memory_max
         .map(|m| m.saturating_sub(cg.memory_current.unwrap_or(0)));
-    let avail_name = if snap.platform.os == Os::Macos {
-        "free memory (vm.page_free_count × page size)"
-    } else {
-        "MemAvailable"
+    let avail_name = match (mac_pages, snap.platform.os) {
+        (Some((_, how)), _) => format!("available memory ({how})"),
+        (None, Os::Macos) => "available memory".to_string(),
+        (None, _) => "MemAvailable".to_string(),
     };
     let (bytes, src) = match (avail_kb, cg_room) {
         (Some(a), Some(c)) if c < a.saturating_mul(1024) => {
             (c, "cgroup memory.max − memory.current".to_string())
         }
-        (Some(a), _) => (a.saturating_mul(1024), avail_name.to_string()),
+        (Some(a), _) => (a.saturating_mul(1024), avail_name),
         (None, Some(c)) => (c, "cgroup memory.max − memory.current".to_string()),
         (None, None) => {
             cx.na(MEMORY, "available memory unknown");

@@ -394,7 +394,7 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
 /// kern.ipc.somaxconn (128 by default).
 fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
-    let perproc = snap.fs.maxfilesperproc.unwrap_or(super::macos::OPEN_MAX);
+    let perproc = super::macos::perproc(snap);
     if let Rlim::Value(hard) = p.nofile.hard {
         if !p.caps.sys_resource && hard < perproc {
             push(
@@ -402,7 +402,8 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 CheckId::HardLimitLocked,
                 Severity::Warning,
                 format!(
-                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started (`sudo launchctl limit maxfiles N N`, HardResourceLimits NumberOfFiles in its launchd plist) or several processes"
+                    "hard RLIMIT_NOFILE is {hard} (kern.maxfilesperproc allows {perproc}) and only root can raise it → more than {hard} fds per process need a higher hard limit where the process is started ({}, HardResourceLimits NumberOfFiles in its launchd plist) or several processes",
+                    super::macos::launchctl_limit(snap, perproc)
                 ),
             );
         }
@@ -414,11 +415,9 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
                 CheckId::SoftLimit256,
                 Severity::Warning,
                 format!(
-                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {}` in the shell, or `sudo launchctl limit maxfiles {} {}` for what launchd starts (launchctl takes numbers only)",
+                    "soft RLIMIT_NOFILE is {soft} (launchd's default) and {} does not raise it → set it before start: `ulimit -n {perproc}` in the shell, or {} for what launchd starts (launchctl takes numbers only)",
                     snap.runtime.kind.name(),
-                    perproc,
-                    perproc,
-                    perproc
+                    super::macos::launchctl_limit(snap, perproc)
                 ),
             );
         }

@@ -8,7 +8,7 @@ use crate::snapshot::Snapshot;
 use crate::snapshot::abilities::Abilities;
 
 /// One thing porttune can or cannot do here, why, and the fix.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub what: String,
     pub can: bool,
@@ -35,16 +35,33 @@ fn f(what: &str, can: bool, needed: bool, why: String, fix: &str) -> Finding {
 }
 
 /// Where porttune runs: the network namespace and the container, said plainly.
-pub fn context(snap: &Snapshot, ab: &Abilities) -> serde_json::Value {
-    serde_json::json!({
-        "root": ab.root,
-        "netns": snap.net.netns,
-        "initial_netns": snap.net.initial_netns,
-        "container": snap.platform.container,
-        "systemd": ab.systemd,
-        "os": snap.platform.os,
-        "kernel": snap.platform.kernel,
-    })
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Context {
+    /// porttune runs as root (euid 0).
+    pub root: bool,
+    /// The network namespace (`net:[INODE]`), when it could be read.
+    pub netns: Option<String>,
+    /// Whether that is the host's own network namespace (`null`: could not be read).
+    pub initial_netns: Option<bool>,
+    /// The container porttune runs in, and how that was seen.
+    pub container: Option<String>,
+    /// systemd is the init system (units, drop-ins).
+    pub systemd: bool,
+    pub os: crate::snapshot::Os,
+    /// The kernel's release (Linux) or Darwin version (macOS).
+    pub kernel: Option<String>,
+}
+
+pub fn context(snap: &Snapshot, ab: &Abilities) -> Context {
+    Context {
+        root: ab.root,
+        netns: snap.net.netns.clone(),
+        initial_netns: snap.net.initial_netns,
+        container: snap.platform.container.clone(),
+        systemd: ab.systemd,
+        os: snap.platform.os,
+        kernel: snap.platform.kernel.clone(),
+    }
 }
 
 /// On Linux: what the capabilities, the namespace and /proc/sys allow.

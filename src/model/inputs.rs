@@ -14,7 +14,7 @@ use super::{CeilingName, Scenario};
 use crate::snapshot::{Os, PortRange, Provenance, Rlim, RuntimeKind, Snapshot};
 
 /// One input of the prediction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Input {
     /// A sysctl name (`fs.nr_open`, `kern.maxfilesperproc`) or a fact of the process or runtime
     /// (`process.nofile`, `erlang.max_fds`).
@@ -29,7 +29,7 @@ pub struct Input {
 }
 
 /// The plausible values of an assumed input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plausible {
     pub low: String,
     pub high: String,
@@ -96,14 +96,14 @@ impl Knob {
                 s.fs.file_max = Some(if high {
                     MAC_MAXFILES_TOP
                 } else {
-                    super::macos::default_files(s.memory.mem_total_kb).0
+                    super::macos::defaults(s).0
                 })
             }
             Knob::MaxFilesPerProc => {
                 s.fs.maxfilesperproc = Some(if high {
                     MAC_MAXFILES_TOP / 2
                 } else {
-                    super::macos::default_files(s.memory.mem_total_kb).1
+                    super::macos::defaults(s).1
                 })
             }
             Knob::Nofile { low } => {
@@ -337,7 +337,7 @@ fn derived(
 fn fs_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
     let f = &snap.fs;
     if snap.platform.os == Os::Macos {
-        let (files, perproc, why) = super::macos::default_files(snap.memory.mem_total_kb);
+        let (files, perproc, why) = super::macos::defaults(snap);
         let range_why = "the default for this memory up to the default of a 64 GiB Mac; an administrator may have raised it";
         out.push(sysctl(
             snap,

@@ -26,38 +26,76 @@ pub const SOMAXCONN: u64 = 128;
 /// `net.inet.tcp.msl` default in ms (`TCPTV_MSL`).
 pub const MSL_MS: u64 = 15_000;
 
+/// The Darwin major version in `platform.kernel` (`kern.osrelease`: "20.6.0",
+/// "23.4.0 (macOS 14.4)").
+pub fn darwin_major(kernel: Option<&str>) -> Option<u32> {
+    let k = kernel?.trim();
+    let k = k.strip_prefix("Darwin ").unwrap_or(k);
+    k.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// The first Darwin version whose unscaled `kern.maxfiles` is 3 × OPEN_MAX (xnu-8019, macOS 12):
+/// before it, `MAXFILES` was OPEN_MAX + 2048 (xnu-7195 `bsd/conf/param.c`).
+pub const DARWIN_3X_OPEN_MAX: u32 = 21;
+
 /// The boot-time defaults of (`kern.maxfiles`, `kern.maxfilesperproc`) for a Mac with this much
-/// memory (xnu ≥ 8019, macOS 12), and how they were found.
-pub fn default_files(mem_total_kb: Option<u64>) -> (u64, u64, String) {
+/// memory and this kernel, and how they were found. xnu `bsd/conf/param.c` sets the unscaled
+/// `maxfiles` (3 × OPEN_MAX on LP64 from xnu-8019 / Darwin 21 / macOS 12; OPEN_MAX + 2048
+/// before) and `kern_resource.c` `maxfilesperproc = OPEN_MAX`; `bsd_scale_setup`
+/// (`bsd/dev/unix_startup.c`) multiplies `maxfiles` by the scale when it is above 2 and sets
+/// `maxfilesperproc = maxfiles / 2`; the scale (`osfmk/kern/startup.c`) is 2 from 3 GiB and
+/// min(16, memory / 4 GiB) from 8 GiB.
+pub fn default_files(mem_total_kb: Option<u64>, kernel: Option<&str>) -> (u64, u64, String) {
     let gib = mem_total_kb.map(|k| k >> 20);
     let scale = match gib {
         Some(g) if g >= 8 => (g / 4).min(16),
         _ => 2,
     };
+    let darwin = darwin_major(kernel);
+    let (base, base_why) = match darwin {
+        Some(d) if d < DARWIN_3X_OPEN_MAX => (
+            OPEN_MAX + 2048,
+            format!("OPEN_MAX + 2048 on Darwin {d} (before macOS 12)"),
+        ),
+        Some(_) => (
+            3 * OPEN_MAX,
+            "3 × OPEN_MAX (macOS 12 and later)".to_string(),
+        ),
+        None => (
+            3 * OPEN_MAX,
+            format!(
+                "3 × OPEN_MAX: the kernel version is unknown, assumed macOS 12 or later (before it: OPEN_MAX + 2048 = {})",
+                OPEN_MAX + 2048
+            ),
+        ),
+    };
     if scale > 2 {
-        let files = 3 * OPEN_MAX * scale;
+        let files = base * scale;
         (
             files,
             files / 2,
             format!(
-                "the macOS default for {} GiB of memory (3 × OPEN_MAX × {scale})",
+                "the macOS default for {} GiB of memory ({base_why}, × {scale})",
                 gib.unwrap_or(0)
             ),
         )
     } else {
         let why = match gib {
-            Some(g) => format!("the macOS default for {g} GiB of memory"),
-            None => "the smallest macOS default (memory unknown)".to_string(),
+            Some(g) => format!("the macOS default for {g} GiB of memory ({base_why}, unscaled)"),
+            None => format!("the smallest macOS default (memory unknown; {base_why})"),
         };
-        (3 * OPEN_MAX, OPEN_MAX, why)
+        (base, OPEN_MAX, why)
     }
+}
+
+/// The defaults for the Mac a snapshot describes.
+pub fn defaults(snap: &Snapshot) -> (u64, u64, String) {
+    default_files(snap.memory.mem_total_kb, snap.platform.kernel.as_deref())
 }
 
 /// `kern.maxfilesperproc` as read, or the macOS default for this much memory.
 pub fn perproc(snap: &Snapshot) -> u64 {
-    snap.fs
-        .maxfilesperproc
-        .unwrap_or_else(|| default_files(snap.memory.mem_total_kb).1)
+    snap.fs.maxfilesperproc.unwrap_or_else(|| defaults(snap).1)
 }
 
 /// `kern.maxfilesperproc` as read, or its default, with the reason; an assumption is recorded.
@@ -65,7 +103,7 @@ pub(super) fn maxfilesperproc(cx: &mut Ctx) -> (u64, String) {
     match cx.snap.fs.maxfilesperproc {
         Some(m) => (m, format!("kern.maxfilesperproc {m}")),
         None => {
-            let m = default_files(cx.snap.memory.mem_total_kb).1;
+            let m = defaults(cx.snap).1;
             (m, format!("kern.maxfilesperproc {m} (assumed)"))
         }
     }
@@ -90,36 +128,78 @@ pub fn jvm_caps_at_open_max(version: Option<&str>) -> Option<bool> {
     })
 }
 
-/// How to lift RLIMIT_NOFILE to `needed` on a Mac.
+/// `kern.maxfiles` as read, or its default.
+pub fn maxfiles(snap: &Snapshot) -> u64 {
+    snap.fs.file_max.unwrap_or_else(|| defaults(snap).0)
+}
+
+/// The `kern.maxfiles` to go with `kern.maxfilesperproc` = `perproc`: twice it, never below
+/// the value now.
+fn files_for(snap: &Snapshot, perproc: u64) -> u64 {
+    maxfiles(snap).max(perproc.saturating_mul(2))
+}
+
+/// `sudo launchctl limit maxfiles SOFT HARD` that gives `soft` without lowering a host-wide
+/// limit: launchd, when its maxfiles limit changes, also sets `kern.maxfiles` to HARD and
+/// `kern.maxfilesperproc` to SOFT (launchd-842 `launchd/ipc.c`; launchd.plist(5),
+/// `NumberOfFiles`). So HARD is at least `kern.maxfiles` (now, or as [`nofile_lift`]'s sysctl
+/// sets it when SOFT is above `kern.maxfilesperproc`), and a SOFT below
+/// `kern.maxfilesperproc` is followed by the sysctl that puts it back.
+pub fn launchctl_limit(snap: &Snapshot, soft: u64) -> String {
+    let perproc = perproc(snap);
+    let files = if soft > perproc {
+        files_for(snap, soft)
+    } else {
+        maxfiles(snap).max(soft)
+    };
+    let mut s = format!("`sudo launchctl limit maxfiles {soft} {files}`");
+    if soft < perproc {
+        s.push_str(&format!(
+            " then `sudo sysctl -w kern.maxfilesperproc={perproc}` (launchd also sets kern.maxfilesperproc to the soft limit and kern.maxfiles to the hard one)"
+        ));
+    } else {
+        s.push_str(
+            " (launchd also sets kern.maxfilesperproc to the soft limit and kern.maxfiles to the hard one)",
+        );
+    }
+    s
+}
+
+/// How to lift RLIMIT_NOFILE to `needed` on a Mac. Above `kern.maxfilesperproc` the sysctl
+/// comes first: xnu never gives a process more, and before Big Sur (xnu-7195
+/// `kern_resource.c`) setrlimit above it fails with EINVAL, so `ulimit -n` would fail.
 pub fn nofile_lift(snap: &Snapshot, needed: u64) -> String {
     let p = &snap.process;
+    let perproc = perproc(snap);
     let mut s = String::new();
-    if let (Rlim::Value(soft), hard) = (p.nofile.soft, p.nofile.hard) {
-        if hard > Rlim::Value(soft) {
-            let now = match hard {
-                Rlim::Value(h) => h.min(needed.max(soft.saturating_add(1))).to_string(),
-                Rlim::Unlimited => needed.to_string(),
-            };
+    if let Rlim::Value(soft) = p.nofile.soft {
+        // Without privileges: up to the hard limit, and no further than kern.maxfilesperproc.
+        let now = match p.nofile.hard {
+            Rlim::Value(h) => h.min(needed).min(perproc),
+            Rlim::Unlimited => needed.min(perproc),
+        };
+        if now > soft {
             s.push_str(&format!(
-                "now, without privileges: `ulimit -n {now}` in the shell that starts it (the hard limit is {hard}); "
+                "now, without privileges: `ulimit -n {now}` in the shell that starts it (the hard limit is {}); ",
+                p.nofile.hard
             ));
         }
+    }
+    if needed > perproc {
+        s.push_str(&format!(
+            "beyond kern.maxfilesperproc {perproc} (xnu caps every process at it, and before macOS 11 refuses a soft limit above it), first `sudo sysctl -w kern.maxfilesperproc={needed} kern.maxfiles={}`, then ",
+            files_for(snap, needed)
+        ));
     }
     s.push_str(&format!(
-        "raise the soft limit to {needed}: `ulimit -n {needed}` before the process starts, `sudo launchctl limit maxfiles {needed} {needed}` for what launchd starts, or SoftResourceLimits/HardResourceLimits NumberOfFiles {needed} in its launchd plist"
+        "raise the soft limit to {needed}: `ulimit -n {needed}` before the process starts, {} for what launchd starts, or SoftResourceLimits/HardResourceLimits NumberOfFiles {needed} in its launchd plist",
+        launchctl_limit(snap, needed)
     ));
-    if let Rlim::Value(hard) = p.nofile.hard {
-        if needed > hard {
-            s.push_str(&format!(
-                "; the hard limit {hard} is below that: raise it as root (`sudo launchctl limit maxfiles {needed} {needed}`, or the plist's HardResourceLimits)"
-            ));
-        }
-    }
-    let perproc = perproc(snap);
-    if needed > perproc {
-        let files = snap.fs.file_max.unwrap_or(0).max(needed.saturating_mul(2));
+    if let Rlim::Value(hard) = p.nofile.hard
+        && needed > hard
+    {
         s.push_str(&format!(
-            "; above kern.maxfilesperproc {perproc} also `sudo sysctl -w kern.maxfilesperproc={needed} kern.maxfiles={files}`"
+            "; the hard limit {hard} is below that: raise it as root (the launchctl above, or the plist's HardResourceLimits)"
         ));
     }
     s
@@ -175,7 +255,7 @@ pub(super) fn max_files_per_proc(
         why.push_str(&format!(" × {procs} processes"));
     }
     let want = super::ctx::suggested_nofile(m);
-    let files = cx.snap.fs.file_max.unwrap_or(0).max(want.saturating_mul(2));
+    let files = files_for(cx.snap, want);
     ceiling(
         MAX_FILES_PER_PROC,
         per.saturating_mul(procs),
@@ -183,7 +263,7 @@ pub(super) fn max_files_per_proc(
         Scope::Process,
         why,
         format!(
-            "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` or `sudo launchctl limit maxfiles {want} {want}`"
+            "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` in the shell that starts it, or for what launchd starts `sudo launchctl limit maxfiles {want} {files}` (launchd also sets kern.maxfilesperproc and kern.maxfiles from it)"
         ),
     )
 }
@@ -193,7 +273,7 @@ pub(super) fn system_files(cx: &mut Ctx, spc: u64) -> Ceiling {
     let (max, how) = match cx.snap.fs.file_max {
         Some(m) => (m, format!("kern.maxfiles {m}")),
         None => {
-            let m = default_files(cx.snap.memory.mem_total_kb).0;
+            let m = defaults(cx.snap).0;
             (m, format!("kern.maxfiles {m} (assumed)"))
         }
     };
@@ -276,12 +356,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_by_memory() {
-        assert_eq!(default_files(Some(16 << 20)).0, 122_880);
-        assert_eq!(default_files(Some(16 << 20)).1, 61_440);
-        assert_eq!(default_files(Some(8 << 20)).1, 10_240);
-        assert_eq!(default_files(Some(128 << 20)).1, 3 * 10_240 * 16 / 2);
-        assert_eq!(default_files(None).1, OPEN_MAX);
+    fn defaults_by_memory_and_kernel() {
+        let d = |gib: u64, k: Option<&str>| {
+            let (f, p, _) = default_files(Some(gib << 20), k);
+            (f, p)
+        };
+        let monterey = Some("21.6.0 (macOS 12.7)");
+        assert_eq!(d(16, monterey), (122_880, 61_440));
+        assert_eq!(d(16, Some("23.4.0")), (122_880, 61_440));
+        assert_eq!(d(8, monterey), (30_720, 10_240));
+        assert_eq!(d(12, monterey), (92_160, 46_080));
+        assert_eq!(d(4, monterey), (30_720, 10_240));
+        assert_eq!(d(128, monterey), (491_520, 245_760));
+        // Big Sur and older: OPEN_MAX + 2048 = 12288 before scaling.
+        assert_eq!(d(16, Some("20.6.0")), (49_152, 24_576));
+        assert_eq!(d(12, Some("Darwin 19.6.0")), (36_864, 18_432));
+        assert_eq!(d(8, Some("20.6.0")), (12_288, 10_240));
+        assert_eq!(d(4, Some("20.6.0")), (12_288, 10_240));
+        assert_eq!(default_files(None, None).1, OPEN_MAX);
+        // Unknown kernel: the macOS 12 base, said so.
+        let (f, _, why) = default_files(Some(16 << 20), None);
+        assert_eq!(f, 122_880);
+        assert!(why.contains("kernel version is unknown"), "{why}");
+        assert_eq!(darwin_major(Some("23.6.0 (macOS 14.6)")), Some(23));
+        assert_eq!(darwin_major(Some("x")), None);
     }
 
     #[test]

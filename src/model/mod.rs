@@ -36,7 +36,7 @@ pub use names::{CeilingName, CheckId, Scope};
 pub use scenario::{AppLimit, Scenario, ScenarioKind, Selector};
 
 /// One concurrency ceiling: how many connections this limit allows, why, and how to lift it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ceiling {
     pub name: CeilingName,
     /// Connections this limit allows for the scenario (the whole run: per-process ceilings
@@ -71,7 +71,7 @@ impl Ceiling {
 }
 
 /// A rate ceiling (new connections per second), reported with `--churn`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RateCeiling {
     pub name: CeilingName,
     pub per_second: f64,
@@ -105,7 +105,7 @@ pub struct Prediction {
     pub range: Option<Range>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NotApplicable {
     pub name: CeilingName,
     pub why: String,

@@ -9,7 +9,7 @@ pub use crate::settings::Scope;
 macro_rules! names {
     ($(#[$m:meta])* $ty:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $ty {
             $($(#[$vm])* #[serde(rename = $s)] $v),+
         }
@@ -283,6 +283,17 @@ pub const PGBOUNCER_MAX_CLIENT_CONN: CeilingName = CeilingName::PgbouncerMaxClie
 pub const LIGHTTPD_MAX_CONNECTIONS: CeilingName = CeilingName::LighttpdMaxConnections;
 pub const APACHE_MAX_REQUEST_WORKERS: CeilingName = CeilingName::ApacheMaxRequestWorkers;
 pub const MEMCACHED_MAXCONNS: CeilingName = CeilingName::MemcachedMaxconns;
+
+/// The JSON Schema of a bottleneck (see [`bottleneck_serde`]): a ceiling's name, or `""`.
+pub fn bottleneck_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut names: Vec<&str> = CeilingName::ALL.iter().map(|n| n.as_str()).collect();
+    names.push("");
+    schemars::json_schema!({
+        "type": "string",
+        "enum": names,
+        "description": "The lowest ceiling's name, or \"\" when no ceiling applies."
+    })
+}
 
 /// The bottleneck as JSON has always spelled it: the name, or `""` when there is none.
 pub mod bottleneck_serde {

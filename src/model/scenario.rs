@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ScenarioKind {
     /// A server accepting connections: 1 fd per connection in that process.
@@ -24,7 +26,7 @@ impl ScenarioKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scenario {
     pub kind: ScenarioKind,
     /// Outbound: distinct (ip, port) destinations.
@@ -63,7 +65,7 @@ pub struct Scenario {
 }
 
 /// A cap only the application knows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppLimit {
     pub value: u64,
     pub name: String,
@@ -93,7 +95,7 @@ impl std::str::FromStr for AppLimit {
 }
 
 /// How the application waits for its sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Selector {
     /// select(2): only fds below FD_SETSIZE (1024) can be watched.

@@ -56,6 +56,12 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
 
     // Files by absolute path (before --root) → (content, scope, restart).
     let mut files = plan_limits(profile, host, &mut plan)?;
+    if host_os == Os::Macos {
+        // launchd rewrites kern.maxfiles and kern.maxfilesperproc from its limits: it goes
+        // first, and apply journals both around it (apply::sysctl::launchd_order).
+        let launchd = crate::snapshot::sysctl_root::LAUNCHD_MAXFILES;
+        plan.changes.sort_by_key(|c| c.key != launchd);
+    }
     let name = &profile.name;
     let lim = &profile.limits;
     let mut vm_args: Option<String> = None;
@@ -497,7 +503,7 @@ fn launchd_change(
         needs: "root (sudo launchctl)".into(),
         allowed: host.can_write_sysctl(key),
         restart: Some(
-            "processes launchd starts from now on; restart running services and open a new terminal"
+            "processes launchd starts from now on: restart running services, and quit and reopen Terminal (its new windows and tabs keep the limit the app started with)"
                 .into(),
         ),
         why: None,

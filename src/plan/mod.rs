@@ -31,7 +31,7 @@ use crate::snapshot::Limit;
 use crate::snapshot::host::Resource;
 
 /// Where a change lands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// The running kernel or process, now.
@@ -81,7 +81,7 @@ pub enum Action {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// The sysctl key, `pid:N nofile`, or the file path.
     pub key: String,
@@ -108,7 +108,7 @@ pub struct Change {
 }
 
 /// A setting already in place.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Unchanged {
     pub key: String,
     pub value: String,
@@ -116,14 +116,14 @@ pub struct Unchanged {
 }
 
 /// A setting not planned, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Skipped {
     pub key: String,
     pub why: String,
 }
 
 /// Ceiling before → after for the profile's scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WhatIf {
     pub required: Option<u64>,
     pub before: u64,

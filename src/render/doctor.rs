@@ -3,25 +3,22 @@
 
 use colored::Colorize;
 
-use crate::error::{Error, Result};
+use serde::Serialize;
+
 use crate::render::wrap;
 
-pub use crate::model::doctor::Finding;
+pub use crate::model::doctor::{Context, Finding};
 
 /// The findings for people.
-pub fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
+pub fn text(ctx: &Context, out: &[Finding]) -> String {
     let w = wrap::terminal_width();
     let mut s = String::new();
-    let ns = ctx["netns"].as_str().unwrap_or("unknown");
-    let where_ = match (ctx["initial_netns"].as_bool(), ctx["container"].as_str()) {
-        _ if ctx["os"] == "macos" => format!(
+    let ns = ctx.netns.as_deref().unwrap_or("unknown");
+    let where_ = match (ctx.initial_netns, ctx.container.as_deref()) {
+        _ if ctx.os == crate::snapshot::Os::Macos => format!(
             "macOS {}, {}",
-            ctx["kernel"].as_str().unwrap_or(""),
-            if ctx["root"] == true {
-                "as root"
-            } else {
-                "not root"
-            }
+            ctx.kernel.as_deref().unwrap_or(""),
+            if ctx.root { "as root" } else { "not root" }
         ),
         (_, Some(c)) => format!("inside a container ({c}), network namespace {ns}"),
         (Some(false), None) => format!("in a child network namespace {ns}"),
@@ -53,10 +50,24 @@ pub fn text(ctx: &serde_json::Value, out: &[Finding]) -> String {
     s
 }
 
-/// The findings as the JSON document (`"schema": 1`).
-pub fn json(ctx: &serde_json::Value, out: &[Finding]) -> Result<String> {
-    serde_json::to_string_pretty(&serde_json::json!({"schema": 1, "context": ctx, "findings": out}))
-        .map_err(|e| Error::Internal(e.to_string()))
+/// The `doctor --format json` document.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct DoctorJson<'a> {
+    /// The document's version (docs/json.md).
+    pub schema: u32,
+    /// Where porttune runs.
+    pub context: &'a Context,
+    pub findings: &'a [Finding],
+}
+
+impl<'a> DoctorJson<'a> {
+    pub fn new(context: &'a Context, findings: &'a [Finding]) -> Self {
+        DoctorJson {
+            schema: 1,
+            context,
+            findings,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -68,7 +79,15 @@ mod tests {
         let mut snap = crate::snapshot::Snapshot::default();
         snap.platform.os = crate::snapshot::Os::Macos;
         let root = crate::model::doctor::macos_findings(&snap, true);
-        let ctx = serde_json::json!({"os": "macos", "kernel": "23.4.0", "root": true});
+        let ctx = Context {
+            root: true,
+            netns: None,
+            initial_netns: None,
+            container: None,
+            systemd: false,
+            os: crate::snapshot::Os::Macos,
+            kernel: Some("23.4.0".into()),
+        };
         assert!(text(&ctx, &root).contains("macOS 23.4.0, as root"));
     }
 }

@@ -11,7 +11,7 @@ use crate::render::wrap::wrap;
 
 /// The `rollback --format json` document: every journal rolled back, and the entries of all
 /// of them together.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RollbackJson<'a> {
     /// The document's version (docs/json.md).
     pub schema: u32,
@@ -73,7 +73,7 @@ pub fn rolled_back(r: &RolledBack, width: usize) -> (String, String) {
         &format!("{} ", "Rolled back journal".bold()),
         "  ",
     ));
-    if r.restored.is_empty() {
+    if r.restored.is_empty() && r.failed.is_empty() {
         out.push_str("  every value already had its old value\n");
     }
     for x in &r.restored {
@@ -103,7 +103,7 @@ pub fn undo_command(journal: &std::path::Path) -> String {
 }
 
 /// The `status --format json` document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StatusJson<'a> {
     /// The document's version (docs/json.md).
     pub schema: u32,

@@ -12,10 +12,11 @@ use crate::snapshot::unit::Unit;
 use crate::snapshot::{Capabilities, Rlim, Snapshot};
 
 /// The prediction's headline.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct PredictionJson<'a> {
     pub ceiling: u64,
     #[serde(with = "names::bottleneck_serde")]
+    #[schemars(schema_with = "names::bottleneck_schema")]
     pub bottleneck: Option<CeilingName>,
     pub tied: &'a [CeilingName],
     pub scenario: &'a Scenario,
@@ -37,7 +38,7 @@ impl<'a> From<&'a Prediction> for PredictionJson<'a> {
 }
 
 /// Current usage counters.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct UsageJson {
     pub process_fds_open: u64,
     pub process_connections: Option<u64>,
@@ -51,7 +52,7 @@ pub struct UsageJson {
 }
 
 /// The process the report is about.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ProcessJson<'a> {
     pub pid: Option<u32>,
     pub comm: &'a Option<String>,
@@ -64,7 +65,7 @@ pub struct ProcessJson<'a> {
 }
 
 /// `check --with PROFILE`: the prediction before and after.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct WithProfileJson<'a> {
     pub profile: &'a str,
     pub before: PredictionJson<'a>,
@@ -74,7 +75,7 @@ pub struct WithProfileJson<'a> {
 }
 
 /// The whole `check --format json` document.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct CheckJson<'a> {
     pub schema: u32,
     pub source: &'a str,

@@ -7,6 +7,7 @@ pub mod journal;
 pub mod json;
 pub mod plan;
 pub mod prometheus;
+pub mod schema;
 pub mod text;
 pub mod text_macos;
 pub mod wrap;

@@ -89,7 +89,7 @@ pub fn text(p: &Plan) -> String {
 
 /// The JSON document of `plan` and `apply` (`mode`: plan, check, dry-run, apply): the plan,
 /// what was changed, the journal written and, with `apply --verify`, the proof.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PlanJson<'a> {
     /// The document's version (docs/json.md).
     pub schema: u32,
@@ -118,7 +118,7 @@ pub struct PlanJson<'a> {
 }
 
 /// `apply --verify`: did a bounded loopback flood reach the profile's required connections?
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VerifyJson {
     pub required: u64,
     pub measured: u64,

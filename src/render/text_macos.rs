@@ -44,7 +44,7 @@ pub fn settings(out: &mut String, s: &Snapshot, w: usize) {
             .unwrap_or_else(|| "not read".into())
     };
     let t = format!(
-        "memory: hw.memsize {}, free {}",
+        "memory: hw.memsize {}, available {}",
         mib(s.memory.mem_total_kb),
         mib(s.memory.mem_available_kb),
     );

@@ -1,6 +1,6 @@
-//! What this process may do here, read from the host for `doctor`: whether a sysctl can be
-//! opened for writing (nothing is written), root, systemd as PID 1. Facts only; the findings
-//! are derived in `model::doctor`.
+//! What this process may do here, read from the host for `doctor`: whether a sysctl could be
+//! written (asked with access(2): nothing is opened or written), root, systemd as PID 1.
+//! Facts only; the findings are derived in `model::doctor`.
 
 use nix::errno::Errno;
 
@@ -29,16 +29,16 @@ pub fn read() -> Abilities {
     }
 }
 
-/// Whether `/proc/sys/KEY` can be opened for writing, and why not (nothing is written).
+/// Whether `/proc/sys/KEY` could be written, and why not: access(2) asks the kernel the
+/// question a write would (the mount, the file's mode, the namespace's owner, the
+/// capabilities) without opening anything.
 fn sysctl_writable(key: &str) -> Result<(), String> {
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    match std::fs::OpenOptions::new().write(true).open(&path) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(why_not_writable(key, &e)),
-    }
+    nix::unistd::access(path.as_str(), nix::unistd::AccessFlags::W_OK)
+        .map_err(|e| why_not_writable(key, &std::io::Error::from(e)))
 }
 
-/// Why opening `/proc/sys/KEY` for writing failed, in words.
+/// Why `/proc/sys/KEY` is not writable, in words (from access(2)'s errno).
 pub fn why_not_writable(key: &str, e: &std::io::Error) -> String {
     match e.raw_os_error().map(Errno::from_raw) {
         Some(Errno::EROFS) => format!("{key} is on a read-only /proc/sys (a container's default)"),

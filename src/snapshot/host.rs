@@ -42,13 +42,7 @@ pub fn parse_kb(text: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// The socket inode a /proc/PID/fd link names (`socket:[N]`).
-pub fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
+pub use super::sockdiag::socket_inode;
 
 /// NOFILE and NPROC from /proc/PID/limits bytes (procfs's parser).
 #[cfg(target_os = "linux")]
@@ -324,17 +318,26 @@ mod live {
         out
     }
 
-    /// Connections the server holds: TCP sockets on local `port`, not listening, owned by
-    /// any of `pids` (counted once). None when no process could be read.
-    pub fn server_held(pids: &[u32], port: u16) -> Option<u64> {
+    /// TCP sockets on local `port` that are not listening: from sock_diag (only those are
+    /// sent), else from /proc/net/tcp{,6} where netlink is refused.
+    fn connections_on(port: u16) -> std::collections::HashSet<u64> {
+        let diag = crate::snapshot::sockdiag::Diag::open().and_then(|d| d.connections_on(port));
+        if let Ok(d) = diag {
+            return d.sockets.iter().map(|s| s.inode).collect();
+        }
         let v4 = procfs::net::tcp().unwrap_or_default();
         let v6 = procfs::net::tcp6().unwrap_or_default();
-        let conns: std::collections::HashSet<u64> = v4
-            .into_iter()
+        v4.into_iter()
             .chain(v6)
             .filter(|e| e.state != procfs::net::TcpState::Listen && e.local_address.port() == port)
             .map(|e| e.inode)
-            .collect();
+            .collect()
+    }
+
+    /// Connections the server holds: TCP sockets on local `port`, not listening, owned by
+    /// any of `pids` (counted once). None when no process could be read.
+    pub fn server_held(pids: &[u32], port: u16) -> Option<u64> {
+        let conns = connections_on(port);
         let mut seen = std::collections::HashSet::new();
         let mut read_any = false;
         for pid in pids {
@@ -368,7 +371,8 @@ mod live {
         text("/proc/sys/net/ipv4/tcp_abort_on_overflow").and_then(|s| s.trim().parse().ok())
     }
 
-    /// Inode of the TCP listener on `port` from /proc/net/tcp and tcp6.
+    /// Inode of the TCP listener on `port` from /proc/net/tcp and tcp6 (where sock_diag
+    /// gave none).
     pub fn listen_inode(port: u16) -> Option<u64> {
         let v4 = procfs::net::tcp().unwrap_or_default();
         let v6 = procfs::net::tcp6().unwrap_or_default();

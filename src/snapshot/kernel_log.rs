@@ -6,7 +6,7 @@
 //! COMMAND_TIMEOUT (1 s), so an unreadable log costs `check` at most about 2 s, usually a few ms.
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{KernelLog, LogLine};
 
@@ -158,48 +158,7 @@ fn kmsg() -> Result<Vec<LogLine>, (String, bool)> {
 
 /// Run a command with a time limit and an output cap; Err with its stderr when it fails.
 fn command(program: &str, args: &[&str]) -> Result<String, String> {
-    let mut child = std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = (&mut stdout).take(MAX_BYTES as u64).read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let out = reader.join().unwrap_or_default();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = (&mut e).take(4096).read_to_string(&mut err);
-    }
-    match status {
-        Some(s) if s.success() => Ok(String::from_utf8_lossy(&out).into_owned()),
-        Some(s) => {
-            let first = err.lines().next().unwrap_or("failed").trim();
-            let first = first
-                .strip_prefix(program)
-                .and_then(|r| r.strip_prefix(": "))
-                .unwrap_or(first);
-            Err(format!("{first} ({s})"))
-        }
-        None => Err(format!("no answer within {} s", COMMAND_TIMEOUT.as_secs())),
-    }
+    super::command::run(program, args, COMMAND_TIMEOUT, MAX_BYTES)
 }
 
 /// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (UTC, proleptic Gregorian).

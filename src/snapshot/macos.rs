@@ -50,11 +50,21 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         (Some(lo), Some(hi)) => Some(PortRange { lo, hi }),
         _ => None,
     };
-    let page = num("hw.pagesize").or_else(|| num("vm.pagesize"));
-    let free_kb = match (num("vm.page_free_count"), page) {
-        (Some(n), Some(p)) => Some(n.saturating_mul(p) >> 10),
-        _ => {
-            notes.push("free memory not read (vm.page_free_count, hw.pagesize)".into());
+    let pages = MacPages {
+        page_size: num("hw.pagesize").or_else(|| num("vm.pagesize")),
+        free: num("vm.page_free_count"),
+        file_backed: num("vm.page_pageable_external_count"),
+        purgeable: num("vm.page_purgeable_count"),
+        memorystatus_level: num("kern.memorystatus_level"),
+    };
+    let mem_total_kb = num("hw.memsize").map(|b| b >> 10);
+    let avail_kb = match super::macos_parse::available_kb(&pages, mem_total_kb) {
+        Some((kb, _)) => Some(kb),
+        None => {
+            notes.push(
+                "available memory not read (vm.page_free_count, vm.page_pageable_external_count, hw.pagesize, kern.memorystatus_level)"
+                    .into(),
+            );
             None
         }
     };
@@ -118,10 +128,11 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
         },
         process,
         memory: Memory {
-            mem_total_kb: num("hw.memsize").map(|b| b >> 10),
-            mem_available_kb: free_kb,
+            mem_total_kb,
+            mem_available_kb: avail_kb,
             threads_max: None,
             pid_max: None,
+            macos_pages: Some(pages),
         },
         runtime: Runtime::default(),
         usage,

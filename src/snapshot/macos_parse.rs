@@ -24,6 +24,31 @@ pub fn procargs2(buf: &[u8]) -> (Vec<String>, Vec<String>) {
     (args, env)
 }
 
+/// Memory a Mac can give to new sockets, in KiB, and how it was found: free + file-backed
+/// (speculative included: xnu `vm_resident.c` counts speculative pages as pageable external) +
+/// purgeable pages × page size; else `kern.memorystatus_level` % of `total_kb`. None when
+/// neither can be computed (free pages alone are not it: macOS keeps only a few thousand
+/// free, near its free target, and the rest in caches it gives back).
+pub fn available_kb(p: &super::MacPages, total_kb: Option<u64>) -> Option<(u64, String)> {
+    if let (Some(size), Some(free), Some(file)) = (p.page_size, p.free, p.file_backed) {
+        let purge = p.purgeable.unwrap_or(0);
+        let pages = free.saturating_add(file).saturating_add(purge);
+        let kb = pages.saturating_mul(size) >> 10;
+        return Some((
+            kb,
+            format!(
+                "free {free} + file-backed {file} + purgeable {purge} pages × {size} B [vm.page_free_count, vm.page_pageable_external_count, vm.page_purgeable_count]"
+            ),
+        ));
+    }
+    let (level, total) = (p.memorystatus_level?, total_kb?);
+    let level = level.min(100);
+    Some((
+        total / 100 * level,
+        format!("{level} % of hw.memsize [kern.memorystatus_level]"),
+    ))
+}
+
 /// `launchctl limit maxfiles` output → "SOFT HARD" (`unlimited` kept as a word).
 pub fn parse_limit(out: &str) -> Option<String> {
     let line = out
@@ -79,6 +104,51 @@ mod tests {
         // argc larger than what follows.
         let (a, _) = procargs2(&buf(9, &["/x", "a", "b"]));
         assert_eq!(a, ["a", "b"]);
+    }
+
+    #[test]
+    fn available_memory() {
+        use crate::snapshot::MacPages;
+        // An 8 GiB Apple-silicon Mac that has run a while: 5,000 pages free (80 MiB), 150,000
+        // file-backed, 2,000 purgeable.
+        let p = MacPages {
+            page_size: Some(16384),
+            free: Some(5_000),
+            file_backed: Some(150_000),
+            purgeable: Some(2_000),
+            memorystatus_level: Some(40),
+        };
+        let (kb, how) = available_kb(&p, Some(8 << 20)).unwrap();
+        assert_eq!(kb, 157_000 * 16);
+        assert!(how.starts_with("free 5000 + file-backed 150000 + purgeable 2000 pages × 16384 B"));
+        // No page counts: the kernel's level.
+        let lvl = MacPages {
+            memorystatus_level: Some(40),
+            ..MacPages::default()
+        };
+        let (kb, how) = available_kb(&lvl, Some(8 << 20)).unwrap();
+        assert_eq!(kb, (8 << 20) / 100 * 40);
+        assert!(how.contains("kern.memorystatus_level"), "{how}");
+        // Free pages alone are not an answer; nor is a level above 100.
+        let free_only = MacPages {
+            page_size: Some(4096),
+            free: Some(4000),
+            ..MacPages::default()
+        };
+        assert_eq!(available_kb(&free_only, Some(8 << 20)), None);
+        let odd = MacPages {
+            memorystatus_level: Some(250),
+            ..MacPages::default()
+        };
+        assert_eq!(available_kb(&odd, Some(100)).unwrap().0, 100);
+        let huge = MacPages {
+            page_size: Some(u64::MAX),
+            free: Some(u64::MAX),
+            file_backed: Some(u64::MAX),
+            purgeable: None,
+            memorystatus_level: None,
+        };
+        assert_eq!(available_kb(&huge, None).unwrap().0, u64::MAX >> 10);
     }
 
     #[test]

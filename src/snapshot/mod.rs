@@ -6,6 +6,7 @@
 //! absent, never an error. The model says what it assumed instead.
 
 pub mod abilities;
+pub mod command;
 pub mod file;
 pub mod host;
 #[cfg(target_os = "linux")]
@@ -95,7 +96,9 @@ fn schema_default() -> u32 {
     SCHEMA
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Os {
     #[default]
@@ -297,6 +300,22 @@ impl Serialize for Rlim {
     }
 }
 
+impl schemars::JsonSchema for Rlim {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rlim".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A resource limit: a number, or \"unlimited\" (RLIM_INFINITY).",
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"const": "unlimited"}
+            ]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Rlim {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -326,14 +345,14 @@ impl<'de> Deserialize<'de> for Rlim {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
     pub soft: Rlim,
     pub hard: Rlim,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// Raise a hard rlimit, exceed RLIMIT_NPROC.
@@ -430,6 +449,33 @@ pub struct Memory {
     pub threads_max: Option<u64>,
     #[serde(default)]
     pub pid_max: Option<u64>,
+    /// macOS: the VM page counts `mem_available_kb` is derived from, as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macos_pages: Option<MacPages>,
+}
+
+/// What a Mac says about its memory (sysctl names in brackets; xnu `bsd/vm/vm_unix.c`,
+/// `kern_memorystatus.c`). macOS keeps few pages free (near its free target) and the rest of
+/// what it can give back in the file cache and purgeable memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MacPages {
+    /// Bytes per page [hw.pagesize]: 16384 on Apple silicon, 4096 on Intel.
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    /// Free pages [vm.page_free_count].
+    #[serde(default)]
+    pub free: Option<u64>,
+    /// File-backed pages the pager may drop, speculative (read-ahead) ones included
+    /// [vm.page_pageable_external_count].
+    #[serde(default)]
+    pub file_backed: Option<u64>,
+    /// Purgeable pages [vm.page_purgeable_count].
+    #[serde(default)]
+    pub purgeable: Option<u64>,
+    /// The kernel's own percentage of memory available [kern.memorystatus_level].
+    #[serde(default)]
+    pub memorystatus_level: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

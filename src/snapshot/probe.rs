@@ -66,30 +66,39 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         }
         _ => None,
     };
-    // /proc/PID/net/* shows the namespace of PID, so this is right for --pid too.
-    let table = linux::tcp_table(&roots.proc, &who);
+    // The sockets of the namespace of PID (sock_diag opened there), so right for --pid too.
+    let sockets = linux::tcp_sockets(&roots, &who, &mut notes);
     if let Some(r) = net.ip_local_port_range {
-        net.bound_ports_in_range = table
-            .listen_ports
-            .iter()
-            .copied()
-            .filter(|p| r.contains(*p))
-            .collect();
+        net.bound_ports_in_range = sockets.bound_in(r);
     }
     if net.proc_sys_writable == Some(false) {
         notes.push("/proc/sys/net is not writable here (read-only /proc/sys, or not root): changes must be made on the host or as container sysctls".into());
     }
-    let inodes = linux::socket_inodes(&roots.proc, &who);
-    let process = linux::process(&roots, opts.pid, &table, &inodes)?;
+    // Our own fd handle is not counted, whichever way porttune was named.
+    let fd_who = if opts.pid == Some(std::process::id()) {
+        "self"
+    } else {
+        &who
+    };
+    let fds = linux::FdTable::read(&roots.proc, fd_who);
+    let held = fds
+        .as_ref()
+        .map(|f| f.tcp_sockets(&sockets))
+        .unwrap_or_default();
+    if held.read < held.total {
+        notes.push(format!(
+            "{} has {} fds: the links of the first {} were read, and its connections ({}) are scaled up from those",
+            opts.pid.map_or("porttune".to_string(), |p| format!("PID {p}")),
+            held.total,
+            held.read,
+            held.connections
+        ));
+    }
+    let process = linux::process(&roots, opts.pid, fds.as_ref(), &held)?;
     let mut usage = std::fs::read_to_string(roots.proc.join(&who).join("net/sockstat"))
         .map(|t| linux::parse_sockstat(&t))
         .unwrap_or_default();
-    usage.process_connections = Some(
-        inodes
-            .iter()
-            .filter(|i| table.all_inodes.contains(i) && !table.listen_inodes.contains(i))
-            .count() as u64,
-    );
+    usage.process_connections = Some(held.connections);
     Ok(Snapshot {
         schema: SCHEMA,
         platform: linux::platform(&ps, &roots),

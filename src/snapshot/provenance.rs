@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where one value came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Provenance {
     /// Read from the host: the file, sysctl, API or flag it came from.

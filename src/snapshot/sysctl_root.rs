@@ -13,6 +13,17 @@ pub const DEFAULT_ROOT: &str = "/proc/sys";
 /// The pseudo key for launchd's maxfiles limit ("SOFT HARD"), written with `launchctl limit`.
 pub const LAUNCHD_MAXFILES: &str = "launchd.maxfiles";
 
+/// Run `/bin/launchctl ARGS` (no shell), killed after 10 s; its output, or why it failed.
+pub fn launchctl(args: &[&str]) -> Result<String, String> {
+    super::command::run(
+        "/bin/launchctl",
+        args,
+        std::time::Duration::from_secs(10),
+        64 << 10,
+    )
+    .map_err(|e| format!("`launchctl {}`: {e}", args.join(" ")))
+}
+
 /// The checked reader over [`ProcSys`]: every key passes the strict pattern before a path is
 /// built. On macOS the default root means the kernel itself; any other root is a tree of one
 /// file per key (`kern/maxfiles`), the same on every OS: the fake macOS backend of the tests.
@@ -123,10 +134,8 @@ mod native {
 
     pub fn read(key: &str) -> io::Result<String> {
         if key == super::LAUNCHD_MAXFILES {
-            let out = std::process::Command::new("/bin/launchctl")
-                .args(["limit", "maxfiles"])
-                .output()?;
-            return super::super::macos_parse::parse_limit(&String::from_utf8_lossy(&out.stdout))
+            let out = super::launchctl(&["limit", "maxfiles"]).map_err(io::Error::other)?;
+            return super::super::macos_parse::parse_limit(&out)
                 .ok_or_else(|| io::Error::other("cannot read `launchctl limit maxfiles`"));
         }
         let ctl = sysctl::Ctl::new(key)

@@ -16,7 +16,7 @@ const MAX_OUTPUT: u64 = 64 * 1024;
 const PROPERTIES: &str = "Id,LoadState,ActiveState,MainPID,LimitNOFILE,LimitNOFILESoft,TasksMax,MemoryMax,ControlGroup,FragmentPath";
 
 /// What systemd says about a unit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Unit {
     pub name: String,

@@ -1,38 +1,22 @@
 //! Reading a catalog server from the live host: its command line, environment and working
-//! directory from /proc, its configuration files through its own root (`/proc/PID/root`), and
-//! the children that hold its connections. The generic reading is `catalog::read`.
+//! directory from /proc, its configuration files as the process itself would read them
+//! (`snapshot::target::TargetFs`: through its root, with its file credentials, failing
+//! closed), and the children that hold its connections. The generic reading is
+//! `catalog::read`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::catalog::{self, Entry, Target};
+use crate::snapshot::target::{Kind, TargetFs};
 use crate::snapshot::{ServerChild, ServerConf};
 
 /// Bytes read of one configuration file.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-fn read_under(root: &Path, path: &str) -> Result<String, String> {
-    let p = root.join(path.trim_start_matches('/'));
-    let meta = std::fs::metadata(&p).map_err(|e| e.kind().to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    crate::fsio::read_bounded_io(&p, MAX_CONFIG_BYTES)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(|e| e.kind().to_string())
-}
-
-fn list_under(root: &Path, dir: &str) -> Result<Vec<String>, String> {
-    let p = root.join(dir.trim_start_matches('/'));
-    let rd = std::fs::read_dir(&p).map_err(|e| e.kind().to_string())?;
-    Ok(rd
-        .flatten()
-        .take(4096)
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .collect())
-}
-
 /// A catalog server's settings: of the running process `pid` (under `proc_root`), or from
-/// `config` alone (a server not running: `--config` with `--runtime`).
+/// `config` alone (a server not running: `--config` with `--runtime`). The process's files
+/// are read with its credentials; `--config` is the operator's own file, read with
+/// porttune's (and its includes with it).
 pub fn read(
     e: &Entry,
     proc_root: &Path,
@@ -41,38 +25,35 @@ pub fn read(
     env: &dyn Fn(&str) -> Option<String>,
     config: Option<&Path>,
 ) -> ServerConf {
-    let (root, cwd) = match pid {
-        Some(pid) => {
-            let base = proc_root.join(pid.to_string());
-            let cwd = std::fs::read_link(base.join("cwd"))
-                .ok()
-                .map(|p| p.display().to_string());
-            (base.join("root"), cwd)
-        }
-        None => (
-            PathBuf::from("/"),
-            std::env::current_dir()
-                .ok()
-                .map(|p| p.display().to_string()),
-        ),
+    let process = pid.map(|pid| TargetFs::of_pid(proc_root, pid));
+    let operator = TargetFs::operator();
+    // relative paths of the command line are the process's: its working directory
+    let cwd = process.as_ref().unwrap_or(&operator).cwd().to_string();
+    let fs = match (&process, config) {
+        (Some(p), None) => p,
+        _ => &operator,
     };
-    // `--config` is the user's own file, named relative to porttune's directory
+    // `--config` is named relative to porttune's directory
     let config = config.map(|c| {
         std::path::absolute(c)
             .unwrap_or_else(|_| c.to_path_buf())
             .display()
             .to_string()
     });
-    let (config_root, read_root) = match &config {
-        Some(_) => (PathBuf::from("/"), PathBuf::from("/")),
-        None => (root.clone(), root),
+    let read = |p: &str| fs.read(p, MAX_CONFIG_BYTES);
+    let list = |d: &str| {
+        fs.list(d).map(|names| {
+            names
+                .into_iter()
+                .filter(|(_, k)| *k != Kind::Dir)
+                .map(|(n, _)| n)
+                .collect()
+        })
     };
-    let read = |p: &str| read_under(&read_root, p);
-    let list = |d: &str| list_under(&config_root, d);
     let t = Target {
         cmdline,
         env,
-        cwd,
+        cwd: Some(cwd),
         read: &read,
         list: &list,
         config,
@@ -97,16 +78,17 @@ fn children(proc_root: &Path, pid: u32) -> Vec<ServerChild> {
         .filter(|p| crate::snapshot::target::ppid(proc_root, *p) == Some(pid))
         .collect();
     pids.sort_unstable();
+    // The children share the parent's network namespace: its listeners are read once.
+    let table = l::tcp_sockets(&l::Roots::at(proc_root), &pid.to_string(), &mut Vec::new());
     pids.into_iter()
         .take(4096)
         .filter_map(|p| {
             let who = p.to_string();
             let (nofile, _) = l::limits(proc_root, &who).ok()?;
-            let table = l::tcp_table(proc_root, &who);
-            let connections = l::socket_inodes(proc_root, &who)
-                .iter()
-                .filter(|i| table.all_inodes.contains(i) && !table.listen_inodes.contains(i))
-                .count() as u64;
+            let fds = l::FdTable::read(proc_root, &who);
+            let connections = fds
+                .as_ref()
+                .map_or(0, |f| f.tcp_sockets(&table).connections);
             let status =
                 crate::fsio::read_bounded_io(&proc_root.join(&who).join("status"), 1 << 16)
                     .ok()
@@ -120,7 +102,7 @@ fn children(proc_root: &Path, pid: u32) -> Vec<ServerChild> {
             Some(ServerChild {
                 pid: p,
                 nofile_soft: nofile.soft,
-                open_fds: l::open_fds_below(proc_root, &who, nofile.soft.value()).unwrap_or(0),
+                open_fds: fds.map_or(0, |f| f.count_below(nofile.soft.value())),
                 connections,
                 threads,
             })

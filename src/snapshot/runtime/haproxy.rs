@@ -333,17 +333,15 @@ mod linux {
             .unwrap_or(pid);
         let who = worker.to_string();
         let (nofile, _) = l::limits(root, &who).ok()?;
-        let table = l::tcp_table(root, &who);
-        let inodes = l::socket_inodes(root, &who);
-        let connections = inodes
-            .iter()
-            .filter(|i| table.all_inodes.contains(i) && !table.listen_inodes.contains(i))
-            .count() as u64;
+        let table = l::tcp_sockets(&l::Roots::at(root), &who, &mut Vec::new());
+        let fds = l::FdTable::read(root, &who);
         Some(HaproxyProcess {
             pid: worker,
             nofile,
-            open_fds: l::open_fds_below(root, &who, nofile.soft.value()).unwrap_or(0),
-            connections,
+            open_fds: fds
+                .as_ref()
+                .map_or(0, |f| f.count_below(nofile.soft.value())),
+            connections: fds.map_or(0, |f| f.tcp_sockets(&table).connections),
         })
     }
 }

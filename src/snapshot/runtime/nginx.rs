@@ -592,27 +592,24 @@ mod linux {
         if pids.is_empty() && !cmdline(root, master).starts_with("nginx: master process") {
             pids.push(master); // master_process off: one process serves
         }
+        // The workers share the master's network namespace: its listeners are read once.
+        let table = l::tcp_sockets(&l::Roots::at(root), &master.to_string(), &mut Vec::new());
         for p in pids {
             let who = p.to_string();
             let Ok((nofile, _)) = l::limits(root, &who) else {
                 continue;
             };
-            let table = l::tcp_table(root, &who);
-            let inodes = l::socket_inodes(root, &who);
-            let listeners = inodes
-                .iter()
-                .filter(|i| table.listen_inodes.contains(i))
-                .count() as u64;
-            let connections = inodes
-                .iter()
-                .filter(|i| table.all_inodes.contains(i) && !table.listen_inodes.contains(i))
-                .count() as u64;
+            let fds = l::FdTable::read(root, &who);
+            let held = fds
+                .as_ref()
+                .map(|f| f.tcp_sockets(&table))
+                .unwrap_or_default();
             out.push(NginxWorker {
                 pid: p,
                 nofile_soft: nofile.soft,
-                open_fds: l::open_fds_below(root, &who, nofile.soft.value()).unwrap_or(0),
-                listeners,
-                connections,
+                open_fds: fds.map_or(0, |f| f.count_below(nofile.soft.value())),
+                listeners: held.listening,
+                connections: held.connections,
             });
         }
         out
