@@ -93,7 +93,12 @@ pub static SERVER_PATTERNS: &[Pattern] = &[
         candidates: &[PROCESS_FDS],
         any: &[
             &["er_con_count_error"],
-            &["1040", "connections"],
+            &["1040", "many connections"],
+            &["(1040,"],
+            &["(1040)"],
+            &["[1040]"],
+            &["error 1040"],
+            &["/1040)"],
             &["message from server", "too many connections"],
             &["mysql", "too many connections"],
             &["too many connections", "mysql"],
