@@ -346,6 +346,12 @@ pub struct SourceArgs {
     /// give `--runtime` too.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Kernel-log lines from this time on are evidence of limits already hit: a time
+    /// (2026-11-30T15:00:00Z; without a zone, UTC), @EPOCH, or an age (30m, 2h, 7d). Without
+    /// it, a process's evidence is what the kernel logged since the process started, and the
+    /// host's is what the kernel log holds.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub since: Option<String>,
     /// Read /proc from another root (fixture trees).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,

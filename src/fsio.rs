@@ -392,6 +392,41 @@ pub fn write_reserve(path: &Path, len: usize) -> std::io::Result<()> {
     res
 }
 
+/// A file or directory root's state depends on (a journal, the lock, their directories) is
+/// this user's and no one else may write it: owned by the effective uid, not writable by
+/// group or others. The error says which of the two fails.
+#[cfg(unix)]
+pub fn check_private(path: &Path, meta: &std::fs::Metadata) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "{} is owned by uid {}, not by uid {me} (porttune's own files are {})",
+            path.display(),
+            meta.uid(),
+            if me == 0 { "root's" } else { "this user's" }
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by {} (mode {:04o}); porttune trusts only files no one else can write",
+            path.display(),
+            if meta.mode() & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            },
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> std::result::Result<(), String> {
+    Ok(())
+}
+
 /// The permission bits of a file, if it exists.
 pub fn mode_of(path: &Path) -> Option<u32> {
     #[cfg(unix)]

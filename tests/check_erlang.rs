@@ -265,3 +265,82 @@ fn socket_backend_is_not_bounded_by_plus_q() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A node started under a soft limit other than porttune's (3000 here; porttune runs with
+/// this shell's): `check --pid` reads the fd table erts sized at boot from argv[1] of its
+/// erl_child_setup child, exactly the `max_fds` the node itself reports, and says it was read.
+#[test]
+#[ignore = "needs erl (erlang-nox)"]
+fn boot_fd_table_read_exactly_from_erl_child_setup() {
+    if !common::need_erl("boot_fd_table_read_exactly_from_erl_child_setup") {
+        return;
+    }
+    let own = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap().0;
+    let soft: u64 = if own == 3000 { 3100 } else { 3000 };
+    let mut child = Command::new("prlimit")
+        .arg(format!("--nofile={soft}:{}", own.max(soft)))
+        .args([
+            "erl",
+            "-noshell",
+            "-eval",
+            "io:format(\"~p~n\", [lists:max([proplists:get_value(max_fds, L) || L <- erlang:system_info(check_io)])]), receive after 60000 -> halt() end.",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let child = Kill(child);
+    let max_fds: u64 = line.trim().parse().unwrap();
+    assert_eq!(max_fds, soft, "erts sizes its table from the soft limit");
+    // A second later limit change must not be mistaken for the boot value.
+    let pid = child.0.id().to_string();
+    let st = Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid,
+            &format!("--nofile={}:{}", own.max(soft), own.max(soft)),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::new(common::bin())
+        .args(["check", "--format", "json", "--pid", &pid])
+        .output()
+        .unwrap();
+    let v = common::json(&out);
+    let input = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "erlang.max_fds")
+        .unwrap_or_else(|| panic!("no erlang.max_fds input: {v}"))
+        .clone();
+    assert_eq!(input["value"], max_fds.to_string(), "{input}");
+    assert_eq!(input["provenance"]["kind"], "read", "{input}");
+    assert!(
+        input["provenance"]["from"]
+            .as_str()
+            .unwrap()
+            .contains("argv[1] of erl_child_setup"),
+        "{input}"
+    );
+    let rung = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "erlang_max_fds")
+        .unwrap();
+    assert!(rung.get("conditional").is_none(), "{rung}");
+    let open = v["process"]["open_fds"].as_u64().unwrap();
+    assert_eq!(rung["value"].as_u64().unwrap(), max_fds - open, "{rung}");
+}

@@ -415,6 +415,43 @@ fn every_lift_goes_beyond_the_current_value() {
     assert!(seen > 20, "only {seen} lifts compared");
 }
 
+/// "Lift the bottleneck and the next limit is …" accounts for everything the lift changes: the
+/// seed's lift (a finite `ulimit -n` before the node starts) resizes erts' table and, above
+/// kern.maxfilesperproc, raises that too, so the next limit is the port table (+Q 65536), not
+/// the max_files_per_proc rung the ladder shows next; raising kern.maxfilesperproc on a Mac
+/// comes with kern.maxfiles, so system_files moves before it is the next limit.
+#[test]
+fn next_limit_after_a_lift_counts_what_the_lift_changes() {
+    let seed = fixture("seed-facts.yaml");
+    let p = predict(&seed, &sc(ScenarioKind::Inbound));
+    assert_eq!(p.bottleneck, Some(ERLANG_MAX_FDS));
+    assert_eq!(
+        p.next_after_bottleneck().map(|c| c.name),
+        Some(MAX_FILES_PER_PROC),
+        "the ladder's next rung"
+    );
+    let n = p.next.as_ref().unwrap();
+    assert_eq!((n.lifted, n.name), (ERLANG_MAX_FDS, ERLANG_PORT_LIMIT));
+    assert_eq!(n.value, 65_536 - 3);
+    // On loopback the host's ports come first, lift or no lift.
+    let l = predict(&seed, &sc(ScenarioKind::Loopback));
+    assert_eq!(
+        l.next.as_ref().map(|n| (n.name, n.value)),
+        Some((EPHEMERAL_PORTS, 16_384))
+    );
+    let node = fixture("node.yaml");
+    let p = predict(&node, &sc(ScenarioKind::Inbound));
+    assert_eq!(p.bottleneck, Some(MAX_FILES_PER_PROC));
+    let system_now = p.get(SYSTEM_FILES).unwrap().value;
+    let n = p.next.as_ref().unwrap();
+    assert_eq!(n.name, SYSTEM_FILES);
+    assert!(
+        n.value > system_now,
+        "{} vs {system_now}: kern.maxfiles rises with it",
+        n.value
+    );
+}
+
 /// Memory on a Mac is what it can give back, not its free pages: macOS keeps only a few
 /// thousand pages free (near its free target) and the rest in the file cache and purgeable
 /// memory. The seed's host with 80 MiB free: counting only free pages made `memory` the

@@ -313,7 +313,7 @@ pub fn execute(plan: &Plan, sys: &SysctlFs, state_dir: &Path) -> Result<Applied>
     refuse_pending(sys.root(), state_dir, true)?;
     let signals = guard::Signals::catch();
     let entries = sysctl::launchd_order(entries(plan)?, sys);
-    let mut j = Journal::new(&plan.profile, sys.root(), entries);
+    let mut j = Journal::new(&plan.profile, sys.root(), &plan.root, entries);
     let jpath = j.save_reserving(state_dir)?;
     lock.record(Some(&jpath));
     let mut done = 0;
@@ -481,7 +481,7 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
         out.warnings.push(w);
     }
     let sys = SysctlFs::new(&j.sysctl_root);
-    for e in j.entries.iter().rev() {
+    for e in to_restore(&j.entries) {
         match restore(e, &sys) {
             Ok(Some(r)) => out.restored.push(r),
             Ok(None) => {}
@@ -516,6 +516,16 @@ pub fn rollback_one(path: &Path) -> Result<RolledBack> {
         }
     }
     Ok(out)
+}
+
+/// The entries a rollback restores, newest first: of several entries for one key (a sysctl,
+/// a file, a process's limit) only the earliest counts, since its old value is what was
+/// there before the apply. Each key is restored once; the work is linear in the journal.
+fn to_restore(entries: &[Entry]) -> Vec<&Entry> {
+    let mut seen = std::collections::HashSet::new();
+    let mut firsts: Vec<&Entry> = entries.iter().filter(|e| seen.insert(e.label())).collect();
+    firsts.reverse();
+    firsts
 }
 
 /// Restore a journal (the one named, or every open one, newest first).

@@ -15,16 +15,71 @@ pub const ENV_LOCK_DIR: &str = "PORTTUNE_LOCK_DIR";
 pub const ENV_SIGNAL_AT: &str = "PORTTUNE_TEST_SIGNAL_AT";
 pub use crate::fsio::ENV_ENOSPC_AT;
 
-/// The lock directory: `$PORTTUNE_LOCK_DIR`, else /run/lock, else the temp dir.
+/// The lock directory: `$PORTTUNE_LOCK_DIR`; for root `/run/porttune` (created 0700, no one
+/// else can create, hold or write a lock there); for another user their runtime directory
+/// (`$XDG_RUNTIME_DIR`), else the temp dir.
 fn lock_dir() -> PathBuf {
     if let Some(d) = std::env::var_os(ENV_LOCK_DIR) {
         return PathBuf::from(d);
     }
-    let run = Path::new("/run/lock");
-    if run.is_dir() && crate::fsio::writable(run) {
-        return run.to_path_buf();
+    #[cfg(unix)]
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from(ROOT_LOCK_DIR);
+    }
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_dir()) {
+        return PathBuf::from(d);
     }
     std::env::temp_dir()
+}
+
+/// Root's lock directory.
+#[cfg(target_os = "macos")]
+pub const ROOT_LOCK_DIR: &str = "/var/run/porttune";
+#[cfg(not(target_os = "macos"))]
+pub const ROOT_LOCK_DIR: &str = "/run/porttune";
+
+/// Create root's lock directory (0700) when missing, and check that the lock's directory is
+/// a directory (not a link) and, for root, root's and writable by no one else. A user who is
+/// not root may keep a lock in a shared directory (the temp dir): the lock file itself is
+/// checked, and what such an apply can change is the user's own.
+fn check_lock_dir(dir: &Path) -> std::result::Result<(), String> {
+    if dir == Path::new(ROOT_LOCK_DIR) && std::fs::symlink_metadata(dir).is_err() {
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        if let Err(e) = b.create(dir)
+            && e.kind() != std::io::ErrorKind::AlreadyExists
+        {
+            return Err(format!("cannot create {}: {e}", dir.display()));
+        }
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "{} is not a directory (a symbolic link?)",
+            dir.display()
+        ));
+    }
+    #[cfg(unix)]
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    crate::fsio::check_private(dir, &meta)
+}
+
+/// The lock file opened is this user's, mode 0600 or stricter in spirit: not writable by
+/// anyone else (a lock another user made could be held forever, or name a journal).
+fn check_lock_file(path: &Path, f: &std::fs::File) -> std::result::Result<(), String> {
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    crate::fsio::check_private(path, &meta)
 }
 
 /// FNV-1a, for a stable lock name per sysctl root.
@@ -78,6 +133,12 @@ impl Drop for HostLock {
 impl HostLock {
     pub fn acquire(sysctl_root: &Path) -> Result<HostLock> {
         let path = lock_path(sysctl_root);
+        let refuse = |m: String| {
+            Error::Failed(format!(
+                "the host lock cannot be trusted: {m}; nothing was changed (remove it, or set {ENV_LOCK_DIR} to a directory of your own)"
+            ))
+        };
+        check_lock_dir(path.parent().unwrap_or(Path::new("/"))).map_err(refuse)?;
         let mut opts = std::fs::OpenOptions::new();
         opts.create(true).truncate(false).read(true).write(true);
         #[cfg(unix)]
@@ -91,6 +152,7 @@ impl HostLock {
                 path.display()
             ))
         })?;
+        check_lock_file(&path, &f).map_err(refuse)?;
         #[cfg(unix)]
         {
             let file = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
@@ -144,8 +206,11 @@ impl HostLock {
 }
 
 /// The journal in flight recorded in the lock of `sysctl_root` (read without locking).
+/// A lock someone else could write is ignored here (and refused by [`HostLock::acquire`]).
 pub fn in_flight(sysctl_root: &Path) -> Option<PathBuf> {
-    let f = std::fs::File::open(lock_path(sysctl_root)).ok()?;
+    let path = lock_path(sysctl_root);
+    let f = std::fs::File::open(&path).ok()?;
+    check_lock_file(&path, &f).ok()?;
     let mut s = String::new();
     f.take(8192).read_to_string(&mut s).ok()?;
     let s = s.trim();

@@ -69,6 +69,14 @@ pub struct Journal {
     pub entries: Vec<Entry>,
     #[serde(default)]
     pub updated: Option<u64>,
+    /// The prefix of the files written (`--root`; "/" on a real host). A rollback restores
+    /// only porttune's own files under it.
+    #[serde(default = "slash")]
+    pub root: PathBuf,
+}
+
+fn slash() -> PathBuf {
+    PathBuf::from("/")
 }
 
 pub fn now() -> u64 {
@@ -106,7 +114,7 @@ pub fn journal_dir(state_dir: &Path) -> PathBuf {
 }
 
 impl Journal {
-    pub fn new(profile: &str, sysctl_root: &Path, entries: Vec<Entry>) -> Self {
+    pub fn new(profile: &str, sysctl_root: &Path, root: &Path, entries: Vec<Entry>) -> Self {
         let created = now();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -122,6 +130,7 @@ impl Journal {
             netns: crate::snapshot::host::netns(),
             entries,
             updated: None,
+            root: root.to_path_buf(),
         }
     }
 
@@ -188,7 +197,11 @@ impl Journal {
         let _ = std::fs::remove_file(self.reserve_path(state_dir));
     }
 
+    /// Read a journal: a regular file in a directory, both this user's and writable by no
+    /// one else (root's, for root), whose every entry is one porttune writes (see
+    /// [`Journal::check_entries`]). Anything else is refused before a value is restored.
     pub fn load(path: &Path) -> Result<Journal> {
+        check_journal_file(path)?;
         let text = crate::fsio::read_text(path, MAX_JOURNAL, "journal")?;
         if text.trim().is_empty() {
             return Err(Error::input(path, "empty journal: not a porttune journal"));
@@ -202,6 +215,8 @@ impl Journal {
                 if e.is_eof() { " (truncated?)" } else { "" }
             ),
         })?;
+        j.check_entries()
+            .map_err(|m| Error::input(path, format!("{m}; nothing was restored")))?;
         if let Some(e) = j.entries.iter().find(|e| e.old_unknown()) {
             return Err(Error::input(
                 path,
@@ -214,14 +229,108 @@ impl Journal {
         Ok(j)
     }
 
+    /// Every entry is something porttune writes: a sysctl key that names a file under the
+    /// sysctl root and is not one that makes the kernel run a program, and a file of
+    /// porttune's own under the journal's root (see [`porttune_file`]).
+    pub fn check_entries(&self) -> std::result::Result<(), String> {
+        let plain = |p: &Path| {
+            p.is_absolute()
+                && p.components()
+                    .all(|c| !matches!(c, std::path::Component::ParentDir))
+        };
+        if !plain(&self.sysctl_root) || !plain(&self.root) {
+            return Err(
+                "the journal's sysctl root or root is not an absolute path without `..`".into(),
+            );
+        }
+        for (i, e) in self.entries.iter().enumerate() {
+            let why = match e {
+                Entry::Sysctl { key, .. } => crate::profile::validate::check_key(key)
+                    .and_then(|_| crate::profile::validate::check_not_exec(key))
+                    .err(),
+                Entry::File { path, .. } => match path.strip_prefix(&self.root) {
+                    Ok(rel) if plain(path) && porttune_file(rel) => None,
+                    _ => Some(format!(
+                        "not a file porttune writes under {} (sysctl.d, limits.d, systemd drop-ins, LaunchDaemons, vm.args)",
+                        self.root.display()
+                    )),
+                },
+                Entry::Rlimit { .. } => None,
+            };
+            if let Some(why) = why {
+                return Err(format!(
+                    "journal entry {}: {}: {why}",
+                    i + 1,
+                    crate::settings::printable(&e.label())
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the journal still holds values to restore (not restored, not rolled back).
     pub fn open(&self) -> bool {
         matches!(self.state, State::Pending | State::Applied)
     }
 }
 
-/// Largest journal read.
-pub const MAX_JOURNAL: u64 = 16 << 20;
+/// Whether `rel` (a path below a root) is a file porttune writes: its sysctl.d, limits.d
+/// and systemd `system.conf.d` files (`60-porttune-NAME.conf`), a unit's drop-in
+/// (`UNIT.d/porttune.conf`), its LaunchDaemon (`io.porttune.NAME.plist`), or a vm.args file
+/// (a name ending in `.args`).
+pub fn porttune_file(rel: &Path) -> bool {
+    let Some(rel) = rel.to_str() else {
+        return false;
+    };
+    let rel = rel.trim_start_matches('/');
+    let name_ok = |n: &str| !n.is_empty() && !n.contains('/');
+    let between = |pre: &str, suf: &str| {
+        rel.strip_prefix(pre)
+            .and_then(|r| r.strip_suffix(suf))
+            .is_some_and(name_ok)
+    };
+    if between("etc/sysctl.d/60-porttune-", ".conf")
+        || between("etc/security/limits.d/60-porttune-", ".conf")
+        || between("etc/systemd/system.conf.d/60-porttune-", ".conf")
+        || between("etc/systemd/system/", ".d/porttune.conf")
+        || between("Library/LaunchDaemons/io.porttune.", ".plist")
+    {
+        return true;
+    }
+    let file = rel.rsplit('/').next().unwrap_or("");
+    file.ends_with(".args") && !rel.split('/').any(|c| c == ".." || c.is_empty())
+}
+
+/// The journal file and its directory are this user's alone, and the file is a regular file
+/// (not a link someone could point elsewhere).
+fn check_journal_file(path: &Path) -> Result<()> {
+    let refuse = |m: String| Error::input(path, format!("{m}; not loaded, nothing was restored"));
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        // missing, unreadable: read_text says so in its own words
+        Err(_) => return Ok(()),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse(format!(
+            "{} is a symbolic link; a journal is a file porttune wrote",
+            path.display()
+        )));
+    }
+    if !meta.is_file() {
+        return Ok(()); // read_text names what it is
+    }
+    crate::fsio::check_private(path, &meta).map_err(refuse)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dmeta = std::fs::metadata(dir).map_err(|e| refuse(format!("{}: {e}", dir.display())))?;
+    crate::fsio::check_private(dir, &dmeta).map_err(refuse)
+}
+
+/// Largest journal read (a 150,000-entry journal, pretty-printed as porttune writes it, is
+/// about 17 MB).
+pub const MAX_JOURNAL: u64 = 32 << 20;
 
 fn create_private_dir(d: &Path) -> Result<()> {
     if d.is_dir() {
@@ -268,11 +377,10 @@ pub fn find(state_dir: &Path, which: Option<&str>) -> Result<PathBuf> {
             ))
         }),
         Some(w) => {
-            let p = Path::new(w);
-            // Anything that exists is loaded as named (a FIFO or a device is then refused as
-            // not a regular file, not reported as missing).
-            if w.contains('/') && p.exists() || p.is_file() {
-                return Ok(p.to_path_buf());
+            // A path has a `/` (`./ID.json` for a file here); anything else is an ID, looked up
+            // in the state directory only, never in the current directory.
+            if w.contains('/') {
+                return Ok(PathBuf::from(w));
             }
             let hits: Vec<&PathBuf> = all
                 .iter()
@@ -285,8 +393,10 @@ pub fn find(state_dir: &Path, which: Option<&str>) -> Result<PathBuf> {
             match hits.as_slice() {
                 [one] => Ok((*one).clone()),
                 [] => Err(Error::Usage(format!(
-                    "no journal `{w}` in {} (and no such file)",
-                    journal_dir(state_dir).display()
+                    "no journal `{}` in {} (a file elsewhere is named by its path, e.g. ./{})",
+                    crate::settings::printable(w),
+                    journal_dir(state_dir).display(),
+                    crate::settings::printable(w)
                 ))),
                 _ => Err(Error::Usage(format!(
                     "`{w}` matches {} journals; give more of the id",
@@ -313,6 +423,7 @@ mod tests {
         let mut j = Journal::new(
             "t",
             Path::new("/proc/sys"),
+            Path::new("/"),
             vec![Entry::Sysctl {
                 key: "net.core.somaxconn".into(),
                 old: Some("4096".into()),

@@ -32,7 +32,13 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
     if let Some(path) = &a.save {
         crate::fsio::check_output_path(path, "the snapshot")?;
     }
-    let (snap, source) = match &a.from {
+    let since = a
+        .since
+        .as_deref()
+        .map(|s| snapshot::logtime::parse_since(s, now_epoch()))
+        .transpose()
+        .map_err(Error::Usage)?;
+    let (mut snap, source) = match &a.from {
         Some(path) => {
             if a.runtime.is_some()
                 || a.erl_flags.is_some()
@@ -66,6 +72,7 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 runtime_version: a.runtime_version.clone(),
                 haproxy_conf: a.haproxy_conf.clone(),
                 config: a.config.clone(),
+                since,
             };
             let mut snap = snapshot::probe::probe(&opts)?;
             let src = match (&unit, pid) {
@@ -77,14 +84,49 @@ pub fn snapshot(a: &SourceArgs) -> Result<(Snapshot, String)> {
                 snap.notes
                     .extend(snapshot::unit::notes(&u, &snap.process.nofile));
                 snap.process.unit = Some(u);
+            } else if pid.is_some() {
+                service_of(&mut snap);
             }
             (snap, src)
         }
     };
+    // A saved snapshot's evidence, looked at from --since on.
+    if let (Some(t), Some(log)) = (since, snap.kernel_log.as_mut()) {
+        log.since = Some(snapshot::logtime::iso_utc(t));
+    }
     if let Some(path) = &a.save {
         snapshot::save(&snap, path)?;
     }
     Ok((snap, source))
+}
+
+/// Seconds since the epoch now (for `--since 2h`).
+fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A process under a systemd service (its cgroup says `…/NAME.service`): what systemd says
+/// about that unit, so that the what-if knows whether a profile's drop-in or
+/// DefaultLimitNOFILE= reaches it. Best effort: without systemd nothing is added.
+fn service_of(snap: &mut Snapshot) {
+    let Some(name) = snap.process.cgroup.path.as_deref().and_then(|c| {
+        c.rsplit('/')
+            .find(|p| p.ends_with(".service") && !p.starts_with("user@"))
+            .map(str::to_string)
+    }) else {
+        return;
+    };
+    let Ok(name) = snapshot::unit::normalise_name(&name) else {
+        return;
+    };
+    match snapshot::unit::query(&name) {
+        Ok(u) => snap.process.unit = Some(u),
+        Err(e) => snap.notes.push(format!(
+            "the process runs under {name}, but systemd could not be asked about it ({e})"
+        )),
+    }
 }
 
 /// The process named by --pid, --process or --unit (with the unit's settings).
@@ -148,13 +190,21 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     };
     // With --with, the checks and --require judge the host as the profile would leave it.
     let found = match &with {
-        Some((_, (after, after_pred))) => checks::run(after, after_pred, &opts),
+        Some((_, (after, after_pred, reach))) => {
+            let mut found = checks::run(after, after_pred, &opts);
+            found.extend(unreached(reach));
+            found
+        }
         None => checks::run(&snap, &pred, &opts),
     };
     let report = render::CheckReport {
         snapshot: &snap,
         prediction: &pred,
-        with_profile: with.as_ref().map(|(n, (_, p))| (n.clone(), p)),
+        with_profile: with.as_ref().map(|(n, (_, p, reach))| render::WithProfile {
+            name: n.clone(),
+            after: p,
+            reach,
+        }),
         checks: &found,
         source,
     };
@@ -210,9 +260,32 @@ pub fn exit_code(found: &[checks::Check]) -> i32 {
     }
 }
 
-/// The host and the prediction as if `profile` were applied (nothing is changed).
-fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<(Snapshot, model::Prediction)> {
-    let (after, _plan) = crate::plan::what_if(snap, profile)?;
+/// The host and the prediction as if `profile` were applied (nothing is changed), and which
+/// of its settings reach the process.
+fn what_if(
+    snap: &Snapshot,
+    profile: &str,
+    sc: &Scenario,
+) -> Result<(Snapshot, model::Prediction, Vec<crate::plan::Reach>)> {
+    let (after, plan) = crate::plan::what_if(snap, profile)?;
     let pred = model::predict(&after, sc);
-    Ok((after, pred))
+    Ok((after, pred, plan.reach))
+}
+
+/// A warning for each setting of the profile that does not reach the process: the what-if
+/// does not count it.
+fn unreached(reach: &[crate::plan::Reach]) -> Vec<checks::Check> {
+    reach
+        .iter()
+        .filter(|r| !r.reaches)
+        .map(|r| checks::Check {
+            id: model::CheckId::NotReached,
+            severity: checks::Severity::Warning,
+            message: format!(
+                "{} is not counted in the what-if: {} → set it where the process is started",
+                r.setting, r.how
+            ),
+            ignored: false,
+        })
+        .collect()
 }

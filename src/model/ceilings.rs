@@ -91,6 +91,7 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
         assumptions: cx.assumptions,
         inputs: Vec::new(),
         range: None,
+        next: None,
     }
 }
 
@@ -651,6 +652,25 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
     out
 }
 
+/// The finite soft limit to start a node with so that the rung above `erlang_max_fds` (in the
+/// sorted ladder `cs`) becomes the limit: its fds, rounded up to a whole 1024, never at or
+/// below the table erts has now.
+pub(super) fn erlang_fd_target(snap: &Snapshot, sc: &Scenario, cs: &[Ceiling]) -> Option<u64> {
+    let e = super::erlang::caps(snap)?;
+    let i = cs.iter().position(|c| c.name == ERLANG_MAX_FDS)?;
+    let next = cs
+        .iter()
+        .skip(i + 1)
+        .find(|c| c.name != ERLANG_PORT_LIMIT || c.value > cs[i].value);
+    Some(match next {
+        Some(n) => fds_needed(snap, sc, n.value)
+            .div_ceil(1024)
+            .saturating_mul(1024)
+            .max(e.max_fds.value.saturating_add(1024)),
+        None => suggested_nofile(e.max_fds.value),
+    })
+}
+
 /// The lift of `erlang_max_fds`, written once the ladder is sorted: the finite soft limit to
 /// start the node with so that the next rung becomes the limit, and that `+Q` cannot help.
 fn erlang_max_fds_lift(snap: &Snapshot, sc: &Scenario, cs: &mut [Ceiling]) {
@@ -660,20 +680,7 @@ fn erlang_max_fds_lift(snap: &Snapshot, sc: &Scenario, cs: &mut [Ceiling]) {
     let Some(i) = cs.iter().position(|c| c.name == ERLANG_MAX_FDS) else {
         return;
     };
-    let next = cs
-        .iter()
-        .skip(i + 1)
-        .find(|c| c.name != ERLANG_PORT_LIMIT || c.value > cs[i].value);
-    let target = match next {
-        Some(n) => {
-            let fds = fds_needed(snap, sc, n.value);
-            // Round up to a whole 1024; never at or below what erts has now.
-            fds.div_ceil(1024)
-                .saturating_mul(1024)
-                .max(e.max_fds.value.saturating_add(1024))
-        }
-        None => suggested_nofile(e.max_fds.value),
-    };
+    let target = erlang_fd_target(snap, sc, cs).unwrap_or(0);
     let q = if e.port_limit_set {
         format!(
             "`+Q`/ERL_MAX_PORTS do not lift it (they size the port table, now {})",

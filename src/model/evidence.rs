@@ -7,6 +7,7 @@ use super::matcher::{MAX_LINE, cut, match_line};
 use super::patterns::Pattern;
 use crate::snapshot::LogLine;
 use crate::snapshot::Snapshot;
+use crate::snapshot::logtime::parse_iso;
 
 /// Only the kernel's own messages are evidence in the kernel log.
 pub fn kernel_only(p: &Pattern) -> bool {
@@ -68,8 +69,29 @@ fn check(severity: Severity, message: String) -> Check {
     }
 }
 
-/// One check per kernel limit message found (with count and first/last time seen), or one
-/// info check saying the log could not be read.
+/// The time from which kernel-log lines are evidence, and how to say it: `--since`, else the
+/// examined process's start (a line from before it is another process's, or its previous
+/// run's). `check` of the host (porttune's own process) takes what the log holds.
+pub fn window(snap: &Snapshot) -> Option<(u64, String)> {
+    let log = snap.kernel_log.as_ref()?;
+    if let Some(s) = &log.since {
+        return parse_iso(s).map(|t| (t, format!("since {s} (--since)")));
+    }
+    let p = &snap.process;
+    if p.is_self {
+        return None;
+    }
+    let started = p.started.as_deref()?;
+    let t = parse_iso(started)?;
+    let who = p
+        .pid
+        .map_or("the process".to_string(), |n| format!("PID {n}"));
+    Some((t, format!("since {who} started at {started}")))
+}
+
+/// One check per kernel limit message found in the window (with count and first/last time
+/// seen), an info check for evidence left out as older than the window, or one info check
+/// saying the log could not be read.
 pub fn checks(snap: &Snapshot) -> Vec<Check> {
     let Some(log) = &snap.kernel_log else {
         return Vec::new();
@@ -83,7 +105,21 @@ pub fn checks(snap: &Snapshot) -> Vec<Check> {
         )];
     }
     let source = log.source.as_deref().unwrap_or("the kernel log");
-    group(&log.lines)
+    let win = window(snap);
+    // A line whose time cannot be read cannot be placed in a window: not evidence then.
+    let (inside, before): (Vec<LogLine>, Vec<LogLine>) =
+        log.lines.iter().cloned().partition(|l| match &win {
+            Some((t, _)) => l
+                .seen
+                .as_deref()
+                .and_then(parse_iso)
+                .is_some_and(|s| s >= *t),
+            None => true,
+        });
+    let within = win
+        .as_ref()
+        .map_or(String::new(), |(_, w)| format!(", {w},"));
+    let mut out: Vec<Check> = group(&inside)
         .into_iter()
         .map(|g| {
             let p = g.pattern;
@@ -98,7 +134,7 @@ pub fn checks(snap: &Snapshot) -> Vec<Check> {
             check(
                 Severity::Warning,
                 format!(
-                    "{source} {when}: \"{}\" → {} already hit: {} → {}",
+                    "{source}{within} {when}: \"{}\" → {} already hit: {} → {}",
                     g.text,
                     p.ceiling.unwrap_or("a limit"),
                     p.mechanism,
@@ -106,7 +142,23 @@ pub fn checks(snap: &Snapshot) -> Vec<Check> {
                 ),
             )
         })
-        .collect()
+        .collect();
+    let older = group(&before);
+    if let (Some((_, w)), false) = (&win, older.is_empty()) {
+        let n: u64 = older.iter().map(|g| g.count).sum();
+        let last = older
+            .iter()
+            .filter_map(|g| g.last_seen.as_deref())
+            .max()
+            .map_or(String::new(), |l| format!(", the latest at {l},"));
+        out.push(check(
+            Severity::Info,
+            format!(
+                "{n} kernel-log line(s) of limits hit before the window{last} are not evidence here (evidence is taken {w}): another process's, or an earlier run's → --since TIME takes them in"
+            ),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -140,6 +192,7 @@ mod tests {
                     text: "TCP: request_sock_TCP: Possible SYN flooding on port 127.0.0.1:8080. Sending cookies.".into(),
                 },
             ],
+            since: None,
         };
         let c = checks(&snap(log));
         assert_eq!(c.len(), 2, "{c:?}");
@@ -167,12 +220,107 @@ mod tests {
         );
     }
 
+    fn line(seen: &str, text: &str) -> LogLine {
+        LogLine {
+            seen: Some(seen.into()),
+            text: text.into(),
+        }
+    }
+
+    /// A node started at 15:00 whose log holds a conntrack line from 14:00 (another
+    /// service's, before it started) and a SYN flood on its port at 15:05.
+    fn node_with_an_older_line() -> Snapshot {
+        let mut s = snap(KernelLog {
+            source: Some("syslog(2)".into()),
+            lines: vec![
+                line(
+                    "2026-11-30T14:00:00Z",
+                    "nf_conntrack: nf_conntrack: table full, dropping packet",
+                ),
+                line(
+                    "2026-11-30T15:05:00+0000",
+                    "TCP: request_sock_TCP: Possible SYN flooding on port 127.0.0.1:4369. Sending cookies.",
+                ),
+            ],
+            ..KernelLog::default()
+        });
+        s.process.pid = Some(4242);
+        s.process.started = Some("2026-11-30T15:00:00Z".into());
+        s
+    }
+
+    #[test]
+    fn evidence_is_what_was_logged_in_the_process_lifetime() {
+        let s = node_with_an_older_line();
+        let c = checks(&s);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].severity, Severity::Warning);
+        assert!(
+            c[0].message.starts_with(
+                "syslog(2), since PID 4242 started at 2026-11-30T15:00:00Z, at 2026-11-30T15:05:00+0000: \"TCP: request_sock_TCP: Possible SYN flooding"
+            ),
+            "{}",
+            c[0].message
+        );
+        assert!(
+            c.iter()
+                .all(|c| !c.message.contains("conntrack already hit")),
+            "{c:?}"
+        );
+        assert_eq!(c[1].severity, Severity::Info);
+        assert!(
+            c[1].message.starts_with("1 kernel-log line(s) of limits hit before the window, the latest at 2026-11-30T14:00:00Z, are not evidence here (evidence is taken since PID 4242 started at 2026-11-30T15:00:00Z)"),
+            "{}",
+            c[1].message
+        );
+
+        // --since before the start takes the older line in, and says so.
+        let mut wide = s.clone();
+        wide.kernel_log.as_mut().unwrap().since = Some("2026-11-30T13:00:00Z".into());
+        let c = checks(&wide);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c.iter().all(|c| c.severity == Severity::Warning), "{c:?}");
+        assert!(
+            c[0].message
+                .contains(", since 2026-11-30T13:00:00Z (--since), at 2026-11-30T14:00:00Z"),
+            "{}",
+            c[0].message
+        );
+        // --since after both: nothing in the window, both said to be older.
+        let mut narrow = s.clone();
+        narrow.kernel_log.as_mut().unwrap().since = Some("2026-11-30T16:00:00Z".into());
+        let c = checks(&narrow);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(
+            c[0].message.starts_with("2 kernel-log line(s)"),
+            "{}",
+            c[0].message
+        );
+
+        // The host (porttune's own process) has no lifetime window: every line counts.
+        let mut host = s.clone();
+        host.process.is_self = true;
+        let c = checks(&host);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(
+            c.iter()
+                .all(|c| c.severity == Severity::Warning && !c.message.contains("since")),
+            "{c:?}"
+        );
+        // A line without a time cannot be placed in a window.
+        let mut untimed = s.clone();
+        untimed.kernel_log.as_mut().unwrap().lines[1].seen = None;
+        let c = checks(&untimed);
+        assert!(c.iter().all(|c| c.severity == Severity::Info), "{c:?}");
+    }
+
     #[test]
     fn unreadable_is_said_and_absent_is_silent() {
         let c = checks(&snap(KernelLog {
             source: None,
             unreadable: Some("/dev/kmsg: Operation not permitted".into()),
             lines: vec![],
+            since: None,
         }));
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].severity, Severity::Info);

@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod fmt;
 pub mod inputs;
 pub mod knobs;
+pub mod lift;
 pub mod macos;
 pub mod matcher;
 pub mod names;
@@ -103,6 +104,9 @@ pub struct Prediction {
     /// Set when assumed values could move the prediction: the range it lies in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
+    /// The limit once the bottleneck is lifted as its `lift` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<lift::Next>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -145,5 +149,6 @@ pub fn predict(snap: &Snapshot, scenario: &Scenario) -> Prediction {
     let (snap, dropped) = assumed::prepare(snap);
     let mut p = ceilings::predict(&snap, scenario);
     assumed::finish(&snap, scenario, &mut p, dropped, ceilings::predict);
+    p.next = lift::next(&snap, scenario, &p, ceilings::predict);
     p
 }

@@ -102,6 +102,8 @@ names! {
         Require = "Require",
         /// `--require` cannot be judged: the verdict flips within an assumed value's range.
         CannotTell = "CannotTell",
+        /// `check --with`: a setting of the profile that does not reach the process.
+        NotReached = "NotReached",
         EphemeralPorts = "EphemeralPorts",
         ProcessFds = "ProcessFds",
         /// The `--require` check of the macOS `max_files_per_proc` ceiling: `--ignore` takes it
@@ -158,6 +160,7 @@ pub const IDS: &[CheckId] = {
     &[
         Require,
         CannotTell,
+        NotReached,
         EphemeralPorts,
         ProcessFds,
         SystemFiles,

@@ -22,20 +22,7 @@ fn parse_int(v: &str) -> Option<i128> {
 /// Turn a profile into a plan against `host`.
 pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Result<Plan> {
     let host_os = host.os();
-    if profile.os != host_os {
-        return Err(Error::Usage(format!(
-            "profile `{}` ({}) is for {}, and the host is {}: nothing was changed{}",
-            profile.name,
-            profile.source,
-            profile.os.label(),
-            host_os.label(),
-            if profile.os == Os::Macos {
-                ""
-            } else {
-                " (a macOS profile says `os: macos`; `porttune profiles list` shows macos-dev)"
-            }
-        )));
-    }
+    check_os(profile, host_os)?;
     let persist = opts.persist.unwrap_or(profile.persist);
     let mut plan = Plan {
         profile: profile.name.clone(),
@@ -49,10 +36,14 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
         nofile: profile.limits.nofile,
         nproc: profile.limits.nproc,
         erlang: profile.erlang.clone(),
+        limit_targets: profile.limits.targets.clone(),
         prediction: None,
+        root: opts.root.clone(),
+        reach: vec![],
     };
 
     let persisted = plan_sysctls(profile, host, &mut plan)?;
+    check_nr_open(profile, host, &mut plan)?;
 
     // Files by absolute path (before --root) → (content, scope, restart).
     let mut files = plan_limits(profile, host, &mut plan)?;
@@ -70,7 +61,7 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
             plan.skipped.push(Skipped {
                 key: "runtime.erlang".into(),
                 why: format!(
-                    "no `vm_args` or `unit` given: nowhere to write {}; the what-if still counts them",
+                    "no `vm_args` or `unit` given: nowhere to write {}, so no node gets them and the what-if does not count them",
                     persist::erl_flags(e.max_ports, e.max_processes)
                 ),
             });
@@ -137,6 +128,25 @@ pub fn build(profile: &Profile, host: &dyn HostView, opts: &PlanOptions) -> Resu
         }
     }
     Ok(plan)
+}
+
+/// A profile for one OS is not planned on another.
+fn check_os(profile: &Profile, host_os: Os) -> Result<()> {
+    if profile.os == host_os {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "profile `{}` ({}) is for {}, and the host is {}: nothing was changed{}",
+        profile.name,
+        profile.source,
+        profile.os.label(),
+        host_os.label(),
+        if profile.os == Os::Macos {
+            ""
+        } else {
+            " (a macOS profile says `os: macos`; `porttune profiles list` shows macos-dev)"
+        }
+    )))
 }
 
 /// The limits targets: running processes now (prlimit), and the files that carry limits and
@@ -461,6 +471,45 @@ fn plan_files(
                 file.display()
             ));
         }
+    }
+    Ok(())
+}
+
+/// `limits.nofile` above the host's fs.nr_open is refused unless the profile raises nr_open
+/// far enough; then that change goes first, so the kernel accepts the limits after it.
+fn check_nr_open(profile: &Profile, host: &dyn HostView, plan: &mut Plan) -> Result<()> {
+    const KEY: &str = "fs.nr_open";
+    let Some(pair) = profile.limits.nofile.filter(|_| host.os() != Os::Macos) else {
+        return Ok(());
+    };
+    let now = match host.sysctl(KEY) {
+        Cur::Value(v) => v.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    // What the profile leaves nr_open at (the planned value, or the value kept by `min`).
+    let planned = profile.sysctl.get(KEY).and_then(|_| {
+        plan.changes
+            .iter()
+            .find(|c| c.key == KEY)
+            .map(|c| c.to.clone())
+            .or_else(|| {
+                plan.unchanged
+                    .iter()
+                    .find(|u| u.key == KEY)
+                    .map(|u| u.value.clone())
+            })
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    });
+    let first =
+        validate::check_nofile_nr_open(pair.hard, now, planned).map_err(|msg| Error::Input {
+            path: profile.source.clone().into(),
+            line: None,
+            column: None,
+            msg: format!("{msg}; nothing was changed"),
+        })?;
+    if first && let Some(i) = plan.changes.iter().position(|c| c.key == KEY) {
+        let c = plan.changes.remove(i);
+        plan.changes.insert(0, c);
     }
     Ok(())
 }

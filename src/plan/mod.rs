@@ -15,10 +15,12 @@ mod build;
 pub mod files;
 mod host;
 pub mod launchd;
+pub mod reach;
 mod whatif;
 
 pub use build::*;
 pub use host::*;
+pub use reach::Reach;
 pub use whatif::*;
 
 use std::path::PathBuf;
@@ -146,8 +148,19 @@ pub struct Plan {
     pub nofile: Option<LimitPair>,
     pub nproc: Option<LimitPair>,
     pub erlang: Option<ErlangSection>,
+    /// Where the profile's limits go (the what-if credits them only where one reaches).
+    #[serde(skip)]
+    pub limit_targets: Vec<crate::profile::LimitTarget>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<WhatIf>,
+    /// The prefix of every persisted path (`--root`; "/" on a real host): recorded in the
+    /// journal, so a rollback restores only porttune's own files under it.
+    #[serde(skip)]
+    pub root: PathBuf,
+    /// Each setting and whether it reaches the process the what-if is for (filled by
+    /// `attach_prediction`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reach: Vec<Reach>,
 }
 
 /// For a live sysctl change this process may not make (a container, or not root): where it

@@ -8,6 +8,8 @@ use crate::model::{self, Prediction, Scenario};
 use crate::profile::Profile;
 use crate::snapshot::{Snapshot, Sourced};
 
+use super::reach::Reach;
+
 /// The settings table of a snapshot's OS (every OS but macOS is read as Linux).
 fn setting(snap: &Snapshot, key: &str) -> Option<&'static crate::settings::Setting> {
     crate::settings::find(snap.platform.os, key)
@@ -24,44 +26,60 @@ pub fn snapshot_set(snap: &mut Snapshot, key: &str, value: &str) -> bool {
     setting(snap, key).is_some_and(|s| (s.set)(snap, value))
 }
 
-/// Apply a plan to a snapshot: sysctls to their fields, the profile's limits to the examined
-/// process (as if it restarted under them), Erlang +Q/+P to the runtime.
-pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) {
+/// Apply a plan to a snapshot: the sysctls to their fields, then each limit and the Erlang
+/// flags only where one of the profile's targets reaches the examined process (as if it
+/// restarted under them, where that is what it takes). Returns what reaches and what does not.
+pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
+    let before = snap.clone();
+    let mut reach = Vec::new();
     for c in &plan.changes {
-        if let Action::Sysctl { key, new, .. } = &c.action {
-            snapshot_set(snap, key, new);
+        if let Action::Sysctl { key, new, .. } = &c.action
+            && snapshot_set(snap, key, new)
+        {
+            super::reach::sysctl(key, new, &mut reach);
         }
     }
-    let nofile_changed = plan.nofile.is_some();
-    if let Some(p) = plan.nofile {
-        snap.process.nofile = p.into();
+    let targets = &plan.limit_targets;
+    let nofile = plan
+        .nofile
+        .and_then(|p| super::reach::limit("nofile", p, targets, &before, snap, &mut reach));
+    if let Some(l) = nofile {
+        snap.process.nofile = l;
     }
-    if let Some(p) = plan.nproc {
-        snap.process.nproc = Some(p.into());
+    if let Some(l) = plan
+        .nproc
+        .and_then(|p| super::reach::limit("nproc", p, targets, &before, snap, &mut reach))
+    {
+        snap.process.nproc = Some(l);
     }
-    if let Some(e) = &plan.erlang {
-        let is_erlang = snap.runtime.kind.on_erlang() || snap.runtime.erlang.is_some();
-        if is_erlang {
-            let src = format!("profile {}", plan.profile);
-            let er = snap.runtime.erlang.get_or_insert_with(Default::default);
-            // The model rounds +Q/+P as erts does and derives max_fds from the new soft limit.
-            if let Some(q) = e.max_ports {
-                er.port_limit = Some(Sourced {
-                    value: q,
-                    source: format!("{src} (+Q {q})"),
-                });
-            }
-            if let Some(p) = e.max_processes {
-                er.process_limit = Some(Sourced {
-                    value: p,
-                    source: format!("{src} (+P {p})"),
-                });
-            }
-            if nofile_changed {
-                er.max_fds = None;
-            }
+    let is_erlang = snap.runtime.kind.on_erlang() || snap.runtime.erlang.is_some();
+    if let Some(e) = plan.erlang.as_ref().filter(|_| is_erlang) {
+        let flags = super::reach::erlang_flags(e, &before, &mut reach);
+        let src = format!("profile {}", plan.profile);
+        let er = snap.runtime.erlang.get_or_insert_with(Default::default);
+        // The model rounds +Q/+P as erts does and derives max_fds from the new soft limit.
+        if flags && let Some(q) = e.max_ports {
+            er.port_limit = Some(Sourced {
+                value: q,
+                source: format!("{src} (+Q {q})"),
+            });
+        }
+        if flags && let Some(p) = e.max_processes {
+            er.process_limit = Some(Sourced {
+                value: p,
+                source: format!("{src} (+P {p})"),
+            });
+        }
+        // A new limit reaches the node's fd table only when it restarts under it (not with
+        // prlimit on the running PID).
+        let restarted = reach.iter().any(|r| {
+            r.reaches && r.setting.starts_with("limits.nofile") && !r.setting.contains("pid:")
+        });
+        if nofile.is_some() && restarted {
+            er.max_fds = None;
         }
     }
+    reach
 }
 
 /// What the host would hold with a profile applied: the snapshot after, and the plan.
@@ -82,8 +100,19 @@ pub fn what_if(snap: &Snapshot, profile: &str) -> Result<(Snapshot, Plan)> {
 /// return the snapshot after.
 pub fn attach_prediction(plan: &mut Plan, before: &Snapshot, required: Option<u64>) -> Snapshot {
     let mut after = before.clone();
-    apply_to_snapshot(&mut after, plan);
+    plan.reach = apply_to_snapshot(&mut after, plan);
     let (b, a) = predict_pair(before, &after, &plan.scenario);
+    if let Some(req) = required.filter(|r| a.ceiling < *r) {
+        plan.warnings.push(format!(
+            "after this profile the predicted ceiling is {} ({}), below its own require.connections {req}{}",
+            a.ceiling,
+            a.bottleneck_str(),
+            match plan.reach.iter().find(|r| !r.reaches) {
+                Some(r) => format!("; {} does not reach the process: {}", r.setting, r.how),
+                None => String::new(),
+            }
+        ));
+    }
     plan.prediction = Some(WhatIf {
         required,
         before: b.ceiling,

@@ -13,6 +13,110 @@ pub fn kind_of(key: &str) -> Option<Kind> {
     kind_for(crate::snapshot::Os::Linux, key)
 }
 
+/// Sysctls whose value names a program the kernel runs as root (a core dump pipe, the
+/// module loader, the hotplug and power-off helpers) or that lets any program run one:
+/// porttune tunes connection limits and never sets these, from a profile or a journal.
+const RUNS_PROGRAMS: &[&str] = &[
+    "kernel.core_pattern",
+    "kernel.modprobe",
+    "kernel.hotplug",
+    "kernel.poweroff_cmd",
+    "kernel.usermodehelper.bset",
+    "kernel.usermodehelper.inheritable",
+    "fs.suid_dumpable",
+    "kernel.unprivileged_bpf_disabled",
+    "kernel.kptr_restrict",
+    "kernel.yama.ptrace_scope",
+    "kernel.kexec_load_disabled",
+    "kernel.modules_disabled",
+];
+
+/// Refuse a key from [`RUNS_PROGRAMS`].
+pub fn check_not_exec(key: &str) -> Result<(), String> {
+    if RUNS_PROGRAMS.contains(&key) {
+        return Err(format!(
+            "`{key}` is not a connection limit: it controls which programs the kernel runs, or who may run them; porttune never sets it"
+        ));
+    }
+    Ok(())
+}
+
+/// A `vm_args` path: absolute, no `..`, no control character (a newline would split the
+/// journal's and the plan's lines), and a file name ending in `.args` (`vm.args`): the files
+/// a rollback may restore are porttune's own, and a vm.args file is one by its name.
+pub fn check_vm_args_path(v: &str) -> Result<(), String> {
+    if v.chars().any(char::is_control) {
+        return Err(format!(
+            "`vm_args` \"{}\" holds a control character (a newline?): give one absolute path",
+            printable(v)
+        ));
+    }
+    if !v.starts_with('/') || v.split('/').any(|c| c == "..") {
+        return Err("`vm_args` must be an absolute path without `..`".into());
+    }
+    if !v.rsplit('/').next().is_some_and(|f| f.ends_with(".args")) {
+        return Err(format!(
+            "`vm_args` {v}: not a vm.args file (the name must end in `.args`, as `vm.args` does)"
+        ));
+    }
+    Ok(())
+}
+
+/// A limits.d domain as pam_limits reads it for `nofile`/`nproc` (limits.conf(5)): `*`, a
+/// user name, `@group`, a uid range `MIN:MAX` (either end may be empty) or `@MIN:MAX` for
+/// gids. `%group` counts only for `maxlogins`, so it is refused here; `#` would start a
+/// comment. Names use the portable charset (letters, digits, `_`, `.`, `-`, not leading
+/// `-`, at most 32 characters, an optional final `$`), nothing invisible.
+pub fn check_pam_domain(d: &str) -> Result<(), String> {
+    let name = |n: &str| {
+        let body = n.strip_suffix('$').unwrap_or(n);
+        !body.is_empty()
+            && n.len() <= 32
+            && !body.starts_with('-')
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    let range = |r: &str| {
+        r.split_once(':').is_some_and(|(a, b)| {
+            (!a.is_empty() || !b.is_empty())
+                && [a, b]
+                    .iter()
+                    .all(|x| x.is_empty() || x.parse::<u32>().is_ok())
+        })
+    };
+    let ok =
+        d == "*" || range(d) || d.strip_prefix('@').is_some_and(|g| name(g) || range(g)) || name(d);
+    if ok {
+        return Ok(());
+    }
+    let why = if d.starts_with('%') {
+        " (`%group` applies to maxlogins only: pam_limits ignores it for nofile and nproc; write `@group`)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "`pam_domain` \"{}\" is not a limits.d domain: give `*`, a user name, `@group`, a uid range `1000:1999` or `@MIN:MAX`{why}",
+        printable(d)
+    ))
+}
+
+/// `nofile: unlimited` cannot go to PAM: pam_limits would ask for RLIMIT_NOFILE infinity,
+/// the kernel refuses anything above fs.nr_open, and the session (a login, sudo, cron) then
+/// fails to open.
+pub fn check_pam_nofile(
+    targets: &[LimitTarget],
+    nofile: Option<crate::profile::LimitPair>,
+) -> Result<(), String> {
+    let unlimited = nofile.is_some_and(|p| {
+        p.soft == crate::snapshot::Rlim::Unlimited || p.hard == crate::snapshot::Rlim::Unlimited
+    });
+    if unlimited && targets.contains(&LimitTarget::Pam) {
+        return Err("`limits.nofile` cannot be `unlimited` for the `pam` target: pam_limits would set RLIMIT_NOFILE to infinity, which the kernel refuses (above fs.nr_open), and logins would fail; write a number no larger than fs.nr_open, e.g. `nofile: {soft: 1048576, hard: 1048576}`".into());
+    }
+    Ok(())
+}
+
 /// Normalise whitespace: one space between fields, no leading/trailing space.
 pub fn normalize(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -60,10 +164,21 @@ pub fn check_value_os(
     value: &str,
     unpriv_start: Option<i128>,
 ) -> Result<String, String> {
+    check_not_exec(key)?;
     if value.contains('\0') || value.contains('\n') || value.contains('\r') {
         return Err(format!(
             "value \"{}\" for `{key}` spans lines or holds a NUL byte: a sysctl value is one line",
             printable(value)
+        ));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, ' ' | '\t'))
+    {
+        return Err(format!(
+            "value \"{}\" for `{key}` holds the control character {:?}: sysctl values are printable text",
+            printable(value),
+            c
         ));
     }
     let v = normalize(value);
@@ -74,6 +189,20 @@ pub fn check_value_os(
         return Err(format!("value for `{key}` longer than 4096 bytes"));
     }
     let Some(kind) = kind_for(os, key) else {
+        // A macOS key porttune does not know is written by sysctl(8) from a LaunchDaemon at
+        // boot: its text must be plain words (letters, digits, `._:/@+-`), nothing a shell
+        // or a property list would read specially.
+        if os == crate::snapshot::Os::Macos
+            && !v.split(' ').all(|w| {
+                w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._:/@+-".contains(c))
+            })
+        {
+            return Err(format!(
+                "value \"{}\" for `{key}`: porttune does not know this macOS setting, so its value must be plain words of letters, digits and `._:/@+-`",
+                printable(&v)
+            ));
+        }
         // Unknown keys pass as text, but a number in them must read as the kernel reads it.
         for tok in v.split(' ') {
             if tok
@@ -179,6 +308,32 @@ pub fn check_bound_os(os: crate::snapshot::Os, key: &str, n: i128) -> Result<(),
     }
 }
 
+/// `limits.nofile` against the kernel's bound: a hard limit above `fs.nr_open` is refused by
+/// setrlimit (EPERM), by pam_limits and by systemd alike. `host_nr_open` is the host's value
+/// now; `profile_nr_open` what the same profile sets it to (`Some` when it raises it). Returns
+/// whether the profile's own nr_open is needed (then it is applied first).
+pub fn check_nofile_nr_open(
+    hard: crate::snapshot::Rlim,
+    host_nr_open: Option<u64>,
+    profile_nr_open: Option<u64>,
+) -> Result<bool, String> {
+    let (crate::snapshot::Rlim::Value(hard), Some(now)) = (hard, host_nr_open) else {
+        return Ok(false);
+    };
+    if hard <= now {
+        return Ok(false);
+    }
+    match profile_nr_open {
+        Some(n) if n >= hard => Ok(true),
+        Some(n) => Err(format!(
+            "`limits.nofile` hard {hard} is above fs.nr_open: this host has {now} and the profile sets {n}; the kernel refuses a hard limit above fs.nr_open (EPERM): raise `fs.nr_open` to at least {hard} in the profile's `sysctl`, or lower `limits.nofile`"
+        )),
+        None => Err(format!(
+            "`limits.nofile` hard {hard} is above this host's fs.nr_open {now}: the kernel refuses it (setrlimit EPERM; pam_limits and systemd fail the same way): add `fs.nr_open: {{min: {hard}}}` to the profile's `sysctl` (it is then applied first), or lower `limits.nofile` to at most {now}"
+        )),
+    }
+}
+
 /// Where limits go.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -216,6 +371,12 @@ pub fn check_unit(unit: &str) -> Result<(), String> {
     let suffix_ok = [".service", ".socket", ".scope", ".slice"]
         .iter()
         .any(|s| unit.ends_with(s) && unit.len() > s.len());
+    if unit.len() > 255 {
+        return Err(format!(
+            "unit name of {} characters: systemd allows at most 255",
+            unit.chars().count()
+        ));
+    }
     if unit.is_empty() || !ok_chars || unit.starts_with('.') || unit.contains("..") {
         return Err(format!(
             "`{}` is not a systemd unit name (letters, digits, `-_.@:`)",
@@ -323,6 +484,35 @@ mod tests {
         assert!(check_value("net.ipv4.tcp_rmem", "4096 131072 16777216", None).is_ok());
         assert!(check_value("net.ipv4.tcp_rmem", "4096 1 16777216", None).is_err());
         assert!(check_bound("net.ipv4.ip_local_port_range", 5).is_err());
+    }
+
+    #[test]
+    fn nofile_within_nr_open() {
+        use crate::snapshot::Rlim;
+        let m = 1_048_576;
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(m), Some(m), None),
+            Ok(false)
+        );
+        let e = check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), None).unwrap_err();
+        assert!(
+            e.contains("fs.nr_open 1048576") && e.contains("min: 2000000"),
+            "{e}"
+        );
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), Some(2_000_000)),
+            Ok(true)
+        );
+        assert!(check_nofile_nr_open(Rlim::Value(2_000_000), Some(m), Some(1_500_000)).is_err());
+        // Unknown host value, or no finite hard limit: nothing to compare.
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Value(2_000_000), None, None),
+            Ok(false)
+        );
+        assert_eq!(
+            check_nofile_nr_open(Rlim::Unlimited, Some(m), None),
+            Ok(false)
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct PredictionJson<'a> {
     /// Set when assumed values could move the ceiling: the range it lies in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<&'a Range>,
+    /// The limit once the bottleneck is lifted as its `lift` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<&'a crate::model::lift::Next>,
 }
 
 impl<'a> From<&'a Prediction> for PredictionJson<'a> {
@@ -33,6 +36,7 @@ impl<'a> From<&'a Prediction> for PredictionJson<'a> {
             tied: &p.tied,
             scenario: &p.scenario,
             range: p.range.as_ref(),
+            next: p.next.as_ref(),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct WithProfileJson<'a> {
     pub after: PredictionJson<'a>,
     pub ceilings_after: &'a [Ceiling],
     pub inputs_after: &'a [Input],
+    /// Each setting of the profile, whether it reaches the process, and how or why not.
+    pub reach: &'a [crate::plan::Reach],
 }
 
 /// The whole `check --format json` document.
@@ -136,16 +142,14 @@ impl<'a> CheckJson<'a> {
             } else {
                 "host"
             },
-            with_profile: r
-                .with_profile
-                .as_ref()
-                .map(|(name, after)| WithProfileJson {
-                    profile: name,
-                    before: p.into(),
-                    after: (*after).into(),
-                    ceilings_after: &after.ceilings,
-                    inputs_after: &after.inputs,
-                }),
+            with_profile: r.with_profile.as_ref().map(|w| WithProfileJson {
+                profile: &w.name,
+                before: p.into(),
+                after: w.after.into(),
+                ceilings_after: &w.after.ceilings,
+                inputs_after: &w.after.inputs,
+                reach: w.reach,
+            }),
         }
     }
 }

@@ -24,9 +24,18 @@ pub struct CheckReport<'a> {
     pub snapshot: &'a Snapshot,
     pub prediction: &'a Prediction,
     /// The prediction with a profile applied (`check --with`): before → after.
-    pub with_profile: Option<(String, &'a Prediction)>,
+    pub with_profile: Option<WithProfile<'a>>,
     pub checks: &'a [Check],
     pub source: String,
+}
+
+/// `check --with PROFILE`: the prediction as the profile would leave the process, and which
+/// of its settings reach the process.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithProfile<'a> {
+    pub name: String,
+    pub after: &'a Prediction,
+    pub reach: &'a [crate::plan::Reach],
 }
 
 pub use crate::model::fmt::thousands;

@@ -170,13 +170,21 @@ fn ladder(out: &mut String, p: &Prediction, o: &TextOptions) {
             Scope::Process => "",
         };
         text_line(out, &col, o.width, &format!("lift{scope}: {}", c.lift));
-        if let (true, Some(next)) = (head, p.next_after_bottleneck()) {
-            let t = format!(
-                "→ lift {} and the next limit is {} at {}",
-                c.name,
-                next.name,
-                thousands(next.value)
-            );
+        if let (true, Some(next)) = (head, &p.next) {
+            let t = if next.name == c.name {
+                format!(
+                    "→ lifted as far as it goes, {} is still the limit, at {}",
+                    c.name,
+                    thousands(next.value)
+                )
+            } else {
+                format!(
+                    "→ lift {} and the next limit is {} at {}",
+                    c.name,
+                    next.name,
+                    thousands(next.value)
+                )
+            };
             text_line(out, &col, o.width, &t);
         }
     }
@@ -281,23 +289,24 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
         r.source
     );
     out.push_str(&wrap::wrap(&on, w, "  ", "    "));
-    if let Some((name, after)) = &r.with_profile {
+    if let Some(wp) = &r.with_profile {
         let t = format!(
-            "{} {} → {} with profile {name} (bottleneck {} → {}); the checks below and --require judge the host with the profile applied",
+            "{} {} → {} with profile {} (bottleneck {} → {}); the checks below and --require judge the process with the profile applied, counting only the settings that reach it",
             "What-if:".bold(),
             thousands(p.ceiling),
-            thousands(after.ceiling).bold(),
+            thousands(wp.after.ceiling).bold(),
+            wp.name,
             p.bottleneck_str(),
-            after.bottleneck_str()
+            wp.after.bottleneck_str()
         );
         out.push('\n');
         out.push_str(&wrap::wrap(&t, w, "", "  "));
+        reach_block(&mut out, wp, w);
     }
     if o.brief {
         return brief_rest(out, r, o);
     }
-    let _ = writeln!(out, "\n{}", "Ladder (lowest first):".bold());
-    ladder(&mut out, p, o);
+    ladders(&mut out, r, o);
     if !p.rates.is_empty() {
         let _ = writeln!(out, "\n{}", "Churn (new connections per second):".bold());
         for r in &p.rates {
@@ -327,8 +336,49 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
             out.push_str(&wrap::wrap(&c.message, w, &first, "    "));
         }
     }
-    assumed_block(&mut out, p, s, w);
+    assumed_block(
+        &mut out,
+        r.with_profile.as_ref().map_or(p, |wp| wp.after),
+        s,
+        w,
+    );
     out
+}
+
+/// The ladder; with `--with`, the ladder now in numbers and then the one the checks judge,
+/// the profiled one, each named.
+fn ladders(out: &mut String, r: &CheckReport, o: &TextOptions) {
+    let p = r.prediction;
+    match &r.with_profile {
+        Some(wp) => {
+            let _ = writeln!(out, "\n{}", "Ladder now (lowest first):".bold());
+            let now = TextOptions { brief: true, ..*o };
+            ladder(out, p, &now);
+            let _ = writeln!(
+                out,
+                "\n{}",
+                format!("Ladder with profile {} (lowest first):", wp.name).bold()
+            );
+            ladder(out, wp.after, o);
+        }
+        None => {
+            let _ = writeln!(out, "\n{}", "Ladder (lowest first):".bold());
+            ladder(out, p, o);
+        }
+    }
+}
+
+/// Which of the profile's settings reach the process, and how or why not.
+fn reach_block(out: &mut String, wp: &super::WithProfile, w: usize) {
+    if wp.reach.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", format!("Reach of profile {}:", wp.name).bold());
+    for r in wp.reach {
+        let mark = if r.reaches { "+" } else { "-" };
+        let t = format!("{}: {}", r.setting, r.how);
+        out.push_str(&wrap::wrap(&t, w, &format!("  {mark} "), "    "));
+    }
 }
 
 /// "Assumed / not read": every assumed or unknown input with what reads it, then the model's
@@ -371,14 +421,27 @@ fn assumed_block(out: &mut String, p: &Prediction, s: &crate::snapshot::Snapshot
     }
 }
 
-/// `--brief`: the lift of the bottleneck, the ladder's numbers, one line per check.
+/// `--brief`: the lift of the bottleneck, the ladder's numbers, one line per check; with
+/// `--with`, the ladder now and the ladder with the profile, each named.
 fn brief_rest(mut out: String, r: &CheckReport, o: &TextOptions) -> String {
     let p = r.prediction;
-    if let Some(c) = p.bottleneck_ceiling() {
+    let judged = r.with_profile.as_ref().map_or(p, |wp| wp.after);
+    if let Some(c) = judged.bottleneck_ceiling() {
         out.push_str(&wrap::wrap(&c.lift, o.width, "  lift: ", "    "));
     }
     out.push('\n');
-    ladder(&mut out, p, o);
+    if let Some(wp) = &r.with_profile {
+        let _ = writeln!(out, "{}", "Ladder now:".bold());
+        ladder(&mut out, p, o);
+        let _ = writeln!(
+            out,
+            "{}",
+            format!("Ladder with profile {}:", wp.name).bold()
+        );
+        ladder(&mut out, wp.after, o);
+    } else {
+        ladder(&mut out, p, o);
+    }
     let count = |sev: Severity| r.checks.iter().filter(|c| c.severity == sev).count();
     let t = format!(
         "{} {} error(s), {} warning(s), {} info",

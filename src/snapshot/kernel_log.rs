@@ -1,24 +1,45 @@
-//! Read recent kernel-log evidence of limits already hit: the kernel ring buffer through
-//! /dev/kmsg, else `dmesg`, else the journal (`journalctl -k -b`). Records only the lines
-//! that match a kernel limit message (the caller says which: `model::evidence::is_evidence`),
-//! with their time.
-//! Bounded: at most MAX_RECORDS records or MAX_BYTES bytes, and each command is killed after
-//! COMMAND_TIMEOUT (1 s), so an unreadable log costs `check` at most about 2 s, usually a few ms.
+//! Read recent kernel-log evidence of limits already hit, newest first and in a window: the
+//! records since `since` (the examined process's start, or `--since`), at most the newest
+//! MAX_BYTES of the ring buffer. syslog(2) (SYSLOG_ACTION_READ_ALL, one call that hands over
+//! the newest bytes of the buffer, as `dmesg` reads it) first; /dev/kmsg (one record a read,
+//! at most MAX_RECORDS) where syslog(2) is refused or gives no times (a container's seccomp
+//! filter, printk.time=0); then `dmesg`, then the journal (`journalctl -k -b --since`). Keeps
+//! only the lines that match a kernel limit message (the caller says which:
+//! `model::evidence::is_evidence`), with their time, at most MAX_LINES.
+//! Each command is killed after COMMAND_TIMEOUT (1 s), so an unreadable log costs `check` at
+//! most about 2 s; a readable one about a millisecond.
 
 use std::io::Read;
 use std::time::Duration;
 
+use super::logtime::{iso_utc, parse_iso};
 use super::{KernelLog, LogLine};
 
-const MAX_RECORDS: usize = 100_000;
-const MAX_BYTES: usize = 16 << 20;
+const MAX_RECORDS: usize = 65_536;
+const MAX_BYTES: usize = 1 << 20;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Read the kernel log of this host. Never fails: says why when it cannot read it.
-pub fn read(keep: fn(&str) -> bool) -> KernelLog {
+/// Read the kernel log of this host from `since` (seconds since the epoch; None: all it
+/// holds). Never fails: says why when it cannot read it.
+pub fn read(keep: fn(&str) -> bool, since: Option<u64>) -> KernelLog {
     let mut why = Vec::new();
-    let denied = match kmsg() {
-        Ok(lines) => return found("/dev/kmsg", lines, keep),
+    let boot = boot_time();
+    match syslog_all() {
+        Ok(text) if boot.is_some() && text.lines().any(|l| parse_syslog(l).is_some()) => {
+            let lines = text.lines().filter_map(|l| {
+                let (usec, msg) = parse_syslog(l)?;
+                Some(LogLine {
+                    seen: boot.map(|b| iso_utc(b.saturating_add(usec / 1_000_000))),
+                    text: msg.to_string(),
+                })
+            });
+            return found("syslog(2)", lines, keep, since);
+        }
+        Ok(_) => why.push("syslog(2): no record with a time (printk.time=0?)".to_string()),
+        Err(e) => why.push(format!("syslog(2): {e}")),
+    }
+    let denied = match kmsg(boot, since) {
+        Ok(lines) => return found("/dev/kmsg", lines, keep, since),
         Err((e, denied)) => {
             why.push(format!("/dev/kmsg: {e}"));
             denied
@@ -28,27 +49,34 @@ pub fn read(keep: fn(&str) -> bool) -> KernelLog {
     // try only when /dev/kmsg is missing, not when it was refused.
     if !denied {
         match command("dmesg", &["--time-format", "iso", "--kernel"]) {
-            Ok(out) => return found("dmesg", out.lines().filter_map(parse_dmesg_iso), keep),
+            Ok(out) => {
+                let lines = out.lines().filter_map(parse_dmesg_iso);
+                return found("dmesg", lines, keep, since);
+            }
             Err(e) => why.push(format!("dmesg: {e}")),
         }
     }
-    match command(
-        "journalctl",
-        &[
-            "-k",
-            "-b",
-            "-q",
-            "--no-pager",
-            "-o",
-            "short-iso",
-            "-n",
-            "20000",
-        ],
-    ) {
+    let after = since.map(|t| format!("@{t}"));
+    let mut args = vec![
+        "-k",
+        "-b",
+        "-q",
+        "--no-pager",
+        "-o",
+        "short-iso",
+        "-n",
+        "20000",
+    ];
+    if let Some(a) = &after {
+        args.extend(["--since", a.as_str()]);
+    }
+    match command("journalctl", &args) {
         // The current boot always has kernel lines; none means no journal or no permission
-        // (journalctl shows an unprivileged user only their own messages, and exits 0).
-        Ok(out) if out.lines().any(|l| parse_journal(l).is_some()) => {
-            return found("journalctl -k", out.lines().filter_map(parse_journal), keep);
+        // (journalctl shows an unprivileged user only their own messages, and exits 0) — or,
+        // with --since, nothing logged since then.
+        Ok(out) if out.lines().any(|l| parse_journal(l).is_some()) || since.is_some() => {
+            let lines = out.lines().filter_map(parse_journal);
+            return found("journalctl -k", lines, keep, since);
         }
         Ok(_) => why.push(
             "journalctl -k: no kernel messages visible (no journal, or not in the systemd-journal/adm group)".into(),
@@ -62,18 +90,26 @@ pub fn read(keep: fn(&str) -> bool) -> KernelLog {
             why.join("; ")
         )),
         lines: Vec::new(),
+        since: None,
     }
 }
 
+/// The lines from `since` on (a line whose time cannot be read is kept: the model places
+/// it), then those `keep` says are evidence.
 fn found(
     source: &str,
     lines: impl IntoIterator<Item = LogLine>,
     keep: fn(&str) -> bool,
+    since: Option<u64>,
 ) -> KernelLog {
+    let in_window = lines.into_iter().filter(|l| {
+        since.is_none_or(|s| l.seen.as_deref().and_then(parse_iso).is_none_or(|t| t >= s))
+    });
     KernelLog {
         source: Some(source.to_string()),
         unreadable: None,
-        lines: keep_evidence(lines, keep),
+        lines: keep_evidence(in_window, keep),
+        since: None,
     }
 }
 
@@ -116,10 +152,46 @@ fn boot_time() -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Every record in the ring buffer: /dev/kmsg returns one record per read() and EAGAIN at
-/// the end when opened non-blocking.
+/// The newest bytes of the ring buffer as text, in one syscall: syslog(2)
+/// SYSLOG_ACTION_READ_ALL (3) with a buffer twice the ring's size
+/// (SYSLOG_ACTION_SIZE_BUFFER, 10; the text adds a prefix to each record), at most MAX_BYTES.
+/// Nothing is consumed or cleared. No crate wraps klogctl(3): this is its one unsafe call.
+fn syslog_all() -> Result<String, String> {
+    use nix::libc;
+    // SAFETY: SYSLOG_ACTION_SIZE_BUFFER takes no buffer (NULL, 0) and returns a size or -1.
+    let size = unsafe { libc::klogctl(10, std::ptr::null_mut(), 0) };
+    let len = usize::try_from(size)
+        .ok()
+        .filter(|&n| n > 0)
+        .map_or(MAX_BYTES, |n| n.saturating_mul(2).min(MAX_BYTES));
+    let mut buf = vec![0u8; len];
+    let c_len = libc::c_int::try_from(len).map_err(|e| e.to_string())?;
+    // SAFETY: the kernel writes at most `c_len` bytes into `buf`, which holds `len` bytes.
+    let n = unsafe { libc::klogctl(3, buf.as_mut_ptr().cast(), c_len) };
+    let n = usize::try_from(n).map_err(|_| std::io::Error::last_os_error().to_string())?;
+    buf.truncate(n.min(len));
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// One line of syslog(2)'s text, `<6>[   12.345678] MESSAGE`: microseconds since boot and
+/// the message. None without the time (printk.time=0).
+pub fn parse_syslog(line: &str) -> Option<(u64, &str)> {
+    let (_, rest) = line.strip_prefix('<')?.split_once('>')?;
+    let (ts, msg) = rest.strip_prefix('[')?.split_once(']')?;
+    let (s, us) = ts.trim().split_once('.')?;
+    let usec = s
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(1_000_000)?
+        .checked_add(us.parse().ok()?)?;
+    Some((usec, msg.strip_prefix(' ').unwrap_or(msg)))
+}
+
+/// The records in the ring buffer from `since` on: /dev/kmsg returns one record per read()
+/// and EAGAIN at the end when opened non-blocking; a record before the window is skipped on
+/// its header. At most MAX_RECORDS reads.
 /// Err: the reason, and whether it was a permission refusal.
-fn kmsg() -> Result<Vec<LogLine>, (String, bool)> {
+fn kmsg(boot: Option<u64>, since: Option<u64>) -> Result<Vec<LogLine>, (String, bool)> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .read(true)
@@ -129,15 +201,22 @@ fn kmsg() -> Result<Vec<LogLine>, (String, bool)> {
             let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
             (e.to_string(), denied)
         })?;
-    let boot = boot_time();
+    // µs since boot where the window starts
+    let from = match (boot, since) {
+        (Some(b), Some(s)) => s.saturating_sub(b).saturating_mul(1_000_000),
+        _ => 0,
+    };
     let mut buf = vec![0u8; 8192];
     let mut out = Vec::new();
-    let mut bytes = 0usize;
-    while out.len() < MAX_RECORDS && bytes < MAX_BYTES {
+    let mut reads = 0usize;
+    while reads < MAX_RECORDS {
+        reads += 1;
         match f.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                bytes += n;
+                if kmsg_usec(&buf[..n]).is_some_and(|u| u < from) {
+                    continue;
+                }
                 let rec = String::from_utf8_lossy(&buf[..n]);
                 if let Some(l) = parse_kmsg(&rec, boot) {
                     out.push(l);
@@ -156,31 +235,16 @@ fn kmsg() -> Result<Vec<LogLine>, (String, bool)> {
     Ok(out)
 }
 
+/// The timestamp of a /dev/kmsg record (`PRI,SEQ,TS_USEC,…;`), from its header only.
+fn kmsg_usec(record: &[u8]) -> Option<u64> {
+    let head = record.split(|b| *b == b';').next()?;
+    let ts = head.split(|b| *b == b',').nth(2)?;
+    std::str::from_utf8(ts).ok()?.parse().ok()
+}
+
 /// Run a command with a time limit and an output cap; Err with its stderr when it fails.
 fn command(program: &str, args: &[&str]) -> Result<String, String> {
     super::command::run(program, args, COMMAND_TIMEOUT, MAX_BYTES)
-}
-
-/// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (UTC, proleptic Gregorian).
-pub fn iso_utc(epoch_s: u64) -> String {
-    let days = (epoch_s / 86_400) as i64;
-    let secs = epoch_s % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
 }
 
 /// One /dev/kmsg record: `PRI,SEQ,TS_USEC,FLAGS[,…];MESSAGE` then continuation lines. The
@@ -228,13 +292,6 @@ pub fn parse_journal(line: &str) -> Option<LogLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso_utc(1_796_052_131), "2026-11-30T15:22:11Z");
-    }
 
     #[test]
     fn formats() {

@@ -421,6 +421,22 @@ pub fn open_fds_below(proc_root: &Path, who: &str, limit: Option<u64>) -> Option
     FdTable::read(proc_root, who).map(|t| t.count_below(limit))
 }
 
+/// When the process at `base` started, in seconds since the epoch: its starttime (clock
+/// ticks after boot, /proc/PID/stat) after the boot time (/proc/stat btime).
+fn started(proc_root: &Path, base: &Path) -> Option<u64> {
+    use procfs::FromRead;
+    let stat = procfs::process::Stat::from_file(base.join("stat")).ok()?;
+    let btime = std::fs::read_to_string(proc_root.join("stat"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    let tps = procfs::ticks_per_second().max(1);
+    btime.checked_add(stat.starttime / tps)
+}
+
 pub(crate) fn limit_of(l: &procfs::process::Limit) -> Limit {
     let conv = |v: &procfs::process::LimitValue| match v {
         procfs::process::LimitValue::Unlimited => Rlim::Unlimited,
@@ -522,6 +538,7 @@ pub fn process(
         comm: super::target::read_comm(&base),
         unit: None,
         cmdline,
+        started: started(&roots.proc, &base).map(super::logtime::iso_utc),
         nofile,
         open_fds: fds.map_or(0, |f| f.count_below(nofile.soft.value())),
         listening_sockets: held.listening,

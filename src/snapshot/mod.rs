@@ -14,6 +14,7 @@ pub mod kernel_log;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod listening;
+pub mod logtime;
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub mod macos;
 pub mod macos_parse;
@@ -81,6 +82,10 @@ pub struct KernelLog {
     /// The lines that match a kernel limit message, oldest first (at most 200).
     #[serde(default)]
     pub lines: Vec<LogLine>,
+    /// `--since`: only lines from this time on are evidence (ISO 8601). Without it, a
+    /// process's lines are those since it started (`process.started`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// One kernel-log line and when it was logged (as the log gives it; None if unknown).
@@ -397,6 +402,9 @@ pub struct Process {
     pub unit: Option<unit::Unit>,
     #[serde(default)]
     pub cmdline: Vec<String>,
+    /// When it started (ISO 8601, UTC; Linux: /proc/PID/stat starttime after boot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
     pub nofile: Limit,
     /// File descriptors open now.
     #[serde(default)]
@@ -424,6 +432,7 @@ impl Default for Process {
             comm: None,
             unit: None,
             cmdline: Vec::new(),
+            started: None,
             nofile: Limit {
                 soft: Rlim::Value(1024),
                 hard: Rlim::Value(4096),

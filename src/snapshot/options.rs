@@ -29,6 +29,9 @@ pub struct ProbeOptions {
     pub nofile: Option<Limit>,
     /// The runtime's version (the JDK's, for the macOS MaxFDLimit rule).
     pub runtime_version: Option<String>,
+    /// `--since` (seconds since the epoch): kernel-log lines from then on are evidence,
+    /// instead of those since the examined process started.
+    pub since: Option<u64>,
     /// A HAProxy configuration (file or directory) instead of the process's `-f`.
     pub haproxy_conf: Option<PathBuf>,
     /// A catalog server's configuration file instead of the process's (`--config`).

@@ -29,7 +29,17 @@ pub fn probe(opts: &ProbeOptions) -> Result<Snapshot> {
     if let Some(keep) = opts.kernel_log
         && opts.proc_root.is_none()
     {
-        snap.kernel_log = Some(super::kernel_log::read(keep));
+        // The window: --since, else the examined process's lifetime (porttune's own is not
+        // a window: `check` of the host reads what the log holds).
+        let started = snap.process.started.as_deref();
+        let since = opts.since.or_else(|| {
+            started
+                .filter(|_| !snap.process.is_self)
+                .and_then(super::logtime::parse_iso)
+        });
+        let mut log = super::kernel_log::read(keep, since);
+        log.since = opts.since.map(super::logtime::iso_utc);
+        snap.kernel_log = Some(log);
     }
     snap.runtime.version = opts.runtime_version.clone();
     Ok(snap)
@@ -567,9 +577,10 @@ fn add_erlang(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     Ok(())
 }
 
-/// The fd table a running node sized at boot, when it can be read: the soft limit of its
-/// `erl_child_setup` child (started at boot, keeps the boot-time limit). Otherwise `None`, and
-/// the model derives it from the node's current soft limit and says so.
+/// The fd table a running node sized at boot, when it can be read: argv[1] of its
+/// `erl_child_setup` child (erts passes its `max_files` there), else that child's soft limit
+/// (it keeps the boot-time one). Otherwise `None`, and the model says the boot-time table was
+/// not read and what it assumed.
 #[cfg(target_os = "linux")]
 fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
     let root = opts
@@ -577,21 +588,54 @@ fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("/proc"));
     let pid = opts.pid?;
-    let child = std::fs::read_dir(&root).ok()?.flatten().find_map(|e| {
-        let name = e.file_name().to_string_lossy().into_owned();
-        name.parse::<u32>().ok()?;
-        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-        // "PID (comm) S PPID ..."
-        let (comm, rest) = stat.split_once(") ")?;
-        let comm = comm.split_once(" (")?.1;
-        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
-        (ppid == pid && comm == "erl_child_setup").then_some(name)
-    })?;
-    let (nofile, _) = super::linux::limits(&root, &child).ok()?;
+    let child = erl_child_setup_of(&root, pid)?;
+    let base = root.join(child.to_string());
+    let argv = crate::fsio::read_bounded_io(&base.join("cmdline"), 4096).ok();
+    if let Some(n) = argv.as_deref().and_then(erlang::child_setup_max_files) {
+        return Some(Sourced {
+            value: n,
+            source: format!(
+                "argv[1] of erl_child_setup (PID {child}): erts' fd table, sized at boot"
+            ),
+        });
+    }
+    let (nofile, _) = super::linux::limits(&root, &child.to_string()).ok()?;
     nofile.soft.value().map(|v| Sourced {
         value: v,
         source: format!("soft RLIMIT_NOFILE at boot (from erl_child_setup, PID {child})"),
     })
+}
+
+/// The `erl_child_setup` child of a node: among the children its threads list
+/// (`/proc/PID/task/*/children`), else among every process whose parent it is.
+#[cfg(target_os = "linux")]
+fn erl_child_setup_of(root: &std::path::Path, pid: u32) -> Option<u32> {
+    let is_it = |c: u32| {
+        super::target::ppid(root, c) == Some(pid)
+            && super::target::read_comm(&root.join(c.to_string())).as_deref()
+                == Some("erl_child_setup")
+    };
+    let mut listed: Vec<u32> = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(root.join(pid.to_string()).join("task")) {
+        for t in tasks.flatten().take(65536) {
+            if let Ok(b) = crate::fsio::read_bounded_io(&t.path().join("children"), 1 << 16) {
+                listed.extend(
+                    String::from_utf8_lossy(&b)
+                        .split_whitespace()
+                        .filter_map(|w| w.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    if let Some(c) = listed.into_iter().find(|c| is_it(*c)) {
+        return Some(c);
+    }
+    std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .take(4_194_304)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|c| is_it(*c))
 }
 
 #[cfg(not(target_os = "linux"))]

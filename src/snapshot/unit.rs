@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 const MAX_OUTPUT: u64 = 64 * 1024;
 
 /// The properties asked for.
-const PROPERTIES: &str = "Id,LoadState,ActiveState,MainPID,LimitNOFILE,LimitNOFILESoft,TasksMax,MemoryMax,ControlGroup,FragmentPath";
+const PROPERTIES: &str = "Id,LoadState,ActiveState,MainPID,LimitNOFILE,LimitNOFILESoft,TasksMax,MemoryMax,ControlGroup,FragmentPath,DropInPaths";
 
 /// What systemd says about a unit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -38,6 +38,33 @@ pub struct Unit {
     /// The unit file, for `systemctl edit`.
     #[serde(default)]
     pub fragment_path: Option<String>,
+    /// Whether the unit file or one of its drop-ins sets LimitNOFILE= itself (then systemd's
+    /// DefaultLimitNOFILE= does not reach it). None: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sets_limit_nofile: Option<bool>,
+    /// The unit's drop-in files (`DropInPaths=`), read for LimitNOFILE= lines.
+    #[serde(skip)]
+    pub drop_in_paths: Vec<String>,
+}
+
+/// Most bytes read from a unit file or drop-in.
+const MAX_UNIT_FILE: u64 = 1 << 20;
+
+/// Whether any of these unit files sets `LimitNOFILE=` in its text (a `[Service]` line; a
+/// later empty assignment resets it, as systemd reads them in order). None when one cannot
+/// be read. Only the key is looked for; nothing of the file is shown.
+pub fn sets_limit_nofile(files: &[String]) -> Option<bool> {
+    let mut set = false;
+    for f in files {
+        let text = crate::fsio::read_bounded_io(std::path::Path::new(f), MAX_UNIT_FILE).ok()?;
+        for line in String::from_utf8_lossy(&text).lines() {
+            let line = line.trim();
+            if let Some(v) = line.strip_prefix("LimitNOFILE=") {
+                set = !v.trim().is_empty();
+            }
+        }
+    }
+    Some(set)
 }
 
 /// A unit name systemd would accept: letters, digits and `:-_.\@`, at most 256 bytes. A
@@ -95,6 +122,9 @@ pub fn parse_show(name: &str, out: &[u8]) -> Unit {
             b"MemoryMax" => u.memory_max = rlim(&val),
             b"ControlGroup" => u.control_group = some(val),
             b"FragmentPath" => u.fragment_path = some(val),
+            b"DropInPaths" => {
+                u.drop_in_paths = val.split_whitespace().map(str::to_string).collect()
+            }
             b"LoadState" if val == "not-found" => u.active_state = Some("not-found".into()),
             _ => {}
         }
@@ -150,7 +180,13 @@ pub fn query(name: &str) -> Result<Unit> {
             "--unit {name}: {prog} show failed: {why}; --unit needs a running systemd: use --pid or --process instead"
         )));
     }
-    let u = parse_show(name, &out);
+    let mut u = parse_show(name, &out);
+    if let Some(f) = &u.fragment_path {
+        let files: Vec<String> = std::iter::once(f.clone())
+            .chain(u.drop_in_paths.iter().cloned())
+            .collect();
+        u.sets_limit_nofile = sets_limit_nofile(&files);
+    }
     match (u.main_pid, u.active_state.as_deref()) {
         (_, Some("not-found")) => Err(Error::Usage(format!(
             "--unit {name}: no such unit (systemctl list-units --type=service lists them)"
@@ -225,5 +261,24 @@ mod tests {
         );
         let stopped = parse_show("y.service", b"MainPID=0\nActiveState=inactive\n");
         assert_eq!(stopped.main_pid, None);
+        let u = parse_show("z.service", b"DropInPaths=/a/x.conf /b/y.conf\n");
+        assert_eq!(u.drop_in_paths, ["/a/x.conf", "/b/y.conf"]);
+    }
+
+    #[test]
+    fn limit_nofile_in_unit_files() {
+        let d = tempfile::tempdir().unwrap();
+        let unit = d.path().join("web.service");
+        let dropin = d.path().join("porttune.conf");
+        std::fs::write(&unit, "[Service]\nExecStart=/bin/web\n").unwrap();
+        std::fs::write(&dropin, "[Service]\nLimitNOFILE=65536\n").unwrap();
+        let p = |f: &std::path::Path| f.display().to_string();
+        assert_eq!(sets_limit_nofile(&[p(&unit)]), Some(false));
+        assert_eq!(sets_limit_nofile(&[p(&unit), p(&dropin)]), Some(true));
+        // An empty assignment later resets it.
+        let reset = d.path().join("reset.conf");
+        std::fs::write(&reset, "[Service]\nLimitNOFILE=\n").unwrap();
+        assert_eq!(sets_limit_nofile(&[p(&dropin), p(&reset)]), Some(false));
+        assert_eq!(sets_limit_nofile(&[p(&d.path().join("missing"))]), None);
     }
 }

@@ -31,6 +31,28 @@ pub fn effective_table(requested: u64) -> u64 {
         .min(MAX_TABLE)
 }
 
+/// The fd table a node sized at boot, from the command line of its `erl_child_setup` child
+/// (`/proc/PID/cmdline`, arguments separated by NUL): erts starts it as `erl_child_setup
+/// MAX_FILES`, and the child reads its argv[1] as the number of fds to manage (erlang/otp
+/// `erts/emulator/sys/unix/erl_child_setup.c`, `main`: `sscanf(argv[1], "%d", &max_files)`;
+/// `sys_drivers.c` passes erts' `max_files`). `None` unless argv[0] is erl_child_setup and
+/// argv[1] a positive int.
+pub fn child_setup_max_files(cmdline: &[u8]) -> Option<u64> {
+    let mut args = cmdline.split(|b| *b == 0);
+    let argv0 = args.next()?;
+    let name = argv0.rsplit(|b| *b == b'/').next()?;
+    if name != b"erl_child_setup" {
+        return None;
+    }
+    let n = std::str::from_utf8(args.next()?).ok()?;
+    if n.is_empty() || n.len() > 10 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse::<u64>()
+        .ok()
+        .filter(|v| (1..=i32::MAX as u64).contains(v))
+}
+
 /// Emulator flags found, in order; the last of each wins.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Flags {
@@ -210,6 +232,29 @@ mod tests {
         );
         assert_eq!(inet_backend(&w("-kernel inet_backend")), None);
         assert_eq!(inet_backend(&w("+Q 8192")), None);
+    }
+
+    #[test]
+    fn child_setup_argv() {
+        assert_eq!(
+            child_setup_max_files(b"erl_child_setup\x003000\x00"),
+            Some(3000)
+        );
+        assert_eq!(
+            child_setup_max_files(b"/usr/lib/erlang/erts-13.1.5/bin/erl_child_setup\x0024576"),
+            Some(24576)
+        );
+        for bad in [
+            &b"erl_child_setup\x00"[..],
+            b"erl_child_setup",
+            b"erl_child_setup\x00-1\x00",
+            b"erl_child_setup\x0099999999999\x00",
+            b"erl_child_setup\x00 3000\x00",
+            b"sh\x003000\x00",
+            b"",
+        ] {
+            assert_eq!(child_setup_max_files(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,372 @@
+//! Which of a profile's settings reach the examined process, and when (docs/model.md,
+//! "What-if: only what reaches the process").
+//!
+//! A profile writes to places: a unit's drop-in, systemd's DefaultLimitNOFILE=, limits.d, a
+//! running PID, a vm.args, the kernel's sysctls. Each place reaches some processes and not
+//! others: limits.d only PAM login sessions, DefaultLimitNOFILE= only services whose unit sets
+//! no LimitNOFILE= of its own, a drop-in only its unit, and all of them only after a restart. A
+//! start script's `ulimit -n` is reached by none. Hard limits stop at fs.nr_open and, in a
+//! container without CAP_SYS_RESOURCE, at the hard limit the container was given. The what-if
+//! credits a setting only where it reaches; the others are listed with the reason.
+
+use serde::Serialize;
+
+use crate::profile::{ErlangSection, LimitPair, LimitTarget};
+use crate::snapshot::{Limit, Os, Rlim, RuntimeKind, Snapshot};
+
+/// One setting of the profile and whether it reaches the process.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Reach {
+    /// The setting, as the profile gives it (`limits.nofile 1048576:1048576`, `+Q 1048576`).
+    pub setting: String,
+    pub reaches: bool,
+    /// How and when it reaches the process, or why it does not.
+    pub how: String,
+}
+
+/// How the examined process was started, as far as the snapshot says.
+enum Who<'a> {
+    /// porttune's own process, or a snapshot of no particular process: what a process started
+    /// on this host after the profile gets.
+    Host,
+    /// A running process.
+    Process {
+        pid: u32,
+        /// The systemd service it runs under (`--unit`, or its cgroup).
+        service: Option<&'a str>,
+        /// A login session scope (PAM limits were applied at login).
+        session: Option<&'a str>,
+        cgroup: Option<&'a str>,
+        /// Whether its unit sets LimitNOFILE= itself (None: not read).
+        unit_sets_nofile: Option<bool>,
+    },
+}
+
+/// The last component of a cgroup path that `pred` accepts (`nginx.service` of
+/// `/system.slice/nginx.service`).
+fn cgroup_part(path: &str, pred: impl Fn(&str) -> bool) -> Option<&str> {
+    path.split('/').rev().find(|p| pred(p))
+}
+
+fn who(snap: &Snapshot) -> Who<'_> {
+    let p = &snap.process;
+    let Some(pid) = p.pid.filter(|_| !p.is_self) else {
+        return Who::Host;
+    };
+    let cgroup = p.cgroup.path.as_deref();
+    let service = p.unit.as_ref().map(|u| u.name.as_str()).or_else(|| {
+        cgroup.and_then(|c| cgroup_part(c, |s| s.ends_with(".service") && !s.starts_with("user@")))
+    });
+    let session =
+        cgroup.and_then(|c| cgroup_part(c, |s| s.starts_with("session-") && s.ends_with(".scope")));
+    Who::Process {
+        pid,
+        service,
+        session,
+        cgroup,
+        unit_sets_nofile: p.unit.as_ref().and_then(|u| u.sets_limit_nofile),
+    }
+}
+
+fn describe(service: Option<&str>, session: Option<&str>, cgroup: Option<&str>) -> String {
+    match (service, session, cgroup) {
+        (Some(s), _, _) => format!("it runs under {s}"),
+        (None, Some(s), _) => format!("it runs in login session {s}"),
+        (None, None, Some(c)) => format!(
+            "it runs under no systemd service and no login session (cgroup {c}): its limit comes from whatever started it (a start script's `ulimit -n`), which no profile changes"
+        ),
+        (None, None, None) => "how it was started is not recorded (no cgroup in the snapshot): no profile target is known to reach it".to_string(),
+    }
+}
+
+/// Whether the limit written to `target` reaches the process: `Ok(when)` or `Err(why not)`.
+fn limit_reaches(t: &LimitTarget, w: &Who, erlang: bool) -> Result<String, String> {
+    let restart = if erlang {
+        " (erts sizes its fd table at boot)"
+    } else {
+        ""
+    };
+    match (t, w) {
+        (LimitTarget::Pam, Who::Host) => {
+            Ok("processes started from a new login session (pam_limits reads limits.d at login)".into())
+        }
+        (LimitTarget::SystemdDefault, Who::Host) => Ok(
+            "services started after `systemctl daemon-reexec` whose unit sets no LimitNOFILE= of its own".into(),
+        ),
+        (LimitTarget::Launchd, Who::Host) => {
+            Ok("processes launchd starts from now on (restart running ones)".into())
+        }
+        (LimitTarget::Systemd { unit }, Who::Host) => Err(format!(
+            "only {unit} reads its drop-in, not the process examined here; `porttune check --unit {unit} --with …` shows the what-if for it"
+        )),
+        (LimitTarget::Pid { pid }, Who::Host) => Err(format!(
+            "pid:{pid} changes that process only, not the one examined here"
+        )),
+        (LimitTarget::Pid { pid: n }, Who::Process { pid, .. }) => {
+            if n == pid {
+                Ok(format!("now, with prlimit on PID {pid}{}", if erlang { "; its fd table stays as erts sized it at boot" } else { "" }))
+            } else {
+                Err(format!("pid:{n} is another process than PID {pid}"))
+            }
+        }
+        (LimitTarget::Systemd { unit }, Who::Process { pid, service, session, cgroup, .. }) => {
+            if *service == Some(unit.as_str()) {
+                Ok(format!("{unit} via its drop-in, after `systemctl daemon-reload && systemctl restart {unit}`{restart}"))
+            } else {
+                Err(format!("does not reach PID {pid}: {}", describe(*service, *session, *cgroup)))
+            }
+        }
+        (LimitTarget::SystemdDefault, Who::Process { pid, service, session, cgroup, unit_sets_nofile }) => match (service, unit_sets_nofile) {
+            (Some(s), Some(false)) => Ok(format!("{s} (its unit sets no LimitNOFILE=), after `systemctl daemon-reexec` and a restart of {s}{restart}")),
+            (Some(s), Some(true)) => Err(format!("does not reach PID {pid}: {s} sets its own LimitNOFILE=, which overrides DefaultLimitNOFILE=")),
+            (Some(s), None) => Err(format!("not known to reach PID {pid}: whether {s} sets its own LimitNOFILE= (which would override DefaultLimitNOFILE=) was not read; `systemctl cat {s}` shows it, `check --unit {s}` reads it")),
+            (None, _) => Err(format!("does not reach PID {pid}: DefaultLimitNOFILE= applies to systemd services only, and {}", describe(None, *session, *cgroup))),
+        },
+        (LimitTarget::Pam, Who::Process { pid, service, session, cgroup, .. }) => match (service, session) {
+            (None, Some(s)) => Ok(format!("PID {pid} once restarted from a new login session (it runs in {s}; pam_limits applies at login){restart}")),
+            (Some(s), _) => Err(format!("does not reach PID {pid}: it runs under {s}, and limits.d applies to PAM login sessions only, not to systemd services")),
+            (None, None) => Err(format!("does not reach PID {pid}: limits.d applies to PAM login sessions, and {}", describe(None, None, *cgroup))),
+        },
+        (LimitTarget::Launchd, Who::Process { pid, .. }) => Ok(format!(
+            "PID {pid} if launchd starts it, after a restart{restart}"
+        )),
+    }
+}
+
+/// The hard limit a reaching setting can really give: at most fs.nr_open (after the profile),
+/// and in a container without CAP_SYS_RESOURCE at most the hard limit the process has now.
+fn cap(snap_after: &Snapshot, before: &Snapshot, want: Limit) -> (Limit, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut hard = want.hard;
+    let mut soft = want.soft;
+    if snap_after.platform.os != Os::Macos {
+        let nr = snap_after.fs.nr_open.unwrap_or(1 << 20);
+        if hard > Rlim::Value(nr) {
+            notes.push(format!(
+                "the hard limit {hard} is capped at fs.nr_open {nr} (the kernel refuses more: EPERM)"
+            ));
+            hard = Rlim::Value(nr);
+        }
+        let locked = before.platform.container.is_some() && !before.process.caps.sys_resource;
+        let now = before.process.nofile.hard;
+        if locked && hard > now {
+            notes.push(format!(
+                "the hard limit {hard} is capped at {now}: this container has no CAP_SYS_RESOURCE, so nothing in it can raise a hard limit (set it where the container is started: `--ulimit nofile=N:N`)"
+            ));
+            hard = now;
+        }
+    }
+    if soft > hard {
+        soft = hard;
+    }
+    (Limit { soft, hard }, notes)
+}
+
+/// What the profile's rlimit `what` becomes for the process: the reach of each target, and
+/// the limit credited (None: no target reaches it).
+pub(super) fn limit(
+    what: &str,
+    pair: LimitPair,
+    targets: &[LimitTarget],
+    before: &Snapshot,
+    after: &Snapshot,
+    out: &mut Vec<Reach>,
+) -> Option<Limit> {
+    let w = who(before);
+    let erlang = before.runtime.kind == RuntimeKind::Erlang;
+    let mut credited = None;
+    for t in targets {
+        let setting = format!("limits.{what} {}:{} → {t}", pair.soft, pair.hard);
+        match limit_reaches(t, &w, erlang) {
+            Ok(how) => {
+                let (l, notes) = if what == "nofile" {
+                    cap(after, before, pair.into())
+                } else {
+                    (pair.into(), Vec::new())
+                };
+                let how = if notes.is_empty() {
+                    format!("reaches {how}")
+                } else {
+                    format!("reaches {how}; {}", notes.join("; "))
+                };
+                out.push(Reach {
+                    setting,
+                    reaches: true,
+                    how,
+                });
+                credited.get_or_insert(l);
+            }
+            Err(why) => out.push(Reach {
+                setting,
+                reaches: false,
+                how: why,
+            }),
+        }
+    }
+    credited
+}
+
+/// Whether the profile's +Q/+P reach the node: only where the profile has somewhere to write
+/// them (a vm.args, or the unit's ERL_FLAGS) that the node reads.
+pub(super) fn erlang_flags(e: &ErlangSection, before: &Snapshot, out: &mut Vec<Reach>) -> bool {
+    let mut flags = Vec::new();
+    if let Some(q) = e.max_ports {
+        flags.push(format!("+Q {q}"));
+    }
+    if let Some(p) = e.max_processes {
+        flags.push(format!("+P {p}"));
+    }
+    if flags.is_empty() {
+        return false;
+    }
+    let setting = format!("runtime.erlang {}", flags.join(" "));
+    let w = who(before);
+    let res: Result<String, String> = match (&e.vm_args, &e.unit, &w) {
+        (None, None, _) => Err(
+            "nowhere to write them: the profile names no `vm_args` and no `unit`, so no node reads them"
+                .into(),
+        ),
+        (_, Some(u), Who::Process { service, .. }) if *service == Some(u.as_str()) => Ok(format!(
+            "{u} via ERL_FLAGS in its drop-in, after `systemctl daemon-reload && systemctl restart {u}`"
+        )),
+        (Some(v), _, Who::Process { pid, .. }) => Ok(format!(
+            "PID {pid} after a restart, if it is started with {v} (porttune does not see which vm.args a running node read)"
+        )),
+        (None, Some(u), Who::Process { pid, service, session, cgroup, .. }) => Err(format!(
+            "only {u} gets ERL_FLAGS, and PID {pid} is not it: {}",
+            describe(*service, *session, *cgroup)
+        )),
+        (Some(v), _, Who::Host) => Ok(format!("a node started with {v}")),
+        (None, Some(u), Who::Host) => Ok(format!("a node started as {u}")),
+    };
+    let reaches = res.is_ok();
+    out.push(Reach {
+        setting,
+        reaches,
+        how: match res {
+            Ok(h) => format!("reaches {h}"),
+            Err(w) => w,
+        },
+    });
+    reaches
+}
+
+/// A sysctl: host-wide ones reach every process; per-namespace ones the processes of the
+/// network namespace porttune writes in.
+pub(super) fn sysctl(key: &str, value: &str, out: &mut Vec<Reach>) {
+    let how = if crate::model::knobs::is_per_netns(key) {
+        "reaches the processes of the network namespace it is written in, at once"
+    } else {
+        "reaches every process on the host, at once"
+    };
+    out.push(Reach {
+        setting: format!("{key} = {value}"),
+        reaches: true,
+        how: how.into(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(cgroup: &str) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.process.pid = Some(4321);
+        s.process.cgroup.path = Some(cgroup.into());
+        s.fs.nr_open = Some(1 << 20);
+        s
+    }
+
+    fn pair(n: u64) -> LimitPair {
+        LimitPair {
+            soft: Rlim::Value(n),
+            hard: Rlim::Value(n),
+        }
+    }
+
+    #[test]
+    fn each_target_reaches_what_it_writes_for() {
+        let svc = process("/system.slice/web.service");
+        let mut out = Vec::new();
+        let t = [LimitTarget::Pam, LimitTarget::SystemdDefault];
+        assert_eq!(limit("nofile", pair(65536), &t, &svc, &svc, &mut out), None);
+        assert!(out[0].how.contains("PAM login sessions only"), "{out:?}");
+        assert!(out[1].how.contains("was not read"), "{out:?}");
+        let mut own = svc.clone();
+        own.process.unit = Some(crate::snapshot::unit::Unit {
+            name: "web.service".into(),
+            sets_limit_nofile: Some(false),
+            ..Default::default()
+        });
+        let mut out = Vec::new();
+        assert!(limit("nofile", pair(65536), &t, &own, &own, &mut out).is_some());
+        own.process.unit.as_mut().unwrap().sets_limit_nofile = Some(true);
+        let mut out = Vec::new();
+        assert_eq!(limit("nofile", pair(65536), &t, &own, &own, &mut out), None);
+        assert!(
+            out[1].how.contains("overrides DefaultLimitNOFILE="),
+            "{out:?}"
+        );
+        let other = [LimitTarget::Systemd {
+            unit: "other.service".into(),
+        }];
+        let mut out = Vec::new();
+        assert_eq!(
+            limit("nofile", pair(65536), &other, &svc, &svc, &mut out),
+            None
+        );
+        let mine = [LimitTarget::Systemd {
+            unit: "web.service".into(),
+        }];
+        assert!(limit("nofile", pair(65536), &mine, &svc, &svc, &mut out).is_some());
+        let script = process("/");
+        let mut out = Vec::new();
+        assert_eq!(
+            limit("nofile", pair(65536), &t, &script, &script, &mut out),
+            None
+        );
+        assert!(out[0].how.contains("`ulimit -n`"), "{out:?}");
+        let login = process("/user.slice/user-0.slice/session-3.scope");
+        let mut out = Vec::new();
+        assert!(limit("nofile", pair(65536), &t, &login, &login, &mut out).is_some());
+    }
+
+    #[test]
+    fn hard_limits_stop_at_nr_open_and_a_locked_container() {
+        let mut s = process("/system.slice/web.service");
+        let mine = [LimitTarget::Systemd {
+            unit: "web.service".into(),
+        }];
+        let mut out = Vec::new();
+        let l = limit("nofile", pair(2_000_000), &mine, &s, &s, &mut out).unwrap();
+        assert_eq!(l.hard, Rlim::Value(1 << 20));
+        assert!(out[0].how.contains("fs.nr_open"), "{out:?}");
+        s.platform.container = Some("docker".into());
+        s.process.nofile = Limit {
+            soft: Rlim::Value(1024),
+            hard: Rlim::Value(20000),
+        };
+        let mut out = Vec::new();
+        let l = limit("nofile", pair(1 << 20), &mine, &s, &s, &mut out).unwrap();
+        assert_eq!((l.soft, l.hard), (Rlim::Value(20000), Rlim::Value(20000)));
+        assert!(out[0].how.contains("CAP_SYS_RESOURCE"), "{out:?}");
+    }
+
+    #[test]
+    fn erlang_flags_need_somewhere_to_be_written() {
+        let mut s = process("/system.slice/node.service");
+        s.runtime.kind = RuntimeKind::Erlang;
+        let mut e = ErlangSection {
+            max_ports: Some(1 << 20),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        assert!(!erlang_flags(&e, &s, &mut out));
+        assert!(out[0].how.contains("nowhere to write"), "{out:?}");
+        e.unit = Some("other.service".into());
+        assert!(!erlang_flags(&e, &s, &mut out));
+        e.unit = Some("node.service".into());
+        assert!(erlang_flags(&e, &s, &mut out));
+    }
+}
