@@ -130,6 +130,10 @@ pub fn erl_flags(max_ports: Option<u64>, max_processes: Option<u64>) -> String {
 
 /// Edit a vm.args file: replace `+Q N` / `+P N` lines (or add them at the end), keeping
 /// every other byte as it was.
+/// Set `+Q` / `+P` in a vm.args text: each flag's first occurrence gets the new value in
+/// place (`+Q N` or `+QN`, the rest of its line kept: other flags, comments), later
+/// occurrences of it are removed (erts takes the last one, which would undo ours), and a flag
+/// not present is appended on a line of its own. Idempotent.
 pub fn edit_vm_args(
     old: Option<&str>,
     max_ports: Option<u64>,
@@ -137,41 +141,100 @@ pub fn edit_vm_args(
 ) -> String {
     let old = old.unwrap_or("");
     let mut out = String::with_capacity(old.len() + 32);
-    let mut done_q = max_ports.is_none();
-    let mut done_p = max_processes.is_none();
+    let mut flags = [
+        ("+Q", max_ports, max_ports.is_none()),
+        ("+P", max_processes, max_processes.is_none()),
+    ];
     for line in old.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let ending = &line[body.len()..];
-        let t = body.trim_start();
-        let indent = &body[..body.len() - t.len()];
-        let flag = |f: &str| {
-            t.strip_prefix(f)
-                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
-        };
-        if let Some(q) = max_ports.filter(|_| flag("+Q")) {
-            if !done_q {
-                out.push_str(&format!("{indent}+Q {q}{ending}"));
-                done_q = true;
-            }
-            continue;
-        }
-        if let Some(p) = max_processes.filter(|_| flag("+P")) {
-            if !done_p {
-                out.push_str(&format!("{indent}+P {p}{ending}"));
-                done_p = true;
-            }
-            continue;
-        }
-        out.push_str(line);
+        out.push_str(&edit_vm_args_line(line, &mut flags));
     }
-    if (!done_q || !done_p) && !out.is_empty() && !out.ends_with('\n') {
+    let missing: Vec<String> = flags
+        .iter()
+        .filter(|(_, _, done)| !done)
+        .filter_map(|(f, v, _)| v.map(|v| format!("{f} {v}\n")))
+        .collect();
+    if !missing.is_empty() && !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
-    if !done_q {
-        out.push_str(&format!("+Q {}\n", max_ports.unwrap_or_default()));
+    out.extend(missing);
+    out
+}
+
+/// One line of [`edit_vm_args`]: `flags` holds (flag, new value, already set).
+fn edit_vm_args_line(line: &str, flags: &mut [(&str, Option<u64>, bool); 2]) -> String {
+    // The code part ends at a `#` (a comment to the end of the line).
+    let code_end = line.find('#').unwrap_or(line.len());
+    let code = &line[..code_end];
+    // Words with their byte ranges.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, c) in code.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                words.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
     }
-    if !done_p {
-        out.push_str(&format!("+P {}\n", max_processes.unwrap_or_default()));
+    if let Some(s) = start {
+        words.push((s, code.len()));
+    }
+    // Edits: (from, to, replacement), in order.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let (s, e) = words[i];
+        let w = &code[s..e];
+        let hit = flags.iter_mut().find(|(f, v, _)| {
+            v.is_some()
+                && w.strip_prefix(*f)
+                    .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
+        });
+        let Some((f, v, done)) = hit else {
+            i += 1;
+            continue;
+        };
+        let inline = w.len() > f.len();
+        // the value word: inline, or the next word when it is a number
+        let next_num = !inline
+            && words
+                .get(i + 1)
+                .is_some_and(|(a, b)| code[*a..*b].chars().all(|c| c.is_ascii_digit()));
+        let end = if next_num { words[i + 1].1 } else { e };
+        if *done {
+            // a later occurrence: removed with the blanks after it
+            let to = words
+                .get(i + 1 + usize::from(next_num))
+                .map_or(end, |n| n.0);
+            edits.push((s, to, String::new()));
+        } else {
+            let v = v.unwrap_or_default();
+            let text = if inline {
+                format!("{f}{v}")
+            } else {
+                format!("{f} {v}")
+            };
+            edits.push((s, end, text));
+            *done = true;
+        }
+        i += 1 + usize::from(next_num);
+    }
+    if edits.is_empty() {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut at = 0;
+    for (from, to, text) in edits {
+        out.push_str(&line[at..from]);
+        out.push_str(&text);
+        at = to;
+    }
+    out.push_str(&line[at..]);
+    // a line left with only blanks by removals goes
+    if out.trim().is_empty() && !line.trim().is_empty() {
+        return String::new();
     }
     out
 }
@@ -237,6 +300,31 @@ mod tests {
             edit_vm_args(Some("-name a"), None, Some(4096)),
             "-name a\n+P 4096\n"
         );
+    }
+
+    #[test]
+    fn vm_args_edits_the_flag_in_place() {
+        // several flags on one line: only +Q's value changes, the rest of the line stays
+        let old = "+Q 65536 +P 262144 -env X 1\n";
+        assert_eq!(
+            edit_vm_args(Some(old), Some(1048576), None),
+            "+Q 1048576 +P 262144 -env X 1\n"
+        );
+        assert_eq!(
+            edit_vm_args(Some(old), Some(1048576), Some(4194304)),
+            "+Q 1048576 +P 4194304 -env X 1\n"
+        );
+        // inline form kept, comments untouched (a +Q inside one is not a flag)
+        let old = "+A 64 +Q8192 # was +Q 1024\n";
+        assert_eq!(
+            edit_vm_args(Some(old), Some(65536), None),
+            "+A 64 +Q65536 # was +Q 1024\n"
+        );
+        // a later occurrence would win in erts: removed, the rest of its line kept
+        let old = "+Q 1024\n-name a +Q 2048 -setcookie c\n+Q 4096\n";
+        let new = edit_vm_args(Some(old), Some(65536), None);
+        assert_eq!(new, "+Q 65536\n-name a -setcookie c\n");
+        assert_eq!(edit_vm_args(Some(&new), Some(65536), None), new);
     }
 
     #[test]

@@ -420,6 +420,10 @@ pub fn load(spec: &str) -> Result<Profile> {
             "`limits.nofile` for the `launchd` target must be numbers: `launchctl limit maxfiles` refuses `unlimited`",
         ));
     }
+    if let Err(m) = validate::check_pam_nofile(&l.targets, l.nofile) {
+        let (line, column) = locate_key(&src.text, "nofile", 1).unwrap_or((1, 1));
+        return Err(input_err(&src.display, line, column, m));
+    }
     if (l.nofile.is_some() || l.nproc.is_some()) && l.targets.is_empty() {
         let (line, column) = locate_key(&src.text, "limits", 1).unwrap_or((1, 1));
         return Err(input_err(
@@ -708,12 +712,7 @@ fn merge_limits(src: &Source, l: super::schema::Limits, p: &mut Profile) -> Resu
         p.limits.targets = targets;
     }
     if let Some(d) = l.pam_domain {
-        if d.is_empty() || d.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(origin_err(
-                &top("pam_domain"),
-                "`pam_domain` must be `*`, a user, `@group` or a uid range, without spaces",
-            ));
-        }
+        validate::check_pam_domain(&d).map_err(|m| origin_err(&top("pam_domain"), m))?;
         p.limits.pam_domain = Some(d);
     }
     Ok(())

@@ -62,6 +62,61 @@ pub fn check_vm_args_path(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A limits.d domain as pam_limits reads it for `nofile`/`nproc` (limits.conf(5)): `*`, a
+/// user name, `@group`, a uid range `MIN:MAX` (either end may be empty) or `@MIN:MAX` for
+/// gids. `%group` counts only for `maxlogins`, so it is refused here; `#` would start a
+/// comment. Names use the portable charset (letters, digits, `_`, `.`, `-`, not leading
+/// `-`, at most 32 characters, an optional final `$`), nothing invisible.
+pub fn check_pam_domain(d: &str) -> Result<(), String> {
+    let name = |n: &str| {
+        let body = n.strip_suffix('$').unwrap_or(n);
+        !body.is_empty()
+            && n.len() <= 32
+            && !body.starts_with('-')
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    let range = |r: &str| {
+        r.split_once(':').is_some_and(|(a, b)| {
+            (!a.is_empty() || !b.is_empty())
+                && [a, b]
+                    .iter()
+                    .all(|x| x.is_empty() || x.parse::<u32>().is_ok())
+        })
+    };
+    let ok =
+        d == "*" || range(d) || d.strip_prefix('@').is_some_and(|g| name(g) || range(g)) || name(d);
+    if ok {
+        return Ok(());
+    }
+    let why = if d.starts_with('%') {
+        " (`%group` applies to maxlogins only: pam_limits ignores it for nofile and nproc; write `@group`)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "`pam_domain` \"{}\" is not a limits.d domain: give `*`, a user name, `@group`, a uid range `1000:1999` or `@MIN:MAX`{why}",
+        printable(d)
+    ))
+}
+
+/// `nofile: unlimited` cannot go to PAM: pam_limits would ask for RLIMIT_NOFILE infinity,
+/// the kernel refuses anything above fs.nr_open, and the session (a login, sudo, cron) then
+/// fails to open.
+pub fn check_pam_nofile(
+    targets: &[LimitTarget],
+    nofile: Option<crate::profile::LimitPair>,
+) -> Result<(), String> {
+    let unlimited = nofile.is_some_and(|p| {
+        p.soft == crate::snapshot::Rlim::Unlimited || p.hard == crate::snapshot::Rlim::Unlimited
+    });
+    if unlimited && targets.contains(&LimitTarget::Pam) {
+        return Err("`limits.nofile` cannot be `unlimited` for the `pam` target: pam_limits would set RLIMIT_NOFILE to infinity, which the kernel refuses (above fs.nr_open), and logins would fail; write a number no larger than fs.nr_open, e.g. `nofile: {soft: 1048576, hard: 1048576}`".into());
+    }
+    Ok(())
+}
+
 /// Normalise whitespace: one space between fields, no leading/trailing space.
 pub fn normalize(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -116,6 +171,16 @@ pub fn check_value_os(
             printable(value)
         ));
     }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, ' ' | '\t'))
+    {
+        return Err(format!(
+            "value \"{}\" for `{key}` holds the control character {:?}: sysctl values are printable text",
+            printable(value),
+            c
+        ));
+    }
     let v = normalize(value);
     if v.is_empty() {
         return Err(format!("empty value for `{key}`"));
@@ -124,6 +189,20 @@ pub fn check_value_os(
         return Err(format!("value for `{key}` longer than 4096 bytes"));
     }
     let Some(kind) = kind_for(os, key) else {
+        // A macOS key porttune does not know is written by sysctl(8) from a LaunchDaemon at
+        // boot: its text must be plain words (letters, digits, `._:/@+-`), nothing a shell
+        // or a property list would read specially.
+        if os == crate::snapshot::Os::Macos
+            && !v.split(' ').all(|w| {
+                w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._:/@+-".contains(c))
+            })
+        {
+            return Err(format!(
+                "value \"{}\" for `{key}`: porttune does not know this macOS setting, so its value must be plain words of letters, digits and `._:/@+-`",
+                printable(&v)
+            ));
+        }
         // Unknown keys pass as text, but a number in them must read as the kernel reads it.
         for tok in v.split(' ') {
             if tok
@@ -292,6 +371,12 @@ pub fn check_unit(unit: &str) -> Result<(), String> {
     let suffix_ok = [".service", ".socket", ".scope", ".slice"]
         .iter()
         .any(|s| unit.ends_with(s) && unit.len() > s.len());
+    if unit.len() > 255 {
+        return Err(format!(
+            "unit name of {} characters: systemd allows at most 255",
+            unit.chars().count()
+        ));
+    }
     if unit.is_empty() || !ok_chars || unit.starts_with('.') || unit.contains("..") {
         return Err(format!(
             "`{}` is not a systemd unit name (letters, digits, `-_.@:`)",

@@ -200,10 +200,10 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     if let Some(e) = runtime::catalog::entry(kind) {
         add_catalog(snap, opts, e);
     }
+    if kind.on_erlang() {
+        add_erlang(snap, opts)?;
+    }
     match kind {
-        RuntimeKind::Erlang | RuntimeKind::Rabbitmq | RuntimeKind::Ejabberd => {
-            add_erlang(snap, opts)?
-        }
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
         RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
         RuntimeKind::Redis if opts.pid.is_some() => {
@@ -638,7 +638,18 @@ fn erl_child_setup_of(root: &std::path::Path, pid: u32) -> Option<u32> {
         .find(|c| is_it(*c))
 }
 
-#[cfg(not(target_os = "linux"))]
+/// On a Mac, which shows no other process's rlimits: the max_files erts passed to its
+/// `erl_child_setup` child as argv[1] (read through KERN_PROCARGS2).
+#[cfg(target_os = "macos")]
+fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
+    let child = super::macos::child_named(opts.pid?, "erl_child_setup")?;
+    super::macos_parse::forker_max_files(&super::macos::args(child)).map(|v| Sourced {
+        value: v,
+        source: format!("erts' fd table at boot (argv[1] of erl_child_setup, PID {child})"),
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn boot_max_fds(_opts: &ProbeOptions) -> Option<Sourced> {
     None
 }
