@@ -83,6 +83,24 @@ fn flood_held(port: u16, max: u64) -> u64 {
         .unwrap_or_else(|| panic!("{f}"))
 }
 
+/// A sysctl tree with fs.nr_open 1048576, for `plan --sysctl-root`.
+fn nr_open_tree(dir: &Path) -> String {
+    let sys = dir.join("sys");
+    std::fs::create_dir_all(sys.join("fs")).unwrap();
+    std::fs::write(sys.join("fs/nr_open"), "1048576\n").unwrap();
+    sys.display().to_string()
+}
+
+/// `porttune plan PROFILE --sysctl-root SYS --format json`: exit 0 asserted, the JSON.
+fn plan_json(profile: &str, sys: &str) -> serde_json::Value {
+    let out = porttune(
+        &["plan", profile, "--sysctl-root", sys, "--format", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    common::json(&out)
+}
+
 fn need(test: &str) -> bool {
     common::need_root(test)
         && common::need_tool(test, "python3", &["--version"], "apt-get install python3")
@@ -422,29 +440,15 @@ fn nofile_above_nr_open_is_refused_unless_the_profile_raises_it() {
     );
     assert!(err.contains("fs.nr_open: {min: 2000000}"), "{err}");
     // The live plan refuses it too (a fixture sysctl tree with nr_open 1048576).
-    let sys = d.join("sys");
-    std::fs::create_dir_all(sys.join("fs")).unwrap();
-    std::fs::write(sys.join("fs/nr_open"), "1048576\n").unwrap();
-    let out = porttune(&["plan", &big, "--sysctl-root", sys.to_str().unwrap()], &[]);
+    let sys = nr_open_tree(d);
+    let out = porttune(&["plan", &big, "--sysctl-root", &sys], &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let raised = servers::write(
         d,
         "raised.yaml",
         "name: raised\nsysctl:\n  fs.nr_open: {min: 2000000}\nlimits:\n  nofile: 2000000\n  targets: [pam]\n",
     );
-    let out = porttune(
-        &[
-            "plan",
-            &raised,
-            "--sysctl-root",
-            sys.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v = common::json(&out);
+    let v = plan_json(&raised, &sys);
     assert_eq!(v["changes"][0]["key"], "fs.nr_open", "applied first: {v}");
 }
 
@@ -452,27 +456,13 @@ fn nofile_above_nr_open_is_refused_unless_the_profile_raises_it() {
 #[test]
 fn plan_warns_when_the_profile_misses_its_own_require() {
     let dir = tempfile::tempdir().unwrap();
-    let sys = dir.path().join("sys");
-    std::fs::create_dir_all(sys.join("fs")).unwrap();
-    std::fs::write(sys.join("fs/nr_open"), "1048576\n").unwrap();
+    let sys = nr_open_tree(dir.path());
     let prof = servers::write(
         dir.path(),
         "small.yaml",
         "name: small\nrequire: {connections: 500000}\nlimits:\n  nofile: 4096\n  targets: [pam]\n",
     );
-    let out = porttune(
-        &[
-            "plan",
-            &prof,
-            "--sysctl-root",
-            sys.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v = common::json(&out);
+    let v = plan_json(&prof, &sys);
     let w = v["warnings"].to_string();
     assert!(
         w.contains("below its own require.connections 500000"),
