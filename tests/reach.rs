@@ -469,3 +469,74 @@ fn plan_warns_when_the_profile_misses_its_own_require() {
         "{w}"
     );
 }
+
+/// The same on this machine, live, when it is such a container (no CAP_SYS_RESOURCE in
+/// porttune's own process and a hard limit below fs.nr_open: the machine these tests were
+/// written on has hard 20000): the profile's nofile is capped at the hard limit and the gate
+/// fails. Elsewhere (root with CAP_SYS_RESOURCE) nothing caps it below fs.nr_open.
+#[test]
+fn this_machines_hard_limit_caps_the_what_if_when_it_is_locked() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let capeff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
+        .unwrap();
+    let sys_resource = capeff & (1 << 24) != 0;
+    let hard = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap().1;
+    let in_container = Path::new("/.dockerenv").exists()
+        || Path::new("/run/.containerenv").exists()
+        || std::fs::read_to_string("/proc/1/cgroup")
+            .unwrap_or_default()
+            .contains("docker");
+    let out = porttune(
+        &[
+            "check",
+            "--with",
+            "production",
+            "--require",
+            "500000",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let v = common::json(&out);
+    let r = reach(&v);
+    let pam = r.iter().find(|x| x.0.ends_with("→ pam")).unwrap();
+    assert!(pam.1, "{pam:?}");
+    let after = v["with_profile"]["after"]["ceiling"].as_u64().unwrap();
+    if in_container && !sys_resource && hard < 1 << 20 {
+        assert_eq!(out.status.code(), Some(1), "{v}");
+        assert!(pam.2.contains(&format!("capped at {hard}")), "{pam:?}");
+        assert!(after < hard, "{after} ≥ hard {hard}");
+    } else {
+        assert!(!pam.2.contains("CAP_SYS_RESOURCE"), "{pam:?}");
+    }
+}
+
+/// A `systemctl show` that does not answer is given up after its timeout (10 s), not waited
+/// for: `--unit` says so (exit 1).
+#[test]
+fn a_systemctl_that_hangs_is_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("systemctl");
+    std::fs::write(&sc, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let t = std::time::Instant::now();
+    let out = porttune(
+        &["check", "--unit", "web"],
+        &[("PORTTUNE_SYSTEMCTL", sc.to_str().unwrap())],
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not answer within 10 s"),
+        "{out:?}"
+    );
+}
