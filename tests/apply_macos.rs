@@ -122,7 +122,7 @@ fn macos_dev_applies_reads_back_and_rolls_back() {
     assert_eq!(after["kern/maxfiles"], "524288");
     assert_eq!(after["kern/maxfilesperproc"], "262144");
     assert_eq!(after["kern/ipc/somaxconn"], "1024");
-    assert_eq!(after["net/inet/ip/portrange/first"], "10240");
+    assert_eq!(after["net/inet/ip/portrange/first"], "32768");
     assert_eq!(after["net/inet/ip/portrange/last"], "65535", "untouched");
     assert_eq!(after["net/inet/tcp/msl"], "15000", "untouched");
     assert_eq!(after["launchd/maxfiles"], "262144 262144");
@@ -135,7 +135,7 @@ fn macos_dev_applies_reads_back_and_rolls_back() {
         program_arguments(&plist).join(" "),
         "/usr/bin/find /dev/null ( -exec /bin/launchctl limit maxfiles 262144 262144 ; -o -prune ) \
          -exec /usr/sbin/sysctl -w kern.ipc.somaxconn=1024 kern.maxfiles=524288 \
-         kern.maxfilesperproc=262144 net.inet.ip.portrange.first=10240 ;",
+         kern.maxfilesperproc=262144 net.inet.ip.portrange.first=32768 ;",
         "{plist}"
     );
     // No Linux file anywhere under the root.
