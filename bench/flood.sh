@@ -1,7 +1,9 @@
 #!/bin/sh
-# Benchmark `porttune flood` against a reference C flood ($PORTTUNE_SHARED/bench/reference-flood),
-# both in the same batch, each run in a fresh private network namespace (netns.sh: wide port
-# range, big backlogs; no global setting changes). Prints ratios porttune / reference.
+# Benchmark `porttune flood`, each run in a fresh private network namespace (wide port range,
+# big backlogs; no global setting changes), and, when the reference C flood is there
+# (bench/reference-flood, one epoll loop: $PORTTUNE_SHARED/bench/reference-flood, by default
+# ../shared beside this checkout), the reference in the same batch with the ratios
+# porttune / reference. Without it, porttune's own rates and times are printed.
 #
 #   bench/flood.sh            # 3 runs of the 9K one-process case, 1 run of the 1M case
 #   RUNS=5 BIG_RUNS=2 bench/flood.sh
@@ -10,23 +12,36 @@
 #                             # also an earlier porttune build in the same batch (9K case):
 #                             # ratios this/reference and base/reference side by side
 #
-# Needs root (unshare -n), cc, cargo, python3.
+# Needs root (unshare -n), ip, cargo, python3; cc for the reference.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${PORTTUNE_SHARED:-$ROOT/../shared}
-[ -d "$SHARED/bench/reference-flood" ] || { echo "bench/flood.sh: set PORTTUNE_SHARED to the directory holding bench/reference-flood" >&2; exit 2; }
 REF_DIR=$SHARED/bench/reference-flood
-NETNS=$REF_DIR/netns.sh
 RUNS=${RUNS:-3}
 BIG_RUNS=${BIG_RUNS:-2}
 COOL=${COOL:-15}   # seconds between 1M runs: the kernel frees ~10 GB of socket memory after each
 mkdir -p "$ROOT/target"
-cc -O2 -Wall -o "$ROOT/target/reference-flood" "$REF_DIR/flood.c"
+REF=
+if [ -f "$REF_DIR/flood.c" ]; then
+  cc -O2 -Wall -o "$ROOT/target/reference-flood" "$REF_DIR/flood.c"
+  REF=$ROOT/target/reference-flood
+else
+  echo "bench/flood.sh: no reference flood at $REF_DIR: porttune alone (for the ratios, set PORTTUNE_SHARED to the directory holding bench/reference-flood)" >&2
+fi
 cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml"
-REF=$ROOT/target/reference-flood
 PT=$ROOT/target/release/porttune
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+
+# Run a command in a fresh private network namespace with flood-friendly settings there.
+NETNS() {
+  unshare -n sh -c '
+    ip link set lo up
+    echo "1024 65535" > /proc/sys/net/ipv4/ip_local_port_range
+    echo 65535 > /proc/sys/net/core/somaxconn
+    echo 65535 > /proc/sys/net/ipv4/tcp_max_syn_backlog
+    exec "$@"' netns "$@"
+}
 
 # value of key=... on the reference's RESULT line
 ref_field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" | tail -1; }
@@ -39,21 +54,34 @@ echo "== one process, both ends, to 9,000 connections ($RUNS runs each, alternat
 i=0
 while [ $i -lt "$RUNS" ]; do
   i=$((i + 1))
-  "$NETNS" "$REF" -n 9000 -P 1 > "$TMP/r.txt"
-  ref_field "$TMP/r.txt" rate >> "$TMP/ref9"
-  "$NETNS" "$PT" flood --max 9000 --format json > "$TMP/p.json" || true
-  pt_field "$TMP/p.json" 'round(r["rate_per_s"])' >> "$TMP/pt9"
-  if [ -n "${BASE:-}" ]; then
-    "$NETNS" "$BASE" flood --max 9000 --format json > "$TMP/b.json" || true
-    pt_field "$TMP/b.json" 'round(r["rate_per_s"])' >> "$TMP/base9"
-    echo "  run $i: reference $(tail -1 "$TMP/ref9") conn/s, porttune $(tail -1 "$TMP/pt9") conn/s, base $(tail -1 "$TMP/base9") conn/s"
+  if [ -n "$REF" ]; then
+    NETNS "$REF" -n 9000 -P 1 > "$TMP/r.txt"
+    ref_field "$TMP/r.txt" rate >> "$TMP/ref9"
   else
-    echo "  run $i: reference $(tail -1 "$TMP/ref9") conn/s, porttune $(tail -1 "$TMP/pt9") conn/s"
+    echo 0 >> "$TMP/ref9"
   fi
+  NETNS "$PT" flood --max 9000 --format json > "$TMP/p.json" || true
+  pt_field "$TMP/p.json" 'round(r["rate_per_s"])' >> "$TMP/pt9"
+  line="  run $i:"
+  [ -n "$REF" ] && line="$line reference $(tail -1 "$TMP/ref9") conn/s,"
+  line="$line porttune $(tail -1 "$TMP/pt9") conn/s"
+  if [ -n "${BASE:-}" ]; then
+    NETNS "$BASE" flood --max 9000 --format json > "$TMP/b.json" || true
+    pt_field "$TMP/b.json" 'round(r["rate_per_s"])' >> "$TMP/base9"
+    line="$line, base $(tail -1 "$TMP/base9") conn/s"
+  fi
+  echo "$line"
 done
 R9=$(median < "$TMP/ref9"); P9=$(median < "$TMP/pt9")
-echo "  median: reference $R9 conn/s, porttune $P9 conn/s, ratio $(awk "BEGIN {printf \"%.2f\", $P9/$R9}") (goal >= 0.90)"
-if [ -n "${BASE:-}" ]; then
+if [ -n "$REF" ]; then
+  echo "  median: reference $R9 conn/s, porttune $P9 conn/s, ratio $(awk "BEGIN {printf \"%.2f\", $P9/$R9}") (goal >= 0.90)"
+else
+  echo "  median: porttune $P9 conn/s (no reference: no ratio)"
+fi
+if [ -n "${BASE:-}" ] && [ -z "$REF" ]; then
+  B9=$(median < "$TMP/base9")
+  echo "  base: $B9 conn/s; this/base $(awk "BEGIN {printf \"%.2f\", $P9/$B9}") (regression if < 0.90)"
+elif [ -n "${BASE:-}" ]; then
   B9=$(median < "$TMP/base9")
   echo "  base: $B9 conn/s, ratio $(awk "BEGIN {printf \"%.2f\", $B9/$R9}") to the reference; this/base $(awk "BEGIN {printf \"%.2f\", $P9/$B9}") (regression if < 0.90)"
 fi
@@ -62,7 +90,7 @@ fi
 
 echo "== 1,000,000 connections, several processes ($BIG_RUNS run(s) each, order alternating, ${COOL} s apart)"
 ref_big() {
-  "$NETNS" "$REF" -n 1000000 -P 0 -D > "$TMP/r.txt"
+  NETNS "$REF" -n 1000000 -P 0 -D > "$TMP/r.txt"
   RT=$(ref_field "$TMP/r.txt" t1000000); RP=$(ref_field "$TMP/r.txt" procs)
   RB=$(ref_field "$TMP/r.txt" slab_B_per_conn)
   echo "$RT" >> "$TMP/refbig"
@@ -70,7 +98,7 @@ ref_big() {
   sleep "$COOL"
 }
 pt_big() {
-  "$NETNS" "$PT" flood --workers auto --max 1000000 --duration 60 --format json > "$TMP/p.json" || true
+  NETNS "$PT" flood --workers auto --max 1000000 --duration 60 --format json > "$TMP/p.json" || true
   PTT=$(pt_field "$TMP/p.json" '([round(m["seconds"],3) for m in r["milestones"] if m["connections"]==1000000] or ["not-reached"])[0]')
   PW=$(pt_field "$TMP/p.json" 'r["config"]["workers"]')
   PK=$(pt_field "$TMP/p.json" 'round(r["state_at_limit"]["kernel_memory_kb"]*1024/max(r["established"],1))')
@@ -83,7 +111,12 @@ pt_big() {
 i=0
 while [ $i -lt "$BIG_RUNS" ]; do
   i=$((i + 1))
-  if [ $((i % 2)) = 1 ]; then ref_big; pt_big; else pt_big; ref_big; fi
+  if [ -z "$REF" ]; then pt_big; elif [ $((i % 2)) = 1 ]; then ref_big; pt_big; else pt_big; ref_big; fi
 done
-RB=$(median < "$TMP/refbig"); PBT=$(median < "$TMP/ptbig")
-echo "  median: reference ${RB} s, porttune ${PBT} s, ratio $(awk "BEGIN {printf \"%.2f\", $PBT/$RB}") (goal: porttune <= 20 s)"
+PBT=$(median < "$TMP/ptbig")
+if [ -n "$REF" ]; then
+  RB=$(median < "$TMP/refbig")
+  echo "  median: reference ${RB} s, porttune ${PBT} s, ratio $(awk "BEGIN {printf \"%.2f\", $PBT/$RB}") (goal: porttune <= 20 s)"
+else
+  echo "  median: porttune ${PBT} s (goal: <= 20 s)"
+fi

@@ -354,3 +354,56 @@ fn colour_in_profiles_status_and_apply() {
         );
     }
 }
+
+/// What users read speaks about the product: no citations of the development facts sheets,
+/// no "(N here)" from the machine it was written on, no issue numbers as headings, no
+/// `--from tests/fixtures/…` in examples a user would copy.
+#[test]
+fn user_docs_speak_about_the_product() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for d in [
+        "docs/ansible.md",
+        "docs/monitoring.md",
+        "docs/profiles.md",
+        "docs/flood.md",
+        "docs/json.md",
+        "docs/kubernetes.md",
+        "docs/exit-codes.md",
+    ] {
+        files.push(root.join(d));
+    }
+    for d in ["profiles", "examples", "deploy/kubernetes"] {
+        for e in std::fs::read_dir(root.join(d)).unwrap().flatten() {
+            if e.path().is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    let heading_issue = |l: &str| {
+        l.starts_with('#') && {
+            let low = l.to_lowercase();
+            low.contains("issue ") || low.contains("(#")
+        }
+    };
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for bad in [
+            "limits-facts",
+            "macos-facts",
+            " here)",
+            "--from tests/fixtures",
+        ] {
+            assert!(!text.contains(bad), "{} says {bad:?}", f.display());
+        }
+        if let Some(l) = text.lines().find(|l| heading_issue(l)) {
+            panic!("{}: an issue number as a heading: {l}", f.display());
+        }
+        // An example's output that is cut says so ("[… cut: what]"), never a bare "...".
+        if f.extension().is_some_and(|e| e == "md") {
+            if let Some(l) = text.lines().find(|l| matches!(l.trim(), "..." | "…")) {
+                panic!("{}: an unmarked cut in an example: {l:?}", f.display());
+            }
+        }
+    }
+}

@@ -270,3 +270,112 @@ fn a_linux_snapshot_without_somaxconn_gates_the_paused_acceptor_honestly() {
     let (code, _) = check(&[&args[..], &["--require", "70000"]].concat());
     assert_eq!(code, 1);
 }
+
+/// A running Erlang node read by PID on a Mac, whose RLIMIT_NOFILE macOS does not show: the
+/// probe records this shell's 256 as assumed. The old answer was "Ceiling: 100" with a
+/// SoftLimit256 warning about the node (its real table: 24,576). Now the rungs resting on it
+/// are conditional, the headline is a rung read from facts, no check judges the assumed
+/// limit, and a gate inside the range cannot tell.
+#[test]
+fn a_macos_node_whose_limit_was_not_read_is_not_judged_by_this_shells() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = |open: u64| {
+        let f = dir.path().join(format!("node-{open}.yaml"));
+        std::fs::write(
+            &f,
+            format!(
+                "schema: 1\nplatform: {{os: macos, kernel: 23.6.0}}\n\
+                 net: {{ip_local_port_range: {{lo: 49152, hi: 65535}}, somaxconn: 128, msl_ms: 15000}}\n\
+                 fs: {{file_max: 122880, maxfilesperproc: 61440}}\n\
+                 process: {{pid: 80123, nofile: {{soft: 256, hard: unlimited}}, open_fds: {open}}}\n\
+                 memory: {{mem_total_kb: 16777216}}\n\
+                 runtime: {{kind: erlang, erlang: {{port_limit: {{value: 65536, source: \"-Q 65536 (beam.smp command line)\"}}}}}}\n\
+                 provenance:\n  process.nofile: {{kind: assumed, default: \"256 / unlimited (this shell's)\", why: \"macOS does not show another process's RLIMIT_NOFILE\", read_with: \"--nofile SOFT:HARD\"}}\n"
+            ),
+        )
+        .unwrap();
+        f.display().to_string()
+    };
+    let f = snap(54);
+    let (code, v) = json(&["--from", &f, "--scenario", "loopback"]);
+    assert_eq!(code, 0, "{v}");
+    // erts' table is below the read rungs (ports 16,384) over the whole range, so it is the
+    // bottleneck; its number is not known, only its range.
+    assert_eq!(v["prediction"]["bottleneck"], "erlang_max_fds", "{v}");
+    assert_eq!(v["prediction"]["range"]["low"], 100, "{v}");
+    assert_eq!(v["prediction"]["range"]["high"], 12_260, "{v}");
+    let (_, text) = check(&["--from", &f, "--scenario", "loopback"]);
+    assert!(
+        text.starts_with("Ceiling: between 100 and 12,260 concurrent"),
+        "{text}"
+    );
+    assert!(!text.contains("SoftLimit256"), "{text}");
+    let fds = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "erlang_max_fds")
+        .unwrap();
+    assert_eq!(
+        fds["value"], 100,
+        "(256 − 54 − 1) / 2 on the assumed limit: {fds}"
+    );
+    assert_eq!(fds["conditional"]["on"][0], "process.nofile");
+    assert_eq!(
+        fds["conditional"]["high"], 12_260,
+        "24,576 when unlimited: {fds}"
+    );
+    let checks = v["checks"].to_string();
+    assert!(!checks.contains("SoftLimit256"), "{checks}");
+    let input = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "process.nofile")
+        .unwrap();
+    assert_eq!(input["provenance"]["read_with"], "--nofile SOFT:HARD");
+    let (code, _) = json(&["--from", &f, "--scenario", "loopback", "--require", "10000"]);
+    assert_eq!(code, 4);
+    // The node holds 300 fds: it cannot have a limit of 256. The assumption is dropped, said,
+    // and the limit is taken as at least 301.
+    let f = snap(300);
+    let (_, v) = json(&["--from", &f, "--scenario", "loopback"]);
+    let a = v["assumptions"].to_string();
+    assert!(
+        a.contains("the assumed soft limit 256 is disproved (the process holds 300 fds)"),
+        "{a}"
+    );
+    let input = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "process.nofile")
+        .unwrap();
+    assert_eq!(input["provenance"]["kind"], "unknown", "{input}");
+}
+
+/// `check --with` shows the ladder now (numbers) and the ladder the checks judge, the profiled
+/// one, each named; `--brief` too (it showed only the current one under the what-if).
+#[test]
+fn check_with_shows_the_profiled_ladder_and_says_which_is_which() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshots/linux-defaults.yaml"
+    );
+    for brief in [false, true] {
+        let mut args = vec!["--from", f, "--with", "production"];
+        if brief {
+            args.push("--brief");
+        }
+        let (_, text) = check(&args);
+        let now = text.find("Ladder now").unwrap_or_else(|| panic!("{text}"));
+        let with = text
+            .find("Ladder with profile production")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(now < with, "{text}");
+        // The profiled ladder holds the profiled numbers: soft 1048576 − 3.
+        assert!(text[with..].contains("1,048,573"), "{text}");
+        assert!(!text[now..with].contains("1,048,573"), "{text}");
+        assert!(text.contains("Reach of profile production:"), "{text}");
+    }
+}

@@ -332,11 +332,21 @@ fn usage_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: 
 }
 
 /// RLIMIT_NOFILE and somaxconn checks on Linux.
+/// Whether the process's RLIMIT_NOFILE was not read (taken from this shell for another
+/// process on a Mac): the checks about its value would judge an assumption, so they wait; the
+/// "Assumed / not read" block says what reads it.
+fn nofile_assumed(snap: &Snapshot) -> bool {
+    snap.provenance
+        .get("process.nofile")
+        .is_some_and(crate::snapshot::Provenance::is_assumption)
+}
+
 fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
     let net = &snap.net;
+    let read = !nofile_assumed(snap);
     // A hard limit this process cannot raise.
-    if let Rlim::Value(hard) = p.nofile.hard {
+    if let (Rlim::Value(hard), true) = (p.nofile.hard, read) {
         let nr_open = snap.fs.nr_open.unwrap_or(u64::MAX);
         if !p.caps.sys_resource && hard < nr_open {
             push(
@@ -353,7 +363,8 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
             );
         }
     }
-    if p.nofile.soft == Rlim::Value(1024)
+    if read
+        && p.nofile.soft == Rlim::Value(1024)
         && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind)
         && !super::servers::sets_own_fd_limit(snap)
     {
@@ -395,7 +406,8 @@ fn linux_limits(out: &mut Vec<Check>, snap: &Snapshot) {
 fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
     let p = &snap.process;
     let perproc = super::macos::perproc(snap);
-    if let Rlim::Value(hard) = p.nofile.hard {
+    let read = !nofile_assumed(snap);
+    if let (Rlim::Value(hard), true) = (p.nofile.hard, read) {
         if !p.caps.sys_resource && hard < perproc {
             push(
                 out,
@@ -408,7 +420,7 @@ fn macos_limits(out: &mut Vec<Check>, snap: &Snapshot) {
             );
         }
     }
-    if let Rlim::Value(soft) = p.nofile.soft {
+    if let (Rlim::Value(soft), true) = (p.nofile.soft, read) {
         if soft <= 256 && !crate::snapshot::runtime::raises_soft_to_hard(snap.runtime.kind) {
             push(
                 out,

@@ -240,12 +240,9 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     let bn = p.bottleneck_ceiling();
     let why = bn.map(|c| c.why.as_str()).unwrap_or("");
     let head_conditional = bn.is_some_and(|c| c.conditional.is_some());
+    // A headline resting on assumed values leads with its range, not the assumed point.
     let number = match (&p.range, head_conditional) {
-        (Some(r), true) => format!(
-            "{} (assumed; between {})",
-            thousands(p.ceiling),
-            span(r.low, r.high)
-        ),
+        (Some(r), true) => format!("between {}", span(r.low, r.high)),
         _ => thousands(p.ceiling),
     };
     let head = format!(
