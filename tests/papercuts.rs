@@ -325,7 +325,8 @@ fn profiles_list_fits_80_columns() {
 fn colour_in_profiles_status_and_apply() {
     let d = tempfile::tempdir().unwrap();
     let s = d.path().to_str().unwrap();
-    let cmds: [&[&str]; 4] = [
+    let cmds: [&[&str]; 5] = [
+        &["explain", "--no-host", "Too many open files"],
         &["profiles", "list"],
         &["profiles", "validate", "profiles/base.yaml"],
         &["status", "--state-dir", s],
