@@ -155,16 +155,14 @@ fn doctor_and_flood_outputs_validate() {
 #[test]
 fn plan_apply_rollback_status_outputs_validate() {
     let d = tempfile::tempdir().unwrap();
-    let sys = d.path().join("sys");
-    for (k, v) in [
-        ("fs/file-max", "100000\n"),
-        ("kernel/pid_max", "32768\n"),
-        ("net/core/somaxconn", "4096\n"),
-    ] {
-        let p = sys.join(k);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, v).unwrap();
-    }
+    let sys = common::sysctl_tree(
+        d.path(),
+        &[
+            ("fs/file-max", "100000"),
+            ("kernel/pid_max", "32768"),
+            ("net/core/somaxconn", "4096"),
+        ],
+    );
     let prof = d.path().join("p.yaml");
     std::fs::write(
         &prof,
