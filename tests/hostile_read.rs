@@ -192,7 +192,8 @@ fn nginx_config_named_by_nobody_is_read_as_nobody() {
         &format!("events {{ worker_connections {NUMBER}; }}\n# {SECRET}\n"),
     );
     for (conf, cwd) in unreadable(d.path()) {
-        let p = Nobody::start(&bin.join("nginx"), &["-c", &conf], &cwd, "");
+        // `-p .`: nginx resolves a relative -c against its prefix (here its working directory)
+        let p = Nobody::start(&bin.join("nginx"), &["-p", ".", "-c", &conf], &cwd, "");
         let (v, _) = check(d.path(), p.pid());
         assert_eq!(
             v["runtime"]["nginx"]["worker_connections"], 512,

@@ -81,8 +81,8 @@ const CASES: &[Case] = &[
         exe: "apache2",
         key: "MaxRequestWorkers",
         body: || format!("MaxRequestWorkers {NUMBER}\n# {SECRET}\n"),
-        includes: "Include inc/secret.conf\n",
-        args: |f| (words(&format!("-k start -f {f}")), vec![]),
+        includes: "Include {dir}/inc/secret.conf\n",
+        args: |f| (words(&format!("-k start -d . -f {f}")), vec![]),
     },
     Case {
         exe: "pgbouncer",

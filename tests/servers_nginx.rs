@@ -355,3 +355,50 @@ fn nginx_proxied_two_slots_per_connection() {
         }
     });
 }
+
+/// A configuration named relative to nginx's own prefix (`nginx -p . -c nginx.conf`, started
+/// in its directory) is the file nginx reads, not one of the same name where porttune runs: a
+/// decoy nginx.conf (worker_connections 999) in porttune's working directory changes nothing,
+/// and what the worker then holds is the prediction from the right file.
+#[test]
+#[ignore = "needs root, unshare -n and nginx (nginx-light)"]
+fn nginx_relative_config_is_read_where_nginx_reads_it() {
+    if !need_nginx("nginx_relative_config_is_read_where_nginx_reads_it") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let decoy = tempfile::tempdir().unwrap();
+        conf(dir.path(), 1, 96, None);
+        conf(decoy.path(), 1, 999, None);
+        let child = Command::new("prlimit")
+            .arg("--nofile=1024:1024")
+            .args(["nginx", "-p", ".", "-c", "nginx.conf", "-g", "daemon off;"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let srv = Server {
+            child,
+            name: "nginx",
+        };
+        servers::wait_listening(PORT);
+        let out = Command::new(common::bin())
+            .args(["check", "--pid", &srv.pid().to_string(), "--format", "json"])
+            .current_dir(decoy.path())
+            .output()
+            .unwrap();
+        let v = common::json(&out);
+        assert_eq!(
+            v["prediction"]["bottleneck"], "nginx_worker_connections",
+            "{v}"
+        );
+        let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+        assert_eq!(predicted, 96 - 1 - 1 - 6, "{v}");
+        assert_eq!(v["assumptions"], serde_json::json!([]), "{v}");
+        let w = servers::children(srv.pid());
+        let before = servers::settled(&w, servers::socket_fds);
+        let _conns = servers::connect_n(PORT, predicted);
+        assert_eq!(held(&w, before), predicted);
+    });
+}

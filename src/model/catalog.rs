@@ -21,9 +21,10 @@ fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
     }
 }
 
-/// Whether check `id` can apply to this snapshot: a catalog server's check only to that server.
+/// Whether check `id` can apply to this snapshot: the check of a server the generic readers
+/// read only to that server.
 pub fn check_applies(id: CheckId, snap: &Snapshot) -> bool {
-    let owner = catalog::ALL.iter().find(|e| {
+    let owner = catalog::ALL.iter().filter(|e| e.generic()).find(|e| {
         e.ceilings
             .iter()
             .any(|c| CeilingName::parse(c).map(|n| n.check_id()) == Some(id))

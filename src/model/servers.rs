@@ -255,23 +255,17 @@ pub fn shed_floor(snap: &Snapshot, pred: &super::Prediction) -> Option<u64> {
 }
 
 /// Servers that set their own fd limit at start, so the soft limit they were started with is
-/// not theirs: HAProxy (to its maxsock), Redis (to maxclients + 32, within the hard limit),
-/// nginx workers with `worker_rlimit_nofile`; and PostgreSQL, whose fd limit does not bound
-/// connections (a process per connection).
+/// not theirs (their catalog entries say: HAProxy, Redis, memcached, lighttpd; PostgreSQL,
+/// whose fd limit does not bound connections), and nginx workers with `worker_rlimit_nofile`.
 pub fn sets_own_fd_limit(snap: &Snapshot) -> bool {
-    match snap.runtime.kind {
-        RuntimeKind::Haproxy
-        | RuntimeKind::Redis
-        | RuntimeKind::Postgres
-        | RuntimeKind::Memcached
-        | RuntimeKind::Lighttpd => true,
-        RuntimeKind::Nginx => snap
-            .runtime
-            .nginx
-            .as_ref()
-            .is_some_and(|n| n.worker_rlimit_nofile.is_some()),
-        _ => false,
-    }
+    let kind = snap.runtime.kind;
+    crate::snapshot::runtime::catalog::of(kind).sets_own_fd_limit
+        || kind == RuntimeKind::Nginx
+            && snap
+                .runtime
+                .nginx
+                .as_ref()
+                .is_some_and(|n| n.worker_rlimit_nofile.is_some())
 }
 
 /// The caps of servers porttune knows.

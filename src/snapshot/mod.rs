@@ -487,6 +487,10 @@ pub struct MacPages {
     pub memorystatus_level: Option<u64>,
 }
 
+/// A product porttune knows: a runtime or a server. Each has one entry in the catalog
+/// (`runtime::catalog::ALL`, a file per product in `runtime/servers/`), which says how it is
+/// spelled (`name`), recognised, configured and capped; a test checks that every kind has
+/// exactly one entry and that serde spells it as the entry does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuntimeKind {
@@ -527,111 +531,6 @@ pub enum RuntimeKind {
     Apache,
     /// memcached: `-c` (maxconns), which also sets its own fd limit.
     Memcached,
-}
-
-impl RuntimeKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            RuntimeKind::Native => "native",
-            RuntimeKind::Erlang => "erlang",
-            RuntimeKind::Jvm => "jvm",
-            RuntimeKind::Go => "go",
-            RuntimeKind::Node => "node",
-            RuntimeKind::Python => "python",
-            RuntimeKind::Nginx => "nginx",
-            RuntimeKind::Haproxy => "haproxy",
-            RuntimeKind::Redis => "redis",
-            RuntimeKind::Postgres => "postgres",
-            RuntimeKind::Mysql => "mysql",
-            RuntimeKind::Rabbitmq => "rabbitmq",
-            RuntimeKind::Ejabberd => "ejabberd",
-            RuntimeKind::Mosquitto => "mosquitto",
-            RuntimeKind::Pgbouncer => "pgbouncer",
-            RuntimeKind::Lighttpd => "lighttpd",
-            RuntimeKind::Apache => "apache",
-            RuntimeKind::Memcached => "memcached",
-        }
-    }
-
-    /// What porttune reads for this kind (the `--runtime` help).
-    pub fn about(self) -> &'static str {
-        match self {
-            RuntimeKind::Native => {
-                "A plain native program (C, Rust, Python...): soft NOFILE as it is."
-            }
-            RuntimeKind::Erlang => {
-                "Erlang/OTP (BEAM): soft NOFILE at boot, +Q ports, +P processes."
-            }
-            RuntimeKind::Jvm => {
-                "The JVM: -XX:+MaxFDLimit raises the soft NOFILE to the hard limit."
-            }
-            RuntimeKind::Go => "Go ≥ 1.19 raises the soft NOFILE to the hard limit.",
-            RuntimeKind::Node => "Node.js raises the soft NOFILE to the hard limit.",
-            RuntimeKind::Python => "Python: does not raise the soft limit.",
-            RuntimeKind::Nginx => {
-                "nginx: worker_processes × worker_connections, worker_rlimit_nofile."
-            }
-            RuntimeKind::Haproxy => {
-                "HAProxy: global and frontend maxconn (computed from the fd limit when unset)."
-            }
-            RuntimeKind::Redis => "Redis: maxclients, lowered to the fd limit − 32 at start.",
-            RuntimeKind::Postgres => {
-                "PostgreSQL: max_connections − reserved slots; a process per connection."
-            }
-            RuntimeKind::Mysql => "MySQL/MariaDB: max_connections; a thread per connection.",
-            RuntimeKind::Rabbitmq => {
-                "RabbitMQ (Erlang): the file-handle cache's socket limit, connection_max."
-            }
-            RuntimeKind::Ejabberd => {
-                "ejabberd (Erlang): the node's fd table, port and process tables."
-            }
-            RuntimeKind::Mosquitto => "mosquitto (MQTT): max_connections.",
-            RuntimeKind::Pgbouncer => "PgBouncer: max_client_conn.",
-            RuntimeKind::Lighttpd => {
-                "lighttpd: server.max-connections (default a third of its fd limit)."
-            }
-            RuntimeKind::Apache => {
-                "Apache httpd: MaxRequestWorkers, ServerLimit, ThreadsPerChild by MPM."
-            }
-            RuntimeKind::Memcached => "memcached: -c (maxconns), which also sets its fd limit.",
-        }
-    }
-
-    /// Every kind, in declaration order (the `--runtime` values).
-    pub const ALL: &[RuntimeKind] = &[
-        RuntimeKind::Native,
-        RuntimeKind::Erlang,
-        RuntimeKind::Jvm,
-        RuntimeKind::Go,
-        RuntimeKind::Node,
-        RuntimeKind::Python,
-        RuntimeKind::Nginx,
-        RuntimeKind::Haproxy,
-        RuntimeKind::Redis,
-        RuntimeKind::Postgres,
-        RuntimeKind::Mysql,
-        RuntimeKind::Rabbitmq,
-        RuntimeKind::Ejabberd,
-        RuntimeKind::Mosquitto,
-        RuntimeKind::Pgbouncer,
-        RuntimeKind::Lighttpd,
-        RuntimeKind::Apache,
-        RuntimeKind::Memcached,
-    ];
-
-    /// The kind spelled as [`Self::name`] does.
-    pub fn parse(s: &str) -> Option<RuntimeKind> {
-        Self::ALL.iter().copied().find(|k| k.name() == s)
-    }
-
-    /// Whether the process is an Erlang node (the Erlang/OTP caps apply): Erlang itself and
-    /// the servers that run on it.
-    pub fn on_erlang(self) -> bool {
-        matches!(
-            self,
-            RuntimeKind::Erlang | RuntimeKind::Rabbitmq | RuntimeKind::Ejabberd
-        )
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -200,10 +200,10 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
     if let Some(e) = runtime::catalog::entry(kind) {
         add_catalog(snap, opts, e);
     }
+    if kind.on_erlang() {
+        add_erlang(snap, opts)?;
+    }
     match kind {
-        RuntimeKind::Erlang | RuntimeKind::Rabbitmq | RuntimeKind::Ejabberd => {
-            add_erlang(snap, opts)?
-        }
         RuntimeKind::Nginx => add_nginx(snap, opts)?,
         RuntimeKind::Haproxy => add_haproxy(snap, opts)?,
         RuntimeKind::Redis if opts.pid.is_some() => {

@@ -6,11 +6,22 @@
 //! product needs one. docs/architecture.md says how to add a server.
 
 pub use super::entry::*;
-use super::servers;
+use super::servers::{self, runtimes};
 use crate::snapshot::{RuntimeKind, ServerConf, Setting};
 
-/// Every server of the catalog.
+/// Every product, in the order `--runtime` lists them: the runtimes, then the servers.
 pub const ALL: &[&Entry] = &[
+    &runtimes::NATIVE,
+    &runtimes::ERLANG,
+    &runtimes::JVM,
+    &runtimes::GO,
+    &runtimes::NODE,
+    &runtimes::PYTHON,
+    &servers::nginx::ENTRY,
+    &servers::haproxy::ENTRY,
+    &servers::redis::ENTRY,
+    &servers::postgres::ENTRY,
+    &servers::mysql::ENTRY,
     &servers::rabbitmq::ENTRY,
     &servers::ejabberd::ENTRY,
     &servers::mosquitto::ENTRY,
@@ -20,27 +31,80 @@ pub const ALL: &[&Entry] = &[
     &servers::memcached::ENTRY,
 ];
 
-/// The catalog entry of `kind`, if it is a catalog server.
-pub fn entry(kind: RuntimeKind) -> Option<&'static Entry> {
-    ALL.iter().copied().find(|e| e.kind == kind)
+/// The kinds of [`ALL`], in its order.
+const KINDS: [RuntimeKind; ALL.len()] = {
+    let mut out = [RuntimeKind::Native; ALL.len()];
+    let mut i = 0;
+    while i < ALL.len() {
+        out[i] = ALL[i].kind;
+        i += 1;
+    }
+    out
+};
+
+/// What a kind is called and does comes from its entry: one list.
+impl RuntimeKind {
+    /// Every kind, in the catalog's order (the `--runtime` values).
+    pub const ALL: &[RuntimeKind] = &KINDS;
+
+    /// How `--runtime`, JSON and text spell it.
+    pub fn name(self) -> &'static str {
+        of(self).name
+    }
+
+    /// What porttune reads for this kind (the `--runtime` help).
+    pub fn about(self) -> &'static str {
+        of(self).about
+    }
+
+    /// The kind spelled as [`Self::name`] does.
+    pub fn parse(s: &str) -> Option<RuntimeKind> {
+        ALL.iter().find(|e| e.name == s).map(|e| e.kind)
+    }
+
+    /// Whether the process is an Erlang node (the Erlang/OTP caps apply): Erlang itself and
+    /// the servers that run on it.
+    pub fn on_erlang(self) -> bool {
+        self == RuntimeKind::Erlang || of(self).vm == Some(RuntimeKind::Erlang)
+    }
 }
 
-/// The catalog server a process is, from its executable's and argv[0]'s base names (and, for a
-/// VM, a marker word of its command line).
-pub fn detect(names: &[String], cmdline: &[String]) -> Option<RuntimeKind> {
-    let vm = names
-        .iter()
-        .any(|n| matches!(n.as_str(), "beam.smp" | "beam" | "erlexec"));
+/// The entry of `kind` (every kind has one; a test checks it).
+pub fn of(kind: RuntimeKind) -> &'static Entry {
     ALL.iter()
-        .find(|e| match e.marker {
-            Some(m) => {
-                vm && cmdline
-                    .iter()
-                    .any(|w| w == m || w.split('/').any(|part| part.starts_with(m)))
-            }
-            None => names.iter().any(|n| e.exe.contains(&n.as_str())),
-        })
-        .map(|e| e.kind)
+        .copied()
+        .find(|e| e.kind == kind)
+        .unwrap_or(&runtimes::NATIVE)
+}
+
+/// The entry of `kind` if it is a server whose settings the catalog's generic readers read.
+pub fn entry(kind: RuntimeKind) -> Option<&'static Entry> {
+    Some(of(kind)).filter(|e| e.generic())
+}
+
+/// The product a process is, from its executable's and argv[0]'s base names: a server on a
+/// VM by a marker word of its command line first (RabbitMQ before Erlang), then by name.
+pub fn detect(names: &[String], cmdline: &[String]) -> Option<RuntimeKind> {
+    let on_vm = |e: &Entry| {
+        let vm = e.vm.map(of)?;
+        let m = e.marker?;
+        let runs_vm = names.iter().any(|n| vm.exe.contains(&n.as_str()));
+        (runs_vm
+            && cmdline
+                .iter()
+                .any(|w| w == m || w.split('/').any(|part| part.starts_with(m))))
+        .then_some(e.kind)
+    };
+    let by_name = |e: &Entry| {
+        names
+            .iter()
+            .map(|n| n.trim_end_matches(" (deleted)"))
+            .any(|n| e.exe.contains(&n) || e.exe_prefix.iter().any(|p| n.starts_with(p)))
+            .then_some(e.kind)
+    };
+    ALL.iter()
+        .find_map(|e| on_vm(e))
+        .or_else(|| ALL.iter().find_map(|e| by_name(e)))
 }
 
 /// The configuration file of the target: `--config`, a flag, the last positional argument,
@@ -50,11 +114,7 @@ fn config_path(e: &Entry, t: &Target) -> Option<(String, String)> {
     if let Some(c) = &t.config {
         return Some((c.clone(), "--config".into()));
     }
-    let base = spec
-        .root_flag
-        .and_then(|f| flag_value(t.cmdline, f))
-        .map(|d| resolve(t.cwd.as_deref(), &d))
-        .or_else(|| t.cwd.clone());
+    let base = root_dir(spec, t);
     for f in spec.flags {
         if let Some(v) = flag_value(t.cmdline, f) {
             return Some((
@@ -167,16 +227,115 @@ mod tests {
             ),
             Some(RuntimeKind::Rabbitmq)
         );
-        assert_eq!(detect(&n("beam.smp"), &words("beam.smp -- -s myapp")), None);
+        assert_eq!(
+            detect(&n("beam.smp"), &words("beam.smp -- -s myapp")),
+            Some(RuntimeKind::Erlang)
+        );
+        assert_eq!(
+            detect(&n("redis-server *:6379"), &words("redis-server *:6379")),
+            Some(RuntimeKind::Redis)
+        );
+        assert_eq!(
+            detect(
+                &["postgres".to_string(), "postgres: checkpointer".to_string()],
+                &[]
+            ),
+            Some(RuntimeKind::Postgres)
+        );
+        assert_eq!(
+            detect(&n("python3.11 (deleted)"), &[]),
+            Some(RuntimeKind::Python)
+        );
+        assert_eq!(detect(&n("mariadbd"), &[]), Some(RuntimeKind::Mysql));
         assert_eq!(detect(&n("cat"), &words("cat")), None);
     }
 
     #[test]
+    fn relative_paths_are_the_servers_own() {
+        let env = |_: &str| None;
+        let read = |_: &str| Err("unused".to_string());
+        let list = |_: &str| Err("unused".to_string());
+        let path = |e: &Entry, cmd: &str| {
+            let cmdline = words(cmd);
+            let t = Target {
+                cmdline: &cmdline,
+                env: &env,
+                cwd: Some("/srv/run".into()),
+                read: &read,
+                list: &list,
+                config: None,
+            };
+            config_path(e, &t).map(|(p, _)| p)
+        };
+        let m = &servers::mosquitto::ENTRY;
+        let a = &servers::apache::ENTRY;
+        assert_eq!(path(m, "mosquitto -c m.conf").unwrap(), "/srv/run/m.conf");
+        // Apache: -f against -d (itself against the working directory), else its own root
+        assert_eq!(
+            path(a, "apache2 -f conf/a.conf").unwrap(),
+            "/etc/apache2/conf/a.conf"
+        );
+        assert_eq!(
+            path(a, "apache2 -d /opt/ap -f a.conf").unwrap(),
+            "/opt/ap/a.conf"
+        );
+        assert_eq!(
+            path(a, "apache2 -d ap -f a.conf").unwrap(),
+            "/srv/run/ap/a.conf"
+        );
+        let p = &servers::pgbouncer::ENTRY;
+        assert_eq!(
+            path(p, "pgbouncer -d ./pgb.ini").unwrap(),
+            "/srv/run/pgb.ini"
+        );
+    }
+
+    /// Every kind of the enum, named by a match that does not compile when a kind is added:
+    /// the reminder to add its entry.
+    fn every_kind() -> Vec<RuntimeKind> {
+        use RuntimeKind::*;
+        let all = [
+            Native, Erlang, Jvm, Go, Node, Python, Nginx, Haproxy, Redis, Postgres, Mysql,
+            Rabbitmq, Ejabberd, Mosquitto, Pgbouncer, Lighttpd, Apache, Memcached,
+        ];
+        for k in all {
+            match k {
+                Native | Erlang | Jvm | Go | Node | Python | Nginx | Haproxy | Redis | Postgres
+                | Mysql | Rabbitmq | Ejabberd | Mosquitto | Pgbouncer | Lighttpd | Apache
+                | Memcached => {}
+            }
+        }
+        all.to_vec()
+    }
+
+    #[test]
+    fn one_entry_per_kind_spelled_as_serde_spells_it() {
+        let kinds = every_kind();
+        assert_eq!(RuntimeKind::ALL, kinds.as_slice());
+        for k in kinds {
+            let n = ALL.iter().filter(|e| e.kind == k).count();
+            assert_eq!(n, 1, "{k:?} has {n} entries");
+            let e = of(k);
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.name));
+            assert_eq!(RuntimeKind::parse(e.name), Some(k));
+            assert!(!e.about.is_empty() && !e.product.is_empty(), "{k:?}");
+        }
+        assert!(RuntimeKind::Rabbitmq.on_erlang() && RuntimeKind::Erlang.on_erlang());
+        assert!(!RuntimeKind::Nginx.on_erlang());
+    }
+
+    #[test]
     fn every_entry_is_complete() {
-        for e in ALL {
+        for e in ALL.iter().filter(|e| e.role == Role::Server) {
             assert!(!e.ceilings.is_empty(), "{}", e.product);
             assert!(
-                e.exe.len() + usize::from(e.marker.is_some()) > 0,
+                !e.package.is_empty() && !e.settings.is_empty() || e.vm.is_some(),
+                "{}",
+                e.product
+            );
+            assert!(
+                e.exe.len() + e.exe_prefix.len() + usize::from(e.marker.is_some()) > 0,
                 "{}",
                 e.product
             );
@@ -190,7 +349,8 @@ mod tests {
                     m.text
                 );
             }
-            assert_eq!(entry(e.kind).map(|x| x.product), Some(e.product));
+            let generic = entry(e.kind).is_some();
+            assert_eq!(generic, e.config.shape != Shape::Own, "{}", e.product);
         }
     }
 }

@@ -34,10 +34,12 @@ struct Walk<'a> {
 
 /// Read the configuration at `path` (absolute) and its includes.
 pub fn read_tree(spec: &ConfigSpec, path: &str, t: &Target) -> Result<Tree, String> {
+    // Apache: relative includes resolve against ServerRoot (-d, or the built-in one)
     let base = spec
         .root_flag
         .and_then(|f| flag_value(t.cmdline, f))
-        .map(|d| resolve(t.cwd.as_deref(), &d));
+        .map(|d| resolve(t.cwd.as_deref(), &d))
+        .or_else(|| spec.root_default.map(str::to_string));
     let defines = t
         .cmdline
         .iter()
@@ -225,7 +227,7 @@ impl Walk<'_> {
                         None => continue,
                     }
                 }
-                Shape::Apache | Shape::Flags => return Ok(()),
+                Shape::Apache | Shape::Flags | Shape::Own => return Ok(()),
             };
             let value = value.split(" #").next().unwrap_or(value).trim();
             if let Some(kind) = self.include_kind(key) {

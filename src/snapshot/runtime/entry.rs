@@ -19,6 +19,10 @@ pub enum Shape {
     Lighttpd,
     /// No configuration file: command-line flags only (memcached).
     Flags,
+    /// A reader of its own in `snapshot::runtime` (nginx blocks, HAProxy sections,
+    /// postgresql.conf, MySQL option files, Redis's INFO): the entry still says where the
+    /// configuration is and which settings count; the code reads them.
+    Own,
 }
 
 /// How a directive includes other files.
@@ -45,6 +49,10 @@ pub struct ConfigSpec {
     pub root_flag: Option<&'static str>,
     /// A directive setting that directory in the file itself (Apache's `ServerRoot`).
     pub root_directive: Option<&'static str>,
+    /// That directory when no flag names it: the one built into the server (Debian's
+    /// apache2: /etc/apache2; nginx reads it from its binary, `--prefix=`); None: the
+    /// process's working directory.
+    pub root_default: Option<&'static str>,
     /// Where the package puts the file when nothing names it (None: the server then runs on
     /// its defaults).
     pub default_path: Option<&'static str>,
@@ -61,6 +69,7 @@ impl ConfigSpec {
         env: None,
         root_flag: None,
         root_directive: None,
+        root_default: None,
         default_path: None,
         include: &[],
     };
@@ -85,18 +94,45 @@ pub struct Message {
     pub ceiling: &'static str,
 }
 
-/// One server product.
+/// What a product is to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A language runtime (or none: native code): what runs on it is application code, whose
+    /// own caps no configuration shows.
+    Runtime,
+    /// A server product with settings of its own that cap connections.
+    Server,
+}
+
+/// One product: a server (nginx, mosquitto, …) or a runtime (Erlang, the JVM, …).
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
     pub kind: RuntimeKind,
+    /// How `--runtime`, JSON (`runtime`) and text spell the kind ("nginx", "jvm").
+    pub name: &'static str,
+    /// One line: what porttune reads for it (the `--runtime` help).
+    pub about: &'static str,
+    pub role: Role,
     /// Shown in text ("mosquitto").
     pub product: &'static str,
     /// Debian's package.
     pub package: &'static str,
     /// Executable base names (of /proc/PID/exe or argv[0]).
     pub exe: &'static [&'static str],
+    /// Beginnings of executable base names or of a title the process sets itself
+    /// (`python3.11`, `redis-server *:6379`, `postgres: checkpointer`).
+    pub exe_prefix: &'static [&'static str],
     /// A server running on a VM (Erlang's beam.smp): a word of its command line that marks it.
     pub marker: Option<&'static str>,
+    /// The VM it runs on, whose caps apply too (RabbitMQ and ejabberd: Erlang).
+    pub vm: Option<RuntimeKind>,
+    /// It raises its soft RLIMIT_NOFILE to the hard limit at start (Go, the JVM, Node.js).
+    pub raises_soft_to_hard: bool,
+    /// It sets its own fd limit at start (HAProxy to its maxsock, Redis to maxclients + 32,
+    /// memcached to -c, lighttpd to server.max-fds), or its fd limit does not bound
+    /// connections (PostgreSQL: a process per connection): the limit it was started with is
+    /// not what binds.
+    pub sets_own_fd_limit: bool,
     /// Where its version shows: an environment variable of the process and the prefix the
     /// version follows in it (`ERL_LIBS`, `rabbitmq_server-`).
     pub version: Option<(&'static str, &'static str)>,
@@ -108,6 +144,36 @@ pub struct Entry {
     /// Fds it needs free to accept one more connection (0 for most), and why.
     pub accept_spare_fds: u64,
     pub accept_spare_why: &'static str,
+}
+
+impl Entry {
+    /// An entry with nothing but its kind and names: the base the entries fill in.
+    pub const BASE: Entry = Entry {
+        kind: RuntimeKind::Native,
+        name: "",
+        about: "",
+        role: Role::Server,
+        product: "",
+        package: "",
+        exe: &[],
+        exe_prefix: &[],
+        marker: None,
+        vm: None,
+        raises_soft_to_hard: false,
+        sets_own_fd_limit: false,
+        version: None,
+        config: ConfigSpec::FLAGS_ONLY,
+        settings: &[],
+        messages: &[],
+        ceilings: &[],
+        accept_spare_fds: 0,
+        accept_spare_why: "",
+    };
+
+    /// Whether its settings are read by the catalog's generic readers (`catalog::read`).
+    pub fn generic(&self) -> bool {
+        self.role == Role::Server && self.config.shape != Shape::Own
+    }
 }
 
 /// What the reader needs of the target process: its command line, environment, working
@@ -148,6 +214,17 @@ pub fn flag_value(cmdline: &[String], flag: &str) -> Option<String> {
         }
     }
     out
+}
+
+/// The directory the target resolves a relative configuration path against: its root flag
+/// (relative to its working directory), else the root built into the server, else its
+/// working directory.
+pub fn root_dir(spec: &ConfigSpec, t: &Target) -> Option<String> {
+    spec.root_flag
+        .and_then(|f| flag_value(t.cmdline, f))
+        .map(|d| resolve(t.cwd.as_deref(), &d))
+        .or_else(|| spec.root_default.map(str::to_string))
+        .or_else(|| t.cwd.clone())
 }
 
 /// `path` made absolute against `base` (a directory), without touching the filesystem.

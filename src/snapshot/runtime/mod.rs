@@ -15,7 +15,8 @@ pub mod servers;
 
 use super::RuntimeKind;
 
-/// Guess the runtime from the executable path and command line.
+/// Guess the runtime or server from the executable path and command line (the catalog's
+/// recognition: `catalog::detect`).
 pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
     let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
     let names: Vec<String> = exe
@@ -23,27 +24,7 @@ pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
         .into_iter()
         .chain(cmdline.first().map(|s| base(s)))
         .collect();
-    if let Some(k) = catalog::detect(&names, cmdline) {
-        return Some(k);
-    }
-    for n in &names {
-        let n = n.trim_end_matches(" (deleted)");
-        let kind = match n {
-            "beam.smp" | "beam" | "erl" | "erlexec" => RuntimeKind::Erlang,
-            "java" => RuntimeKind::Jvm,
-            "node" | "nodejs" => RuntimeKind::Node,
-            "nginx" => RuntimeKind::Nginx,
-            "haproxy" => RuntimeKind::Haproxy,
-            _ if n.starts_with("python") => RuntimeKind::Python,
-            _ if n.starts_with("redis-server") => RuntimeKind::Redis,
-            "postgres" | "postmaster" => RuntimeKind::Postgres,
-            _ if n.starts_with("postgres: ") => RuntimeKind::Postgres,
-            "mysqld" | "mariadbd" => RuntimeKind::Mysql,
-            _ => continue,
-        };
-        return Some(kind);
-    }
-    None
+    catalog::detect(&names, cmdline)
 }
 
 /// The name of an event-wait system call by number, for this architecture.
@@ -154,10 +135,10 @@ pub fn user_tasks(proc_root: &std::path::Path, pid: u32) -> Option<(u32, u64)> {
     Some((uid, total))
 }
 
-/// Whether a runtime raises its soft RLIMIT_NOFILE to the hard limit at start
-/// (limits-facts.md 10.8–10.12). macOS JVMs cap it; see the model.
+/// Whether a runtime raises its soft RLIMIT_NOFILE to the hard limit at start (its catalog
+/// entry says). macOS JVMs cap it; see the model.
 pub fn raises_soft_to_hard(kind: RuntimeKind) -> bool {
-    matches!(kind, RuntimeKind::Go | RuntimeKind::Jvm | RuntimeKind::Node)
+    catalog::of(kind).raises_soft_to_hard
 }
 
 #[cfg(test)]

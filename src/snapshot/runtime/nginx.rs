@@ -449,23 +449,50 @@ pub fn master_args(cmdline: &str) -> MasterArgs {
     a
 }
 
+/// A value of the nginx binary's configure arguments (`--prefix=`, `--conf-path=`).
+fn configure_arg(binary: &[u8], key: &[u8]) -> Option<String> {
+    let at = binary.windows(key.len()).position(|w| w == key)? + key.len();
+    let v: Vec<u8> = binary[at..]
+        .iter()
+        .take_while(|b| !matches!(b, b' ' | 0 | b'\'' | b'"' | b'\n'))
+        .copied()
+        .collect();
+    (!v.is_empty()).then(|| String::from_utf8_lossy(&v).into_owned())
+}
+
+/// The prefix built into an nginx binary (`--prefix=`, else nginx's default): what a relative
+/// `-c` is resolved against when no `-p` is given (Debian: /usr/share/nginx).
+pub fn builtin_prefix(binary: &[u8]) -> String {
+    configure_arg(binary, b"--prefix=").unwrap_or_else(|| "/usr/local/nginx".into())
+}
+
 /// The built-in configuration path of an nginx binary: `--conf-path=` in its configure
 /// arguments, else `--prefix=`/conf/nginx.conf, else nginx's default prefix.
 pub fn builtin_conf_path(binary: &[u8]) -> String {
-    let find = |key: &[u8]| -> Option<String> {
-        let at = binary.windows(key.len()).position(|w| w == key)? + key.len();
-        let v: Vec<u8> = binary[at..]
-            .iter()
-            .take_while(|b| !matches!(b, b' ' | 0 | b'\'' | b'"' | b'\n'))
-            .copied()
-            .collect();
-        (!v.is_empty()).then(|| String::from_utf8_lossy(&v).into_owned())
-    };
-    if let Some(c) = find(b"--conf-path=") {
+    if let Some(c) = configure_arg(binary, b"--conf-path=") {
         return c;
     }
-    let prefix = find(b"--prefix=").unwrap_or_else(|| "/usr/local/nginx".into());
-    format!("{}/conf/nginx.conf", prefix.trim_end_matches('/'))
+    format!(
+        "{}/conf/nginx.conf",
+        builtin_prefix(binary).trim_end_matches('/')
+    )
+}
+
+/// The file `-c conf` names, as nginx resolves it: relative to the prefix (`-p`, itself
+/// relative to the working directory, else the one built into the binary, which `binary`
+/// reads only when needed).
+pub fn conf_from_args(
+    conf: &str,
+    prefix: Option<&str>,
+    binary: impl FnOnce() -> Vec<u8>,
+) -> String {
+    if conf.starts_with('/') {
+        return conf.to_string();
+    }
+    let prefix = prefix
+        .map(str::to_string)
+        .unwrap_or_else(|| builtin_prefix(&binary()));
+    format!("{}/{conf}", prefix.trim_end_matches('/'))
 }
 
 use crate::snapshot::target::TargetFs;
@@ -615,6 +642,16 @@ mod linux {
         out
     }
 
+    /// The executable of a process (at most 64 MiB): where nginx keeps its configure
+    /// arguments.
+    fn exe_bytes(proc_dir: &Path) -> Vec<u8> {
+        use std::io::Read;
+        let mut bin = Vec::new();
+        let _ = std::fs::File::open(proc_dir.join("exe"))
+            .map(|f| f.take(64 << 20).read_to_end(&mut bin));
+        bin
+    }
+
     /// Read a running nginx from any of its PIDs: the master's configuration (its `-c`, or
     /// the binary's built-in path), followed includes, and its workers. `conf` overrides the
     /// configuration file. Errors name the file and line.
@@ -636,23 +673,19 @@ mod linux {
                 TargetFs::operator(),
             ),
             (None, Some(c)) => {
-                let p = match (&args.prefix, c.starts_with('/')) {
-                    (Some(pre), false) => format!("{}/{c}", pre.trim_end_matches('/')),
-                    _ => target.absolute(c),
-                };
-                (p, format!("the master's -c (PID {master})"), target)
-            }
-            (None, None) => {
-                use std::io::Read;
-                let mut bin = Vec::new();
-                let _ = std::fs::File::open(mroot.join("exe"))
-                    .map(|f| f.take(64 << 20).read_to_end(&mut bin));
+                // relative to the prefix; a relative prefix to the master's working directory
+                let p = conf_from_args(c, args.prefix.as_deref(), || exe_bytes(&mroot));
                 (
-                    builtin_conf_path(&bin),
-                    format!("the built-in --conf-path of the master's binary (PID {master})"),
+                    target.absolute(&p),
+                    format!("the master's -c (PID {master})"),
                     target,
                 )
             }
+            (None, None) => (
+                builtin_conf_path(&exe_bytes(&mroot)),
+                format!("the built-in --conf-path of the master's binary (PID {master})"),
+                target,
+            ),
         };
         let mut n = match read_config(&fs, &path, args.directives.as_deref(), cpus) {
             Ok(n) => n,
@@ -821,6 +854,32 @@ mod tests {
         assert!(!e.msg.contains("s3cret"), "{e:?}");
         let e = parse("http {\n", "x", 1).unwrap_err();
         assert!(e.msg.contains("block \"http\""), "{e:?}");
+    }
+
+    #[test]
+    fn relative_conf_is_resolved_against_the_prefix() {
+        let bin = b"xx --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf\0".to_vec();
+        let none = || -> Vec<u8> { panic!("the binary is read only without -p") };
+        assert_eq!(
+            conf_from_args("nginx.conf", Some("."), none),
+            "./nginx.conf"
+        );
+        assert_eq!(
+            conf_from_args("conf/n.conf", Some("/srv/ng/"), none),
+            "/srv/ng/conf/n.conf"
+        );
+        assert_eq!(conf_from_args("/etc/x.conf", None, none), "/etc/x.conf");
+        // no -p: nginx's built-in prefix, not the working directory
+        assert_eq!(
+            conf_from_args("nginx.conf", None, || bin.clone()),
+            "/usr/share/nginx/nginx.conf"
+        );
+        assert_eq!(
+            conf_from_args("n.conf", None, Vec::new),
+            "/usr/local/nginx/n.conf"
+        );
+        let fs = TargetFs::operator();
+        assert!(fs.absolute("./nginx.conf").ends_with("/./nginx.conf"));
     }
 
     #[test]

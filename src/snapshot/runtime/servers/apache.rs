@@ -23,16 +23,17 @@ const fn s(key: &'static str, default: &'static str) -> CapSetting {
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Apache,
+    name: "apache",
+    about: "Apache httpd: MaxRequestWorkers, ServerLimit, ThreadsPerChild by MPM.",
     product: "Apache httpd",
     package: "apache2",
     exe: &["apache2", "httpd"],
-    marker: None,
-    version: None,
     config: ConfigSpec {
         shape: Shape::Apache,
         flags: &["-f"],
         root_flag: Some("-d"),
         root_directive: Some("ServerRoot"),
+        root_default: Some("/etc/apache2"),
         default_path: Some("/etc/apache2/apache2.conf"),
         include: &[
             ("Include", IncludeKind::File),
@@ -62,6 +63,5 @@ pub const ENTRY: Entry = Entry {
         },
     ],
     ceilings: &["apache_max_request_workers"],
-    accept_spare_fds: 0,
-    accept_spare_why: "",
+    ..Entry::BASE
 };

@@ -3,24 +3,21 @@
 //! ejabberdctl) and process table (`+P`, 250000) bound it, read as for any Erlang node.
 //! Source: Debian's /usr/sbin/ejabberdctl (ERL_MAX_PORTS, ERL_PROCESSES), measured.
 
-use super::super::entry::{ConfigSpec, Entry};
+use super::super::entry::Entry;
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Ejabberd,
+    name: "ejabberd",
+    about: "ejabberd (Erlang): the node's fd table, port and process tables.",
+    vm: Some(RuntimeKind::Erlang),
     product: "ejabberd",
     package: "ejabberd",
-    exe: &[],
     marker: Some("ejabberd"),
-    version: None,
-    config: ConfigSpec::FLAGS_ONLY,
-    settings: &[],
-    messages: &[],
     ceilings: &[
         "erlang_max_fds",
         "erlang_port_limit",
         "erlang_process_limit",
     ],
-    accept_spare_fds: 0,
-    accept_spare_why: "",
+    ..Entry::BASE
 };

@@ -10,11 +10,12 @@ use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Lighttpd,
+    name: "lighttpd",
+    about: "lighttpd: server.max-connections (default a third of its fd limit).",
+    sets_own_fd_limit: true,
     product: "lighttpd",
     package: "lighttpd",
     exe: &["lighttpd"],
-    marker: None,
-    version: None,
     config: ConfigSpec {
         shape: Shape::Lighttpd,
         flags: &["-f"],
@@ -45,6 +46,5 @@ pub const ENTRY: Entry = Entry {
         },
     ],
     ceilings: &["lighttpd_max_connections"],
-    accept_spare_fds: 0,
-    accept_spare_why: "",
+    ..Entry::BASE
 };

@@ -6,17 +6,17 @@
 //! memcached answers "ERROR Too many open connections" and closes. Debian's memcached.conf holds
 //! the flags (the unit passes them). Source: memcached(1), memcached 1.6.18 measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, Message};
+use super::super::entry::{CapSetting, Entry, Message};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Memcached,
+    name: "memcached",
+    about: "memcached: -c (maxconns), which also sets its fd limit.",
+    sets_own_fd_limit: true,
     product: "memcached",
     package: "memcached",
     exe: &["memcached"],
-    marker: None,
-    version: None,
-    config: ConfigSpec::FLAGS_ONLY,
     settings: &[
         CapSetting {
             key: "maxconns",
@@ -45,4 +45,5 @@ pub const ENTRY: Entry = Entry {
     // fds open besides connections)
     accept_spare_fds: 1,
     accept_spare_why: "fd it keeps free to accept and refuse the next connection",
+    ..Entry::BASE
 };

@@ -10,11 +10,11 @@ use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Mosquitto,
+    name: "mosquitto",
+    about: "mosquitto (MQTT): max_connections.",
     product: "mosquitto",
     package: "mosquitto",
     exe: &["mosquitto"],
-    marker: None,
-    version: None,
     config: ConfigSpec {
         shape: Shape::KeyValue,
         flags: &["-c", "--config-file"],
@@ -42,4 +42,5 @@ pub const ENTRY: Entry = Entry {
     // access by tcpd"). Measured: 119 held at 128 fds with 8 open, not 120.
     accept_spare_fds: 1,
     accept_spare_why: "fd libwrap needs free to read /etc/hosts.allow while accepting (mosquitto logs \"denied access by tcpd\" at the last one)",
+    ..Entry::BASE
 };

@@ -10,11 +10,11 @@ use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Pgbouncer,
+    name: "pgbouncer",
+    about: "PgBouncer: max_client_conn.",
     product: "PgBouncer",
     package: "pgbouncer",
     exe: &["pgbouncer"],
-    marker: None,
-    version: None,
     config: ConfigSpec {
         shape: Shape::Ini("pgbouncer"),
         positional: true,
@@ -37,6 +37,5 @@ pub const ENTRY: Entry = Entry {
         },
     ],
     ceilings: &["pgbouncer_max_client_conn"],
-    accept_spare_fds: 0,
-    accept_spare_why: "",
+    ..Entry::BASE
 };

@@ -15,9 +15,11 @@ use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Rabbitmq,
+    name: "rabbitmq",
+    about: "RabbitMQ (Erlang): the file-handle cache's socket limit, connection_max.",
+    vm: Some(RuntimeKind::Erlang),
     product: "RabbitMQ",
     package: "rabbitmq-server",
-    exe: &[],
     marker: Some("rabbit"),
     version: Some(("ERL_LIBS", "rabbitmq_server-")),
     config: ConfigSpec {
@@ -42,6 +44,5 @@ pub const ENTRY: Entry = Entry {
         },
     ],
     ceilings: &["rabbitmq_socket_limit", "rabbitmq_connection_max"],
-    accept_spare_fds: 0,
-    accept_spare_why: "",
+    ..Entry::BASE
 };
