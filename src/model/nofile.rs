@@ -101,7 +101,9 @@ pub fn within_nr_open(snap: &Snapshot) -> std::borrow::Cow<'_, Snapshot> {
     let nr = Rlim::Value(snap.fs.nr_open.unwrap_or(1 << 20));
     let l = snap.process.nofile;
     let over = |r: Rlim| matches!(r, Rlim::Value(_)) && r > nr;
-    if snap.platform.os == Os::Macos || !nofile_is_a_setting(snap) || !(over(l.soft) || over(l.hard))
+    if snap.platform.os == Os::Macos
+        || !nofile_is_a_setting(snap)
+        || !(over(l.soft) || over(l.hard))
     {
         return std::borrow::Cow::Borrowed(snap);
     }
