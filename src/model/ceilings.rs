@@ -248,7 +248,12 @@ pub fn usable_ports(
         why.push_str(&format!(" − {reserved} reserved"));
     }
     if bound > 0 {
-        why.push_str(&format!(" − {bound} bound by listeners"));
+        // A Mac's connect() skips every port a TCP socket holds, connected ones included.
+        let by = match cx_snap.platform.os {
+            Os::Macos => "held by the host's TCP sockets",
+            _ => "bound by listeners",
+        };
+        why.push_str(&format!(" − {bound} {by}"));
     }
     if extra_bound_in_range > 0 {
         why.push_str(&format!(" − {extra_bound_in_range} test listeners"));

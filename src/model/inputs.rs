@@ -224,6 +224,13 @@ fn net_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
             *read_with = "`sysctl net.inet.ip.portrange.first net.inet.ip.portrange.last`".into();
         }
         out.push(i);
+        if !n.bound_ports_in_range.is_empty() {
+            out.push(read(
+                "net.bound_ports_in_range",
+                format!("{:?}", n.bound_ports_in_range),
+                "net.inet.tcp.pcblist_n (ports the host's TCP sockets hold inside the range)",
+            ));
+        }
     } else {
         out.push(sysctl(
             snap,
@@ -780,8 +787,8 @@ pub fn rule_of(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'stati
             vec!["fs.file-max", "fs.file-nr", "process.caps"],
         ),
         EPHEMERAL_PORTS if mac => (
-            "usable ports × local addresses",
-            vec!["net.inet.ip.portrange"],
+            "(range − ports held by the host's TCP sockets) × local addresses",
+            vec!["net.inet.ip.portrange", "net.bound_ports_in_range"],
         ),
         EPHEMERAL_PORTS => (
             "(range − reserved − bound in range) × (source ip, destination) tuples",

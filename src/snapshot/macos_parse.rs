@@ -80,6 +80,96 @@ pub fn parse_limit(out: &str) -> Option<String> {
     (ok(soft) && ok(hard)).then(|| format!("{soft} {hard}"))
 }
 
+/// `struct xinpgen` (xnu `bsd/netinet/in_pcb.h`): the header before and after the list.
+const XINPGEN_LEN: usize = 24;
+/// `XSO_INPCB` (xnu `bsd/sys/socketvar.h`): the record kind of a `struct xinpcb_n`.
+const XSO_INPCB: u32 = 0x10;
+/// `INP_IPV4` in `inp_vflag` (xnu `bsd/netinet/in_pcb.h`).
+const INP_IPV4: u8 = 0x1;
+/// Offsets in `struct xinpcb_n`, which `in_pcb.h` declares under `#pragma pack(4)`: `xi_len`
+/// u32 @0, `xi_kind` u32 @4, `xi_inpp` u64 @8, `inp_fport` @16, `inp_lport` @18 (network byte
+/// order), `inp_ppcb` u64 @20, `inp_gencnt` u64 @28, `inp_flags` @36, `inp_flow` @40,
+/// `inp_vflag` @44.
+const LPORT_AT: usize = 18;
+const VFLAG_AT: usize = 44;
+
+/// The local ports in `range` that the host's IPv4 TCP sockets hold, from the bytes of
+/// `sysctl net.inet.tcp.pcblist_n` (what netstat reads; every TCP control block, listeners,
+/// connections and TIME_WAIT alike, of every user). xnu `bsd/netinet/in_pcblist.c`
+/// `get_pcblist_n` writes a `struct xinpgen`, then for each control block a run of records
+/// (`xinpcb_n`, `xsocket_n`, two `xsockbuf_n`, `xsockstat_n`, `xtcpcb_n`), each starting with
+/// its u32 length and u32 kind and padded to 8 bytes (ROUNDUP64), and a closing `xinpgen`.
+/// A port held on any local address is one that connect() without an explicit bind does not
+/// choose (`in_pcbbind` → `in_pcblookup_local(…, wild)`, which skips non-IPv4 blocks).
+/// Sorted, each port once; `None` when the bytes do not start with an `xinpgen`.
+pub fn pcblist_ports(buf: &[u8], range: super::PortRange) -> Option<Vec<u16>> {
+    let u32_at = |o: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(buf.get(o..o.checked_add(4)?)?.try_into().ok()?))
+    };
+    if usize::try_from(u32_at(0)?).ok()? != XINPGEN_LEN {
+        return None;
+    }
+    let mut ports = std::collections::BTreeSet::new();
+    let mut at = XINPGEN_LEN;
+    while let (Some(len), Some(kind)) = (u32_at(at), u32_at(at + 4)) {
+        let len = usize::try_from(len).ok()?;
+        // The closing xinpgen (or garbage): no record is that short.
+        if len <= XINPGEN_LEN {
+            break;
+        }
+        if kind == XSO_INPCB
+            && let Some(rec) = buf.get(at..at.saturating_add(len))
+            && let (Some(lport), Some(vflag)) =
+                (rec.get(LPORT_AT..LPORT_AT + 2), rec.get(VFLAG_AT))
+        {
+            let port = u16::from_be_bytes([lport[0], lport[1]]);
+            if vflag & INP_IPV4 != 0 && range.contains(port) {
+                ports.insert(port);
+            }
+        }
+        at = at.checked_add(len.checked_next_multiple_of(8)?)?;
+    }
+    Some(ports.into_iter().collect())
+}
+
+/// How much of a process name macOS keeps and `proc_name` returns: `p_name`, 2 × MAXCOMLEN
+/// (xnu `bsd/sys/proc_internal.h`; `p_comm` keeps MAXCOMLEN = 16).
+pub const MAC_NAME_LEN: usize = 32;
+
+/// What `--process NAME` needs from libproc, so that the listing is tested with a fake: every
+/// PID (`proc_listallpids`), a process's name (`proc_name`), its executable (`proc_pidpath`,
+/// when the name cannot be read) and its parent (`proc_pidinfo` PROC_PIDTBSDINFO `pbi_ppid`).
+pub trait ProcInfo {
+    fn all_pids(&self) -> Result<Vec<u32>, String>;
+    fn name(&self, pid: u32) -> Option<String>;
+    fn path(&self, pid: u32) -> Option<String>;
+    fn ppid(&self, pid: u32) -> Option<u32>;
+}
+
+/// Every process `p` shows, with its name (`proc_name`, else the last part of its executable's
+/// path) and parent (0 when unknown). A process that exits meanwhile, or shows neither name nor
+/// path, is left out.
+pub fn list_processes(p: &dyn ProcInfo) -> Result<Vec<super::target::Listed>, String> {
+    let mut out = Vec::new();
+    for pid in p.all_pids()? {
+        if pid == 0 {
+            continue;
+        }
+        let name = p.name(pid).filter(|n| !n.is_empty()).or_else(|| {
+            p.path(pid)
+                .and_then(|path| path.rsplit('/').next().map(str::to_string))
+                .filter(|n| !n.is_empty())
+        });
+        let Some(name) = name else { continue };
+        out.push(super::target::Listed {
+            pid,
+            ppid: p.ppid(pid).unwrap_or(0),
+            name: name.chars().take(MAC_NAME_LEN).collect(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +310,143 @@ mod tests {
             memorystatus_level: None,
         };
         assert_eq!(available_kb(&huge, None).unwrap().0, u64::MAX >> 10);
+    }
+
+    /// `sysctl net.inet.tcp.pcblist_n` as xnu writes it: an xinpgen, then per control block an
+    /// xinpcb_n (pack(4): lport @18 big-endian, vflag @44), an xsocket_n and an xtcpcb_n, each
+    /// padded to 8 bytes, then the closing xinpgen.
+    fn pcblist(blocks: &[(u16, u8)]) -> Vec<u8> {
+        let header = |count: u32| {
+            let mut g = 24u32.to_ne_bytes().to_vec();
+            g.extend_from_slice(&count.to_ne_bytes());
+            g.extend_from_slice(&[7; 16]);
+            g
+        };
+        let record = |kind: u32, len: u32| {
+            let mut r = len.to_ne_bytes().to_vec();
+            r.extend_from_slice(&kind.to_ne_bytes());
+            r.resize(len.next_multiple_of(8) as usize, 0xAB);
+            r
+        };
+        let mut b = header(blocks.len() as u32);
+        for (port, vflag) in blocks {
+            let mut inp = record(0x10, 108);
+            inp[16..18].copy_from_slice(&80u16.to_be_bytes());
+            inp[18..20].copy_from_slice(&port.to_be_bytes());
+            inp[44] = *vflag;
+            b.extend(inp);
+            b.extend(record(0x01, 100));
+            b.extend(record(0x02, 28));
+            b.extend(record(0x04, 28));
+            b.extend(record(0x08, 136));
+            b.extend(record(0x20, 196));
+        }
+        b.extend(header(blocks.len() as u32));
+        b
+    }
+
+    #[test]
+    fn ports_held_from_pcblist_n() {
+        use crate::snapshot::PortRange;
+        let range = PortRange { lo: 49152, hi: 65535 };
+        let b = pcblist(&[
+            (49152, 1),  // a connection's ephemeral port (IPv4)
+            (50000, 3),  // a dual-stack listener
+            (50000, 1),  // a connection accepted on it: the port once
+            (60001, 2),  // IPv6 only: not in the IPv4 pool
+            (8080, 1),   // below the range
+            (65535, 1),  // TIME_WAIT or not, the port is held
+        ]);
+        assert_eq!(pcblist_ports(&b, range), Some(vec![49152, 50000, 65535]));
+        // Only the header (no control block), and the closing header alone.
+        assert_eq!(pcblist_ports(&pcblist(&[]), range), Some(vec![]));
+        // Not an xinpgen first: nothing is read.
+        assert_eq!(pcblist_ports(&[1, 2, 3], range), None);
+        assert_eq!(pcblist_ports(&[0; 64], range), None);
+        // Cut anywhere: what was whole is read, nothing panics.
+        let full = pcblist(&[(49152, 1), (50001, 1), (50002, 1)]);
+        for cut in 0..full.len() {
+            if let Some(p) = pcblist_ports(&full[..cut], range) {
+                assert!(p.iter().all(|x| [49152, 50001, 50002].contains(x)), "{cut}: {p:?}");
+            }
+        }
+        // A record claiming more than is there, or a huge length: stops, no panic.
+        let mut lie = pcblist(&[(49152, 1)]);
+        lie[24..28].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert_eq!(pcblist_ports(&lie, range), Some(vec![]));
+    }
+
+    /// One process of the fake libproc: PID, name, path, parent.
+    type Fake = (u32, Option<&'static str>, Option<&'static str>, Option<u32>);
+
+    /// A fake libproc.
+    struct FakeLibproc(Vec<Fake>);
+
+    impl ProcInfo for FakeLibproc {
+        fn all_pids(&self) -> Result<Vec<u32>, String> {
+            Ok(self.0.iter().map(|p| p.0).collect())
+        }
+        fn name(&self, pid: u32) -> Option<String> {
+            self.0.iter().find(|p| p.0 == pid)?.1.map(String::from)
+        }
+        fn path(&self, pid: u32) -> Option<String> {
+            self.0.iter().find(|p| p.0 == pid)?.2.map(String::from)
+        }
+        fn ppid(&self, pid: u32) -> Option<u32> {
+            self.0.iter().find(|p| p.0 == pid)?.3
+        }
+    }
+
+    /// `--process` on a Mac: the names libproc gives (32 bytes, not Linux's 15), the path's
+    /// last part when the name is not readable, a master and its workers once, porttune
+    /// itself never, two unrelated processes refused with their PIDs.
+    #[test]
+    fn process_by_name_through_libproc() {
+        use crate::snapshot::target::pick_process;
+        let lp = FakeLibproc(vec![
+            (0, Some("kernel_task"), None, None),
+            (1, Some("launchd"), Some("/sbin/launchd"), Some(0)),
+            (500, Some("beam.smp"), None, Some(1)),
+            (501, Some("erl_child_setup"), None, Some(500)),
+            (600, None, Some("/opt/homebrew/opt/nginx/bin/nginx"), Some(1)),
+            (601, Some("nginx"), None, Some(600)),
+            (602, Some("nginx"), None, Some(600)),
+            (700, Some("com.apple.WebKit.Networking.xpc"), None, Some(1)),
+            (800, None, None, Some(1)),
+            (900, Some("porttune"), None, Some(1)),
+            (901, Some("redis-server"), None, None),
+            (902, Some("redis-server"), None, Some(1)),
+        ]);
+        let listed = list_processes(&lp).unwrap();
+        assert!(listed.iter().all(|p| p.pid != 0 && p.pid != 800));
+        let pick = |n: &str| pick_process(&listed, n, MAC_NAME_LEN, 900);
+        assert_eq!(pick("beam.smp").unwrap(), 500);
+        assert_eq!(pick("erl_child_setup").unwrap(), 501, "16 bytes: longer than Linux keeps");
+        assert_eq!(pick("nginx").unwrap(), 600, "the master, named from its path");
+        assert_eq!(pick("com.apple.WebKit.Networking.xpc").unwrap(), 700);
+        let e = pick("porttune").unwrap_err().to_string();
+        assert!(e.contains("no running process has that name"), "{e}");
+        let e = pick("redis-server").unwrap_err().to_string();
+        assert!(e.contains("2 unrelated processes") && e.contains("901, 902"), "{e}");
+        assert!(pick("beam").is_err(), "whole names only");
+        let failing = FakeLibproc(vec![]);
+        struct Refused;
+        impl ProcInfo for Refused {
+            fn all_pids(&self) -> Result<Vec<u32>, String> {
+                Err("Operation not permitted".into())
+            }
+            fn name(&self, _: u32) -> Option<String> {
+                None
+            }
+            fn path(&self, _: u32) -> Option<String> {
+                None
+            }
+            fn ppid(&self, _: u32) -> Option<u32> {
+                None
+            }
+        }
+        assert!(list_processes(&failing).unwrap().is_empty());
+        assert!(list_processes(&Refused).is_err());
     }
 
     #[test]
