@@ -413,7 +413,10 @@ mod tests {
         assert_eq!(s.read("kern.maxfiles").unwrap(), "30720");
         assert_eq!(s.read("kern.maxfilesperproc").unwrap(), "256");
         // launchd's int conversion: the low 32 bits, written only when positive.
-        assert_eq!(s.as_launchctl("4294967296", "4294967297").unwrap(), "4294967296 4294967297");
+        assert_eq!(
+            s.as_launchctl("4294967296", "4294967297").unwrap(),
+            "4294967296 4294967297"
+        );
         assert_eq!(s.read("kern.maxfilesperproc").unwrap(), "256");
         assert_eq!(s.read("kern.maxfiles").unwrap(), "1");
     }

@@ -175,10 +175,15 @@ fn held_ports(range: PortRange) -> std::result::Result<Vec<u16>, String> {
         )
     };
     if rc != 0 {
-        return Err(format!("sysctl net.inet.tcp.pcblist_n: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "sysctl net.inet.tcp.pcblist_n: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     if len > MAX {
-        return Err(format!("net.inet.tcp.pcblist_n is {len} bytes, more than porttune reads"));
+        return Err(format!(
+            "net.inet.tcp.pcblist_n is {len} bytes, more than porttune reads"
+        ));
     }
     let mut buf = vec![0u8; len];
     // SAFETY: buf is writable for len bytes; the kernel writes at most len and stores the
@@ -193,7 +198,10 @@ fn held_ports(range: PortRange) -> std::result::Result<Vec<u16>, String> {
         )
     };
     if rc != 0 {
-        return Err(format!("sysctl net.inet.tcp.pcblist_n: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "sysctl net.inet.tcp.pcblist_n: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     buf.truncate(len);
     super::macos_parse::pcblist_ports(&buf, range)
@@ -327,32 +335,4 @@ pub fn child_named(ppid: u32, name: &str) -> Option<u32> {
                 .and_then(|c| libproc::libproc::proc_pid::name(c).ok())
                 .is_some_and(|n| n == name)
         })
-}
-
-/// libproc itself, for `--process` ([`super::macos_parse::list_processes`]).
-#[cfg(target_os = "macos")]
-pub struct Libproc;
-
-#[cfg(target_os = "macos")]
-impl super::macos_parse::ProcInfo for Libproc {
-    fn all_pids(&self) -> std::result::Result<Vec<u32>, String> {
-        use libproc::processes::{ProcFilter, pids_by_type};
-        pids_by_type(ProcFilter::All).map_err(|e| e.to_string())
-    }
-
-    fn name(&self, pid: u32) -> Option<String> {
-        libproc::libproc::proc_pid::name(i32::try_from(pid).ok()?).ok()
-    }
-
-    fn path(&self, pid: u32) -> Option<String> {
-        libproc::libproc::proc_pid::pidpath(i32::try_from(pid).ok()?).ok()
-    }
-
-    fn ppid(&self, pid: u32) -> Option<u32> {
-        use libproc::libproc::bsd_info::BSDInfo;
-        use libproc::libproc::proc_pid::pidinfo;
-        pidinfo::<BSDInfo>(i32::try_from(pid).ok()?, 0)
-            .ok()
-            .map(|i| i.pbi_ppid)
-    }
 }

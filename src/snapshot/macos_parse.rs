@@ -104,7 +104,9 @@ const VFLAG_AT: usize = 44;
 /// Sorted, each port once; `None` when the bytes do not start with an `xinpgen`.
 pub fn pcblist_ports(buf: &[u8], range: super::PortRange) -> Option<Vec<u16>> {
     let u32_at = |o: usize| -> Option<u32> {
-        Some(u32::from_ne_bytes(buf.get(o..o.checked_add(4)?)?.try_into().ok()?))
+        Some(u32::from_ne_bytes(
+            buf.get(o..o.checked_add(4)?)?.try_into().ok()?,
+        ))
     };
     if usize::try_from(u32_at(0)?).ok()? != XINPGEN_LEN {
         return None;
@@ -119,8 +121,7 @@ pub fn pcblist_ports(buf: &[u8], range: super::PortRange) -> Option<Vec<u16>> {
         }
         if kind == XSO_INPCB
             && let Some(rec) = buf.get(at..at.saturating_add(len))
-            && let (Some(lport), Some(vflag)) =
-                (rec.get(LPORT_AT..LPORT_AT + 2), rec.get(VFLAG_AT))
+            && let (Some(lport), Some(vflag)) = (rec.get(LPORT_AT..LPORT_AT + 2), rec.get(VFLAG_AT))
         {
             let port = u16::from_be_bytes([lport[0], lport[1]]);
             if vflag & INP_IPV4 != 0 && range.contains(port) {
@@ -130,44 +131,6 @@ pub fn pcblist_ports(buf: &[u8], range: super::PortRange) -> Option<Vec<u16>> {
         at = at.checked_add(len.checked_next_multiple_of(8)?)?;
     }
     Some(ports.into_iter().collect())
-}
-
-/// How much of a process name macOS keeps and `proc_name` returns: `p_name`, 2 × MAXCOMLEN
-/// (xnu `bsd/sys/proc_internal.h`; `p_comm` keeps MAXCOMLEN = 16).
-pub const MAC_NAME_LEN: usize = 32;
-
-/// What `--process NAME` needs from libproc, so that the listing is tested with a fake: every
-/// PID (`proc_listallpids`), a process's name (`proc_name`), its executable (`proc_pidpath`,
-/// when the name cannot be read) and its parent (`proc_pidinfo` PROC_PIDTBSDINFO `pbi_ppid`).
-pub trait ProcInfo {
-    fn all_pids(&self) -> Result<Vec<u32>, String>;
-    fn name(&self, pid: u32) -> Option<String>;
-    fn path(&self, pid: u32) -> Option<String>;
-    fn ppid(&self, pid: u32) -> Option<u32>;
-}
-
-/// Every process `p` shows, with its name (`proc_name`, else the last part of its executable's
-/// path) and parent (0 when unknown). A process that exits meanwhile, or shows neither name nor
-/// path, is left out.
-pub fn list_processes(p: &dyn ProcInfo) -> Result<Vec<super::target::Listed>, String> {
-    let mut out = Vec::new();
-    for pid in p.all_pids()? {
-        if pid == 0 {
-            continue;
-        }
-        let name = p.name(pid).filter(|n| !n.is_empty()).or_else(|| {
-            p.path(pid)
-                .and_then(|path| path.rsplit('/').next().map(str::to_string))
-                .filter(|n| !n.is_empty())
-        });
-        let Some(name) = name else { continue };
-        out.push(super::target::Listed {
-            pid,
-            ppid: p.ppid(pid).unwrap_or(0),
-            name: name.chars().take(MAC_NAME_LEN).collect(),
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -348,14 +311,17 @@ mod tests {
     #[test]
     fn ports_held_from_pcblist_n() {
         use crate::snapshot::PortRange;
-        let range = PortRange { lo: 49152, hi: 65535 };
+        let range = PortRange {
+            lo: 49152,
+            hi: 65535,
+        };
         let b = pcblist(&[
-            (49152, 1),  // a connection's ephemeral port (IPv4)
-            (50000, 3),  // a dual-stack listener
-            (50000, 1),  // a connection accepted on it: the port once
-            (60001, 2),  // IPv6 only: not in the IPv4 pool
-            (8080, 1),   // below the range
-            (65535, 1),  // TIME_WAIT or not, the port is held
+            (49152, 1), // a connection's ephemeral port (IPv4)
+            (50000, 3), // a dual-stack listener
+            (50000, 1), // a connection accepted on it: the port once
+            (60001, 2), // IPv6 only: not in the IPv4 pool
+            (8080, 1),  // below the range
+            (65535, 1), // TIME_WAIT or not, the port is held
         ]);
         assert_eq!(pcblist_ports(&b, range), Some(vec![49152, 50000, 65535]));
         // Only the header (no control block), and the closing header alone.
@@ -367,86 +333,16 @@ mod tests {
         let full = pcblist(&[(49152, 1), (50001, 1), (50002, 1)]);
         for cut in 0..full.len() {
             if let Some(p) = pcblist_ports(&full[..cut], range) {
-                assert!(p.iter().all(|x| [49152, 50001, 50002].contains(x)), "{cut}: {p:?}");
+                assert!(
+                    p.iter().all(|x| [49152, 50001, 50002].contains(x)),
+                    "{cut}: {p:?}"
+                );
             }
         }
         // A record claiming more than is there, or a huge length: stops, no panic.
         let mut lie = pcblist(&[(49152, 1)]);
         lie[24..28].copy_from_slice(&u32::MAX.to_ne_bytes());
         assert_eq!(pcblist_ports(&lie, range), Some(vec![]));
-    }
-
-    /// One process of the fake libproc: PID, name, path, parent.
-    type Fake = (u32, Option<&'static str>, Option<&'static str>, Option<u32>);
-
-    /// A fake libproc.
-    struct FakeLibproc(Vec<Fake>);
-
-    impl ProcInfo for FakeLibproc {
-        fn all_pids(&self) -> Result<Vec<u32>, String> {
-            Ok(self.0.iter().map(|p| p.0).collect())
-        }
-        fn name(&self, pid: u32) -> Option<String> {
-            self.0.iter().find(|p| p.0 == pid)?.1.map(String::from)
-        }
-        fn path(&self, pid: u32) -> Option<String> {
-            self.0.iter().find(|p| p.0 == pid)?.2.map(String::from)
-        }
-        fn ppid(&self, pid: u32) -> Option<u32> {
-            self.0.iter().find(|p| p.0 == pid)?.3
-        }
-    }
-
-    /// `--process` on a Mac: the names libproc gives (32 bytes, not Linux's 15), the path's
-    /// last part when the name is not readable, a master and its workers once, porttune
-    /// itself never, two unrelated processes refused with their PIDs.
-    #[test]
-    fn process_by_name_through_libproc() {
-        use crate::snapshot::target::pick_process;
-        let lp = FakeLibproc(vec![
-            (0, Some("kernel_task"), None, None),
-            (1, Some("launchd"), Some("/sbin/launchd"), Some(0)),
-            (500, Some("beam.smp"), None, Some(1)),
-            (501, Some("erl_child_setup"), None, Some(500)),
-            (600, None, Some("/opt/homebrew/opt/nginx/bin/nginx"), Some(1)),
-            (601, Some("nginx"), None, Some(600)),
-            (602, Some("nginx"), None, Some(600)),
-            (700, Some("com.apple.WebKit.Networking.xpc"), None, Some(1)),
-            (800, None, None, Some(1)),
-            (900, Some("porttune"), None, Some(1)),
-            (901, Some("redis-server"), None, None),
-            (902, Some("redis-server"), None, Some(1)),
-        ]);
-        let listed = list_processes(&lp).unwrap();
-        assert!(listed.iter().all(|p| p.pid != 0 && p.pid != 800));
-        let pick = |n: &str| pick_process(&listed, n, MAC_NAME_LEN, 900);
-        assert_eq!(pick("beam.smp").unwrap(), 500);
-        assert_eq!(pick("erl_child_setup").unwrap(), 501, "16 bytes: longer than Linux keeps");
-        assert_eq!(pick("nginx").unwrap(), 600, "the master, named from its path");
-        assert_eq!(pick("com.apple.WebKit.Networking.xpc").unwrap(), 700);
-        let e = pick("porttune").unwrap_err().to_string();
-        assert!(e.contains("no running process has that name"), "{e}");
-        let e = pick("redis-server").unwrap_err().to_string();
-        assert!(e.contains("2 unrelated processes") && e.contains("901, 902"), "{e}");
-        assert!(pick("beam").is_err(), "whole names only");
-        let failing = FakeLibproc(vec![]);
-        struct Refused;
-        impl ProcInfo for Refused {
-            fn all_pids(&self) -> Result<Vec<u32>, String> {
-                Err("Operation not permitted".into())
-            }
-            fn name(&self, _: u32) -> Option<String> {
-                None
-            }
-            fn path(&self, _: u32) -> Option<String> {
-                None
-            }
-            fn ppid(&self, _: u32) -> Option<u32> {
-                None
-            }
-        }
-        assert!(list_processes(&failing).unwrap().is_empty());
-        assert!(list_processes(&Refused).is_err());
     }
 
     #[test]

@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-
 /// `/proc/PID/comm` without the newline (at most 64 bytes read).
 pub fn read_comm(base: &Path) -> Option<String> {
     use std::io::Read;
@@ -491,108 +489,6 @@ pub fn dial_tcp(
     std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))
 }
 
-/// The kernel keeps 15 bytes of a process name.
-#[cfg(target_os = "linux")]
-const COMM_LEN: usize = 15;
-
-/// Of the processes `(pid, ppid)` whose name matched, the ones whose parent did not match
-/// (a master with its workers counts once: the master).
-pub fn roots_of(found: &[(u32, u32)]) -> Vec<u32> {
-    found
-        .iter()
-        .filter(|(_, ppid)| !found.iter().any(|(p, _)| p == ppid))
-        .map(|(p, _)| *p)
-        .collect()
-}
-
-/// A process as the OS lists it for `--process`: its PID, its parent's (0 when unknown) and
-/// its name as the OS keeps it (Linux: the 15-byte comm; macOS: `proc_name`, 32 bytes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub pid: u32,
-    pub ppid: u32,
-    pub name: String,
-}
-
-/// The PID of the one process named `name` (as `pgrep -x` matches). Workers of a matching
-/// master are left out; two or more unrelated processes are an error naming them. The list
-/// comes from /proc on Linux and from libproc on macOS.
-pub fn find_process(proc_root: &Path, name: &str) -> Result<u32> {
-    if name.is_empty() || name.contains('/') {
-        return Err(Error::Usage(format!(
-            "--process {name:?}: give a process name as `ps -o comm` shows it (e.g. nginx, beam.smp)"
-        )));
-    }
-    let (listed, keep) = list_processes(proc_root, name)?;
-    pick_process(&listed, name, keep, std::process::id())
-}
-
-/// Of `listed`, the one process called `name` (compared on the first `keep` characters, all
-/// the OS keeps of a name), other than porttune itself (`me`).
-pub fn pick_process(listed: &[Listed], name: &str, keep: usize, me: u32) -> Result<u32> {
-    let want: String = name.chars().take(keep).collect();
-    let found: Vec<(u32, u32)> = listed
-        .iter()
-        .filter(|p| p.pid != me && p.name.chars().take(keep).eq(want.chars()))
-        .map(|p| (p.pid, p.ppid))
-        .collect();
-    let roots = roots_of(&found);
-    match roots.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(Error::Usage(format!(
-            "--process {name}: no running process has that name (`ps -eo pid,comm` lists them)"
-        ))),
-        many => {
-            let list: Vec<String> = many.iter().take(10).map(|p| p.to_string()).collect();
-            Err(Error::Usage(format!(
-                "--process {name}: {} unrelated processes have that name (PIDs {}): choose one with --pid",
-                many.len(),
-                list.join(", ")
-            )))
-        }
-    }
-}
-
-/// The processes under `proc_root` whose comm may be `name`, and how much of a name the
-/// kernel keeps.
-#[cfg(target_os = "linux")]
-fn list_processes(proc_root: &Path, name: &str) -> Result<(Vec<Listed>, usize)> {
-    let want: String = name.chars().take(COMM_LEN).collect();
-    let procs = procfs::process::all_processes_with_root(proc_root)
-        .map_err(|e| Error::Internal(format!("listing {}: {e}", proc_root.display())))?;
-    let mut listed = Vec::new();
-    for p in procs.flatten() {
-        let Ok(stat) = p.stat() else { continue };
-        if stat.comm != want {
-            continue;
-        }
-        if let Ok(pid) = u32::try_from(stat.pid) {
-            listed.push(Listed {
-                pid,
-                ppid: u32::try_from(stat.ppid).unwrap_or(0),
-                name: stat.comm,
-            });
-        }
-    }
-    Ok((listed, COMM_LEN))
-}
-
-/// Every process libproc shows (`proc_listallpids`, `proc_name`, `proc_pidpath`,
-/// `proc_pidinfo`).
-#[cfg(target_os = "macos")]
-fn list_processes(_proc_root: &Path, _name: &str) -> Result<(Vec<Listed>, usize)> {
-    let listed = super::macos_parse::list_processes(&super::macos::Libproc)
-        .map_err(|e| Error::Internal(format!("listing processes (proc_listallpids): {e}")))?;
-    Ok((listed, super::macos_parse::MAC_NAME_LEN))
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-fn list_processes(_proc_root: &Path, name: &str) -> Result<(Vec<Listed>, usize)> {
-    Err(Error::Usage(format!(
-        "--process {name}: finding a process by name is implemented for Linux and macOS; use --pid $(pgrep -x {name})"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,13 +552,6 @@ mod tests {
         assert_eq!(f("net:[4026532177]", Some("6.1.0-28-amd64")), None);
         assert_eq!(f("net:[4026531840]", None), None);
         assert_eq!(f("garbage", Some("6.18")), None);
-    }
-
-    #[test]
-    fn master_and_workers_count_once() {
-        assert_eq!(super::roots_of(&[(10, 1), (11, 10), (12, 10)]), vec![10]);
-        assert_eq!(super::roots_of(&[(10, 1), (20, 1)]), vec![10, 20]);
-        assert!(super::roots_of(&[]).is_empty());
     }
 
     #[test]
