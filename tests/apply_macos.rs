@@ -488,7 +488,7 @@ impl Mac {
 }
 
 /// launchd, when its maxfiles limit changes, also writes kern.maxfiles = HARD and
-/// kern.maxfilesperproc = SOFT (launchd-842 launchd/ipc.c; the tree's fake launchd does the
+/// kern.maxfilesperproc = SOFT (launchd-842 src/ipc.c; the tree's fake launchd does the
 /// same). So launchctl runs first, and the profile's own values are what the host ends with;
 /// plan and apply list it first.
 #[test]

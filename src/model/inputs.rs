@@ -478,16 +478,34 @@ fn process_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
         },
         knob,
     ));
-    out.push(read(
-        "process.open_fds",
-        p.open_fds.to_string(),
-        process_from(
-            snap,
-            "fd",
-            "proc_pidinfo(PROC_PIDLISTFDS)",
-            "this process's fd table",
-        ),
-    ));
+    let base = super::erlang::base_fds(snap);
+    if base == p.open_fds {
+        out.push(read(
+            "process.open_fds",
+            p.open_fds.to_string(),
+            process_from(
+                snap,
+                "fd",
+                "proc_pidinfo(PROC_PIDLISTFDS)",
+                "this process's fd table",
+            ),
+        ));
+    } else {
+        // A node not yet started: porttune's own fds do not stand for it.
+        out.push((
+            Input {
+                key: "process.open_fds".into(),
+                value: base.to_string(),
+                provenance: Provenance::assumed(
+                    base.to_string(),
+                    "a node not yet started: an idle node holds 19 fds (erl -noshell)",
+                    "porttune check --pid of the running node",
+                ),
+                plausible: None,
+            },
+            None,
+        ));
+    }
     let caps = format!(
         "CAP_SYS_RESOURCE {}, CAP_SYS_ADMIN {}",
         p.caps.sys_resource, p.caps.sys_admin
