@@ -220,9 +220,11 @@ fn check_label(c: &crate::model::checks::Check) -> String {
 /// Who the report is about: a unit, a named process, a PID, or porttune itself.
 fn who(s: &crate::snapshot::Snapshot) -> String {
     let rt = s.runtime.kind.name();
-    let comm = s.process.comm.as_deref().unwrap_or("?");
+    let comm = crate::text::escape(s.process.comm.as_deref().unwrap_or("?"));
     match (&s.process.unit, s.process.is_self, s.process.pid) {
-        (Some(u), _, Some(pid)) => format!("{} (PID {pid}, {comm}, {rt})", u.name),
+        (Some(u), _, Some(pid)) => {
+            format!("{} (PID {pid}, {comm}, {rt})", crate::text::escape(&u.name))
+        }
         (None, false, Some(pid)) => format!("PID {pid} ({comm}, {rt})"),
         (None, false, None) => format!("the process the snapshot describes ({rt})"),
         _ => format!("porttune's own process ({rt})"),
@@ -307,8 +309,8 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
         "for {} on {} {}; source: {}",
         who(s),
         format!("{:?}", s.platform.os).to_lowercase(),
-        s.platform.kernel.as_deref().unwrap_or(""),
-        r.source
+        crate::text::escape(s.platform.kernel.as_deref().unwrap_or("")),
+        crate::text::escape(&r.source)
     );
     out.push_str(&wrap::wrap(&on, w, "  ", "    "));
     if let Some(wp) = &r.with_profile {
@@ -433,7 +435,7 @@ fn assumed_block(out: &mut String, p: &Prediction, s: &crate::snapshot::Snapshot
             lines.push(a.clone());
         }
     }
-    lines.extend(s.notes.iter().cloned());
+    lines.extend(s.notes.iter().map(|n| crate::text::escape(n).into_owned()));
     if lines.is_empty() {
         return;
     }
@@ -516,20 +518,10 @@ fn settings(out: &mut String, s: &crate::snapshot::Snapshot, w: usize) {
         .ip_local_port_range
         .map(|r| format!("{} {} ({} ports)", r.lo, r.hi, r.len()))
         .unwrap_or_else(|| "absent".into());
-    let reserved: Vec<String> = n
-        .ip_local_reserved_ports
-        .iter()
-        .map(|r| {
-            if r.lo == r.hi {
-                r.lo.to_string()
-            } else {
-                format!("{}-{}", r.lo, r.hi)
-            }
-        })
-        .collect();
+    let reserved = crate::snapshot::port_list(&n.ip_local_reserved_ports);
     let t = format!(
         "per network namespace: ip_local_port_range {range}; reserved [{}]; listeners in range {:?}; somaxconn {}; tcp_max_syn_backlog {}; tcp_syncookies {}",
-        reserved.join(","),
+        reserved,
         n.bound_ports_in_range,
         opt(&n.somaxconn),
         opt(&n.tcp_max_syn_backlog),
