@@ -246,24 +246,33 @@ pub fn tcp_sockets(roots: &Roots, who: &str, notes: &mut Vec<String>) -> TcpSock
     if roots.proc != Path::new("/proc") {
         return tcp_table(&roots.proc, who);
     }
-    let res = diag_in_netns_of(&roots.proc, who).and_then(|d| {
-        let l = d.listeners()?;
-        let t = TcpSockets::from_listeners(&l.sockets);
-        if l.truncated {
-            notes.push(format!(
-                "more than {} TCP listeners: only the first were read",
-                super::sockdiag::MAX_SOCKETS
-            ));
+    let dump = diag_in_netns_of(&roots.proc, who).and_then(|d| d.listeners());
+    listeners_or_table(dump, &roots.proc, who, notes)
+}
+
+/// The listeners of a sock_diag dump; where netlink was refused, those of
+/// /proc/`who`/net/tcp{,6}. `notes` says which, and a dump cut short.
+fn listeners_or_table(
+    dump: std::io::Result<super::sockdiag::Dump>,
+    proc_root: &Path,
+    who: &str,
+    notes: &mut Vec<String>,
+) -> TcpSockets {
+    match dump {
+        Ok(l) => {
+            if l.truncated {
+                notes.push(format!(
+                    "more than {} TCP listeners: only the first were read",
+                    super::sockdiag::MAX_SOCKETS
+                ));
+            }
+            TcpSockets::from_listeners(&l.sockets)
         }
-        Ok(t)
-    });
-    match res {
-        Ok(t) => t,
         Err(e) => {
             notes.push(format!(
                 "TCP listeners read from /proc/{who}/net/tcp and tcp6 (every socket of the namespace, slower on a busy host): sock_diag netlink was refused ({e})"
             ));
-            tcp_table(&roots.proc, who)
+            tcp_table(proc_root, who)
         }
     }
 }
@@ -595,6 +604,63 @@ mod tests {
         assert_eq!((u.tcp_time_wait, u.sockets_used), (Some(12), Some(291)));
         let huge = format!("TCP: inuse {} tw 0\nTCP6: inuse 1\n", u64::MAX);
         assert_eq!(parse_sockstat(&huge).tcp_inuse, None);
+    }
+
+    /// Where netlink is refused the listeners come from /proc/PID/net/tcp{,6}, and a note
+    /// says so; a dump cut at its bound says that.
+    #[test]
+    fn refused_netlink_falls_back_to_proc_net_tcp_and_says_so() {
+        use super::super::sockdiag::{DiagSocket, Dump, TCP_LISTEN};
+        let d = tempfile::tempdir().unwrap();
+        let net = d.path().join("42/net");
+        std::fs::create_dir_all(&net).unwrap();
+        let head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        std::fs::write(
+            net.join("tcp"),
+            format!(
+                "{head}   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n\
+                 \x20  1: 0100007F:1F90 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 4243 1 0000000000000000 20 4 30 10 -1\n"
+            ),
+        )
+        .unwrap();
+        let refused = std::io::Error::from_raw_os_error(nix::libc::EPERM);
+        let mut notes = Vec::new();
+        let t = listeners_or_table(Err(refused), d.path(), "42", &mut notes);
+        assert_eq!(t.listen_ports, BTreeSet::from([8080]));
+        assert_eq!(t.listen_inodes, BTreeSet::from([4242]));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("TCP listeners read from /proc/42/net/tcp and tcp6")
+                && notes[0].contains("sock_diag netlink was refused (Operation not permitted"),
+            "{notes:?}"
+        );
+
+        let listener = DiagSocket {
+            state: TCP_LISTEN,
+            addr: std::net::Ipv4Addr::LOCALHOST.into(),
+            port: 9090,
+            inode: 7,
+            queued: 0,
+            backlog: 128,
+        };
+        let mut notes = Vec::new();
+        let dump = Dump {
+            sockets: vec![listener],
+            truncated: false,
+        };
+        let t = listeners_or_table(Ok(dump.clone()), d.path(), "42", &mut notes);
+        assert_eq!(
+            t.listen_ports,
+            BTreeSet::from([9090]),
+            "the dump, not the table"
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let cut = Dump {
+            truncated: true,
+            ..dump
+        };
+        listeners_or_table(Ok(cut), d.path(), "42", &mut notes);
+        assert!(notes[0].contains("only the first were read"), "{notes:?}");
     }
 
     #[test]
