@@ -290,3 +290,32 @@ fn apply_does_not_write_through_a_link_under_root() {
             .contains("net.core.somaxconn")
     );
 }
+
+/// A profile that `extends` some other file (a shadow-like file, or one renamed .yaml) gets
+/// an error at the `extends` entry or the file's position, never a line of that file.
+#[test]
+fn extending_another_file_quotes_none_of_it() {
+    let d = tempfile::tempdir().unwrap();
+    let line = "root:$y$j9T$S3CRETHASH$abc:19000:0:99999:7:::\n";
+    let shadow = d.path().join("shadow");
+    std::fs::write(&shadow, line).unwrap();
+    let as_yaml = d.path().join("shadow.yaml");
+    std::fs::write(&as_yaml, format!("{line}daemon:*:19000:0:99999:7:::\n")).unwrap();
+    for parent in [&shadow, &as_yaml] {
+        let body = format!("name: p\nextends: [{}]\n", parent.display());
+        let o = validate(d.path(), &body);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(!err.contains("S3CRET") && !err.contains("19000"), "{err}");
+    }
+    let o = validate(
+        d.path(),
+        &format!("name: p\nextends: [{}]\n", shadow.display()),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a profile file"),
+        "{o:?}"
+    );
+    // a profile's own typo is still named
+    refused(d.path(), "name: p\nsysclt: {}\n", "unknown key `sysclt`");
+}
