@@ -436,31 +436,6 @@ proptest! {
         }
     }
 
-    /// Kernel log lines in each format porttune reads (syslog(2) records, /dev/kmsg
-    /// records, dmesg --time-format iso, journalctl -o short-iso): never a panic; the
-    /// message kept is part of the line.
-    #[test]
-    fn kernel_log_lines_never_panic(
-        line in prop_oneof![
-            "<[0-9]{1,2}>\\[ *[0-9]{1,8}\\.[0-9]{1,6}\\] .{0,60}",
-            "[0-9]{1,2},[0-9]{1,9},[0-9]{1,16},[-c];.{0,60}",
-            "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[,.][0-9]{1,6}[+-][0-9]{2}:?[0-9]{2} .{0,60}",
-            ".{0,120}",
-        ],
-        boot in proptest::option::of(any::<u64>()),
-    ) {
-        use porttune::snapshot::kernel_log as k;
-        if let Some((_, msg)) = k::parse_syslog(&line) {
-            prop_assert!(line.contains(msg));
-        }
-        for l in [k::parse_kmsg(&line, boot), k::parse_dmesg_iso(&line), k::parse_journal(&line)]
-            .into_iter()
-            .flatten()
-        {
-            prop_assert!(line.contains(l.text.trim()), "{:?} from {:?}", l.text, line);
-        }
-    }
-
     /// `explain` input: any text, long lines and many lines included, never panics and ends
     /// within the bound; every match quotes text from the input.
     #[test]
@@ -534,6 +509,41 @@ fn snapshots_round_trip() {
             let path = Path::new(if yaml { "s.yaml" } else { "s.json" });
             let back = porttune::snapshot::file::parse(&text, path).unwrap();
             assert_eq!(back, s, "{}", if yaml { "yaml" } else { "json" });
+        }
+    }
+}
+
+/// The kernel log is read on Linux only.
+#[cfg(target_os = "linux")]
+mod kernel_log_lines {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Kernel log lines in each format porttune reads (syslog(2) records, /dev/kmsg
+        /// records, dmesg --time-format iso, journalctl -o short-iso): never a panic; the
+        /// message kept is part of the line.
+        #[test]
+        fn kernel_log_lines_never_panic(
+            line in prop_oneof![
+                "<[0-9]{1,2}>\\[ *[0-9]{1,8}\\.[0-9]{1,6}\\] .{0,60}",
+                "[0-9]{1,2},[0-9]{1,9},[0-9]{1,16},[-c];.{0,60}",
+                "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[,.][0-9]{1,6}[+-][0-9]{2}:?[0-9]{2} .{0,60}",
+                ".{0,120}",
+            ],
+            boot in proptest::option::of(any::<u64>()),
+        ) {
+            use porttune::snapshot::kernel_log as k;
+            if let Some((_, msg)) = k::parse_syslog(&line) {
+                prop_assert!(line.contains(msg));
+            }
+            for l in [k::parse_kmsg(&line, boot), k::parse_dmesg_iso(&line), k::parse_journal(&line)]
+                .into_iter()
+                .flatten()
+            {
+                prop_assert!(line.contains(l.text.trim()), "{:?} from {:?}", l.text, line);
+            }
         }
     }
 }
