@@ -6,6 +6,7 @@
 //! absent, never an error. The model says what it assumed instead.
 
 pub mod abilities;
+pub mod by_name;
 pub mod command;
 pub mod file;
 pub mod host;
