@@ -100,12 +100,6 @@ fn verdict_json(entries: &[Entry]) -> Value {
     }
 }
 
-/// Control characters of the user's text shown escaped (`\x1b`), so a pasted log cannot
-/// move the cursor or recolour the terminal.
-fn escaped(s: &str) -> String {
-    crate::text::escape(s).into_owned()
-}
-
 fn host_lines(out: &mut String, h: &HostView, label: &str, w: usize) {
     let (l1, l2) = ("   ", "      ");
     match h.value {
@@ -171,7 +165,8 @@ pub fn text(cx: &Context, entries: &[Entry], w: usize) -> String {
     if entries.is_empty() {
         let none = format!(
             "No connection-limit message recognised in {} ({} line(s)). docs/explain.md lists what porttune knows.",
-            cx.input, cx.lines
+            crate::text::escape(&cx.input),
+            cx.lines
         );
         out.push_str(&wrap(&none, w, "", "  "));
     }
@@ -191,7 +186,14 @@ pub fn text(cx: &Context, entries: &[Entry], w: usize) -> String {
             e.m.line
         );
         out.push_str(&wrap(&head, w, "", l1));
-        out.push_str(&wrap(&format!("\"{}\"", escaped(&e.m.text)), w, l1, l1));
+        // The user's text, control characters shown escaped: a pasted log cannot move the
+        // cursor or recolour the terminal.
+        out.push_str(&wrap(
+            &format!("\"{}\"", crate::text::escape(&e.m.text)),
+            w,
+            l1,
+            l1,
+        ));
         let why = if confidence(p) == Confidence::NotALimit {
             "not a local limit: "
         } else {
