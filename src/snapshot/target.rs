@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-
 /// `/proc/PID/comm` without the newline (at most 64 bytes read).
 pub fn read_comm(base: &Path) -> Option<String> {
     use std::io::Read;
@@ -617,64 +615,6 @@ pub fn dial_tcp(
     std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))
 }
 
-/// The kernel keeps 15 bytes of a process name.
-#[cfg(target_os = "linux")]
-const COMM_LEN: usize = 15;
-
-/// Of the processes `(pid, ppid)` whose name matched, the ones whose parent did not match
-/// (a master with its workers counts once: the master).
-pub fn roots_of(found: &[(u32, u32)]) -> Vec<u32> {
-    found
-        .iter()
-        .filter(|(_, ppid)| !found.iter().any(|(p, _)| p == ppid))
-        .map(|(p, _)| *p)
-        .collect()
-}
-
-/// The PID of the one process named `name` (its comm, as `pgrep -x` matches). Workers of a
-/// matching master are left out; two or more unrelated processes are an error naming them.
-#[cfg(target_os = "linux")]
-pub fn find_process(proc_root: &Path, name: &str) -> Result<u32> {
-    if name.is_empty() || name.contains('/') {
-        return Err(Error::Usage(format!(
-            "--process {name:?}: give a process name as `ps -o comm` shows it (e.g. nginx, beam.smp)"
-        )));
-    }
-    let want: String = name.chars().take(COMM_LEN).collect();
-    let me = std::process::id();
-    let mut found = Vec::new();
-    let procs = procfs::process::all_processes_with_root(proc_root)
-        .map_err(|e| Error::Internal(format!("listing {}: {e}", proc_root.display())))?;
-    for p in procs.flatten() {
-        let Ok(stat) = p.stat() else { continue };
-        if stat.comm == want && u32::try_from(stat.pid).is_ok_and(|pid| pid != me) {
-            found.push((stat.pid as u32, u32::try_from(stat.ppid).unwrap_or(0)));
-        }
-    }
-    let roots = roots_of(&found);
-    match roots.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(Error::Usage(format!(
-            "--process {name}: no running process has that name (`ps -eo pid,comm` lists them)"
-        ))),
-        many => {
-            let list: Vec<String> = many.iter().take(10).map(|p| p.to_string()).collect();
-            Err(Error::Usage(format!(
-                "--process {name}: {} unrelated processes have that name (PIDs {}): choose one with --pid",
-                many.len(),
-                list.join(", ")
-            )))
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn find_process(_proc_root: &Path, name: &str) -> Result<u32> {
-    Err(Error::Usage(format!(
-        "--process {name}: finding a process by name is implemented for Linux only; use --pid $(pgrep -x {name})"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -738,13 +678,6 @@ mod tests {
         assert_eq!(f("net:[4026532177]", Some("6.1.0-28-amd64")), None);
         assert_eq!(f("net:[4026531840]", None), None);
         assert_eq!(f("garbage", Some("6.18")), None);
-    }
-
-    #[test]
-    fn master_and_workers_count_once() {
-        assert_eq!(super::roots_of(&[(10, 1), (11, 10), (12, 10)]), vec![10]);
-        assert_eq!(super::roots_of(&[(10, 1), (20, 1)]), vec![10, 20]);
-        assert!(super::roots_of(&[]).is_empty());
     }
 
     #[test]
