@@ -26,6 +26,16 @@ fn explain(text: &str) -> serde_json::Value {
     common::json(&out)
 }
 
+/// The patterns of an explanation's matches, in order.
+fn pattern_ids(v: &serde_json::Value) -> Vec<&str> {
+    v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["pattern"].as_str().unwrap())
+        .collect()
+}
+
 /// `text` (what a runtime printed) explains to `pattern` with `ceiling`.
 fn assert_explains(text: &str, pattern: &str, ceiling: Option<&str>) -> serde_json::Value {
     let v = explain(text);
@@ -93,12 +103,7 @@ fn python_emfile_and_eaddrnotavail() {
         "{text}"
     );
     let v = explain(&text);
-    let ids: Vec<&str> = v["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["pattern"].as_str().unwrap())
-        .collect();
+    let ids = pattern_ids(&v);
     assert_eq!(ids, ["errno_emfile", "errno_eaddrnotavail"], "{text}");
     assert_eq!(v["matches"][0]["ceiling"], "process_fds");
     assert_eq!(v["matches"][1]["ceiling"], "ephemeral_ports");
@@ -514,12 +519,7 @@ fn addresses_the_host_lacks_are_not_port_exhaustion() {
         "{java}"
     );
     let v = explain(&java);
-    let ids: Vec<&str> = v["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["pattern"].as_str().unwrap())
-        .collect();
+    let ids = pattern_ids(&v);
     assert_eq!(
         ids,
         ["eaddrnotavail_bind", "net_no_address_family"],
