@@ -26,6 +26,16 @@ fn explain(text: &str) -> serde_json::Value {
     common::json(&out)
 }
 
+/// The patterns of an explanation's matches, in order.
+fn pattern_ids(v: &serde_json::Value) -> Vec<&str> {
+    v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["pattern"].as_str().unwrap())
+        .collect()
+}
+
 /// `text` (what a runtime printed) explains to `pattern` with `ceiling`.
 fn assert_explains(text: &str, pattern: &str, ceiling: Option<&str>) -> serde_json::Value {
     let v = explain(text);
@@ -93,12 +103,7 @@ fn python_emfile_and_eaddrnotavail() {
         "{text}"
     );
     let v = explain(&text);
-    let ids: Vec<&str> = v["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["pattern"].as_str().unwrap())
-        .collect();
+    let ids = pattern_ids(&v);
     assert_eq!(ids, ["errno_emfile", "errno_eaddrnotavail"], "{text}");
     assert_eq!(v["matches"][0]["ceiling"], "process_fds");
     assert_eq!(v["matches"][1]["ceiling"], "ephemeral_ports");
@@ -201,6 +206,65 @@ fn erlang_too_many_processes() {
         &text,
         "erlang_too_many_processes",
         Some("erlang_process_limit"),
+    );
+}
+
+/// The Erlang shell prints the reason system_limit as "a system limit has been reached" and
+/// the call under it: from spawn (`+P 1024`) it is the process table even without the
+/// "Too many processes" report; from `bsl` it is a term too large, no connection limit.
+#[test]
+#[ignore = "needs erl (erlang-nox)"]
+fn erlang_shell_system_limit_is_read_against_the_call_under_it() {
+    if !common::need_erl("erlang_shell_system_limit") {
+        return;
+    }
+    let shell = |input: &str| {
+        let mut child = Command::new("timeout")
+            .args(["30", "erl", "+P", "1024"])
+            .env("ERL_CRASH_DUMP_SECONDS", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        all_output(&child.wait_with_output().unwrap())
+    };
+    let spawn = shell(
+        "[spawn(fun() -> receive after 500 -> ok end end) || _ <- lists:seq(1,2000)].\ntimer:sleep(1000).\nhalt().\n",
+    );
+    assert!(
+        spawn.contains("a system limit has been reached") && spawn.contains("spawn/"),
+        "{spawn}"
+    );
+    // Without the emulator's own report, the shell's words and the call decide.
+    let shell_only: String = spawn
+        .lines()
+        .filter(|l| !l.contains("Too many processes") && !l.contains("ERROR REPORT"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        verdict(&shell_only),
+        (
+            "limit".into(),
+            Some("erlang_process_limit".into()),
+            "erlang_too_many_processes".into()
+        ),
+        "{shell_only}"
+    );
+    let bsl = shell("1 bsl (1 bsl 64).\nhalt().\n");
+    assert!(bsl.contains("bsl/2"), "{bsl}");
+    assert_eq!(
+        verdict(&bsl),
+        (
+            "not_a_limit".into(),
+            None,
+            "erlang_system_limit_not_connections".into()
+        ),
+        "{bsl}"
     );
 }
 
@@ -514,12 +578,7 @@ fn addresses_the_host_lacks_are_not_port_exhaustion() {
         "{java}"
     );
     let v = explain(&java);
-    let ids: Vec<&str> = v["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["pattern"].as_str().unwrap())
-        .collect();
+    let ids = pattern_ids(&v);
     assert_eq!(
         ids,
         ["eaddrnotavail_bind", "net_no_address_family"],
