@@ -8,7 +8,7 @@ use super::ctx::{Ctx, above, ceiling};
 use super::names::*;
 use super::server_settings::raw;
 use super::server_settings::{Found, files, find, number, value};
-use crate::snapshot::runtime::catalog::{self, Entry};
+use crate::snapshot::runtime::catalog::{self, Entry, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
 fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
@@ -33,8 +33,10 @@ pub fn check_applies(id: CheckId, snap: &Snapshot) -> bool {
     owner.is_none_or(|e| e.kind == snap.runtime.kind)
 }
 
-/// The caps of the catalog server this snapshot is, if any.
+/// The caps of the catalog server this snapshot is, if any; for application code, the note
+/// that its own caps are not visible.
 pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
+    application_code(cx);
     let Some(e) = catalog::entry(cx.snap.runtime.kind) else {
         return Vec::new();
     };
@@ -47,6 +49,32 @@ pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
         RuntimeKind::Apache => super::apache::caps(cx, e),
         _ => Vec::new(),
     }
+}
+
+/// A listening process of a runtime, or of native code that matches no product: application
+/// code, whose own caps (a pool size, a maxConnections) no configuration shows. Its ceiling
+/// stays the runtime's; said once, with how to state a cap and which products porttune
+/// reads. It does not make a gate "cannot tell".
+fn application_code(cx: &mut Ctx) {
+    let snap = cx.snap;
+    let e = catalog::of(snap.runtime.kind);
+    if e.role != Role::Runtime
+        || snap.process.is_self
+        || snap.process.listening_sockets == 0
+        || !cx.sc.app_limits.is_empty()
+    {
+        return;
+    }
+    let known: Vec<&str> = catalog::ALL
+        .iter()
+        .filter(|e| e.role == Role::Server)
+        .map(|e| e.product)
+        .collect();
+    cx.assume(format!(
+        "application code ({}): no cap in its own code is assumed (a connection pool, a maxConnections setting are not visible from outside), so the ceiling is the runtime's; state one with --app-limit N:NAME. porttune reads the caps of: {}",
+        e.product,
+        known.join(", ")
+    ));
 }
 
 /// The generic shape: the setting is the cap (no value: no cap).
@@ -278,16 +306,39 @@ fn rabbitmq(cx: &mut Ctx, e: &Entry) -> Vec<Ceiling> {
             ));
         }
     }
-    out.extend(setting_cap(
-        cx,
-        e,
-        "connection_max",
-        None,
-        RABBITMQ_CONNECTION_MAX,
-        "per AMQP listener (ranch max_connections): past it the listener stops accepting and new connections wait in the accept queue",
-        |want, file| format!("raise `connection_max = {want}` in {file} (or `infinity`) and restart RabbitMQ"),
-    ));
+    out.extend(rabbitmq_connection_max(cx, e));
     out
+}
+
+/// `connection_max` per AMQP listener (ranch max_connections, one connection supervisor): a
+/// soft limit, since each of the listener's other acceptors starts the connection it has
+/// accepted before it waits; the clients spread over `--listen-ports` listeners.
+fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+    let (max, max_why, read) = value(cx, e, "connection_max", None);
+    let max = max?;
+    let (acc, acc_why, acc_read) = value(cx, e, "num_acceptors.tcp", Some(10));
+    let acc = acc.unwrap_or(10).max(1);
+    let ports = cx.sc.listen_ports.max(1);
+    let per = max.saturating_add(acc - 1);
+    let times = if ports > 1 {
+        format!(" × {ports} listen ports")
+    } else {
+        String::new()
+    };
+    Some(ceiling(
+        RABBITMQ_CONNECTION_MAX,
+        per.saturating_mul(ports),
+        read && acc_read,
+        Scope::Process,
+        format!(
+            "({max_why} + {acc_why} − 1){times}: per AMQP listener ranch stops accepting at connection_max, but each of its other acceptors first starts the connection it has accepted (a soft limit); the rest wait in the accept queue"
+        ),
+        format!(
+            "raise `connection_max = {}` in {} (or `infinity`) and restart RabbitMQ",
+            above(max),
+            files(cx.snap)
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -403,3 +403,43 @@ pub fn start_node(port: u16, max_connections: Option<u32>, nofile: &str) -> Serv
     wait_listening(port);
     srv
 }
+
+/// Tasks (threads counted) of real user `uid` now, over every process /proc shows: what
+/// RLIMIT_NPROC counts for that user.
+pub fn tasks_of_uid(uid: u32) -> u64 {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    rd.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok())
+                == Some(uid)
+        })
+        .map(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+/// epmd in the foreground, a child of the test stopped by its PID: an Erlang node started
+/// after it registers there instead of starting a daemon of its own that would outlive the
+/// test.
+pub fn epmd() -> Server {
+    let child = Command::new("epmd")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start epmd");
+    let srv = Server {
+        child,
+        name: "epmd",
+    };
+    wait_listening(4369);
+    srv
+}

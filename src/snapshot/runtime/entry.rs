@@ -84,6 +84,10 @@ pub struct CapSetting {
     pub flags: &'static [&'static str],
     /// The default in the server's own words (`-1: unlimited`), for notes and docs.
     pub default: &'static str,
+    /// A larger value lets the server hold more connections (a cap, or what a cap is made
+    /// of): one not read is unknown anywhere from 1 to no limit. False for a setting that
+    /// is only an input (memcached's thread count).
+    pub raises: bool,
 }
 
 /// A message the server logs or answers at a limit, and the ceiling it points at (a name of

@@ -25,6 +25,7 @@ pub const ENTRY: Entry = Entry {
         key: "max_connections",
         flags: &[],
         default: "-1 (unlimited)",
+        raises: true,
     }],
     messages: &[
         Message {

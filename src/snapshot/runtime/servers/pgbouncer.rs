@@ -25,6 +25,7 @@ pub const ENTRY: Entry = Entry {
         key: "max_client_conn",
         flags: &[],
         default: "100",
+        raises: true,
     }],
     messages: &[
         Message {

@@ -5,10 +5,15 @@
 //! approx N file handles (M sockets)". A connection takes a socket handle before the AMQP
 //! handshake; past the limit it waits, the node raises the "file descriptor limit alarm" and
 //! logs "New connections will not be accepted until this alarm clears". `connection_max` in
-//! rabbitmq.conf (default infinity) caps each listener's connections (ranch `max_connections`;
-//! the rest wait in the accept queue). Configuration: `$RABBITMQ_CONFIG_FILE`, else
+//! rabbitmq.conf (default infinity) caps each listener's connections (ranch `max_connections`,
+//! one connection supervisor): a soft limit, since each of the listener's other
+//! `num_acceptors.tcp` (default 10) acceptors starts the connection it has accepted before it
+//! waits, so a listener holds connection_max + acceptors − 1 (measured: 69 at 60); the rest
+//! wait in the accept queue. Configuration: `$RABBITMQ_CONFIG_FILE`, else
 //! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`). Source: rabbit_common
-//! `file_handle_cache.erl`, rabbit `tcp_listener_sup.erl` (3.10.8), measured.
+//! `file_handle_cache.erl`, rabbit `rabbit_networking.erl` (num_tcp_acceptors 10,
+//! num_conns_sups 1) and `tcp_listener_sup.erl` (3.10.8), Ranch 2 `ranch_conns_sup.erl`
+//! (max_connections is a soft limit), measured.
 
 use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
 use crate::snapshot::RuntimeKind;
@@ -28,11 +33,20 @@ pub const ENTRY: Entry = Entry {
         default_path: Some("/etc/rabbitmq/rabbitmq.conf"),
         ..ConfigSpec::FLAGS_ONLY
     },
-    settings: &[CapSetting {
-        key: "connection_max",
-        flags: &[],
-        default: "infinity",
-    }],
+    settings: &[
+        CapSetting {
+            key: "connection_max",
+            flags: &[],
+            default: "infinity",
+            raises: true,
+        },
+        CapSetting {
+            key: "num_acceptors.tcp",
+            flags: &[],
+            default: "10",
+            raises: true,
+        },
+    ],
     messages: &[
         Message {
             text: "file descriptor limit alarm set",
