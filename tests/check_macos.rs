@@ -1,6 +1,8 @@
 //! `porttune check --from` on macOS snapshots, on any machine: the seed's answer, and output that
 //! speaks macOS only (no Linux key, mechanism or number ≥ 2^63 anywhere).
 
+mod common;
+
 use assert_cmd::Command;
 
 fn fixtures() -> Vec<std::path::PathBuf> {
@@ -330,4 +332,83 @@ fn no_advice_lowers_kern_maxfiles_or_runs_ulimit_before_its_sysctl() {
         }
     }
     assert!(seen > 10, "{seen} launchctl advices");
+}
+
+/// What `check --pid` reads on a Mac for a running Erlang node (a Mac shows no other
+/// process's rlimits): argv[1] of its `erl_child_setup` child, which erts starts with its fd
+/// table size (OTP erl_child_setup.h FORKER_ARGV_MAX_FILES). Checked against a real node here:
+/// started under a soft limit the test chose, the node reports its own max_fds
+/// (erlang:system_info(check_io)), and the child's arguments, laid out as KERN_PROCARGS2 gives
+/// them on a Mac (argc, the path padded to 8 bytes, argv, environment), parse to the same
+/// number.
+#[test]
+#[ignore = "needs erl (erlang-nox) and prlimit (util-linux)"]
+fn erl_child_setup_argv1_is_the_fd_table_erts_sized() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    if !common::need_erl("erl_child_setup_argv1_is_the_fd_table_erts_sized") {
+        return;
+    }
+    let mut child = Command::new("prlimit")
+        .args(["--nofile=3000:20000", "erl", "-noshell", "-eval"])
+        .arg(
+            "[CI | _] = case erlang:system_info(check_io) of [L | _] when is_list(L) -> [L]; L -> [L] end, \
+             io:format(\"~p~n\", [proplists:get_value(max_fds, CI)]), \
+             receive after 20000 -> halt() end.",
+        )
+        .env_remove("ERL_FLAGS")
+        .env_remove("ERL_AFLAGS")
+        .env_remove("ERL_ZFLAGS")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start erl");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let node = Kill(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let max_fds: u64 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+    assert_eq!(
+        max_fds, 3000,
+        "the node sized its table from the soft limit"
+    );
+    let pid = node.0.id();
+    let setup = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            stat.contains("(erl_child_setup)")
+                && stat
+                    .rsplit_once(") ")
+                    .and_then(|(_, r)| r.split_whitespace().nth(1))
+                    == Some(pid.to_string().as_str())
+        })
+        .expect("the node's erl_child_setup");
+    // The child's strings as a Mac's KERN_PROCARGS2 lays them out.
+    let args = std::fs::read(format!("/proc/{setup}/cmdline")).unwrap();
+    let env = std::fs::read(format!("/proc/{setup}/environ")).unwrap_or_default();
+    let exe = std::fs::read_link(format!("/proc/{setup}/exe")).unwrap();
+    let argc = args.iter().filter(|b| **b == 0).count() as i32;
+    let mut buf = argc.to_ne_bytes().to_vec();
+    buf.extend_from_slice(exe.to_string_lossy().as_bytes());
+    buf.push(0);
+    while (buf.len() - 4) % 8 != 0 {
+        buf.push(0);
+    }
+    buf.extend_from_slice(&args);
+    buf.extend_from_slice(&env);
+    let (argv, _) = porttune::snapshot::macos_parse::procargs2(&buf);
+    assert_eq!(
+        porttune::snapshot::macos_parse::forker_max_files(&argv),
+        Some(max_fds),
+        "{argv:?}"
+    );
 }

@@ -20,6 +20,27 @@ fn porttune() -> Command {
     c
 }
 
+/// Runs porttune with `args` (and `stdin` on its standard input): its exit code and its
+/// standard output read as JSON.
+fn run_json<I, S>(args: I, stdin: Option<&str>) -> (Option<i32>, serde_json::Value)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut c = porttune();
+    c.args(args);
+    if let Some(input) = stdin {
+        c.write_stdin(input);
+    }
+    let out = c.output().unwrap();
+    (out.status.code(), common::json(&out))
+}
+
+/// `explain --no-host --format json MSG`: matching only.
+fn explain_json(msg: &str) -> (Option<i32>, serde_json::Value) {
+    run_json(["explain", "--no-host", "--format", "json", msg], None)
+}
+
 fn run(args: &[&str]) -> (Option<i32>, String) {
     let out = porttune().args(args).output().unwrap();
     (
@@ -30,12 +51,8 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn the_seed_without_a_host() {
-    let out = porttune()
-        .args(["explain", "--no-host", "--format", "json", SEED])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = common::json(&out);
+    let (code, v) = explain_json(SEED);
+    assert_eq!(code, Some(0));
     assert_eq!(v["schema"], 1);
     let m = &v["matches"][0];
     assert_eq!(m["ceiling"], "erlang_max_fds", "{v}");
@@ -94,29 +111,16 @@ fn on_a_saved_erlang_node() {
         .map(str::to_string)
         .collect::<Vec<_>>()
     };
-    let out = porttune().args(args(SEED)).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "max_fds is not the bottleneck here"
-    );
-    let v = common::json(&out);
+    let (code, v) = run_json(args(SEED), None);
+    assert_eq!(code, Some(0), "max_fds is not the bottleneck here");
     let cur = &v["matches"][0]["current"];
     assert_eq!(cur["ceiling"], "erlang_max_fds");
     assert_eq!(cur["value"], 9990, "{v}");
     assert_eq!(cur["binding"], false);
     assert!(v["host"].as_str().unwrap().contains("PID 7000"), "{v}");
 
-    let out = porttune()
-        .args(args("{error,system_limit}"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "the port table is still binding"
-    );
-    let v = common::json(&out);
+    let (code, v) = run_json(args("{error,system_limit}"), None);
+    assert_eq!(code, Some(1), "the port table is still binding");
     let m = &v["matches"][0];
     assert_eq!(m["ceiling"], "erlang_port_limit");
     assert_eq!(m["current"]["value"], 4094, "{v}");
@@ -135,19 +139,9 @@ fn on_a_saved_erlang_node() {
 fn host_wide_and_not_modelled_ceilings() {
     let from = fixture("linux-defaults.yaml");
     // process_fds: (1024 − 3)/1 = 1,021 inbound: the bottleneck.
-    let out = porttune()
-        .args([
-            "explain",
-            "--from",
-            &from,
-            "--format",
-            "json",
-            "OSError: [Errno 24] Too many open files",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v = common::json(&out);
+    let on = |msg: &str| run_json(["explain", "--from", &from, "--format", "json", msg], None);
+    let (code, v) = on("OSError: [Errno 24] Too many open files");
+    assert_eq!(code, Some(1));
     assert_eq!(v["matches"][0]["current"]["value"], 1021, "{v}");
     let ids: Vec<&str> = v["matches"][0]["current"]["checks"]
         .as_array()
@@ -157,19 +151,8 @@ fn host_wide_and_not_modelled_ceilings() {
         .collect();
     assert!(ids.contains(&"SoftLimit1024"), "{ids:?}");
     // conntrack is not loaded in that snapshot: recognised, not a limit there, exit 0.
-    let out = porttune()
-        .args([
-            "explain",
-            "--from",
-            &from,
-            "--format",
-            "json",
-            "nf_conntrack: table full, dropping packet",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = common::json(&out);
+    let (code, v) = on("nf_conntrack: table full, dropping packet");
+    assert_eq!(code, Some(0));
     let cur = &v["matches"][0]["current"];
     assert!(cur["value"].is_null());
     assert!(
@@ -185,13 +168,11 @@ fn host_wide_and_not_modelled_ceilings() {
 
 #[test]
 fn stdin_and_a_log_file_tail() {
-    let out = porttune()
-        .args(["explain", "--no-host", "--format", "json", "-"])
-        .write_stdin("hello\n2026/11/30 [alert] 7#7: 512 worker_connections are not enough\n")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = common::json(&out);
+    let (code, v) = run_json(
+        ["explain", "--no-host", "--format", "json", "-"],
+        Some("hello\n2026/11/30 [alert] 7#7: 512 worker_connections are not enough\n"),
+    );
+    assert_eq!(code, Some(0));
     assert_eq!(v["input"]["source"], "standard input");
     assert_eq!(v["matches"][0]["line"], 2);
     assert_eq!(v["matches"][0]["numbers"]["worker_connections"], 512);
@@ -206,13 +187,14 @@ fn stdin_and_a_log_file_tail() {
     }
     s.push_str("TCP: too many orphaned sockets\n");
     std::fs::write(&log, &s).unwrap();
-    let out = porttune()
-        .args(["explain", "--no-host", "--format", "json", "--file"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = common::json(&out);
+    let (code, v) = run_json(
+        ["explain", "--no-host", "--format", "json", "--file"]
+            .map(std::ffi::OsStr::new)
+            .into_iter()
+            .chain([log.as_os_str()]),
+        None,
+    );
+    assert_eq!(code, Some(0));
     let ms = v["matches"].as_array().unwrap();
     assert_eq!(ms.len(), 1, "the first line is beyond the 8 MiB tail: {v}");
     assert_eq!(ms[0]["pattern"], "kernel_orphans");
@@ -243,12 +225,8 @@ fn check_reports_kernel_log_evidence_from_a_snapshot() {
         ),
     )
     .unwrap();
-    let out = porttune()
-        .args(["check", "--format", "json", "--from"])
-        .arg(&with)
-        .output()
-        .unwrap();
-    let v = common::json(&out);
+    let with_s = with.to_str().unwrap();
+    let (_, v) = run_json(["check", "--format", "json", "--from", with_s], None);
     let kl: Vec<&serde_json::Value> = v["checks"]
         .as_array()
         .unwrap()
@@ -265,13 +243,17 @@ fn check_reports_kernel_log_evidence_from_a_snapshot() {
     );
 
     // explain puts that evidence next to the ceiling it names (here a candidate of ETIMEDOUT).
-    let out = porttune()
-        .args(["explain", "--format", "json", "--from"])
-        .arg(&with)
-        .arg("connect: Connection timed out")
-        .output()
-        .unwrap();
-    let v = common::json(&out);
+    let (_, v) = run_json(
+        [
+            "explain",
+            "--format",
+            "json",
+            "--from",
+            with_s,
+            "connect: Connection timed out",
+        ],
+        None,
+    );
     let ct = v["matches"][0]["candidates_current"]
         .as_array()
         .unwrap()
@@ -352,44 +334,41 @@ fn check_says_when_the_kernel_log_is_unreadable() {
 #[test]
 fn options_after_the_message_are_options() {
     // Flags after the message, a flag with its value, and `-` for standard input anywhere.
-    let out = porttune()
-        .args([
+    let (code, v) = run_json(
+        [
             "explain",
             "Too many open files",
             "--no-host",
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = common::json(&out);
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0));
     assert_eq!(v["matches"][0]["pattern"], "errno_emfile");
     assert_eq!(
         v["input"]["bytes"], 19,
         "the flags are not part of the message"
     );
-    let out = porttune()
-        .args(["explain", "-", "--format=json", "--no-host"])
-        .write_stdin("sorry, too many clients already\n")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = common::json(&out);
+    let (code, v) = run_json(
+        ["explain", "-", "--format=json", "--no-host"],
+        Some("sorry, too many clients already\n"),
+    );
+    assert_eq!(code, Some(0));
     assert_eq!(v["input"]["source"], "standard input");
     assert_eq!(v["verdict"]["ceiling"], "postgres_max_connections");
     // A message that starts with a hyphen is still a message.
-    let out = porttune()
-        .args([
+    let (_, v) = run_json(
+        [
             "explain",
             "-ERR max number of clients reached",
             "--no-host",
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(common::json(&out)["verdict"]["ceiling"], "redis_maxclients");
+        ],
+        None,
+    );
+    assert_eq!(v["verdict"]["ceiling"], "redis_maxclients");
     // A bad combination after the message is refused like one before it.
     let (code, _) = run(&["explain", "x", "--file", "/dev/null"]);
     assert_eq!(code, Some(2));
@@ -397,13 +376,7 @@ fn options_after_the_message_are_options() {
 
 #[test]
 fn a_bare_accept_emfile_is_not_attributed_to_go() {
-    let json = |msg: &str| {
-        let out = porttune()
-            .args(["explain", "--no-host", "--format", "json", msg])
-            .output()
-            .unwrap();
-        common::json(&out)
-    };
+    let json = |msg: &str| explain_json(msg).1;
     let v = json("accept: Too many open files");
     assert_eq!(v["matches"][0]["origin"], "errno");
     assert_eq!(v["verdict"]["ceiling"], "process_fds");
@@ -452,17 +425,7 @@ fn connectivity_says_not_a_local_limit_with_the_reason() {
         text.contains("not a local limit: a name did not resolve"),
         "{text}"
     );
-    let out = porttune()
-        .args([
-            "explain",
-            "--no-host",
-            "--format",
-            "json",
-            "OSError: [Errno 98] Address already in use",
-        ])
-        .output()
-        .unwrap();
-    let v = common::json(&out);
+    let (_, v) = explain_json("OSError: [Errno 98] Address already in use");
     assert_eq!(v["verdict"]["confidence"], "weak");
     assert_eq!(v["verdict"]["candidates"][0], "ephemeral_ports");
 }

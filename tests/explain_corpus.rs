@@ -242,6 +242,23 @@ const CORPUS: &[(&str, &str, Option<&str>)] = &[
     ("ETIMEDOUT", "errno_etimedout", None),
     ("ECONNREFUSED", "errno_econnrefused", None),
     ("bind: EADDRINUSE", "errno_eaddrinuse", None),
+    // connect() itself refusing a local address (Node's format; macOS/BSD at port exhaustion)
+    (
+        "Error: connect EADDRINUSE 127.0.0.1:8080",
+        "errno_eaddrinuse_connect",
+        Some("ephemeral_ports"),
+    ),
+    // Windows Sockets, as .NET prints them (the FormatMessage texts of 10055 and 10048)
+    (
+        "System.Net.Sockets.SocketException (10055): An operation on a socket could not be performed because the system lacked sufficient buffer space or because a queue was full.",
+        "wsa_enobufs",
+        Some("ephemeral_ports"),
+    ),
+    (
+        "System.Net.Sockets.SocketException (10048): Only one usage of each socket address (protocol/network address/port) is normally permitted.",
+        "wsa_eaddrinuse",
+        None,
+    ),
     // Kernel log (net/netfilter/nf_conntrack_core.c, net/ipv4/tcp_input.c, tcp.c, fs/file_table.c,
     // kernel/cgroup/pids.c, older net/ipv4/tcp_minisocks.c)
     (
@@ -317,6 +334,8 @@ fn every_corpus_message_maps_to_its_ceiling() {
 fn every_pattern_has_a_corpus_message() {
     let posted: Vec<&str> = posted_corpus()
         .iter()
+        .chain(&read_corpus("validation.txt"))
+        .chain(&read_corpus("unseen.txt"))
         .flat_map(|r| explain::scan(&r.text).into_iter().map(|m| m.pattern.id))
         .collect();
     for p in explain::all_patterns() {
@@ -429,6 +448,100 @@ fn connectivity_is_not_a_local_limit() {
         );
         assert!(v.pattern.ceiling.is_none() && v.pattern.candidates.is_empty());
     }
+}
+
+#[test]
+fn windows_eaddrinuse_means_what_the_call_was() {
+    let wsa = CORPUS.iter().find(|c| c.1 == "wsa_eaddrinuse").unwrap().0;
+    let at = |frame: &str| explain::scan(&format!("{wsa}\n{frame}"))[0].pattern.id;
+    // The frames as .NET prints them (a client's connect, a bind before it).
+    assert_eq!(
+        at(
+            "   at System.Net.Sockets.Socket.DoConnect(EndPoint endPointSnapshot, SocketAddress socketAddress)"
+        ),
+        "wsa_eaddrinuse_connect"
+    );
+    assert_eq!(
+        at(
+            "   at System.Net.Sockets.Socket.DoBind(EndPoint endPointSnapshot, SocketAddress socketAddress)"
+        ),
+        "errno_eaddrinuse_listen"
+    );
+    assert_eq!(at(""), "wsa_eaddrinuse");
+}
+
+#[test]
+fn eaddrnotavail_towards_ipv6_cannot_tell_and_names_both() {
+    for msg in [
+        "2026/11/30 15:00:00 [crit] 88#88: *1 connect() to [::1]:8080 failed (99: Address not available) while connecting to upstream",
+        "dial tcp [2001:db8::1]:443: connect: cannot assign requested address",
+        "Error: connect EADDRNOTAVAIL ::1:5432 - Local (:::0)",
+    ] {
+        let ms = explain::scan(msg);
+        let v = explain::verdict(&ms).expect(msg);
+        assert_eq!(v.pattern.id, "eaddrnotavail_ipv6", "{msg}");
+        assert_eq!(
+            explain::confidence(v.pattern),
+            explain::Confidence::Weak,
+            "{msg}"
+        );
+        assert!(
+            v.pattern
+                .candidates
+                .iter()
+                .any(|c| c.as_str() == "ephemeral_ports")
+        );
+        assert!(v.pattern.mechanism.contains("cannot tell"), "{msg}");
+    }
+    // The same errno over IPv4 is port exhaustion; from a bind it is no limit at all.
+    let v4 = explain::scan("dial tcp 10.0.0.5:443: connect: cannot assign requested address");
+    assert_eq!(v4[0].pattern.ceiling, Some("ephemeral_ports"));
+    let bind = explain::scan(
+        "OSError: [Errno 99] Cannot assign requested address\n    s.bind(('::1', 9999))",
+    );
+    assert_eq!(bind[0].pattern.id, "eaddrnotavail_bind");
+}
+
+#[test]
+fn every_translated_strerror_reads_as_the_c_locale() {
+    use porttune::model::strerror::LOCALIZED;
+    assert!(LOCALIZED.len() > 100);
+    for (translated, c_locale) in LOCALIZED {
+        // As perror() prints it, capitalised as the catalog has it.
+        let mut first = translated.chars();
+        let upper: String = first
+            .next()
+            .map(|c| c.to_uppercase().chain(first).collect())
+            .unwrap_or_default();
+        let line = explain::normalize(&format!("accept4: {upper}"));
+        assert!(
+            line.contains(c_locale),
+            "{translated:?} read as {line:?}, not {c_locale:?}"
+        );
+    }
+    // ENFILE's text contains EMFILE's in several languages: the longer one wins.
+    let enfile = explain::scan("java.io.IOException: Слишком много открытых файлов в системе");
+    assert_eq!(enfile[0].pattern.ceiling, Some("system_files"));
+    let eagain = explain::scan("pthread_create: リソースが一時的に利用できません");
+    assert_eq!(eagain[0].pattern.ceiling, Some("tasks"));
+}
+
+#[test]
+fn full_width_caret_escapes_and_case_are_normalised() {
+    assert_eq!(
+        explain::normalize(" accept4() failed （22：Invaild argument）"),
+        "accept4() failed (22:invaild argument)"
+    );
+    assert_eq!(
+        explain::normalize("^[[1;31m[E] dial tcp 10.0.0.1:80: socket: too many open files^[[0m"),
+        "[e] dial tcp 10.0.0.1:80: socket: too many open files"
+    );
+    // errno 22 from accept4 is no limit, whatever the punctuation.
+    assert!(
+        explain::scan(" accept4() failed （22：Invaild argument）")
+            .iter()
+            .all(|m| m.pattern.ceiling.is_none())
+    );
 }
 
 #[test]
@@ -604,15 +717,17 @@ fn score(corpus: &[Posted]) -> Score {
     }
 }
 
-#[test]
-fn posted_messages_name_their_limit_and_controls_name_none() {
-    let corpus = posted_corpus();
-    assert!(corpus.len() >= 150, "{} records", corpus.len());
+/// Runs one corpus file: at least `min_records` records and `min_controls` controls, no
+/// limit named for a control, at least 95 % right, and the score stated in docs/explain.md
+/// after `label`.
+fn corpus_holds(file: &str, min_records: usize, min_controls: usize, label: &str) {
+    let corpus = read_corpus(file);
+    assert!(corpus.len() >= min_records, "{} records", corpus.len());
     let s = score(&corpus);
-    assert!(s.controls >= 20, "{} controls", s.controls);
+    assert!(s.controls >= min_controls, "{} controls", s.controls);
     let line = score_line(s.right, s.total);
     println!(
-        "posted corpus: {line} right, {} controls, {} false limits",
+        "{file}: {line} right, {} controls, {} false limits",
         s.controls,
         s.false_limits.len()
     );
@@ -632,19 +747,23 @@ fn posted_messages_name_their_limit_and_controls_name_none() {
     let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/explain.md"))
         .expect("docs/explain.md");
     assert!(
-        docs.contains(&format!("right: {line}")),
-        "docs/explain.md must state the score as `right: {line}`"
+        docs.contains(&format!("{label}: {line}")),
+        "docs/explain.md must state the score as `{label}: {line}`"
     );
 }
 
-/// The validation set: messages collected after the patterns were written, from other posts.
+#[test]
+fn posted_messages_name_their_limit_and_controls_name_none() {
+    corpus_holds("messages.txt", 150, 20, "right");
+}
+
+/// The validation set: messages collected after the patterns were first written, from posts
+/// messages.txt does not cite.
 #[test]
 fn validation_messages_name_their_limit_and_controls_name_none() {
-    let corpus = read_corpus("validation.txt");
-    assert!(corpus.len() >= 100, "{} records", corpus.len());
     let posted: std::collections::HashSet<String> =
         posted_corpus().into_iter().map(|p| p.source).collect();
-    for p in &corpus {
+    for p in read_corpus("validation.txt") {
         assert!(
             !posted.contains(&p.source),
             "{}: {} is already cited in messages.txt",
@@ -652,18 +771,48 @@ fn validation_messages_name_their_limit_and_controls_name_none() {
             p.source
         );
     }
+    corpus_holds("validation.txt", 100, 25, "validation after generalising");
+}
+
+/// A third set, collected after the patterns were generalised and scored once before any
+/// change for it: the held-out estimate (docs/explain.md keeps that first score). Now: no
+/// false limit, at least 85 %, and the current score stated in docs/explain.md.
+#[test]
+fn unseen_messages_name_their_limit_and_controls_name_none() {
+    let cited: std::collections::HashSet<String> = posted_corpus()
+        .into_iter()
+        .chain(read_corpus("validation.txt"))
+        .map(|p| p.source)
+        .collect();
+    let corpus = read_corpus("unseen.txt");
+    for p in &corpus {
+        assert!(
+            !cited.contains(&p.source),
+            "{}: {} is cited",
+            p.id,
+            p.source
+        );
+    }
     let s = score(&corpus);
-    assert!(s.controls >= 25, "{} controls", s.controls);
     let line = score_line(s.right, s.total);
     println!(
-        "validation: {line} right, {} controls, {} false limits",
+        "unseen.txt: {line} right, {} controls, {} false limits",
         s.controls,
         s.false_limits.len()
     );
     for m in &s.misses {
         println!("  miss {m}");
     }
-    for f in &s.false_limits {
-        println!("  false limit {f}");
-    }
+    assert!(
+        s.false_limits.is_empty(),
+        "false limits on controls: {:#?}",
+        s.false_limits
+    );
+    assert!(s.right * 100 >= s.total * 85, "{line}: {:#?}", s.misses);
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/explain.md"))
+        .expect("docs/explain.md");
+    assert!(
+        docs.contains(&format!("unseen now: {line}")),
+        "docs/explain.md must state the score as `unseen now: {line}`"
+    );
 }

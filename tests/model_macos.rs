@@ -244,10 +244,17 @@ fn jvm_on_mac() {
     assert!(c.why.contains("JDK-8324577"), "{}", c.why);
     assert!(c.why.contains("a fixed JDK raises it"), "{}", c.why);
     assert!(c.lift.contains("-XX:-MaxFDLimit"), "{}", c.lift);
+    // The unknown version decides the headline: it is said under "Assumed".
+    let a = p.assumptions.join("\n");
+    assert!(
+        a.contains("JDK version unknown: assumed one before the JDK-8324577 fix"),
+        "{a}"
+    );
     assert_native(&p);
     // A fixed JDK raises to the hard limit: kern.maxfilesperproc binds.
     s.runtime.version = Some("21.0.5".into());
     let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert!(!p.assumptions.join("\n").contains("JDK version unknown"));
     assert_eq!(
         (p.ceiling, p.bottleneck),
         (61_437, Some(MAX_FILES_PER_PROC))

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::names::{self, CeilingName};
+use crate::snapshot::Os;
 
 /// The call that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -74,12 +75,29 @@ pub mod errno {
 pub struct Context {
     /// The run opened and closed connections continuously (`--churn`).
     pub churn: bool,
-    /// TcpExtListenOverflows rose during the run.
+    /// The listener's queue overflowed during the run (Linux: TcpExtListenOverflows rose).
     pub listen_overflows_rose: bool,
-    /// TIME_WAIT sockets in the namespace at the stop (/proc/net/sockstat `tw`).
+    /// TIME_WAIT sockets at the stop (Linux: /proc/net/sockstat `tw`).
     pub time_wait: u64,
     /// The ETIMEDOUT came from the flood's own `--connect-timeout`, not the kernel.
     pub own_timeout: bool,
+    /// The OS the flood ran on: the explanation speaks its words.
+    pub os: Os,
+    /// macOS: `net.inet.tcp.msl` in ms (TIME_WAIT is twice it); None: the default 15000.
+    pub msl_ms: Option<u64>,
+    /// macOS: `kern.maxfilesperproc` is below the soft RLIMIT_NOFILE, so EMFILE is it.
+    pub fd_cap_binds: bool,
+}
+
+impl Context {
+    /// How long a closed connection holds its port in TIME_WAIT, in seconds: 60 on Linux
+    /// (TCP_TIMEWAIT_LEN), 2 × `net.inet.tcp.msl` on macOS (xnu `tcp_input.c`).
+    pub fn time_wait_s(&self) -> u64 {
+        match self.os {
+            Os::Macos => 2 * self.msl_ms.unwrap_or(crate::model::macos::MSL_MS) / 1000,
+            _ => 60,
+        }
+    }
 }
 
 /// The meaning of a stop.
@@ -98,8 +116,11 @@ fn c(ceiling: Option<CeilingName>, explanation: impl Into<String>) -> Classifica
     }
 }
 
-/// Classify `err` returned by `call` (limits-facts.md §12.4).
+/// Classify `err` returned by `call` (limits-facts.md §12.4), in the words of `ctx.os`.
 pub fn classify(err: i32, call: Call, ctx: &Context) -> Classification {
+    if ctx.os == Os::Macos {
+        return classify_mac(err, call, ctx);
+    }
     use errno::*;
     match (err, call) {
         (EADDRNOTAVAIL, Call::Connect) if ctx.churn && ctx.time_wait > 0 => c(
@@ -170,10 +191,93 @@ pub fn classify(err: i32, call: Call, ctx: &Context) -> Classification {
             None,
             "connect() returned EAGAIN (rare on modern Linux); reported as it is",
         ),
-        _ => c(
-            None,
-            format!("{}() failed with {}", call.name(), errno::name(err)),
+        _ => other(err, call),
+    }
+}
+
+fn other(err: i32, call: Call) -> Classification {
+    c(
+        None,
+        format!("{}() failed with {}", call.name(), errno::name(err)),
+    )
+}
+
+/// The same stops on a Mac (xnu): one port pool per local address for the whole host,
+/// TIME_WAIT of 2 × net.inet.tcp.msl, the fd cap kern.maxfilesperproc, kern.maxfiles with no
+/// exemption for root; no queue-overflow counter is read, no connection tracking.
+fn classify_mac(err: i32, call: Call, ctx: &Context) -> Classification {
+    use errno::*;
+    let tw = ctx.time_wait_s();
+    match (err, call) {
+        (EADDRNOTAVAIL, Call::Connect) if ctx.churn => c(
+            Some(names::TIME_WAIT_RATE),
+            format!(
+                "connect() found no free ephemeral port: closed connections hold their ports \
+                 in TIME_WAIT ({tw} s each, 2 × net.inet.tcp.msl); the churn rate is above \
+                 ports/{tw} s"
+            ),
         ),
+        (EADDRNOTAVAIL | EADDRINUSE, Call::Connect | Call::Bind) => c(
+            Some(names::EPHEMERAL_PORTS),
+            format!(
+                "{}() found no free ephemeral port: on macOS a port any TCP socket on the Mac \
+                 holds is taken for every destination (one pool per local address, \
+                 net.inet.ip.portrange.first–last): the range is used up",
+                call.name()
+            ),
+        ),
+        (EMFILE, _) => {
+            let (name, what) = if ctx.fd_cap_binds {
+                (names::MAX_FILES_PER_PROC, "kern.maxfilesperproc")
+            } else {
+                (names::PROCESS_FDS, "RLIMIT_NOFILE")
+            };
+            c(
+                Some(name),
+                format!(
+                    "{}() hit {what}: the process has no free file descriptor (xnu gives a \
+                     process MIN(RLIMIT_NOFILE, kern.maxfilesperproc))",
+                    call.name()
+                ),
+            )
+        }
+        (ENFILE, _) => c(
+            Some(names::SYSTEM_FILES),
+            format!(
+                "{}() hit kern.maxfiles: the Mac has no free file, root included",
+                call.name()
+            ),
+        ),
+        (ENOBUFS | ENOMEM, _) => c(
+            Some(names::MEMORY),
+            format!(
+                "{}() could not allocate kernel memory (mbufs or low memory)",
+                call.name()
+            ),
+        ),
+        (ETIMEDOUT, Call::Connect) => c(
+            None,
+            if ctx.own_timeout {
+                "connect() did not complete within --connect-timeout: the listener's queue is \
+                 full (kern.ipc.somaxconn and its backlog; `netstat -s -p tcp` counts listen \
+                 queue overflows) or a pf rule drops SYNs"
+            } else {
+                "connect() timed out (SYN retries exhausted): the listener's queue is full \
+                 (kern.ipc.somaxconn and its backlog; `netstat -s -p tcp` counts listen queue \
+                 overflows) or a pf rule drops SYNs"
+            },
+        ),
+        (ECONNREFUSED, _) => c(
+            None,
+            "connection refused: no listener on that port (it died or closed) or a pf rule; \
+             not a capacity limit",
+        ),
+        (ECONNRESET, _) => c(
+            None,
+            "connection reset by the server (it closed or crashed)",
+        ),
+        (EAGAIN, Call::Connect) => c(None, "connect() returned EAGAIN; reported as it is"),
+        _ => other(err, call),
     }
 }
 

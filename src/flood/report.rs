@@ -292,6 +292,9 @@ pub struct Config {
     pub port_range: Option<(u16, u16)>,
     pub backlog: Option<u64>,
     pub nofile_soft: Option<u64>,
+    /// The OS the flood ran on (reports written before it said so: Linux).
+    #[serde(default)]
+    pub os: crate::snapshot::Os,
 }
 
 impl Config {
@@ -483,6 +486,7 @@ mod tests {
                 port_range: Some((40000, 40999)),
                 backlog: Some(4096),
                 nofile_soft: Some(1024),
+                os: crate::snapshot::Os::Linux,
             },
             established: 100,
             duration_s: 0.1,

@@ -100,7 +100,7 @@ struct Observed {
 
 /// The target's processes were found before the run and are gone (or zombies) after it.
 fn server_gone(t: &TargetFound, out: &super::workers::RunOutcome) -> bool {
-    let dead = |p: &u32| crate::snapshot::target::is_gone(std::path::Path::new("/proc"), *p);
+    let dead = |p: &u32| super::platform::process_gone(*p, super::platform::is_zombie);
     !t.pids.is_empty() && out.server_held.unwrap_or(0) == 0 && t.pids.iter().all(dead)
 }
 
@@ -113,11 +113,15 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
     };
     let lo = o.listen_overflows.unwrap_or(0);
     let full = lo > 0 || matches!((o.queued, o.backlog), (Some(q), Some(b)) if q >= b);
-    let queue = format!(
-        "{} queued of backlog {}, TcpExtListenOverflows +{lo}",
-        n(o.queued),
-        n(o.backlog)
-    );
+    // What was read of the queue (macOS reads neither its depth nor an overflow counter).
+    let seen = o.queued.is_some() || o.listen_overflows.is_some();
+    let mut queue = format!("{} queued of backlog {}", n(o.queued), n(o.backlog));
+    if let Some(lo) = o.listen_overflows {
+        queue.push_str(&format!(", TcpExtListenOverflows +{lo}"));
+    }
+    if !seen {
+        queue = "the queue's depth was not read".into();
+    }
     if let Some(n) = o.gone {
         return format!(
             "the server process exited during the run, holding about {} of our connections (established minus its queue): it crashed or quit at its limit (a select() loop fails at the first fd ≥ 1024: Python raises \"filedescriptor out of range in select()\")",
@@ -143,8 +147,12 @@ fn target_stop_explanation(errno: Option<&str>, generic: &str, o: &Observed) -> 
             "connect() timed out: the server stopped accepting, its accept queue was full ({queue}) and SYNs were dropped; it held {}",
             n(o.held_at_stop)
         ),
-        Some("ETIMEDOUT") => format!(
+        Some("ETIMEDOUT") if seen => format!(
             "connect() timed out while the accept queue was not full ({queue}): handshakes were slow (a busy host or server), not a queue limit; the server held {}",
+            n(o.held_at_stop)
+        ),
+        Some("ETIMEDOUT") => format!(
+            "connect() timed out ({queue}): a full accept queue (its listen backlog, capped by somaxconn) and slow handshakes cannot be told apart here; the server held {}",
             n(o.held_at_stop)
         ),
         _ => generic.to_string(),
@@ -157,8 +165,11 @@ struct Setup {
     target_addr: Option<SocketAddr>,
     found: Option<TargetFound>,
     snap: Option<Snapshot>,
-    /// RLIMIT_NOFILE (soft) of this process, which the workers inherit.
+    /// The fds each worker has: RLIMIT_NOFILE (soft) of this process, which the workers
+    /// inherit (macOS: raised, and at most kern.maxfilesperproc).
     soft: u64,
+    /// macOS: kern.maxfilesperproc is below the soft limit, so it is the fd limit.
+    fd_cap_binds: bool,
     range: Option<(u16, u16)>,
     somaxconn: Option<u64>,
     /// The built-in listeners' backlog.
@@ -182,16 +193,22 @@ struct Sizing {
 pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Result<FloodReport> {
     let mut s = setup(args)?;
     let prediction = s.snap.as_ref().map(|h| model::predict(h, &s.scenario));
+    let tw = Context {
+        os: crate::snapshot::Os::current(),
+        msl_ms: s.snap.as_ref().and_then(|h| h.net.msl_ms),
+        ..Context::default()
+    }
+    .time_wait_s();
     if args.churn {
-        progress(Progress::Note(
+        progress(Progress::Note(&format!(
             "note: --churn closes every connection client-first: each leaves a TIME_WAIT \
-             socket that outlives this run by 60 s",
-        ));
+             socket that outlives this run by {tw} s"
+        )));
     }
     if args.graceful {
-        progress(Progress::Note(
-            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by 60 s",
-        ));
+        progress(Progress::Note(&format!(
+            "note: --graceful closes with FIN: TIME_WAIT sockets outlive this run by {tw} s"
+        )));
     }
     let plan = run_plan(args, &s);
     workers::install_signal_handlers();
@@ -213,21 +230,21 @@ pub fn measure(args: &FloodOptions, progress: &mut dyn FnMut(Progress)) -> Resul
 /// scenario the prediction is for.
 fn setup(args: &FloodOptions) -> Result<Setup> {
     let mut warnings = Vec::new();
-    let (soft, _hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
     let target_addr = match &args.target {
         TargetCheck::Builtin => None,
         TargetCheck::Local(a) | TargetCheck::Remote(a) => Some(*a),
     };
     if cfg!(target_os = "macos") && target_addr.is_none() {
         warnings.push(
-            "macOS has no network namespaces: the ephemeral ports this flood takes \
-             (net.inet.ip.portrange.first–last) are the whole Mac's while it runs, so other \
-             programs may fail to connect until it ends; it closes with RST and leaves no port \
-             in TIME_WAIT"
+            "the ephemeral ports this flood takes (net.inet.ip.portrange.first–last) are the \
+             whole Mac's while it runs (a Mac has no private network stack to run it in), so \
+             other programs may fail to connect until it ends; it closes with RST and leaves \
+             no port in TIME_WAIT"
                 .into(),
         );
     }
+    // the fds the workers get, set before the host is read so the prediction sees them
+    let (soft, fd_cap_binds) = fd_budget(&mut warnings)?;
     // the host as the prediction sees it: read once, before any listener is open
     let found = target(args, target_addr, &mut warnings)?;
     let snap = probe_host(found.as_ref().and_then(|t| t.pid), &mut warnings);
@@ -250,6 +267,7 @@ fn setup(args: &FloodOptions) -> Result<Setup> {
         found,
         snap,
         soft,
+        fd_cap_binds,
         range,
         somaxconn,
         backlog,
@@ -277,20 +295,60 @@ fn target(
             ));
         }
         t.pid = Some(named);
-        t.command = crate::snapshot::target::read_comm(
-            &std::path::Path::new("/proc").join(named.to_string()),
-        );
+        t.command = super::platform::process_name(named);
     }
     if let Some(t) = &found
         && t.pid.is_none()
     {
+        let place = if cfg!(target_os = "macos") {
+            "that this user can see"
+        } else {
+            "in this network namespace"
+        };
         warnings.push(format!(
-            "no process owns a listener on {} in this network namespace (on macOS: that this \
-             user can see): the prediction is for porttune itself",
+            "no process owns a listener on {} {place}: the prediction is for porttune itself",
             t.addr
         ));
     }
     Ok(found)
+}
+
+/// The fds each flood process has (see [`super::platform::fd_budget`]): on macOS the soft
+/// RLIMIT_NOFILE is first raised to MIN(hard, kern.maxfilesperproc), as any process may.
+fn fd_budget(warnings: &mut Vec<String>) -> Result<(u64, bool)> {
+    use nix::sys::resource::{Resource, getrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| Error::Internal(format!("getrlimit(RLIMIT_NOFILE): {e}")))?;
+    let cap = super::platform::fd_cap();
+    let b = super::platform::fd_budget(soft, hard, cap);
+    let mut b = b;
+    if let Some(to) = b.raise_to {
+        match super::platform::set_soft_nofile(to) {
+            Ok(()) => {
+                warnings.push(format!(
+                    "raised this process's soft RLIMIT_NOFILE from {} to {to} (its hard limit {} allows it; kern.maxfilesperproc caps it)",
+                    show_limit(soft),
+                    show_limit(hard)
+                ));
+            }
+            Err(e) => {
+                warnings.push(format!(
+                    "could not raise the soft RLIMIT_NOFILE from {} to {to} ({e}): the workers keep it",
+                    show_limit(soft)
+                ));
+                b = super::platform::fd_budget(soft, soft, cap);
+            }
+        }
+    }
+    Ok((
+        b.usable,
+        cap.is_some_and(|c| b.usable == c && c < soft.max(hard)),
+    ))
+}
+
+/// A raw RLIMIT_NOFILE value as people write it.
+fn show_limit(v: u64) -> String {
+    crate::snapshot::Rlim::from_raw(v).to_string()
 }
 
 /// Workers: as asked, or as many as RLIMIT_NOFILE needs for `--max` (`auto`).
@@ -320,16 +378,24 @@ fn size(
             .div_ceil(per_process.max(1))
             .clamp(1, super::shm::MAX_WORKERS as u64),
     };
+    let limit = if cfg!(target_os = "macos") {
+        format!(
+            "{} fds: MIN(RLIMIT_NOFILE, kern.maxfilesperproc)",
+            show_limit(soft)
+        )
+    } else {
+        format!("RLIMIT_NOFILE {}", show_limit(soft))
+    };
     if args.workers.is_none() {
         warnings.push(format!(
             "--workers auto: {workers} worker process(es), each holding up to {per_process} \
-             connections (RLIMIT_NOFILE {soft})"
+             connections ({limit})"
         ));
     }
     if workers == 1 && args.max > per_process && !target && !args.churn {
         warnings.push(format!(
             "one process holds at most {per_process} loopback connections (2 fds each, \
-             RLIMIT_NOFILE {soft}); use --workers auto to measure beyond it"
+             {limit}); use --workers auto to measure beyond it"
         ));
     }
     Sizing { workers, extra }
@@ -431,7 +497,7 @@ fn run_plan(args: &FloodOptions, s: &Setup) -> RunPlan {
 
 /// Why the run stopped: the first worker's error classified, else a signal, the deadline or
 /// `--max`.
-fn classify_stop(args: &FloodOptions, out: &workers::RunOutcome) -> Stop {
+fn classify_stop(args: &FloodOptions, s: &Setup, out: &workers::RunOutcome) -> Stop {
     let lo_rose = out.listen_overflows_delta.unwrap_or(0) > 0;
     let tw = out.sockstat.tcp_time_wait.unwrap_or(0);
     match &out.error {
@@ -448,6 +514,9 @@ fn classify_stop(args: &FloodOptions, out: &workers::RunOutcome) -> Stop {
                     listen_overflows_rose: lo_rose,
                     time_wait: tw,
                     own_timeout: e.own_timeout,
+                    os: crate::snapshot::Os::current(),
+                    msl_ms: s.snap.as_ref().and_then(|h| h.net.msl_ms),
+                    fd_cap_binds: s.fd_cap_binds,
                 },
             );
             Stop {
@@ -642,7 +711,7 @@ fn report(
     mut prediction: Option<Prediction>,
     out: &workers::RunOutcome,
 ) -> FloodReport {
-    let mut stop = classify_stop(args, out);
+    let mut stop = classify_stop(args, s, out);
     let found = s.found.take();
     let target_info = found
         .as_ref()
@@ -736,6 +805,7 @@ fn config(args: &FloodOptions, s: &mut Setup, found: Option<&TargetFound>) -> Co
             None => Some(s.backlog),
         },
         nofile_soft: Some(s.soft),
+        os: crate::snapshot::Os::current(),
     }
 }
 

@@ -109,6 +109,7 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     let snap = cx.snap;
     let sc = cx.sc;
     let (eff, how) = effective_nofile(snap);
+    macos::assume_jdk(cx);
     let eff = eff.value();
     let procs = cx.procs();
     let fpc = sc.fds_per_conn();

@@ -165,6 +165,23 @@ pub fn launchctl_limit(snap: &Snapshot, soft: u64) -> String {
     s
 }
 
+/// A JVM about to start on a Mac whose JDK version is unknown is taken as one before the
+/// JDK-8324577 fix (soft limit set to OPEN_MAX): said under "Assumed", with how to give it.
+pub(super) fn assume_jdk(cx: &mut Ctx) {
+    let s = cx.snap;
+    let p = &s.process;
+    if s.platform.os == crate::snapshot::Os::Macos
+        && s.runtime.kind == crate::snapshot::RuntimeKind::Jvm
+        && p.is_self
+        && !p.cmdline.iter().any(|a| a == "-XX:-MaxFDLimit")
+        && jvm_caps_at_open_max(s.runtime.version.as_deref()).is_none()
+    {
+        cx.assume(format!(
+            "JDK version unknown: assumed one before the JDK-8324577 fix, which sets the soft limit to OPEN_MAX {OPEN_MAX} on macOS (23+, 21.0.5+ and 17.0.13+ raise it to the hard limit); give it with --runtime-version"
+        ));
+    }
+}
+
 /// How to lift RLIMIT_NOFILE to `needed` on a Mac. Above `kern.maxfilesperproc` the sysctl
 /// comes first: xnu never gives a process more, and before Big Sur (xnu-7195
 /// `kern_resource.c`) setrlimit above it fails with EINVAL, so `ulimit -n` would fail.

@@ -3,8 +3,13 @@
 //! and the context rules that tell EADDRNOTAVAIL from a bind or an IPv6 address apart from
 //! port exhaustion. Used by `explain` (any text) and `evidence` (kernel-log lines).
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use super::patterns::{At, PATTERNS, Pattern};
 use super::server_patterns::SERVER_PATTERNS;
+use super::strerror::LOCALIZED;
 
 /// A line longer than this is matched on its first MAX_LINE bytes.
 pub const MAX_LINE: usize = 8192;
@@ -15,18 +20,30 @@ fn is_word(b: u8) -> bool {
 }
 
 /// The line as the patterns see it: lower case, ANSI colour sequences removed (as bytes, or
-/// written out as `\x1b[`, `\u001b[`, `\033[`, `\e[`), escaped quotes and escaped newlines
-/// and tabs of JSON or language strings undone, runs of white space made one space.
+/// written out as `\x1b[`, `\u001b[`, `\033[`, `\e[`, `^[[`), escaped quotes and escaped
+/// newlines and tabs of JSON or language strings undone, full-width punctuation and letters
+/// (`（22：…）`) made ASCII, runs of white space made one space, and glibc's translations of the
+/// strerror() texts the patterns name rewritten to the C locale's (`打开的文件过多` → `too many
+/// open files`, see `super::strerror`).
 pub fn normalize(line: &str) -> String {
-    let lower = line.to_ascii_lowercase();
-    let plain = |b: &u8| !matches!(b, 0x1b | b'\\' | b'_' | b'*' | b'\t' | b'\n' | b'\r');
-    if lower.bytes().all(|b| plain(&b)) && !lower.contains("  ") {
-        return lower;
+    let plain = |b: u8| !matches!(b, 0x1b | b'\\' | b'_' | b'*' | b'^' | b'\t' | b'\n' | b'\r');
+    let lower = if line.is_ascii() {
+        line.to_ascii_lowercase()
+    } else {
+        line.to_lowercase()
+    };
+    if lower.is_ascii() && lower.bytes().all(plain) && !lower.contains("  ") {
+        return localize(lower);
     }
+    localize(clean(&lower))
+}
+
+/// The escapes, emphasis and white space of [`normalize`] on a lower-cased line.
+fn clean(lower: &str) -> String {
     let mut out = String::with_capacity(lower.len());
-    let mut rest = lower.as_str();
+    let mut rest = lower;
     while let Some(c) = rest.chars().next() {
-        if let Some(after) = (c == '\u{1b}' || c == '\\')
+        if let Some(after) = matches!(c, '\u{1b}' | '\\' | '^')
             .then(|| escape_intro(rest))
             .flatten()
         {
@@ -52,6 +69,7 @@ pub fn normalize(line: &str) -> String {
                 _ => {}
             }
         }
+        let c = halfwidth(c);
         if c.is_whitespace() {
             push_space(&mut out);
         } else if (c == '_' || c == '*') && markdown_edge(&out, &rest[1..]) {
@@ -59,9 +77,36 @@ pub fn normalize(line: &str) -> String {
         } else {
             out.push(c);
         }
-        rest = &rest[c.len_utf8()..];
+        rest = &rest[rest.chars().next().map_or(1, char::len_utf8)..];
     }
     out
+}
+
+/// A full-width form (U+FF01–U+FF5E, the ideographic space) as its ASCII character.
+fn halfwidth(c: char) -> char {
+    match c {
+        '\u{3000}' => ' ',
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// The line with glibc's translated strerror() texts in the C locale's words: one pass of an
+/// Aho-Corasick automaton over every translation (linear in the line, longest match first).
+fn localize(line: String) -> String {
+    static AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(LOCALIZED.iter().map(|(from, _)| from))
+            .ok()
+    });
+    match AC.as_ref() {
+        Some(ac) if ac.is_match(&line) => {
+            let to: Vec<&str> = LOCALIZED.iter().map(|(_, to)| *to).collect();
+            ac.replace_all(&line, &to)
+        }
+        _ => line,
+    }
 }
 
 /// A `_` or `*` between the start of a line or a space and the end of a line or a space.
@@ -79,7 +124,7 @@ fn push_space(out: &mut String) {
 
 /// After an ANSI escape introducer at the start of `s`, the rest.
 fn escape_intro(s: &str) -> Option<&str> {
-    ["\u{1b}[", "\\x1b[", "\\u001b[", "\\033[", "\\e["]
+    ["\u{1b}[", "\\x1b[", "\\u001b[", "\\033[", "\\e[", "^[["]
         .iter()
         .find_map(|p| s.strip_prefix(p))
 }
@@ -145,21 +190,34 @@ const EADDRNOTAVAIL: &[&str] = &[
     "errno_eaddrnotavail",
     "node_eaddrnotavail",
     "go_connect_eaddrnotavail",
+    "nginx_eaddrnotavail",
 ];
 
 /// The pattern to report for a match, given the normalised lines around it (the matched
-/// line included): EADDRNOTAVAIL after a bind()/listen(), towards an IPv6 address or to
-/// 0.0.0.0 is not port exhaustion.
+/// line included): the call the error came from and the address it was about decide what
+/// an errno means. EADDRNOTAVAIL after a bind()/listen() or to 0.0.0.0 is not port
+/// exhaustion, towards an IPv6 address it cannot be told apart (no IPv6 source address, or
+/// the ports); Windows' WSAEADDRINUSE is port exhaustion from a client's connect() and a
+/// taken port from a server's bind().
 pub fn refine(p: &'static Pattern, line: &str, around: &str) -> &'static Pattern {
-    if !EADDRNOTAVAIL.contains(&p.id) {
-        return p;
-    }
-    let id = if line.contains("eaddrnotavail 0.0.0.0") || line.contains("to 0.0.0.0") {
-        Some("eaddrnotavail_unspecified")
-    } else if is_bind(line) || is_bind(around) {
-        Some("eaddrnotavail_bind")
-    } else if has_ipv6(line) || has_ipv6(around) {
-        Some("eaddrnotavail_ipv6")
+    let id = if EADDRNOTAVAIL.contains(&p.id) {
+        if line.contains("eaddrnotavail 0.0.0.0") || line.contains("to 0.0.0.0") {
+            Some("eaddrnotavail_unspecified")
+        } else if is_bind(line) || is_bind(around) {
+            Some("eaddrnotavail_bind")
+        } else if has_ipv6(line) || has_ipv6(around) {
+            Some("eaddrnotavail_ipv6")
+        } else {
+            None
+        }
+    } else if p.id == "wsa_eaddrinuse" {
+        let connect = is_connect(line) || is_connect(around);
+        let bind = is_bind(line) || is_bind(around);
+        match (connect, bind) {
+            (true, false) => Some("wsa_eaddrinuse_connect"),
+            (false, true) => Some("errno_eaddrinuse_listen"),
+            _ => None,
+        }
     } else {
         None
     };
@@ -174,6 +232,26 @@ fn is_bind(s: &str) -> bool {
         "listen eaddrnotavail",
         "syscall: 'listen'",
         "bind: ",
+        "dobind",
+        "failed to bind",
+        "can't bind",
+    ]
+    .iter()
+    .any(|c| s.contains(c))
+}
+
+/// A client's connect() named in the text: the call, .NET's connect paths and HTTP clients.
+fn is_connect(s: &str) -> bool {
+    [
+        "connect(",
+        "connect:",
+        "doconnect",
+        "connectasync",
+        "connecthelper",
+        "unable to connect",
+        "httprequestexception",
+        "webexception",
+        "httpclient",
     ]
     .iter()
     .any(|c| s.contains(c))
@@ -182,7 +260,10 @@ fn is_bind(s: &str) -> bool {
 /// An IPv6 address in the text: `::1`, `tcp6`, a bracketed host `[…:…]:port`, or a token of
 /// hex digits and colons with `::` and two groups or more (not C++'s `std::`).
 fn has_ipv6(s: &str) -> bool {
-    if s.contains("tcp6") || s.contains("udp6") {
+    if ["tcp6", "udp6", "ipv6", "inet6"]
+        .iter()
+        .any(|w| s.contains(w))
+    {
         return true;
     }
     let bracketed = s.split('[').skip(1).any(|t| {

@@ -24,6 +24,7 @@ pub mod scenario;
 pub mod server_patterns;
 mod server_settings;
 pub mod servers;
+pub mod strerror;
 pub mod usage;
 
 use serde::{Deserialize, Serialize};

@@ -32,9 +32,12 @@ pub static SERVER_PATTERNS: &[Pattern] = &[
         origin: "postgresql",
         ceiling: Some(POSTGRES_MAX_CONNECTIONS.as_str()),
         candidates: &[],
-        any: &[&["remaining connection slots are reserved"]],
+        any: &[
+            &["remaining connection slots are reserved"],
+            &["connection limit exceeded for non-superusers"],
+        ],
         unless: &[],
-        mechanism: "only the slots kept back for superusers (superuser_reserved_connections, and reserved_connections from PostgreSQL 16) are left of max_connections, so an ordinary role is refused",
+        mechanism: "only the slots kept back for superusers (superuser_reserved_connections, and reserved_connections from PostgreSQL 16) are left of max_connections, so an ordinary role is refused (before 9.6 the message was \"connection limit exceeded for non-superusers\")",
         lift: "pool client connections or raise max_connections (restart); find who holds the connections in pg_stat_activity",
         not_lifted_by: Some("RLIMIT_NOFILE: PostgreSQL counts backends itself"),
         numbers: &[],
@@ -54,6 +57,18 @@ pub static SERVER_PATTERNS: &[Pattern] = &[
         not_lifted_by: Some("max_connections alone: the role's own limit is lower"),
         numbers: &[],
     },
+    Pattern {
+        id: "postgres_sqlstate_53300",
+        origin: "postgresql",
+        ceiling: Some(POSTGRES_MAX_CONNECTIONS.as_str()),
+        candidates: &[],
+        any: &[&["sqlstate", "53300"], &["sql state", "53300"]],
+        unless: &[],
+        mechanism: "SQLSTATE 53300 is PostgreSQL's too_many_connections: max_connections, the superuser reserve, or a role's or database's CONNECTION LIMIT refused the login",
+        lift: "pool client connections or raise max_connections (restart); see pg_stat_activity for who holds them, and rolconnlimit/datconnlimit for per-role and per-database limits",
+        not_lifted_by: Some("RLIMIT_NOFILE: PostgreSQL counts backends itself"),
+        numbers: &[],
+    },
     // ---- MySQL / MariaDB ----------------------------------------------------------------
     Pattern {
         id: "mysql_user_connections",
@@ -63,6 +78,7 @@ pub static SERVER_PATTERNS: &[Pattern] = &[
         any: &[
             &["max_user_connections"],
             &["1203", "too many active connections"],
+            &["1203", "already has more than"],
         ],
         unless: &[],
         mechanism: "the account's max_user_connections (ER_TOO_MANY_USER_CONNECTIONS, 1203, or the resource limit, 1226) is reached: a per-user cap below max_connections",
@@ -77,13 +93,22 @@ pub static SERVER_PATTERNS: &[Pattern] = &[
         candidates: &[PROCESS_FDS],
         any: &[
             &["er_con_count_error"],
-            &["1040", "too many connections"],
             &["1040", "many connections"],
             &["(1040,"],
+            &["(1040)"],
+            &["[1040]"],
+            &["error 1040"],
+            &["/1040)"],
             &["message from server", "too many connections"],
+            &["mysql", "too many connections"],
+            &["too many connections", "mysql"],
+            &["mysqli", "too many connections"],
+            &["mariadb", "too many connections"],
+            &["maria-db", "too many connections"],
+            &["too many connections", "mariadb"],
         ],
         unless: &[],
-        mechanism: "MySQL/MariaDB already serves max_connections (+1 for a SUPER/CONNECTION_ADMIN user) clients and refuses the next with ER_CON_COUNT_ERROR (1040)",
+        mechanism: "MySQL/MariaDB already serves max_connections (+1 for a SUPER/CONNECTION_ADMIN user) clients and refuses the next with ER_CON_COUNT_ERROR (1040; \"Too many connections\", recognised by its number or next to the server's name)",
         lift: "pool client connections or raise max_connections (SET GLOBAL max_connections = n, and in my.cnf); mysqld also needs RLIMIT_NOFILE (open_files_limit) above it",
         not_lifted_by: Some(
             "a larger max_connections alone when open_files_limit is lower: mysqld lowers max_connections to fit it at start",
@@ -118,6 +143,21 @@ pub static SERVER_PATTERNS: &[Pattern] = &[
         lift: "raise MaxRequestWorkers (with ServerLimit) in the MPM configuration and restart; with prefork each worker is a process (memory, RLIMIT_NPROC)",
         not_lifted_by: Some("RLIMIT_NOFILE: the workers, not fds, ran out"),
         numbers: &[],
+    },
+    // ---- PHP-FPM ------------------------------------------------------------------------
+    Pattern {
+        id: "phpfpm_max_children",
+        origin: "php-fpm",
+        ceiling: Some(APP_LIMIT.as_str()),
+        candidates: &[TASKS],
+        any: &[&["server reached", "max_children setting"]],
+        unless: &[],
+        mechanism: "every PHP-FPM child of the pool is busy (pm.max_children, default 5): one request per process, so further requests wait in the pool's listen queue (and time out at the web server)",
+        lift: "raise pm.max_children in the pool (pool.d/www.conf) as memory allows (each child is a PHP process) and reload php-fpm; or make requests shorter",
+        not_lifted_by: Some(
+            "RLIMIT_NOFILE and the web server's worker_connections: the children, not fds, ran out",
+        ),
+        numbers: &[num("max_children", At::After("max_children setting ("))],
     },
     // ---- ZooKeeper ----------------------------------------------------------------------
     Pattern {

@@ -152,6 +152,41 @@ pub fn netns() -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
+/// One TCP socket a process holds, as macOS's proc_pidinfo shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSock {
+    /// The kernel's socket address (`soi_so`): the same socket shared by a forked master and
+    /// its workers is counted once.
+    pub id: u64,
+    pub local_port: u16,
+    pub listening: bool,
+}
+
+/// Connections the server holds: TCP sockets on local `port`, not listening, held by any of
+/// `pids` (counted once); `sockets` lists a process's TCP sockets (None: not readable). None
+/// when no process could be read.
+pub fn count_held(
+    pids: &[u32],
+    port: u16,
+    sockets: impl Fn(u32) -> Option<Vec<TcpSock>>,
+) -> Option<u64> {
+    let mut seen = std::collections::HashSet::new();
+    let mut read_any = false;
+    for &pid in pids {
+        let Some(socks) = sockets(pid) else {
+            continue;
+        };
+        read_any = true;
+        seen.extend(
+            socks
+                .iter()
+                .filter(|s| !s.listening && s.local_port == port)
+                .map(|s| s.id),
+        );
+    }
+    read_any.then_some(seen.len() as u64)
+}
+
 #[cfg(target_os = "linux")]
 pub use live::*;
 #[cfg(not(target_os = "linux"))]
@@ -182,8 +217,17 @@ mod other {
     pub fn socket_holders(_inode: u64) -> Vec<u32> {
         Vec::new()
     }
-    pub fn server_held(_pids: &[u32], _port: u16) -> Option<u64> {
-        None
+    /// Connections the server holds, through proc_pidinfo (macOS).
+    pub fn server_held(pids: &[u32], port: u16) -> Option<u64> {
+        #[cfg(target_os = "macos")]
+        {
+            super::count_held(pids, port, tcp_sockets)
+        }
+        #[cfg(not(target_os = "macos"))]
+        {
+            let _ = (pids, port);
+            None
+        }
     }
     pub fn tcp_abort_on_overflow() -> Option<u32> {
         None
@@ -192,42 +236,55 @@ mod other {
         None
     }
 
-    /// The processes with a TCP listener on `port` (first: the owner with its name), through
-    /// proc_pidinfo: every visible process's fds, their socket info, the local port.
+    /// The TCP sockets `pid` holds, through proc_pidinfo (`PROC_PIDLISTFDS`,
+    /// `PROC_PIDFDSOCKETINFO`); None when the process cannot be read.
     #[cfg(target_os = "macos")]
-    pub fn listen_owner(port: u16) -> (Option<(u32, String)>, Vec<u32>) {
+    pub fn tcp_sockets(pid: u32) -> Option<Vec<super::TcpSock>> {
         use libproc::libproc::bsd_info::BSDInfo;
         use libproc::libproc::file_info::{ListFDs, ProcFDType, pidfdinfo};
         use libproc::libproc::net_info::{SocketFDInfo, SocketInfoKind, TcpSIState};
-        use libproc::libproc::proc_pid::{listpidinfo, name, pidinfo};
+        use libproc::libproc::proc_pid::{listpidinfo, pidinfo};
+
+        let ipid = i32::try_from(pid).ok()?;
+        let info = pidinfo::<BSDInfo>(ipid, 0).ok()?;
+        let fds = listpidinfo::<ListFDs>(ipid, info.pbi_nfiles as usize).ok()?;
+        let mut out = Vec::new();
+        for fd in &fds {
+            if !matches!(ProcFDType::from(fd.proc_fdtype), ProcFDType::Socket) {
+                continue;
+            }
+            let Ok(s) = pidfdinfo::<SocketFDInfo>(ipid, fd.proc_fd) else {
+                continue;
+            };
+            if !matches!(SocketInfoKind::from(s.psi.soi_kind), SocketInfoKind::Tcp) {
+                continue;
+            }
+            // SAFETY: soi_kind says the union holds TCP socket information.
+            let tcp = unsafe { s.psi.soi_proto.pri_tcp };
+            out.push(super::TcpSock {
+                id: s.psi.soi_so,
+                local_port: u16::from_be(tcp.tcpsi_ini.insi_lport as u16),
+                listening: matches!(TcpSIState::from(tcp.tcpsi_state), TcpSIState::Listen),
+            });
+        }
+        Some(out)
+    }
+
+    /// The processes with a TCP listener on `port` (first: the owner with its name), through
+    /// proc_pidinfo: every visible process's TCP sockets.
+    #[cfg(target_os = "macos")]
+    pub fn listen_owner(port: u16) -> (Option<(u32, String)>, Vec<u32>) {
+        use libproc::libproc::proc_pid::name;
         use libproc::processes::{ProcFilter, pids_by_type};
 
-        let mut holders = Vec::new();
-        for pid in pids_by_type(ProcFilter::All).unwrap_or_default() {
-            let Ok(ipid) = i32::try_from(pid) else {
-                continue;
-            };
-            let Ok(info) = pidinfo::<BSDInfo>(ipid, 0) else {
-                continue;
-            };
-            let fds = listpidinfo::<ListFDs>(ipid, info.pbi_nfiles as usize).unwrap_or_default();
-            let listens = fds.iter().any(|fd| {
-                matches!(ProcFDType::from(fd.proc_fdtype), ProcFDType::Socket)
-                    && pidfdinfo::<SocketFDInfo>(ipid, fd.proc_fd).is_ok_and(|s| {
-                        if !matches!(SocketInfoKind::from(s.psi.soi_kind), SocketInfoKind::Tcp) {
-                            return false;
-                        }
-                        // SAFETY: soi_kind says the union holds TCP socket information.
-                        let tcp = unsafe { s.psi.soi_proto.pri_tcp };
-                        let lport = u16::from_be(tcp.tcpsi_ini.insi_lport as u16);
-                        matches!(TcpSIState::from(tcp.tcpsi_state), TcpSIState::Listen)
-                            && lport == port
-                    })
-            });
-            if listens {
-                holders.push(pid);
-            }
-        }
+        let mut holders: Vec<u32> = pids_by_type(ProcFilter::All)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&pid| {
+                tcp_sockets(pid)
+                    .is_some_and(|s| s.iter().any(|s| s.listening && s.local_port == port))
+            })
+            .collect();
         holders.sort_unstable();
         let owner = holders
             .first()
@@ -386,6 +443,34 @@ mod live {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_connections_counted_once_across_a_master_and_its_workers() {
+        let sock = |id, local_port, listening| TcpSock {
+            id,
+            local_port,
+            listening,
+        };
+        // A master (10) and a worker (11) share the listener and one connection; the worker
+        // holds two more; a connection elsewhere and an outbound one do not count.
+        let table = |pid: u32| match pid {
+            10 => Some(vec![sock(1, 8080, true), sock(2, 8080, false)]),
+            11 => Some(vec![
+                sock(1, 8080, true),
+                sock(2, 8080, false),
+                sock(3, 8080, false),
+                sock(4, 8080, false),
+                sock(5, 5432, false),
+            ]),
+            _ => None,
+        };
+        assert_eq!(count_held(&[10, 11], 8080, table), Some(3));
+        assert_eq!(count_held(&[10, 11, 99], 5432, table), Some(1));
+        // Nothing readable: unknown, not zero.
+        assert_eq!(count_held(&[99], 8080, table), None);
+        assert_eq!(count_held(&[], 8080, table), None);
+    }
+
     #[cfg(target_os = "linux")]
     use crate::snapshot::Rlim;
 

@@ -9,6 +9,11 @@ use super::*;
 use crate::error::{Error, Result};
 use sysctl::Sysctl;
 
+/// A numeric sysctl, as u64.
+pub fn sysctl_u64(name: &str) -> Option<u64> {
+    num(name)
+}
+
 fn num(name: &str) -> Option<u64> {
     let ctl = sysctl::Ctl::new(name).ok()?;
     let v = ctl.value_string().ok()?;
@@ -243,4 +248,25 @@ fn procargs(pid: u32) -> Vec<u8> {
 #[cfg(target_os = "macos")]
 pub fn environ(pid: u32) -> Vec<String> {
     super::macos_parse::procargs2(&procargs(pid)).1
+}
+
+/// The arguments of `pid`, as far as they can be read.
+#[cfg(target_os = "macos")]
+pub fn args(pid: u32) -> Vec<String> {
+    super::macos_parse::procargs2(&procargs(pid)).0
+}
+
+/// The child of `ppid` whose command name is `name`, if there is one.
+#[cfg(target_os = "macos")]
+pub fn child_named(ppid: u32, name: &str) -> Option<u32> {
+    use libproc::processes::{ProcFilter, pids_by_type};
+    pids_by_type(ProcFilter::ByParentProcess { ppid })
+        .ok()?
+        .into_iter()
+        .find(|&c| {
+            i32::try_from(c)
+                .ok()
+                .and_then(|c| libproc::libproc::proc_pid::name(c).ok())
+                .is_some_and(|n| n == name)
+        })
 }

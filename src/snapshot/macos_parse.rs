@@ -1,27 +1,47 @@
 //! Parsers for what macOS hands back as bytes, kept apart from the probe so they are tested on
 //! any machine.
 
-/// A `KERN_PROCARGS2` buffer: a native-endian `int` argc, the executable path, NUL padding,
-/// then argc arguments and the environment, each NUL-terminated (xnu `bsd/kern/kern_sysctl.c`,
-/// `sysctl_procargsx`). Returns (arguments, environment); malformed input gives what was read.
+/// A `KERN_PROCARGS2` buffer: a native-endian `int` argc, the executable path, NUL padding up
+/// to an 8-byte boundary, then argc arguments and the environment, each NUL-terminated (xnu
+/// `bsd/kern/kern_sysctl.c` `sysctl_procargsx`; `kern_exec.c` `exec_extract_strings` pads the
+/// path area to a pointer boundary). The arguments start at that boundary, so an empty
+/// argv[0] (a lone NUL there) is kept, not taken for padding. Returns (arguments,
+/// environment); malformed input gives what was read.
 pub fn procargs2(buf: &[u8]) -> (Vec<String>, Vec<String>) {
     let Some((argc, rest)) = buf.split_first_chunk::<4>() else {
         return (Vec::new(), Vec::new());
     };
     let argc = usize::try_from(i32::from_ne_bytes(*argc)).unwrap_or(0);
-    // Skip the executable path and the NULs after it.
     let Some(end) = rest.iter().position(|b| *b == 0) else {
         return (Vec::new(), Vec::new());
     };
-    let body = &rest[end..];
-    let last = body.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let aligned = (end + 1).next_multiple_of(8);
+    let start = match rest.get(end..aligned) {
+        Some(pad) if pad.iter().all(|b| *b == 0) => aligned,
+        // Not the layout xnu writes: skip the NULs after the path.
+        _ => rest[end..]
+            .iter()
+            .position(|b| *b != 0)
+            .map_or(rest.len(), |i| end + i),
+    };
+    let body = &rest[start..];
+    // The NULs at the end are padding (an empty last string is lost with them).
+    let Some(last) = body.iter().rposition(|b| *b != 0).map(|i| i + 1) else {
+        return (Vec::new(), Vec::new());
+    };
     let mut strings = body[..last]
         .split(|b| *b == 0)
-        .skip_while(|s| s.is_empty())
         .map(|s| String::from_utf8_lossy(s).into_owned());
     let args: Vec<String> = strings.by_ref().take(argc).collect();
     let env = strings.take_while(|s| !s.is_empty()).collect();
     (args, env)
+}
+
+/// The fd table a running Erlang node sized at boot, from its `erl_child_setup` arguments as
+/// KERN_PROCARGS2 gives them (a Mac shows no other process's rlimits): the same reading as
+/// /proc's command line ([`super::runtime::erlang::child_setup_max_files`]: argv[1]).
+pub fn forker_max_files(argv: &[String]) -> Option<u64> {
+    super::runtime::erlang::child_setup_max_files(argv.join("\0").as_bytes())
 }
 
 /// Memory a Mac can give to new sockets, in KiB, and how it was found: free + file-backed
@@ -64,15 +84,20 @@ pub fn parse_limit(out: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A buffer laid out as xnu writes it: argc, the path padded with NULs to 8 bytes, then
+    /// each string NUL-terminated, then NUL padding.
     fn buf(argc: i32, parts: &[&str]) -> Vec<u8> {
         let mut b = argc.to_ne_bytes().to_vec();
         for (i, p) in parts.iter().enumerate() {
             b.extend_from_slice(p.as_bytes());
             b.push(0);
             if i == 0 {
-                b.extend_from_slice(&[0, 0, 0]);
+                while (b.len() - 4) % 8 != 0 {
+                    b.push(0);
+                }
             }
         }
+        b.extend_from_slice(&[0; 5]);
         b
     }
 
@@ -94,6 +119,44 @@ mod tests {
         assert_eq!(env, ["HOME=/Users/a", "ERL_MAX_PORTS=8192"]);
     }
 
+    /// A program may be started with an empty argv[0]; the arguments must not shift: argv[1]
+    /// stays argv[1] (erts reads its fd table size from erl_child_setup's argv[1]).
+    #[test]
+    fn an_empty_argv0_is_kept() {
+        for path in [
+            "/x",
+            "/usr/local/lib/erlang/erts-15.0/bin/erl_child_setup",
+            "/1234567",
+        ] {
+            let b = buf(3, &[path, "", "24576", "-x", "HOME=/"]);
+            let (args, env) = procargs2(&b);
+            assert_eq!(args, ["", "24576", "-x"], "{path}");
+            assert_eq!(env, ["HOME=/"], "{path}");
+        }
+        // Empty arguments in the middle and at the end are arguments too.
+        let (args, env) = procargs2(&buf(3, &["/bin/x", "x", "", "", "A=1"]));
+        assert_eq!(args, ["x", "", ""]);
+        assert_eq!(env, ["A=1"]);
+    }
+
+    #[test]
+    fn erl_child_setup_argv1() {
+        let path = "/opt/homebrew/Cellar/erlang/27.1/lib/erlang/erts-15.1/bin/erl_child_setup";
+        let b = buf(2, &[path, path, "24576", "HOME=/"]);
+        let (args, _) = procargs2(&b);
+        assert_eq!(forker_max_files(&args), Some(24_576));
+        for bad in [
+            &[path][..],
+            &[path, ""],
+            &[path, "0"],
+            &[path, "-1"],
+            &["sh", "24576"],
+        ] {
+            let v: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
+            assert_eq!(forker_max_files(&v), None, "{bad:?}");
+        }
+    }
+
     #[test]
     fn malformed() {
         assert_eq!(procargs2(&[]), (vec![], vec![]));
@@ -104,6 +167,14 @@ mod tests {
         // argc larger than what follows.
         let (a, _) = procargs2(&buf(9, &["/x", "a", "b"]));
         assert_eq!(a, ["a", "b"]);
+        // Padding that is not NULs (not xnu's layout): the NULs after the path are skipped.
+        let mut odd = 2i32.to_ne_bytes().to_vec();
+        odd.extend_from_slice(b"/x\0a\0b\0");
+        assert_eq!(procargs2(&odd).0, ["a", "b"]);
+        // A path that ends the buffer.
+        let mut short = 1i32.to_ne_bytes().to_vec();
+        short.extend_from_slice(b"/x\0");
+        assert_eq!(procargs2(&short), (vec![], vec![]));
     }
 
     #[test]

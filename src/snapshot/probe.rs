@@ -646,7 +646,18 @@ fn erl_child_setup_of(root: &std::path::Path, pid: u32) -> Option<u32> {
         .find(|c| is_it(*c))
 }
 
-#[cfg(not(target_os = "linux"))]
+/// On a Mac, which shows no other process's rlimits: the max_files erts passed to its
+/// `erl_child_setup` child as argv[1] (read through KERN_PROCARGS2).
+#[cfg(target_os = "macos")]
+fn boot_max_fds(opts: &ProbeOptions) -> Option<Sourced> {
+    let child = super::macos::child_named(opts.pid?, "erl_child_setup")?;
+    super::macos_parse::forker_max_files(&super::macos::args(child)).map(|v| Sourced {
+        value: v,
+        source: format!("erts' fd table at boot (argv[1] of erl_child_setup, PID {child})"),
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn boot_max_fds(_opts: &ProbeOptions) -> Option<Sourced> {
     None
 }

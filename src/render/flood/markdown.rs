@@ -50,7 +50,12 @@ fn configuration(o: &mut String, c: &Config) {
     }
     let _ = writeln!(o, "| source IPs | {} |", c.source_ips);
     if let (Some((lo, hi)), Some(n)) = (c.port_range, c.port_range_size()) {
-        let _ = writeln!(o, "| ip_local_port_range | {lo}–{hi} ({n} ports) |");
+        let name = if c.os == crate::snapshot::Os::Macos {
+            "net.inet.ip.portrange.first–last"
+        } else {
+            "ip_local_port_range"
+        };
+        let _ = writeln!(o, "| {name} | {lo}–{hi} ({n} ports) |");
     }
     if let Some(b) = c.backlog {
         let _ = writeln!(o, "| listen backlog | {b} |");
@@ -110,18 +115,19 @@ fn breaking_point(o: &mut String, r: &FloodReport) {
     if let Some(s) = &r.state_at_limit {
         let opt = |v: Option<u64>| v.map(thousands).unwrap_or_else(|| "?".into());
         let _ = writeln!(o, "- fds in use: {}", thousands(s.fds_in_use));
-        let _ = writeln!(
-            o,
-            "- /proc/net/sockstat: sockets used {}, TCP inuse {}, TIME_WAIT {}",
-            opt(s.sockets_used),
-            opt(s.tcp_inuse),
-            opt(s.time_wait)
-        );
-        let _ = writeln!(
-            o,
-            "- TcpExtListenOverflows rose by {}",
-            opt(s.listen_overflows)
-        );
+        // Counters the host did not give (a Mac has neither) are left out.
+        if s.sockets_used.is_some() || s.tcp_inuse.is_some() || s.time_wait.is_some() {
+            let _ = writeln!(
+                o,
+                "- /proc/net/sockstat: sockets used {}, TCP inuse {}, TIME_WAIT {}",
+                opt(s.sockets_used),
+                opt(s.tcp_inuse),
+                opt(s.time_wait)
+            );
+        }
+        if let Some(lo) = s.listen_overflows {
+            let _ = writeln!(o, "- TcpExtListenOverflows rose by {}", thousands(lo));
+        }
     }
     if let Some(s) = &r.survival {
         let _ = writeln!(

@@ -98,15 +98,19 @@ pub fn text(r: &FloodReport) -> String {
 fn state(o: &mut String, r: &FloodReport) {
     if let Some(s) = &r.state_at_limit {
         let opt = |v: Option<u64>| v.map(thousands).unwrap_or_else(|| "?".into());
-        let _ = writeln!(
-            o,
-            "at the stop: fds in use {} | sockets used {} | TCP inuse {} | TIME_WAIT {} | ListenOverflows +{}",
-            thousands(s.fds_in_use),
-            opt(s.sockets_used),
-            opt(s.tcp_inuse),
-            opt(s.time_wait),
-            opt(s.listen_overflows)
-        );
+        // Counters the host did not give (a Mac has none of them) are left out.
+        let mut line = format!("at the stop: fds in use {}", thousands(s.fds_in_use));
+        for (name, v, plus) in [
+            ("sockets used", s.sockets_used, ""),
+            ("TCP inuse", s.tcp_inuse, ""),
+            ("TIME_WAIT", s.time_wait, ""),
+            ("ListenOverflows", s.listen_overflows, "+"),
+        ] {
+            if let Some(v) = v {
+                line.push_str(&format!(" | {name} {plus}{}", thousands(v)));
+            }
+        }
+        let _ = writeln!(o, "{line}");
         if let Some(b) = s.bytes_per_connection {
             let _ = writeln!(
                 o,
