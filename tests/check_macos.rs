@@ -152,7 +152,8 @@ fn require_on_a_mac_names_mac_lifts() {
 
 /// The what-if on the seed's snapshot: macos-dev gives the node a finite 262,144 fds at boot
 /// (erts' table follows), so `+Q 65536` becomes the limit (32,766), and the next rung is the
-/// widened host-wide port pool (65,535 − 10,240 + 1 = 55,296). Linux profiles are refused.
+/// widened host-wide port pool (65,535 − 32,768 + 1 = 32,768), which starts above the ports
+/// dev servers listen on (11211, 15672, 25672, 27017). Linux profiles are refused.
 #[test]
 fn what_if_macos_dev_on_the_seed() {
     let seed = fixtures()
@@ -176,7 +177,20 @@ fn what_if_macos_dev_on_the_seed() {
     assert_eq!(w["after"]["ceiling"], (65_536 - 3 - 1) / 2);
     let after = w["ceilings_after"].as_array().unwrap();
     assert_eq!(after[1]["name"], "ephemeral_ports");
-    assert_eq!(after[1]["value"], 55_296);
+    assert_eq!(after[1]["value"], 32_768);
+    let first: u16 = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/macos-dev.yaml"),
+    )
+    .unwrap()
+    .lines()
+    .find_map(|l| l.trim().strip_prefix("net.inet.ip.portrange.first:"))
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap();
+    for dev in [11211, 15672, 25672, 27017] {
+        assert!(first > dev, "the range starts at {first}, over port {dev}");
+    }
     let fds = after
         .iter()
         .find(|c| c["name"] == "erlang_max_fds")
