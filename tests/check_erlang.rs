@@ -318,13 +318,7 @@ fn boot_fd_table_read_exactly_from_erl_child_setup() {
         .output()
         .unwrap();
     let v = common::json(&out);
-    let input = v["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == "erlang.max_fds")
-        .unwrap_or_else(|| panic!("no erlang.max_fds input: {v}"))
-        .clone();
+    let input = common::find(&v["inputs"], "key", "erlang.max_fds");
     assert_eq!(input["value"], max_fds.to_string(), "{input}");
     assert_eq!(input["provenance"]["kind"], "read", "{input}");
     assert!(
@@ -334,12 +328,7 @@ fn boot_fd_table_read_exactly_from_erl_child_setup() {
             .contains("argv[1] of erl_child_setup"),
         "{input}"
     );
-    let rung = v["ceilings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "erlang_max_fds")
-        .unwrap();
+    let rung = common::find(&v["ceilings"], "name", "erlang_max_fds");
     assert!(rung.get("conditional").is_none(), "{rung}");
     let open = v["process"]["open_fds"].as_u64().unwrap();
     assert_eq!(rung["value"].as_u64().unwrap(), max_fds - open, "{rung}");

@@ -3,6 +3,8 @@
 //! is conditional and never the headline over one built from read values; `--require` whose
 //! verdict an assumption could flip exits 4 unless `--allow-assumed`.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -157,24 +159,14 @@ fn an_assumed_rung_is_not_the_headline_over_a_read_one() {
     assert_eq!(p["bottleneck"], "erlang_max_fds");
     assert_eq!(p["range"]["low"], 5_092, "{p}");
     assert_eq!(p["range"]["on"][0], "kern.maxfilesperproc");
-    let rung = v["ceilings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "max_files_per_proc")
-        .unwrap();
+    let rung = common::find(&v["ceilings"], "name", "max_files_per_proc");
     assert_eq!(rung["value"], 5_092);
     assert_eq!(rung["conditional"]["low"], 5_092);
     assert!(
         rung["conditional"]["high"].as_u64().unwrap() > 12_260,
         "{rung}"
     );
-    let input = v["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == "kern.maxfilesperproc")
-        .unwrap();
+    let input = common::find(&v["inputs"], "key", "kern.maxfilesperproc");
     assert_eq!(input["provenance"]["kind"], "assumed");
     assert_eq!(
         input["provenance"]["read_with"],
@@ -310,12 +302,7 @@ fn a_macos_node_whose_limit_was_not_read_is_not_judged_by_this_shells() {
         "{text}"
     );
     assert!(!text.contains("SoftLimit256"), "{text}");
-    let fds = v["ceilings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "erlang_max_fds")
-        .unwrap();
+    let fds = common::find(&v["ceilings"], "name", "erlang_max_fds");
     assert_eq!(
         fds["value"], 100,
         "(256 − 54 − 1) / 2 on the assumed limit: {fds}"
@@ -327,12 +314,7 @@ fn a_macos_node_whose_limit_was_not_read_is_not_judged_by_this_shells() {
     );
     let checks = v["checks"].to_string();
     assert!(!checks.contains("SoftLimit256"), "{checks}");
-    let input = v["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == "process.nofile")
-        .unwrap();
+    let input = common::find(&v["inputs"], "key", "process.nofile");
     assert_eq!(input["provenance"]["read_with"], "--nofile SOFT:HARD");
     let (code, _) = json(&["--from", &f, "--scenario", "loopback", "--require", "10000"]);
     assert_eq!(code, 4);
@@ -345,12 +327,7 @@ fn a_macos_node_whose_limit_was_not_read_is_not_judged_by_this_shells() {
         a.contains("the assumed soft limit 256 is disproved (the process holds 300 fds)"),
         "{a}"
     );
-    let input = v["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == "process.nofile")
-        .unwrap();
+    let input = common::find(&v["inputs"], "key", "process.nofile");
     assert_eq!(input["provenance"]["kind"], "unknown", "{input}");
 }
 

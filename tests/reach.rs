@@ -83,6 +83,24 @@ fn flood_held(port: u16, max: u64) -> u64 {
         .unwrap_or_else(|| panic!("{f}"))
 }
 
+/// A sysctl tree with fs.nr_open 1048576, for `plan --sysctl-root`.
+fn nr_open_tree(dir: &Path) -> String {
+    let sys = dir.join("sys");
+    std::fs::create_dir_all(sys.join("fs")).unwrap();
+    std::fs::write(sys.join("fs/nr_open"), "1048576\n").unwrap();
+    sys.display().to_string()
+}
+
+/// `porttune plan PROFILE --sysctl-root SYS --format json`: exit 0 asserted, the JSON.
+fn plan_json(profile: &str, sys: &str) -> serde_json::Value {
+    let out = porttune(
+        &["plan", profile, "--sysctl-root", sys, "--format", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    common::json(&out)
+}
+
 fn need(test: &str) -> bool {
     common::need_root(test)
         && common::need_tool(test, "python3", &["--version"], "apt-get install python3")
@@ -422,29 +440,15 @@ fn nofile_above_nr_open_is_refused_unless_the_profile_raises_it() {
     );
     assert!(err.contains("fs.nr_open: {min: 2000000}"), "{err}");
     // The live plan refuses it too (a fixture sysctl tree with nr_open 1048576).
-    let sys = d.join("sys");
-    std::fs::create_dir_all(sys.join("fs")).unwrap();
-    std::fs::write(sys.join("fs/nr_open"), "1048576\n").unwrap();
-    let out = porttune(&["plan", &big, "--sysctl-root", sys.to_str().unwrap()], &[]);
+    let sys = nr_open_tree(d);
+    let out = porttune(&["plan", &big, "--sysctl-root", &sys], &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let raised = servers::write(
         d,
         "raised.yaml",
         "name: raised\nsysctl:\n  fs.nr_open: {min: 2000000}\nlimits:\n  nofile: 2000000\n  targets: [pam]\n",
     );
-    let out = porttune(
-        &[
-            "plan",
-            &raised,
-            "--sysctl-root",
-            sys.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v = common::json(&out);
+    let v = plan_json(&raised, &sys);
     assert_eq!(v["changes"][0]["key"], "fs.nr_open", "applied first: {v}");
 }
 
@@ -452,30 +456,87 @@ fn nofile_above_nr_open_is_refused_unless_the_profile_raises_it() {
 #[test]
 fn plan_warns_when_the_profile_misses_its_own_require() {
     let dir = tempfile::tempdir().unwrap();
-    let sys = dir.path().join("sys");
-    std::fs::create_dir_all(sys.join("fs")).unwrap();
-    std::fs::write(sys.join("fs/nr_open"), "1048576\n").unwrap();
+    let sys = nr_open_tree(dir.path());
     let prof = servers::write(
         dir.path(),
         "small.yaml",
         "name: small\nrequire: {connections: 500000}\nlimits:\n  nofile: 4096\n  targets: [pam]\n",
     );
+    let v = plan_json(&prof, &sys);
+    let w = v["warnings"].to_string();
+    assert!(
+        w.contains("below its own require.connections 500000"),
+        "{w}"
+    );
+}
+
+/// The same on this machine, live, when it is such a container (no CAP_SYS_RESOURCE in
+/// porttune's own process and a hard limit below fs.nr_open: the machine these tests were
+/// written on has hard 20000): the profile's nofile is capped at the hard limit and the gate
+/// fails. Elsewhere (root with CAP_SYS_RESOURCE) nothing caps it below fs.nr_open.
+#[test]
+fn this_machines_hard_limit_caps_the_what_if_when_it_is_locked() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let capeff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
+        .unwrap();
+    let sys_resource = capeff & (1 << 24) != 0;
+    let hard = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap().1;
+    let in_container = Path::new("/.dockerenv").exists()
+        || Path::new("/run/.containerenv").exists()
+        || std::fs::read_to_string("/proc/1/cgroup")
+            .unwrap_or_default()
+            .contains("docker");
     let out = porttune(
         &[
-            "plan",
-            &prof,
-            "--sysctl-root",
-            sys.to_str().unwrap(),
+            "check",
+            "--with",
+            "production",
+            "--require",
+            "500000",
             "--format",
             "json",
         ],
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = common::json(&out);
-    let w = v["warnings"].to_string();
+    let r = reach(&v);
+    let pam = r.iter().find(|x| x.0.ends_with("→ pam")).unwrap();
+    assert!(pam.1, "{pam:?}");
+    let after = v["with_profile"]["after"]["ceiling"].as_u64().unwrap();
+    if in_container && !sys_resource && hard < 1 << 20 {
+        assert_eq!(out.status.code(), Some(1), "{v}");
+        assert!(pam.2.contains(&format!("capped at {hard}")), "{pam:?}");
+        assert!(after < hard, "{after} ≥ hard {hard}");
+    } else {
+        assert!(!pam.2.contains("CAP_SYS_RESOURCE"), "{pam:?}");
+    }
+}
+
+/// A `systemctl show` that does not answer is given up after its timeout (10 s), not waited
+/// for: `--unit` says so (exit 1).
+#[test]
+fn a_systemctl_that_hangs_is_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("systemctl");
+    std::fs::write(&sc, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let t = std::time::Instant::now();
+    let out = porttune(
+        &["check", "--unit", "web"],
+        &[("PORTTUNE_SYSTEMCTL", sc.to_str().unwrap())],
+    );
     assert!(
-        w.contains("below its own require.connections 500000"),
-        "{w}"
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not answer within 10 s"),
+        "{out:?}"
     );
 }

@@ -13,28 +13,22 @@ use super::inputs::{self, Input, Knob};
 use super::{Ceiling, CeilingName, Prediction, Scenario};
 use crate::snapshot::{Provenance, Rlim, Snapshot};
 
-/// A rung that rests on assumed values: between `low` and `high` over their plausible range.
+/// The range a number lies in when assumed values could move it: a conditional rung's, or the
+/// prediction's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Conditional {
-    /// The assumed inputs (keys of `inputs`) it rests on.
-    pub on: Vec<String>,
+pub struct Range {
+    /// At the pessimistic end of the assumed values' plausible range.
     pub low: u64,
-    /// `None`: no limit at the optimistic end (the rung disappears).
+    /// At the optimistic end; `None`: no limit there (the rung disappears).
     pub high: Option<u64>,
+    /// The assumed inputs (keys of `inputs`) that move it.
+    pub on: Vec<String>,
     /// What reads the assumed values.
     pub read_with: Vec<String>,
 }
 
-/// The range the prediction lies in when assumptions could move it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Range {
-    pub low: u64,
-    /// `None`: no limit at the optimistic end.
-    pub high: Option<u64>,
-    /// The assumed inputs that move it.
-    pub on: Vec<String>,
-    pub read_with: Vec<String>,
-}
+/// A rung resting on assumed values: its range over their plausible values.
+pub type Conditional = Range;
 
 impl Range {
     /// Whether a requirement of `n` connections could be met and could be missed within it.

@@ -259,20 +259,9 @@ fn net_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
                 ),
             )),
         ));
-        let spans: Vec<String> = n
-            .ip_local_reserved_ports
-            .iter()
-            .map(|r| {
-                if r.lo == r.hi {
-                    r.lo.to_string()
-                } else {
-                    format!("{}-{}", r.lo, r.hi)
-                }
-            })
-            .collect();
         out.push(read(
             "net.ipv4.ip_local_reserved_ports",
-            spans.join(","),
+            crate::snapshot::port_list(&n.ip_local_reserved_ports),
             sysctl_from(Os::Linux, "net.ipv4.ip_local_reserved_ports"),
         ));
         out.push(read(

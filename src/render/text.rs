@@ -491,20 +491,10 @@ fn settings(out: &mut String, s: &crate::snapshot::Snapshot, w: usize) {
         .ip_local_port_range
         .map(|r| format!("{} {} ({} ports)", r.lo, r.hi, r.len()))
         .unwrap_or_else(|| "absent".into());
-    let reserved: Vec<String> = n
-        .ip_local_reserved_ports
-        .iter()
-        .map(|r| {
-            if r.lo == r.hi {
-                r.lo.to_string()
-            } else {
-                format!("{}-{}", r.lo, r.hi)
-            }
-        })
-        .collect();
+    let reserved = crate::snapshot::port_list(&n.ip_local_reserved_ports);
     let t = format!(
         "per network namespace: ip_local_port_range {range}; reserved [{}]; listeners in range {:?}; somaxconn {}; tcp_max_syn_backlog {}; tcp_syncookies {}",
-        reserved.join(","),
+        reserved,
         n.bound_ports_in_range,
         opt(&n.somaxconn),
         opt(&n.tcp_max_syn_backlog),

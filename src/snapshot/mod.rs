@@ -174,6 +174,21 @@ impl PortRange {
     }
 }
 
+/// Port spans as the kernel prints `ip_local_reserved_ports`: `8080,9000-9010`.
+pub fn port_list(spans: &[PortRange]) -> String {
+    spans
+        .iter()
+        .map(|r| {
+            if r.lo == r.hi {
+                r.lo.to_string()
+            } else {
+                format!("{}-{}", r.lo, r.hi)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Conntrack {

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 /// Most bytes read from `systemctl show` (a handful of properties is well under 4 KiB).
 const MAX_OUTPUT: u64 = 64 * 1024;
 
+/// How long `systemctl show` may take.
+const SHOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The properties asked for.
 const PROPERTIES: &str = "Id,LoadState,ActiveState,MainPID,LimitNOFILE,LimitNOFILESoft,TasksMax,MemoryMax,ControlGroup,FragmentPath,DropInPaths";
 
@@ -157,6 +160,26 @@ pub fn query(name: &str) -> Result<Unit> {
                 "--unit {name}: cannot run {prog} ({e}); --unit needs systemd: use --pid or --process instead"
             ))
         })?;
+    // A handful of properties fits the pipe: wait for the exit (at most SHOW_TIMEOUT), then
+    // read what it wrote.
+    let deadline = std::time::Instant::now() + SHOW_TIMEOUT;
+    let status = loop {
+        match child
+            .try_wait()
+            .map_err(|e| Error::io(format!("waiting for {prog}"), e))?
+        {
+            Some(st) => break st,
+            None if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Failed(format!(
+                    "--unit {name}: {prog} show did not answer within {} s",
+                    SHOW_TIMEOUT.as_secs()
+                )));
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
     let mut out = Vec::new();
     let mut err = Vec::new();
     if let Some(s) = child.stdout.take() {
@@ -165,9 +188,6 @@ pub fn query(name: &str) -> Result<Unit> {
     if let Some(s) = child.stderr.take() {
         let _ = s.take(MAX_OUTPUT).read_to_end(&mut err);
     }
-    let status = child
-        .wait()
-        .map_err(|e| Error::io(format!("waiting for {prog}"), e))?;
     if !status.success() {
         let why = String::from_utf8_lossy(&err);
         let why = why

@@ -129,3 +129,13 @@ pub fn need_program(test: &str, program: &str, hint: &str) -> bool {
 pub fn need_erl(test: &str) -> bool {
     need_tool(test, "erl", &["-version"], "apt-get install erlang-nox")
 }
+
+/// The element of the JSON array `list` whose `field` is `value` (a ceiling by `name`, an
+/// input by `key`); panics with the document when there is none.
+pub fn find<'a>(list: &'a serde_json::Value, field: &str, value: &str) -> &'a serde_json::Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .find(|x| x[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
