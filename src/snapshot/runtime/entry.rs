@@ -17,6 +17,13 @@ pub enum Shape {
     Apache,
     /// lighttpd: `key = value`, `key += value`, `include "file"`; conditional blocks skipped.
     Lighttpd,
+    /// Erlang terms as `file:consult/1` reads them (`[{App, [{Key, Value}, …]}].`): the keys
+    /// of application `app`, each renamed by `aliases` (as written → as the entry's settings
+    /// name it) where the two spellings differ (RabbitMQ's advanced.config).
+    ErlangTerms {
+        app: &'static str,
+        aliases: &'static [(&'static str, &'static str)],
+    },
     /// No configuration file: command-line flags only (memcached).
     Flags,
     /// A reader of its own in `snapshot::runtime` (nginx blocks, HAProxy sections,
@@ -58,6 +65,22 @@ pub struct ConfigSpec {
     pub default_path: Option<&'static str>,
     /// Directives that include other files.
     pub include: &'static [(&'static str, IncludeKind)],
+    /// A file whose name ends so is read in that shape instead (RabbitMQ's classic
+    /// `rabbitmq.config`: Erlang terms).
+    pub by_suffix: &'static [(&'static str, Shape)],
+    /// A second file read after the first, whose settings win over it (RabbitMQ's
+    /// advanced.config).
+    pub overlay: Option<Overlay>,
+}
+
+/// A file read after the main configuration, whose settings win over it.
+#[derive(Debug, Clone, Copy)]
+pub struct Overlay {
+    pub shape: Shape,
+    /// An environment variable of the process naming it (`RABBITMQ_ADVANCED_CONFIG_FILE`).
+    pub env: Option<&'static str>,
+    /// Where the package puts it; absent there, nothing is overlaid (the file is optional).
+    pub default_path: &'static str,
 }
 
 impl ConfigSpec {
@@ -72,6 +95,8 @@ impl ConfigSpec {
         root_default: None,
         default_path: None,
         include: &[],
+        by_suffix: &[],
+        overlay: None,
     };
 }
 

@@ -10,13 +10,22 @@
 //! `num_acceptors.tcp` (default 10) acceptors starts the connection it has accepted before it
 //! waits, so a listener holds connection_max + acceptors − 1 (measured: 69 at 60); the rest
 //! wait in the accept queue. Configuration: `$RABBITMQ_CONFIG_FILE`, else
-//! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`). Source: rabbit_common
+//! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`; a name ending `.config` is the
+//! classic Erlang-terms format), then `$RABBITMQ_ADVANCED_CONFIG_FILE`, else
+//! /etc/rabbitmq/advanced.config (Erlang terms, optional), whose values win. Source: rabbit_common
 //! `file_handle_cache.erl`, rabbit `rabbit_networking.erl` (num_tcp_acceptors 10,
 //! num_conns_sups 1) and `tcp_listener_sup.erl` (3.10.8), Ranch 2 `ranch_conns_sup.erl`
 //! (max_connections is a soft limit), measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Overlay, Shape};
 use crate::snapshot::RuntimeKind;
+
+/// advanced.config and the classic rabbitmq.config: the `rabbit` application's environment,
+/// where rabbitmq.conf's `num_acceptors.tcp` is `num_tcp_acceptors` (rabbit.schema).
+const TERMS: Shape = Shape::ErlangTerms {
+    app: "rabbit",
+    aliases: &[("num_tcp_acceptors", "num_acceptors.tcp")],
+};
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Rabbitmq,
@@ -31,6 +40,12 @@ pub const ENTRY: Entry = Entry {
         shape: Shape::KeyEquals,
         env: Some("RABBITMQ_CONFIG_FILE"),
         default_path: Some("/etc/rabbitmq/rabbitmq.conf"),
+        by_suffix: &[(".config", TERMS)],
+        overlay: Some(Overlay {
+            shape: TERMS,
+            env: Some("RABBITMQ_ADVANCED_CONFIG_FILE"),
+            default_path: "/etc/rabbitmq/advanced.config",
+        }),
         ..ConfigSpec::FLAGS_ONLY
     },
     settings: &[
