@@ -137,6 +137,38 @@ fn config_path(e: &Entry, t: &Target) -> Option<(String, String)> {
         .map(|p| (p.to_string(), "the package's default path".into()))
 }
 
+/// Read the overlay `o` (RabbitMQ's advanced.config) into `out`: its settings win over the
+/// main file's. Absent at the package's path, it is not there to read; named and absent, or
+/// not readable, what the files set is unknown (the overlay could set any of it).
+fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
+    let named = o.env.and_then(|var| {
+        let v = (t.env)(var).filter(|v| !v.is_empty())?;
+        Some((resolve(t.cwd.as_deref(), &v), format!("${var}")))
+    });
+    let (path, how) = named.clone().unwrap_or_else(|| {
+        (
+            o.default_path.to_string(),
+            "the package's default path".into(),
+        )
+    });
+    let spec = ConfigSpec {
+        shape: o.shape,
+        ..ConfigSpec::FLAGS_ONLY
+    };
+    match super::conf::read_tree(&spec, &path, t) {
+        Ok(tree) => {
+            out.files.extend(tree.files);
+            out.settings.extend(tree.settings);
+        }
+        Err(why) if named.is_none() && why.ends_with("no such file or directory") => {}
+        Err(why) => {
+            out.settings.clear();
+            out.unread
+                .get_or_insert(format!("{path} (named by {how}): {why}"));
+        }
+    }
+}
+
 /// Read a catalog server's settings: the configuration file with its includes, then the
 /// command-line flags (which win). What could not be read is said in `unread`.
 pub fn read(e: &Entry, t: &Target) -> ServerConf {
@@ -155,6 +187,9 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
             None => {
                 out.unread = None;
             }
+        }
+        if let (Some(o), None) = (e.config.overlay, &t.config) {
+            overlay(&o, t, &mut out);
         }
     }
     for s in e.settings {
@@ -287,6 +322,188 @@ mod tests {
         assert_eq!(
             path(p, "pgbouncer -d ./pgb.ini").unwrap(),
             "/srv/run/pgb.ini"
+        );
+    }
+
+    #[test]
+    fn rabbitmq_advanced_config_wins_and_classic_config_is_terms() {
+        let run = |files: &[(&str, &str)], env: &[(&str, &str)]| {
+            let fs: std::collections::BTreeMap<_, _> = files.iter().copied().collect();
+            let envs: std::collections::BTreeMap<_, _> = env.iter().copied().collect();
+            let rd = |p: &str| {
+                fs.get(p).map(|s| s.to_string()).ok_or_else(|| match p {
+                    "/etc/rabbitmq/locked.config" => "not readable by uid 999".to_string(),
+                    _ => "no such file or directory".to_string(),
+                })
+            };
+            let list = |_: &str| Err("unused".to_string());
+            let getenv = |k: &str| envs.get(k).map(|v| v.to_string());
+            let cmdline = words("beam.smp -- -s rabbit boot");
+            let t = Target {
+                cmdline: &cmdline,
+                env: &getenv,
+                cwd: Some("/var/lib/rabbitmq".into()),
+                read: &rd,
+                list: &list,
+                config: None,
+            };
+            super::read(&servers::rabbitmq::ENTRY, &t)
+        };
+        let get = |c: &ServerConf, k: &str| c.get(k).map(|s| (s.value.clone(), s.source.clone()));
+        let conf = ("/etc/rabbitmq/rabbitmq.conf", "connection_max = 60\n");
+        let adv = (
+            "/etc/rabbitmq/advanced.config",
+            "%% ours\n[\n {rabbit, [\n   {connection_max, 500},\n   {num_tcp_acceptors, 4}]}\n].\n",
+        );
+        // advanced.config wins, its acceptors under rabbitmq.conf's name
+        let c = run(&[conf, adv], &[]);
+        let a = "/etc/rabbitmq/advanced.config";
+        assert_eq!(
+            get(&c, "connection_max"),
+            Some(("500".into(), format!("{a}:4")))
+        );
+        assert_eq!(
+            get(&c, "num_acceptors.tcp"),
+            Some(("4".into(), format!("{a}:5")))
+        );
+        assert_eq!(c.unread, None);
+        // no advanced.config at the package's path: rabbitmq.conf alone
+        let c = run(&[conf], &[]);
+        assert_eq!(get(&c, "connection_max").unwrap().0, "60");
+        assert_eq!(c.unread, None);
+        // one that cannot be read: what the files set is unknown
+        let c = run(
+            &[conf],
+            &[(
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                "/etc/rabbitmq/locked.config",
+            )],
+        );
+        assert_eq!(get(&c, "connection_max"), None);
+        assert!(
+            c.unread
+                .as_deref()
+                .unwrap()
+                .contains("not readable by uid 999")
+        );
+        // named and absent: unknown too
+        let c = run(&[conf], &[("RABBITMQ_ADVANCED_CONFIG_FILE", "gone.config")]);
+        assert!(
+            c.unread
+                .as_deref()
+                .unwrap()
+                .starts_with("/var/lib/rabbitmq/gone.config")
+        );
+        // a classic rabbitmq.config is Erlang terms
+        let c = run(
+            &[("/srv/r.config", "[{rabbit, [{connection_max, 70}]}].")],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/r.config")],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "70");
+        // one that is not terms: unread, and the error quotes nothing of it
+        let c = run(
+            &[("/srv/r.config", "[{rabbit, [{default_pass, \"hunter2\"}")],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/r.config")],
+        );
+        let why = c.unread.unwrap();
+        assert!(
+            why.contains("not Erlang terms") && !why.contains("hunter2"),
+            "{why}"
+        );
+    }
+
+    /// The catalog as docs/runtimes.md shows it: one row per product.
+    fn docs_table() -> String {
+        let code = |v: &[&str]| {
+            v.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = String::from(
+            "| product (`--runtime`) | package | recognised by | configuration | settings read (default) | ceilings |\n|---|---|---|---|---|---|\n",
+        );
+        for e in ALL {
+            let mut seen: Vec<String> = e.exe.iter().map(|x| format!("`{x}`")).collect();
+            seen.extend(e.exe_prefix.iter().map(|x| format!("`{x}…`")));
+            if let (Some(vm), Some(m)) = (e.vm, e.marker) {
+                seen.push(format!("`{m}` on {}", of(vm).product));
+            }
+            let c = &e.config;
+            let mut conf: Vec<String> = Vec::new();
+            if !c.flags.is_empty() {
+                conf.push(code(c.flags));
+            }
+            if c.positional {
+                conf.push("last argument".into());
+            }
+            if let Some(v) = c.env {
+                conf.push(format!("`${v}`"));
+            }
+            if let Some(p) = c.default_path {
+                conf.push(format!("`{p}`"));
+            }
+            if let Some(o) = c.overlay {
+                conf.push(format!("then `{}`", o.default_path));
+            }
+            if c.shape == Shape::Flags && !e.settings.is_empty() {
+                conf.push("command line".into());
+            }
+            let settings: Vec<String> = e
+                .settings
+                .iter()
+                .map(|s| {
+                    let flags = if s.flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", code(s.flags))
+                    };
+                    format!("`{}`{flags}: {}", s.key, s.default)
+                })
+                .collect();
+            let dash = |v: Vec<String>, sep: &str| {
+                if v.is_empty() {
+                    "—".to_string()
+                } else {
+                    v.join(sep)
+                }
+            };
+            out.push_str(&format!(
+                "| {} (`{}`) | {} | {} | {} | {} | {} |\n",
+                e.product,
+                e.name,
+                if e.package.is_empty() {
+                    "—"
+                } else {
+                    e.package
+                },
+                dash(seen, ", "),
+                dash(conf, ", "),
+                dash(settings, "; "),
+                dash(e.ceilings.iter().map(|c| format!("`{c}`")).collect(), ", "),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn docs_list_the_catalog() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/runtimes.md");
+        let md = std::fs::read_to_string(&path).unwrap();
+        let (begin, end) = ("<!-- catalog: begin -->\n", "<!-- catalog: end -->");
+        let (Some(a), Some(b)) = (md.find(begin), md.find(end)) else {
+            panic!("docs/runtimes.md has no {begin:?} … {end:?} section");
+        };
+        let table = docs_table();
+        let now = &md[a + begin.len()..b];
+        if now != table && std::env::var_os("DOCS_UPDATE").is_some() {
+            let new = format!("{}{table}{}", &md[..a + begin.len()], &md[b..]);
+            std::fs::write(&path, new).unwrap();
+            return;
+        }
+        assert_eq!(
+            now, table,
+            "docs/runtimes.md's catalog table is stale: run `DOCS_UPDATE=1 cargo test --lib catalog` and read the diff"
         );
     }
 
