@@ -13,8 +13,8 @@ ROOT = os.path.normpath(ROOT)
 
 # Stage → stages it may use. Leaves every stage may use: error, out (printing macros are only
 # called by commands, but the module defines the error type for output), fsio (bounded reads),
-# settings (the table of known settings).
-LEAVES = {"error", "fsio", "settings", "out"}
+# settings (the table of known settings), text (terminal-safe escaping of outside strings).
+LEAVES = {"error", "fsio", "settings", "out", "text"}
 ALLOWED = {
     "main": {"commands", "cli", "render", "error", "out"},
     "lib": set(),
@@ -29,9 +29,10 @@ ALLOWED = {
     "profile": {"model", "snapshot"},
     "model": {"snapshot"},
     "snapshot": set(),
-    "settings": {"snapshot"},
+    "settings": {"snapshot", "text"},
     "error": set(),
-    "out": {"error"},
+    "out": {"error", "text"},
+    "text": set(),
     "fsio": {"error"},
 }
 

@@ -18,3 +18,4 @@ pub mod profile;
 pub mod render;
 pub mod settings;
 pub mod snapshot;
+pub mod text;

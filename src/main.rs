@@ -1,10 +1,37 @@
 use clap::Parser;
+
+/// Print clap's error, help or version through porttune's terminal-safe writers (an argument
+/// echoed in an error cannot drive the terminal) and return its exit code.
+fn usage(e: &clap::Error) -> i32 {
+    use std::io::IsTerminal;
+    let tty = if e.use_stderr() {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let colour = porttune::render::use_colour(tty);
+    colored::control::set_override(colour);
+    let text = if colour {
+        e.render().ansi().to_string()
+    } else {
+        e.render().to_string()
+    };
+    if e.use_stderr() {
+        porttune::err!("{text}");
+    } else {
+        porttune::out!("{text}");
+    }
+    porttune::out::exit_status(e.exit_code(), porttune::out::finish())
+}
 use porttune::cli::{Cli, Command};
 use porttune::commands;
 use porttune::error::exit;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(usage(&e)),
+    };
     colored::control::set_override(porttune::render::use_colour(
         std::io::IsTerminal::is_terminal(&std::io::stdout()),
     ));

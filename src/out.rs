@@ -30,17 +30,33 @@ pub fn write_bytes(b: &[u8]) {
     }
 }
 
-/// Write formatted text to standard output (the `out!`/`outln!` macros).
-pub fn write_fmt(args: std::fmt::Arguments<'_>) {
-    match args.as_str() {
-        Some(s) => write_bytes(s.as_bytes()),
-        None => write_bytes(args.to_string().as_bytes()),
-    }
+/// Whether colour codes are being written (porttune's own, from the colour library).
+fn colour() -> bool {
+    colored::control::SHOULD_COLORIZE.should_colorize()
 }
 
-/// Write formatted text to standard error; errors there are ignored (nowhere to report).
+/// Write formatted text to standard output (the `out!`/`outln!` macros): terminal-safe, any
+/// control character but newline, tab and porttune's own colours shown escaped
+/// ([`crate::text::sanitize_output`]).
+pub fn write_fmt(args: std::fmt::Arguments<'_>) {
+    let owned;
+    let s = match args.as_str() {
+        Some(s) => s,
+        None => {
+            owned = args.to_string();
+            &owned
+        }
+    };
+    write_bytes(crate::text::sanitize_output(s, colour()).as_bytes());
+}
+
+/// Write formatted text to standard error, terminal-safe like [`write_fmt`]; errors there
+/// are ignored (nowhere to report).
 pub fn ewrite_fmt(args: std::fmt::Arguments<'_>) {
-    let _ = std::io::stderr().lock().write_fmt(args);
+    let s = args.to_string();
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(crate::text::sanitize_output(&s, colour()).as_bytes());
 }
 
 /// Flush standard output and take the first write error, if any.

@@ -48,6 +48,20 @@ fn porttune(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
+/// `porttune check TARGET… --with PROFILE --require N --format json`: the exit code and the JSON.
+fn gate(
+    target: &[&str],
+    profile: &str,
+    require: &str,
+    env: &[(&str, &str)],
+) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["check"];
+    args.extend_from_slice(target);
+    args.extend(["--with", profile, "--require", require, "--format", "json"]);
+    let out = porttune(&args, env);
+    (out.status.code(), common::json(&out))
+}
+
 fn reach(v: &serde_json::Value) -> Vec<(String, bool, String)> {
     v["with_profile"]["reach"]
         .as_array()
@@ -126,22 +140,8 @@ fn python_with_ulimit_1024_is_not_lifted_by_a_profile() {
     servers::in_netns(|| {
         let srv = python_server(8081, "1024:4096");
         let pid = srv.pid().to_string();
-        let out = porttune(
-            &[
-                "check",
-                "--pid",
-                &pid,
-                "--with",
-                "production",
-                "--require",
-                "500000",
-                "--format",
-                "json",
-            ],
-            &[],
-        );
-        assert_eq!(out.status.code(), Some(1), "{out:?}");
-        let v = common::json(&out);
+        let (code, v) = gate(&["--pid", &pid], "production", "500000", &[]);
+        assert_eq!(code, Some(1), "{v}");
         let after = v["with_profile"]["after"]["ceiling"].as_u64().unwrap();
         let before = v["prediction"]["ceiling"].as_u64().unwrap();
         assert_eq!(after, before, "nothing of production reaches it: {v}");
@@ -230,31 +230,14 @@ fn a_unit_drop_in_reaches_its_unit_only_and_the_flood_agrees() {
         let srv = python_server(8082, "1024:4096");
         let sc = fake_systemctl(d, "web.service", srv.pid(), &unit_file);
         let env = [("PORTTUNE_SYSTEMCTL", sc.as_str())];
-        let gate = |profile: &str| {
-            let out = porttune(
-                &[
-                    "check",
-                    "--unit",
-                    "web",
-                    "--with",
-                    profile,
-                    "--require",
-                    "2900",
-                    "--format",
-                    "json",
-                ],
-                &env,
-            );
-            (out.status.code(), common::json(&out))
-        };
-        let (code, v) = gate(&other);
+        let (code, v) = gate(&["--unit", "web"], &other, "2900", &env);
         assert_eq!(code, Some(1), "{v}");
         let r = reach(&v);
         assert!(
             !r[0].1 && r[0].2.contains("it runs under web.service"),
             "{r:?}"
         );
-        let (code, v) = gate(&mine);
+        let (code, v) = gate(&["--unit", "web"], &mine, "2900", &env);
         assert_eq!(code, Some(0), "{v}");
         let r = reach(&v);
         assert!(
@@ -330,22 +313,8 @@ fn an_erlang_node_with_nowhere_to_write_flags_is_not_lifted() {
     .unwrap();
     let node = Server { child, name: "erl" };
     let pid = node.pid().to_string();
-    let out = porttune(
-        &[
-            "check",
-            "--pid",
-            &pid,
-            "--with",
-            "erlang",
-            "--require",
-            "500000",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let v = common::json(&out);
+    let (code, v) = gate(&["--pid", &pid], "erlang", "500000", &[]);
+    assert_eq!(code, Some(1), "{v}");
     let r = reach(&v);
     let flags = r
         .iter()
@@ -386,22 +355,8 @@ fn a_locked_hard_limit_caps_the_what_if() {
          \x20 caps: {sys_resource: false, sys_admin: false, net_admin: true}}\n\
          memory: {mem_total_kb: 24684092, mem_available_kb: 20000000}\n",
     );
-    let out = porttune(
-        &[
-            "check",
-            "--from",
-            &snap,
-            "--with",
-            "production",
-            "--require",
-            "500000",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let v = common::json(&out);
+    let (code, v) = gate(&["--from", &snap], "production", "500000", &[]);
+    assert_eq!(code, Some(1), "{v}");
     assert_eq!(v["with_profile"]["after"]["ceiling"], 19_995, "{v}");
     let checks = v["checks"].to_string();
     assert!(checks.contains("HardLimitLocked"), "{checks}");

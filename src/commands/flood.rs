@@ -135,7 +135,7 @@ pub fn run(args: &FloodArgs) -> Result<i32> {
         FloodFormat::Json => render::json(&report),
         FloodFormat::Markdown => render::markdown(&report),
     };
-    crate::out::write_bytes(text.as_bytes());
+    crate::out!("{text}");
     if let Some(path) = &args.report {
         crate::fsio::write_output(path, render::markdown(&report).as_bytes(), "the report")?;
     }

@@ -1,8 +1,6 @@
 //! Output of `porttune explain`: text for people, JSON (`"schema": 1`) for scripts.
 //! Formats only; everything is computed by `crate::explain`.
 
-use std::fmt::Write;
-
 use serde_json::{Value, json};
 
 use crate::explain::{Confidence, Entry, HostView, confidence};
@@ -105,15 +103,7 @@ fn verdict_json(entries: &[Entry]) -> Value {
 /// Control characters of the user's text shown escaped (`\x1b`), so a pasted log cannot
 /// move the cursor or recolour the terminal.
 fn escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            let _ = write!(out, "\\x{:02x}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::escape(s).into_owned()
 }
 
 fn host_lines(out: &mut String, h: &HostView, label: &str, w: usize) {

@@ -220,9 +220,11 @@ fn check_label(c: &crate::model::checks::Check) -> String {
 /// Who the report is about: a unit, a named process, a PID, or porttune itself.
 fn who(s: &crate::snapshot::Snapshot) -> String {
     let rt = s.runtime.kind.name();
-    let comm = s.process.comm.as_deref().unwrap_or("?");
+    let comm = crate::text::escape(s.process.comm.as_deref().unwrap_or("?"));
     match (&s.process.unit, s.process.is_self, s.process.pid) {
-        (Some(u), _, Some(pid)) => format!("{} (PID {pid}, {comm}, {rt})", u.name),
+        (Some(u), _, Some(pid)) => {
+            format!("{} (PID {pid}, {comm}, {rt})", crate::text::escape(&u.name))
+        }
         (None, false, Some(pid)) => format!("PID {pid} ({comm}, {rt})"),
         (None, false, None) => format!("the process the snapshot describes ({rt})"),
         _ => format!("porttune's own process ({rt})"),
@@ -282,8 +284,8 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
         "for {} on {} {}; source: {}",
         who(s),
         format!("{:?}", s.platform.os).to_lowercase(),
-        s.platform.kernel.as_deref().unwrap_or(""),
-        r.source
+        crate::text::escape(s.platform.kernel.as_deref().unwrap_or("")),
+        crate::text::escape(&r.source)
     );
     out.push_str(&wrap::wrap(&on, w, "  ", "    "));
     if let Some(wp) = &r.with_profile {
@@ -408,7 +410,7 @@ fn assumed_block(out: &mut String, p: &Prediction, s: &crate::snapshot::Snapshot
             lines.push(a.clone());
         }
     }
-    lines.extend(s.notes.iter().cloned());
+    lines.extend(s.notes.iter().map(|n| crate::text::escape(n).into_owned()));
     if lines.is_empty() {
         return;
     }

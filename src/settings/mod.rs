@@ -262,17 +262,9 @@ pub fn check_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Escape control characters for messages.
+/// Escape control characters for messages ([`crate::text::escape`]).
 pub fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::text::escape(s).into_owned()
 }
 
 #[cfg(test)]
