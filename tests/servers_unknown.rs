@@ -186,3 +186,32 @@ fn application_code_keeps_the_runtimes_ceiling_with_a_note() {
     let (_, v) = check(&s, &[]);
     assert!(!v.to_string().contains("application code ("), "{v}");
 }
+
+#[test]
+fn a_value_it_does_not_read_is_unknown_not_no_limit() {
+    // `max_connections 40x` (or an Erlang term porttune does not look into) is not "no limit"
+    let mut s = unread(RuntimeKind::Mosquitto);
+    s.runtime.server = Some(ServerConf {
+        files: vec!["/etc/mosquitto/mosquitto.conf".into()],
+        settings: vec![snapshot::Setting {
+            key: "max_connections".into(),
+            value: "40x".into(),
+            source: "/etc/mosquitto/mosquitto.conf:3".into(),
+        }],
+        ..Default::default()
+    });
+    let (code, v) = check(&s, &["--require", "10"]);
+    assert_eq!(code, 4, "{v}");
+    let i = input(&v, "max_connections");
+    assert_eq!(i["provenance"]["kind"], "unknown", "{i}");
+    let what = i["provenance"]["what"].as_str().unwrap();
+    assert!(
+        what.contains("mosquitto.conf:3") && !what.contains("40x"),
+        "{what}"
+    );
+    // -1, as mosquitto writes no limit, is read
+    s.runtime.server.as_mut().unwrap().settings[0].value = "-1".into();
+    let (code, v) = check(&s, &["--require", "10"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(!v["inputs"].to_string().contains("\"unknown\""), "{v}");
+}

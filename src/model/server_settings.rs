@@ -28,7 +28,9 @@ pub(super) fn find_in<'a>(snap: &'a Snapshot, sc: &Scenario, e: &Entry, key: &st
             e.product
         ),
         Some(conf) => match (conf.get(key), &conf.unread) {
-            (Some(s), _) => return Found::Read(s),
+            (Some(s), _) if readable(&s.value) => return Found::Read(s),
+            // a value porttune does not read is not "no limit": it is unknown
+            (Some(s), _) => format!("{key} at {} is not a number porttune reads", s.source),
             (None, Some(why)) => format!("configuration not read: {why}"),
             (None, None) => return Found::NotSet,
         },
@@ -50,6 +52,15 @@ fn given(sc: &Scenario, key: &str) -> Option<u64> {
         .rev()
         .find(|a| a.name.eq_ignore_ascii_case(key))
         .map(|a| a.value)
+}
+
+/// Whether `s` is a value porttune reads: an integer (a negative one or 0 meaning no limit
+/// where the server says so), or a word for no limit.
+fn readable(s: &str) -> bool {
+    let s = s.trim().trim_matches('"');
+    s.eq_ignore_ascii_case("infinity")
+        || s.eq_ignore_ascii_case("unlimited")
+        || s.parse::<i64>().is_ok()
 }
 
 /// A number as servers write it; `None` for "no limit" (`-1`, `0` where it means none,
