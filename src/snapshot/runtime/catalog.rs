@@ -137,6 +137,39 @@ fn config_path(e: &Entry, t: &Target) -> Option<(String, String)> {
         .map(|p| (p.to_string(), "the package's default path".into()))
 }
 
+/// The `NAME=value` lines of the server's environment file (quotes taken off, `export`
+/// allowed); absent at the package's path, none. One that exists and cannot be read leaves
+/// where the configuration is unknown: Err says which and why.
+fn env_file(f: &EnvFile, t: &Target) -> Result<Vec<(String, String)>, String> {
+    let named = (t.env)(f.var).filter(|v| !v.is_empty());
+    let path = named
+        .as_deref()
+        .map_or(f.default_path.to_string(), |p| resolve(t.cwd.as_deref(), p));
+    let text = match (t.read)(&path) {
+        Ok(text) => text,
+        Err(why) if named.is_none() && why.ends_with("no such file or directory") => {
+            return Ok(Vec::new());
+        }
+        Err(why) => {
+            return Err(format!(
+                "{path} (which may name the configuration files) could not be read: {why}"
+            ));
+        }
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            let (k, v) = l.split_once('=')?;
+            let k = k.trim();
+            (!k.is_empty() && !k.starts_with('#') && !k.contains(char::is_whitespace))
+                .then(|| (k.to_string(), super::conf::unquote(v).to_string()))
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect())
+}
+
 /// Read the overlay `o` (RabbitMQ's advanced.config) into `out`: its settings win over the
 /// main file's. Absent at the package's path, it is not there to read; named and absent, or
 /// not readable, what the files set is unknown (the overlay could set any of it).
@@ -173,6 +206,35 @@ fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
 /// command-line flags (which win). What could not be read is said in `unread`.
 pub fn read(e: &Entry, t: &Target) -> ServerConf {
     let mut out = ServerConf::default();
+    // the server's environment file stands for variables its process does not have
+    let vars = match e.config.env_file.filter(|_| t.config.is_none()) {
+        Some(f) => match env_file(&f, t) {
+            Ok(v) => v,
+            Err(why) => {
+                out.unread = Some(why);
+                return out;
+            }
+        },
+        None => Vec::new(),
+    };
+    let env = |k: &str| {
+        (t.env)(k).filter(|v| !v.is_empty()).or_else(|| {
+            let prefix = e.config.env_file.map_or("", |f| f.prefix);
+            let name = k.strip_prefix(prefix)?;
+            vars.iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        })
+    };
+    let t = &Target {
+        cmdline: t.cmdline,
+        env: &env,
+        cwd: t.cwd.clone(),
+        read: t.read,
+        list: t.list,
+        config: t.config.clone(),
+    };
     if e.config.shape != Shape::Flags {
         match config_path(e, t) {
             Some((path, how)) => match super::conf::read_tree(&e.config, &path, t) {
@@ -332,7 +394,9 @@ mod tests {
             let envs: std::collections::BTreeMap<_, _> = env.iter().copied().collect();
             let rd = |p: &str| {
                 fs.get(p).map(|s| s.to_string()).ok_or_else(|| match p {
-                    "/etc/rabbitmq/locked.config" => "not readable by uid 999".to_string(),
+                    "/etc/rabbitmq/locked.config" | "/etc/rabbitmq/locked-env.conf" => {
+                        "not readable by uid 999".to_string()
+                    }
                     _ => "no such file or directory".to_string(),
                 })
             };
@@ -400,6 +464,42 @@ mod tests {
             &[("RABBITMQ_CONFIG_FILE", "/srv/r.config")],
         );
         assert_eq!(get(&c, "connection_max").unwrap().0, "70");
+        // rabbitmq-env.conf names the files the process's environment does not
+        let c = run(
+            &[
+                conf,
+                (
+                    "/etc/rabbitmq/rabbitmq-env.conf",
+                    "# ours\nexport CONFIG_FILE=\"/srv/env.conf\"\n",
+                ),
+                ("/srv/env.conf", "connection_max = 33\n"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            get(&c, "connection_max"),
+            Some(("33".into(), "/srv/env.conf:1".into()))
+        );
+        // ... below the environment
+        let c = run(
+            &[
+                (
+                    "/etc/rabbitmq/rabbitmq-env.conf",
+                    "CONFIG_FILE=/srv/env.conf\n",
+                ),
+                ("/srv/env.conf", "connection_max = 33\n"),
+                ("/srv/r.conf", "connection_max = 44\n"),
+            ],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/r.conf")],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "44");
+        // one that cannot be read: where the configuration is is unknown
+        let c = run(
+            &[conf],
+            &[("RABBITMQ_CONF_ENV_FILE", "/etc/rabbitmq/locked-env.conf")],
+        );
+        assert_eq!(get(&c, "connection_max"), None);
+        assert!(c.unread.as_deref().unwrap().contains("locked-env.conf"));
         // one that is not terms: unread, and the error quotes nothing of it
         let c = run(
             &[("/srv/r.config", "[{rabbit, [{default_pass, \"hunter2\"}")],

@@ -71,6 +71,20 @@ pub struct ConfigSpec {
     /// A second file read after the first, whose settings win over it (RabbitMQ's
     /// advanced.config).
     pub overlay: Option<Overlay>,
+    /// A shell file of `NAME=value` lines standing for environment variables the process
+    /// does not have (rabbitmq-env.conf: `CONFIG_FILE=` for `RABBITMQ_CONFIG_FILE`).
+    pub env_file: Option<EnvFile>,
+}
+
+/// A file of `NAME=value` lines the server reads as its environment, below the real one.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvFile {
+    /// The environment variable naming it (`RABBITMQ_CONF_ENV_FILE`).
+    pub var: &'static str,
+    /// Where the package puts it (absent: nothing in it).
+    pub default_path: &'static str,
+    /// The prefix its names go without (`RABBITMQ_`).
+    pub prefix: &'static str,
 }
 
 /// A file read after the main configuration, whose settings win over it.
@@ -97,6 +111,7 @@ impl ConfigSpec {
         include: &[],
         by_suffix: &[],
         overlay: None,
+        env_file: None,
     };
 }
 

@@ -12,12 +12,14 @@
 //! wait in the accept queue. Configuration: `$RABBITMQ_CONFIG_FILE`, else
 //! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`; a name ending `.config` is the
 //! classic Erlang-terms format), then `$RABBITMQ_ADVANCED_CONFIG_FILE`, else
-//! /etc/rabbitmq/advanced.config (Erlang terms, optional), whose values win. Source: rabbit_common
+//! /etc/rabbitmq/advanced.config (Erlang terms, optional), whose values win; each variable
+//! not in the process's environment may be set without its `RABBITMQ_` prefix in
+//! `$RABBITMQ_CONF_ENV_FILE`, else /etc/rabbitmq/rabbitmq-env.conf. Source: rabbit_common
 //! `file_handle_cache.erl`, rabbit `rabbit_networking.erl` (num_tcp_acceptors 10,
 //! num_conns_sups 1) and `tcp_listener_sup.erl` (3.10.8), Ranch 2 `ranch_conns_sup.erl`
-//! (max_connections is a soft limit), measured.
+//! (max_connections is a soft limit), rabbitmq-env.conf(5), measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Overlay, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, EnvFile, Message, Overlay, Shape};
 use crate::snapshot::RuntimeKind;
 
 /// advanced.config and the classic rabbitmq.config: the `rabbit` application's environment,
@@ -45,6 +47,11 @@ pub const ENTRY: Entry = Entry {
             shape: TERMS,
             env: Some("RABBITMQ_ADVANCED_CONFIG_FILE"),
             default_path: "/etc/rabbitmq/advanced.config",
+        }),
+        env_file: Some(EnvFile {
+            var: "RABBITMQ_CONF_ENV_FILE",
+            default_path: "/etc/rabbitmq/rabbitmq-env.conf",
+            prefix: "RABBITMQ_",
         }),
         ..ConfigSpec::FLAGS_ONLY
     },
