@@ -1,9 +1,11 @@
-//! A real RabbitMQ (Debian's rabbitmq-server) booted once by the test in a private network
+//! A real RabbitMQ (Debian's rabbitmq-server) booted by the test in a private network
 //! namespace under a chosen fd limit, with two AMQP listeners and `connection_max` in its
 //! rabbitmq.conf. Two limits bind in the one boot, each against real AMQP sessions
 //! (Connection.Open-Ok): `connection_max` on the first listener, then the file-handle cache's
 //! socket limit (sized from the fd table at boot) over both. The node's own boot log line
 //! ("Limiting to approx N file handles (M sockets)") is checked against the prediction too.
+//! Then connection_max's lift, applied as porttune words it and rebooted: the socket limit
+//! binds on one listener.
 
 #![cfg(target_os = "linux")]
 
@@ -49,12 +51,12 @@ fn listening(port: u16) -> bool {
 /// Boot the node as its package would (the package's start script, its configuration file
 /// named by RABBITMQ_CONFIG_FILE), everything it writes kept in `dir`; returned once both
 /// listeners accept (a boot takes 20–40 s here).
-fn boot(dir: &Path) -> Server {
+fn boot(dir: &Path, connection_max: u64) -> Server {
     let conf = servers::write(
         dir,
         "rabbitmq.conf",
         &format!(
-            "listeners.tcp.1 = 127.0.0.1:{}\nlisteners.tcp.2 = 127.0.0.1:{}\nconnection_max = {CONNECTION_MAX}\n",
+            "listeners.tcp.1 = 127.0.0.1:{}\nlisteners.tcp.2 = 127.0.0.1:{}\nconnection_max = {connection_max}\n",
             PORTS[0], PORTS[1]
         ),
     );
@@ -126,7 +128,7 @@ fn rabbitmq_connection_max_then_file_handle_cache() {
     servers::in_netns(|| {
         let dir = tempfile::tempdir().unwrap();
         let _epmd = servers::epmd();
-        let srv = boot(dir.path());
+        let srv = boot(dir.path(), CONNECTION_MAX);
         let pid = beam(&srv);
 
         // one listener: connection_max binds
@@ -175,6 +177,35 @@ fn rabbitmq_connection_max_then_file_handle_cache() {
             "{log}"
         );
         drop((first, second));
+        drop(srv);
+
+        // the lift of connection_max, applied as it says and restarted: the file-handle cache
+        // binds next, on one listener
+        let lift = servers::ceiling(&v, "rabbitmq_connection_max")["lift"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let want: u64 = lift
+            .split("connection_max = ")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{lift}"));
+        let dir = tempfile::tempdir().unwrap();
+        let srv = boot(dir.path(), want);
+        let v = servers::check_pid(beam(&srv), &[]);
+        assert_eq!(
+            v["prediction"]["bottleneck"], "rabbitmq_socket_limit",
+            "{v}"
+        );
+        let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
+        let (held, errors) = hold(PORTS[0], predicted + 20);
+        eprintln!(
+            "rabbitmq: connection_max {want} (the lift): predicted {predicted} (rabbitmq_socket_limit), held {}; {errors:?}",
+            held.len()
+        );
+        assert!(within(predicted, held.len() as u64), "{errors:?}");
+        drop(held);
         drop(srv);
     });
 }

@@ -404,6 +404,21 @@ pub fn start_node(port: u16, max_connections: Option<u32>, nofile: &str) -> Serv
     srv
 }
 
+/// Wait (at most 20 s) until user `name` runs no task: RLIMIT_NPROC counts every task of the
+/// user, so a server about to start under a low one must not share it with the threads of a
+/// previous server still exiting (or another test's server of the same user).
+pub fn wait_no_tasks_of(name: &str) {
+    let uid = nix::unistd::User::from_name(name)
+        .unwrap()
+        .unwrap_or_else(|| panic!("user {name}"))
+        .uid
+        .as_raw();
+    let until = Instant::now() + Duration::from_secs(20);
+    while tasks_of_uid(uid) > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Tasks (threads counted) of real user `uid` now, over every process /proc shows: what
 /// RLIMIT_NPROC counts for that user.
 pub fn tasks_of_uid(uid: u32) -> u64 {
