@@ -103,8 +103,9 @@ pt_big() {
   PW=$(pt_field "$TMP/p.json" 'r["config"]["workers"]')
   PK=$(pt_field "$TMP/p.json" 'round(r["state_at_limit"]["kernel_memory_kb"]*1024/max(r["established"],1))')
   PB=$(pt_field "$TMP/p.json" 'r["state_at_limit"]["bytes_per_connection"]')
+  PU=$(pt_field "$TMP/p.json" 'r["state_at_limit"].get("user_bytes_per_connection")')
   echo "$PTT" >> "$TMP/ptbig"
-  echo "  porttune:  1M in ${PTT} s ($PW workers), kernel slab ${PK} B/conn, slab + worker RSS ${PB} B/conn"
+  echo "  porttune:  1M in ${PTT} s ($PW workers), kernel slab ${PK} B/conn, the workers' own (PSS) ${PU} B/conn, slab + worker RSS ${PB} B/conn"
   sleep "$COOL"
 }
 : > "$TMP/refbig"; : > "$TMP/ptbig"

@@ -98,7 +98,9 @@ pub struct ManArgs {
 
 /// The JSON documents `porttune schema` knows (the same list as render::schema::DOCUMENTS;
 /// a test in commands::schema keeps them equal).
-pub const SCHEMA_DOCUMENTS: [&str; 6] = ["check", "flood", "plan", "rollback", "status", "doctor"];
+pub const SCHEMA_DOCUMENTS: [&str; 7] = [
+    "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+];
 
 #[derive(Debug, Clone, Args)]
 pub struct SchemaArgs {

@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const DOCUMENTS: &[&str] = &["check", "flood", "plan", "rollback", "status", "doctor"];
+const DOCUMENTS: &[&str] = &[
+    "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -153,16 +155,14 @@ fn doctor_and_flood_outputs_validate() {
 #[test]
 fn plan_apply_rollback_status_outputs_validate() {
     let d = tempfile::tempdir().unwrap();
-    let sys = d.path().join("sys");
-    for (k, v) in [
-        ("fs/file-max", "100000\n"),
-        ("kernel/pid_max", "32768\n"),
-        ("net/core/somaxconn", "4096\n"),
-    ] {
-        let p = sys.join(k);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, v).unwrap();
-    }
+    let sys = common::sysctl_tree(
+        d.path(),
+        &[
+            ("fs/file-max", "100000"),
+            ("kernel/pid_max", "32768"),
+            ("net/core/somaxconn", "4096"),
+        ],
+    );
     let prof = d.path().join("p.yaml");
     std::fs::write(
         &prof,
@@ -246,6 +246,42 @@ fn apply_verify_output_validates() {
     assert_eq!(v["verify"]["ok"], false, "{v}");
     assert_eq!(v["verify"]["flood"]["schema"], 1, "{v}");
     assert_eq!(v["verify"]["rolled_back"]["restored"][0]["kind"], "sysctl");
+}
+
+/// explain: every message of the corpus (matched alone, without a host) and a few on a
+/// fixture host (with `current`, `next` and the checks).
+#[test]
+fn explain_outputs_validate() {
+    let corpus = root().join("tests/explain-corpus/messages.txt");
+    let out = porttune(
+        &[
+            "explain",
+            "--no-host",
+            "-o",
+            "json",
+            "--file",
+            corpus.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let v = validate("explain", "explain --file the corpus", &out);
+    // One entry per pattern the corpus reaches: most of the table.
+    let n = v["matches"].as_array().unwrap().len();
+    assert!(n > 30, "{n} patterns matched");
+    let snap = format!(
+        "{}/tests/fixtures/snapshots/erlang-node.yaml",
+        root().display()
+    );
+    for msg in [
+        "accept4() failed (24: Too many open files)",
+        "driver_select(0x00000000, 24576, ERL_DRV_READ ...) by tcp_inet driver #Port<0.1> failed: fd=24576 is larger than the largest allowed fd=24575",
+        "nf_conntrack: table full, dropping packet",
+        "connect: Connection refused",
+        "nothing that porttune knows",
+    ] {
+        let out = porttune(&["explain", "--from", &snap, "-o", "json", msg], &[]);
+        validate("explain", msg, &out);
+    }
 }
 
 /// Every command that prints JSON says which version of its document it is.

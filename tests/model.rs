@@ -331,3 +331,26 @@ fn fd_usage_counts_fds_per_connection() {
     assert!(!fired);
     assert!((ratio - 450.0 / 998.0).abs() < 1e-9);
 }
+
+/// "Lift the bottleneck and the next limit is …" on Linux counts everything the lift changes:
+/// a node whose fd table erts sized at boot (4096) below its limit now (8192) is lifted by a
+/// restart under a limit high enough to pass the port table; that resizes the table, so the
+/// next limit is the port table (+Q 65536), not the process_fds rung the ladder shows next.
+#[test]
+fn next_limit_after_a_lift_on_linux_counts_what_the_lift_changes() {
+    let mut s = fixture("erlang-node.yaml");
+    s.process.nofile.soft = porttune::snapshot::Rlim::Value(8192);
+    let er = s.runtime.erlang.as_mut().unwrap();
+    er.max_fds.as_mut().unwrap().value = 4096;
+    er.port_limit.as_mut().unwrap().value = 65536;
+    let p = predict(&s, &sc(ScenarioKind::Inbound));
+    assert_eq!(p.bottleneck, Some(ERLANG_MAX_FDS), "{:?}", ladder(&p));
+    assert_eq!(
+        p.next_after_bottleneck().map(|c| c.name),
+        Some(PROCESS_FDS),
+        "the ladder's next rung"
+    );
+    let n = p.next.as_ref().unwrap();
+    assert_eq!((n.lifted, n.name), (ERLANG_MAX_FDS, ERLANG_PORT_LIMIT));
+    assert_eq!(n.value, p.get(ERLANG_PORT_LIMIT).unwrap().value);
+}

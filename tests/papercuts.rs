@@ -209,20 +209,17 @@ fn brief_never_cuts_a_tag() {
 
 /// A fixture sysctl tree (nothing on the host is written).
 fn sysctl_tree(d: &std::path::Path) -> std::path::PathBuf {
-    let root = d.join("sys");
-    for (k, v) in [
-        ("fs/file-max", "100000\n"),
-        ("fs/nr_open", "1048576\n"),
-        ("kernel/pid_max", "32768\n"),
-        ("net/core/somaxconn", "4096\n"),
-        ("net/ipv4/ip_unprivileged_port_start", "1024\n"),
-        ("net/ipv4/ip_local_port_range", "32768\t60999\n"),
-    ] {
-        let p = root.join(k);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, v).unwrap();
-    }
-    root
+    common::sysctl_tree(
+        d,
+        &[
+            ("fs/file-max", "100000"),
+            ("fs/nr_open", "1048576"),
+            ("kernel/pid_max", "32768"),
+            ("net/core/somaxconn", "4096"),
+            ("net/ipv4/ip_unprivileged_port_start", "1024"),
+            ("net/ipv4/ip_local_port_range", "32768\t60999"),
+        ],
+    )
 }
 
 fn in_tree(args: &[&str], sys: &std::path::Path) -> std::process::Output {
@@ -325,7 +322,8 @@ fn profiles_list_fits_80_columns() {
 fn colour_in_profiles_status_and_apply() {
     let d = tempfile::tempdir().unwrap();
     let s = d.path().to_str().unwrap();
-    let cmds: [&[&str]; 4] = [
+    let cmds: [&[&str]; 5] = [
+        &["explain", "--no-host", "Too many open files"],
         &["profiles", "list"],
         &["profiles", "validate", "profiles/base.yaml"],
         &["status", "--state-dir", s],

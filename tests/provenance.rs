@@ -356,3 +356,76 @@ fn check_with_shows_the_profiled_ladder_and_says_which_is_which() {
         assert!(text.contains("Reach of profile production:"), "{text}");
     }
 }
+
+/// A profile's `limits.nofile` above 1048576 on a host whose fs.nr_open was not read: the
+/// kernel refuses a hard limit above fs.nr_open, so the what-if does not credit the profile's
+/// number as if it would be accepted, nor cap it at the default as if that were read: the rung
+/// is conditional on fs.nr_open, and a gate inside its range cannot tell. Each value the
+/// profile sets is listed as the profile's (derived), not as read from the host.
+#[test]
+fn a_limit_above_an_unread_nr_open_cannot_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("s.yaml");
+    std::fs::write(
+        &snap,
+        "schema: 1\nplatform: {os: linux}\nfs: {file_max: 9000000}\n\
+         net: {ip_local_port_range: {lo: 1024, hi: 65535}, somaxconn: 65535}\n\
+         process: {is_self: true, nofile: {soft: 1024, hard: 524288}, open_fds: 3}\n\
+         memory: {mem_total_kb: 64000000, mem_available_kb: 60000000}\n",
+    )
+    .unwrap();
+    let prof = dir.path().join("big.yaml");
+    std::fs::write(
+        &prof,
+        "name: big\nsysctl:\n  fs.file-max: 12000000\nlimits:\n  nofile: 2000000\n  targets: [pam]\n",
+    )
+    .unwrap();
+    let (s, p) = (snap.to_str().unwrap(), prof.to_str().unwrap());
+    let gate = |n: &str| check(&["--from", s, "--with", p, "--require", n]);
+    let (code, out) = gate("1500000");
+    assert_eq!(code, 4, "{out}");
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("depending on fs.nr_open (assumed, not read)"),
+        "{words}"
+    );
+    assert!(
+        words.contains("What-if: 1,021 → between 1,048,573 and 1,999,997"),
+        "{words}"
+    );
+    assert!(words.contains("fs.nr_open was not read"), "{words}");
+    assert_eq!(gate("3000000").0, 1);
+    assert_eq!(gate("1000000").0, 0);
+    let (_, v) = json(&["--from", s, "--with", p]);
+    let w = &v["with_profile"];
+    let fds = common::find(&w["ceilings_after"], "name", "process_fds");
+    assert_eq!(fds["conditional"]["on"][0], "fs.nr_open", "{fds}");
+    assert_eq!(fds["conditional"]["low"], 1_048_573, "{fds}");
+    assert_eq!(fds["conditional"]["high"], 1_999_997, "{fds}");
+    for key in ["process.nofile", "fs.file-max"] {
+        let i = common::find(&w["inputs_after"], "key", key);
+        assert_eq!(i["provenance"]["kind"], "derived", "{i}");
+        assert!(
+            i["provenance"]["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("set by profile big: "),
+            "{i}"
+        );
+    }
+    let nr = common::find(&w["inputs_after"], "key", "fs.nr_open");
+    assert_eq!(nr["provenance"]["kind"], "assumed", "{nr}");
+    // The host as it is: nothing there rests on fs.nr_open, and the values are read.
+    let fm = common::find(&v["inputs"], "key", "fs.file-max");
+    assert_eq!(fm["provenance"]["kind"], "read", "{fm}");
+    // Read fs.nr_open and the answer is certain: capped at it, with the reason.
+    std::fs::write(
+        &snap,
+        std::fs::read_to_string(&snap)
+            .unwrap()
+            .replace("file_max: 9000000}", "file_max: 9000000, nr_open: 4000000}"),
+    )
+    .unwrap();
+    let (code, out) = gate("1500000");
+    assert_eq!(code, 0, "{out}");
+}

@@ -8,17 +8,14 @@ use std::path::Path;
 use std::process::Command;
 
 fn tree(d: &Path) -> std::path::PathBuf {
-    let root = d.join("sys");
-    for (k, v) in [
-        ("fs/file-max", "100000\n"),
-        ("kernel/pid_max", "32768\n"),
-        ("net/core/somaxconn", "4096\n"),
-    ] {
-        let p = root.join(k);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, v).unwrap();
-    }
-    root
+    common::sysctl_tree(
+        d,
+        &[
+            ("fs/file-max", "100000"),
+            ("kernel/pid_max", "32768"),
+            ("net/core/somaxconn", "4096"),
+        ],
+    )
 }
 
 struct Host {

@@ -176,19 +176,8 @@ fn write_all(dir: &Path) -> Result<i32> {
     for n in &names {
         pages.push(page(Some(n))?);
     }
-    // A missing directory (/usr/local/share/man/man1 on a stock Debian) is created, as
-    // `install -d` would; one that cannot be is bad input, named.
-    if !dir.is_dir() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::input(
-                dir,
-                format!(
-                    "cannot create the man page directory: {}; nothing was written",
-                    crate::fsio::describe_io(&e)
-                ),
-            )
-        })?;
-    }
+    // A missing directory (/usr/local/share/man/man1 on a stock Debian) is created.
+    super::create_output_dir(dir, "man page")?;
     for (file, buf) in pages {
         let path = dir.join(&file);
         crate::fsio::write_output(&path, &buf, "the man page")?;

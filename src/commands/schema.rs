@@ -29,17 +29,7 @@ pub fn run(a: &SchemaArgs) -> Result<i32> {
 }
 
 fn write_all(dir: &Path) -> Result<i32> {
-    if !dir.is_dir() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::input(
-                dir,
-                format!(
-                    "cannot create the schema directory: {}",
-                    crate::fsio::describe_io(&e)
-                ),
-            )
-        })?;
-    }
+    super::create_output_dir(dir, "schema")?;
     for doc in DOCUMENTS {
         let path = dir.join(format!("{doc}.schema.json"));
         crate::fsio::write_output(&path, text(doc)?.as_bytes(), "the schema")?;

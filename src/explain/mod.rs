@@ -120,7 +120,7 @@ fn record(out: &mut Vec<Match>, p: &'static Pattern, lower: &str, line: &str, at
 }
 
 /// How sure a match is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// The message names this limit.

@@ -218,9 +218,20 @@ pub struct LimitState {
     /// Kernel memory (Slab) grown during the run, kB: host-wide, so other activity counts.
     #[serde(default)]
     pub kernel_memory_kb: Option<u64>,
-    /// Resident memory of the flood's worker processes, kB.
+    /// Resident memory of the flood's worker processes, kB: each counts the pages all share
+    /// (the binary, libraries, the parent's copy-on-write pages) again.
     #[serde(default)]
     pub workers_rss_kb: Option<u64>,
+    /// Proportional set size of the workers, kB (/proc/PID/smaps_rollup `Pss`): their
+    /// memory with each shared page split between its sharers, so the sum counts it once.
+    #[serde(default)]
+    pub workers_pss_kb: Option<u64>,
+    /// Kernel memory per established connection, bytes (slab growth / established).
+    #[serde(default)]
+    pub kernel_bytes_per_connection: Option<u64>,
+    /// The flood's own memory per established connection, bytes (workers' PSS / established).
+    #[serde(default)]
+    pub user_bytes_per_connection: Option<u64>,
     /// (kernel + workers) memory per established connection, bytes.
     #[serde(default)]
     pub bytes_per_connection: Option<u64>,

@@ -809,6 +809,11 @@ fn config(args: &FloodOptions, s: &mut Setup, found: Option<&TargetFound>) -> Co
     }
 }
 
+/// `kb` over `n` connections, in bytes.
+fn per_connection(kb: Option<u64>, n: u64) -> Option<u64> {
+    kb.filter(|_| n > 0).map(|k| k.saturating_mul(1024) / n)
+}
+
 /// The host at the stop, every connection still open.
 fn limit_state(out: &workers::RunOutcome) -> LimitState {
     LimitState {
@@ -819,6 +824,9 @@ fn limit_state(out: &workers::RunOutcome) -> LimitState {
         listen_overflows: out.listen_overflows_delta,
         kernel_memory_kb: out.slab_delta_kb,
         workers_rss_kb: out.workers_rss_kb,
+        workers_pss_kb: out.workers_pss_kb,
+        kernel_bytes_per_connection: per_connection(out.slab_delta_kb, out.established),
+        user_bytes_per_connection: per_connection(out.workers_pss_kb, out.established),
         bytes_per_connection: (out.established > 0)
             .then(|| {
                 out.slab_delta_kb.map(|k| {

@@ -101,6 +101,8 @@ pub struct RunOutcome {
     pub slab_delta_kb: Option<u64>,
     /// Resident memory of all workers at the stop, kB.
     pub workers_rss_kb: Option<u64>,
+    /// Proportional set size of all workers at the stop, kB (pages they share counted once).
+    pub workers_pss_kb: Option<u64>,
 }
 
 /// Bind and listen on 127.0.0.1:port.
@@ -445,6 +447,12 @@ fn collect(
             .filter_map(|p| host::rss_kb(p.as_raw()))
             .sum(),
     );
+    let pss: Vec<u64> = children
+        .0
+        .iter()
+        .filter_map(|p| host::pss_kb(p.as_raw()))
+        .collect();
+    out.workers_pss_kb = (pss.len() == children.0.len()).then(|| pss.iter().sum());
     out.listen_overflows_delta = match (lo0, host::listen_overflows()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,

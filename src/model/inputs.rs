@@ -785,6 +785,17 @@ pub(super) fn collect(snap: &Snapshot, sc: &Scenario) -> Vec<(Input, Option<Knob
     fs_inputs(snap, &mut out);
     process_inputs(snap, &mut out);
     runtime_inputs(snap, sc, &mut out);
+    // A value the snapshot records another source for (a profile's setting in the what-if)
+    // keeps it: it was not read from the place the table names.
+    for (i, knob) in &mut out {
+        if let Some(p) = snap.provenance.get(&i.key)
+            && !p.is_assumption()
+            && matches!(i.provenance, Provenance::Read { .. })
+        {
+            i.provenance = p.clone();
+            *knob = None;
+        }
+    }
     for a in &sc.app_limits {
         out.push((
             Input {
@@ -807,7 +818,7 @@ pub fn rule_of(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'stati
     match name {
         PROCESS_FDS => {
             let mut v = vec!["process.nofile", "process.open_fds", "runtime.kind"];
-            if unlimited && !mac {
+            if (unlimited || super::nofile::nofile_is_a_setting(snap)) && !mac {
                 v.push("fs.nr_open");
             }
             server_keys(snap, &mut v);

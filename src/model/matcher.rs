@@ -7,9 +7,11 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use super::names::CeilingName;
 use super::patterns::{At, PATTERNS, Pattern};
 use super::server_patterns::SERVER_PATTERNS;
 use super::strerror::LOCALIZED;
+use crate::snapshot::runtime::catalog::{self, Message};
 
 /// A line longer than this is matched on its first MAX_LINE bytes.
 pub const MAX_LINE: usize = 8192;
@@ -134,9 +136,44 @@ pub fn by_id(id: &str) -> Option<&'static Pattern> {
     all().find(|p| p.id == id)
 }
 
-/// Every pattern in matching order: the servers' own words first, then the table.
+/// Every pattern in matching order: the servers' own words first (the catalog entries'
+/// messages, then the products without an entry), then the table.
 pub fn all() -> impl Iterator<Item = &'static Pattern> {
-    SERVER_PATTERNS.iter().chain(PATTERNS.iter())
+    CATALOG
+        .iter()
+        .chain(SERVER_PATTERNS.iter())
+        .chain(PATTERNS.iter())
+}
+
+/// The catalog entries' messages as patterns, built once: a product added to the catalog
+/// brings its words to explain with it.
+static CATALOG: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
+    catalog::ALL
+        .iter()
+        .flat_map(|e| e.messages.iter().map(|m| of_message(e.name, m)))
+        .collect()
+});
+
+fn of_message(origin: &'static str, m: &'static Message) -> Pattern {
+    // Names the catalog's own test checks; one that does not parse is left out.
+    let candidates: Vec<CeilingName> = m
+        .candidates
+        .iter()
+        .filter_map(|c| CeilingName::parse(c))
+        .collect();
+    Pattern {
+        id: m.id,
+        origin,
+        ceiling: (!m.ceiling.is_empty()).then_some(m.ceiling),
+        // Built once per process (a LazyLock): a bounded, one-time allocation.
+        candidates: Box::leak(candidates.into_boxed_slice()),
+        any: m.any,
+        unless: m.unless,
+        mechanism: m.mechanism,
+        lift: m.lift,
+        not_lifted_by: m.not_lifted_by,
+        numbers: m.numbers,
+    }
 }
 
 /// The first occurrence of `needle` in `hay` at or after `from` that respects word boundaries
@@ -178,12 +215,67 @@ fn seq_matches(lower: &str, seq: &[&str]) -> bool {
 /// The first pattern (table order) that matches this normalised line, among those `keep`
 /// allows.
 pub fn match_line(lower: &str, keep: impl Fn(&Pattern) -> bool) -> Option<&'static Pattern> {
-    all().find(|p| {
-        keep(p)
-            && p.any.iter().any(|seq| seq_matches(lower, seq))
-            && !p.unless.iter().any(|u| lower.contains(u))
-    })
+    let index = &*INDEX;
+    // One pass over the line finds every fragment it contains (overlapping); only the
+    // alternatives whose fragments are all there are checked for order and word boundaries.
+    // (Without the automaton, which only a size limit could refuse, every fragment counts as
+    // present and the exact check decides alone.)
+    let mut present = vec![index.ac.is_none(); index.fragments];
+    if let Some(ac) = &index.ac {
+        for m in ac.find_overlapping_iter(lower) {
+            present[m.pattern().as_usize()] = true;
+        }
+    }
+    index
+        .patterns
+        .iter()
+        .find(|(p, alts)| {
+            keep(p)
+                && alts
+                    .iter()
+                    .zip(p.any)
+                    .any(|(ids, seq)| ids.iter().all(|&i| present[i]) && seq_matches(lower, seq))
+                && !p.unless.iter().any(|u| lower.contains(u))
+        })
+        .map(|(p, _)| *p)
 }
+
+/// Every pattern in matching order, each alternative as the ids of its fragments in one
+/// automaton over all fragments.
+struct Index {
+    ac: Option<AhoCorasick>,
+    fragments: usize,
+    patterns: Vec<(&'static Pattern, Vec<Vec<usize>>)>,
+}
+
+static INDEX: LazyLock<Index> = LazyLock::new(|| {
+    let mut ids: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut frags: Vec<&'static str> = Vec::new();
+    let patterns = all()
+        .map(|p| {
+            let alts = p
+                .any
+                .iter()
+                .map(|seq| {
+                    seq.iter()
+                        .map(|f| {
+                            *ids.entry(f).or_insert_with(|| {
+                                frags.push(f);
+                                frags.len() - 1
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            (p, alts)
+        })
+        .collect();
+    Index {
+        ac: AhoCorasick::new(&frags).ok(),
+        fragments: frags.len(),
+        patterns,
+    }
+});
 
 /// Patterns that name EADDRNOTAVAIL as port exhaustion; their context may say otherwise.
 const EADDRNOTAVAIL: &[&str] = &[

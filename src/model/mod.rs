@@ -147,8 +147,14 @@ impl Prediction {
 /// Predict the connection ceiling of `snap` for `scenario`.
 pub fn predict(snap: &Snapshot, scenario: &Scenario) -> Prediction {
     let (snap, dropped) = assumed::prepare(snap);
-    let mut p = ceilings::predict(&snap, scenario);
-    assumed::finish(&snap, scenario, &mut p, dropped, ceilings::predict);
-    p.next = lift::next(&snap, scenario, &p, ceilings::predict);
+    let mut p = raw(&snap, scenario);
+    assumed::finish(&snap, scenario, &mut p, dropped, raw);
+    p.next = lift::next(&snap, scenario, &p, raw);
     p
+}
+
+/// The ceilings of a snapshot before provenance and ranges, a limit still to be set held to
+/// fs.nr_open ([`nofile::within_nr_open`]).
+fn raw(snap: &Snapshot, scenario: &Scenario) -> Prediction {
+    ceilings::predict(&nofile::within_nr_open(snap), scenario)
 }

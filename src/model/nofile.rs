@@ -83,6 +83,39 @@ pub fn effective_nofile(snap: &Snapshot) -> (Rlim, String) {
     )
 }
 
+/// Whether the process's RLIMIT_NOFILE is a setting still to be applied (a profile's, in the
+/// what-if: provenance `derived`) rather than a limit a process has, which the kernel accepted.
+pub fn nofile_is_a_setting(snap: &Snapshot) -> bool {
+    matches!(
+        snap.provenance.get("process.nofile"),
+        Some(crate::snapshot::Provenance::Derived { .. })
+    )
+}
+
+/// A limit still to be set can be no higher than `fs.nr_open` on Linux: setrlimit refuses more
+/// (EPERM), and the kernel does not grow an fd table past it (fs/file.c `expand_files`). An
+/// unread fs.nr_open is the kernel's default here; the model's range for it (docs/model.md,
+/// "Provenance") then says what a higher one would give. A limit a process has was accepted
+/// by the kernel and is kept as it is.
+pub fn within_nr_open(snap: &Snapshot) -> std::borrow::Cow<'_, Snapshot> {
+    let nr = Rlim::Value(snap.fs.nr_open.unwrap_or(1 << 20));
+    let l = snap.process.nofile;
+    let over = |r: Rlim| matches!(r, Rlim::Value(_)) && r > nr;
+    if snap.platform.os == Os::Macos
+        || !nofile_is_a_setting(snap)
+        || !(over(l.soft) || over(l.hard))
+    {
+        return std::borrow::Cow::Borrowed(snap);
+    }
+    let mut s = snap.clone();
+    for r in [&mut s.process.nofile.soft, &mut s.process.nofile.hard] {
+        if over(*r) {
+            *r = nr;
+        }
+    }
+    std::borrow::Cow::Owned(s)
+}
+
 /// Fds a process needs for `conns` connections in this scenario.
 pub fn fds_needed(snap: &Snapshot, sc: &Scenario, conns: u64) -> u64 {
     conns

@@ -6,7 +6,8 @@
 //! no backtracking, linear in the input. The table is ordered from specific to generic; the
 //! first pattern that matches a line wins, so `Too many open files in system` is ENFILE, not
 //! EMFILE, and nginx's `accept4() failed (24: …)` is nginx's, not the bare errno's. The
-//! servers' own words (`super::server_patterns`) are tried before this table. A message
+//! servers' own words (their catalog entries' messages, then `super::server_patterns`) are
+//! tried before this table. A message
 //! names errno by its text (glibc, musl, macOS, some locales), its symbol (EMFILE) or its
 //! number in the usual spellings (`(24: `, `[Errno 24]`, `errno: -24`, `errno=24`).
 //! A pattern without a ceiling is not a local limit (`candidates` empty) or a weak match
@@ -14,52 +15,29 @@
 
 use crate::model::names::*;
 
-/// Where a number sits relative to a marker (both on the lower-cased line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum At {
-    /// The first integer right after the marker (spaces skipped).
-    After(&'static str),
-    /// The integer right before the marker (spaces skipped).
-    Before(&'static str),
-    /// The port of the `addr:port` or `port` token after the marker.
-    PortAfter(&'static str),
-}
+pub use crate::snapshot::runtime::entry::{At, Num, num};
 
-/// A number a message carries, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Num {
-    pub name: &'static str,
-    pub at: At,
-}
-
-pub(crate) const fn num(name: &'static str, at: At) -> Num {
-    Num { name, at }
-}
-
+/// One pattern: a catalog [`Message`](crate::snapshot::runtime::entry::Message) or a row of the
+/// tables below, typed for the model, with who prints it. The fields after `candidates` mean
+/// what `Message`'s do; `Message` keeps names as strings because the snapshot layer may not
+/// use the model's types (scripts/imports.py).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pattern {
     /// Stable pattern id (JSON `pattern`, docs/explain.md).
     pub id: &'static str,
-    /// Who prints it: kernel, errno, erlang, nginx, haproxy, redis, jvm, node, go, python.
+    /// Who prints it: kernel, errno, erlang, jvm, node, go, python, or the catalog name of the
+    /// server product (nginx, postgres, …).
     pub origin: &'static str,
     /// The ceiling it names (a [`CeilingName`] spelled as JSON spells it); None when the
     /// message is not a capacity limit.
     pub ceiling: Option<&'static str>,
     /// Other ceilings that give the same message (look at these too).
     pub candidates: &'static [CeilingName],
-    /// Alternatives; each a sequence of lower-case fragments that must occur in this order on
-    /// one line. A fragment that starts (ends) with a letter, digit or `_` must start (end)
-    /// at a word boundary.
     pub any: &'static [&'static [&'static str]],
-    /// Lower-case fragments that rule the line out.
     pub unless: &'static [&'static str],
-    /// The mechanism, in one sentence.
     pub mechanism: &'static str,
-    /// How to lift it.
     pub lift: &'static str,
-    /// The common wrong fix, when there is one.
     pub not_lifted_by: Option<&'static str>,
-    /// Numbers to take from the message.
     pub numbers: &'static [Num],
 }
 
@@ -142,184 +120,6 @@ pub static PATTERNS: &[Pattern] = &[
         mechanism: "the node's socket() or accept() hit its RLIMIT_NOFILE (EMFILE); the node may then fail to open files and load modules too",
         lift: "raise the soft RLIMIT_NOFILE before the node starts (erts sizes its fd table at boot): `ulimit -n N` in the start script or LimitNOFILE=, and restart the node",
         not_lifted_by: Some("+Q / ERL_MAX_PORTS: they size the port table, not the fd limit"),
-        numbers: &[],
-    },
-    // ---- nginx ------------------------------------------------------------------------
-    Pattern {
-        id: "nginx_worker_connections",
-        origin: "nginx",
-        ceiling: Some(NGINX_WORKER_CONNECTIONS.as_str()),
-        candidates: &[],
-        any: &[&["worker_connections are not enough"]],
-        unless: &[],
-        mechanism: "a worker already holds worker_connections connections (clients and upstreams together) and drops the new one",
-        lift: "raise worker_connections in events {} and worker_rlimit_nofile to at least twice it, together; or more worker_processes",
-        not_lifted_by: Some("ulimit -n alone: worker_connections is nginx's own cap"),
-        numbers: &[num(
-            "worker_connections",
-            At::Before("worker_connections are not enough"),
-        )],
-    },
-    Pattern {
-        id: "nginx_worker_connections_exceed_nofile",
-        origin: "nginx",
-        ceiling: Some(PROCESS_FDS.as_str()),
-        candidates: &[NGINX_WORKER_CONNECTIONS],
-        any: &[&["worker_connections exceed open file resource limit"]],
-        unless: &[],
-        mechanism: "worker_connections is larger than the workers' RLIMIT_NOFILE, so the fd limit, not worker_connections, stops the workers (accept4() then fails with 24: Too many open files)",
-        lift: "set worker_rlimit_nofile to at least twice worker_connections (or LimitNOFILE= for the nginx unit)",
-        not_lifted_by: None,
-        numbers: &[num("nofile", At::After("exceed open file resource limit:"))],
-    },
-    Pattern {
-        id: "nginx_enfile",
-        origin: "nginx",
-        ceiling: Some(SYSTEM_FILES.as_str()),
-        candidates: &[],
-        any: &[&["failed (23: "]],
-        unless: &[],
-        mechanism: "the host has no free file handle: fs.file-max is reached (ENFILE)",
-        lift: "`sysctl -w fs.file-max=N` (host-wide), and find what holds the handles",
-        not_lifted_by: Some("worker_rlimit_nofile / ulimit -n: they are per process"),
-        numbers: &[],
-    },
-    Pattern {
-        id: "nginx_emfile",
-        origin: "nginx",
-        ceiling: Some(PROCESS_FDS.as_str()),
-        candidates: &[],
-        any: &[&["failed (24: "]],
-        unless: &[],
-        mechanism: "an nginx worker hit its RLIMIT_NOFILE (EMFILE) on accept4() or socket(): each client and each upstream connection takes one fd",
-        lift: "set worker_rlimit_nofile (or LimitNOFILE= for the unit) to at least twice worker_connections and reload",
-        not_lifted_by: None,
-        numbers: &[],
-    },
-    Pattern {
-        id: "nginx_eaddrnotavail",
-        origin: "nginx",
-        ceiling: Some(EPHEMERAL_PORTS.as_str()),
-        candidates: &[],
-        any: &[&["failed (99: "]],
-        unless: &[],
-        mechanism: "connect() to an upstream found no free ephemeral port for that (source ip, upstream ip, upstream port) tuple",
-        lift: "keepalive connections to the upstream (upstream { keepalive N; } with proxy_http_version 1.1), widen net.ipv4.ip_local_port_range, or more upstream addresses",
-        not_lifted_by: None,
-        numbers: &[],
-    },
-    // ---- HAProxy ----------------------------------------------------------------------
-    Pattern {
-        id: "haproxy_maxconn",
-        origin: "haproxy",
-        ceiling: Some(HAPROXY_MAXCONN.as_str()),
-        candidates: &[],
-        any: &[
-            &["reached the configured maximum connection limit"],
-            &["maxconn", "reached"],
-        ],
-        unless: &[],
-        mechanism: "HAProxy refused a connection because its fd would be above maxsock, which global maxconn sets",
-        lift: "raise global maxconn (HAProxy raises its own fd limit to match when it can; otherwise raise LimitNOFILE= too)",
-        not_lifted_by: None,
-        numbers: &[],
-    },
-    Pattern {
-        id: "haproxy_process_fd_limit",
-        origin: "haproxy",
-        ceiling: Some(PROCESS_FDS.as_str()),
-        candidates: &[HAPROXY_MAXCONN],
-        any: &[&["reached process fd limit"]],
-        unless: &[],
-        mechanism: "HAProxy's accept() or socket() hit its RLIMIT_NOFILE (EMFILE) before maxconn",
-        lift: "raise `ulimit-n` in the global section or LimitNOFILE= for the unit, to at least maxsock, and restart",
-        not_lifted_by: None,
-        numbers: &[
-            num("maxsock", At::After("maxsock=")),
-            num("at", At::After("fd limit at ")),
-        ],
-    },
-    Pattern {
-        id: "haproxy_cannot_raise_fd_limit",
-        origin: "haproxy",
-        ceiling: Some(PROCESS_FDS.as_str()),
-        candidates: &[HAPROXY_MAXCONN],
-        any: &[
-            &["cannot raise fd limit to", "limit is"],
-            &["fd limit", "too low for maxconn"],
-            &["cannot raise fd limit to"],
-        ],
-        unless: &[],
-        mechanism: "HAProxy needs maxconn × 2 + extras fds (maxsock) and could not raise RLIMIT_NOFILE that far (the hard limit is lower and it lacks CAP_SYS_RESOURCE), so it refuses to start",
-        lift: "raise the hard limit where HAProxy is started (LimitNOFILE= for the unit, container --ulimit) to at least the number it asked for, or lower global maxconn",
-        not_lifted_by: None,
-        numbers: &[
-            num("fds_needed", At::After("fd limit to ")),
-            num("nofile", At::After("limit is ")),
-        ],
-    },
-    Pattern {
-        id: "haproxy_system_fd_limit",
-        origin: "haproxy",
-        ceiling: Some(SYSTEM_FILES.as_str()),
-        candidates: &[],
-        any: &[&["reached system fd limit"]],
-        unless: &[],
-        mechanism: "HAProxy's accept() or socket() found no free file handle on the host (ENFILE: fs.file-max)",
-        lift: "`sysctl -w fs.file-max=N` (host-wide)",
-        not_lifted_by: None,
-        numbers: &[num("maxsock", At::After("maxsock="))],
-    },
-    Pattern {
-        id: "haproxy_system_memory_limit",
-        origin: "haproxy",
-        ceiling: Some(MEMORY.as_str()),
-        candidates: &[],
-        any: &[&["reached system memory limit"]],
-        unless: &[],
-        mechanism: "HAProxy's accept() or socket() got ENOBUFS/ENOMEM: the kernel (or the memory cgroup) had no memory for another socket",
-        lift: "more memory or a higher cgroup memory.max; fewer buffers per connection (tune.bufsize)",
-        not_lifted_by: None,
-        numbers: &[num("maxsock", At::After("maxsock="))],
-    },
-    // ---- Redis ------------------------------------------------------------------------
-    Pattern {
-        id: "redis_maxclients_nofile",
-        origin: "redis",
-        ceiling: Some(PROCESS_FDS.as_str()),
-        candidates: &[REDIS_MAXCLIENTS],
-        any: &[
-            &["you requested maxclients of", "max file descriptors"],
-            &["maxclients has been reduced to"],
-            &["is not enough for the server to start"],
-            &["unable to set the max number of files limit"],
-            &["setting the max clients configuration to"],
-            &["not able to handle the specified number of clients"],
-        ],
-        unless: &[],
-        mechanism: "Redis needs maxclients + 32 fds and could not raise RLIMIT_NOFILE that far, so it lowered maxclients to fit the fd limit",
-        lift: "raise LimitNOFILE= (or `ulimit -n`) for redis-server to at least maxclients + 32 and restart",
-        not_lifted_by: Some("a larger maxclients alone: Redis cuts it back to the fd limit"),
-        numbers: &[
-            num("maxclients", At::After("maxclients of ")),
-            num("fds_needed", At::After("requiring at least ")),
-            num(
-                "max_open_files",
-                At::After("current maximum open files is "),
-            ),
-            num("maxclients_now", At::After("reduced to ")),
-        ],
-    },
-    Pattern {
-        id: "redis_max_clients_reached",
-        origin: "redis",
-        ceiling: Some(REDIS_MAXCLIENTS.as_str()),
-        candidates: &[PROCESS_FDS],
-        any: &[&["max number of clients reached"]],
-        unless: &[],
-        mechanism: "Redis already serves maxclients clients (maybe lowered at start to fit RLIMIT_NOFILE) and refuses the next",
-        lift: "raise maxclients, and RLIMIT_NOFILE to maxclients + 32 with it; or pool client connections",
-        not_lifted_by: None,
         numbers: &[],
     },
     // ---- JVM --------------------------------------------------------------------------

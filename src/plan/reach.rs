@@ -140,12 +140,19 @@ fn cap(snap_after: &Snapshot, before: &Snapshot, want: Limit) -> (Limit, Vec<Str
     let mut hard = want.hard;
     let mut soft = want.soft;
     if snap_after.platform.os != Os::Macos {
-        let nr = snap_after.fs.nr_open.unwrap_or(1 << 20);
-        if hard > Rlim::Value(nr) {
-            notes.push(format!(
-                "the hard limit {hard} is capped at fs.nr_open {nr} (the kernel refuses more: EPERM)"
-            ));
-            hard = Rlim::Value(nr);
+        match snap_after.fs.nr_open {
+            Some(nr) if hard > Rlim::Value(nr) => {
+                notes.push(format!(
+                    "the hard limit {hard} is capped at fs.nr_open {nr} (the kernel refuses more: EPERM)"
+                ));
+                hard = Rlim::Value(nr);
+            }
+            // Not read: the model holds it to the kernel's default and says what a higher
+            // fs.nr_open would give (a conditional rung).
+            None if hard > Rlim::Value(1 << 20) => notes.push(format!(
+                "fs.nr_open was not read: above it the kernel refuses the hard limit {hard} (EPERM); its default is 1048576, systemd ≥ 240 sets 1073741816; read it: `cat /proc/sys/fs/nr_open`"
+            )),
+            _ => {}
         }
         let locked = before.platform.container.is_some() && !before.process.caps.sys_resource;
         let now = before.process.nofile.hard;

@@ -6,7 +6,7 @@ use super::*;
 use crate::error::Result;
 use crate::model::{self, Prediction, Scenario};
 use crate::profile::Profile;
-use crate::snapshot::{Snapshot, Sourced};
+use crate::snapshot::{Provenance, Snapshot, Sourced};
 
 use super::reach::Reach;
 
@@ -32,11 +32,18 @@ pub fn snapshot_set(snap: &mut Snapshot, key: &str, value: &str) -> bool {
 pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
     let before = snap.clone();
     let mut reach = Vec::new();
+    // Each value the profile sets is the profile's, not read from the host: its inputs say so.
+    let set_by = |what: &str, on: &[&str]| {
+        Provenance::derived(format!("set by profile {}: {what}", plan.profile), on)
+    };
     for c in &plan.changes {
         if let Action::Sysctl { key, new, .. } = &c.action
             && snapshot_set(snap, key, new)
         {
             super::reach::sysctl(key, new, &mut reach);
+            let input = model_key(key);
+            snap.provenance
+                .insert(input.into(), set_by(&format!("{key} = {new}"), &[]));
         }
     }
     let targets = &plan.limit_targets;
@@ -45,12 +52,32 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
         .and_then(|p| super::reach::limit("nofile", p, targets, &before, snap, &mut reach));
     if let Some(l) = nofile {
         snap.process.nofile = l;
+        // Held to fs.nr_open by the model (a limit still to be set).
+        let on: &[&str] = if snap.platform.os == crate::snapshot::Os::Macos {
+            &[]
+        } else {
+            &["fs.nr_open"]
+        };
+        snap.provenance.insert(
+            "process.nofile".into(),
+            set_by(
+                &format!(
+                    "limits.nofile {}:{} where it reaches the process (with_profile.reach)",
+                    l.soft, l.hard
+                ),
+                on,
+            ),
+        );
     }
     if let Some(l) = plan
         .nproc
         .and_then(|p| super::reach::limit("nproc", p, targets, &before, snap, &mut reach))
     {
         snap.process.nproc = Some(l);
+        snap.provenance.insert(
+            "process.nproc".into(),
+            set_by(&format!("limits.nproc {}:{}", l.soft, l.hard), &[]),
+        );
     }
     let is_erlang = snap.runtime.kind.on_erlang() || snap.runtime.erlang.is_some();
     if let Some(e) = plan.erlang.as_ref().filter(|_| is_erlang) {
@@ -63,12 +90,18 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
                 value: q,
                 source: format!("{src} (+Q {q})"),
             });
+            snap.provenance
+                .insert("erlang.port_limit".into(), set_by(&format!("+Q {q}"), &[]));
         }
         if flags && let Some(p) = e.max_processes {
             er.process_limit = Some(Sourced {
                 value: p,
                 source: format!("{src} (+P {p})"),
             });
+            snap.provenance.insert(
+                "erlang.process_limit".into(),
+                set_by(&format!("+P {p}"), &[]),
+            );
         }
         // A new limit reaches the node's fd table only when it restarts under it (not with
         // prlimit on the running PID).
@@ -80,6 +113,15 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
         }
     }
     reach
+}
+
+/// The model's input key of a sysctl (a Mac's port range is one input, first and last).
+fn model_key(key: &str) -> &str {
+    if key.starts_with("net.inet.ip.portrange.") {
+        "net.inet.ip.portrange"
+    } else {
+        key
+    }
 }
 
 /// What the host would hold with a profile applied: the snapshot after, and the plan.

@@ -1,7 +1,7 @@
 //! Output of `porttune explain`: text for people, JSON (`"schema": 1`) for scripts.
 //! Formats only; everything is computed by `crate::explain`.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::explain::{Confidence, Entry, HostView, confidence};
 use crate::model::fmt::thousands;
@@ -23,81 +23,179 @@ pub struct Context {
     pub host_note: Option<String>,
 }
 
-fn host_json(h: &HostView) -> Value {
-    json!({
-        "ceiling": h.ceiling,
-        "value": h.value,
-        "exact": h.exact,
-        "why": h.why,
-        "lift": h.lift,
-        "next": h.next.as_ref().map(|(n, v)| json!({"name": n, "value": v})),
-        "binding": h.binding,
-        "checks": h.checks,
-    })
+/// The `explain --format json` document.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ExplainJson<'a> {
+    /// The document's version (docs/json.md).
+    pub schema: u32,
+    pub input: InputJson<'a>,
+    /// The host the current values are for; `null` with `--no-host`.
+    pub host: Option<&'a str>,
+    /// Why the host was not read, when it was not.
+    pub host_note: Option<&'a str>,
+    /// Something in the input was recognised.
+    pub recognised: bool,
+    /// The answer for the whole input (`null`: nothing recognised).
+    pub verdict: Option<VerdictJson>,
+    /// A recognised limit is still the bottleneck on the host examined (exit 1).
+    pub binding: bool,
+    /// One entry per pattern, in order of first appearance.
+    pub matches: Vec<MatchJson<'a>>,
+}
+
+/// What was read.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct InputJson<'a> {
+    /// "argument", "stdin", or the file name.
+    pub source: &'a str,
+    pub bytes: usize,
+    pub lines: usize,
+    /// Set when only part of the input was read, saying which.
+    pub truncated: Option<&'a str>,
+}
+
+/// The match that answers for the whole input.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct VerdictJson {
+    pub confidence: Confidence,
+    /// The ceiling it names (`null` for a weak match or not a limit).
+    pub ceiling: Option<&'static str>,
+    /// Ceilings that give the same message.
+    pub candidates: &'static [crate::model::CeilingName],
+    pub pattern: &'static str,
+    pub line: usize,
+}
+
+/// One recognised message.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MatchJson<'a> {
+    /// The pattern's stable id (docs/explain.md).
+    pub pattern: &'static str,
+    /// Who prints the message: kernel, errno, erlang, nginx, …
+    pub origin: &'static str,
+    pub confidence: Confidence,
+    pub ceiling: Option<&'static str>,
+    pub candidates: &'static [crate::model::CeilingName],
+    /// The first line it matched, as written.
+    pub text: &'a str,
+    pub line: usize,
+    /// Lines it matched.
+    pub count: u64,
+    /// The mechanism, in one sentence.
+    pub explanation: &'static str,
+    /// Numbers taken from the message (`fd`, `max`, …).
+    pub numbers: std::collections::BTreeMap<&'a str, u64>,
+    /// What the numbers imply (e.g. the soft limit the process had).
+    pub implied: &'a [String],
+    pub lift: &'static str,
+    /// The common wrong fix, when there is one.
+    pub not_lifted_by: Option<&'static str>,
+    /// The ceiling on the host examined.
+    pub current: Option<HostJson<'a>>,
+    /// The candidate ceilings on the host.
+    pub candidates_current: Vec<HostJson<'a>>,
+    /// The ceiling is still the bottleneck there.
+    pub binding: bool,
+}
+
+/// A ceiling on the host examined.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct HostJson<'a> {
+    pub ceiling: crate::model::CeilingName,
+    /// Connections it allows now (`null`: no value for it here).
+    pub value: Option<u64>,
+    pub exact: bool,
+    pub why: &'a str,
+    pub lift: Option<&'a str>,
+    /// The next limit once this one is lifted.
+    pub next: Option<NextJson>,
+    /// It is the bottleneck (or tied with it).
+    pub binding: bool,
+    /// `check`'s findings about this ceiling.
+    pub checks: &'a [crate::model::checks::Check],
+}
+
+/// The next limit and the connections it allows.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct NextJson {
+    pub name: crate::model::CeilingName,
+    pub value: u64,
+}
+
+impl<'a> From<&'a HostView> for HostJson<'a> {
+    fn from(h: &'a HostView) -> Self {
+        HostJson {
+            ceiling: h.ceiling,
+            value: h.value,
+            exact: h.exact,
+            why: &h.why,
+            lift: h.lift.as_deref(),
+            next: h.next.map(|(name, value)| NextJson { name, value }),
+            binding: h.binding,
+            checks: &h.checks,
+        }
+    }
+}
+
+impl<'a> From<&'a Entry> for MatchJson<'a> {
+    fn from(e: &'a Entry) -> Self {
+        let p = e.m.pattern;
+        MatchJson {
+            pattern: p.id,
+            origin: p.origin,
+            confidence: confidence(p),
+            ceiling: p.ceiling,
+            candidates: p.candidates,
+            text: &e.m.text,
+            line: e.m.line,
+            count: e.m.count,
+            explanation: p.mechanism,
+            numbers: e.m.numbers.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+            implied: &e.implied,
+            lift: p.lift,
+            not_lifted_by: p.not_lifted_by,
+            current: e.host.as_ref().map(Into::into),
+            candidates_current: e.candidates.iter().map(Into::into).collect(),
+            binding: e.binding(),
+        }
+    }
+}
+
+impl<'a> ExplainJson<'a> {
+    pub fn new(cx: &'a Context, entries: &'a [Entry]) -> Self {
+        ExplainJson {
+            schema: 1,
+            input: InputJson {
+                source: &cx.input,
+                bytes: cx.bytes,
+                lines: cx.lines,
+                truncated: cx.truncated.as_deref(),
+            },
+            host: cx.host.as_deref(),
+            host_note: cx.host_note.as_deref(),
+            recognised: !entries.is_empty(),
+            verdict: verdict_json(entries),
+            binding: entries.iter().any(Entry::binding),
+            matches: entries.iter().map(Into::into).collect(),
+        }
+    }
 }
 
 pub fn json(cx: &Context, entries: &[Entry]) -> String {
-    let matches: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            let p = e.m.pattern;
-            let numbers: serde_json::Map<String, Value> =
-                e.m.numbers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!(v)))
-                    .collect();
-            json!({
-                "pattern": p.id,
-                "origin": p.origin,
-                "confidence": confidence(p),
-                "ceiling": p.ceiling,
-                "candidates": p.candidates,
-                "text": e.m.text,
-                "line": e.m.line,
-                "count": e.m.count,
-                "explanation": p.mechanism,
-                "numbers": numbers,
-                "implied": e.implied,
-                "lift": p.lift,
-                "not_lifted_by": p.not_lifted_by,
-                "current": e.host.as_ref().map(host_json),
-                "candidates_current": e.candidates.iter().map(host_json).collect::<Vec<_>>(),
-                "binding": e.binding(),
-            })
-        })
-        .collect();
-    let v = json!({
-        "schema": 1,
-        "input": {
-            "source": cx.input,
-            "bytes": cx.bytes,
-            "lines": cx.lines,
-            "truncated": cx.truncated,
-        },
-        "host": cx.host,
-        "host_note": cx.host_note,
-        "recognised": !entries.is_empty(),
-        "verdict": verdict_json(entries),
-        "binding": entries.iter().any(Entry::binding),
-        "matches": matches,
-    });
-    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    super::document(&ExplainJson::new(cx, entries))
 }
 
 /// The answer for the whole input: the first match that names a limit, else the first weak
 /// one, else the first "not a limit" (as `explain::verdict`).
-fn verdict_json(entries: &[Entry]) -> Value {
+fn verdict_json(entries: &[Entry]) -> Option<VerdictJson> {
     let ms: Vec<crate::explain::Match> = entries.iter().map(|e| e.m.clone()).collect();
-    match crate::explain::verdict(&ms) {
-        Some(m) => json!({
-            "confidence": confidence(m.pattern),
-            "ceiling": m.pattern.ceiling,
-            "candidates": m.pattern.candidates,
-            "pattern": m.pattern.id,
-            "line": m.line,
-        }),
-        None => Value::Null,
-    }
+    crate::explain::verdict(&ms).map(|m| VerdictJson {
+        confidence: confidence(m.pattern),
+        ceiling: m.pattern.ceiling,
+        candidates: m.pattern.candidates,
+        pattern: m.pattern.id,
+        line: m.line,
+    })
 }
 
 /// Control characters of the user's text shown escaped (`\x1b`), so a pasted log cannot
@@ -183,14 +281,9 @@ pub fn text(cx: &Context, entries: &[Entry], w: usize) -> String {
         } else {
             String::new()
         };
-        let head = format!(
-            "{}. {}  ({}, line {}{times})",
-            i + 1,
-            heading(e),
-            p.origin,
-            e.m.line
-        );
-        out.push_str(&wrap(&head, w, "", l1));
+        let head = format!("{}  ({}, line {}{times})", heading(e), p.origin, e.m.line);
+        let num = colored::Colorize::bold(format!("{}.", i + 1).as_str()).to_string();
+        out.push_str(&wrap(&head, w, &format!("{num} "), l1));
         out.push_str(&wrap(&format!("\"{}\"", escaped(&e.m.text)), w, l1, l1));
         let why = if confidence(p) == Confidence::NotALimit {
             "not a local limit: "

@@ -6,7 +6,9 @@
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 
 /// The documents, by the command that prints them (`apply` prints the `plan` document).
-pub const DOCUMENTS: &[&str] = &["check", "flood", "plan", "rollback", "status", "doctor"];
+pub const DOCUMENTS: &[&str] = &[
+    "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+];
 
 /// Which command prints a document, in words (the schema's description).
 fn printed_by(doc: &str) -> &'static str {
@@ -17,6 +19,7 @@ fn printed_by(doc: &str) -> &'static str {
         "rollback" => "porttune rollback --format json",
         "status" => "porttune status --format json",
         "doctor" => "porttune doctor --format json",
+        "explain" => "porttune explain --format json",
         _ => "",
     }
 }
@@ -50,6 +53,7 @@ pub fn schema(doc: &str) -> Option<serde_json::Value> {
         "rollback" => generate::<super::journal::RollbackJson<'static>>(doc),
         "status" => generate::<super::journal::StatusJson<'static>>(doc),
         "doctor" => generate::<super::doctor::DoctorJson<'static>>(doc),
+        "explain" => generate::<super::explain::ExplainJson<'static>>(doc),
         _ => return None,
     })
 }

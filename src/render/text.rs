@@ -231,6 +231,18 @@ fn who(s: &crate::snapshot::Snapshot) -> String {
     }
 }
 
+/// The headline's number: a headline resting on assumed values leads with its range, not the
+/// assumed point.
+fn headline_number(p: &Prediction) -> String {
+    let conditional = p
+        .bottleneck_ceiling()
+        .is_some_and(|c| c.conditional.is_some());
+    match (&p.range, conditional) {
+        (Some(r), true) => format!("between {}", span(r.low, r.high)),
+        _ => thousands(p.ceiling),
+    }
+}
+
 /// The text report, wrapped to `o.width` columns.
 pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     let p = r.prediction;
@@ -240,11 +252,7 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     let bn = p.bottleneck_ceiling();
     let why = bn.map(|c| c.why.as_str()).unwrap_or("");
     let head_conditional = bn.is_some_and(|c| c.conditional.is_some());
-    // A headline resting on assumed values leads with its range, not the assumed point.
-    let number = match (&p.range, head_conditional) {
-        (Some(r), true) => format!("between {}", span(r.low, r.high)),
-        _ => thousands(p.ceiling),
-    };
+    let number = headline_number(p);
     let head = format!(
         "{} {} concurrent connections ({}), limited by {}",
         "Ceiling:".bold(),
@@ -292,8 +300,8 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
         let t = format!(
             "{} {} → {} with profile {} (bottleneck {} → {}); the checks below and --require judge the process with the profile applied, counting only the settings that reach it",
             "What-if:".bold(),
-            thousands(p.ceiling),
-            thousands(wp.after.ceiling).bold(),
+            number,
+            headline_number(wp.after).bold(),
             wp.name,
             p.bottleneck_str(),
             wp.after.bottleneck_str()

@@ -208,6 +208,9 @@ mod other {
     pub fn rss_kb(_pid: i32) -> Option<u64> {
         None
     }
+    pub fn pss_kb(_pid: i32) -> Option<u64> {
+        None
+    }
     pub fn listen_overflows() -> Option<u64> {
         None
     }
@@ -328,6 +331,11 @@ mod live {
     /// Resident memory of a process, kB (/proc/PID/status `VmRSS`).
     pub fn rss_kb(pid: i32) -> Option<u64> {
         text(&format!("/proc/{pid}/status")).and_then(|t| parse_kb(&t, "VmRSS"))
+    }
+
+    /// Proportional set size of a process, kB (/proc/PID/smaps_rollup `Pss`, Linux ≥ 4.14).
+    pub fn pss_kb(pid: i32) -> Option<u64> {
+        text(&format!("/proc/{pid}/smaps_rollup")).and_then(|t| parse_kb(&t, "Pss"))
     }
 
     pub fn listen_overflows() -> Option<u64> {

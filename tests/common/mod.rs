@@ -37,6 +37,19 @@ pub fn need_root(test: &str) -> bool {
     );
 }
 
+/// A fixture sysctl tree under `dir/sys` holding `entries` (`"net/core/somaxconn"`, value):
+/// plan, apply, rollback and status read and write it through PORTTUNE_SYSCTL_ROOT, so
+/// nothing on the host is written.
+pub fn sysctl_tree(dir: &std::path::Path, entries: &[(&str, &str)]) -> std::path::PathBuf {
+    let root = dir.join("sys");
+    for (k, v) in entries {
+        let p = root.join(k);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, format!("{v}\n")).unwrap();
+    }
+    root
+}
+
 /// Shell-quote one word.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))

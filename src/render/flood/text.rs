@@ -120,6 +120,15 @@ fn state(o: &mut String, r: &FloodReport) {
                 thousands(b)
             );
         }
+        if let (Some(k), Some(u)) = (s.kernel_bytes_per_connection, s.user_bytes_per_connection) {
+            let _ = writeln!(
+                o,
+                "per connection: kernel ≈ {} B, the flood's own ≈ {} B (workers' PSS {} kB: shared pages counted once)",
+                thousands(k),
+                thousands(u),
+                opt(s.workers_pss_kb)
+            );
+        }
     }
     if let Some(s) = &r.survival {
         let _ = writeln!(

@@ -657,13 +657,26 @@ mod tests {
                 e.product
             );
             for m in e.messages {
+                // Every ceiling a message names is a ceiling of the model (its own, or a
+                // host's or a process's: fds, ports, memory), and it has words to match.
+                use crate::model::names::CeilingName;
+                for c in std::iter::once(&m.ceiling).chain(m.candidates) {
+                    assert!(
+                        c.is_empty() || CeilingName::parse(c).is_some(),
+                        "{}: {}: {c}",
+                        e.product,
+                        m.id
+                    );
+                }
+                assert!(!m.id.is_empty() && !m.any.is_empty(), "{}", e.product);
                 assert!(
-                    e.ceilings.contains(&m.ceiling)
-                        || m.ceiling == "process_fds"
-                        || m.ceiling.starts_with("erlang_"),
-                    "{}: {}",
+                    m.any
+                        .iter()
+                        .flat_map(|seq| seq.iter())
+                        .all(|f| { !f.is_empty() && *f == f.to_lowercase() }),
+                    "{}: {}: fragments are lower-case",
                     e.product,
-                    m.text
+                    m.id
                 );
             }
             let generic = entry(e.kind).is_some();

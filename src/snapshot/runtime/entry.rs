@@ -130,12 +130,68 @@ pub struct CapSetting {
     pub raises: bool,
 }
 
-/// A message the server logs or answers at a limit, and the ceiling it points at (a name of
-/// `model::names`); `explain` matches on it.
+/// Where a number sits in a message relative to a marker (both lower-cased).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// The first integer right after the marker (spaces skipped).
+    After(&'static str),
+    /// The integer right before the marker (spaces skipped).
+    Before(&'static str),
+    /// The port of the `addr:port` or `port` token after the marker.
+    PortAfter(&'static str),
+}
+
+/// A number a message carries, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Num {
+    pub name: &'static str,
+    pub at: At,
+}
+
+pub const fn num(name: &'static str, at: At) -> Num {
+    Num { name, at }
+}
+
+/// A message the product logs or answers at a limit, as `explain` reads it: the words it
+/// matches, the ceiling it points at, and what explain says about it. `explain` takes every
+/// entry's messages before its generic table (`model::patterns`), so adding a product adds
+/// its words; docs/explain.md lists them.
 #[derive(Debug, Clone, Copy)]
 pub struct Message {
-    pub text: &'static str,
+    /// Stable id (JSON `pattern`).
+    pub id: &'static str,
+    /// The ceiling it names (a name of `model::names`); "" when it names none.
     pub ceiling: &'static str,
+    /// Other ceilings that give the same message (names of `model::names`).
+    pub candidates: &'static [&'static str],
+    /// Alternatives; each a sequence of lower-case fragments that must occur in this order on
+    /// one line (a fragment starting or ending with a letter, digit or `_` at a word boundary).
+    pub any: &'static [&'static [&'static str]],
+    /// Lower-case fragments that rule the line out.
+    pub unless: &'static [&'static str],
+    /// The mechanism, in one sentence.
+    pub mechanism: &'static str,
+    /// How to lift it.
+    pub lift: &'static str,
+    /// The common wrong fix, when there is one.
+    pub not_lifted_by: Option<&'static str>,
+    /// Numbers to take from the message.
+    pub numbers: &'static [Num],
+}
+
+impl Message {
+    /// The defaults a message fills in: no candidates, nothing ruled out, no numbers.
+    pub const BASE: Message = Message {
+        id: "",
+        ceiling: "",
+        candidates: &[],
+        any: &[],
+        unless: &[],
+        mechanism: "",
+        lift: "",
+        not_lifted_by: None,
+        numbers: &[],
+    };
 }
 
 /// What a product is to the model.

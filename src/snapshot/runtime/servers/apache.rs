@@ -53,16 +53,22 @@ pub const ENTRY: Entry = Entry {
         s("ThreadLimit", "64"),
         s("AsyncRequestWorkerFactor", "2"),
     ],
-    messages: &[
-        Message {
-            text: "server reached MaxRequestWorkers setting",
-            ceiling: "apache_max_request_workers",
-        },
-        Message {
-            text: "AH00484",
-            ceiling: "apache_max_request_workers",
-        },
-    ],
+    messages: &[Message {
+        id: "apache_max_request_workers",
+        ceiling: "apache_max_request_workers",
+        candidates: &["tasks"],
+        any: &[
+            &["server reached maxrequestworkers setting"],
+            &["server reached maxclients setting"],
+            &["ah00484"],
+            &["ah00161"],
+            &["ah00286"],
+        ],
+        mechanism: "every Apache worker (process or thread, MaxRequestWorkers = ServerLimit × ThreadsPerChild) is busy, so new connections wait in the listen queue (AH00161 prefork, AH00286 worker, AH00484 event)",
+        lift: "raise MaxRequestWorkers (with ServerLimit) in the MPM configuration and restart; with prefork each worker is a process (memory, RLIMIT_NPROC)",
+        not_lifted_by: Some("RLIMIT_NOFILE: the workers, not fds, ran out"),
+        ..Message::BASE
+    }],
     ceilings: &["apache_max_request_workers"],
     ..Entry::BASE
 };

@@ -39,12 +39,22 @@ pub const ENTRY: Entry = Entry {
     ],
     messages: &[
         Message {
-            text: "sockets disabled, connection limit reached",
+            id: "lighttpd_connection_limit",
             ceiling: "lighttpd_max_connections",
+            candidates: &["process_fds"],
+            any: &[&["sockets disabled, connection limit reached"]],
+            mechanism: "lighttpd reached server.max-connections (by default a third of server.max-fds) or ran short of fds, and stopped accepting until connections close",
+            lift: "raise server.max-fds (lighttpd raises its own RLIMIT_NOFILE to it when started as root) and server.max-connections; restart",
+            ..Message::BASE
         },
         Message {
-            text: "sockets disabled, out-of-fds",
+            id: "lighttpd_out_of_fds",
             ceiling: "process_fds",
+            candidates: &["lighttpd_max_connections"],
+            any: &[&["sockets disabled, out-of-fds"]],
+            mechanism: "lighttpd has as many fds open as its fd limit (server.max-fds, or the limit it was started with) allows and stopped accepting until some close",
+            lift: "raise server.max-fds (lighttpd raises its own RLIMIT_NOFILE to it when started as root; otherwise LimitNOFILE= for the unit) and restart",
+            ..Message::BASE
         },
     ],
     ceilings: &["lighttpd_max_connections"],

@@ -33,12 +33,25 @@ pub const ENTRY: Entry = Entry {
     ],
     messages: &[
         Message {
-            text: "ERROR Too many open connections",
+            id: "memcached_maxconns",
             ceiling: "memcached_maxconns",
+            candidates: &["process_fds"],
+            any: &[
+                &["error too many open connections"],
+                &["too many open connections"],
+            ],
+            mechanism: "memcached already serves its maxconns clients (-c, default 1024) and closes the next with ERROR Too many open connections",
+            lift: "start memcached with a larger -c (and RLIMIT_NOFILE above it), or pool client connections",
+            ..Message::BASE
         },
         Message {
-            text: "failed to set rlimit for open files",
+            id: "memcached_rlimit",
             ceiling: "memcached_maxconns",
+            candidates: &["process_fds"],
+            any: &[&["failed to set rlimit for open files"]],
+            mechanism: "memcached sets its RLIMIT_NOFILE to maxconns (-c) at start and could not (the hard limit is lower and it is not root), so it exits",
+            lift: "start memcached with a -c within the hard limit, or raise the hard limit (LimitNOFILE= for the unit) to at least -c",
+            ..Message::BASE
         },
     ],
     ceilings: &["memcached_maxconns"],

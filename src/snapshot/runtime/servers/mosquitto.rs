@@ -29,12 +29,27 @@ pub const ENTRY: Entry = Entry {
     }],
     messages: &[
         Message {
-            text: "denied: max_connections exceeded",
-            ceiling: "mosquitto_max_connections",
+            id: "mosquitto_socket_count",
+            ceiling: "process_fds",
+            any: &[
+                &["system socket count has been exceeded"],
+                &["client connection from", "denied access by tcpd"],
+            ],
+            mechanism: "mosquitto's accept() failed because the broker has as many fds as its RLIMIT_NOFILE allows (1.4 reported it as a tcpd denial)",
+            lift: "raise LimitNOFILE= for mosquitto.service (or `limit nofile` in its init script) and restart; max_connections only lowers the cap",
+            not_lifted_by: Some(
+                "max_connections -1: it removes mosquitto's own cap, not the fd limit",
+            ),
+            ..Message::BASE
         },
         Message {
-            text: "denied access by tcpd",
-            ceiling: "process_fds",
+            id: "mosquitto_max_connections",
+            ceiling: "mosquitto_max_connections",
+            any: &[&["denied: max_connections exceeded"]],
+            mechanism: "the listener already holds max_connections clients (mosquitto.conf, per listener; default -1, unlimited), so mosquitto accepts and closes the next",
+            lift: "raise max_connections for that listener (or -1) and restart or reload mosquitto; keep LimitNOFILE= above it",
+            not_lifted_by: Some("RLIMIT_NOFILE: mosquitto counts its listener's clients itself"),
+            ..Message::BASE
         },
     ],
     ceilings: &["mosquitto_max_connections"],

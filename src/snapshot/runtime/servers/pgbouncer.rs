@@ -29,12 +29,26 @@ pub const ENTRY: Entry = Entry {
     }],
     messages: &[
         Message {
-            text: "no more connections allowed (max_client_conn)",
+            id: "pgbouncer_max_client_conn",
             ceiling: "pgbouncer_max_client_conn",
+            candidates: &["process_fds"],
+            any: &[&["no more connections allowed (max_client_conn)"]],
+            mechanism: "pgbouncer already has max_client_conn client connections and refuses the next (its own cap, separate from the server-side pool sizes)",
+            lift: "raise max_client_conn in pgbouncer.ini (and RLIMIT_NOFILE to max_client_conn + pool sizes) and reload",
+            not_lifted_by: Some(
+                "PostgreSQL's max_connections: pgbouncer refused before reaching it",
+            ),
+            ..Message::BASE
         },
         Message {
-            text: "accept() failed: Too many open files",
+            id: "pgbouncer_accept_emfile",
             ceiling: "process_fds",
+            candidates: &["pgbouncer_max_client_conn"],
+            any: &[&["accept() failed: too many open files"]],
+            mechanism: "PgBouncer does not raise its fd limit: its accept() hit RLIMIT_NOFILE before max_client_conn (it logs the limit and its expected fd use at start)",
+            lift: "raise LimitNOFILE= for pgbouncer (to max_client_conn + the pools' server connections and some) and restart",
+            not_lifted_by: Some("max_client_conn: the fd limit binds first"),
+            ..Message::BASE
         },
     ],
     ceilings: &["pgbouncer_max_client_conn"],

@@ -71,12 +71,26 @@ pub const ENTRY: Entry = Entry {
     ],
     messages: &[
         Message {
-            text: "file descriptor limit alarm set",
+            id: "rabbitmq_fd_alarm",
             ceiling: "rabbitmq_socket_limit",
+            candidates: &["process_fds"],
+            any: &[
+                &["file descriptor limit alarm set"],
+                &["new connections will not be accepted until this alarm clears"],
+            ],
+            mechanism: "RabbitMQ's file-handle cache has no socket handle left (about 0.9 × the node's max_fds less 97, sized at boot from RLIMIT_NOFILE), so the node raises the file descriptor alarm and stops accepting connections until handles are released",
+            lift: "raise LimitNOFILE= for rabbitmq-server.service (65,536 or more) and restart the node; erts sizes its fd table at boot",
+            not_lifted_by: Some("ERL_MAX_PORTS / +Q: they size the port table, not the fd limit"),
+            ..Message::BASE
         },
         Message {
-            text: "New connections will not be accepted until this alarm clears",
-            ceiling: "rabbitmq_socket_limit",
+            id: "rabbitmq_file_handles",
+            ceiling: "process_fds",
+            any: &[&["please increase max open file handles limit"]],
+            mechanism: "at boot RabbitMQ found fewer file handles (from the node's RLIMIT_NOFILE) than it needs to recover its queues",
+            lift: "raise LimitNOFILE= for rabbitmq-server.service (65,536 or more) and restart the node; erts sizes its fd table at boot",
+            not_lifted_by: Some("ERL_MAX_PORTS / +Q: they size the port table, not the fd limit"),
+            ..Message::BASE
         },
     ],
     ceilings: &["rabbitmq_socket_limit", "rabbitmq_connection_max"],
