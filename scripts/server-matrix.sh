@@ -118,10 +118,13 @@ redis_conf() { # dir maxclients
   echo "$d/r.conf"
 }
 
-# A database client: log in (PostgreSQL v3 startup with trust authentication, or MySQL 4.1
-# with an empty password) as an ordinary user until refused 5 times in a row; prints the count,
-# then holds the connections until its standard input closes.
-cat > "$W/dbhold.py" <<'EOF'
+# A client that opens sessions until refused 5 times in a row (or N are open), prints the
+# count, then holds them until its standard input closes: a database login as an ordinary user
+# (`pg`: PostgreSQL v3 startup with trust authentication; `my`: MySQL 4.1 with an empty
+# password), or a greeting for servers that drop idle TCP or refuse only after one (`mqtt`
+# CONNECT, `memcached` version, `http` an unfinished request, `pgstart` the startup packet a
+# pooler reads). What a server held is counted from its own fd table, not from here.
+cat > "$W/hold.py" <<'EOF'
 import socket, struct, sys
 kind, port, user, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 def recv(s, k):
@@ -131,10 +134,12 @@ def recv(s, k):
         if not d: raise OSError("closed")
         b += d
     return b
+def startup(s):
+    body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0" + (b"db" if kind == "pgstart" else b"postgres") + b"\0\0"
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
 def pg():
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0postgres\0\0"
-    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    startup(s)
     while True:
         t = recv(s, 1); ln = struct.unpack("!I", recv(s, 4))[0]
         if ln > 1 << 20: raise OSError("refused")
@@ -152,32 +157,7 @@ def my():
     _, r = pkt()
     if r[0] != 0: raise OSError(r[3:].decode(errors="replace"))
     return s
-held, fails = [], 0
-while len(held) < n and fails < 5:
-    try:
-        held.append(pg() if kind == "pg" else my()); fails = 0
-    except OSError:
-        fails += 1
-print(len(held))
-sys.stdout.flush()
-sys.stdin.read()
-EOF
-# A protocol client for servers that drop idle TCP or answer a refusal only to a greeting:
-# opens up to N sessions (MQTT CONNECT, memcached `version`, an unfinished HTTP request, the
-# PostgreSQL startup PgBouncer reads), giving up after 5 failures in a row; prints how many it
-# opened, then holds them until its standard input closes. What the server held is counted
-# from its own fd table, not from here.
-cat > "$W/protohold.py" <<'EOF'
-import socket, struct, sys
-kind, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-def recv(s, k):
-    b = b""
-    while len(b) < k:
-        d = s.recv(k - len(b))
-        if not d: raise OSError("closed")
-        b += d
-    return b
-def one(i):
+def greet(i):
     s = socket.create_connection(("127.0.0.1", port), timeout=1)
     if kind == "mqtt":
         cid = b"c%d" % i
@@ -189,14 +169,13 @@ def one(i):
         if not s.recv(128).startswith(b"VERSION "): raise OSError("refused")
     elif kind == "http":
         s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
-    elif kind == "pg":
-        body = struct.pack("!I", 196608) + b"user\0app\0database\0db\0\0"
-        s.sendall(struct.pack("!I", len(body) + 4) + body)
+    elif kind == "pgstart":
+        startup(s)
     return s
 held, fails = [], 0
-while len(held) + fails < n and fails < 5:
+while len(held) < n and fails < 5:
     try:
-        held.append(one(len(held))); fails = 0
+        held.append(pg() if kind == "pg" else my() if kind == "my" else greet(len(held))); fails = 0
     except OSError:
         fails += 1
 print(len(held))
@@ -256,7 +235,7 @@ run_case() {
       "$PT" check --pid "$pid" --format json $CARGS > "$OUT.check"
       n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
       before=$(ls -l /proc/$pid/fd | grep -c "socket:")
-      exec 3> >(python3 "$W/dbhold.py" "$DB" 8080 app $((n + 40)) > "$OUT.logins")
+      exec 3> >(python3 "$W/hold.py" "$DB" 8080 app $((n + 40)) > "$OUT.logins")
       for i in $(seq 900); do [ -s "$OUT.logins" ] && break; sleep 0.1; done
       sleep 0.5
       if [ "$DB" = pg ]; then
@@ -275,7 +254,7 @@ run_case() {
       n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
       socks() { ls -l /proc/$pid/fd 2>/dev/null | grep -c "socket:"; }
       before=$(socks)
-      exec 3> >(python3 "$W/protohold.py" "$PROTO" 8080 $((n + 30)) > "$OUT.sessions")
+      exec 3> >(python3 "$W/hold.py" "$PROTO" 8080 app $((n + 30)) > "$OUT.sessions")
       for i in $(seq 900); do [ -s "$OUT.sessions" ] && break; sleep 0.1; done
       sleep 1
       held=$(( $(socks) - before ))
@@ -424,9 +403,9 @@ pgb_ini() { # dir extra-lines
   printf '[databases]\ndb = host=127.0.0.1 port=5999 dbname=db user=app\n[pgbouncer]\nlogfile = %s/pgb.log\nlisten_addr = 127.0.0.1\nlisten_port = 8080\nunix_socket_dir =\nauth_type = any\n%b' "$1" "$2" > "$1/pgb.ini"
   echo "$1/pgb.ini"
 }
-PROTO=pg case_ pgbouncer-max-client-conn pgbouncer_max_client_conn "" pgbouncer \
+PROTO=pgstart case_ pgbouncer-max-client-conn pgbouncer_max_client_conn "" pgbouncer \
   runuser -u postgres -- prlimit --nofile=4096:4096 pgbouncer -q "$(pgb_ini "$W/pb1" 'max_client_conn = 50\n')"
-PROTO=pg case_ pgbouncer-fd-limit process_fds "" pgbouncer \
+PROTO=pgstart case_ pgbouncer-fd-limit process_fds "" pgbouncer \
   runuser -u postgres -- prlimit --nofile=96:96 pgbouncer -q "$(pgb_ini "$W/pb2" '')"
 # lighttpd: server.max-connections as set, and its default (a third of the fd limit)
 lighttpd_conf() { # dir extra-lines
