@@ -8,7 +8,7 @@ use super::ctx::{Ctx, above, ceiling};
 use super::names::*;
 use super::server_settings::raw;
 use super::server_settings::{Found, files, find, number, value};
-use crate::snapshot::runtime::catalog::{self, Entry, Role};
+use crate::snapshot::runtime::catalog::{self, Cap, Entry, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
 fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
@@ -40,9 +40,10 @@ pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
     let Some(e) = catalog::entry(cx.snap.runtime.kind) else {
         return Vec::new();
     };
+    if let Some(c) = e.cap {
+        return setting_cap(cx, e, &c).into_iter().collect();
+    }
     match e.kind {
-        RuntimeKind::Mosquitto => mosquitto(cx, e).into_iter().collect(),
-        RuntimeKind::Pgbouncer => pgbouncer(cx, e).into_iter().collect(),
         RuntimeKind::Lighttpd => lighttpd(cx, e).into_iter().collect(),
         RuntimeKind::Memcached => memcached(cx, e).into_iter().collect(),
         RuntimeKind::Rabbitmq => rabbitmq(cx, e),
@@ -77,60 +78,24 @@ fn application_code(cx: &mut Ctx) {
     ));
 }
 
-/// The generic shape: the setting is the cap (no value: no cap).
-fn setting_cap(
-    cx: &mut Ctx,
-    e: &Entry,
-    key: &str,
-    default: Option<u64>,
-    name: CeilingName,
-    beyond: &str,
-    lift: impl Fn(u64, &str) -> String,
-) -> Option<Ceiling> {
-    let (v, why, exact) = value(cx, e, key, default);
+/// The formula as data (`Entry::cap`): the setting is the cap (no value: no cap).
+fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap) -> Option<Ceiling> {
+    let name = CeilingName::parse(c.ceiling)?;
+    let (v, why, exact) = value(cx, e, c.key, c.default);
     let v = v?;
     let file = files(cx.snap);
+    let lift = c
+        .lift
+        .replace("{want}", &above(v).to_string())
+        .replace("{file}", &file);
     Some(ceiling(
         name,
         v,
         exact,
         Scope::Process,
-        format!("{why}; {beyond}"),
-        lift(above(v), &file),
+        format!("{why}; {}", c.beyond),
+        lift,
     ))
-}
-
-fn mosquitto(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
-    setting_cap(
-        cx,
-        e,
-        "max_connections",
-        None,
-        MOSQUITTO_MAX_CONNECTIONS,
-        "beyond it mosquitto accepts and closes at once, logging \"Client connection from … denied: max_connections exceeded.\" (the value applies per listener)",
-        |want, file| {
-            format!(
-                "raise `max_connections {want}` in {file} (or -1 for no limit) and restart mosquitto; it does not raise its own fd limit, so LimitNOFILE= must cover it too"
-            )
-        },
-    )
-}
-
-fn pgbouncer(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
-    setting_cap(
-        cx,
-        e,
-        "max_client_conn",
-        Some(100),
-        PGBOUNCER_MAX_CLIENT_CONN,
-        "beyond it PgBouncer answers \"no more connections allowed (max_client_conn)\" and closes",
-        |want, file| {
-            format!(
-                "raise `max_client_conn = {want}` in [pgbouncer] of {file} and reload (`RELOAD;` on the admin console, or SIGHUP); PgBouncer does not raise its fd limit: LimitNOFILE= at least {} (clients + server connections)",
-                want.saturating_add(want / 4).saturating_add(32)
-            )
-        },
-    )
 }
 
 fn lighttpd(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
@@ -356,5 +321,17 @@ mod tests {
         assert_eq!(number("-1"), None);
         assert_eq!(number("infinity"), None);
         assert_eq!(number("50"), Some(50));
+    }
+
+    #[test]
+    fn every_cap_is_a_ceiling_of_its_entry() {
+        for e in catalog::ALL {
+            if let Some(c) = e.cap {
+                assert!(CeilingName::parse(c.ceiling).is_some(), "{}", e.product);
+                assert!(e.ceilings.contains(&c.ceiling), "{}", e.product);
+                assert!(e.settings.iter().any(|s| s.key == c.key), "{}", e.product);
+                assert!(c.lift.contains("{want}"), "{}", e.product);
+            }
+        }
     }
 }

@@ -387,34 +387,42 @@ mod tests {
         );
     }
 
+    /// RabbitMQ's settings read from `files` (path, text) with the process environment `env`.
+    fn rabbit(files: &[(&str, &str)], env: &[(&str, &str)]) -> ServerConf {
+        let fs: std::collections::BTreeMap<_, _> = files.iter().copied().collect();
+        let envs: std::collections::BTreeMap<_, _> = env.iter().copied().collect();
+        let rd = |p: &str| {
+            fs.get(p).map(|s| s.to_string()).ok_or_else(|| match p {
+                "/etc/rabbitmq/locked.config" | "/etc/rabbitmq/locked-env.conf" => {
+                    "not readable by uid 999".to_string()
+                }
+                _ => "no such file or directory".to_string(),
+            })
+        };
+        let list = |_: &str| Err("unused".to_string());
+        let getenv = |k: &str| envs.get(k).map(|v| v.to_string());
+        let cmdline = words("beam.smp -- -s rabbit boot");
+        let t = Target {
+            cmdline: &cmdline,
+            env: &getenv,
+            cwd: Some("/var/lib/rabbitmq".into()),
+            read: &rd,
+            list: &list,
+            config: None,
+        };
+        read(&servers::rabbitmq::ENTRY, &t)
+    }
+
+    fn get(c: &ServerConf, k: &str) -> Option<(String, String)> {
+        c.get(k).map(|s| (s.value.clone(), s.source.clone()))
+    }
+
+    const RABBIT_CONF: (&str, &str) = ("/etc/rabbitmq/rabbitmq.conf", "connection_max = 60\n");
+
     #[test]
     fn rabbitmq_advanced_config_wins_and_classic_config_is_terms() {
-        let run = |files: &[(&str, &str)], env: &[(&str, &str)]| {
-            let fs: std::collections::BTreeMap<_, _> = files.iter().copied().collect();
-            let envs: std::collections::BTreeMap<_, _> = env.iter().copied().collect();
-            let rd = |p: &str| {
-                fs.get(p).map(|s| s.to_string()).ok_or_else(|| match p {
-                    "/etc/rabbitmq/locked.config" | "/etc/rabbitmq/locked-env.conf" => {
-                        "not readable by uid 999".to_string()
-                    }
-                    _ => "no such file or directory".to_string(),
-                })
-            };
-            let list = |_: &str| Err("unused".to_string());
-            let getenv = |k: &str| envs.get(k).map(|v| v.to_string());
-            let cmdline = words("beam.smp -- -s rabbit boot");
-            let t = Target {
-                cmdline: &cmdline,
-                env: &getenv,
-                cwd: Some("/var/lib/rabbitmq".into()),
-                read: &rd,
-                list: &list,
-                config: None,
-            };
-            super::read(&servers::rabbitmq::ENTRY, &t)
-        };
-        let get = |c: &ServerConf, k: &str| c.get(k).map(|s| (s.value.clone(), s.source.clone()));
-        let conf = ("/etc/rabbitmq/rabbitmq.conf", "connection_max = 60\n");
+        let run = rabbit;
+        let conf = RABBIT_CONF;
         let adv = (
             "/etc/rabbitmq/advanced.config",
             "%% ours\n[\n {rabbit, [\n   {connection_max, 500},\n   {num_tcp_acceptors, 4}]}\n].\n",
@@ -464,6 +472,11 @@ mod tests {
             &[("RABBITMQ_CONFIG_FILE", "/srv/r.config")],
         );
         assert_eq!(get(&c, "connection_max").unwrap().0, "70");
+    }
+
+    #[test]
+    fn rabbitmq_env_conf_names_what_the_environment_does_not() {
+        let (run, conf) = (rabbit, RABBIT_CONF);
         // rabbitmq-env.conf names the files the process's environment does not
         let c = run(
             &[

@@ -194,6 +194,22 @@ impl Message {
     };
 }
 
+/// The simplest formula, as data: one setting is the cap (not set and no default: no cap),
+/// a ceiling of its own; the model needs no code for it (`model::catalog`).
+#[derive(Debug, Clone, Copy)]
+pub struct Cap {
+    /// The setting (one of the entry's `settings`).
+    pub key: &'static str,
+    /// The ceiling it is (a name of `model::names`, one of the entry's `ceilings`).
+    pub ceiling: &'static str,
+    /// Its default as a number; None: no limit.
+    pub default: Option<u64>,
+    /// What the server does beyond it, in its own words.
+    pub beyond: &'static str,
+    /// The lift: `{want}` stands for the value to set, `{file}` for the files read.
+    pub lift: &'static str,
+}
+
 /// What a product is to the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -239,6 +255,9 @@ pub struct Entry {
     pub config: ConfigSpec,
     pub settings: &'static [CapSetting],
     pub messages: &'static [Message],
+    /// Its cap when one setting is the cap (the formula as data); None when the model has code
+    /// for it.
+    pub cap: Option<Cap>,
     /// The ceilings this entry adds (names of `model::names`).
     pub ceilings: &'static [&'static str],
     /// Fds it needs free to accept one more connection (0 for most), and why.
@@ -265,6 +284,7 @@ impl Entry {
         config: ConfigSpec::FLAGS_ONLY,
         settings: &[],
         messages: &[],
+        cap: None,
         ceilings: &[],
         accept_spare_fds: 0,
         accept_spare_why: "",
