@@ -488,7 +488,7 @@ impl Mac {
 }
 
 /// launchd, when its maxfiles limit changes, also writes kern.maxfiles = HARD and
-/// kern.maxfilesperproc = SOFT (launchd-842 launchd/ipc.c; the tree's fake launchd does the
+/// kern.maxfilesperproc = SOFT (launchd-842 src/ipc.c; the tree's fake launchd does the
 /// same). So launchctl runs first, and the profile's own values are what the host ends with;
 /// plan and apply list it first.
 #[test]
@@ -587,4 +587,32 @@ fn kern_maxfiles_never_drops_below_the_files_in_use() {
         "{words}"
     );
     assert_eq!(m.get("kern/maxfiles"), "524288");
+}
+
+/// launchd's default, "256 unlimited", is what a rollback restores; launchctl refuses the word
+/// `unlimited` for maxfiles (launchd-842 `support/launchctl.c` `limit_cmd`; the tree's fake
+/// launchctl refuses it too) and takes RLIM_INFINITY as a number: the rollback restores the
+/// unlimited hard limit that way, reports every key restored, and launchd leaves kern.maxfiles
+/// alone (as a C int the number is -1).
+#[test]
+fn rollback_restores_launchds_unlimited_hard_limit() {
+    let m = mac();
+    let before = m.values();
+    let out = m.apply_yaml(
+        "limits:\n  nofile: {soft: 65536, hard: 200000}\n  targets: [launchd]\n",
+        "u",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(m.get("launchd/maxfiles"), "65536 200000");
+    let rb = m.rollback("u");
+    assert_eq!(rb.status.code(), Some(0), "{}", text(&rb));
+    let words = text(&rb).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("restored launchd.maxfiles: 65536 200000 → 256 unlimited"),
+        "{words}"
+    );
+    assert!(!words.contains("not restored"), "{words}");
+    assert!(!words.contains("9223372036854775807"), "{words}");
+    assert_eq!(m.values(), before, "{words}");
+    assert_eq!(m.get("launchd/maxfiles"), "256 unlimited");
 }

@@ -260,7 +260,7 @@ fn after<'a>(text: &'a str, needle: &str) -> Vec<(&'a str, &'a str)> {
 
 /// No advice lowers a host-wide limit: launchd, when its maxfiles limit changes, also sets
 /// kern.maxfiles to the hard and kern.maxfilesperproc to the soft limit (launchd-842
-/// launchd/ipc.c), so every `launchctl limit maxfiles S H` has H ≥ kern.maxfiles and a S
+/// src/ipc.c), so every `launchctl limit maxfiles S H` has H ≥ kern.maxfiles and a S
 /// below kern.maxfilesperproc is followed by the sysctl that puts it back. And no `ulimit -n
 /// N` above kern.maxfilesperproc comes before the sysctl that allows it (setrlimit fails with
 /// EINVAL there before macOS 11). Checked on every macOS fixture and an 8 GiB Mac (30,720 and
@@ -425,4 +425,127 @@ fn erl_child_setup_argv1_is_the_fd_table_erts_sized() {
         Some(max_fds),
         "{argv:?}"
     );
+}
+
+fn fixture(name: &str) -> String {
+    let p = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with(name))
+        .unwrap_or_else(|| panic!("{name}"));
+    p.to_str().unwrap().to_string()
+}
+
+fn joined(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The seed's node read by PID at the moment it stopped: 12,260 loopback connections (24,520
+/// connected sockets), 24,575 fds open of erts' 24,576-fd table (read from erl_child_setup).
+/// No room for one more: the headline says "0 more" and what the node holds, in text, in
+/// --brief and in JSON; the port pool counts the 12,260 ports its connections hold.
+#[test]
+fn a_node_at_its_limit_says_what_it_holds() {
+    let f = fixture("seed-at-limit.json");
+    for brief in [false, true] {
+        let mut args = vec!["--from", &f, "--scenario", "loopback"];
+        if brief {
+            args.push("--brief");
+        }
+        let (code, out) = check(&args);
+        assert_eq!(code, Some(0), "{out}");
+        let t = joined(&out);
+        assert!(
+            t.starts_with("Ceiling: 0 more concurrent connections (loopback"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "at its limit now: 24,575 of its 24,576 fds (erts' fd table, max_fds) are in use; it holds 24,520 connected TCP sockets"
+            ),
+            "{t}"
+        );
+    }
+    let (_, out) = check(&["--from", &f, "--scenario", "loopback", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = &v["prediction"];
+    assert_eq!(p["ceiling"], 0);
+    assert_eq!(p["bottleneck"], "erlang_max_fds");
+    assert_eq!(p["at_limit"]["in_use"], 24_575);
+    assert_eq!(p["at_limit"]["of"], 24_576);
+    assert_eq!(p["at_limit"]["connected_sockets"], 24_520);
+    let eph = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ephemeral_ports")
+        .unwrap();
+    assert_eq!(eph["value"], 16_384 - 12_260, "{eph}");
+    // A process with room to spare says nothing of the kind.
+    let (_, out) = check(&["--from", &fixture("seed-probed.json"), "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["prediction"].get("at_limit").is_none(), "{v}");
+}
+
+/// The same on Linux, for a process named by PID whose RLIMIT_NOFILE is full: every process
+/// target, not only a node on a Mac.
+#[test]
+fn a_full_process_on_linux_says_what_it_holds() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("full.yaml");
+    std::fs::write(
+        &f,
+        "schema: 1\nplatform: {os: linux, kernel: 6.1.0}\nfs: {file_max: 9000000, nr_open: 1048576}\nprocess:\n  pid: 4242\n  comm: server\n  nofile: {soft: 1024, hard: 1024}\n  open_fds: 1024\nusage: {process_connections: 1000}\n",
+    )
+    .unwrap();
+    let (_, out) = check(&["--from", f.to_str().unwrap()]);
+    let t = joined(&out);
+    assert!(
+        t.starts_with("Ceiling: 0 more concurrent connections"),
+        "{t}"
+    );
+    assert!(
+        t.contains("at its limit now: 1,024 of its 1,024 fds (RLIMIT_NOFILE) are in use; it holds 1,000 connected TCP sockets"),
+        "{t}"
+    );
+}
+
+/// Every fd rung of one ladder counts the same fds open: a node not yet started counts an idle
+/// node's 19 (porttune's own fds do not stand for it), in erlang_max_fds and
+/// max_files_per_proc alike; a snapshot of a process counts its own.
+#[test]
+fn one_fds_baseline_per_ladder() {
+    let d = tempfile::tempdir().unwrap();
+    let own = d.path().join("self-erlang.yaml");
+    std::fs::write(
+        &own,
+        "schema: 1\nplatform: {os: macos, kernel: 23.6.0}\nfs: {file_max: 122880, maxfilesperproc: 61440}\nprocess:\n  is_self: true\n  nofile: {soft: unlimited, hard: unlimited}\n  open_fds: 5\nmemory: {mem_total_kb: 16777216}\nruntime: {kind: erlang}\n",
+    )
+    .unwrap();
+    let mut files: Vec<String> = fixtures()
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    files.push(own.to_str().unwrap().to_string());
+    for f in &files {
+        for scenario in ["inbound", "loopback", "outbound"] {
+            let (_, out) = check(&["--from", f, "--scenario", scenario, "-o", "json"]);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            for c in v["ceilings"].as_array().unwrap() {
+                let why = c["why"].as_str().unwrap();
+                for (at, _) in why.match_indices(" fds open") {
+                    let n: String = why[..at]
+                        .chars()
+                        .rev()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    seen.insert(n.chars().rev().collect::<String>());
+                }
+            }
+            assert!(seen.len() <= 1, "{f} {scenario}: {seen:?}");
+            if f.ends_with("self-erlang.yaml") {
+                assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["19"], "{scenario}");
+            }
+        }
+    }
 }

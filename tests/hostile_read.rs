@@ -89,6 +89,7 @@ impl Nobody {
             .unwrap();
         let me = Nobody(child);
         // setpriv has exec'd the fake when /proc shows its executable.
+        let exe = exe.canonicalize().unwrap();
         let until = Instant::now() + Duration::from_secs(5);
         while Instant::now() < until {
             let exe_now = std::fs::read_link(format!("/proc/{}/exe", me.pid()));
@@ -377,4 +378,215 @@ fn redis_title_is_not_dialed() {
         assert!(v["runtime"]["redis_maxclients"].is_null(), "{v}");
         assert!(notes(&v).contains("not dialed"), "{v}");
     });
+}
+
+/// A fake `redis-server` of nobody's that listens on a Unix socket (`PATH MODE`): `full`
+/// fills its own accept queue (listen backlog 0, one pending connection) and never
+/// accepts; `swap:OTHER` replaces its socket's path by a symbolic link to OTHER (another
+/// service's socket) after binding it.
+fn unix_fake(d: &Path) -> PathBuf {
+    let dir = d.join("unixbin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("listener.c");
+    std::fs::write(
+        &src,
+        r#"#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 3) return 2;
+  struct sockaddr_un a; memset(&a, 0, sizeof a); a.sun_family = AF_UNIX;
+  strncpy(a.sun_path, argv[1], sizeof a.sun_path - 1);
+  int s = socket(AF_UNIX, SOCK_STREAM, 0); unlink(argv[1]);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 0)) return 1;
+  if (!strcmp(argv[2], "full")) {
+    for (int i = 0; i < 8; i++) {
+      int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      if (connect(c, (struct sockaddr *)&a, sizeof a)) break;
+    }
+  } else if (!strncmp(argv[2], "swap:", 5)) {
+    unlink(argv[1]);
+    if (symlink(argv[2] + 5, argv[1])) return 1;
+  }
+  for (int i = 0; i < 600; i++) sleep(1);
+  return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.join("redis-server");
+    let st = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success(), "cc listener.c");
+    chmod(&dir, 0o755);
+    chmod(d, 0o755);
+    exe
+}
+
+/// `check --pid PID` (JSON) that must end within `secs`: killed and failed otherwise.
+fn check_within(pid: u32, secs: u64) -> (serde_json::Value, String) {
+    let mut c = Command::new(common::bin())
+        .args(["check", "--pid", &pid.to_string(), "--format", "json"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(secs);
+    while c.try_wait().unwrap().is_none() {
+        if Instant::now() > until {
+            let _ = c.kill();
+            let _ = c.wait();
+            panic!("check --pid {pid} did not end within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = c.wait_with_output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (v, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Redis on a Unix socket, played by nobody: a listener that never accepts (its queue full)
+/// does not hold root porttune (before: connect(2) waited forever); a socket path swapped
+/// for a link to root's own listener is not dialed (the listening end is root's, not the
+/// process's user; root's listener sees no connection). Control: a real redis-server of
+/// nobody's on a Unix socket only is asked, and its maxclients read.
+#[test]
+#[ignore = "needs root, setpriv, cc and redis-server"]
+fn redis_unix_socket_is_dialed_as_the_process_with_a_time_limit() {
+    let test = "redis_unix_socket_is_dialed_as_the_process_with_a_time_limit";
+    if !need_tools(test)
+        || !common::need_tool(
+            test,
+            "redis-server",
+            &["--version"],
+            "apt-get install redis-server",
+        )
+    {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = unix_fake(d.path());
+    let run = d.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::chown(&run, Some(65534), Some(65534)).unwrap();
+    chmod(&run, 0o755);
+    // 1. a full accept queue
+    let sock = run.join("full.sock").display().to_string();
+    let p = Nobody::start(&exe, &[&sock, "full"], d.path(), "");
+    wait_for(Path::new(&sock));
+    let t = Instant::now();
+    let (v, _) = check_within(p.pid(), 20);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(!asked(&v), "{v}");
+    assert!(notes(&v).contains("not accepted within"), "{v}");
+    drop(p);
+    // 2. the path swapped for a link to root's listener (0666: nobody may connect to it)
+    let decoy_path = d.path().join("root.sock");
+    let decoy = std::os::unix::net::UnixListener::bind(&decoy_path).unwrap();
+    decoy.set_nonblocking(true).unwrap();
+    chmod(&decoy_path, 0o666);
+    let sock = run.join("swap.sock").display().to_string();
+    let swap = format!("swap:{}", decoy_path.display());
+    let p = Nobody::start(&exe, &[&sock, &swap], d.path(), "");
+    let until = Instant::now() + Duration::from_secs(5);
+    while std::fs::symlink_metadata(&sock).map_or(true, |m| !m.file_type().is_symlink()) {
+        assert!(Instant::now() < until, "the fake did not swap its socket");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (v, _) = check_within(p.pid(), 20);
+    assert!(
+        decoy.accept().is_err(),
+        "porttune dialed root's socket: {v}"
+    );
+    assert!(!asked(&v), "{v}");
+    assert!(
+        notes(&v).contains("the socket file is uid 0's, not uid 65534's; not dialed"),
+        "{v}"
+    );
+    drop(p);
+    // 3. a link to root's listener whose file was handed to nobody (chown): the file is
+    // nobody's, the listening end is not: the connection is dropped before a byte is sent
+    let handed = d.path().join("handed.sock");
+    let root_l = std::os::unix::net::UnixListener::bind(&handed).unwrap();
+    std::os::unix::fs::chown(&handed, Some(65534), Some(65534)).unwrap();
+    let sock = run.join("swap2.sock").display().to_string();
+    let swap = format!("swap:{}", handed.display());
+    let p = Nobody::start(&exe, &[&sock, &swap], d.path(), "");
+    let until = Instant::now() + Duration::from_secs(5);
+    while std::fs::symlink_metadata(&sock).map_or(true, |m| !m.file_type().is_symlink()) {
+        assert!(Instant::now() < until, "the fake did not swap its socket");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (v, _) = check_within(p.pid(), 20);
+    assert!(
+        notes(&v).contains("the listening end is uid 0, not PID"),
+        "{v}"
+    );
+    root_l.set_nonblocking(true).unwrap();
+    if let Ok((mut c, _)) = root_l.accept() {
+        use std::io::Read;
+        c.set_nonblocking(false).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut got = Vec::new();
+        let _ = c.read_to_end(&mut got);
+        assert!(got.is_empty(), "porttune sent {got:?} to root's socket");
+    }
+    drop(p);
+    // control: a real Redis of nobody's on a Unix socket only
+    let sock = run.join("redis.sock").display().to_string();
+    let real = which("redis-server");
+    let p = Nobody::start(
+        &real,
+        &[
+            "--port",
+            "0",
+            "--unixsocket",
+            &sock,
+            "--maxclients",
+            "123",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &run.display().to_string(),
+        ],
+        d.path(),
+        "",
+    );
+    wait_for(Path::new(&sock));
+    let (v, _) = check_within(p.pid(), 20);
+    assert!(asked(&v), "{v}");
+    let c = common::servers::ceiling(&v, "redis_maxclients");
+    assert_eq!(c["value"], 123, "{v}");
+}
+
+/// Whether check's redis_maxclients came from asking the server.
+fn asked(v: &serde_json::Value) -> bool {
+    common::servers::ceiling(v, "redis_maxclients")["why"]
+        .as_str()
+        .is_some_and(|w| w.contains("INFO clients on"))
+}
+
+fn wait_for(p: &Path) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !p.exists() {
+        assert!(Instant::now() < until, "{} did not appear", p.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn which(prog: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{prog} not on PATH"))
 }

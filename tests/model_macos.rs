@@ -307,6 +307,27 @@ fn outbound_client_msl() {
     assert_native(&p);
 }
 
+/// Ports the Mac's other sockets hold in the range (the probe reads them from
+/// `net.inet.tcp.pcblist_n`) leave the host-wide pool for every destination: connect() on a
+/// Mac skips a port any TCP socket holds (xnu `in_pcbbind` → `in_pcblookup_local`). A port
+/// counts once; one outside the range not at all.
+#[test]
+fn ports_the_host_holds_leave_the_pool() {
+    let mut s = fixture("client.yaml");
+    s.net.bound_ports_in_range = vec![49152, 50000, 50000, 65535, 8080];
+    let mut o = sc(ScenarioKind::Outbound);
+    o.destinations = 4;
+    let p = predict(&s, &o);
+    let c = p.get(EPHEMERAL_PORTS).unwrap();
+    assert_eq!(c.value, 16_384 - 3, "{}", c.why);
+    assert!(
+        c.why.contains("− 3 held by the host's TCP sockets"),
+        "{}",
+        c.why
+    );
+    assert_native(&p);
+}
+
 /// A paused acceptor on a Mac: the queue holds min(backlog, kern.ipc.somaxconn) = 128, incomplete
 /// connections counted (xnu sonewconn), no "+1" as on Linux.
 #[test]

@@ -72,9 +72,12 @@ impl SysctlFs {
         if self.reader.native() {
             return native::write(key, value);
         }
-        if key == LAUNCHD_MAXFILES {
-            self.as_launchd(value)?;
-        }
+        let value = if key == LAUNCHD_MAXFILES {
+            let (soft, hard) = launchctl_words(value)?;
+            self.as_launchctl(&soft, &hard)?
+        } else {
+            value.to_string()
+        };
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)
@@ -111,20 +114,84 @@ impl SysctlFs {
         ))
     }
 
-    /// The fake launchd of a tree: what launchd does when its maxfiles limit changes
-    /// (launchd-842 `launchd/ipc.c`): `kern.maxfiles` = HARD and `kern.maxfilesperproc` = SOFT,
-    /// each only when it is a positive C int (unlimited is not).
-    fn as_launchd(&self, value: &str) -> io::Result<()> {
-        let mut words = value.split_whitespace();
-        for key in ["kern.maxfilesperproc", "kern.maxfiles"] {
-            let v = words.next().and_then(|w| w.parse::<i32>().ok());
-            if let Some(v) = v.filter(|v| *v > 0)
-                && self.exists(key)
-            {
-                std::fs::write(self.path(key)?, format!("{v}\n"))?;
+    /// The fake `launchctl limit maxfiles SOFT HARD` of a tree, with the launchd behind it, as
+    /// their sources do (launchd-842): launchctl refuses the word `unlimited` for maxfiles and
+    /// reads numbers with strtoll (`support/launchctl.c` `limit_cmd`, `str2lim`); launchd then
+    /// sets `kern.maxfilesperproc` = SOFT and `kern.maxfiles` = HARD, each only when it is
+    /// positive as a C int (`src/ipc.c` `adjust_rlimits`: RLIM_INFINITY becomes -1, "can't be
+    /// zero", and is not written). Returns the limit as `launchctl limit maxfiles` then prints
+    /// it (`lim2str`: RLIM_INFINITY is `unlimited`).
+    fn as_launchctl(&self, soft: &str, hard: &str) -> io::Result<String> {
+        let mut printed = Vec::new();
+        let mut limits = Vec::new();
+        for w in [soft, hard] {
+            if w == "unlimited" {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "launchctl: Neither the hard nor soft limit for \"maxfiles\" can be unlimited. Please use a numeric parameter for both.",
+                ));
+            }
+            if w.is_empty() || !w.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("launchctl: `{}` is not a limit", w.escape_debug()),
+                ));
+            }
+            // strtoll saturates at LLONG_MAX, which is RLIM_INFINITY.
+            let v = w.parse::<i64>().unwrap_or(i64::MAX);
+            printed.push(if v == i64::MAX {
+                "unlimited".to_string()
+            } else {
+                v.to_string()
+            });
+            limits.push(v);
+        }
+        for (key, v) in ["kern.maxfilesperproc", "kern.maxfiles"].iter().zip(limits) {
+            // launchd's `int gval = rlim_max`: the low 32 bits, as a signed int.
+            let as_int = v as i32;
+            if as_int > 0 && self.exists(key) {
+                std::fs::write(self.path(key)?, format!("{as_int}\n"))?;
             }
         }
-        Ok(())
+        Ok(printed.join(" "))
+    }
+}
+
+/// RLIM_INFINITY on macOS (`0x7fffffffffffffff`), written as a number.
+pub const RLIM_INFINITY_NUMBER: &str = "9223372036854775807";
+
+/// The SOFT and HARD that `launchctl limit maxfiles` is given for the limit "SOFT HARD".
+/// launchctl refuses the word `unlimited` for maxfiles ("Neither the hard nor soft limit for
+/// \"maxfiles\" can be unlimited. Please use a numeric parameter for both.": launchd-842
+/// `support/launchctl.c` `limit_cmd`; also reported for macOS 10.8 in basho/basho_docs#577),
+/// but reads any number with strtoll (`str2lim`). So launchd's default hard limit,
+/// `unlimited`, which a rollback restores, is given as RLIM_INFINITY's number: the same
+/// limit, and one that launchd does not copy into `kern.maxfiles` (as a C int it is -1:
+/// `src/ipc.c` `adjust_rlimits` skips it).
+pub fn launchctl_words(value: &str) -> io::Result<(String, String)> {
+    let word = |w: &str| -> io::Result<String> {
+        match w {
+            "unlimited" => Ok(RLIM_INFINITY_NUMBER.to_string()),
+            n if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => Ok(n.to_string()),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "launchd.maxfiles: `{}` is not a number or `unlimited`",
+                    w.escape_debug()
+                ),
+            )),
+        }
+    };
+    let mut words = value.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some(s), Some(h), None) => Ok((word(s)?, word(h)?)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "launchd.maxfiles: `{}` is not \"SOFT HARD\"",
+                value.escape_debug()
+            ),
+        )),
     }
 }
 
@@ -214,9 +281,8 @@ mod native {
 
     pub fn write(key: &str, value: &str) -> io::Result<()> {
         if key == super::LAUNCHD_MAXFILES {
-            let mut words = value.split_whitespace();
-            let (soft, hard) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-            return super::launchctl(&["limit", "maxfiles", soft, hard])
+            let (soft, hard) = super::launchctl_words(value)?;
+            return super::launchctl(&["limit", "maxfiles", &soft, &hard])
                 .map(|_| ())
                 .map_err(other);
         }
@@ -315,6 +381,44 @@ mod tests {
         // Without launchd nothing moves.
         let plain = vec![entry("kern.ipc.somaxconn", "128", "1024")];
         assert_eq!(launchd_order(plain.clone(), &s), plain);
+    }
+
+    /// launchctl refuses `unlimited` for maxfiles (launchd-842 `limit_cmd`): the default hard
+    /// limit a rollback restores goes to it as RLIM_INFINITY's number, which launchd takes as
+    /// the same limit and does not copy into kern.maxfiles.
+    #[test]
+    fn unlimited_reaches_launchctl_as_a_number() {
+        assert_eq!(
+            launchctl_words("256 unlimited").unwrap(),
+            ("256".to_string(), RLIM_INFINITY_NUMBER.to_string())
+        );
+        assert_eq!(
+            launchctl_words("4096 8192").unwrap(),
+            ("4096".to_string(), "8192".to_string())
+        );
+        for bad in ["", "256", "256 unlimited x", "-1 5", "256 ∞", "1 2;x"] {
+            assert!(launchctl_words(bad).is_err(), "{bad:?}");
+        }
+        let (_d, s) = mac_tree();
+        // The word itself is refused, as launchctl does, and nothing changes.
+        let e = s.as_launchctl("256", "unlimited").unwrap_err();
+        assert!(e.to_string().contains("can be unlimited"), "{e}");
+        assert_eq!(s.read("kern.maxfilesperproc").unwrap(), "10240");
+        // Through the writer: restored as launchd had it, kern.maxfiles left alone.
+        s.write(LAUNCHD_MAXFILES, "4096 8192").unwrap();
+        assert_eq!(s.read("kern.maxfiles").unwrap(), "8192");
+        s.write("kern.maxfiles", "30720").unwrap();
+        s.write(LAUNCHD_MAXFILES, "256 unlimited").unwrap();
+        assert_eq!(s.read(LAUNCHD_MAXFILES).unwrap(), "256 unlimited");
+        assert_eq!(s.read("kern.maxfiles").unwrap(), "30720");
+        assert_eq!(s.read("kern.maxfilesperproc").unwrap(), "256");
+        // launchd's int conversion: the low 32 bits, written only when positive.
+        assert_eq!(
+            s.as_launchctl("4294967296", "4294967297").unwrap(),
+            "4294967296 4294967297"
+        );
+        assert_eq!(s.read("kern.maxfilesperproc").unwrap(), "256");
+        assert_eq!(s.read("kern.maxfiles").unwrap(), "1");
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub fn target(a: &SourceArgs) -> Result<(Option<u32>, Option<snapshot::unit::Uni
         return Ok((u.main_pid, Some(u)));
     }
     if let Some(name) = &a.process {
-        return Ok((Some(snapshot::target::find_process(&root, name)?), None));
+        return Ok((Some(snapshot::by_name::find_process(&root, name)?), None));
     }
     Ok((a.pid, None))
 }

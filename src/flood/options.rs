@@ -82,12 +82,12 @@ pub struct Owner {
 
 /// The process named by --pid, --process or --unit, if any.
 pub fn named_owner(a: &Owner) -> Result<Option<u32>> {
-    use crate::snapshot::{target, unit};
+    use crate::snapshot::{by_name, unit};
     if let Some(u) = &a.unit {
         return Ok(unit::query(&unit::normalise_name(u)?)?.main_pid);
     }
     if let Some(p) = &a.process {
-        return Ok(Some(target::find_process(
+        return Ok(Some(by_name::find_process(
             std::path::Path::new("/proc"),
             p,
         )?));

@@ -16,8 +16,8 @@ use crate::snapshot::{Os, Rlim};
 /// Kernel memory per idle TCP socket (tcp_sock 2368 + sock_inode_cache 832 + filp 192 +
 /// dentry 192 + eventpoll_epi 128 bytes; limits-facts.md 5.1). An estimate.
 pub const SOCKET_BYTES: u64 = 3712;
-/// Fds an idle `erl -noshell` node holds (limits-facts.md 10.7), for nodes not yet running.
-pub const ERLANG_BASELINE_FDS: u64 = 19;
+pub use super::erlang::{ERLANG_BASELINE_FDS, base_fds};
+
 /// TIME_WAIT length on Linux (TCP_TIMEWAIT_LEN, fixed).
 pub const LINUX_TIME_WAIT_S: f64 = 60.0;
 
@@ -92,6 +92,7 @@ pub fn predict(snap: &Snapshot, sc: &Scenario) -> Prediction {
         inputs: Vec::new(),
         range: None,
         next: None,
+        at_limit: None,
     }
 }
 
@@ -113,7 +114,7 @@ fn process_fds(cx: &mut Ctx) -> Vec<Ceiling> {
     let eff = eff.value();
     let procs = cx.procs();
     let fpc = sc.fds_per_conn();
-    let open = snap.process.open_fds;
+    let open = base_fds(snap);
     let extra = cx.sc.setup_fds();
     let mut out = Vec::new();
     if snap.platform.os == Os::Macos {
@@ -248,7 +249,12 @@ pub fn usable_ports(
         why.push_str(&format!(" − {reserved} reserved"));
     }
     if bound > 0 {
-        why.push_str(&format!(" − {bound} bound by listeners"));
+        // A Mac's connect() skips every port a TCP socket holds, connected ones included.
+        let by = match cx_snap.platform.os {
+            Os::Macos => "held by the host's TCP sockets",
+            _ => "bound by listeners",
+        };
+        why.push_str(&format!(" − {bound} {by}"));
     }
     if extra_bound_in_range > 0 {
         why.push_str(&format!(" − {extra_bound_in_range} test listeners"));
@@ -588,12 +594,7 @@ fn erlang_ceilings(cx: &mut Ctx, e: &super::erlang::Caps, fpc: u64, extra: u64) 
     let snap = cx.snap;
     let sc = cx.sc;
     let mut out = Vec::new();
-    let running = !snap.process.is_self;
-    let base_fds = if running {
-        snap.process.open_fds
-    } else {
-        ERLANG_BASELINE_FDS
-    };
+    let base_fds = base_fds(snap);
     let m = &e.max_fds;
     out.push(ceiling(
         ERLANG_MAX_FDS,

@@ -8,6 +8,21 @@
 use crate::snapshot::runtime::erlang::{self, effective_table};
 use crate::snapshot::{Os, Rlim, Snapshot, Sourced};
 
+/// Fds an idle `erl -noshell` node holds (limits-facts.md 10.7), for nodes not yet running.
+pub const ERLANG_BASELINE_FDS: u64 = 19;
+
+/// The fds the process holds besides its connections: one baseline for every fd rung of a
+/// ladder. A node not yet started (porttune's own process stands in for it: `--runtime
+/// erlang`) counts an idle node's [`ERLANG_BASELINE_FDS`], not porttune's own fds; anything
+/// else its fds open now.
+pub fn base_fds(snap: &Snapshot) -> u64 {
+    if snap.process.is_self && snap.runtime.kind.on_erlang() {
+        ERLANG_BASELINE_FDS
+    } else {
+        snap.process.open_fds
+    }
+}
+
 /// The caps of an Erlang node, every value with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caps {

@@ -241,6 +241,13 @@ fn net_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
             *read_with = "`sysctl net.inet.ip.portrange.first net.inet.ip.portrange.last`".into();
         }
         out.push(i);
+        if !n.bound_ports_in_range.is_empty() {
+            out.push(read(
+                "net.bound_ports_in_range",
+                format!("{:?}", n.bound_ports_in_range),
+                "net.inet.tcp.pcblist_n (ports the host's TCP sockets hold inside the range)",
+            ));
+        }
     } else {
         out.push(sysctl(
             snap,
@@ -477,16 +484,34 @@ fn process_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
         },
         knob,
     ));
-    out.push(read(
-        "process.open_fds",
-        p.open_fds.to_string(),
-        process_from(
-            snap,
-            "fd",
-            "proc_pidinfo(PROC_PIDLISTFDS)",
-            "this process's fd table",
-        ),
-    ));
+    let base = super::erlang::base_fds(snap);
+    if base == p.open_fds {
+        out.push(read(
+            "process.open_fds",
+            p.open_fds.to_string(),
+            process_from(
+                snap,
+                "fd",
+                "proc_pidinfo(PROC_PIDLISTFDS)",
+                "this process's fd table",
+            ),
+        ));
+    } else {
+        // A node not yet started: porttune's own fds do not stand for it.
+        out.push((
+            Input {
+                key: "process.open_fds".into(),
+                value: base.to_string(),
+                provenance: Provenance::assumed(
+                    base.to_string(),
+                    "a node not yet started: an idle node holds 19 fds (erl -noshell)",
+                    "porttune check --pid of the running node",
+                ),
+                plausible: None,
+            },
+            None,
+        ));
+    }
     let caps = format!(
         "CAP_SYS_RESOURCE {}, CAP_SYS_ADMIN {}",
         p.caps.sys_resource, p.caps.sys_admin
@@ -840,8 +865,8 @@ pub fn rule_of(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'stati
             vec!["fs.file-max", "fs.file-nr", "process.caps"],
         ),
         EPHEMERAL_PORTS if mac => (
-            "usable ports × local addresses",
-            vec!["net.inet.ip.portrange"],
+            "(range − ports held by the host's TCP sockets) × local addresses",
+            vec!["net.inet.ip.portrange", "net.bound_ports_in_range"],
         ),
         EPHEMERAL_PORTS => (
             "(range − reserved − bound in range) × (source ip, destination) tuples",

@@ -141,7 +141,7 @@ fn files_for(snap: &Snapshot, perproc: u64) -> u64 {
 
 /// `sudo launchctl limit maxfiles SOFT HARD` that gives `soft` without lowering a host-wide
 /// limit: launchd, when its maxfiles limit changes, also sets `kern.maxfiles` to HARD and
-/// `kern.maxfilesperproc` to SOFT (launchd-842 `launchd/ipc.c`; launchd.plist(5),
+/// `kern.maxfilesperproc` to SOFT (launchd-842 `src/ipc.c` `adjust_rlimits`; launchd.plist(5),
 /// `NumberOfFiles`). So HARD is at least `kern.maxfiles` (now, or as [`nofile_lift`]'s sysctl
 /// sets it when SOFT is above `kern.maxfilesperproc`), and a SOFT below
 /// `kern.maxfilesperproc` is followed by the sysctl that puts it back.

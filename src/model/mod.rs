@@ -3,6 +3,7 @@
 
 pub mod apache;
 pub mod assumed;
+pub mod at_limit;
 pub mod catalog;
 pub mod ceilings;
 pub mod check;
@@ -107,6 +108,9 @@ pub struct Prediction {
     /// The limit once the bottleneck is lifted as its `lift` says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<lift::Next>,
+    /// A running process with no room for one more connection: what it holds now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_limit: Option<at_limit::AtLimit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -150,6 +154,7 @@ pub fn predict(snap: &Snapshot, scenario: &Scenario) -> Prediction {
     let mut p = raw(&snap, scenario);
     assumed::finish(&snap, scenario, &mut p, dropped, raw);
     p.next = lift::next(&snap, scenario, &p, raw);
+    p.at_limit = at_limit::of(&snap, &p);
     p
 }
 

@@ -7,15 +7,17 @@
 //! * No shell runs: every program and every argument is its own `ProgramArguments` string,
 //!   which launchd passes to execve(2) as it is, so no value is ever parsed as code.
 //! * launchctl goes first: launchd, when its maxfiles limit changes, also writes
-//!   `kern.maxfiles` = HARD and `kern.maxfilesperproc` = SOFT (launchd-842 `launchd/ipc.c`,
-//!   `launchd_setstdio`'s rlimit handler; launchd.plist(5) `NumberOfFiles`), so the profile's
+//!   `kern.maxfiles` = HARD and `kern.maxfilesperproc` = SOFT (launchd-842 `src/ipc.c`
+//!   `adjust_rlimits`; launchd.plist(5) `NumberOfFiles`), so the profile's
 //!   own sysctls must be written after it or they are undone. launchd has no ordering between
 //!   jobs, so when both are needed one job runs them in order through find(1)'s `-exec`
 //!   primaries (each one an execvp(3) of its own argument list, no shell): `find /dev/null
 //!   ( -exec launchctl … ; -o -prune ) -exec sysctl -w … ;` — `-prune` is always true, so the
 //!   sysctls run whether or not launchctl succeeded.
 //! * `launchctl limit maxfiles` prints `maxfiles    256            unlimited`; it takes numbers
-//!   only when setting (launchctl refuses `unlimited` there).
+//!   only when setting (launchd-842 `support/launchctl.c` `limit_cmd` refuses `unlimited` for
+//!   maxfiles), so a profile gives numbers; a rollback restores `unlimited` as RLIM_INFINITY's
+//!   number (`apply::sysctl::launchctl_words`).
 
 /// Where the plist goes (before `--root`).
 pub fn plist_path(profile: &str) -> String {

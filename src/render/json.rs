@@ -26,6 +26,9 @@ pub struct PredictionJson<'a> {
     /// The limit once the bottleneck is lifted as its `lift` says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<&'a crate::model::lift::Next>,
+    /// A running process with no room for one more connection: what it holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_limit: Option<&'a crate::model::at_limit::AtLimit>,
 }
 
 impl<'a> From<&'a Prediction> for PredictionJson<'a> {
@@ -37,6 +40,7 @@ impl<'a> From<&'a Prediction> for PredictionJson<'a> {
             scenario: &p.scenario,
             range: p.range.as_ref(),
             next: p.next.as_ref(),
+            at_limit: p.at_limit.as_ref(),
         }
     }
 }

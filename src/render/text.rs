@@ -231,6 +231,27 @@ fn who(s: &crate::snapshot::Snapshot) -> String {
     }
 }
 
+/// What a process at its limit holds now.
+fn at_limit_line(a: &crate::model::at_limit::AtLimit) -> String {
+    let table = match (a.in_use, a.of, &a.table) {
+        (Some(u), Some(o), Some(t)) => Some(format!(
+            "{} of its {} {t} are in use",
+            thousands(u),
+            thousands(o)
+        )),
+        _ => None,
+    };
+    let socks = a
+        .connected_sockets
+        .map(|c| format!("it holds {} connected TCP sockets", thousands(c)));
+    match (table, socks) {
+        (Some(t), Some(c)) => format!("at its limit now: {t}; {c}"),
+        (Some(t), None) => format!("at its limit now: {t}"),
+        (None, Some(c)) => format!("at its limit now: {c}"),
+        (None, None) => "at its limit now (what it holds was not read)".to_string(),
+    }
+}
+
 /// The headline's number: a headline resting on assumed values leads with its range, not the
 /// assumed point.
 fn headline_number(p: &Prediction) -> String {
@@ -239,6 +260,7 @@ fn headline_number(p: &Prediction) -> String {
         .is_some_and(|c| c.conditional.is_some());
     match (&p.range, conditional) {
         (Some(r), true) => format!("between {}", span(r.low, r.high)),
+        _ if p.at_limit.is_some() => format!("{} more", thousands(p.ceiling)),
         _ => thousands(p.ceiling),
     }
 }
@@ -262,6 +284,9 @@ pub fn check(r: &CheckReport, o: &TextOptions) -> String {
     );
     out.push_str(&wrap::wrap(&head, w, "", "  "));
     out.push_str(&wrap::wrap(why, w, "  because ", "    "));
+    if let Some(a) = &p.at_limit {
+        out.push_str(&wrap::wrap(&at_limit_line(a), w, "  ", "    "));
+    }
     if let Some(r) = &p.range {
         let t = format!(
             "{} {} not read: the ceiling lies between {}; read: {}",

@@ -80,6 +80,59 @@ pub fn parse_limit(out: &str) -> Option<String> {
     (ok(soft) && ok(hard)).then(|| format!("{soft} {hard}"))
 }
 
+/// `struct xinpgen` (xnu `bsd/netinet/in_pcb.h`): the header before and after the list.
+const XINPGEN_LEN: usize = 24;
+/// `XSO_INPCB` (xnu `bsd/sys/socketvar.h`): the record kind of a `struct xinpcb_n`.
+const XSO_INPCB: u32 = 0x10;
+/// `INP_IPV4` in `inp_vflag` (xnu `bsd/netinet/in_pcb.h`).
+const INP_IPV4: u8 = 0x1;
+/// Offsets in `struct xinpcb_n`, which `in_pcb.h` declares under `#pragma pack(4)`: `xi_len`
+/// u32 @0, `xi_kind` u32 @4, `xi_inpp` u64 @8, `inp_fport` @16, `inp_lport` @18 (network byte
+/// order), `inp_ppcb` u64 @20, `inp_gencnt` u64 @28, `inp_flags` @36, `inp_flow` @40,
+/// `inp_vflag` @44.
+const LPORT_AT: usize = 18;
+const VFLAG_AT: usize = 44;
+
+/// The local ports in `range` that the host's IPv4 TCP sockets hold, from the bytes of
+/// `sysctl net.inet.tcp.pcblist_n` (what netstat reads; every TCP control block, listeners,
+/// connections and TIME_WAIT alike, of every user). xnu `bsd/netinet/in_pcblist.c`
+/// `get_pcblist_n` writes a `struct xinpgen`, then for each control block a run of records
+/// (`xinpcb_n`, `xsocket_n`, two `xsockbuf_n`, `xsockstat_n`, `xtcpcb_n`), each starting with
+/// its u32 length and u32 kind and padded to 8 bytes (ROUNDUP64), and a closing `xinpgen`.
+/// A port held on any local address is one that connect() without an explicit bind does not
+/// choose (`in_pcbbind` → `in_pcblookup_local(…, wild)`, which skips non-IPv4 blocks).
+/// Sorted, each port once; `None` when the bytes do not start with an `xinpgen`.
+pub fn pcblist_ports(buf: &[u8], range: super::PortRange) -> Option<Vec<u16>> {
+    let u32_at = |o: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(
+            buf.get(o..o.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    if usize::try_from(u32_at(0)?).ok()? != XINPGEN_LEN {
+        return None;
+    }
+    let mut ports = std::collections::BTreeSet::new();
+    let mut at = XINPGEN_LEN;
+    while let (Some(len), Some(kind)) = (u32_at(at), u32_at(at + 4)) {
+        let len = usize::try_from(len).ok()?;
+        // The closing xinpgen (or garbage): no record is that short.
+        if len <= XINPGEN_LEN {
+            break;
+        }
+        if kind == XSO_INPCB
+            && let Some(rec) = buf.get(at..at.saturating_add(len))
+            && let (Some(lport), Some(vflag)) = (rec.get(LPORT_AT..LPORT_AT + 2), rec.get(VFLAG_AT))
+        {
+            let port = u16::from_be_bytes([lport[0], lport[1]]);
+            if vflag & INP_IPV4 != 0 && range.contains(port) {
+                ports.insert(port);
+            }
+        }
+        at = at.checked_add(len.checked_next_multiple_of(8)?)?;
+    }
+    Some(ports.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +273,76 @@ mod tests {
             memorystatus_level: None,
         };
         assert_eq!(available_kb(&huge, None).unwrap().0, u64::MAX >> 10);
+    }
+
+    /// `sysctl net.inet.tcp.pcblist_n` as xnu writes it: an xinpgen, then per control block an
+    /// xinpcb_n (pack(4): lport @18 big-endian, vflag @44), an xsocket_n and an xtcpcb_n, each
+    /// padded to 8 bytes, then the closing xinpgen.
+    fn pcblist(blocks: &[(u16, u8)]) -> Vec<u8> {
+        let header = |count: u32| {
+            let mut g = 24u32.to_ne_bytes().to_vec();
+            g.extend_from_slice(&count.to_ne_bytes());
+            g.extend_from_slice(&[7; 16]);
+            g
+        };
+        let record = |kind: u32, len: u32| {
+            let mut r = len.to_ne_bytes().to_vec();
+            r.extend_from_slice(&kind.to_ne_bytes());
+            r.resize(len.next_multiple_of(8) as usize, 0xAB);
+            r
+        };
+        let mut b = header(blocks.len() as u32);
+        for (port, vflag) in blocks {
+            let mut inp = record(0x10, 108);
+            inp[16..18].copy_from_slice(&80u16.to_be_bytes());
+            inp[18..20].copy_from_slice(&port.to_be_bytes());
+            inp[44] = *vflag;
+            b.extend(inp);
+            b.extend(record(0x01, 100));
+            b.extend(record(0x02, 28));
+            b.extend(record(0x04, 28));
+            b.extend(record(0x08, 136));
+            b.extend(record(0x20, 196));
+        }
+        b.extend(header(blocks.len() as u32));
+        b
+    }
+
+    #[test]
+    fn ports_held_from_pcblist_n() {
+        use crate::snapshot::PortRange;
+        let range = PortRange {
+            lo: 49152,
+            hi: 65535,
+        };
+        let b = pcblist(&[
+            (49152, 1), // a connection's ephemeral port (IPv4)
+            (50000, 3), // a dual-stack listener
+            (50000, 1), // a connection accepted on it: the port once
+            (60001, 2), // IPv6 only: not in the IPv4 pool
+            (8080, 1),  // below the range
+            (65535, 1), // TIME_WAIT or not, the port is held
+        ]);
+        assert_eq!(pcblist_ports(&b, range), Some(vec![49152, 50000, 65535]));
+        // Only the header (no control block), and the closing header alone.
+        assert_eq!(pcblist_ports(&pcblist(&[]), range), Some(vec![]));
+        // Not an xinpgen first: nothing is read.
+        assert_eq!(pcblist_ports(&[1, 2, 3], range), None);
+        assert_eq!(pcblist_ports(&[0; 64], range), None);
+        // Cut anywhere: what was whole is read, nothing panics.
+        let full = pcblist(&[(49152, 1), (50001, 1), (50002, 1)]);
+        for cut in 0..full.len() {
+            if let Some(p) = pcblist_ports(&full[..cut], range) {
+                assert!(
+                    p.iter().all(|x| [49152, 50001, 50002].contains(x)),
+                    "{cut}: {p:?}"
+                );
+            }
+        }
+        // A record claiming more than is there, or a huge length: stops, no panic.
+        let mut lie = pcblist(&[(49152, 1)]);
+        lie[24..28].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert_eq!(pcblist_ports(&lie, range), Some(vec![]));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! absent, never an error. The model says what it assumed instead.
 
 pub mod abilities;
+pub mod by_name;
 pub mod command;
 pub mod file;
 pub mod host;
@@ -855,7 +856,7 @@ pub struct NginxWorker {
     pub connections: u64,
 }
 
-/// Usage now, for headroom warnings (/proc/net/sockstat, the process's fds).
+/// Usage now, for headroom warnings (/proc/net/sockstat and sockstat6, the process's fds).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Usage {

@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-
 /// `/proc/PID/comm` without the newline (at most 64 bytes read).
 pub fn read_comm(base: &Path) -> Option<String> {
     use std::io::Read;
@@ -248,6 +246,128 @@ impl TargetFs {
         self.as_target(|| std::fs::metadata(&p).map(|m| m.is_dir()))
             .unwrap_or(false)
     }
+
+    /// Connect to the Unix stream socket at `path` (as the process names it; the caller has
+    /// checked that the process listens there) the way the process itself could: with its
+    /// credentials (the kernel checks every path component and the socket's write
+    /// permission), within `timeout` (a listener whose queue is full does not hold porttune),
+    /// and only when the listening end belongs to the process's user (SO_PEERCRED): a path
+    /// swapped for a link to another service's socket is not dialed. Read and write time
+    /// limits are `timeout` too.
+    #[cfg(unix)]
+    pub fn dial_unix(
+        &self,
+        path: &str,
+        timeout: std::time::Duration,
+    ) -> std::result::Result<std::os::unix::net::UnixStream, String> {
+        let p = self.inside(path);
+        let owner = match &self.who {
+            Who::Process { creds: Some(c), .. } => Some(c.uid),
+            _ => None,
+        };
+        let s = self
+            .as_target(|| unix_connect(&p, owner, timeout))
+            .map_err(|e| format!("{path}: {e}; not dialed"))?;
+        if let Who::Process {
+            creds: Some(c),
+            pid,
+        } = &self.who
+        {
+            let peer = peer_uid(&s).map_err(|e| {
+                format!("{path}: who listens there cannot be read ({e}); not dialed")
+            })?;
+            if peer != c.uid {
+                return Err(format!(
+                    "{path}: the listening end is uid {peer}, not PID {pid}'s uid {}; not dialed",
+                    c.uid
+                ));
+            }
+        }
+        s.set_nonblocking(false)
+            .and_then(|_| s.set_read_timeout(Some(timeout)))
+            .and_then(|_| s.set_write_timeout(Some(timeout)))
+            .map_err(|e| format!("{path}: {e}"))?;
+        Ok(s)
+    }
+}
+
+/// The user of the process that listens at the other end of a connected Unix socket.
+#[cfg(target_os = "linux")]
+fn peer_uid(s: &std::os::unix::net::UnixStream) -> std::result::Result<u32, String> {
+    nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials)
+        .map(|c| c.uid())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn peer_uid(_s: &std::os::unix::net::UnixStream) -> std::result::Result<u32, String> {
+    Err("read on Linux only".into())
+}
+
+/// A non-blocking connect to the Unix stream socket at `path`, retried while the listener's
+/// queue is full (EAGAIN) until `timeout` has passed. The socket file is opened first
+/// (O_PATH) and checked: a socket, created by `owner` when given (bind(2) makes the file
+/// its caller's, so a link to another user's socket is refused before any connection);
+/// the connection then goes to that very file (`/proc/self/fd/N`), not to whatever the
+/// path names a moment later.
+#[cfg(unix)]
+fn unix_connect(
+    path: &Path,
+    owner: Option<u32>,
+    timeout: std::time::Duration,
+) -> std::io::Result<std::os::unix::net::UnixStream> {
+    use nix::errno::Errno;
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let refuse = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    #[cfg(target_os = "linux")]
+    let (meta, addr, _file) = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_PATH | nix::libc::O_CLOEXEC)
+            .open(path)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let addr = UnixAddr::new(format!("/proc/self/fd/{fd}").as_str())?;
+        (f.metadata()?, addr, f)
+    };
+    #[cfg(not(target_os = "linux"))]
+    let (meta, addr) = (std::fs::metadata(path)?, UnixAddr::new(path)?);
+    if !meta.file_type().is_socket() {
+        return Err(refuse("not a socket".into()));
+    }
+    if let Some(uid) = owner.filter(|u| *u != meta.uid()) {
+        return Err(refuse(format!(
+            "the socket file is uid {}'s, not uid {uid}'s",
+            meta.uid()
+        )));
+    }
+    #[cfg(target_os = "linux")]
+    let flags = SockFlag::SOCK_CLOEXEC;
+    #[cfg(not(target_os = "linux"))]
+    let flags = SockFlag::empty();
+    let s: std::os::unix::net::UnixStream =
+        socket(AddressFamily::Unix, SockType::Stream, flags, None)?.into();
+    s.set_nonblocking(true)?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match connect(std::os::fd::AsRawFd::as_raw_fd(&s), &addr) {
+            Ok(()) => return Ok(s),
+            Err(Errno::EAGAIN | Errno::EINTR) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(Errno::EAGAIN) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "not accepted within {} s (its queue is full)",
+                        timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// An io error of a read on someone's behalf, without the path (the caller names it):
@@ -400,7 +520,11 @@ pub fn listening(proc_root: &Path, pids: &[u32]) -> Listening {
         {
             l.unix.extend(
                 u.0.iter()
+                    // a listener: a stream socket not connected (an accepted connection
+                    // shows its server's path too)
                     .filter(|e| mine.contains(&e.inode))
+                    .filter(|e| e.socket_type == nix::libc::SOCK_STREAM as u16)
+                    .filter(|e| e.state == procfs::net::UnixState::UNCONNECTED)
                     .filter_map(|e| e.path.as_ref()?.to_str().map(str::to_string))
                     .filter(|p| p.starts_with('/')),
             );
@@ -491,64 +615,6 @@ pub fn dial_tcp(
     std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))
 }
 
-/// The kernel keeps 15 bytes of a process name.
-#[cfg(target_os = "linux")]
-const COMM_LEN: usize = 15;
-
-/// Of the processes `(pid, ppid)` whose name matched, the ones whose parent did not match
-/// (a master with its workers counts once: the master).
-pub fn roots_of(found: &[(u32, u32)]) -> Vec<u32> {
-    found
-        .iter()
-        .filter(|(_, ppid)| !found.iter().any(|(p, _)| p == ppid))
-        .map(|(p, _)| *p)
-        .collect()
-}
-
-/// The PID of the one process named `name` (its comm, as `pgrep -x` matches). Workers of a
-/// matching master are left out; two or more unrelated processes are an error naming them.
-#[cfg(target_os = "linux")]
-pub fn find_process(proc_root: &Path, name: &str) -> Result<u32> {
-    if name.is_empty() || name.contains('/') {
-        return Err(Error::Usage(format!(
-            "--process {name:?}: give a process name as `ps -o comm` shows it (e.g. nginx, beam.smp)"
-        )));
-    }
-    let want: String = name.chars().take(COMM_LEN).collect();
-    let me = std::process::id();
-    let mut found = Vec::new();
-    let procs = procfs::process::all_processes_with_root(proc_root)
-        .map_err(|e| Error::Internal(format!("listing {}: {e}", proc_root.display())))?;
-    for p in procs.flatten() {
-        let Ok(stat) = p.stat() else { continue };
-        if stat.comm == want && u32::try_from(stat.pid).is_ok_and(|pid| pid != me) {
-            found.push((stat.pid as u32, u32::try_from(stat.ppid).unwrap_or(0)));
-        }
-    }
-    let roots = roots_of(&found);
-    match roots.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(Error::Usage(format!(
-            "--process {name}: no running process has that name (`ps -eo pid,comm` lists them)"
-        ))),
-        many => {
-            let list: Vec<String> = many.iter().take(10).map(|p| p.to_string()).collect();
-            Err(Error::Usage(format!(
-                "--process {name}: {} unrelated processes have that name (PIDs {}): choose one with --pid",
-                many.len(),
-                list.join(", ")
-            )))
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn find_process(_proc_root: &Path, name: &str) -> Result<u32> {
-    Err(Error::Usage(format!(
-        "--process {name}: finding a process by name is implemented for Linux only; use --pid $(pgrep -x {name})"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,13 +678,6 @@ mod tests {
         assert_eq!(f("net:[4026532177]", Some("6.1.0-28-amd64")), None);
         assert_eq!(f("net:[4026531840]", None), None);
         assert_eq!(f("garbage", Some("6.18")), None);
-    }
-
-    #[test]
-    fn master_and_workers_count_once() {
-        assert_eq!(super::roots_of(&[(10, 1), (11, 10), (12, 10)]), vec![10]);
-        assert_eq!(super::roots_of(&[(10, 1), (20, 1)]), vec![10, 20]);
-        assert!(super::roots_of(&[]).is_empty());
     }
 
     #[test]

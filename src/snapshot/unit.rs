@@ -1,16 +1,13 @@
 //! `--unit NAME.service`: the systemd unit's main process and the limits the unit sets,
 //! read from `systemctl show` (parsed from its bytes; the output is bounded).
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-
 use serde::{Deserialize, Serialize};
 
 use super::{Limit, Rlim};
 use crate::error::{Error, Result};
 
 /// Most bytes read from `systemctl show` (a handful of properties is well under 4 KiB).
-const MAX_OUTPUT: u64 = 64 * 1024;
+const MAX_OUTPUT: usize = 64 * 1024;
 
 /// How long `systemctl show` may take.
 const SHOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -149,58 +146,28 @@ fn systemctl() -> String {
 /// Ask systemd about `name` (already normalised) and return the unit with its main PID.
 pub fn query(name: &str) -> Result<Unit> {
     let prog = systemctl();
-    let mut child = Command::new(&prog)
-        .args(["show", "--no-pager", "--property", PROPERTIES, "--", name])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::Usage(format!(
+    let args = ["show", "--no-pager", "--property", PROPERTIES, "--", name];
+    let out = match super::command::run_program(&prog, &args, SHOW_TIMEOUT, MAX_OUTPUT) {
+        Ok(out) => out,
+        Err(super::command::Failure::Spawn(e)) => {
+            return Err(Error::Usage(format!(
                 "--unit {name}: cannot run {prog} ({e}); --unit needs systemd: use --pid or --process instead"
-            ))
-        })?;
-    // A handful of properties fits the pipe: wait for the exit (at most SHOW_TIMEOUT), then
-    // read what it wrote.
-    let deadline = std::time::Instant::now() + SHOW_TIMEOUT;
-    let status = loop {
-        match child
-            .try_wait()
-            .map_err(|e| Error::io(format!("waiting for {prog}"), e))?
-        {
-            Some(st) => break st,
-            None if std::time::Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::Failed(format!(
-                    "--unit {name}: {prog} show did not answer within {} s",
-                    SHOW_TIMEOUT.as_secs()
-                )));
-            }
-            None => std::thread::sleep(std::time::Duration::from_millis(10)),
+            )));
+        }
+        Err(super::command::Failure::TimedOut(t)) => {
+            return Err(Error::Failed(format!(
+                "--unit {name}: {prog} show did not answer within {} s",
+                t.as_secs()
+            )));
+        }
+        Err(super::command::Failure::Exit(why)) => {
+            return Err(Error::Usage(format!(
+                "--unit {name}: {prog} show failed: {}; --unit needs a running systemd: use --pid or --process instead",
+                why.trim_end_matches('.')
+            )));
         }
     };
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    if let Some(s) = child.stdout.take() {
-        let _ = s.take(MAX_OUTPUT).read_to_end(&mut out);
-    }
-    if let Some(s) = child.stderr.take() {
-        let _ = s.take(MAX_OUTPUT).read_to_end(&mut err);
-    }
-    if !status.success() {
-        let why = String::from_utf8_lossy(&err);
-        let why = why
-            .lines()
-            .next()
-            .unwrap_or("no message")
-            .trim()
-            .trim_end_matches('.');
-        return Err(Error::Usage(format!(
-            "--unit {name}: {prog} show failed: {why}; --unit needs a running systemd: use --pid or --process instead"
-        )));
-    }
-    let mut u = parse_show(name, &out);
+    let mut u = parse_show(name, out.as_bytes());
     if let Some(f) = &u.fragment_path {
         let files: Vec<String> = std::iter::once(f.clone())
             .chain(u.drop_in_paths.iter().cloned())

@@ -255,13 +255,8 @@ pub fn cmdline_args(cmdline: &[String]) -> (Vec<String>, Option<u64>) {
 #[cfg(unix)]
 pub fn show_info(fs: &TargetFs, socket: &str) -> Result<HaproxyInfo, String> {
     use std::io::{Read, Write};
-    use std::os::unix::net::UnixStream;
-    use std::time::Duration;
     let path = stats_path(socket).ok_or_else(|| "not a unix socket path".to_string())?;
-    let mut s = UnixStream::connect(fs.inside(path)).map_err(|e| format!("{path}: {e}"))?;
-    let t = Some(Duration::from_millis(1000));
-    s.set_read_timeout(t).map_err(|e| e.to_string())?;
-    s.set_write_timeout(t).map_err(|e| e.to_string())?;
+    let mut s = fs.dial_unix(path, std::time::Duration::from_millis(1000))?;
     s.write_all(b"show info\n")
         .map_err(|e| format!("{path}: {e}"))?;
     let mut buf = Vec::new();

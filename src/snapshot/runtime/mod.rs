@@ -20,10 +20,16 @@ use super::RuntimeKind;
 /// recognition: `catalog::detect`).
 pub fn detect(exe: Option<&str>, cmdline: &[String]) -> Option<RuntimeKind> {
     let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    // a title Redis rewrites as one argument ("/usr/bin/redis-server unixsocket:/run/r.sock")
+    // names its program in its first word
+    let first_word = cmdline
+        .first()
+        .and_then(|s| s.split(' ').next().filter(|w| w.len() < s.len()));
     let names: Vec<String> = exe
         .map(base)
         .into_iter()
         .chain(cmdline.first().map(|s| base(s)))
+        .chain(first_word.map(base))
         .collect();
     catalog::detect(&names, cmdline)
 }

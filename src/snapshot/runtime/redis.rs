@@ -101,16 +101,8 @@ pub fn from_pid(
         }
     }
     if let Some(path) = listening.unix.first() {
-        use std::os::unix::net::UnixStream;
         let fs = target::TargetFs::of_pid(proc_root, pid);
-        let asked = UnixStream::connect(fs.inside(path))
-            .map_err(|e| format!("{path}: {e}"))
-            .and_then(|s| {
-                s.set_read_timeout(Some(IO_TIMEOUT))
-                    .and_then(|_| s.set_write_timeout(Some(IO_TIMEOUT)))
-                    .map_err(|e| e.to_string())?;
-                query(s, path)
-            });
+        let asked = fs.dial_unix(path, IO_TIMEOUT).and_then(|s| query(s, path));
         match asked {
             Ok(v) => {
                 return Ok(Sourced {
