@@ -64,6 +64,18 @@ impl Drop for Server {
             );
         }
         let _ = self.child.wait();
+        // until every process of it has exited (a zombie holds no socket): a server started
+        // next on the same port must not find it still bound (seen under load: nginx's workers)
+        let until = Instant::now() + Duration::from_secs(5);
+        let alive = |p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| Some(s.rsplit_once(") ")?.1.chars().next()? != 'Z'))
+                .unwrap_or(false)
+        };
+        while all.iter().any(alive) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
