@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: the porttune binary, root/namespace gating.
 #![allow(dead_code)]
 
+pub mod linux_words;
 #[cfg(target_os = "linux")]
 pub mod protocols;
 #[cfg(target_os = "linux")]
