@@ -342,7 +342,7 @@ pub fn ports_lift(first: u16, last: u16) -> String {
     let widen = if first > WIDE_RANGE_FIRST {
         format!(
             "widen the range: `sudo sysctl -w net.inet.ip.portrange.first={WIDE_RANGE_FIRST}` (host-wide: {} ports up to 65535, still above the ports servers commonly listen on, such as 11211, 15672, 25672 and 27017; a port inside the range can be taken by an outgoing connection before its server starts); ",
-            65536 - u32::from(WIDE_RANGE_FIRST)
+            super::fmt::thousands(65536 - u64::from(WIDE_RANGE_FIRST))
         )
     } else {
         format!(
