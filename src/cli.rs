@@ -22,7 +22,8 @@ Exit codes (every command):
      the flood differs
   2  bad usage or bad input: nothing was changed
   3  internal error (a bug, the host could not be read, standard output failed)
-  4  check --require: cannot tell, the verdict depends on a value porttune assumed
+  4  check --require: cannot tell, the verdict depends on a value porttune assumed (or on
+     whether a profile's setting reaches the process)
   130  apply interrupted by SIGINT, after restoring everything it had changed";
 
 #[derive(Debug, Parser)]
@@ -141,7 +142,8 @@ Exit codes:
   2  bad usage or bad input (nothing was changed)
   3  internal error
   4  cannot tell: --require would pass or fail depending on a value porttune assumed (not
-     read); the message names it and what reads it; --allow-assumed accepts the assumption";
+     read), or with --with on whether a setting porttune cannot see reaches the process; the
+     message names it and what reads it; --allow-assumed accepts the assumption";
 
 /// Formats `check` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -400,8 +402,9 @@ pub struct CheckArgs {
     /// the --require gate on (its IDs can be named one by one).
     #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = Suggest::CheckIds, hide_possible_values = true)]
     pub ignore: Vec<String>,
-    /// Judge --require with the values porttune assumed where it could not read them, instead
-    /// of exiting 4 ("cannot tell") when an assumption could flip the verdict.
+    /// Judge --require with the values porttune assumed where it could not read them (and, with
+    /// --with, as if the settings whose reach it cannot see reached the process), instead of
+    /// exiting 4 ("cannot tell") when an assumption could flip the verdict.
     #[arg(long)]
     pub allow_assumed: bool,
     /// Warn when usage passes this share of a ceiling.

@@ -495,3 +495,90 @@ fn a_systemctl_that_hangs_is_given_up() {
         "{out:?}"
     );
 }
+
+/// A setting whose reach porttune cannot see is not counted, and a gate that passes only with
+/// it is "cannot tell" (exit 4), not a "no" and not a "yes": a service whose unit files were
+/// not read (DefaultLimitNOFILE= reaches it only if the unit sets no LimitNOFILE= of its own),
+/// a process whose cgroup was not recorded, a running Mac process and `launchctl limit` (which
+/// does not reach a process started from a shell with its own `ulimit -n`, the seed's case).
+/// `--allow-assumed` accepts that they reach it; a gate above even that fails.
+#[test]
+fn a_setting_whose_reach_is_not_known_cannot_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let linux = |name: &str, cgroup: &str| {
+        servers::write(
+            d,
+            name,
+            &format!(
+                "schema: 1\nplatform: {{os: linux}}\nfs: {{file_max: 9000000, nr_open: 1048576}}\n\
+                 process: {{pid: 4321, nofile: {{soft: 1024, hard: 524288}}, open_fds: 10{cgroup}}}\n\
+                 memory: {{mem_total_kb: 64000000, mem_available_kb: 60000000}}\n"
+            ),
+        )
+    };
+    let service = linux("svc.yaml", ", cgroup: {path: /system.slice/web.service}");
+    let bare = linux("bare.yaml", "");
+    for snap in [&service, &bare] {
+        let (code, v) = gate(&["--from", snap], "production", "500000", &[]);
+        assert_eq!(code, Some(4), "{v}");
+        let checks = v["checks"].to_string();
+        assert!(checks.contains("cannot tell: 500000 required is met only if limits.nofile 1048576:1048576 → systemd-default"), "{checks}");
+        let unknown: Vec<_> = v["with_profile"]["reach"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["known"] == false)
+            .collect();
+        assert!(!unknown.is_empty(), "{v}");
+        assert!(unknown.iter().all(|r| r["reaches"] == false), "{v}");
+        // Not counted: the what-if is the host as it is for this process.
+        assert_eq!(v["with_profile"]["after"]["ceiling"], 1_014, "{v}");
+        let (code, v) = gate(&["--from", snap], "production", "2000000", &[]);
+        assert_eq!(code, Some(1), "above even the optimistic end: {v}");
+        let out = porttune(
+            &[
+                "check",
+                "--from",
+                snap,
+                "--with",
+                "production",
+                "--require",
+                "500000",
+                "--allow-assumed",
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains("[WARNING CannotTell]"), "{text}");
+        assert!(
+            text.contains(
+                "? limits.nofile 1048576:1048576 → systemd-default: not known to reach PID 4321"
+            ),
+            "{text}"
+        );
+    }
+    // A unit that sets its own LimitNOFILE= (read): DefaultLimitNOFILE= does not reach it,
+    // and the answer is a plain no.
+    let own = linux(
+        "own.yaml",
+        ", cgroup: {path: /system.slice/web.service}, unit: {name: web.service, sets_limit_nofile: true}",
+    );
+    let (code, v) = gate(&["--from", &own], "production", "500000", &[]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(!v["checks"].to_string().contains("CannotTell"), "{v}");
+    // The seed's node on a Mac, read by PID: launchctl limit may not reach it.
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshots/macos/seed-probed.json"
+    );
+    let (code, v) = gate(&["--from", seed], "macos-dev", "30000", &[]);
+    assert_eq!(code, Some(4), "{v}");
+    let r = reach(&v);
+    let launchd = r.iter().find(|x| x.0.contains("launchd")).unwrap();
+    assert!(!launchd.1 && launchd.2.contains("`ulimit -n`"), "{r:?}");
+}

@@ -178,11 +178,12 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     let (snap, source) = snapshot(&a.source)?;
     let sc = scenario(&a.scenario);
     let pred = model::predict(&snap, &sc);
-    let opts = checks::CheckOptions {
+    let mut opts = checks::CheckOptions {
         require: a.require,
         warn_at: a.warn_at,
         ignore,
         allow_assumed: a.allow_assumed,
+        unknown_reach: None,
     };
     let with = match &a.with {
         Some(profile) => Some((profile.clone(), what_if(&snap, profile, &sc)?)),
@@ -190,7 +191,8 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     };
     // With --with, the checks and --require judge the host as the profile would leave it.
     let found = match &with {
-        Some((_, (after, after_pred, reach))) => {
+        Some((_, (after, after_pred, reach, unknown))) => {
+            opts.unknown_reach = unknown.clone();
             let mut found = checks::run(after, after_pred, &opts);
             found.extend(unreached(reach));
             found
@@ -200,11 +202,13 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     let report = render::CheckReport {
         snapshot: &snap,
         prediction: &pred,
-        with_profile: with.as_ref().map(|(n, (_, p, reach))| render::WithProfile {
-            name: n.clone(),
-            after: p,
-            reach,
-        }),
+        with_profile: with
+            .as_ref()
+            .map(|(n, (_, p, reach, _))| render::WithProfile {
+                name: n.clone(),
+                after: p,
+                reach,
+            }),
         checks: &found,
         source,
     };
@@ -260,16 +264,32 @@ pub fn exit_code(found: &[checks::Check]) -> i32 {
     }
 }
 
-/// The host and the prediction as if `profile` were applied (nothing is changed), and which
-/// of its settings reach the process.
-fn what_if(
-    snap: &Snapshot,
-    profile: &str,
-    sc: &Scenario,
-) -> Result<(Snapshot, model::Prediction, Vec<crate::plan::Reach>)> {
+/// The host and the prediction as if `profile` were applied (nothing is changed), which of
+/// its settings reach the process, and the host if those whose reach is not known did.
+type WhatIf = (
+    Snapshot,
+    model::Prediction,
+    Vec<crate::plan::Reach>,
+    Option<Box<checks::UnknownReach>>,
+);
+
+fn what_if(snap: &Snapshot, profile: &str, sc: &Scenario) -> Result<WhatIf> {
     let (after, plan) = crate::plan::what_if(snap, profile)?;
     let pred = model::predict(&after, sc);
-    Ok((after, pred, plan.reach))
+    let unknown = crate::plan::optimistic_after(snap, &plan).map(|best| {
+        let pred = model::predict(&best, sc);
+        Box::new(checks::UnknownReach {
+            settings: plan
+                .reach
+                .iter()
+                .filter(|r| !r.known)
+                .map(|r| (r.setting.clone(), r.how.clone()))
+                .collect(),
+            snap: best,
+            pred,
+        })
+    });
+    Ok((after, pred, plan.reach, unknown))
 }
 
 /// A warning for each setting of the profile that does not reach the process: the what-if
@@ -282,8 +302,14 @@ fn unreached(reach: &[crate::plan::Reach]) -> Vec<checks::Check> {
             id: model::CheckId::NotReached,
             severity: checks::Severity::Warning,
             message: format!(
-                "{} is not counted in the what-if: {} → set it where the process is started",
-                r.setting, r.how
+                "{} is not counted in the what-if: {} → {}",
+                r.setting,
+                r.how,
+                if r.known {
+                    "set it where the process is started"
+                } else {
+                    "find out how the process is started"
+                }
             ),
             ignored: false,
         })

@@ -80,7 +80,8 @@ pub fn scan_with(text: &str, keep: impl Fn(&Pattern) -> bool) -> Vec<Match> {
                 continue;
             }
         };
-        let around = norm[i.saturating_sub(CONTEXT)..norm.len().min(i + used + CONTEXT)].join(" ");
+        let from = traceback_start(&norm, i).unwrap_or(i.saturating_sub(CONTEXT));
+        let around = norm[from..norm.len().min(i + used + CONTEXT)].join(" ");
         let p = refine(p, &lower, &around);
         record(
             &mut out,
@@ -96,6 +97,18 @@ pub fn scan_with(text: &str, keep: impl Fn(&Pattern) -> bool) -> Vec<Match> {
 
 /// Lines before and after a match that [`refine`] looks at.
 const CONTEXT: usize = 4;
+
+/// How far back a traceback's first line is looked for.
+const TRACEBACK: usize = 40;
+
+/// The first line of the Python traceback that line `i` ends, when it is one: its frames
+/// (the program's own call, several lines above the error) belong to the error.
+fn traceback_start(norm: &[String], i: usize) -> Option<usize> {
+    (i.saturating_sub(TRACEBACK)..i)
+        .rev()
+        .find(|&j| norm[j].contains("traceback (most recent call last)"))
+        .filter(|&j| j + CONTEXT < i)
+}
 
 fn record(out: &mut Vec<Match>, p: &'static Pattern, lower: &str, line: &str, at: usize) {
     if let Some(m) = out.iter_mut().find(|m| m.pattern.id == p.id) {

@@ -19,6 +19,19 @@ pub struct CheckOptions {
     pub ignore: Vec<String>,
     /// `--allow-assumed`: judge `--require` on the assumed values instead of "cannot tell".
     pub allow_assumed: bool,
+    /// `--with PROFILE`: the settings whose reach porttune cannot tell, and the host as it
+    /// would be if they reached the process. A `--require` that fails without them and passes
+    /// with them is "cannot tell".
+    pub unknown_reach: Option<Box<UnknownReach>>,
+}
+
+/// The optimistic end of a what-if whose settings' reach is not known.
+#[derive(Debug, Clone)]
+pub struct UnknownReach {
+    /// Each such setting and why its reach is not known.
+    pub settings: Vec<(String, String)>,
+    pub snap: Snapshot,
+    pub pred: Prediction,
 }
 
 impl Default for CheckOptions {
@@ -28,6 +41,7 @@ impl Default for CheckOptions {
             warn_at: 80.0,
             ignore: Vec::new(),
             allow_assumed: false,
+            unknown_reach: None,
         }
     }
 }
@@ -86,9 +100,58 @@ pub fn run(snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) -> Vec<Check
     out
 }
 
+/// `--require N` on the what-if of a profile some of whose settings may or may not reach the
+/// process: when the gate fails without them and passes with them, "cannot tell" (exit 4;
+/// `--allow-assumed` accepts that they reach it, and the warning says so).
+fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) {
+    let mut gate = Vec::new();
+    require_gate(&mut gate, snap, pred, opts);
+    let fails = |v: &[Check]| {
+        v.iter()
+            .any(|c| c.severity == Severity::Error && c.id != CheckId::CannotTell)
+    };
+    if let (Some(u), Some(req)) = (&opts.unknown_reach, opts.require)
+        && fails(&gate)
+    {
+        let mut best = Vec::new();
+        require_gate(&mut best, &u.snap, &u.pred, opts);
+        if !fails(&best) {
+            let msg = format!(
+                "cannot tell: {req} required is met only if {} reach the process, and porttune cannot tell whether they do ({}) → find out how the process is started; {}",
+                u.settings
+                    .iter()
+                    .map(|s| s.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                u.settings
+                    .iter()
+                    .map(|s| s.1.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if opts.allow_assumed {
+                    "judged as if they reach it (--allow-assumed)"
+                } else {
+                    "or pass --allow-assumed to judge as if they reach it"
+                }
+            );
+            if opts.allow_assumed {
+                push(out, CheckId::CannotTell, Severity::Warning, msg);
+                gate = best;
+            } else {
+                push(out, CheckId::CannotTell, Severity::Error, msg);
+                // What fails without them, said but not failing the gate.
+                for c in &mut gate {
+                    c.severity = Severity::Warning;
+                }
+            }
+        }
+    }
+    out.append(&mut gate);
+}
+
 /// `--require N`: every ceiling below N is an error with its own fix, and the total; when an
 /// assumed value could flip the verdict, "cannot tell" (exit 4) unless `--allow-assumed`.
-fn require_checks(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) {
+fn require_gate(out: &mut Vec<Check>, snap: &Snapshot, pred: &Prediction, opts: &CheckOptions) {
     let Some(req) = opts.require else {
         return;
     };

@@ -288,27 +288,31 @@ const EADDRNOTAVAIL: &[&str] = &[
 /// The pattern to report for a match, given the normalised lines around it (the matched
 /// line included): the call the error came from and the address it was about decide what
 /// an errno means. EADDRNOTAVAIL after a bind()/listen() or to 0.0.0.0 is not port
-/// exhaustion, towards an IPv6 address it cannot be told apart (no IPv6 source address, or
-/// the ports); Windows' WSAEADDRINUSE is port exhaustion from a client's connect() and a
-/// taken port from a server's bind().
+/// exhaustion (the address is not one this host has); towards an IPv6 address, or when the
+/// text names no call, it cannot be told apart (no such source address, or the ports);
+/// from a client's connect() towards IPv4 it is the ports. Windows' WSAEADDRINUSE is port
+/// exhaustion from a client's connect() and a taken port from a server's bind().
 pub fn refine(p: &'static Pattern, line: &str, around: &str) -> &'static Pattern {
+    let call = call(line, around);
     let id = if EADDRNOTAVAIL.contains(&p.id) {
         if line.contains("eaddrnotavail 0.0.0.0") || line.contains("to 0.0.0.0") {
             Some("eaddrnotavail_unspecified")
-        } else if is_bind(line) || is_bind(around) {
+        } else if call == Call::Bind {
             Some("eaddrnotavail_bind")
         } else if has_ipv6(line) || has_ipv6(around) {
             Some("eaddrnotavail_ipv6")
+        } else if call == Call::Unknown && p.id == "errno_eaddrnotavail" {
+            Some("eaddrnotavail_no_call")
         } else {
             None
         }
+    } else if p.id == "erlang_system_limit" || p.id == "erlang_system_limit_no_call" {
+        erlang_call(around)
     } else if p.id == "wsa_eaddrinuse" {
-        let connect = is_connect(line) || is_connect(around);
-        let bind = is_bind(line) || is_bind(around);
-        match (connect, bind) {
-            (true, false) => Some("wsa_eaddrinuse_connect"),
-            (false, true) => Some("errno_eaddrinuse_listen"),
-            _ => None,
+        match call {
+            Call::Connect => Some("wsa_eaddrinuse_connect"),
+            Call::Bind => Some("errno_eaddrinuse_listen"),
+            Call::Unknown => None,
         }
     } else {
         None
@@ -316,37 +320,94 @@ pub fn refine(p: &'static Pattern, line: &str, around: &str) -> &'static Pattern
     id.and_then(by_id).unwrap_or(p)
 }
 
-fn is_bind(s: &str) -> bool {
-    [
-        "bind(",
-        ".bind ",
-        "server_bind",
-        "listen eaddrnotavail",
-        "syscall: 'listen'",
-        "bind: ",
-        "dobind",
-        "failed to bind",
-        "can't bind",
-    ]
-    .iter()
-    .any(|c| s.contains(c))
+/// What an Erlang system_limit came from, by the calls named on its line and the lines
+/// around (the shell prints the reason first and `in function  spawn/3` under it; a crash
+/// report names the call before or after it): spawn is the process table, open_port,
+/// gen_tcp and accept the port table, list_to_atom, ets, bsl and make_tuple a limit
+/// connections do not count against. None when they name none of these, or more than one.
+fn erlang_call(around: &str) -> Option<&'static str> {
+    let (mut spawn, mut port, mut other) = (false, false, false);
+    // words split at `_`: open_port, gen_tcp, #Port<…>, list_to_atom, make_tuple
+    for w in words(around) {
+        match w {
+            "spawn" => spawn = true,
+            "port" | "tcp" | "accept" | "listen" | "connect" => port = true,
+            "atom" | "ets" | "bsl" | "tuple" => other = true,
+            _ => {}
+        }
+    }
+    match (spawn, port, other) {
+        (true, false, false) => Some("erlang_too_many_processes"),
+        (false, true, false) => Some("erlang_system_limit"),
+        (false, false, true) => Some("erlang_system_limit_not_connections"),
+        _ => None,
+    }
 }
 
-/// A client's connect() named in the text: the call, .NET's connect paths and HTTP clients.
+/// The call a failed socket operation came from, as the text names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// bind() or listen(): the program asked for an address of its own.
+    Bind,
+    /// A client's connect() (or the library call that wraps it).
+    Connect,
+    /// Neither, or both among the lines around.
+    Unknown,
+}
+
+/// The matched line decides when it names a call (bind() first: a connect() from a chosen
+/// source address binds it first); otherwise the lines around, when they name only one.
+fn call(line: &str, around: &str) -> Call {
+    if is_bind(line) {
+        return Call::Bind;
+    }
+    if is_connect(line) {
+        return Call::Connect;
+    }
+    match (is_bind(around), is_connect(around)) {
+        (true, false) => Call::Bind,
+        (false, true) => Call::Connect,
+        _ => Call::Unknown,
+    }
+}
+
+/// The words of a normalised text: runs of ASCII letters and digits.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// bind() or listen() named in the text: the word in any runtime's spelling (`bind(`,
+/// `bind:`, `Net.bind0`, `JVM_Bind`, `server_bind`, `(Bind failed)`, `failed to bind`,
+/// `listen tcp`, Node's `listen EADDRNOTAVAIL` and `syscall: 'listen'`); not `BindException`,
+/// which the JVM throws for a connect() too.
+fn is_bind(s: &str) -> bool {
+    words(s).any(|w| {
+        matches!(w, "bind" | "binding" | "dobind" | "listen" | "listening")
+            || w.strip_prefix("bind")
+                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A client's connect() named in the text: any word that begins with `connect` (the call,
+/// `connection`, `ConnectException`, .NET's `ConnectAsync`, `Net.connect0`), Go's `dial`, an
+/// upstream or an outgoing request, and the JVM's connect-only `NoRouteToHostException`.
 fn is_connect(s: &str) -> bool {
-    [
-        "connect(",
-        "connect:",
-        "doconnect",
-        "connectasync",
-        "connecthelper",
-        "unable to connect",
-        "httprequestexception",
-        "webexception",
-        "httpclient",
-    ]
-    .iter()
-    .any(|c| s.contains(c))
+    words(s).any(|w| {
+        w.starts_with("connect")
+            || w.starts_with("doconnect")
+            || matches!(
+                w,
+                "dial"
+                    | "upstream"
+                    | "request"
+                    | "requests"
+                    | "noroutetohostexception"
+                    | "httprequestexception"
+                    | "webexception"
+                    | "httpclient"
+            )
+    })
 }
 
 /// An IPv6 address in the text: `::1`, `tcp6`, a bracketed host `[…:…]:port`, or a token of

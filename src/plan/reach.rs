@@ -19,9 +19,22 @@ use crate::snapshot::{Limit, Os, Rlim, RuntimeKind, Snapshot};
 pub struct Reach {
     /// The setting, as the profile gives it (`limits.nofile 1048576:1048576`, `+Q 1048576`).
     pub setting: String,
+    /// Whether the what-if counts it: false when it does not reach the process, or when that
+    /// is not known (`known` false).
     pub reaches: bool,
-    /// How and when it reaches the process, or why it does not.
+    /// Whether porttune can tell: false when it cannot see how the process is started (a
+    /// `--require` that passes only with the setting is then "cannot tell").
+    pub known: bool,
+    /// How and when it reaches the process, or why it does not, or what would tell.
     pub how: String,
+}
+
+/// Whether a place the profile writes reaches the process: how and when, why not, or why
+/// porttune cannot tell.
+enum Reached {
+    Yes(String),
+    No(String),
+    Unknown(String),
 }
 
 /// How the examined process was started, as far as the snapshot says.
@@ -75,12 +88,12 @@ fn describe(service: Option<&str>, session: Option<&str>, cgroup: Option<&str>) 
         (None, None, Some(c)) => format!(
             "it runs under no systemd service and no login session (cgroup {c}): its limit comes from whatever started it (a start script's `ulimit -n`), which no profile changes"
         ),
-        (None, None, None) => "how it was started is not recorded (no cgroup in the snapshot): no profile target is known to reach it".to_string(),
+        (None, None, None) => "how it was started is not recorded (no cgroup in the snapshot); `porttune check --pid` on the host reads it".to_string(),
     }
 }
 
-/// Whether the limit written to `target` reaches the process: `Ok(when)` or `Err(why not)`.
-fn limit_reaches(t: &LimitTarget, w: &Who, erlang: bool) -> Result<String, String> {
+/// Whether the limit written to `target` reaches the process.
+fn limit_reaches(t: &LimitTarget, w: &Who, erlang: bool) -> Reached {
     let restart = if erlang {
         " (erts sizes its fd table at boot)"
     } else {
@@ -88,47 +101,50 @@ fn limit_reaches(t: &LimitTarget, w: &Who, erlang: bool) -> Result<String, Strin
     };
     match (t, w) {
         (LimitTarget::Pam, Who::Host) => {
-            Ok("processes started from a new login session (pam_limits reads limits.d at login)".into())
+            Reached::Yes("processes started from a new login session (pam_limits reads limits.d at login)".into())
         }
-        (LimitTarget::SystemdDefault, Who::Host) => Ok(
+        (LimitTarget::SystemdDefault, Who::Host) => Reached::Yes(
             "services started after `systemctl daemon-reexec` whose unit sets no LimitNOFILE= of its own".into(),
         ),
         (LimitTarget::Launchd, Who::Host) => {
-            Ok("processes launchd starts from now on (restart running ones)".into())
+            Reached::Yes("processes launchd starts from now on (restart running ones)".into())
         }
-        (LimitTarget::Systemd { unit }, Who::Host) => Err(format!(
+        (LimitTarget::Systemd { unit }, Who::Host) => Reached::No(format!(
             "only {unit} reads its drop-in, not the process examined here; `porttune check --unit {unit} --with …` shows the what-if for it"
         )),
-        (LimitTarget::Pid { pid }, Who::Host) => Err(format!(
+        (LimitTarget::Pid { pid }, Who::Host) => Reached::No(format!(
             "pid:{pid} changes that process only, not the one examined here"
         )),
         (LimitTarget::Pid { pid: n }, Who::Process { pid, .. }) => {
             if n == pid {
-                Ok(format!("now, with prlimit on PID {pid}{}", if erlang { "; its fd table stays as erts sized it at boot" } else { "" }))
+                Reached::Yes(format!("now, with prlimit on PID {pid}{}", if erlang { "; its fd table stays as erts sized it at boot" } else { "" }))
             } else {
-                Err(format!("pid:{n} is another process than PID {pid}"))
+                Reached::No(format!("pid:{n} is another process than PID {pid}"))
             }
         }
+        (LimitTarget::Systemd { .. } | LimitTarget::SystemdDefault | LimitTarget::Pam, Who::Process { pid, service: None, session: None, cgroup: None, .. }) => Reached::Unknown(format!(
+            "not known to reach PID {pid}: {}", describe(None, None, None)
+        )),
         (LimitTarget::Systemd { unit }, Who::Process { pid, service, session, cgroup, .. }) => {
             if *service == Some(unit.as_str()) {
-                Ok(format!("{unit} via its drop-in, after `systemctl daemon-reload && systemctl restart {unit}`{restart}"))
+                Reached::Yes(format!("{unit} via its drop-in, after `systemctl daemon-reload && systemctl restart {unit}`{restart}"))
             } else {
-                Err(format!("does not reach PID {pid}: {}", describe(*service, *session, *cgroup)))
+                Reached::No(format!("does not reach PID {pid}: {}", describe(*service, *session, *cgroup)))
             }
         }
         (LimitTarget::SystemdDefault, Who::Process { pid, service, session, cgroup, unit_sets_nofile }) => match (service, unit_sets_nofile) {
-            (Some(s), Some(false)) => Ok(format!("{s} (its unit sets no LimitNOFILE=), after `systemctl daemon-reexec` and a restart of {s}{restart}")),
-            (Some(s), Some(true)) => Err(format!("does not reach PID {pid}: {s} sets its own LimitNOFILE=, which overrides DefaultLimitNOFILE=")),
-            (Some(s), None) => Err(format!("not known to reach PID {pid}: whether {s} sets its own LimitNOFILE= (which would override DefaultLimitNOFILE=) was not read; `systemctl cat {s}` shows it, `check --unit {s}` reads it")),
-            (None, _) => Err(format!("does not reach PID {pid}: DefaultLimitNOFILE= applies to systemd services only, and {}", describe(None, *session, *cgroup))),
+            (Some(s), Some(false)) => Reached::Yes(format!("{s} (its unit sets no LimitNOFILE=), after `systemctl daemon-reexec` and a restart of {s}{restart}")),
+            (Some(s), Some(true)) => Reached::No(format!("does not reach PID {pid}: {s} sets its own LimitNOFILE=, which overrides DefaultLimitNOFILE=")),
+            (Some(s), None) => Reached::Unknown(format!("not known to reach PID {pid}: whether {s} sets its own LimitNOFILE= (which would override DefaultLimitNOFILE=) was not read; `systemctl cat {s}` shows it, `check --unit {s}` reads it")),
+            (None, _) => Reached::No(format!("does not reach PID {pid}: DefaultLimitNOFILE= applies to systemd services only, and {}", describe(None, *session, *cgroup))),
         },
         (LimitTarget::Pam, Who::Process { pid, service, session, cgroup, .. }) => match (service, session) {
-            (None, Some(s)) => Ok(format!("PID {pid} once restarted from a new login session (it runs in {s}; pam_limits applies at login){restart}")),
-            (Some(s), _) => Err(format!("does not reach PID {pid}: it runs under {s}, and limits.d applies to PAM login sessions only, not to systemd services")),
-            (None, None) => Err(format!("does not reach PID {pid}: limits.d applies to PAM login sessions, and {}", describe(None, None, *cgroup))),
+            (None, Some(s)) => Reached::Yes(format!("PID {pid} once restarted from a new login session (it runs in {s}; pam_limits applies at login){restart}")),
+            (Some(s), _) => Reached::No(format!("does not reach PID {pid}: it runs under {s}, and limits.d applies to PAM login sessions only, not to systemd services")),
+            (None, None) => Reached::No(format!("does not reach PID {pid}: limits.d applies to PAM login sessions, and {}", describe(None, None, *cgroup))),
         },
-        (LimitTarget::Launchd, Who::Process { pid, .. }) => Ok(format!(
-            "PID {pid} if launchd starts it, after a restart{restart}"
+        (LimitTarget::Launchd, Who::Process { pid, .. }) => Reached::Unknown(format!(
+            "not known to reach PID {pid}: `launchctl limit maxfiles` reaches what launchd starts after it (a LaunchDaemon or LaunchAgent without SoftResourceLimits of its own, a new login session), not a process started from a shell with its own `ulimit -n`, and porttune cannot see how PID {pid} is started; restart it under launchd, then check it again{restart}"
         )),
     }
 }
@@ -170,13 +186,14 @@ fn cap(snap_after: &Snapshot, before: &Snapshot, want: Limit) -> (Limit, Vec<Str
 }
 
 /// What the profile's rlimit `what` becomes for the process: the reach of each target, and
-/// the limit credited (None: no target reaches it).
+/// the limit credited (None: no target reaches it). `credit_unknown`: count a target whose
+/// reach porttune cannot tell as reaching (the optimistic what-if of "cannot tell").
 pub(super) fn limit(
     what: &str,
     pair: LimitPair,
     targets: &[LimitTarget],
-    before: &Snapshot,
-    after: &Snapshot,
+    (before, after): (&Snapshot, &Snapshot),
+    credit_unknown: bool,
     out: &mut Vec<Reach>,
 ) -> Option<Limit> {
     let w = who(before);
@@ -184,8 +201,12 @@ pub(super) fn limit(
     let mut credited = None;
     for t in targets {
         let setting = format!("limits.{what} {}:{} → {t}", pair.soft, pair.hard);
-        match limit_reaches(t, &w, erlang) {
-            Ok(how) => {
+        let res = match limit_reaches(t, &w, erlang) {
+            Reached::Unknown(how) if credit_unknown => Reached::Yes(how),
+            r => r,
+        };
+        match res {
+            Reached::Yes(how) => {
                 let (l, notes) = if what == "nofile" {
                     cap(after, before, pair.into())
                 } else {
@@ -199,13 +220,21 @@ pub(super) fn limit(
                 out.push(Reach {
                     setting,
                     reaches: true,
+                    known: true,
                     how,
                 });
                 credited.get_or_insert(l);
             }
-            Err(why) => out.push(Reach {
+            Reached::No(why) => out.push(Reach {
                 setting,
                 reaches: false,
+                known: true,
+                how: why,
+            }),
+            Reached::Unknown(why) => out.push(Reach {
+                setting,
+                reaches: false,
+                known: false,
                 how: why,
             }),
         }
@@ -214,8 +243,15 @@ pub(super) fn limit(
 }
 
 /// Whether the profile's +Q/+P reach the node: only where the profile has somewhere to write
-/// them (a vm.args, or the unit's ERL_FLAGS) that the node reads.
-pub(super) fn erlang_flags(e: &ErlangSection, before: &Snapshot, out: &mut Vec<Reach>) -> bool {
+/// them (a vm.args, or the unit's ERL_FLAGS) that the node reads. A running node's vm.args is
+/// not seen (erlexec splices the file's flags into beam's command line and drops
+/// `-args_file`): whether it reads the profile's is not known. `credit_unknown` as in [`limit`].
+pub(super) fn erlang_flags(
+    e: &ErlangSection,
+    before: &Snapshot,
+    credit_unknown: bool,
+    out: &mut Vec<Reach>,
+) -> bool {
     let mut flags = Vec::new();
     if let Some(q) = e.max_ports {
         flags.push(format!("+Q {q}"));
@@ -228,32 +264,34 @@ pub(super) fn erlang_flags(e: &ErlangSection, before: &Snapshot, out: &mut Vec<R
     }
     let setting = format!("runtime.erlang {}", flags.join(" "));
     let w = who(before);
-    let res: Result<String, String> = match (&e.vm_args, &e.unit, &w) {
-        (None, None, _) => Err(
+    let res = match (&e.vm_args, &e.unit, &w) {
+        (None, None, _) => Reached::No(
             "nowhere to write them: the profile names no `vm_args` and no `unit`, so no node reads them"
                 .into(),
         ),
-        (_, Some(u), Who::Process { service, .. }) if *service == Some(u.as_str()) => Ok(format!(
+        (_, Some(u), Who::Process { service, .. }) if *service == Some(u.as_str()) => Reached::Yes(format!(
             "{u} via ERL_FLAGS in its drop-in, after `systemctl daemon-reload && systemctl restart {u}`"
         )),
-        (Some(v), _, Who::Process { pid, .. }) => Ok(format!(
-            "PID {pid} after a restart, if it is started with {v} (porttune does not see which vm.args a running node read)"
+        (Some(v), _, Who::Process { pid, .. }) => Reached::Unknown(format!(
+            "not known to reach PID {pid}: only a node started with {v} reads it, after a restart, and porttune does not see which vm.args a running node read (erlexec puts the file's flags on beam's command line, not its name); check the node's start script or release"
         )),
-        (None, Some(u), Who::Process { pid, service, session, cgroup, .. }) => Err(format!(
+        (None, Some(u), Who::Process { pid, service, session, cgroup, .. }) => Reached::No(format!(
             "only {u} gets ERL_FLAGS, and PID {pid} is not it: {}",
             describe(*service, *session, *cgroup)
         )),
-        (Some(v), _, Who::Host) => Ok(format!("a node started with {v}")),
-        (None, Some(u), Who::Host) => Ok(format!("a node started as {u}")),
+        (Some(v), _, Who::Host) => Reached::Yes(format!("a node started with {v}")),
+        (None, Some(u), Who::Host) => Reached::Yes(format!("a node started as {u}")),
     };
-    let reaches = res.is_ok();
+    let (reaches, known, how) = match res {
+        Reached::Yes(h) => (true, true, format!("reaches {h}")),
+        Reached::Unknown(h) => (credit_unknown, false, h),
+        Reached::No(h) => (false, true, h),
+    };
     out.push(Reach {
         setting,
         reaches,
-        how: match res {
-            Ok(h) => format!("reaches {h}"),
-            Err(w) => w,
-        },
+        known,
+        how,
     });
     reaches
 }
@@ -269,6 +307,7 @@ pub(super) fn sysctl(key: &str, value: &str, out: &mut Vec<Reach>) {
     out.push(Reach {
         setting: format!("{key} = {value}"),
         reaches: true,
+        known: true,
         how: how.into(),
     });
 }
@@ -297,9 +336,16 @@ mod tests {
         let svc = process("/system.slice/web.service");
         let mut out = Vec::new();
         let t = [LimitTarget::Pam, LimitTarget::SystemdDefault];
-        assert_eq!(limit("nofile", pair(65536), &t, &svc, &svc, &mut out), None);
+        assert_eq!(
+            limit("nofile", pair(65536), &t, (&svc, &svc), false, &mut out),
+            None
+        );
         assert!(out[0].how.contains("PAM login sessions only"), "{out:?}");
         assert!(out[1].how.contains("was not read"), "{out:?}");
+        assert!(out[0].known && !out[1].known, "{out:?}");
+        // Counted only by the optimistic what-if.
+        let mut opt = Vec::new();
+        assert!(limit("nofile", pair(65536), &t, (&svc, &svc), true, &mut opt).is_some());
         let mut own = svc.clone();
         own.process.unit = Some(crate::snapshot::unit::Unit {
             name: "web.service".into(),
@@ -307,10 +353,13 @@ mod tests {
             ..Default::default()
         });
         let mut out = Vec::new();
-        assert!(limit("nofile", pair(65536), &t, &own, &own, &mut out).is_some());
+        assert!(limit("nofile", pair(65536), &t, (&own, &own), false, &mut out).is_some());
         own.process.unit.as_mut().unwrap().sets_limit_nofile = Some(true);
         let mut out = Vec::new();
-        assert_eq!(limit("nofile", pair(65536), &t, &own, &own, &mut out), None);
+        assert_eq!(
+            limit("nofile", pair(65536), &t, (&own, &own), false, &mut out),
+            None
+        );
         assert!(
             out[1].how.contains("overrides DefaultLimitNOFILE="),
             "{out:?}"
@@ -320,23 +369,30 @@ mod tests {
         }];
         let mut out = Vec::new();
         assert_eq!(
-            limit("nofile", pair(65536), &other, &svc, &svc, &mut out),
+            limit("nofile", pair(65536), &other, (&svc, &svc), false, &mut out),
             None
         );
         let mine = [LimitTarget::Systemd {
             unit: "web.service".into(),
         }];
-        assert!(limit("nofile", pair(65536), &mine, &svc, &svc, &mut out).is_some());
+        assert!(limit("nofile", pair(65536), &mine, (&svc, &svc), false, &mut out).is_some());
         let script = process("/");
         let mut out = Vec::new();
         assert_eq!(
-            limit("nofile", pair(65536), &t, &script, &script, &mut out),
+            limit(
+                "nofile",
+                pair(65536),
+                &t,
+                (&script, &script),
+                false,
+                &mut out
+            ),
             None
         );
         assert!(out[0].how.contains("`ulimit -n`"), "{out:?}");
         let login = process("/user.slice/user-0.slice/session-3.scope");
         let mut out = Vec::new();
-        assert!(limit("nofile", pair(65536), &t, &login, &login, &mut out).is_some());
+        assert!(limit("nofile", pair(65536), &t, (&login, &login), false, &mut out).is_some());
     }
 
     #[test]
@@ -346,7 +402,7 @@ mod tests {
             unit: "web.service".into(),
         }];
         let mut out = Vec::new();
-        let l = limit("nofile", pair(2_000_000), &mine, &s, &s, &mut out).unwrap();
+        let l = limit("nofile", pair(2_000_000), &mine, (&s, &s), false, &mut out).unwrap();
         assert_eq!(l.hard, Rlim::Value(1 << 20));
         assert!(out[0].how.contains("fs.nr_open"), "{out:?}");
         s.platform.container = Some("docker".into());
@@ -355,7 +411,7 @@ mod tests {
             hard: Rlim::Value(20000),
         };
         let mut out = Vec::new();
-        let l = limit("nofile", pair(1 << 20), &mine, &s, &s, &mut out).unwrap();
+        let l = limit("nofile", pair(1 << 20), &mine, (&s, &s), false, &mut out).unwrap();
         assert_eq!((l.soft, l.hard), (Rlim::Value(20000), Rlim::Value(20000)));
         assert!(out[0].how.contains("CAP_SYS_RESOURCE"), "{out:?}");
     }
@@ -369,11 +425,40 @@ mod tests {
             ..Default::default()
         };
         let mut out = Vec::new();
-        assert!(!erlang_flags(&e, &s, &mut out));
+        assert!(!erlang_flags(&e, &s, false, &mut out));
         assert!(out[0].how.contains("nowhere to write"), "{out:?}");
         e.unit = Some("other.service".into());
-        assert!(!erlang_flags(&e, &s, &mut out));
+        assert!(!erlang_flags(&e, &s, false, &mut out));
         e.unit = Some("node.service".into());
-        assert!(erlang_flags(&e, &s, &mut out));
+        assert!(erlang_flags(&e, &s, false, &mut out));
+        // A vm.args: a running node's is not seen, so its reach is not known.
+        e.unit = None;
+        e.vm_args = Some("/etc/node/vm.args".into());
+        let mut out = Vec::new();
+        assert!(!erlang_flags(&e, &s, false, &mut out));
+        assert!(!out[0].known && out[0].how.contains("not known"), "{out:?}");
+        assert!(erlang_flags(&e, &s, true, &mut out));
+    }
+
+    #[test]
+    fn launchctl_limit_is_not_known_to_reach_a_running_mac_process() {
+        let mut s = process("/");
+        s.platform.os = Os::Macos;
+        s.process.cgroup.path = None;
+        let mut out = Vec::new();
+        let t = [LimitTarget::Launchd];
+        assert_eq!(
+            limit("nofile", pair(65536), &t, (&s, &s), false, &mut out),
+            None
+        );
+        assert!(
+            !out[0].known && out[0].how.contains("`ulimit -n`"),
+            "{out:?}"
+        );
+        // porttune's own shell: a process launchd starts from now on gets it.
+        s.process.is_self = true;
+        let mut out = Vec::new();
+        assert!(limit("nofile", pair(65536), &t, (&s, &s), false, &mut out).is_some());
+        assert!(out[0].known, "{out:?}");
     }
 }

@@ -29,7 +29,9 @@ pub fn snapshot_set(snap: &mut Snapshot, key: &str, value: &str) -> bool {
 /// Apply a plan to a snapshot: the sysctls to their fields, then each limit and the Erlang
 /// flags only where one of the profile's targets reaches the examined process (as if it
 /// restarted under them, where that is what it takes). Returns what reaches and what does not.
-pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
+/// `credit_unknown`: also apply the settings whose reach porttune cannot tell (the optimistic
+/// end of "cannot tell").
+pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan, credit_unknown: bool) -> Vec<Reach> {
     let before = snap.clone();
     let mut reach = Vec::new();
     // Each value the profile sets is the profile's, not read from the host: its inputs say so.
@@ -47,9 +49,16 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
         }
     }
     let targets = &plan.limit_targets;
-    let nofile = plan
-        .nofile
-        .and_then(|p| super::reach::limit("nofile", p, targets, &before, snap, &mut reach));
+    let nofile = plan.nofile.and_then(|p| {
+        super::reach::limit(
+            "nofile",
+            p,
+            targets,
+            (&before, snap),
+            credit_unknown,
+            &mut reach,
+        )
+    });
     if let Some(l) = nofile {
         snap.process.nofile = l;
         // Held to fs.nr_open by the model (a limit still to be set).
@@ -69,10 +78,16 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
             ),
         );
     }
-    if let Some(l) = plan
-        .nproc
-        .and_then(|p| super::reach::limit("nproc", p, targets, &before, snap, &mut reach))
-    {
+    if let Some(l) = plan.nproc.and_then(|p| {
+        super::reach::limit(
+            "nproc",
+            p,
+            targets,
+            (&before, snap),
+            credit_unknown,
+            &mut reach,
+        )
+    }) {
         snap.process.nproc = Some(l);
         snap.provenance.insert(
             "process.nproc".into(),
@@ -81,7 +96,7 @@ pub fn apply_to_snapshot(snap: &mut Snapshot, plan: &Plan) -> Vec<Reach> {
     }
     let is_erlang = snap.runtime.kind.on_erlang() || snap.runtime.erlang.is_some();
     if let Some(e) = plan.erlang.as_ref().filter(|_| is_erlang) {
-        let flags = super::reach::erlang_flags(e, &before, &mut reach);
+        let flags = super::reach::erlang_flags(e, &before, credit_unknown, &mut reach);
         let src = format!("profile {}", plan.profile);
         let er = snap.runtime.erlang.get_or_insert_with(Default::default);
         // The model rounds +Q/+P as erts does and derives max_fds from the new soft limit.
@@ -138,11 +153,22 @@ pub fn what_if(snap: &Snapshot, profile: &str) -> Result<(Snapshot, Plan)> {
     Ok((after, plan))
 }
 
+/// The snapshot after the plan if every setting whose reach porttune cannot tell reached the
+/// process: the optimistic end of "cannot tell" (None when there is no such setting).
+pub fn optimistic_after(before: &Snapshot, plan: &Plan) -> Option<Snapshot> {
+    if plan.reach.iter().all(|r| r.known) {
+        return None;
+    }
+    let mut after = before.clone();
+    apply_to_snapshot(&mut after, plan, true);
+    Some(after)
+}
+
 /// Apply the plan to a copy of `before`, record the ceiling before → after in the plan, and
 /// return the snapshot after.
 pub fn attach_prediction(plan: &mut Plan, before: &Snapshot, required: Option<u64>) -> Snapshot {
     let mut after = before.clone();
-    plan.reach = apply_to_snapshot(&mut after, plan);
+    plan.reach = apply_to_snapshot(&mut after, plan, false);
     let (b, a) = predict_pair(before, &after, &plan.scenario);
     if let Some(req) = required.filter(|r| a.ceiling < *r) {
         plan.warnings.push(format!(

@@ -198,12 +198,6 @@ fn verdict_json(entries: &[Entry]) -> Option<VerdictJson> {
     })
 }
 
-/// Control characters of the user's text shown escaped (`\x1b`), so a pasted log cannot
-/// move the cursor or recolour the terminal.
-fn escaped(s: &str) -> String {
-    crate::text::escape(s).into_owned()
-}
-
 fn host_lines(out: &mut String, h: &HostView, label: &str, w: usize) {
     let (l1, l2) = ("   ", "      ");
     match h.value {
@@ -269,7 +263,8 @@ pub fn text(cx: &Context, entries: &[Entry], w: usize) -> String {
     if entries.is_empty() {
         let none = format!(
             "No connection-limit message recognised in {} ({} line(s)). docs/explain.md lists what porttune knows.",
-            cx.input, cx.lines
+            crate::text::escape(&cx.input),
+            cx.lines
         );
         out.push_str(&wrap(&none, w, "", "  "));
     }
@@ -284,7 +279,14 @@ pub fn text(cx: &Context, entries: &[Entry], w: usize) -> String {
         let head = format!("{}  ({}, line {}{times})", heading(e), p.origin, e.m.line);
         let num = colored::Colorize::bold(format!("{}.", i + 1).as_str()).to_string();
         out.push_str(&wrap(&head, w, &format!("{num} "), l1));
-        out.push_str(&wrap(&format!("\"{}\"", escaped(&e.m.text)), w, l1, l1));
+        // The user's text, control characters shown escaped: a pasted log cannot move the
+        // cursor or recolour the terminal.
+        out.push_str(&wrap(
+            &format!("\"{}\"", crate::text::escape(&e.m.text)),
+            w,
+            l1,
+            l1,
+        ));
         let why = if confidence(p) == Confidence::NotALimit {
             "not a local limit: "
         } else {

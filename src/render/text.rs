@@ -407,7 +407,11 @@ fn reach_block(out: &mut String, wp: &super::WithProfile, w: usize) {
     }
     let _ = writeln!(out, "\n{}", format!("Reach of profile {}:", wp.name).bold());
     for r in wp.reach {
-        let mark = if r.reaches { "+" } else { "-" };
+        let mark = match (r.reaches, r.known) {
+            (true, _) => "+",
+            (false, true) => "-",
+            (false, false) => "?",
+        };
         let t = format!("{}: {}", r.setting, r.how);
         out.push_str(&wrap::wrap(&t, w, &format!("  {mark} "), "    "));
     }

@@ -312,11 +312,10 @@ mod live {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
-    /// /proc/net/sockstat of the current network namespace (the snapshot's parser).
+    /// /proc/net/sockstat and sockstat6 of the current network namespace (the snapshot's
+    /// reader).
     pub fn sockstat() -> crate::snapshot::Usage {
-        text("/proc/net/sockstat")
-            .map(|t| crate::snapshot::linux::parse_sockstat(&t))
-            .unwrap_or_default()
+        crate::snapshot::linux::sockstat(Path::new("/proc"), "self")
     }
 
     pub fn tcpext(name: &str) -> Option<u64> {

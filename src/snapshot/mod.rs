@@ -856,7 +856,7 @@ pub struct NginxWorker {
     pub connections: u64,
 }
 
-/// Usage now, for headroom warnings (/proc/net/sockstat, the process's fds).
+/// Usage now, for headroom warnings (/proc/net/sockstat and sockstat6, the process's fds).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Usage {

@@ -105,9 +105,7 @@ fn probe_platform(opts: &ProbeOptions) -> Result<Snapshot> {
         ));
     }
     let process = linux::process(&roots, opts.pid, fds.as_ref(), &held)?;
-    let mut usage = std::fs::read_to_string(roots.proc.join(&who).join("net/sockstat"))
-        .map(|t| linux::parse_sockstat(&t))
-        .unwrap_or_default();
+    let mut usage = linux::sockstat(&roots.proc, &who);
     usage.process_connections = Some(held.connections);
     Ok(Snapshot {
         schema: SCHEMA,
