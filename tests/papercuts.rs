@@ -316,6 +316,47 @@ fn profiles_list_fits_80_columns() {
     }
 }
 
+/// An error on a terminal (a pty from script(1), 60 columns) is folded at its width, with
+/// the words whole; piped, the same error is one line (grep, logs, Ansible).
+#[test]
+#[ignore = "needs script (util-linux)"]
+fn errors_fit_the_terminal_and_stay_one_line_when_piped() {
+    common::need_tool(
+        "errors_fit_the_terminal_and_stay_one_line_when_piped",
+        "script",
+        &["--version"],
+        "apt-get install util-linux",
+    );
+    let d = tempfile::tempdir().unwrap();
+    let state = d.path().join("state-dir-of-this-test");
+    let s = state.to_str().unwrap();
+    let piped = run(&["rollback", "--state-dir", s]);
+    assert_eq!(piped.status.code(), Some(1));
+    let err = stderr(&piped);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.trim_end().chars().count() > 60, "{err}");
+    let cmd = format!(
+        "stty rows 40 cols 60; NO_COLOR=1 {} rollback --state-dir {s}",
+        common::bin().display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let tty = stdout(&o).replace('\r', "");
+    assert!(tty.lines().count() > 1, "{tty}");
+    for l in tty.lines() {
+        assert!(
+            l.chars().count() <= 60,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&tty), words(&err), "the same words, folded");
+}
+
 /// `profiles show NAME` prints the bundled file as it is: its comments and its description
 /// fit 80 columns too, and the file still says what it said (the resolved profile of a
 /// folded description is one line).
