@@ -138,3 +138,8 @@ pub fn find<'a>(list: &'a serde_json::Value, field: &str, value: &str) -> &'a se
         .find(|x| x[field] == value)
         .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
 }
+
+/// `text` with every run of whitespace one space: wrapped text output, searched for a phrase.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
