@@ -52,7 +52,12 @@ fn main() {
     let code = match res {
         Ok(code) => code,
         Err(e) => {
-            porttune::errln!("porttune: error: {e}");
+            // On a terminal the message is folded at its width; piped, it stays one line.
+            let msg = format!("porttune: error: {e}");
+            match porttune::render::wrap::stderr_width() {
+                Some(w) => porttune::err!("{}", porttune::render::wrap::wrap_message(&msg, w)),
+                None => porttune::errln!("{msg}"),
+            }
             e.exit_code()
         }
     };

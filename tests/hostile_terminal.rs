@@ -144,6 +144,27 @@ fn check_from_a_hostile_snapshot_is_terminal_safe() {
         &["explain", "--from", s, "table full"],
         None,
     );
+    // Prometheus textfile: no raw control byte, and no escape in a label value other than
+    // the three the exposition format knows (node_exporter drops a whole file with another)
+    let o = check_all(
+        "check --format prometheus",
+        &["check", "--from", s, "--format", "prometheus"],
+        None,
+    );
+    let prom = String::from_utf8_lossy(&o.stdout);
+    assert!(prom.contains("comm=\"nginx\\\\x1b]0;pwned"), "{prom}");
+    for line in prom.lines().filter(|l| !l.starts_with('#')) {
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                let next = chars.next();
+                assert!(
+                    matches!(next, Some('\\' | '"' | 'n')),
+                    "escape \\{next:?} in: {line}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

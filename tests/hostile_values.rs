@@ -201,3 +201,121 @@ fn vm_args_flag_is_edited_in_place() {
         "{change}"
     );
 }
+
+/// Sysctls that make the kernel run a program as root (or decide who may) are refused in a
+/// profile whatever their value: porttune tunes connection limits only.
+#[test]
+fn sysctls_that_run_programs_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("kernel.core_pattern", "|/tmp/x %p"),
+        ("kernel.modprobe", "/tmp/x"),
+        ("kernel.poweroff_cmd", "/tmp/x"),
+        ("fs.suid_dumpable", "2"),
+        ("kernel.yama.ptrace_scope", "0"),
+    ] {
+        refused(
+            d.path(),
+            &format!("name: p\nsysctl:\n  {k}: \"{v}\"\n"),
+            "porttune never sets it",
+        );
+    }
+    accepted(d.path(), "name: p\nsysctl:\n  net.core.somaxconn: 8192\n");
+}
+
+/// `apply --root R` never writes through a symbolic link planted in R (a link in R/etc, or
+/// R's sysctl.d file itself a link, pointing out of the root): refused before any change,
+/// the target outside untouched, the sysctl tree as it was.
+#[test]
+fn apply_does_not_write_through_a_link_under_root() {
+    let d = tempfile::tempdir().unwrap();
+    let sys = d.path().join("sys");
+    std::fs::create_dir_all(sys.join("net/core")).unwrap();
+    std::fs::write(sys.join("net/core/somaxconn"), "4096\n").unwrap();
+    let outside = d.path().join("outside");
+    std::fs::create_dir_all(outside.join("sysctl.d")).unwrap();
+    let victim = outside.join("victim.conf");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let prof = d.path().join("p.yaml");
+    std::fs::write(
+        &prof,
+        "name: p\nsysctl:\n  net.core.somaxconn: 8192\npersist: true\n",
+    )
+    .unwrap();
+    let apply = |root: &Path| {
+        Command::new(common::bin())
+            .arg("apply")
+            .arg(&prof)
+            .arg("--root")
+            .arg(root)
+            .args(["--yes", "--state-dir"])
+            .arg(d.path().join("state"))
+            .env("PORTTUNE_SYSCTL_ROOT", &sys)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // R/etc is a link to a directory outside R
+    let r1 = d.path().join("r1");
+    std::fs::create_dir_all(&r1).unwrap();
+    std::os::unix::fs::symlink(&outside, r1.join("etc")).unwrap();
+    // R/etc/sysctl.d/60-porttune-p.conf is a link to a file outside R
+    let r2 = d.path().join("r2");
+    std::fs::create_dir_all(r2.join("etc/sysctl.d")).unwrap();
+    std::os::unix::fs::symlink(&victim, r2.join("etc/sysctl.d/60-porttune-p.conf")).unwrap();
+    for r in [&r1, &r2] {
+        let o = apply(r);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{err}");
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+        assert_eq!(
+            std::fs::read_dir(outside.join("sysctl.d")).unwrap().count(),
+            0
+        );
+        assert_eq!(
+            std::fs::read_to_string(sys.join("net/core/somaxconn")).unwrap(),
+            "4096\n",
+            "{err}"
+        );
+    }
+    // control: a plain tree is written
+    let r3 = d.path().join("r3");
+    std::fs::create_dir_all(&r3).unwrap();
+    let o = apply(&r3);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(
+        std::fs::read_to_string(r3.join("etc/sysctl.d/60-porttune-p.conf"))
+            .unwrap()
+            .contains("net.core.somaxconn")
+    );
+}
+
+/// A profile that `extends` some other file (a shadow-like file, or one renamed .yaml) gets
+/// an error at the `extends` entry or the file's position, never a line of that file.
+#[test]
+fn extending_another_file_quotes_none_of_it() {
+    let d = tempfile::tempdir().unwrap();
+    let line = "root:$y$j9T$S3CRETHASH$abc:19000:0:99999:7:::\n";
+    let shadow = d.path().join("shadow");
+    std::fs::write(&shadow, line).unwrap();
+    let as_yaml = d.path().join("shadow.yaml");
+    std::fs::write(&as_yaml, format!("{line}daemon:*:19000:0:99999:7:::\n")).unwrap();
+    for parent in [&shadow, &as_yaml] {
+        let body = format!("name: p\nextends: [{}]\n", parent.display());
+        let o = validate(d.path(), &body);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(!err.contains("S3CRET") && !err.contains("19000"), "{err}");
+    }
+    let o = validate(
+        d.path(),
+        &format!("name: p\nextends: [{}]\n", shadow.display()),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a profile file"),
+        "{o:?}"
+    );
+    // a profile's own typo is still named
+    refused(d.path(), "name: p\nsysclt: {}\n", "unknown key `sysclt`");
+}

@@ -89,6 +89,7 @@ fn man_dir_is_created() {
 
 /// A server's textfile exports its own scenario only; the host's all three.
 #[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Linux only: a Linux sysctl tree")]
 fn prometheus_of_a_process_has_its_scenario_only() {
     let scenarios = |snap: &str| -> Vec<String> {
         let o = run(&["check", "--from", &fixture(snap), "--format", "prometheus"]);
@@ -235,6 +236,7 @@ fn in_tree(args: &[&str], sys: &std::path::Path) -> std::process::Output {
 /// `apply` says which keys it left out and why; the journal's rollback lists structured
 /// entries (JSON) and its text fits 80 columns.
 #[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Linux only: a Linux sysctl tree")]
 fn apply_prints_skipped_keys_and_rollback_is_structured() {
     let d = tempfile::tempdir().unwrap();
     let sys = sysctl_tree(d.path());
@@ -314,6 +316,47 @@ fn profiles_list_fits_80_columns() {
             l.chars().count()
         );
     }
+}
+
+/// An error on a terminal (a pty from script(1), 60 columns) is folded at its width, with
+/// the words whole; piped, the same error is one line (grep, logs, Ansible).
+#[test]
+#[ignore = "needs script (util-linux)"]
+fn errors_fit_the_terminal_and_stay_one_line_when_piped() {
+    common::need_tool(
+        "errors_fit_the_terminal_and_stay_one_line_when_piped",
+        "script",
+        &["--version"],
+        "apt-get install util-linux",
+    );
+    let d = tempfile::tempdir().unwrap();
+    let state = d.path().join("state-dir-of-this-test");
+    let s = state.to_str().unwrap();
+    let piped = run(&["rollback", "--state-dir", s]);
+    assert_eq!(piped.status.code(), Some(1));
+    let err = stderr(&piped);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.trim_end().chars().count() > 60, "{err}");
+    let cmd = format!(
+        "stty rows 40 cols 60; NO_COLOR=1 {} rollback --state-dir {s}",
+        common::bin().display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let tty = stdout(&o).replace('\r', "");
+    assert!(tty.lines().count() > 1, "{tty}");
+    for l in tty.lines() {
+        assert!(
+            l.chars().count() <= 60,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&tty), words(&err), "the same words, folded");
 }
 
 /// `profiles show NAME` prints the bundled file as it is: its comments and its description

@@ -1,7 +1,10 @@
-//! Property-based tests (issue 11): the profile, snapshot, nginx and vm.args parsers never
-//! panic on arbitrary input, and the model's arithmetic never overflows (tests build with
-//! overflow checks, so a wrapping product panics here) whatever numbers a snapshot holds
-//! and whatever scenario the command line allows.
+//! Property-based tests: every parser of outside text (profiles, snapshots, journals, nginx,
+//! HAProxy, PostgreSQL, MySQL and the catalog's server configurations, Redis and HAProxy
+//! answers, vm.args, kernel log lines, `systemctl show`, `explain` input) never panics on
+//! arbitrary input, finishes in bounded time on large input, and round-trips or fails
+//! cleanly, with errors that quote no value it refused; and the model's arithmetic never
+//! overflows (tests build with overflow checks, so a wrapping product panics here) whatever
+//! numbers a snapshot holds and whatever scenario the command line allows.
 
 use std::path::Path;
 
@@ -243,6 +246,303 @@ proptest! {
             let t = l.trim_start();
             if !(t == "+Q" || t.starts_with("+Q ") || t.starts_with("+Q\t")) {
                 prop_assert!(once.contains(l));
+            }
+        }
+    }
+}
+
+/// A value that must never be echoed: it is not a number, so every reader refuses it.
+const MARK: &str = "S3CRETmark";
+
+/// Configuration-like text: the given directive names, structure and noise, and the marker
+/// as a value.
+fn conf_text(words: &'static [&'static str]) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            proptest::sample::select(words).prop_map(str::to_string),
+            Just(MARK.to_string()),
+            Just("\n".to_string()),
+            Just(" ".to_string()),
+            Just("=".to_string()),
+            Just("\"".to_string()),
+            Just("#".to_string()),
+            "[0-9]{1,22}",
+            ".{0,12}",
+        ],
+        0..40,
+    )
+    .prop_map(|v| v.concat())
+}
+
+/// Whether `msg` echoes the marker other than as part of a file name an include gave
+/// (file names are named; values never).
+fn echoes(text: &str, msg: &str) -> bool {
+    msg.contains(MARK)
+        && !text
+            .lines()
+            .any(|l| l.to_lowercase().contains("include") && l.contains(MARK))
+}
+
+/// Files of one text (every include resolves to the same text, so includes recurse).
+struct Same(String);
+
+impl porttune::snapshot::runtime::postgres::Files for Same {
+    fn read(&self, _path: &str) -> Result<String, String> {
+        Ok(self.0.clone())
+    }
+    fn list(&self, _dir: &str) -> Result<Vec<String>, String> {
+        Ok(vec!["a.cnf".into(), "b.conf".into()])
+    }
+}
+
+/// Time allowed to one parse of at most a few hundred KiB: a guard against a parser that
+/// loops or goes quadratic, not a measurement (bench/ measures).
+const BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// HAProxy configuration: never a panic; an error names file and line, never the
+    /// refused value.
+    #[test]
+    fn haproxy_parser_never_panics_nor_echoes(
+        text in conf_text(&["global", "defaults", "frontend f", "backend b", "listen l",
+            "maxconn", "fullconn", "nbthread", "ulimit-n", "bind :80", "bind 127.0.0.1:8",
+            "stats socket /run/h.sock", "maxconnrate", "server s 127.0.0.1:1 maxconn"]),
+    ) {
+        match porttune::snapshot::runtime::haproxy::parse(&[("h.cfg".into(), text)]) {
+            Ok(_) => {}
+            Err(e) => {
+                prop_assert_eq!(e.file.as_str(), "h.cfg");
+                prop_assert!(!e.msg.contains(MARK), "{}", e.msg);
+            }
+        }
+    }
+
+    /// nginx: an error quotes no value it refused.
+    #[test]
+    fn nginx_errors_never_echo(
+        text in conf_text(&["events {", "}", ";", "worker_connections", "worker_processes",
+            "worker_rlimit_nofile", "http {", "server {", "listen", "include", "{"]),
+    ) {
+        if let Err(e) = porttune::snapshot::runtime::nginx::parse(&text, "nginx.conf", 4) {
+            prop_assert!(!echoes(&text, &e.msg), "{}", e.msg);
+        }
+    }
+
+    /// PostgreSQL: never a panic; errors quote no value. Includes of the same text recurse
+    /// up to the bound, with a note.
+    #[test]
+    fn postgres_parser_never_panics_nor_echoes(
+        text in conf_text(&["max_connections", "superuser_reserved_connections",
+            "reserved_connections", "include", "include_dir", "include_if_exists", "'x.conf'",
+            "= '", "'"]),
+    ) {
+        use porttune::snapshot::runtime::postgres;
+        if let Err((_, m)) = postgres::parse_conf(&text) {
+            prop_assert!(!m.contains(MARK), "{}", m);
+        }
+        let mut out = postgres::Loaded::default();
+        let t = std::time::Instant::now();
+        postgres::load(&Same(text.clone()), "/etc/pg.conf", true, 0, &mut out);
+        prop_assert!(t.elapsed() < BOUND);
+        for n in &out.notes {
+            prop_assert!(!echoes(&text, n), "{}", n);
+        }
+    }
+
+    /// MySQL option files (with !include / !includedir recursing): never a panic, notes
+    /// quote no value.
+    #[test]
+    fn mysql_parser_never_panics_nor_echoes(
+        text in conf_text(&["[mysqld]", "[client]", "[mariadb]", "max_connections",
+            "max-connections", "open_files_limit", "thread_handling", "!include /x.cnf",
+            "!includedir /d", "extra_max_connections", "="]),
+    ) {
+        use porttune::snapshot::runtime::mysql;
+        let mut out = mysql::Loaded::default();
+        let t = std::time::Instant::now();
+        mysql::load(&Same(text.clone()), "/etc/my.cnf", true, 0, &mut out);
+        prop_assert!(t.elapsed() < BOUND);
+        for n in &out.notes {
+            prop_assert!(!echoes(&text, n), "{}", n);
+        }
+    }
+
+    /// The catalog's generic reader, for every server whose configuration is a file (Redis,
+    /// Mosquitto, lighttpd, Apache, PgBouncer, RabbitMQ, memcached, …): never a panic, the
+    /// includes (every one resolving to the same text) bounded, errors quoting no value.
+    #[test]
+    fn catalog_config_readers_never_panic(
+        text in conf_text(&["maxclients", "max_connections", "max-connections",
+            "server.max-connections", "server.max-fds", "MaxRequestWorkers", "ServerLimit",
+            "ThreadsPerChild", "include", "Include", "IncludeOptional", "include_dir",
+            "[pgbouncer]", "max_client_conn", "listeners.tcp.default", "{", "}", "<IfModule",
+            ">", "</IfModule>", "port", "unixsocket"]),
+    ) {
+        use porttune::snapshot::runtime::{catalog, conf, entry};
+        let cmdline = vec!["server".to_string()];
+        let read = |_: &str| Ok(text.clone());
+        let list = |_: &str| Ok(vec!["a.conf".to_string()]);
+        let env = |_: &str| None;
+        let t = entry::Target {
+            cmdline: &cmdline,
+            env: &env,
+            cwd: Some("/".into()),
+            read: &read,
+            list: &list,
+            config: None,
+        };
+        for e in catalog::ALL {
+            if e.config.shape == entry::Shape::Flags {
+                continue;
+            }
+            let start = std::time::Instant::now();
+            if let Err(m) = conf::read_tree(&e.config, "/etc/x.conf", &t) {
+                prop_assert!(!echoes(&text, &m), "{}: {}", e.name, m);
+            }
+            prop_assert!(start.elapsed() < BOUND, "{}", e.name);
+        }
+    }
+
+    /// Server answers (Redis INFO, HAProxy show info) and `systemctl show` output: never a
+    /// panic; a value read is one the text holds.
+    #[test]
+    fn server_answers_never_panic(
+        text in proptest::collection::vec(prop_oneof![
+            Just("maxclients:".to_string()),
+            Just("Maxconn: ".to_string()),
+            Just("Hard_maxconn: ".to_string()),
+            Just("Ulimit-n: ".to_string()),
+            Just("MainPID=".to_string()),
+            Just("LimitNOFILE=".to_string()),
+            Just("LimitNOFILESoft=".to_string()),
+            Just("TasksMax=".to_string()),
+            Just("infinity".to_string()),
+            Just("\r\n".to_string()),
+            Just("\n".to_string()),
+            "[0-9]{1,22}",
+            ".{0,10}",
+        ], 0..30).prop_map(|v| v.concat()),
+    ) {
+        use porttune::snapshot::runtime::{haproxy, redis};
+        if let Some(v) = redis::parse_info(&text) {
+            prop_assert!(text.contains(&v.to_string()));
+        }
+        let _ = haproxy::parse_show_info(&text);
+        let u = porttune::snapshot::unit::parse_show("x.service", text.as_bytes());
+        if let Some(pid) = u.main_pid {
+            prop_assert!(text.contains(&pid.to_string()));
+        }
+    }
+
+    /// `explain` input: any text, long lines and many lines included, never panics and ends
+    /// within the bound; every match quotes text from the input.
+    #[test]
+    fn explain_input_never_panics(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("accept4() failed (24: Too many open files)".to_string()),
+            Just("worker_connections are not enough".to_string()),
+            Just("ERR max number of clients reached".to_string()),
+            Just("FATAL: sorry, too many clients already".to_string()),
+            Just("{error,emfile}".to_string()),
+            Just("Too many connections".to_string()),
+            Just("nf_conntrack: table full, dropping packet".to_string()),
+            Just("\n".to_string()),
+            "[0-9]{1,30}",
+            ".{0,40}",
+        ], 0..60),
+        repeat in 1usize..200,
+    ) {
+        let text = parts.concat().repeat(repeat);
+        let t = std::time::Instant::now();
+        let entries = porttune::explain::explain(&text, None);
+        prop_assert!(t.elapsed() < BOUND, "{:?} for {} bytes", t.elapsed(), text.len());
+        prop_assert!(entries.len() <= text.lines().count().max(1) * 8);
+    }
+
+    /// Journals: mutated JSON never panics the loader; what loads passes its own entry
+    /// checks (only porttune's files, only safe sysctls).
+    #[test]
+    fn journal_loader_never_panics(
+        entries in proptest::collection::vec(prop_oneof![
+            Just(r#"{"kind":"sysctl","key":"net.core.somaxconn","old":"4096","new":"8192"}"#.to_string()),
+            Just(r#"{"kind":"sysctl","key":"kernel.core_pattern","old":"|/x","new":"core"}"#.to_string()),
+            Just(r#"{"kind":"file","path":"/etc/sysctl.d/60-porttune-x.conf","old":null,"old_mode":420,"new":"x","mode":420}"#.to_string()),
+            Just(r#"{"kind":"file","path":"/etc/passwd","old":"root::0:0","old_mode":420,"new":"x","mode":420}"#.to_string()),
+            Just(r#"{"kind":"file","path":"/etc/sysctl.d/../../etc/shadow","old":"","old_mode":420,"new":"","mode":420}"#.to_string()),
+            Just(r#"{"kind":"sysctl","key":"../../victim","old":"x","new":"y"}"#.to_string()),
+            "\\{.{0,40}\\}",
+        ], 0..6),
+        head in prop_oneof![Just(0usize), Just(1), Just(2)],
+    ) {
+        let body = format!(
+            r#"{{"version":1,"id":"20250101T000000Z-000000001-p","profile":"p","created":0,"state":"pending","sysctl_root":"/proc/sys","netns":null,"root":"/","entries":[{}]}}"#,
+            entries.join(",")
+        );
+        let text = match head {
+            0 => body.clone().into_bytes(),
+            // cut anywhere, even inside a character
+            1 => body.as_bytes()[..body.len() / 2].to_vec(),
+            _ => body.replace("entries", "entrees").into_bytes(),
+        };
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("j.json");
+        std::fs::write(&p, text).unwrap();
+        let safe = entries
+            .iter()
+            .all(|e| e.contains("somaxconn") || e.contains("60-porttune-x"));
+        match porttune::apply::journal::Journal::load(&p) {
+            Ok(j) => prop_assert!(j.check_entries().is_ok()),
+            Err(e) => prop_assert!(!(head == 0 && safe), "a valid journal refused: {}", e),
+        }
+    }
+}
+
+/// The bundled fixture snapshots round-trip: saved as JSON or YAML and read back, the same
+/// snapshot.
+#[test]
+fn snapshots_round_trip() {
+    for s in fixtures() {
+        for yaml in [false, true] {
+            let text = porttune::snapshot::file::to_string(&s, yaml).unwrap();
+            let path = Path::new(if yaml { "s.yaml" } else { "s.json" });
+            let back = porttune::snapshot::file::parse(&text, path).unwrap();
+            assert_eq!(back, s, "{}", if yaml { "yaml" } else { "json" });
+        }
+    }
+}
+
+/// The kernel log is read on Linux only.
+#[cfg(target_os = "linux")]
+mod kernel_log_lines {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Kernel log lines in each format porttune reads (syslog(2) records, /dev/kmsg
+        /// records, dmesg --time-format iso, journalctl -o short-iso): never a panic; the
+        /// message kept is part of the line.
+        #[test]
+        fn kernel_log_lines_never_panic(
+            line in prop_oneof![
+                "<[0-9]{1,2}>\\[ *[0-9]{1,8}\\.[0-9]{1,6}\\] .{0,60}",
+                "[0-9]{1,2},[0-9]{1,9},[0-9]{1,16},[-c];.{0,60}",
+                "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[,.][0-9]{1,6}[+-][0-9]{2}:?[0-9]{2} .{0,60}",
+                ".{0,120}",
+            ],
+            boot in proptest::option::of(any::<u64>()),
+        ) {
+            use porttune::snapshot::kernel_log as k;
+            if let Some((_, msg)) = k::parse_syslog(&line) {
+                prop_assert!(line.contains(msg));
+            }
+            for l in [k::parse_kmsg(&line, boot), k::parse_dmesg_iso(&line), k::parse_journal(&line)]
+                .into_iter()
+                .flatten()
+            {
+                prop_assert!(line.contains(l.text.trim()), "{:?} from {:?}", l.text, line);
             }
         }
     }

@@ -338,7 +338,10 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
             true,
             Scope::Host,
             why,
-            macos::PORTS_LIFT.into(),
+            {
+                let r = snap.net.ip_local_port_range;
+                macos::ports_lift(r.map_or(49152, |r| r.lo), r.map_or(65535, |r| r.hi))
+            },
         ));
     }
     let key = match snap.platform.os {

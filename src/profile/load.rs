@@ -178,6 +178,21 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
+/// A key or value word a profile used, quoted when it looks like one (letters, digits and
+/// `_.-/@%:` at most 64, no `:` followed by more than a word): a line of some other file
+/// (`root:$y$…:19000:0:99999:7:::`) is not repeated, only its position.
+fn shown_name(s: &str) -> String {
+    let word = s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/@% ".contains(c))
+        && !s.trim().is_empty();
+    if word {
+        format!("`{}`", validate::printable(s))
+    } else {
+        "(not shown: not a key or value name)".into()
+    }
+}
+
 /// The message of a parse error, without serde-saphyr's location suffix, with a
 /// "did you mean" for unknown fields.
 fn parse_message(e: &serde_saphyr::Error) -> String {
@@ -192,8 +207,8 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         return format!(
-            "unknown key `{}`{}; expected one of {list}",
-            validate::printable(field),
+            "unknown key {}{}; expected one of {list}",
+            shown_name(field),
             did_you_mean(field, expected)
         );
     }
@@ -202,8 +217,8 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
     } = inner
     {
         return format!(
-            "unknown value `{}`{}; expected one of {}",
-            validate::printable(variant),
+            "unknown value {}{}; expected one of {}",
+            shown_name(variant),
             did_you_mean(variant, expected),
             expected.join(", ")
         );
@@ -498,6 +513,19 @@ fn resolve(
             ),
             other => other,
         })?;
+        // Only a profile is merged: a parent path names a .yaml/.yml file, so `extends` cannot
+        // make porttune parse (and quote in its errors) some other file, e.g. /etc/shadow.
+        if is_path(&parent.value)
+            && !(parent.value.ends_with(".yaml") || parent.value.ends_with(".yml"))
+        {
+            return Err(origin_err(
+                &o,
+                format!(
+                    "extends `{}`: not a profile file (a path in `extends` names a .yaml or .yml file); not read",
+                    validate::printable(&parent.value)
+                ),
+            ));
+        }
         if let Some(pos) = stack.iter().position(|s| *s == psrc.id) {
             let mut chain: Vec<String> = stack[pos..].to_vec();
             chain.push(psrc.id.clone());

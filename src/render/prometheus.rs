@@ -7,10 +7,14 @@ use crate::model::checks::{Check, Severity};
 use crate::model::usage::usage_ratio;
 use crate::snapshot::Snapshot;
 
+/// A label value as the exposition format reads it: control characters first shown as text
+/// (`\x1b`, `\n`: an outside name never drives a terminal), then `\` and `"` escaped, so the
+/// only escapes left are the three the format knows (node_exporter refuses a whole textfile
+/// with any other).
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    crate::text::escape(s)
+        .replace('\\', "\\\\")
         .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {

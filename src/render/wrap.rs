@@ -1,5 +1,6 @@
 //! Terminal width and word wrapping for the human output. Pure string work: the width is
-//! passed in by the command layer ([`terminal_width`] is the one place that asks the terminal).
+//! passed in by the command layer ([`terminal_width`] and [`stderr_width`] are the only places
+//! that ask the terminal).
 
 /// Width used when stdout is not a terminal (pipes, files, CI logs).
 pub const DEFAULT_WIDTH: usize = 80;
@@ -16,6 +17,17 @@ pub fn terminal_width() -> usize {
         Some((terminal_size::Width(w), _)) => usize::from(w).max(MIN_WIDTH),
         None => DEFAULT_WIDTH,
     }
+}
+
+/// Columns of standard error when it is a terminal; `None` when it is not (a pipe, a file, a
+/// journal), where each message stays on one line for grep and log collectors.
+pub fn stderr_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(terminal_size::Width(w), _)| usize::from(w).max(MIN_WIDTH))
 }
 
 /// Printed width of `s`: characters, not counting ANSI colour sequences (`ESC [ … m`).
@@ -103,6 +115,24 @@ pub fn wrap_lines(text: &str, width: usize) -> String {
     out
 }
 
+/// A message for a terminal `width` columns wide: [`wrap_lines`], except that a line holding
+/// a word too long for a continuation line (a long path) is left whole, so the word is never
+/// cut in two and stays one piece to copy (the terminal folds that line itself).
+pub fn wrap_message(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.lines() {
+        let body = line.trim_start_matches(' ');
+        let room = width.saturating_sub(line.len() - body.len() + 2);
+        if body.split(' ').any(|w| visible_len(w) > room) {
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            out.push_str(&wrap_lines(line, width));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +161,20 @@ mod tests {
     fn wraps_only_long_lines() {
         let t = wrap_lines("short\n  a bb ccc dddd\n", 10);
         assert_eq!(t, "short\n  a bb ccc\n    dddd\n");
+    }
+
+    #[test]
+    fn a_message_never_cuts_a_word() {
+        let t = wrap_message(
+            "error: no journal in /a/very/long/path/of/many/parts ok",
+            20,
+        );
+        assert_eq!(
+            t,
+            "error: no journal in /a/very/long/path/of/many/parts ok\n"
+        );
+        let t = wrap_message("error: a b c d e f g h i j\n  k", 12);
+        assert_eq!(t, "error: a b c\n  d e f g h\n  i j\n  k\n");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: the porttune binary, root/namespace gating.
 #![allow(dead_code)]
 
+pub mod linux_words;
 #[cfg(target_os = "linux")]
 pub mod protocols;
 #[cfg(target_os = "linux")]
@@ -151,4 +152,9 @@ pub fn find<'a>(list: &'a serde_json::Value, field: &str, value: &str) -> &'a se
         .iter()
         .find(|x| x[field] == value)
         .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+/// `text` with every run of whitespace one space: wrapped text output, searched for a phrase.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
