@@ -124,6 +124,21 @@ pub fn need_tool(test: &str, program: &str, args: &[&str], hint: &str) -> bool {
     panic!("{test}: `{program}` is missing ({hint}); .ci/run installs it");
 }
 
+/// Gate for a program that has no option that exits 0 (`epmd`): true when it can be run at
+/// all; otherwise the test fails with how to install it.
+pub fn need_program(test: &str, program: &str, hint: &str) -> bool {
+    let found = Command::new(program)
+        .arg("-h")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if found {
+        return true;
+    }
+    panic!("{test}: `{program}` is missing ({hint}); .ci/run installs it");
+}
+
 /// Erlang/OTP (`erl`) for tests that start a real node.
 pub fn need_erl(test: &str) -> bool {
     need_tool(test, "erl", &["-version"], "apt-get install erlang-nox")
