@@ -4,7 +4,8 @@
 # flooded with `porttune flood --target`. Every case asserts that what the server held (its own
 # sockets on the port, sampled by the flood) equals the prediction within max(1, 0.5 %) and that
 # the bottleneck is the expected one. Needs root, util-linux (prlimit, unshare), iproute2 and
-# the servers: nginx-light, haproxy, redis-server, nodejs, python3, golang-go, a JDK.
+# the servers: nginx-light, haproxy, redis-server, nodejs, python3, golang-go, a JDK,
+# postgresql, mariadb-server, mosquitto, pgbouncer, lighttpd, memcached.
 # Every server and flood is bounded (a few thousand connections, --duration 20) and killed.
 #
 #   scripts/server-matrix.sh [PORTTUNE] [CASE-FILTER]
@@ -117,10 +118,13 @@ redis_conf() { # dir maxclients
   echo "$d/r.conf"
 }
 
-# A database client: log in (PostgreSQL v3 startup with trust authentication, or MySQL 4.1
-# with an empty password) as an ordinary user until refused 5 times in a row; prints the count,
-# then holds the connections until its standard input closes.
-cat > "$W/dbhold.py" <<'EOF'
+# A client that opens sessions until refused 5 times in a row (or N are open), prints the
+# count, then holds them until its standard input closes: a database login as an ordinary user
+# (`pg`: PostgreSQL v3 startup with trust authentication; `my`: MySQL 4.1 with an empty
+# password), or a greeting for servers that drop idle TCP or refuse only after one (`mqtt`
+# CONNECT, `memcached` version, `http` an unfinished request, `pgstart` the startup packet a
+# pooler reads). What a server held is counted from its own fd table, not from here.
+cat > "$W/hold.py" <<'EOF'
 import socket, struct, sys
 kind, port, user, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 def recv(s, k):
@@ -130,10 +134,12 @@ def recv(s, k):
         if not d: raise OSError("closed")
         b += d
     return b
+def startup(s):
+    body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0" + (b"db" if kind == "pgstart" else b"postgres") + b"\0\0"
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
 def pg():
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0postgres\0\0"
-    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    startup(s)
     while True:
         t = recv(s, 1); ln = struct.unpack("!I", recv(s, 4))[0]
         if ln > 1 << 20: raise OSError("refused")
@@ -151,10 +157,25 @@ def my():
     _, r = pkt()
     if r[0] != 0: raise OSError(r[3:].decode(errors="replace"))
     return s
+def greet(i):
+    s = socket.create_connection(("127.0.0.1", port), timeout=1)
+    if kind == "mqtt":
+        cid = b"c%d" % i
+        vh = b"\x00\x04MQTT\x04\x02\x00\x3c" + struct.pack("!H", len(cid)) + cid
+        s.sendall(bytes([0x10, len(vh)]) + vh)
+        if recv(s, 4)[3] != 0: raise OSError("refused")
+    elif kind == "memcached":
+        s.sendall(b"version\r\n")
+        if not s.recv(128).startswith(b"VERSION "): raise OSError("refused")
+    elif kind == "http":
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+    elif kind == "pgstart":
+        startup(s)
+    return s
 held, fails = [], 0
 while len(held) < n and fails < 5:
     try:
-        held.append(pg() if kind == "pg" else my()); fails = 0
+        held.append(pg() if kind == "pg" else my() if kind == "my" else greet(len(held))); fails = 0
     except OSError:
         fails += 1
 print(len(held))
@@ -214,7 +235,7 @@ run_case() {
       "$PT" check --pid "$pid" --format json $CARGS > "$OUT.check"
       n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
       before=$(ls -l /proc/$pid/fd | grep -c "socket:")
-      exec 3> >(python3 "$W/dbhold.py" "$DB" 8080 app $((n + 40)) > "$OUT.logins")
+      exec 3> >(python3 "$W/hold.py" "$DB" 8080 app $((n + 40)) > "$OUT.logins")
       for i in $(seq 900); do [ -s "$OUT.logins" ] && break; sleep 0.1; done
       sleep 0.5
       if [ "$DB" = pg ]; then
@@ -227,6 +248,19 @@ run_case() {
       printf "{\"target\": {\"server_accepted\": %s, \"logins\": %s}, \"verdict\": \"%s\", \"stop\": {\"ceiling\": \"refused\"}}\n" \
         "$held" "$logins" "$([ "$held" = "$logins" ] && echo match || echo differs)" > "$OUT.flood"
       kill "$pid" 2>/dev/null
+    elif [ -n "${PROTO:-}" ]; then
+      # a protocol server: sessions opened up to 30 past the prediction; held = the sockets
+      # the server then has beyond those it had
+      n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
+      socks() { ls -l /proc/$pid/fd 2>/dev/null | grep -c "socket:"; }
+      before=$(socks)
+      exec 3> >(python3 "$W/hold.py" "$PROTO" 8080 app $((n + 30)) > "$OUT.sessions")
+      for i in $(seq 900); do [ -s "$OUT.sessions" ] && break; sleep 0.1; done
+      sleep 1
+      held=$(( $(socks) - before ))
+      exec 3>&-
+      printf "{\"target\": {\"server_accepted\": %s, \"sessions\": %s}, \"verdict\": \"-\", \"stop\": {\"ceiling\": \"%s sessions\"}}\n" \
+        "$held" "$(cat "$OUT.sessions")" "$PROTO" > "$OUT.flood"
     elif [ -n "${DIES:-}" ]; then
       # a server that dies at its limit: hold the predicted count, then one more
       n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
@@ -276,7 +310,7 @@ EOF
 }
 export PT
 export -f run_case 2>/dev/null || true
-case_() { local n=$1 w=$2 a=$3 tool=$4; shift 4; OUT="$W/$n.out" CARGS="$a" RUNTIME_TOOL=$tool DIES="${DIES:-}" run_case "$n" "$w" "$a" "$@"; }
+case_() { local n=$1 w=$2 a=$3 tool=$4; shift 4; OUT="$W/$n.out" CARGS="$a" RUNTIME_TOOL=$tool DIES="${DIES:-}" PROTO="${PROTO:-}" run_case "$n" "$w" "$a" "$@"; }
 export W
 
 # nginx: the connection table, then worker_rlimit_nofile
@@ -350,6 +384,44 @@ if command -v mariadbd >/dev/null 2>&1; then
 else
   echo "SKIP mysql: mariadbd not installed"; skip=$((skip+3))
 fi
+
+# The server catalog's products, held with their own protocol (RabbitMQ, ejabberd and Apache
+# httpd are measured by tests/servers_{rabbitmq,ejabberd,apache}.rs).
+# mosquitto: max_connections, then its fd limit (less the fd libwrap takes per accept)
+mosquitto_conf() { # dir extra-lines
+  mkdir -p "$1"
+  printf 'user root\nlistener 8080 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n%b' "$2" > "$1/m.conf"
+  echo "$1/m.conf"
+}
+PROTO=mqtt case_ mosquitto-max-connections mosquitto_max_connections "" mosquitto \
+  prlimit --nofile=4096:4096 mosquitto -c "$(mosquitto_conf "$W/mq1" 'max_connections 40\n')"
+PROTO=mqtt case_ mosquitto-fd-limit process_fds "" mosquitto \
+  prlimit --nofile=128:128 mosquitto -c "$(mosquitto_conf "$W/mq2" '')"
+# PgBouncer: max_client_conn, then its fd limit (it does not raise it); run as postgres
+pgb_ini() { # dir extra-lines
+  mkdir -p "$1"; chown postgres "$1"
+  printf '[databases]\ndb = host=127.0.0.1 port=5999 dbname=db user=app\n[pgbouncer]\nlogfile = %s/pgb.log\nlisten_addr = 127.0.0.1\nlisten_port = 8080\nunix_socket_dir =\nauth_type = any\n%b' "$1" "$2" > "$1/pgb.ini"
+  echo "$1/pgb.ini"
+}
+PROTO=pgstart case_ pgbouncer-max-client-conn pgbouncer_max_client_conn "" pgbouncer \
+  runuser -u postgres -- prlimit --nofile=4096:4096 pgbouncer -q "$(pgb_ini "$W/pb1" 'max_client_conn = 50\n')"
+PROTO=pgstart case_ pgbouncer-fd-limit process_fds "" pgbouncer \
+  runuser -u postgres -- prlimit --nofile=96:96 pgbouncer -q "$(pgb_ini "$W/pb2" '')"
+# lighttpd: server.max-connections as set, and its default (a third of the fd limit)
+lighttpd_conf() { # dir extra-lines
+  mkdir -p "$1"
+  printf 'server.document-root = "%s"\nserver.bind = "127.0.0.1"\nserver.port = 8080\nserver.errorlog = "%s/err.log"\n%b' "$1" "$1" "$2" > "$1/l.conf"
+  echo "$1/l.conf"
+}
+PROTO=http case_ lighttpd-max-connections lighttpd_max_connections "" lighttpd \
+  prlimit --nofile=1024:1024 lighttpd -D -f "$(lighttpd_conf "$W/lt1" 'server.max-connections = 60\n')"
+PROTO=http case_ lighttpd-default lighttpd_max_connections "" lighttpd \
+  prlimit --nofile=300:300 lighttpd -D -f "$(lighttpd_conf "$W/lt2" '')"
+# memcached: -c (it sets its own fd limit from it), with 4 and 8 threads
+PROTO=memcached case_ memcached-conn-limit memcached_maxconns "" memcached \
+  prlimit --nofile=1024:1024 memcached -u nobody -l 127.0.0.1 -p 8080 -U 0 -c 200
+PROTO=memcached case_ memcached-eight-threads memcached_maxconns "" memcached \
+  prlimit --nofile=1024:1024 memcached -u nobody -l 127.0.0.1 -p 8080 -U 0 -c 300 -t 8
 
 echo "matrix: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

@@ -2,6 +2,8 @@
 //! namespace: check mode changes nothing and passes, a real run applies and passes, a second
 //! real run changes nothing. The profile sets per-namespace keys only; persistence goes to a
 //! temporary root, so nothing outside the namespace and the temporary directory changes.
+// Linux only: a private network namespace (docs/macos.md, "cargo test on a Mac").
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! vanished target process. Each ends with every original value read back (or one
 //! `rollback` away, named in the output). Everything runs on fixture trees (`--root`,
 //! `PORTTUNE_SYSCTL_ROOT`) and child processes the test starts.
+// Linux only: Linux sysctl trees, tmpfs in a mount namespace, /proc (docs/macos.md, "cargo test on a Mac").
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! apply/rollback against a fixture sysctl root (a temp tree: fs.* and kernel.* are never
 //! written on the host) and rlimits of a child process the test starts. No root needed.
+// Linux only: Linux sysctl trees (fs.*, net.ipv4.*) and a child's rlimits through prlimit (docs/macos.md, "cargo test on a Mac").
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -8,6 +8,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+mod common;
+
 const MAC_TREE: &[(&str, &str)] = &[
     ("kern/maxfiles", "122880"),
     ("kern/maxfilesperproc", "61440"),
@@ -171,6 +173,39 @@ fn macos_dev_applies_reads_back_and_rolls_back() {
     assert_eq!(rb.status.code(), Some(0), "{}", text(&rb));
     assert_eq!(m.values(), before, "{}", text(&rb));
     assert!(!m.plist().exists(), "the LaunchDaemon plist is removed");
+}
+
+/// Nothing plan, apply, status and rollback of `macos-dev` print or write on a Mac says a
+/// Linux word: their text and JSON, and the LaunchDaemon plist. (The journal is porttune's own
+/// file, not output: it records the network namespace where there is one.)
+#[test]
+fn plan_apply_rollback_speak_macos() {
+    let m = mac();
+    let (root, state) = (m.root.to_str().unwrap(), m.state.to_str().unwrap());
+    let on_mac = ["--host-os", "macos", "--root", root, "--state-dir", state];
+    let mut said = Vec::new();
+    for fmt in ["text", "json"] {
+        let mut plan = vec!["plan", "macos-dev", "--host-os", "macos", "--root", root];
+        plan.extend(["--format", fmt]);
+        said.push(("plan", m.run(&plan)));
+    }
+    let mut apply = vec!["apply", "macos-dev", "--yes"];
+    apply.extend(on_mac);
+    said.push(("apply", m.run(&apply)));
+    apply.extend(["--format", "json"]);
+    said.push(("apply again", m.run(&apply)));
+    said.push(("status", m.run(&["status", "--state-dir", state])));
+    let plist = read(&m.plist());
+    said.push(("rollback", m.run(&["rollback", "--state-dir", state])));
+    for (what, out) in &said {
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)) && out.stdout.len() > 40,
+            "{what}: {}",
+            text(out)
+        );
+        common::linux_words::assert_none(what, &text(out));
+    }
+    common::linux_words::assert_none("the plist", &plist);
 }
 
 #[test]

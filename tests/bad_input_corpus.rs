@@ -6,6 +6,8 @@
 //!
 //! `PORTTUNE_CORPUS_SHOW=1 cargo test --test bad_input_corpus -- --nocapture` prints what
 //! each case got.
+// Linux only: Linux sysctl trees, /proc and Linux profiles (docs/macos.md, "cargo test on a Mac").
+#![cfg(target_os = "linux")]
 
 mod common;
 

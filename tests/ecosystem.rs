@@ -99,6 +99,7 @@ print("parsed", len(fams))
 }
 
 #[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Linux only: reads /proc")]
 fn doctor_reports_can_and_cannot() {
     let out = Command::new(common::bin())
         .args(["doctor", "--format", "json"])

@@ -4,35 +4,11 @@
 //! the classifier can name on a Mac put in it. The macOS workflow (.github/workflows/macos.yml)
 //! runs the same word check on a report recorded on a real Mac.
 
+mod common;
+
 use porttune::flood::classify::{self, Call, Context, errno};
 use porttune::flood::report::FloodReport;
 use porttune::snapshot::Os;
-
-/// Words only Linux says.
-const LINUX_WORDS: &[&str] = &[
-    "IP_BIND_ADDRESS_NO_PORT",
-    "fs.file-max",
-    "fs.nr_open",
-    "conntrack",
-    "tcp_abort_on_overflow",
-    "TcpExtListenOverflows",
-    "ListenOverflows",
-    "60 s",
-    "/proc",
-    "sockstat",
-    "ip_local_port_range",
-    "net.ipv4",
-    "net.core",
-    "namespace",
-    "REJECT",
-    "(source ip, destination ip, destination port)",
-    "on Linux",
-    "modern Linux",
-    "cgroup",
-    "CAP_",
-    "systemd",
-    "LimitNOFILE",
-];
 
 fn report() -> FloodReport {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,16 +17,7 @@ fn report() -> FloodReport {
 }
 
 fn assert_mac_words(what: &str, text: &str) {
-    for w in LINUX_WORDS {
-        assert!(
-            !text.contains(w),
-            "{what} says {w:?}:\n{}",
-            text.lines()
-                .filter(|l| l.contains(w))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-    }
+    common::linux_words::assert_none(what, text);
 }
 
 /// Every stop a Mac can report, classified as the flood does there.

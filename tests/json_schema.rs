@@ -153,6 +153,10 @@ fn doctor_and_flood_outputs_validate() {
 /// plan, apply (--check, --dry-run, a real apply into a fixture sysctl tree and a temporary
 /// root), status, rollback: each document validates.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "Linux only: a Linux sysctl tree and Linux profiles"
+)]
 fn plan_apply_rollback_status_outputs_validate() {
     let d = tempfile::tempdir().unwrap();
     let sys = common::sysctl_tree(

@@ -2,6 +2,8 @@
 //! is traced to its source in docs/model.md ("macOS"): xnu for the fd chain, ports, TIME_WAIT and
 //! the listen queue; OTP for erts' fd table; the JDK for MaxFDLimit.
 
+mod common;
+
 use porttune::model::{Prediction, Scenario, ScenarioKind, names::*, predict};
 use porttune::snapshot::{self, Rlim, Snapshot};
 
@@ -20,43 +22,13 @@ fn names(p: &Prediction) -> Vec<&str> {
     p.ceilings.iter().map(|c| c.name.as_str()).collect()
 }
 
-/// Every word a macOS answer must not say: Linux keys, Linux mechanisms.
-const LINUX_WORDS: &[&str] = &[
-    "net.core",
-    "net.ipv4",
-    "fs.file-max",
-    "fs.nr_open",
-    "nf_conntrack",
-    "conntrack",
-    "CAP_",
-    "LimitNOFILE",
-    "IP_BIND_ADDRESS_NO_PORT",
-    "network namespace",
-    "MemAvailable",
-    "cgroup",
-    "tcp_tw_reuse",
-    "limits.d",
-    "systemd",
-    "Linux",
-];
-
 fn assert_native(p: &Prediction) {
     for c in &p.ceilings {
-        for w in LINUX_WORDS {
-            assert!(
-                !c.why.contains(w) && !c.lift.contains(w),
-                "{} says {w:?}: {} / {}",
-                c.name,
-                c.why,
-                c.lift
-            );
-        }
+        common::linux_words::assert_none(c.name.as_str(), &format!("{}\n{}", c.why, c.lift));
         assert!(c.value < 1 << 62, "{}: {}", c.name, c.value);
     }
     for n in &p.not_applicable {
-        for w in LINUX_WORDS {
-            assert!(!n.why.contains(w), "{} n/a says {w:?}: {}", n.name, n.why);
-        }
+        common::linux_words::assert_none(n.name.as_str(), &n.why);
     }
 }
 
@@ -326,6 +298,38 @@ fn ports_the_host_holds_leave_the_pool() {
         c.why
     );
     assert_native(&p);
+}
+
+/// The port pool's lift never widens the range over the ports servers listen on (memcached
+/// 11211, RabbitMQ 15672/25672, MongoDB 27017): from the default 49152 it goes down to 32768,
+/// and a range that already starts there is not lowered further; a short range is raised to
+/// 65535.
+#[test]
+fn ports_lift_stays_above_servers_ports() {
+    let mut s = fixture("client.yaml");
+    let lift = |s: &Snapshot| {
+        predict(s, &sc(ScenarioKind::Outbound))
+            .get(EPHEMERAL_PORTS)
+            .unwrap()
+            .lift
+            .clone()
+    };
+    s.net.ip_local_port_range = Some(snapshot::PortRange {
+        lo: 49152,
+        hi: 65535,
+    });
+    let l = lift(&s);
+    assert!(l.contains("net.inet.ip.portrange.first=32768"), "{l}");
+    assert!(!l.contains("portrange.last"), "{l}");
+    s.net.ip_local_port_range = Some(snapshot::PortRange {
+        lo: 32768,
+        hi: 60999,
+    });
+    let l = lift(&s);
+    assert!(!l.contains("portrange.first="), "{l}");
+    assert!(l.contains("already starts at 32768"), "{l}");
+    assert!(l.contains("net.inet.ip.portrange.last=65535"), "{l}");
+    assert!(l.contains("ifconfig lo0 alias"), "{l}");
 }
 
 /// A paused acceptor on a Mac: the queue holds min(backlog, kern.ipc.somaxconn) = 128, incomplete

@@ -178,6 +178,7 @@ fn check_ids_are_case_insensitive() {
 }
 
 #[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Linux only: systemd units")]
 fn unit_reads_main_pid_and_unit_limits_from_systemctl_show() {
     let dir = tempfile::tempdir().unwrap();
     let g = named_sleeper(dir.path(), "pt-unit-web", 1000, 2000);
@@ -223,6 +224,10 @@ fn unit_reads_main_pid_and_unit_limits_from_systemctl_show() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "Linux only: names a process found in /proc"
+)]
 fn process_name_finds_the_one_process() {
     let dir = tempfile::tempdir().unwrap();
     let name = uniq("pt-proc-");

@@ -1,5 +1,7 @@
 //! Standard output that fails (issue 11): a closed pipe (`| head -1`) is quiet and keeps the
 //! command's exit code; a full device (`> /dev/full`) is reported, exit 3; never a panic.
+// Linux only: /dev/full and Linux sysctl trees (docs/macos.md, "cargo test on a Mac").
+#![cfg(target_os = "linux")]
 
 mod common;
 

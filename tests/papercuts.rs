@@ -89,6 +89,7 @@ fn man_dir_is_created() {
 
 /// A server's textfile exports its own scenario only; the host's all three.
 #[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Linux only: a Linux sysctl tree")]
 fn prometheus_of_a_process_has_its_scenario_only() {
     let scenarios = |snap: &str| -> Vec<String> {
         let o = run(&["check", "--from", &fixture(snap), "--format", "prometheus"]);
@@ -235,6 +236,7 @@ fn in_tree(args: &[&str], sys: &std::path::Path) -> std::process::Output {
 /// `apply` says which keys it left out and why; the journal's rollback lists structured
 /// entries (JSON) and its text fits 80 columns.
 #[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Linux only: a Linux sysctl tree")]
 fn apply_prints_skipped_keys_and_rollback_is_structured() {
     let d = tempfile::tempdir().unwrap();
     let sys = sysctl_tree(d.path());

@@ -202,7 +202,7 @@ fn require_that_an_assumption_could_flip_cannot_be_told() {
     // In between: cannot tell (exit 4), naming what is assumed and what reads it.
     let (code, out) = run(&["--require", "10000"]);
     assert_eq!(code, 4, "{out}");
-    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = common::words(&out);
     assert!(words.contains("[ERROR CannotTell] cannot tell"), "{words}");
     assert!(
         words.contains("kern.maxfilesperproc (assumed, not read)"),
@@ -384,7 +384,7 @@ fn a_limit_above_an_unread_nr_open_cannot_tell() {
     let gate = |n: &str| check(&["--from", s, "--with", p, "--require", n]);
     let (code, out) = gate("1500000");
     assert_eq!(code, 4, "{out}");
-    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = common::words(&out);
     assert!(
         words.contains("depending on fs.nr_open (assumed, not read)"),
         "{words}"

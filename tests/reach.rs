@@ -550,10 +550,7 @@ fn a_setting_whose_reach_is_not_known_cannot_tell() {
             &[],
         );
         assert_eq!(out.status.code(), Some(0), "{out:?}");
-        let text = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = common::words(&String::from_utf8_lossy(&out.stdout));
         assert!(text.contains("[WARNING CannotTell]"), "{text}");
         assert!(
             text.contains(

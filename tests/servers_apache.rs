@@ -4,7 +4,8 @@
 //! does), under chosen MPM settings and limits: `check --pid` of the parent against the
 //! connections its children hold (HTTP requests whose headers are not complete yet), in
 //! configurations where different limits bind (prefork MaxRequestWorkers, event
-//! MaxRequestWorkers, event children's fd limit) and the lift applied and measured.
+//! MaxRequestWorkers, event children's fd limit, worker MaxRequestWorkers rounded to
+//! ThreadsPerChild) and the lift applied and measured.
 
 #![cfg(target_os = "linux")]
 
@@ -164,7 +165,10 @@ fn apache_event_workers_then_child_fds() {
             v["prediction"]["bottleneck"], "apache_max_request_workers",
             "{v}"
         );
-        assert_eq!((predicted, held), (50, 50), "{v}");
+        assert_eq!(predicted, 50, "{v}");
+        // within max(1, 0.5 %): 50 held when the machine is idle, once 49 in a loaded run (the
+        // 50th request still in the accept queue when the count settled)
+        assert!(held.abs_diff(predicted) <= 1, "{held} held, {v}");
         drop(srv);
         // one child of 64 threads at 40 fds: its fd limit binds
         let dir = tempfile::tempdir().unwrap();
@@ -177,5 +181,29 @@ fn apache_event_workers_then_child_fds() {
         // within max(1, 0.5 %): the child held 27 of 28 here, one fd short of the formula
         // ("AH02179: apr_socket_accept: (client socket)" at the 28th)
         assert!(held.abs_diff(predicted) <= 1, "{held} held, {v}");
+    });
+}
+
+#[test]
+#[ignore = "needs root, unshare -n and apache2"]
+fn apache_worker_rounds_max_request_workers_to_threads_per_child() {
+    if !need("apache_worker_rounds_max_request_workers_to_threads_per_child") {
+        return;
+    }
+    servers::in_netns(|| {
+        // the worker MPM: MaxRequestWorkers 40 with 16 threads a child is rounded down to 32
+        // (2 children), as Apache does at start
+        let dir = tempfile::tempdir().unwrap();
+        let conf = "StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n";
+        let root = server_root(dir.path(), "worker", conf);
+        let srv = start(dir.path(), &root, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv);
+        assert_eq!(
+            v["prediction"]["bottleneck"], "apache_max_request_workers",
+            "{v}"
+        );
+        assert_eq!((predicted, held), (32, 32), "{v}");
+        let c = servers::ceiling(&v, "apache_max_request_workers");
+        assert!(c["why"].as_str().unwrap().contains("worker MPM"), "{c}");
     });
 }

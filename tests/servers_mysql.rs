@@ -74,6 +74,8 @@ fn set_max_connections(dir: &Path, n: u64) {
 /// until it greets. Returns the server and mariadbd's PID.
 fn start(dir: &Path, cnf: &Path, nofile: u64, nproc: u64) -> (Server, u32) {
     let _ = std::fs::remove_file(dir.join("pid"));
+    // the previous server's threads (1000 after the fd case) count under RLIMIT_NPROC
+    servers::wait_no_tasks_of("mysql");
     let child = Command::new("runuser")
         .args(["-u", "mysql", "--", "prlimit"])
         .arg(format!("--nofile={nofile}:{nofile}"))

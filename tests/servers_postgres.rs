@@ -75,6 +75,8 @@ fn set_conf(data: &Path, text: &str) {
 /// Start the postmaster on `data` with RLIMIT_NPROC `nproc` (as user postgres, who cannot
 /// exceed it); wait until it accepts logins. Returns the server and the postmaster's PID.
 fn start(bin: &Path, dir: &Path, data: &Path, nproc: u64) -> (Server, u32) {
+    // the previous postmaster's backends count under RLIMIT_NPROC until they are gone
+    servers::wait_no_tasks_of("postgres");
     let child = Command::new("runuser")
         .args(["-u", "postgres", "--", "prlimit"])
         .arg(format!("--nproc={nproc}:{nproc}"))

@@ -1,6 +1,8 @@
 //! `porttune status` against a fixture sysctl tree and a temporary root (nothing on the host
 //! is written): nothing applied, applied and holding, a value changed behind porttune's back,
 //! a persisted file removed, an interrupted apply left pending, everything rolled back.
+// Linux only: Linux sysctl trees and Linux profiles (docs/macos.md, "cargo test on a Mac").
+#![cfg(target_os = "linux")]
 
 mod common;
 

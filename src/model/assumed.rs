@@ -134,10 +134,13 @@ pub(super) fn finish(
             }
         }
     }
-    // Every input a ceiling rests on, and every assumed one (said even when no rung uses it).
+    // Every input a ceiling rests on, and a server's unknown cap even when no rung uses it
+    // (its default is "no limit": the rung appears only where the cap is low).
     let kept: Vec<(Input, Option<Knob>)> = all
         .into_iter()
-        .filter(|(i, _)| used.contains(&i.key.as_str()))
+        .filter(|(i, k)| {
+            used.contains(&i.key.as_str()) || matches!(k, Some(Knob::ServerSetting { .. }))
+        })
         .collect();
     let knobs: Vec<(&Input, Knob)> = kept.iter().filter_map(|(i, k)| k.map(|k| (i, k))).collect();
     if !knobs.is_empty() {

@@ -8,7 +8,7 @@ use super::ctx::{Ctx, above, ceiling};
 use super::names::*;
 use super::server_settings::raw;
 use super::server_settings::{Found, files, find, number, value};
-use crate::snapshot::runtime::catalog::{self, Entry};
+use crate::snapshot::runtime::catalog::{self, Cap, Entry, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
 fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
@@ -33,14 +33,17 @@ pub fn check_applies(id: CheckId, snap: &Snapshot) -> bool {
     owner.is_none_or(|e| e.kind == snap.runtime.kind)
 }
 
-/// The caps of the catalog server this snapshot is, if any.
+/// The caps of the catalog server this snapshot is, if any; for application code, the note
+/// that its own caps are not visible.
 pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
+    application_code(cx);
     let Some(e) = catalog::entry(cx.snap.runtime.kind) else {
         return Vec::new();
     };
+    if let Some(c) = e.cap {
+        return setting_cap(cx, e, &c).into_iter().collect();
+    }
     match e.kind {
-        RuntimeKind::Mosquitto => mosquitto(cx, e).into_iter().collect(),
-        RuntimeKind::Pgbouncer => pgbouncer(cx, e).into_iter().collect(),
         RuntimeKind::Lighttpd => lighttpd(cx, e).into_iter().collect(),
         RuntimeKind::Memcached => memcached(cx, e).into_iter().collect(),
         RuntimeKind::Rabbitmq => rabbitmq(cx, e),
@@ -49,60 +52,50 @@ pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
     }
 }
 
-/// The generic shape: the setting is the cap (no value: no cap).
-fn setting_cap(
-    cx: &mut Ctx,
-    e: &Entry,
-    key: &str,
-    default: Option<u64>,
-    name: CeilingName,
-    beyond: &str,
-    lift: impl Fn(u64, &str) -> String,
-) -> Option<Ceiling> {
-    let (v, why, exact) = value(cx, e, key, default);
+/// A listening process of a runtime, or of native code that matches no product: application
+/// code, whose own caps (a pool size, a maxConnections) no configuration shows. Its ceiling
+/// stays the runtime's; said once, with how to state a cap and which products porttune
+/// reads. It does not make a gate "cannot tell".
+fn application_code(cx: &mut Ctx) {
+    let snap = cx.snap;
+    let e = catalog::of(snap.runtime.kind);
+    if e.role != Role::Runtime
+        || snap.process.is_self
+        || snap.process.listening_sockets == 0
+        || !cx.sc.app_limits.is_empty()
+    {
+        return;
+    }
+    let known: Vec<&str> = catalog::ALL
+        .iter()
+        .filter(|e| e.role == Role::Server)
+        .map(|e| e.product)
+        .collect();
+    cx.assume(format!(
+        "application code ({}): no cap in its own code is assumed (a connection pool, a maxConnections setting are not visible from outside), so the ceiling is the runtime's; state one with --app-limit N:NAME. porttune reads the caps of: {}",
+        e.product,
+        known.join(", ")
+    ));
+}
+
+/// The formula as data (`Entry::cap`): the setting is the cap (no value: no cap).
+fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap) -> Option<Ceiling> {
+    let name = CeilingName::parse(c.ceiling)?;
+    let (v, why, exact) = value(cx, e, c.key, c.default);
     let v = v?;
     let file = files(cx.snap);
+    let lift = c
+        .lift
+        .replace("{want}", &above(v).to_string())
+        .replace("{file}", &file);
     Some(ceiling(
         name,
         v,
         exact,
         Scope::Process,
-        format!("{why}; {beyond}"),
-        lift(above(v), &file),
+        format!("{why}; {}", c.beyond),
+        lift,
     ))
-}
-
-fn mosquitto(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
-    setting_cap(
-        cx,
-        e,
-        "max_connections",
-        None,
-        MOSQUITTO_MAX_CONNECTIONS,
-        "beyond it mosquitto accepts and closes at once, logging \"Client connection from … denied: max_connections exceeded.\" (the value applies per listener)",
-        |want, file| {
-            format!(
-                "raise `max_connections {want}` in {file} (or -1 for no limit) and restart mosquitto; it does not raise its own fd limit, so LimitNOFILE= must cover it too"
-            )
-        },
-    )
-}
-
-fn pgbouncer(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
-    setting_cap(
-        cx,
-        e,
-        "max_client_conn",
-        Some(100),
-        PGBOUNCER_MAX_CLIENT_CONN,
-        "beyond it PgBouncer answers \"no more connections allowed (max_client_conn)\" and closes",
-        |want, file| {
-            format!(
-                "raise `max_client_conn = {want}` in [pgbouncer] of {file} and reload (`RELOAD;` on the admin console, or SIGHUP); PgBouncer does not raise its fd limit: LimitNOFILE= at least {} (clients + server connections)",
-                want.saturating_add(want / 4).saturating_add(32)
-            )
-        },
-    )
 }
 
 fn lighttpd(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
@@ -278,16 +271,39 @@ fn rabbitmq(cx: &mut Ctx, e: &Entry) -> Vec<Ceiling> {
             ));
         }
     }
-    out.extend(setting_cap(
-        cx,
-        e,
-        "connection_max",
-        None,
-        RABBITMQ_CONNECTION_MAX,
-        "per AMQP listener (ranch max_connections): past it the listener stops accepting and new connections wait in the accept queue",
-        |want, file| format!("raise `connection_max = {want}` in {file} (or `infinity`) and restart RabbitMQ"),
-    ));
+    out.extend(rabbitmq_connection_max(cx, e));
     out
+}
+
+/// `connection_max` per AMQP listener (ranch max_connections, one connection supervisor): a
+/// soft limit, since each of the listener's other acceptors starts the connection it has
+/// accepted before it waits; the clients spread over `--listen-ports` listeners.
+fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+    let (max, max_why, read) = value(cx, e, "connection_max", None);
+    let max = max?;
+    let (acc, acc_why, acc_read) = value(cx, e, "num_acceptors.tcp", Some(10));
+    let acc = acc.unwrap_or(10).max(1);
+    let ports = cx.sc.listen_ports.max(1);
+    let per = max.saturating_add(acc - 1);
+    let times = if ports > 1 {
+        format!(" × {ports} listen ports")
+    } else {
+        String::new()
+    };
+    Some(ceiling(
+        RABBITMQ_CONNECTION_MAX,
+        per.saturating_mul(ports),
+        read && acc_read,
+        Scope::Process,
+        format!(
+            "({max_why} + {acc_why} − 1){times}: per AMQP listener ranch stops accepting at connection_max, but each of its other acceptors first starts the connection it has accepted (a soft limit); the rest wait in the accept queue"
+        ),
+        format!(
+            "raise `connection_max = {}` in {} (or `infinity`) and restart RabbitMQ",
+            above(max),
+            files(cx.snap)
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -305,5 +321,17 @@ mod tests {
         assert_eq!(number("-1"), None);
         assert_eq!(number("infinity"), None);
         assert_eq!(number("50"), Some(50));
+    }
+
+    #[test]
+    fn every_cap_is_a_ceiling_of_its_entry() {
+        for e in catalog::ALL {
+            if let Some(c) = e.cap {
+                assert!(CeilingName::parse(c.ceiling).is_some(), "{}", e.product);
+                assert!(e.ceilings.contains(&c.ceiling), "{}", e.product);
+                assert!(e.settings.iter().any(|s| s.key == c.key), "{}", e.product);
+                assert!(c.lift.contains("{want}"), "{}", e.product);
+            }
+        }
     }
 }

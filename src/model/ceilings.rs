@@ -338,7 +338,10 @@ fn ephemeral_ports(cx: &mut Ctx) -> Option<Ceiling> {
             true,
             Scope::Host,
             why,
-            macos::PORTS_LIFT.into(),
+            {
+                let r = snap.net.ip_local_port_range;
+                macos::ports_lift(r.map_or(49152, |r| r.lo), r.map_or(65535, |r| r.hi))
+            },
         ));
     }
     let key = match snap.platform.os {
@@ -503,10 +506,22 @@ fn tasks(cx: &mut Ctx) -> Option<Ceiling> {
     if let Some(n) = p.nproc {
         if !(p.caps.sys_resource || p.caps.sys_admin) {
             if let Rlim::Value(v) = n.soft {
-                limits.push((
-                    v.saturating_sub(threads),
-                    format!("RLIMIT_NPROC {v} − {threads} threads"),
-                ));
+                // RLIMIT_NPROC counts every task of the process's real user, when read
+                let (used, what) = match &snap.runtime.user_tasks {
+                    Some(u) => {
+                        let conns = snap.usage.process_connections.unwrap_or(0);
+                        let base = u.value.saturating_sub(conns.saturating_mul(tpc));
+                        (
+                            base,
+                            format!(
+                                "{base} tasks of its user besides connections ({} {})",
+                                u.value, u.source
+                            ),
+                        )
+                    }
+                    None => (threads, format!("{threads} threads")),
+                };
+                limits.push((v.saturating_sub(used), format!("RLIMIT_NPROC {v} − {what}")));
             }
         }
     }

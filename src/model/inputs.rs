@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::names::*;
 use super::{CeilingName, Scenario};
+use crate::snapshot::runtime::catalog;
 use crate::snapshot::{Os, PortRange, Provenance, Rlim, RuntimeKind, Snapshot};
 
 /// One input of the prediction.
@@ -55,7 +56,14 @@ pub(super) enum Knob {
         low: u64,
         high: u64,
     },
+    /// A catalog server's cap that was not read: anywhere from 1 to no limit.
+    ServerSetting {
+        key: &'static str,
+    },
 }
+
+/// A server's own cap at the optimistic end: more than any host holds.
+const SERVER_SETTING_TOP: &str = "1000000000";
 
 /// The largest `kern.maxfiles` default (3 × OPEN_MAX × 16, 64 GiB and more).
 const MAC_MAXFILES_TOP: u64 = 3 * super::macos::OPEN_MAX * 16;
@@ -120,6 +128,15 @@ impl Knob {
                 e.max_fds = Some(crate::snapshot::Sourced {
                     value: if high { top } else { low },
                     source: "a plausible boot-time fd table".into(),
+                });
+            }
+            Knob::ServerSetting { key } => {
+                let conf = s.runtime.server.get_or_insert_with(Default::default);
+                conf.unread = None;
+                conf.settings.push(crate::snapshot::Setting {
+                    key: key.into(),
+                    value: if high { SERVER_SETTING_TOP } else { "1" }.into(),
+                    source: "a plausible value".into(),
                 });
             }
         }
@@ -666,6 +683,49 @@ fn runtime_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
         ));
     }
     server_inputs(snap, out);
+    catalog_inputs(snap, sc, out);
+}
+
+/// The settings of a server the catalog's generic readers read: as read, given with
+/// `--app-limit N:KEY`, the server's default, or unknown — a cap not read is anywhere from 1
+/// to no limit, so a gate resting on it cannot tell.
+fn catalog_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
+    use super::server_settings::{Found, find_in};
+    let Some(e) = catalog::entry(snap.runtime.kind) else {
+        return;
+    };
+    for s in e.settings {
+        let key = s.key;
+        out.push(match find_in(snap, sc, e, key) {
+            Found::Read(st) => read(key, st.value.clone(), st.source.clone()),
+            Found::Given(v) => read(key, v.to_string(), "--app-limit"),
+            Found::NotSet => derived(
+                key,
+                "default",
+                format!("not set: the default {}", s.default),
+                &[],
+            ),
+            Found::Unknown(why) => (
+                Input {
+                    key: key.into(),
+                    value: "unknown".into(),
+                    provenance: Provenance::unknown(
+                        format!(
+                            "{} {key} not read ({why}); its default is {}",
+                            e.product, s.default
+                        ),
+                        format!("--config FILE, or --app-limit N:{key}"),
+                    ),
+                    plausible: s.raises.then(|| Plausible {
+                        low: "1".into(),
+                        high: "no limit".into(),
+                        why: format!("{}'s own setting: any value", e.product),
+                    }),
+                },
+                s.raises.then_some(Knob::ServerSetting { key }),
+            ),
+        });
+    }
 }
 
 fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
@@ -891,6 +951,24 @@ pub fn rule_of(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'stati
         APP_LIMIT => (
             "the application's own cap, as given",
             vec!["scenario.app_limit"],
+        ),
+        _ => catalog_rule(name, snap),
+    }
+}
+
+/// A catalog server's ceiling rests on the settings its entry names (RabbitMQ's file-handle
+/// cache on the node's fd table).
+fn catalog_rule(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'static str>) {
+    if name == RABBITMQ_SOCKET_LIMIT {
+        return (
+            "trunc(0.9 × max(2, erts max_fds − 97) − 2): RabbitMQ's file-handle cache",
+            vec!["erlang.max_fds"],
+        );
+    }
+    match catalog::entry(snap.runtime.kind) {
+        Some(e) if e.ceilings.contains(&name.as_str()) => (
+            "the server's own settings, by its formula (docs/runtimes.md)",
+            e.settings.iter().map(|s| s.key).collect(),
         ),
         _ => ("", vec![]),
     }

@@ -324,7 +324,35 @@ pub fn port_tuples(sc: &Scenario) -> (u64, String) {
     )
 }
 
-pub const PORTS_LIFT: &str = "widen the range: `sudo sysctl -w net.inet.ip.portrange.first=1024` (host-wide; also net.inet.ip.portrange.last up to 65535); or bind explicitly to more local addresses (`sudo ifconfig lo0 alias 127.0.0.2 up`, one pool each); or pool connections";
+/// Where a Mac's range can start and still stay above the ports servers commonly listen on
+/// (memcached 11211, RabbitMQ 15672 and 25672, MongoDB 27017): a port inside the range can be
+/// taken by an outgoing connection before its server starts (xnu `in_pcbbind` picks any free
+/// port of the range).
+pub const WIDE_RANGE_FIRST: u16 = 32768;
+
+/// How to get more ephemeral ports on a Mac whose range is `first`–`last`: down to
+/// [`WIDE_RANGE_FIRST`], not over servers' ports, and up to 65535; else more local addresses
+/// (one pool each).
+pub fn ports_lift(first: u16, last: u16) -> String {
+    let last = if last < u16::MAX {
+        "`sudo sysctl -w net.inet.ip.portrange.last=65535`; "
+    } else {
+        ""
+    };
+    let widen = if first > WIDE_RANGE_FIRST {
+        format!(
+            "widen the range: `sudo sysctl -w net.inet.ip.portrange.first={WIDE_RANGE_FIRST}` (host-wide: {} ports up to 65535, still above the ports servers commonly listen on, such as 11211, 15672, 25672 and 27017; a port inside the range can be taken by an outgoing connection before its server starts); ",
+            super::fmt::thousands(65536 - u64::from(WIDE_RANGE_FIRST))
+        )
+    } else {
+        format!(
+            "the range already starts at {first}: lower net.inet.ip.portrange.first only above every port a server here listens on (an outgoing connection can take a port inside the range before its server starts); "
+        )
+    };
+    format!(
+        "{widen}{last}or bind explicitly to more local addresses (`sudo ifconfig lo0 alias 127.0.0.2 up`, one pool each); or pool connections"
+    )
+}
 
 /// The paused-acceptor queue on a Mac: full at the backlog, incomplete connections counted.
 pub(super) fn accept_queue(cx: &mut Ctx) -> Ceiling {

@@ -2,6 +2,7 @@
 //! server's default), or unknown (an assumption, said once). Shared by the formulas of
 //! `catalog` and the servers that need code of their own (`apache`).
 
+use super::Scenario;
 use super::ctx::Ctx;
 use crate::snapshot::runtime::catalog::Entry;
 use crate::snapshot::{Setting, Snapshot};
@@ -10,24 +11,56 @@ use crate::snapshot::{Setting, Snapshot};
 pub(super) enum Found<'a> {
     /// Set (command line or a file read).
     Read(&'a Setting),
+    /// Named by the operator with `--app-limit N:KEY` (the configuration was not read).
+    Given(u64),
     /// The configuration was read and does not set it: the default applies.
     NotSet,
     /// Not known: the configuration was not read (why), or nothing was given to read.
     Unknown(String),
 }
 
-pub(super) fn find<'a>(snap: &'a Snapshot, e: &Entry, key: &str) -> Found<'a> {
-    let Some(conf) = &snap.runtime.server else {
-        return Found::Unknown(format!(
+/// The setting `key` of a catalog server: as read, as `--app-limit N:KEY` gives it when the
+/// configuration was not read, not set, or unknown.
+pub(super) fn find_in<'a>(snap: &'a Snapshot, sc: &Scenario, e: &Entry, key: &str) -> Found<'a> {
+    let unknown = match &snap.runtime.server {
+        None => format!(
             "{} was not read (give --pid of the running server, or --config FILE)",
             e.product
-        ));
+        ),
+        Some(conf) => match (conf.get(key), &conf.unread) {
+            (Some(s), _) if readable(&s.value) => return Found::Read(s),
+            // a value porttune does not read is not "no limit": it is unknown
+            (Some(s), _) => format!("{key} at {} is not a number porttune reads", s.source),
+            (None, Some(why)) => format!("configuration not read: {why}"),
+            (None, None) => return Found::NotSet,
+        },
     };
-    match (conf.get(key), &conf.unread) {
-        (Some(s), _) => Found::Read(s),
-        (None, Some(why)) => Found::Unknown(format!("configuration not read: {why}")),
-        (None, None) => Found::NotSet,
+    match given(sc, key) {
+        Some(v) => Found::Given(v),
+        None => Found::Unknown(unknown),
     }
+}
+
+pub(super) fn find<'a>(snap: &'a Snapshot, e: &Entry, key: &str) -> Found<'a> {
+    find_in(snap, &Scenario::default(), e, key)
+}
+
+/// `--app-limit N:KEY` naming a server's setting.
+fn given(sc: &Scenario, key: &str) -> Option<u64> {
+    sc.app_limits
+        .iter()
+        .rev()
+        .find(|a| a.name.eq_ignore_ascii_case(key))
+        .map(|a| a.value)
+}
+
+/// Whether `s` is a value porttune reads: an integer (a negative one or 0 meaning no limit
+/// where the server says so), or a word for no limit.
+fn readable(s: &str) -> bool {
+    let s = s.trim().trim_matches('"');
+    s.eq_ignore_ascii_case("infinity")
+        || s.eq_ignore_ascii_case("unlimited")
+        || s.parse::<i64>().is_ok()
 }
 
 /// A number as servers write it; `None` for "no limit" (`-1`, `0` where it means none,
@@ -69,7 +102,7 @@ pub(super) fn value(
     key: &str,
     default: Option<u64>,
 ) -> (Option<u64>, String, bool) {
-    match find(cx.snap, e, key) {
+    match find_in(cx.snap, cx.sc, e, key) {
         Found::Read(s) => match number(&s.value) {
             Some(v) => (Some(v), format!("{key} {v} ({})", s.source), true),
             None => (
@@ -87,25 +120,21 @@ pub(super) fn value(
             ),
             true,
         ),
-        Found::Unknown(why) => {
-            assume_once(
-                cx,
-                format!(
-                    "{}: {key} unknown ({why}); the default {} is assumed: a value in its configuration would change this ceiling (pass --config FILE, or --app-limit N:{key})",
-                    e.product,
-                    default_words(e, key)
-                ),
-            );
-            (
-                default,
-                format!("{key} assumed {} (not read)", default_words(e, key)),
-                false,
-            )
-        }
+        Found::Given(v) => (Some(v), format!("{key} {v} (--app-limit)"), true),
+        // unknown: the default stands in, and the input is unknown with its range (the model
+        // evaluates both ends: `inputs`, `assumed`), so a gate resting on it cannot tell
+        Found::Unknown(_) => (
+            default,
+            format!(
+                "{key} unknown, the default {} shown (not read)",
+                default_words(e, key)
+            ),
+            false,
+        ),
     }
 }
 
-fn default_words(e: &Entry, key: &str) -> &'static str {
+pub(super) fn default_words(e: &Entry, key: &str) -> &'static str {
     e.settings
         .iter()
         .find(|s| s.key.eq_ignore_ascii_case(key))

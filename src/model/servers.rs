@@ -448,8 +448,8 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
 }
 
 /// Servers that fork a process (PostgreSQL) or start a thread (MySQL/MariaDB with
-/// one-thread-per-connection) per connection: the tasks ceiling, without
-/// --threads-per-conn. RLIMIT_NPROC counts every task of the server's real user.
+/// one-thread-per-connection, Python's http.server) per connection: the tasks ceiling,
+/// without --threads-per-conn. RLIMIT_NPROC counts every task of the server's real user.
 pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     if sc.threads_per_conn != 0 {
         return None;
@@ -475,6 +475,10 @@ pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
                 snap.usage.process_connections.unwrap_or(0),
             )
         }
+        RuntimeKind::Python if python_threading_server(&snap.process.cmdline) => (
+            "Python's http.server (ThreadingHTTPServer) starts a thread per connection",
+            snap.usage.process_connections.unwrap_or(0),
+        ),
         _ => return None,
     };
     let p = &snap.process;
@@ -529,6 +533,26 @@ pub fn tasks(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
         provenance: Ceiling::pending(),
         conditional: None,
     })
+}
+
+/// `python3 -m http.server`: its ThreadingHTTPServer (Python 3.7+) runs a thread per
+/// connection (`daemon_threads`); past RLIMIT_NPROC it logs "can't start new thread" and
+/// closes the connection. Source: CPython Lib/http/server.py (`test()` serves with
+/// ThreadingHTTPServer), Lib/socketserver.py (ThreadingMixIn.process_request).
+fn python_threading_server(cmdline: &[String]) -> bool {
+    let mut it = cmdline.iter().skip(1);
+    while let Some(w) = it.next() {
+        if w == "-m" {
+            return it.next().is_some_and(|m| m == "http.server");
+        }
+        if let Some(m) = w.strip_prefix("-m") {
+            return m == "http.server";
+        }
+        if !w.starts_with('-') {
+            return false; // a script: its own code decides
+        }
+    }
+    false
 }
 
 /// Why the generic fd bound does not apply: a PostgreSQL backend is a process of its own with
@@ -773,6 +797,17 @@ mod tests {
         s.runtime.kind = RuntimeKind::Nginx;
         s.runtime.nginx = Some(n);
         s
+    }
+
+    #[test]
+    fn python_http_server_is_thread_per_connection() {
+        let c = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert!(python_threading_server(&c("python3 -m http.server 8000")));
+        assert!(python_threading_server(&c("python3 -u -mhttp.server")));
+        assert!(!python_threading_server(&c(
+            "python3 app.py -m http.server"
+        )));
+        assert!(!python_threading_server(&c("python3 -m asyncio")));
     }
 
     #[test]

@@ -220,11 +220,27 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         RuntimeKind::Postgres | RuntimeKind::Mysql => add_database(snap, opts),
         _ => {}
     }
+    // what RLIMIT_NPROC counts, for any process (a server read above may have set it)
+    #[cfg(target_os = "linux")]
+    if let Some(pid) = opts.pid
+        && snap.runtime.user_tasks.is_none()
+    {
+        let root = opts
+            .proc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/proc"));
+        if let Some((uid, n)) = runtime::user_tasks(&root, pid) {
+            snap.runtime.user_tasks = Some(Sourced {
+                value: n,
+                source: format!("tasks of uid {uid} in /proc/*/status"),
+            });
+        }
+    }
     Ok(())
 }
 
-/// A server of the catalog: its settings as read (command line, configuration files), what
-/// could not be read (a note naming the settings and their defaults), the tasks of its user.
+/// A server of the catalog: its settings as read (command line, configuration files), and
+/// what could not be read (a note naming the settings and their defaults).
 #[cfg(target_os = "linux")]
 fn add_catalog(snap: &mut Snapshot, opts: &ProbeOptions, e: &runtime::catalog::Entry) {
     if opts.pid.is_none() && opts.config.is_none() {
@@ -268,14 +284,6 @@ fn add_catalog(snap: &mut Snapshot, opts: &ProbeOptions, e: &runtime::catalog::E
         ));
     }
     snap.runtime.server = Some(conf);
-    if let Some(pid) = opts.pid
-        && let Some((uid, n)) = runtime::user_tasks(&root, pid)
-    {
-        snap.runtime.user_tasks = Some(Sourced {
-            value: n,
-            source: format!("tasks of uid {uid} in /proc/*/status"),
-        });
-    }
 }
 
 #[cfg(not(target_os = "linux"))]

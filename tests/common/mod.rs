@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: the porttune binary, root/namespace gating.
 #![allow(dead_code)]
 
+pub mod linux_words;
 #[cfg(target_os = "linux")]
 pub mod protocols;
 #[cfg(target_os = "linux")]
@@ -123,6 +124,21 @@ pub fn need_tool(test: &str, program: &str, args: &[&str], hint: &str) -> bool {
     panic!("{test}: `{program}` is missing ({hint}); .ci/run installs it");
 }
 
+/// Gate for a program that has no option that exits 0 (`epmd`): true when it can be run at
+/// all; otherwise the test fails with how to install it.
+pub fn need_program(test: &str, program: &str, hint: &str) -> bool {
+    let found = Command::new(program)
+        .arg("-h")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if found {
+        return true;
+    }
+    panic!("{test}: `{program}` is missing ({hint}); .ci/run installs it");
+}
+
 /// Erlang/OTP (`erl`) for tests that start a real node.
 pub fn need_erl(test: &str) -> bool {
     need_tool(test, "erl", &["-version"], "apt-get install erlang-nox")
@@ -136,4 +152,9 @@ pub fn find<'a>(list: &'a serde_json::Value, field: &str, value: &str) -> &'a se
         .iter()
         .find(|x| x[field] == value)
         .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+/// `text` with every run of whitespace one space: wrapped text output, searched for a phrase.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -64,6 +64,18 @@ impl Drop for Server {
             );
         }
         let _ = self.child.wait();
+        // until every process of it has exited (a zombie holds no socket): a server started
+        // next on the same port must not find it still bound (seen under load: nginx's workers)
+        let until = Instant::now() + Duration::from_secs(5);
+        let alive = |p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| Some(s.rsplit_once(") ")?.1.chars().next()? != 'Z'))
+                .unwrap_or(false)
+        };
+        while all.iter().any(alive) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -401,5 +413,60 @@ pub fn start_node(port: u16, max_connections: Option<u32>, nofile: &str) -> Serv
         name: "node",
     };
     wait_listening(port);
+    srv
+}
+
+/// Wait (at most 20 s) until user `name` runs no task: RLIMIT_NPROC counts every task of the
+/// user, so a server about to start under a low one must not share it with the threads of a
+/// previous server still exiting (or another test's server of the same user).
+pub fn wait_no_tasks_of(name: &str) {
+    let uid = nix::unistd::User::from_name(name)
+        .unwrap()
+        .unwrap_or_else(|| panic!("user {name}"))
+        .uid
+        .as_raw();
+    let until = Instant::now() + Duration::from_secs(20);
+    while tasks_of_uid(uid) > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Tasks (threads counted) of real user `uid` now, over every process /proc shows: what
+/// RLIMIT_NPROC counts for that user.
+pub fn tasks_of_uid(uid: u32) -> u64 {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    rd.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok())
+                == Some(uid)
+        })
+        .map(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+/// epmd in the foreground, a child of the test stopped by its PID: an Erlang node started
+/// after it registers there instead of starting a daemon of its own that would outlive the
+/// test.
+pub fn epmd() -> Server {
+    let child = Command::new("epmd")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start epmd");
+    let srv = Server {
+        child,
+        name: "epmd",
+    };
+    wait_listening(4369);
     srv
 }

@@ -137,10 +137,104 @@ fn config_path(e: &Entry, t: &Target) -> Option<(String, String)> {
         .map(|p| (p.to_string(), "the package's default path".into()))
 }
 
+/// The `NAME=value` lines of the server's environment file (quotes taken off, `export`
+/// allowed); absent at the package's path, none. One that exists and cannot be read leaves
+/// where the configuration is unknown: Err says which and why.
+fn env_file(f: &EnvFile, t: &Target) -> Result<Vec<(String, String)>, String> {
+    let named = (t.env)(f.var).filter(|v| !v.is_empty());
+    let path = named
+        .as_deref()
+        .map_or(f.default_path.to_string(), |p| resolve(t.cwd.as_deref(), p));
+    let text = match (t.read)(&path) {
+        Ok(text) => text,
+        Err(why) if named.is_none() && why.ends_with("no such file or directory") => {
+            return Ok(Vec::new());
+        }
+        Err(why) => {
+            return Err(format!(
+                "{path} (which may name the configuration files) could not be read: {why}"
+            ));
+        }
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            let (k, v) = l.split_once('=')?;
+            let k = k.trim();
+            (!k.is_empty() && !k.starts_with('#') && !k.contains(char::is_whitespace))
+                .then(|| (k.to_string(), super::conf::unquote(v).to_string()))
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect())
+}
+
+/// Read the overlay `o` (RabbitMQ's advanced.config) into `out`: its settings win over the
+/// main file's. Absent at the package's path, it is not there to read; named and absent, or
+/// not readable, what the files set is unknown (the overlay could set any of it).
+fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
+    let named = o.env.and_then(|var| {
+        let v = (t.env)(var).filter(|v| !v.is_empty())?;
+        Some((resolve(t.cwd.as_deref(), &v), format!("${var}")))
+    });
+    let (path, how) = named.clone().unwrap_or_else(|| {
+        (
+            o.default_path.to_string(),
+            "the package's default path".into(),
+        )
+    });
+    let spec = ConfigSpec {
+        shape: o.shape,
+        ..ConfigSpec::FLAGS_ONLY
+    };
+    match super::conf::read_tree(&spec, &path, t) {
+        Ok(tree) => {
+            out.files.extend(tree.files);
+            out.settings.extend(tree.settings);
+        }
+        Err(why) if named.is_none() && why.ends_with("no such file or directory") => {}
+        Err(why) => {
+            out.settings.clear();
+            out.unread
+                .get_or_insert(format!("{path} (named by {how}): {why}"));
+        }
+    }
+}
+
 /// Read a catalog server's settings: the configuration file with its includes, then the
 /// command-line flags (which win). What could not be read is said in `unread`.
 pub fn read(e: &Entry, t: &Target) -> ServerConf {
     let mut out = ServerConf::default();
+    // the server's environment file stands for variables its process does not have
+    let vars = match e.config.env_file.filter(|_| t.config.is_none()) {
+        Some(f) => match env_file(&f, t) {
+            Ok(v) => v,
+            Err(why) => {
+                out.unread = Some(why);
+                return out;
+            }
+        },
+        None => Vec::new(),
+    };
+    let env = |k: &str| {
+        (t.env)(k).filter(|v| !v.is_empty()).or_else(|| {
+            let prefix = e.config.env_file.map_or("", |f| f.prefix);
+            let name = k.strip_prefix(prefix)?;
+            vars.iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        })
+    };
+    let t = &Target {
+        cmdline: t.cmdline,
+        env: &env,
+        cwd: t.cwd.clone(),
+        read: t.read,
+        list: t.list,
+        config: t.config.clone(),
+    };
     if e.config.shape != Shape::Flags {
         match config_path(e, t) {
             Some((path, how)) => match super::conf::read_tree(&e.config, &path, t) {
@@ -155,6 +249,9 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
             None => {
                 out.unread = None;
             }
+        }
+        if let (Some(o), None) = (e.config.overlay, &t.config) {
+            overlay(&o, t, &mut out);
         }
     }
     for s in e.settings {
@@ -287,6 +384,239 @@ mod tests {
         assert_eq!(
             path(p, "pgbouncer -d ./pgb.ini").unwrap(),
             "/srv/run/pgb.ini"
+        );
+    }
+
+    /// RabbitMQ's settings read from `files` (path, text) with the process environment `env`.
+    fn rabbit(files: &[(&str, &str)], env: &[(&str, &str)]) -> ServerConf {
+        let fs: std::collections::BTreeMap<_, _> = files.iter().copied().collect();
+        let envs: std::collections::BTreeMap<_, _> = env.iter().copied().collect();
+        let rd = |p: &str| {
+            fs.get(p).map(|s| s.to_string()).ok_or_else(|| match p {
+                "/etc/rabbitmq/locked.config" | "/etc/rabbitmq/locked-env.conf" => {
+                    "not readable by uid 999".to_string()
+                }
+                _ => "no such file or directory".to_string(),
+            })
+        };
+        let list = |_: &str| Err("unused".to_string());
+        let getenv = |k: &str| envs.get(k).map(|v| v.to_string());
+        let cmdline = words("beam.smp -- -s rabbit boot");
+        let t = Target {
+            cmdline: &cmdline,
+            env: &getenv,
+            cwd: Some("/var/lib/rabbitmq".into()),
+            read: &rd,
+            list: &list,
+            config: None,
+        };
+        read(&servers::rabbitmq::ENTRY, &t)
+    }
+
+    fn get(c: &ServerConf, k: &str) -> Option<(String, String)> {
+        c.get(k).map(|s| (s.value.clone(), s.source.clone()))
+    }
+
+    const RABBIT_CONF: (&str, &str) = ("/etc/rabbitmq/rabbitmq.conf", "connection_max = 60\n");
+
+    #[test]
+    fn rabbitmq_advanced_config_wins_and_classic_config_is_terms() {
+        let run = rabbit;
+        let conf = RABBIT_CONF;
+        let adv = (
+            "/etc/rabbitmq/advanced.config",
+            "%% ours\n[\n {rabbit, [\n   {connection_max, 500},\n   {num_tcp_acceptors, 4}]}\n].\n",
+        );
+        // advanced.config wins, its acceptors under rabbitmq.conf's name
+        let c = run(&[conf, adv], &[]);
+        let a = "/etc/rabbitmq/advanced.config";
+        assert_eq!(
+            get(&c, "connection_max"),
+            Some(("500".into(), format!("{a}:4")))
+        );
+        assert_eq!(
+            get(&c, "num_acceptors.tcp"),
+            Some(("4".into(), format!("{a}:5")))
+        );
+        assert_eq!(c.unread, None);
+        // no advanced.config at the package's path: rabbitmq.conf alone
+        let c = run(&[conf], &[]);
+        assert_eq!(get(&c, "connection_max").unwrap().0, "60");
+        assert_eq!(c.unread, None);
+        // one that cannot be read: what the files set is unknown
+        let c = run(
+            &[conf],
+            &[(
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                "/etc/rabbitmq/locked.config",
+            )],
+        );
+        assert_eq!(get(&c, "connection_max"), None);
+        assert!(
+            c.unread
+                .as_deref()
+                .unwrap()
+                .contains("not readable by uid 999")
+        );
+        // named and absent: unknown too
+        let c = run(&[conf], &[("RABBITMQ_ADVANCED_CONFIG_FILE", "gone.config")]);
+        assert!(
+            c.unread
+                .as_deref()
+                .unwrap()
+                .starts_with("/var/lib/rabbitmq/gone.config")
+        );
+        // a classic rabbitmq.config is Erlang terms
+        let c = run(
+            &[("/srv/r.config", "[{rabbit, [{connection_max, 70}]}].")],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/r.config")],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "70");
+    }
+
+    #[test]
+    fn rabbitmq_env_conf_names_what_the_environment_does_not() {
+        let (run, conf) = (rabbit, RABBIT_CONF);
+        // rabbitmq-env.conf names the files the process's environment does not
+        let c = run(
+            &[
+                conf,
+                (
+                    "/etc/rabbitmq/rabbitmq-env.conf",
+                    "# ours\nexport CONFIG_FILE=\"/srv/env.conf\"\n",
+                ),
+                ("/srv/env.conf", "connection_max = 33\n"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            get(&c, "connection_max"),
+            Some(("33".into(), "/srv/env.conf:1".into()))
+        );
+        // ... below the environment
+        let c = run(
+            &[
+                (
+                    "/etc/rabbitmq/rabbitmq-env.conf",
+                    "CONFIG_FILE=/srv/env.conf\n",
+                ),
+                ("/srv/env.conf", "connection_max = 33\n"),
+                ("/srv/r.conf", "connection_max = 44\n"),
+            ],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/r.conf")],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "44");
+        // one that cannot be read: where the configuration is is unknown
+        let c = run(
+            &[conf],
+            &[("RABBITMQ_CONF_ENV_FILE", "/etc/rabbitmq/locked-env.conf")],
+        );
+        assert_eq!(get(&c, "connection_max"), None);
+        assert!(c.unread.as_deref().unwrap().contains("locked-env.conf"));
+        // one that is not terms: unread, and the error quotes nothing of it
+        let c = run(
+            &[("/srv/r.config", "[{rabbit, [{default_pass, \"hunter2\"}")],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/r.config")],
+        );
+        let why = c.unread.unwrap();
+        assert!(
+            why.contains("not Erlang terms") && !why.contains("hunter2"),
+            "{why}"
+        );
+    }
+
+    /// The catalog as docs/runtimes.md shows it: one row per product.
+    fn docs_table() -> String {
+        let code = |v: &[&str]| {
+            v.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = String::from(
+            "| product (`--runtime`) | package | recognised by | configuration | settings read (default) | ceilings |\n|---|---|---|---|---|---|\n",
+        );
+        for e in ALL {
+            let mut seen: Vec<String> = e.exe.iter().map(|x| format!("`{x}`")).collect();
+            seen.extend(e.exe_prefix.iter().map(|x| format!("`{x}…`")));
+            if let (Some(vm), Some(m)) = (e.vm, e.marker) {
+                seen.push(format!("`{m}` on {}", of(vm).product));
+            }
+            let c = &e.config;
+            let mut conf: Vec<String> = Vec::new();
+            if !c.flags.is_empty() {
+                conf.push(code(c.flags));
+            }
+            if c.positional {
+                conf.push("last argument".into());
+            }
+            if let Some(v) = c.env {
+                conf.push(format!("`${v}`"));
+            }
+            if let Some(p) = c.default_path {
+                conf.push(format!("`{p}`"));
+            }
+            if let Some(o) = c.overlay {
+                conf.push(format!("then `{}`", o.default_path));
+            }
+            if c.shape == Shape::Flags && !e.settings.is_empty() {
+                conf.push("command line".into());
+            }
+            let settings: Vec<String> = e
+                .settings
+                .iter()
+                .map(|s| {
+                    let flags = if s.flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", code(s.flags))
+                    };
+                    format!("`{}`{flags}: {}", s.key, s.default)
+                })
+                .collect();
+            let dash = |v: Vec<String>, sep: &str| {
+                if v.is_empty() {
+                    "—".to_string()
+                } else {
+                    v.join(sep)
+                }
+            };
+            out.push_str(&format!(
+                "| {} (`{}`) | {} | {} | {} | {} | {} |\n",
+                e.product,
+                e.name,
+                if e.package.is_empty() {
+                    "—"
+                } else {
+                    e.package
+                },
+                dash(seen, ", "),
+                dash(conf, ", "),
+                dash(settings, "; "),
+                dash(e.ceilings.iter().map(|c| format!("`{c}`")).collect(), ", "),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn docs_list_the_catalog() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/runtimes.md");
+        let md = std::fs::read_to_string(&path).unwrap();
+        let (begin, end) = ("<!-- catalog: begin -->\n", "<!-- catalog: end -->");
+        let (Some(a), Some(b)) = (md.find(begin), md.find(end)) else {
+            panic!("docs/runtimes.md has no {begin:?} … {end:?} section");
+        };
+        let table = docs_table();
+        let now = &md[a + begin.len()..b];
+        if now != table && std::env::var_os("DOCS_UPDATE").is_some() {
+            let new = format!("{}{table}{}", &md[..a + begin.len()], &md[b..]);
+            std::fs::write(&path, new).unwrap();
+            return;
+        }
+        assert_eq!(
+            now, table,
+            "docs/runtimes.md's catalog table is stale: run `DOCS_UPDATE=1 cargo test --lib catalog` and read the diff"
         );
     }
 

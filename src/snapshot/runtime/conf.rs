@@ -1,8 +1,9 @@
 //! Generic configuration readers for the catalog's shapes (`catalog::Shape`): `key value`,
-//! `key = value` (sysctl-like), INI sections, Apache directives and lighttpd's syntax, each with
-//! its include directives, bounded (depth, files, bytes). They keep keys, values and
-//! `file:line`; a caller keeps only the settings its entry names, so no other content of a
-//! file is ever carried further. Errors name the file and why, never the file's content.
+//! `key = value` (sysctl-like), INI sections, Apache directives, lighttpd's syntax and Erlang
+//! terms (`erlang_terms`), each with its include directives, bounded (depth, files, bytes).
+//! They keep keys, values and `file:line`; a caller keeps only the settings its entry names, so
+//! no other content of a file is ever carried further. Errors name the file and why, never the
+//! file's content.
 
 use super::entry::{ConfigSpec, IncludeKind, Shape, Target, flag_value, resolve};
 use crate::snapshot::Setting;
@@ -34,6 +35,15 @@ struct Walk<'a> {
 
 /// Read the configuration at `path` (absolute) and its includes.
 pub fn read_tree(spec: &ConfigSpec, path: &str, t: &Target) -> Result<Tree, String> {
+    // a file named with another suffix may be in another shape (rabbitmq.config)
+    let spec = &ConfigSpec {
+        shape: spec
+            .by_suffix
+            .iter()
+            .find(|(suffix, _)| path.ends_with(suffix))
+            .map_or(spec.shape, |(_, shape)| *shape),
+        ..*spec
+    };
     // Apache: relative includes resolve against ServerRoot (-d, or the built-in one)
     let base = spec
         .root_flag
@@ -102,6 +112,18 @@ impl Walk<'_> {
         self.tree.files.push(path.to_string());
         match self.spec.shape {
             Shape::Apache => self.apache(path, &text, depth),
+            Shape::ErlangTerms { app, aliases } => {
+                let env = super::erlang_terms::app_env(&text, app)
+                    .map_err(|e| format!("{path}: not Erlang terms at {e}"))?;
+                for (key, value, line) in env {
+                    let key = aliases
+                        .iter()
+                        .find(|(written, _)| *written == key)
+                        .map_or(key.as_str(), |(_, named)| named);
+                    self.push(key, &value, path, line);
+                }
+                Ok(())
+            }
             _ => self.lines(path, &text, depth),
         }
     }
@@ -227,7 +249,9 @@ impl Walk<'_> {
                         None => continue,
                     }
                 }
-                Shape::Apache | Shape::Flags | Shape::Own => return Ok(()),
+                Shape::Apache | Shape::ErlangTerms { .. } | Shape::Flags | Shape::Own => {
+                    return Ok(());
+                }
             };
             let value = value.split(" #").next().unwrap_or(value).trim();
             if let Some(kind) = self.include_kind(key) {

@@ -17,6 +17,13 @@ pub enum Shape {
     Apache,
     /// lighttpd: `key = value`, `key += value`, `include "file"`; conditional blocks skipped.
     Lighttpd,
+    /// Erlang terms as `file:consult/1` reads them (`[{App, [{Key, Value}, …]}].`): the keys
+    /// of application `app`, each renamed by `aliases` (as written → as the entry's settings
+    /// name it) where the two spellings differ (RabbitMQ's advanced.config).
+    ErlangTerms {
+        app: &'static str,
+        aliases: &'static [(&'static str, &'static str)],
+    },
     /// No configuration file: command-line flags only (memcached).
     Flags,
     /// A reader of its own in `snapshot::runtime` (nginx blocks, HAProxy sections,
@@ -58,6 +65,36 @@ pub struct ConfigSpec {
     pub default_path: Option<&'static str>,
     /// Directives that include other files.
     pub include: &'static [(&'static str, IncludeKind)],
+    /// A file whose name ends so is read in that shape instead (RabbitMQ's classic
+    /// `rabbitmq.config`: Erlang terms).
+    pub by_suffix: &'static [(&'static str, Shape)],
+    /// A second file read after the first, whose settings win over it (RabbitMQ's
+    /// advanced.config).
+    pub overlay: Option<Overlay>,
+    /// A shell file of `NAME=value` lines standing for environment variables the process
+    /// does not have (rabbitmq-env.conf: `CONFIG_FILE=` for `RABBITMQ_CONFIG_FILE`).
+    pub env_file: Option<EnvFile>,
+}
+
+/// A file of `NAME=value` lines the server reads as its environment, below the real one.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvFile {
+    /// The environment variable naming it (`RABBITMQ_CONF_ENV_FILE`).
+    pub var: &'static str,
+    /// Where the package puts it (absent: nothing in it).
+    pub default_path: &'static str,
+    /// The prefix its names go without (`RABBITMQ_`).
+    pub prefix: &'static str,
+}
+
+/// A file read after the main configuration, whose settings win over it.
+#[derive(Debug, Clone, Copy)]
+pub struct Overlay {
+    pub shape: Shape,
+    /// An environment variable of the process naming it (`RABBITMQ_ADVANCED_CONFIG_FILE`).
+    pub env: Option<&'static str>,
+    /// Where the package puts it; absent there, nothing is overlaid (the file is optional).
+    pub default_path: &'static str,
 }
 
 impl ConfigSpec {
@@ -72,6 +109,9 @@ impl ConfigSpec {
         root_default: None,
         default_path: None,
         include: &[],
+        by_suffix: &[],
+        overlay: None,
+        env_file: None,
     };
 }
 
@@ -84,6 +124,10 @@ pub struct CapSetting {
     pub flags: &'static [&'static str],
     /// The default in the server's own words (`-1: unlimited`), for notes and docs.
     pub default: &'static str,
+    /// A larger value lets the server hold more connections (a cap, or what a cap is made
+    /// of): one not read is unknown anywhere from 1 to no limit. False for a setting that
+    /// is only an input (memcached's thread count).
+    pub raises: bool,
 }
 
 /// Where a number sits in a message relative to a marker (both lower-cased).
@@ -150,6 +194,22 @@ impl Message {
     };
 }
 
+/// The simplest formula, as data: one setting is the cap (not set and no default: no cap),
+/// a ceiling of its own; the model needs no code for it (`model::catalog`).
+#[derive(Debug, Clone, Copy)]
+pub struct Cap {
+    /// The setting (one of the entry's `settings`).
+    pub key: &'static str,
+    /// The ceiling it is (a name of `model::names`, one of the entry's `ceilings`).
+    pub ceiling: &'static str,
+    /// Its default as a number; None: no limit.
+    pub default: Option<u64>,
+    /// What the server does beyond it, in its own words.
+    pub beyond: &'static str,
+    /// The lift: `{want}` stands for the value to set, `{file}` for the files read.
+    pub lift: &'static str,
+}
+
 /// What a product is to the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -195,6 +255,9 @@ pub struct Entry {
     pub config: ConfigSpec,
     pub settings: &'static [CapSetting],
     pub messages: &'static [Message],
+    /// Its cap when one setting is the cap (the formula as data); None when the model has code
+    /// for it.
+    pub cap: Option<Cap>,
     /// The ceilings this entry adds (names of `model::names`).
     pub ceilings: &'static [&'static str],
     /// Fds it needs free to accept one more connection (0 for most), and why.
@@ -221,6 +284,7 @@ impl Entry {
         config: ConfigSpec::FLAGS_ONLY,
         settings: &[],
         messages: &[],
+        cap: None,
         ceilings: &[],
         accept_spare_fds: 0,
         accept_spare_why: "",

@@ -6,6 +6,7 @@ pub mod catalog_probe;
 pub mod conf;
 pub mod entry;
 pub mod erlang;
+pub mod erlang_terms;
 pub mod haproxy;
 pub mod mysql;
 pub mod nginx;

@@ -18,6 +18,7 @@ const fn s(key: &'static str, default: &'static str) -> CapSetting {
         key,
         flags: &[],
         default,
+        raises: true,
     }
 }
 

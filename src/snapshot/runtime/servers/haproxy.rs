@@ -27,21 +27,25 @@ pub const ENTRY: Entry = Entry {
             key: "maxconn",
             flags: &["-n"],
             default: "computed: (fd limit − reserved fds) / 2, at least 100",
+            raises: true,
         },
         CapSetting {
             key: "ulimit-n",
             flags: &[],
             default: "computed from maxconn",
+            raises: true,
         },
         CapSetting {
             key: "fd-hard-limit",
             flags: &[],
             default: "none",
+            raises: true,
         },
         CapSetting {
             key: "nbthread",
             flags: &[],
             default: "the CPUs it may run on",
+            raises: true,
         },
     ],
     messages: &[

@@ -28,11 +28,13 @@ pub const ENTRY: Entry = Entry {
             key: "server.max-connections",
             flags: &[],
             default: "a third of the fd limit",
+            raises: true,
         },
         CapSetting {
             key: "server.max-fds",
             flags: &[],
             default: "the fd limit it was started with",
+            raises: true,
         },
     ],
     messages: &[

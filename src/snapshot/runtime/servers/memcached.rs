@@ -22,11 +22,13 @@ pub const ENTRY: Entry = Entry {
             key: "maxconns",
             flags: &["-c", "--conn-limit"],
             default: "1024",
+            raises: true,
         },
         CapSetting {
             key: "threads",
             flags: &["-t", "--threads"],
             default: "4",
+            raises: false,
         },
     ],
     messages: &[

@@ -5,7 +5,7 @@
 //! `mosquitto -c /etc/mosquitto/mosquitto.conf` (`include_dir /etc/mosquitto/conf.d`); without
 //! `-c` mosquitto runs on its defaults. Source: mosquitto.conf(5), mosquitto 2.0 measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
+use super::super::entry::{Cap, CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
@@ -25,6 +25,7 @@ pub const ENTRY: Entry = Entry {
         key: "max_connections",
         flags: &[],
         default: "-1 (unlimited)",
+        raises: true,
     }],
     messages: &[
         Message {
@@ -51,6 +52,13 @@ pub const ENTRY: Entry = Entry {
             ..Message::BASE
         },
     ],
+    cap: Some(Cap {
+        key: "max_connections",
+        ceiling: "mosquitto_max_connections",
+        default: None,
+        beyond: "beyond it mosquitto accepts and closes at once, logging \"Client connection from … denied: max_connections exceeded.\" (the value applies per listener)",
+        lift: "raise `max_connections {want}` in {file} (or -1 for no limit) and restart mosquitto; it does not raise its own fd limit, so LimitNOFILE= must cover it too",
+    }),
     ceilings: &["mosquitto_max_connections"],
     // Debian's mosquitto is built with libwrap: hosts_access() opens /etc/hosts.allow for each
     // accepted connection; at the last fd it cannot, and the connection is denied ("denied

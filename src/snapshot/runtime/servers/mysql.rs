@@ -31,11 +31,13 @@ pub const ENTRY: Entry = Entry {
             key: "max_connections",
             flags: &["--max-connections"],
             default: "151",
+            raises: true,
         },
         CapSetting {
             key: "thread_handling",
             flags: &["--thread-handling"],
             default: "one-thread-per-connection",
+            raises: true,
         },
     ],
     messages: &[

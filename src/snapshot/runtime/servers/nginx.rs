@@ -28,16 +28,19 @@ pub const ENTRY: Entry = Entry {
             key: "worker_connections",
             flags: &[],
             default: "512",
+            raises: true,
         },
         CapSetting {
             key: "worker_processes",
             flags: &[],
             default: "1",
+            raises: true,
         },
         CapSetting {
             key: "worker_rlimit_nofile",
             flags: &[],
             default: "none: the workers keep the master's RLIMIT_NOFILE",
+            raises: true,
         },
     ],
     messages: &[

@@ -5,7 +5,7 @@
 //! configuration is the command line's last argument (Debian: /etc/pgbouncer/pgbouncer.ini).
 //! Source: pgbouncer.ini(5), PgBouncer 1.18 measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
+use super::super::entry::{Cap, CapSetting, ConfigSpec, Entry, Message, Shape};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
@@ -25,6 +25,7 @@ pub const ENTRY: Entry = Entry {
         key: "max_client_conn",
         flags: &[],
         default: "100",
+        raises: true,
     }],
     messages: &[
         Message {
@@ -50,6 +51,13 @@ pub const ENTRY: Entry = Entry {
             ..Message::BASE
         },
     ],
+    cap: Some(Cap {
+        key: "max_client_conn",
+        ceiling: "pgbouncer_max_client_conn",
+        default: Some(100),
+        beyond: "beyond it PgBouncer answers \"no more connections allowed (max_client_conn)\" and closes",
+        lift: "raise `max_client_conn = {want}` in [pgbouncer] of {file} and reload (`RELOAD;` on the admin console, or SIGHUP); PgBouncer does not raise its fd limit: LimitNOFILE= must cover the clients, its server connections and some 32 more",
+    }),
     ceilings: &["pgbouncer_max_client_conn"],
     ..Entry::BASE
 };

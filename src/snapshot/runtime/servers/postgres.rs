@@ -32,16 +32,19 @@ pub const ENTRY: Entry = Entry {
             key: "max_connections",
             flags: &["-N"],
             default: "100",
+            raises: true,
         },
         CapSetting {
             key: "superuser_reserved_connections",
             flags: &[],
             default: "3",
+            raises: true,
         },
         CapSetting {
             key: "reserved_connections",
             flags: &[],
             default: "0 (PostgreSQL 16+)",
+            raises: true,
         },
     ],
     messages: &[

@@ -5,13 +5,29 @@
 //! approx N file handles (M sockets)". A connection takes a socket handle before the AMQP
 //! handshake; past the limit it waits, the node raises the "file descriptor limit alarm" and
 //! logs "New connections will not be accepted until this alarm clears". `connection_max` in
-//! rabbitmq.conf (default infinity) caps each listener's connections (ranch `max_connections`;
-//! the rest wait in the accept queue). Configuration: `$RABBITMQ_CONFIG_FILE`, else
-//! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`). Source: rabbit_common
-//! `file_handle_cache.erl`, rabbit `tcp_listener_sup.erl` (3.10.8), measured.
+//! rabbitmq.conf (default infinity) caps each listener's connections (ranch `max_connections`,
+//! one connection supervisor): a soft limit, since each of the listener's other
+//! `num_acceptors.tcp` (default 10) acceptors starts the connection it has accepted before it
+//! waits, so a listener holds connection_max + acceptors − 1 (measured: 69 at 60); the rest
+//! wait in the accept queue. Configuration: `$RABBITMQ_CONFIG_FILE`, else
+//! /etc/rabbitmq/rabbitmq.conf (sysctl-like `key = value`; a name ending `.config` is the
+//! classic Erlang-terms format), then `$RABBITMQ_ADVANCED_CONFIG_FILE`, else
+//! /etc/rabbitmq/advanced.config (Erlang terms, optional), whose values win; each variable
+//! not in the process's environment may be set without its `RABBITMQ_` prefix in
+//! `$RABBITMQ_CONF_ENV_FILE`, else /etc/rabbitmq/rabbitmq-env.conf. Source: rabbit_common
+//! `file_handle_cache.erl`, rabbit `rabbit_networking.erl` (num_tcp_acceptors 10,
+//! num_conns_sups 1) and `tcp_listener_sup.erl` (3.10.8), Ranch 2 `ranch_conns_sup.erl`
+//! (max_connections is a soft limit), rabbitmq-env.conf(5), measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, Message, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, EnvFile, Message, Overlay, Shape};
 use crate::snapshot::RuntimeKind;
+
+/// advanced.config and the classic rabbitmq.config: the `rabbit` application's environment,
+/// where rabbitmq.conf's `num_acceptors.tcp` is `num_tcp_acceptors` (rabbit.schema).
+const TERMS: Shape = Shape::ErlangTerms {
+    app: "rabbit",
+    aliases: &[("num_tcp_acceptors", "num_acceptors.tcp")],
+};
 
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Rabbitmq,
@@ -26,13 +42,33 @@ pub const ENTRY: Entry = Entry {
         shape: Shape::KeyEquals,
         env: Some("RABBITMQ_CONFIG_FILE"),
         default_path: Some("/etc/rabbitmq/rabbitmq.conf"),
+        by_suffix: &[(".config", TERMS)],
+        overlay: Some(Overlay {
+            shape: TERMS,
+            env: Some("RABBITMQ_ADVANCED_CONFIG_FILE"),
+            default_path: "/etc/rabbitmq/advanced.config",
+        }),
+        env_file: Some(EnvFile {
+            var: "RABBITMQ_CONF_ENV_FILE",
+            default_path: "/etc/rabbitmq/rabbitmq-env.conf",
+            prefix: "RABBITMQ_",
+        }),
         ..ConfigSpec::FLAGS_ONLY
     },
-    settings: &[CapSetting {
-        key: "connection_max",
-        flags: &[],
-        default: "infinity",
-    }],
+    settings: &[
+        CapSetting {
+            key: "connection_max",
+            flags: &[],
+            default: "infinity",
+            raises: true,
+        },
+        CapSetting {
+            key: "num_acceptors.tcp",
+            flags: &[],
+            default: "10",
+            raises: true,
+        },
+    ],
     messages: &[
         Message {
             id: "rabbitmq_fd_alarm",

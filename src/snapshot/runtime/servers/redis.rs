@@ -24,6 +24,7 @@ pub const ENTRY: Entry = Entry {
         key: "maxclients",
         flags: &["--maxclients"],
         default: "10000",
+        raises: true,
     }],
     messages: &[
         Message {
