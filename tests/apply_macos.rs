@@ -220,6 +220,12 @@ fn plan_shows_the_lift_and_the_plist() {
         "{t}"
     );
     assert!(t.contains("io.porttune.macos-dev.plist"), "{t}");
+    // A new tab or window of Terminal keeps the limits the app started with.
+    let words = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("quit and reopen Terminal (its new windows and tabs keep the limit the app started with)"),
+        "{t}"
+    );
     for linux in ["sysctl.d", "limits.d", "CAP_", "systemd", "namespace"] {
         assert!(!t.contains(linux), "{linux} in:\n{t}");
     }

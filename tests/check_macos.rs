@@ -239,7 +239,8 @@ fn after<'a>(text: &'a str, needle: &str) -> Vec<(&'a str, &'a str)> {
 /// src/ipc.c), so every `launchctl limit maxfiles S H` has H ≥ kern.maxfiles and a S
 /// below kern.maxfilesperproc is followed by the sysctl that puts it back. And no `ulimit -n
 /// N` above kern.maxfilesperproc comes before the sysctl that allows it (setrlimit fails with
-/// EINVAL there before macOS 11). Checked on every macOS fixture and an 8 GiB Mac (30,720 and
+/// EINVAL there before macOS 11). Every launchctl advice says to relaunch Terminal, whose new
+/// tabs keep the app's limit. Checked on every macOS fixture and an 8 GiB Mac (30,720 and
 /// 10,240, where the old advice set kern.maxfiles to 10,240).
 #[test]
 fn no_advice_lowers_kern_maxfiles_or_runs_ulimit_before_its_sysctl() {
@@ -275,6 +276,12 @@ fn no_advice_lowers_kern_maxfiles_or_runs_ulimit_before_its_sysctl() {
                     .map(|w| w.parse().unwrap())
                     .collect();
                 let (soft, hard) = (n[0], n[1]);
+                // Terminal's new windows and tabs keep the limit the app started with.
+                let note = rest.find(')').map_or(rest, |end| &rest[..end]);
+                assert!(
+                    note.contains("quit and reopen Terminal"),
+                    "{f:?} {scenario}: `{args}` without relaunching Terminal: {rest}"
+                );
                 if let Some(m) = maxfiles {
                     assert!(
                         hard >= m,

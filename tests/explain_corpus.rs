@@ -665,8 +665,9 @@ fn long_and_hostile_input_stays_linear() {
     assert_eq!(ms.len(), 1, "{ms:?}");
     assert_eq!(ms[0].pattern.id, "kernel_orphans");
     let (s, l) = (s1.min(s2), l1.min(l2));
-    // Linear: about 8×; quadratic would be about 64×.
-    assert!(l < s * 20, "8× the input took {l:?} against {s:?}");
+    // Linear: about 8×; quadratic would be about 64×. The bound sits about halfway (in ratio) between
+    // the two, so a loaded machine that slows one run more than the other does not fail it.
+    assert!(l < s * 24, "8× the input took {l:?} against {s:?}");
     // A number too large for u64 is not taken (no overflow, no panic).
     let m = &explain::scan(
         "fd=99999999999999999999999 is larger than the largest allowed fd=99999999999999999999999",

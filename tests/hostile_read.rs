@@ -496,11 +496,7 @@ fn redis_unix_socket_is_dialed_as_the_process_with_a_time_limit() {
     let sock = run.join("swap.sock").display().to_string();
     let swap = format!("swap:{}", decoy_path.display());
     let p = Nobody::start(&exe, &[&sock, &swap], d.path(), "");
-    let until = Instant::now() + Duration::from_secs(5);
-    while std::fs::symlink_metadata(&sock).map_or(true, |m| !m.file_type().is_symlink()) {
-        assert!(Instant::now() < until, "the fake did not swap its socket");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_swapped(&sock);
     let (v, _) = check_within(p.pid(), 20);
     assert!(
         decoy.accept().is_err(),
@@ -520,11 +516,7 @@ fn redis_unix_socket_is_dialed_as_the_process_with_a_time_limit() {
     let sock = run.join("swap2.sock").display().to_string();
     let swap = format!("swap:{}", handed.display());
     let p = Nobody::start(&exe, &[&sock, &swap], d.path(), "");
-    let until = Instant::now() + Duration::from_secs(5);
-    while std::fs::symlink_metadata(&sock).map_or(true, |m| !m.file_type().is_symlink()) {
-        assert!(Instant::now() < until, "the fake did not swap its socket");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_swapped(&sock);
     let (v, _) = check_within(p.pid(), 20);
     assert!(
         notes(&v).contains("the listening end is uid 0, not PID"),
@@ -574,6 +566,15 @@ fn asked(v: &serde_json::Value) -> bool {
     common::servers::ceiling(v, "redis_maxclients")["why"]
         .as_str()
         .is_some_and(|w| w.contains("INFO clients on"))
+}
+
+/// Wait until the fake has replaced its socket at `sock` by a symbolic link.
+fn wait_swapped(sock: &str) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while std::fs::symlink_metadata(sock).map_or(true, |m| !m.file_type().is_symlink()) {
+        assert!(Instant::now() < until, "the fake did not swap its socket");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn wait_for(p: &Path) {

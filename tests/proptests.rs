@@ -405,6 +405,36 @@ proptest! {
         }
     }
 
+    /// Erlang terms (RabbitMQ's advanced.config): never a panic, deep nesting bounded, an
+    /// error says where, never what.
+    #[test]
+    fn erlang_terms_never_panic_nor_echo(
+        text in proptest::collection::vec(prop_oneof![
+            Just("[".to_string()), Just("]".to_string()), Just("{".to_string()),
+            Just("}".to_string()), Just(",".to_string()), Just(".".to_string()),
+            Just("rabbit".to_string()), Just("tcp_listen_options".to_string()),
+            Just("\"".to_string()), Just("'".to_string()), Just("%".to_string()),
+            Just("\n".to_string()), Just(MARK.to_string()),
+            "[0-9]{1,22}", ".{0,8}",
+        ], 0..60).prop_map(|v| v.concat()),
+        depth in 0usize..3000,
+    ) {
+        use porttune::snapshot::runtime::erlang_terms::app_env;
+        let deep = format!("{}{}{}.", "[".repeat(depth), text, "]".repeat(depth));
+        for t in [&text, &deep] {
+            let start = std::time::Instant::now();
+            match app_env(t, "rabbit") {
+                Ok(pairs) => {
+                    for (k, _, _) in &pairs {
+                        prop_assert!(t.contains(k.as_str()));
+                    }
+                }
+                Err(m) => prop_assert!(!m.contains(MARK), "{}", m),
+            }
+            prop_assert!(start.elapsed() < BOUND);
+        }
+    }
+
     /// Server answers (Redis INFO, HAProxy show info) and `systemctl show` output: never a
     /// panic; a value read is one the text holds.
     #[test]

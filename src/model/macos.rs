@@ -155,13 +155,16 @@ pub fn launchctl_limit(snap: &Snapshot, soft: u64) -> String {
     let mut s = format!("`sudo launchctl limit maxfiles {soft} {files}`");
     if soft < perproc {
         s.push_str(&format!(
-            " then `sudo sysctl -w kern.maxfilesperproc={perproc}` (launchd also sets kern.maxfilesperproc to the soft limit and kern.maxfiles to the hard one)"
+            " then `sudo sysctl -w kern.maxfilesperproc={perproc}` (launchd also sets kern.maxfilesperproc to the soft limit and kern.maxfiles to the hard one"
         ));
     } else {
         s.push_str(
-            " (launchd also sets kern.maxfilesperproc to the soft limit and kern.maxfiles to the hard one)",
+            " (launchd also sets kern.maxfilesperproc to the soft limit and kern.maxfiles to the hard one",
         );
     }
+    // Terminal.app is started by launchd: its new windows and tabs keep the limit the app
+    // started with (launchd gives a limit to the processes it starts from then on).
+    s.push_str("; quit and reopen Terminal to start from a shell with it)");
     s
 }
 
@@ -280,7 +283,7 @@ pub(super) fn max_files_per_proc(
         Scope::Process,
         why,
         format!(
-            "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` in the shell that starts it, or for what launchd starts `sudo launchctl limit maxfiles {want} {files}` (launchd also sets kern.maxfilesperproc and kern.maxfiles from it)"
+            "`sudo sysctl -w kern.maxfilesperproc={want} kern.maxfiles={files}` (until reboot; a LaunchDaemon plist running sysctl makes it stay), then a soft limit to match: `ulimit -n {want}` in the shell that starts it, or for what launchd starts `sudo launchctl limit maxfiles {want} {files}` (launchd also sets kern.maxfilesperproc and kern.maxfiles from it; quit and reopen Terminal to start from a shell with it)"
         ),
     )
 }
