@@ -25,13 +25,7 @@ const SECRET: &str = "SECRET-7f3a";
 const NUMBER: u64 = 4242;
 
 fn need_tools(test: &str) -> bool {
-    common::need_root(test)
-        && common::need_tool(
-            test,
-            "setpriv",
-            &["--version"],
-            "apt-get install util-linux",
-        )
+    common::need_root_and_setpriv(test)
         && common::need_tool(test, "cc", &["--version"], "apt-get install gcc")
 }
 

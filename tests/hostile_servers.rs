@@ -26,13 +26,7 @@ const SECRET: &str = "SECRET-c41a";
 const NUMBER: &str = "4343";
 
 fn need(test: &str) -> bool {
-    common::need_root(test)
-        && common::need_tool(
-            test,
-            "setpriv",
-            &["--version"],
-            "apt-get install util-linux",
-        )
+    common::need_root_and_setpriv(test)
         && common::need_tool(test, "cc", &["--version"], "apt-get install gcc")
 }
 

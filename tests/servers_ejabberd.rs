@@ -20,13 +20,7 @@ const PORT: u16 = 5222;
 const NOFILE: u64 = 300;
 
 fn need(test: &str) -> bool {
-    common::need_root(test)
-        && common::need_tool(
-            test,
-            "setpriv",
-            &["--version"],
-            "apt-get install util-linux",
-        )
+    common::need_root_and_setpriv(test)
         && common::need_program(test, "epmd", "apt-get install erlang-base")
         && (Path::new(CTL).exists()
             || panic!("{test}: {CTL} is missing (apt-get install ejabberd); .ci/run installs it"))

@@ -19,13 +19,7 @@ use common::servers::{self, Server};
 const PORT: u16 = 8090;
 
 fn need(test: &str) -> bool {
-    common::need_root(test)
-        && common::need_tool(
-            test,
-            "setpriv",
-            &["--version"],
-            "apt-get install util-linux",
-        )
+    common::need_root_and_setpriv(test)
         && common::need_tool(test, "python3", &["--version"], "apt-get install python3")
 }
 
@@ -86,31 +80,13 @@ fn python_as(dir: &std::path::Path, uid: u32, nproc: u64, args: &[&str]) -> Serv
 /// `python3 -m http.server` as `uid`, under RLIMIT_NPROC `nproc` (soft and hard), serving an
 /// empty directory.
 fn start(dir: &std::path::Path, uid: u32, nproc: u64) -> Server {
-    let child = Command::new("setpriv")
-        .args([
-            &format!("--reuid={uid}"),
-            &format!("--regid={uid}"),
-            "--clear-groups",
-            "--",
-            "prlimit",
-            &format!("--nproc={nproc}:{nproc}"),
-            "--nofile=4096:4096",
-            "python3",
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &PORT.to_string(),
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start python3 -m http.server");
-    let srv = Server {
-        child,
-        name: "python3",
-    };
+    let port = PORT.to_string();
+    let srv = python_as(
+        dir,
+        uid,
+        nproc,
+        &["-m", "http.server", "--bind", "127.0.0.1", &port],
+    );
     servers::wait_listening(PORT);
     srv
 }

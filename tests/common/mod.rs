@@ -124,6 +124,18 @@ pub fn need_tool(test: &str, program: &str, args: &[&str], hint: &str) -> bool {
     panic!("{test}: `{program}` is missing ({hint}); .ci/run installs it");
 }
 
+/// Gate for a test that runs something as another user in a private namespace: root,
+/// `unshare -n` and `setpriv` (util-linux), or the test fails with how to get them.
+pub fn need_root_and_setpriv(test: &str) -> bool {
+    need_root(test)
+        && need_tool(
+            test,
+            "setpriv",
+            &["--version"],
+            "apt-get install util-linux",
+        )
+}
+
 /// Gate for a program that has no option that exits 0 (`epmd`): true when it can be run at
 /// all; otherwise the test fails with how to install it.
 pub fn need_program(test: &str, program: &str, hint: &str) -> bool {
