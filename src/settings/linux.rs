@@ -9,7 +9,7 @@
 
 use super::{Kind, Scope, Setting};
 use crate::snapshot::procsys::parse_port_list;
-use crate::snapshot::{Conntrack, PortRange, Snapshot};
+use crate::snapshot::{Conntrack, PortRange, Snapshot, port_list};
 
 const INT_MAX: i128 = i32::MAX as i128;
 const LONG_MAX: i128 = i64::MAX as i128;
@@ -55,19 +55,6 @@ fn port_range(v: &str) -> Option<PortRange> {
         [lo, hi] => Some(PortRange { lo: *lo, hi: *hi }),
         _ => None,
     }
-}
-
-fn port_list(v: &[PortRange]) -> String {
-    v.iter()
-        .map(|r| {
-            if r.lo == r.hi {
-                r.lo.to_string()
-            } else {
-                format!("{}-{}", r.lo, r.hi)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn conntrack_max(s: &mut Snapshot, v: &str) -> bool {
