@@ -60,6 +60,8 @@ pub(super) enum Knob {
     ServerSetting {
         key: &'static str,
     },
+    /// HAProxy's maxconn when its configuration was not read (nor `show info`, nor `-n`).
+    HaproxyMaxconn,
 }
 
 /// A server's own cap at the optimistic end: more than any host holds.
@@ -129,6 +131,12 @@ impl Knob {
                     value: if high { top } else { low },
                     source: "a plausible boot-time fd table".into(),
                 });
+            }
+            Knob::HaproxyMaxconn => {
+                if let Some(h) = s.runtime.haproxy.as_mut() {
+                    h.unread = None;
+                    h.global_maxconn = Some(if high { 1_000_000_000 } else { 1 });
+                }
             }
             Knob::ServerSetting { key } => {
                 let conf = s.runtime.server.get_or_insert_with(Default::default);
@@ -740,7 +748,26 @@ fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
             n.config.clone(),
         ));
     }
-    if let Some(h) = &r.haproxy {
+    if let Some(h) = &r.haproxy
+        && let (Some(why), None, None) = (&h.unread, &h.info, h.cmdline_maxconn)
+    {
+        out.push((
+            Input {
+                key: "runtime.haproxy".into(),
+                value: "unknown".into(),
+                provenance: Provenance::unknown(
+                    format!("HAProxy maxconn (global, defaults and frontend sections) not read ({why}); unset, HAProxy computes it from its fd limit at start"),
+                    "--haproxy-conf FILE, or a stats socket the process listens on".to_string(),
+                ),
+                plausible: Some(Plausible {
+                    low: "1".into(),
+                    high: "no limit".into(),
+                    why: "HAProxy's own setting: any value".into(),
+                }),
+            },
+            Some(Knob::HaproxyMaxconn),
+        ));
+    } else if let Some(h) = &r.haproxy {
         out.push(read(
             "runtime.haproxy",
             h.info

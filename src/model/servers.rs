@@ -691,6 +691,13 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         (n, format!("-n {n} on the command line"), true)
     } else if let Some(n) = h.global_maxconn {
         (n, format!("global maxconn {n}"), true)
+    } else if let Some(unread) = &h.unread {
+        let (v, w) = haproxy_auto_maxconn(snap, h);
+        (
+            v,
+            format!("maxconn unknown: the configuration was not read ({unread}); shown as if unset: {w}"),
+            false,
+        )
     } else {
         let (v, w) = haproxy_auto_maxconn(snap, h);
         (v, w, false)
@@ -743,7 +750,7 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
     Ceiling {
         name: HAPROXY_MAXCONN,
         value,
-        exact: true,
+        exact: h.unread.is_none() || h.info.is_some() || h.cmdline_maxconn.is_some(),
         scope: Scope::Process,
         why,
         lift,
@@ -797,6 +804,39 @@ mod tests {
         s.runtime.kind = RuntimeKind::Nginx;
         s.runtime.nginx = Some(n);
         s
+    }
+
+    /// A running HAProxy whose configuration could not be read (Debian's default config chroots
+    /// the worker, whose -f path then does not exist): maxconn is unknown, from 1 to no limit,
+    /// not "computed from the fd limit" as if it were unset.
+    #[test]
+    fn haproxy_unread_configuration_is_unknown_not_unset() {
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Haproxy;
+        s.process.nofile.soft = Rlim::Value(4096);
+        s.process.nofile.hard = Rlim::Value(4096);
+        s.runtime.haproxy = Some(crate::snapshot::Haproxy {
+            config: "/etc/haproxy/haproxy.cfg".into(),
+            unread: Some("/etc/haproxy/haproxy.cfg: no such file or directory".into()),
+            ..Default::default()
+        });
+        let p = crate::model::predict(&s, &Scenario::default());
+        let c = p.get(HAPROXY_MAXCONN).unwrap();
+        assert!(!c.exact, "{c:?}");
+        assert!(c.why.starts_with("maxconn unknown"), "{}", c.why);
+        assert_eq!(c.conditional.as_ref().map(|k| k.low), Some(1), "{c:?}");
+        let i = p.inputs.iter().find(|i| i.key == "runtime.haproxy").unwrap();
+        assert_eq!(i.value, "unknown");
+        assert!(p.range.is_some(), "the headline has a range down to 1");
+        // show info answers: read, exact, no range
+        let h = s.runtime.haproxy.as_mut().unwrap();
+        h.info = Some(crate::snapshot::HaproxyInfo {
+            maxconn: 300,
+            ..Default::default()
+        });
+        let p = crate::model::predict(&s, &Scenario::default());
+        let c = p.get(HAPROXY_MAXCONN).unwrap();
+        assert_eq!((c.value, c.exact, c.conditional.is_none()), (300, true, true));
     }
 
     #[test]

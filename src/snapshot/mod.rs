@@ -795,6 +795,10 @@ pub struct Haproxy {
     /// The process holding the connections (the worker in master-worker mode).
     #[serde(default)]
     pub process: Option<HaproxyProcess>,
+    /// Why the configuration of a running HAProxy was not read (then its maxconn is unknown
+    /// unless `show info` or `-n` says it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -287,7 +287,19 @@ pub fn stats_path(socket: &str) -> Option<&str> {
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{process, threads};
+pub use linux::{chroot_of, master_of, process, threads};
+
+/// The process whose view of the file system HAProxy read its configuration with: `pid`
+/// itself (no master to read through off Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn master_of(_root: &std::path::Path, pid: u32) -> u32 {
+    pid
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn chroot_of(_root: &std::path::Path, _pid: u32) -> Option<String> {
+    None
+}
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -309,6 +321,24 @@ mod linux {
     }
 
     /// Threads of a process (/proc/PID/status).
+    /// The master of a master-worker HAProxy (`-W`, `-Ws`: Debian's unit) when `pid` is its
+    /// worker, else `pid`. The worker runs in the configuration's `chroot` (Debian's default
+    /// config has `chroot /var/lib/haproxy`), where its `-f` file and stats socket paths do
+    /// not exist; the master read the configuration before any chroot and stays outside it
+    /// (HAProxy management guide, "Master-worker mode"; haproxy.c chroots only the workers).
+    pub fn master_of(root: &Path, pid: u32) -> u32 {
+        match ppid(root, pid) {
+            Some(p) if p != pid && is_haproxy(root, p) => p,
+            _ => pid,
+        }
+    }
+
+    /// The directory a process is chrooted in, when its root is not the namespace's `/`.
+    pub fn chroot_of(root: &Path, pid: u32) -> Option<String> {
+        let r = std::fs::read_link(root.join(pid.to_string()).join("root")).ok()?;
+        (r != Path::new("/")).then(|| r.display().to_string())
+    }
+
     pub fn threads(root: &Path, pid: u32) -> Option<u64> {
         let st = std::fs::read_to_string(root.join(pid.to_string()).join("status")).ok()?;
         st.lines()
