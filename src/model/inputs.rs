@@ -62,6 +62,11 @@ pub(super) enum Knob {
     },
     /// HAProxy's maxconn when its configuration was not read (nor `show info`, nor `-n`).
     HaproxyMaxconn,
+    /// Redis's maxclients when `INFO clients` did not answer: from 1 to its fd limit − 32
+    /// (Redis lowers maxclients to that at start).
+    RedisMaxclients {
+        high: u64,
+    },
 }
 
 /// A server's own cap at the optimistic end: more than any host holds.
@@ -137,6 +142,12 @@ impl Knob {
                     h.unread = None;
                     h.global_maxconn = Some(if high { 1_000_000_000 } else { 1 });
                 }
+            }
+            Knob::RedisMaxclients { high: top } => {
+                s.runtime.redis_maxclients = Some(crate::snapshot::Sourced {
+                    value: if high { top } else { 1 },
+                    source: "a plausible value".into(),
+                });
             }
             Knob::ServerSetting { key } => {
                 let conf = s.runtime.server.get_or_insert_with(Default::default);
@@ -690,7 +701,7 @@ fn runtime_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
             None,
         ));
     }
-    server_inputs(snap, out);
+    server_inputs(snap, sc, out);
     catalog_inputs(snap, sc, out);
 }
 
@@ -736,7 +747,7 @@ fn catalog_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
     }
 }
 
-fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
+fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
     let r = &snap.runtime;
     if let Some(n) = &r.nginx {
         out.push(read(
@@ -791,6 +802,35 @@ fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
             "redis.maxclients",
             s.value.to_string(),
             s.source.clone(),
+        ));
+    } else if let Some(v) = super::servers::redis_given(sc).filter(|_| r.kind == RuntimeKind::Redis)
+    {
+        out.push(read("redis.maxclients", v.to_string(), "--app-limit"));
+    } else if r.kind == RuntimeKind::Redis {
+        // not asked (requirepass, no socket it listens on, not running): the configured value
+        // is not known; Redis never keeps more than its fd limit − 32
+        let soft = match snap.process.nofile.soft {
+            Rlim::Value(v) => v,
+            Rlim::Unlimited => snap.fs.nr_open.unwrap_or(NR_OPEN_DEFAULT),
+        };
+        let high = soft
+            .saturating_sub(crate::snapshot::runtime::redis::RESERVED_FDS)
+            .max(1);
+        out.push((
+            Input {
+                key: "redis.maxclients".into(),
+                value: "unknown".into(),
+                provenance: Provenance::unknown(
+                    "Redis maxclients not read (INFO clients did not answer; redis.conf, its includes and CONFIG SET are not followed); its default is 10000, lowered at start to the fd limit − 32".to_string(),
+                    "--app-limit N:maxclients, or INFO clients reachable (a socket the server listens on, no requirepass for porttune)".to_string(),
+                ),
+                plausible: Some(Plausible {
+                    low: "1".into(),
+                    high: high.to_string(),
+                    why: format!("Redis's own setting, at most its fd limit {soft} − 32"),
+                }),
+            },
+            Some(Knob::RedisMaxclients { high }),
         ));
     }
     let mut sourced = |key: &str, s: &Option<crate::snapshot::Sourced>, cfg: &str| match s {

@@ -278,7 +278,7 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
         out.push(haproxy_maxconn(snap, &h));
     }
     out.extend(select_fd_setsize(snap, sc));
-    out.extend(redis_maxclients(snap));
+    out.extend(redis_maxclients(snap, sc));
     out.extend(postgres_max_connections(snap));
     out.extend(mysql_max_connections(snap));
     for a in &sc.app_limits {
@@ -298,21 +298,37 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
 
 /// Redis's maxclients: as it reports it, else min(10000, soft limit − 32) (Redis raises its
 /// soft limit to maxclients + 32 at start when it can, else lowers maxclients).
-fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
+/// `--app-limit N:maxclients`: Redis's maxclients as the operator states it.
+pub(super) fn redis_given(sc: &Scenario) -> Option<u64> {
+    sc.app_limits
+        .iter()
+        .rev()
+        .find(|a| a.name.eq_ignore_ascii_case("maxclients"))
+        .map(|a| a.value)
+}
+
+fn redis_maxclients(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     use crate::snapshot::runtime::redis::{DEFAULT_MAXCLIENTS, RESERVED_FDS};
     if snap.runtime.kind != RuntimeKind::Redis {
         return None;
     }
     let soft = resolve(snap, snap.process.nofile.soft);
     let reduced = soft.saturating_sub(RESERVED_FDS);
-    let (value, why) = match &snap.runtime.redis_maxclients {
-        Some(s) => (s.value, format!("maxclients {} ({})", s.value, s.source)),
-        None => {
+    let given = redis_given(sc).filter(|_| snap.runtime.redis_maxclients.is_none());
+    let (value, why) = match (&snap.runtime.redis_maxclients, given) {
+        (Some(s), _) => (s.value, format!("maxclients {} ({})", s.value, s.source)),
+        (None, Some(v)) => (
+            v.min(reduced),
+            format!(
+                "min(maxclients {v} (--app-limit), soft RLIMIT_NOFILE {soft} − {RESERVED_FDS})"
+            ),
+        ),
+        (None, None) => {
             let v = DEFAULT_MAXCLIENTS.min(reduced);
             (
                 v,
                 format!(
-                    "min(maxclients {DEFAULT_MAXCLIENTS} (the default; the configured value was not read), soft RLIMIT_NOFILE {soft} − {RESERVED_FDS})"
+                    "maxclients unknown (INFO clients did not answer): min(the default {DEFAULT_MAXCLIENTS}, soft RLIMIT_NOFILE {soft} − {RESERVED_FDS}) shown"
                 ),
             )
         }
@@ -332,7 +348,7 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
     Some(Ceiling {
         name: REDIS_MAXCLIENTS,
         value,
-        exact: snap.runtime.redis_maxclients.is_some(),
+        exact: snap.runtime.redis_maxclients.is_some() || given.is_some(),
         scope: Scope::Process,
         why: format!(
             "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
@@ -695,7 +711,9 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         let (v, w) = haproxy_auto_maxconn(snap, h);
         (
             v,
-            format!("maxconn unknown: the configuration was not read ({unread}); shown as if unset: {w}"),
+            format!(
+                "maxconn unknown: the configuration was not read ({unread}); shown as if unset: {w}"
+            ),
             false,
         )
     } else {
@@ -825,7 +843,11 @@ mod tests {
         assert!(!c.exact, "{c:?}");
         assert!(c.why.starts_with("maxconn unknown"), "{}", c.why);
         assert_eq!(c.conditional.as_ref().map(|k| k.low), Some(1), "{c:?}");
-        let i = p.inputs.iter().find(|i| i.key == "runtime.haproxy").unwrap();
+        let i = p
+            .inputs
+            .iter()
+            .find(|i| i.key == "runtime.haproxy")
+            .unwrap();
         assert_eq!(i.value, "unknown");
         assert!(p.range.is_some(), "the headline has a range down to 1");
         // show info answers: read, exact, no range
@@ -836,7 +858,46 @@ mod tests {
         });
         let p = crate::model::predict(&s, &Scenario::default());
         let c = p.get(HAPROXY_MAXCONN).unwrap();
-        assert_eq!((c.value, c.exact, c.conditional.is_none()), (300, true, true));
+        assert_eq!(
+            (c.value, c.exact, c.conditional.is_none()),
+            (300, true, true)
+        );
+    }
+
+    /// Redis whose INFO did not answer (requirepass): maxclients is unknown, from 1 to the fd
+    /// limit − 32, not "the default" (held-out: 992 predicted, 500 held with `maxclients
+    /// 500` in an included file); `--app-limit N:maxclients` states it.
+    #[test]
+    fn redis_unread_maxclients_is_unknown() {
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Redis;
+        s.process.nofile.soft = Rlim::Value(1024);
+        s.process.nofile.hard = Rlim::Value(1024);
+        let p = crate::model::predict(&s, &Scenario::default());
+        let c = p.get(REDIS_MAXCLIENTS).unwrap();
+        assert_eq!((c.value, c.exact), (992, false));
+        assert_eq!(
+            c.conditional.as_ref().map(|k| (k.low, k.high)),
+            Some((1, Some(992)))
+        );
+        let i = p
+            .inputs
+            .iter()
+            .find(|i| i.key == "redis.maxclients")
+            .unwrap();
+        assert_eq!(i.value, "unknown");
+        let mut sc = Scenario::default();
+        sc.app_limits.push(crate::model::AppLimit {
+            value: 500,
+            name: "maxclients".into(),
+        });
+        let p = crate::model::predict(&s, &sc);
+        let c = p.get(REDIS_MAXCLIENTS).unwrap();
+        assert_eq!(
+            (c.value, c.exact, c.conditional.is_none()),
+            (500, true, true)
+        );
+        assert!(p.range.is_none());
     }
 
     #[test]

@@ -213,7 +213,7 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             match runtime::redis::from_pid(&root, pid, &snap.process.cmdline) {
                 Ok(v) => snap.runtime.redis_maxclients = Some(v),
                 Err(e) => snap.notes.push(format!(
-                    "Redis: INFO clients not read ({e}): maxclients derived from the fd limit and the default 10000"
+                    "Redis: INFO clients not read ({e}): maxclients unknown, from 1 to the fd limit − 32 (shown: the default 10000 within that); give --app-limit N:maxclients"
                 )),
             }
         }
