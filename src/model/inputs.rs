@@ -852,6 +852,13 @@ fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Kn
     }
     if let Some(m) = &r.mysql {
         sourced("mysql.max_connections", &m.max_connections, &m.config);
+        if let Some(u) = &m.max_user_connections {
+            out.push(read(
+                "mysql.max_user_connections",
+                u.value.to_string(),
+                u.source.clone(),
+            ));
+        }
     }
     if let Some(s) = &r.user_tasks {
         out.push(read(
@@ -1008,8 +1015,8 @@ pub fn rule_of(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'stati
             ],
         ),
         MYSQL_MAX_CONNECTIONS => (
-            "max_connections + 1 for SUPER",
-            vec!["mysql.max_connections"],
+            "max_connections + 1 for SUPER (one account: max_user_connections)",
+            vec!["mysql.max_connections", "mysql.max_user_connections"],
         ),
         SELECT_FD_SETSIZE => (
             "FD_SETSIZE 1024 − fds open (select() cannot watch fd 1024 or above)",

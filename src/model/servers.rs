@@ -433,6 +433,14 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
     let mut why = format!(
         "max_connections {max} ({src}) for ordinary users (one more for a user with SUPER / CONNECTION ADMIN); beyond it the server answers \"ERROR 1040 (08004): Too many connections\""
     );
+    // max_user_connections: what one account holds (an application usually logs in as one)
+    let per_account = m.max_user_connections.clone().filter(|u| u.value < max);
+    if let Some(u) = &per_account {
+        why = format!(
+            "max_user_connections {} ({}) per account: one account holds at most {}, beyond it \"ERROR 1203 (42000): User … already has more than 'max_user_connections' active connections\"; all accounts together: {why}",
+            u.value, u.source, u.value
+        );
+    }
     if !m.config.is_empty() {
         why.push_str(&format!(" [config {}]", m.config));
     }
@@ -451,9 +459,21 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
             "`max_connections = {want}` {file} and restart; `SET GLOBAL max_connections = {want};` applies it at once until then. The server needs an fd limit of at least {fds} (LimitNOFILE=)"
         )
     };
+    let (value, lift) = match &per_account {
+        Some(u) => (
+            u.value,
+            format!(
+                "raise `max_user_connections` (to at least {}, or 0 for none) where it is set ({}) and `SET GLOBAL max_user_connections = {};` (an account's own MAX_USER_CONNECTIONS in GRANT overrides it); then: {lift}",
+                u.value.saturating_mul(2).min(max),
+                u.source,
+                u.value.saturating_mul(2).min(max)
+            ),
+        ),
+        None => (max, lift),
+    };
     Some(Ceiling {
         name: MYSQL_MAX_CONNECTIONS,
-        value: max,
+        value,
         exact: snap.runtime.mysql.is_some(),
         scope: Scope::Process,
         why,

@@ -683,6 +683,9 @@ pub struct Mysql {
     pub flavor: String,
     #[serde(default)]
     pub max_connections: Option<Sourced>,
+    /// `max_user_connections` (global, per account; absent or 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_user_connections: Option<Sourced>,
     /// `open_files_limit` as asked (the server's soft RLIMIT_NOFILE is what it got).
     #[serde(default)]
     pub open_files_limit: Option<Sourced>,
