@@ -59,7 +59,11 @@ fn versioned(group: &str) -> bool {
         group
             .strip_prefix(b)
             .and_then(|r| r.strip_prefix('-'))
-            .is_some_and(|v| v.split('.').count() == 2 && v.split('.').all(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit())))
+            .is_some_and(|v| {
+                v.split('.').count() == 2
+                    && v.split('.')
+                        .all(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+            })
     })
 }
 
@@ -77,7 +81,11 @@ pub fn mariadb_version(bin: &[u8]) -> Option<String> {
             .map_or(0, |p| p + 1);
         let v = std::str::from_utf8(&bin[start..end]).unwrap_or("");
         let parts: Vec<&str> = v.split('.').collect();
-        if start > 0 && bin[start - 1] == 0 && parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) {
+        if start > 0
+            && bin[start - 1] == 0
+            && parts.len() == 3
+            && parts.iter().all(|p| !p.is_empty())
+        {
             return Some(format!("{}.{}", parts[0], parts[1]));
         }
         at = end + TAG.len();
@@ -316,7 +324,8 @@ pub fn from_pid(root: &std::path::Path, pid: u32) -> Mysql {
     let version = {
         use std::io::Read;
         let mut bin = Vec::new();
-        let _ = std::fs::File::open(proot.join("exe")).map(|f| f.take(64 << 20).read_to_end(&mut bin));
+        let _ =
+            std::fs::File::open(proot.join("exe")).map(|f| f.take(64 << 20).read_to_end(&mut bin));
         mariadb_version(&bin)
     };
     resolve(&fs, &argv, fs.cwd(), version.as_deref())
@@ -387,7 +396,12 @@ mod tests {
             ),
             ("/etc/mysql/my.cnf", "[mysqld]\nmax_connections = 99\n"),
         ]));
-        let m = resolve(&fs, &argv("mariadbd --defaults-file=my.cnf"), "/srv/db", None);
+        let m = resolve(
+            &fs,
+            &argv("mariadbd --defaults-file=my.cnf"),
+            "/srv/db",
+            None,
+        );
         assert_eq!(m.max_connections.unwrap().value, 1024);
         assert_eq!(m.open_files_limit.unwrap().value, 4096);
         let m = resolve(&fs, &argv("mariadbd --defaults-file=/nope.cnf"), "/", None);
@@ -409,10 +423,18 @@ mod tests {
         let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/", Some("10.11"));
         assert_eq!(m.max_connections.unwrap().value, 80);
         assert_eq!(m.max_user_connections, None);
-        assert!(m.notes.iter().any(|n| n.contains("[mariadb-10.6]")), "{:?}", m.notes);
+        assert!(
+            m.notes.iter().any(|n| n.contains("[mariadb-10.6]")),
+            "{:?}",
+            m.notes
+        );
         let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/", None);
         assert_eq!(m.max_connections.unwrap().value, 100);
-        assert!(m.notes.iter().any(|n| n.contains("[mariadb-10.11]")), "{:?}", m.notes);
+        assert!(
+            m.notes.iter().any(|n| n.contains("[mariadb-10.11]")),
+            "{:?}",
+            m.notes
+        );
         let m = resolve(
             &fs,
             &argv("/usr/sbin/mariadbd --defaults-group-suffix=.db2"),
@@ -422,7 +444,9 @@ mod tests {
         assert_eq!(m.max_connections.unwrap().value, 70);
         assert_eq!(m.max_user_connections.unwrap().value, 20);
         assert_eq!(
-            mariadb_version(b"x\x0010.1.1-MariaDB-mariadb1precise-log.\x00y\x0010.11.19-MariaDB\x00z"),
+            mariadb_version(
+                b"x\x0010.1.1-MariaDB-mariadb1precise-log.\x00y\x0010.11.19-MariaDB\x00z"
+            ),
             Some("10.11".into())
         );
         assert_eq!(mariadb_version(b"5.7.44-log\x00"), None);
