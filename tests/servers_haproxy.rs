@@ -192,6 +192,18 @@ fn haproxy_frontend_maxconn_binds() {
         let srv = start(&c, "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv, 20);
         assert_eq!((predicted, held), (100, 100), "{v}");
+        drop(srv);
+        // a listener's own maxconn (a bind option) below the frontend's
+        let text = std::fs::read_to_string(&c).unwrap().replace(
+            &format!("bind 127.0.0.1:{PORT}\n"),
+            &format!("bind 127.0.0.1:{PORT} maxconn 30\n"),
+        );
+        std::fs::write(&c, text).unwrap();
+        let srv = start(&c, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!((predicted, held), (30, 30), "{v}");
+        let why = servers::ceiling(&v, "haproxy_maxconn")["why"].to_string();
+        assert!(why.contains("its binds' maxconn"), "{why}");
     });
 }
 

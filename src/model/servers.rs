@@ -744,11 +744,14 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
     let mut fe_sum: u64 = 0;
     let mut fe_why = Vec::new();
     for f in &h.frontends {
-        let (v, src) = match (f.maxconn, f.defaults_maxconn) {
+        let (mut v, mut src) = match (f.maxconn, f.defaults_maxconn) {
             (Some(m), _) => (m, "maxconn"),
             (None, Some(d)) => (d, "defaults maxconn"),
             (None, None) => (global, "global"),
         };
+        if let Some(b) = f.bind_maxconn.filter(|b| *b < v) {
+            (v, src) = (b, "its binds' maxconn");
+        }
         fe_sum = fe_sum.saturating_add(v);
         fe_why.push(format!("{} {v} ({src})", f.name));
     }

@@ -817,6 +817,10 @@ pub struct HaproxyFrontend {
     /// Listening sockets it binds.
     #[serde(default)]
     pub binds: u64,
+    /// The sum of its listeners' own `maxconn` (a `bind` option) when every `bind` line has
+    /// one: it then holds no more than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_maxconn: Option<u64>,
 }
 
 /// The stats socket's `show info`.
