@@ -668,9 +668,21 @@ fn haproxy_of(snap: &Snapshot) -> Option<crate::snapshot::Haproxy> {
     Some(snap.runtime.haproxy.clone().unwrap_or_default())
 }
 
-/// The fd limit HAProxy sizes from: max(soft, hard) (of the running process, whose soft limit
-/// HAProxy has set to its maxsock; or of this shell), capped by `fd-hard-limit`.
+/// The fd limit HAProxy sizes maxconn from: max(soft, hard) (of the running process, whose
+/// soft limit HAProxy has set to its maxsock; or of this shell), capped by `fd-hard-limit`
+/// (haproxy.c / limits.c compute_ideal_maxconn: `MAX(rlim_fd_cur_at_boot,
+/// rlim_fd_max_at_boot)`; `ulimit-n` is not part of it).
+fn haproxy_sizing_fds(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
+    haproxy_fds(snap, h, false)
+}
+
+/// The fd limit HAProxy runs with: `ulimit-n` when set (it sets RLIMIT_NOFILE to it), else
+/// as [`haproxy_sizing_fds`].
 fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
+    haproxy_fds(snap, h, true)
+}
+
+fn haproxy_fds(snap: &Snapshot, h: &crate::snapshot::Haproxy, ulimit: bool) -> (u64, String) {
     let (lim, who) = match &h.process {
         Some(p) => (p.nofile, format!("PID {}", p.pid)),
         None => (snap.process.nofile, "this shell".to_string()),
@@ -678,7 +690,7 @@ fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, Strin
     let (s, hd) = (resolve(snap, lim.soft), resolve(snap, lim.hard));
     let mut v = s.max(hd);
     let mut how = format!("max(soft {}, hard {}) of {who}", lim.soft, lim.hard);
-    if let Some(u) = h.ulimit_n {
+    if let Some(u) = h.ulimit_n.filter(|_| ulimit) {
         v = u;
         how = format!("global ulimit-n {u}");
     }
@@ -692,7 +704,7 @@ fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, Strin
 /// HAProxy's own maxconn when `maxconn` is unset (haproxy.c compute_ideal_maxconn, no
 /// pipes, no SSL engines): (fd limit − reserved − 3 fds per thread) / 2, at least 100.
 fn haproxy_auto_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
-    let (fds, how) = haproxy_fd_base(snap, h);
+    let (fds, how) = haproxy_sizing_fds(snap, h);
     let stats = if h.stats_sockets.is_empty() {
         0
     } else {
@@ -701,13 +713,19 @@ fn haproxy_auto_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, 
     let reserved = HAPROXY_RESERVED_FDS + h.listeners + stats;
     let nbt = h.nbthread.unwrap_or(1).max(1);
     let v = (fds.saturating_sub(reserved + 3 * nbt) / 2).max(HAPROXY_MIN_MAXCONN);
-    (
-        v,
-        format!(
-            "maxconn unset: HAProxy computes (fd limit {fds} [{how}] − {reserved} reserved (10 + {} listeners + {stats} stats) − 3 × {nbt} threads) / 2 fds per connection",
-            h.listeners
-        ),
-    )
+    let mut why = format!(
+        "maxconn unset: HAProxy computes (fd limit {fds} [{how}] − {reserved} reserved (10 + {} listeners + {stats} stats) − 3 × {nbt} threads) / 2 fds per connection",
+        h.listeners
+    );
+    // the fds that maxconn needs; a lower `ulimit-n` stops HAProxy at start (strict-limits,
+    // on by default since 2.3; measured on 2.6: "FD limit (3000) too low for maxconn=9976")
+    let maxsock = v.saturating_mul(2).saturating_add(reserved);
+    if let Some(u) = h.ulimit_n.filter(|u| *u < maxsock) {
+        why.push_str(&format!(
+            "; global ulimit-n {u} is below the {maxsock} fds that needs: HAProxy refuses to start (\"FD limit ({u}) too low for maxconn={v}\") unless maxconn is set to fit it"
+        ));
+    }
+    (v, why)
 }
 
 fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
@@ -921,6 +939,29 @@ mod tests {
             (500, true, true)
         );
         assert!(p.range.is_none());
+    }
+
+    /// `ulimit-n` does not size HAProxy's own maxconn (it sizes from the limits it started
+    /// with); below what that maxconn needs, HAProxy does not start, and the why says so.
+    #[test]
+    fn haproxy_ulimit_n_does_not_size_maxconn() {
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Haproxy;
+        s.process.nofile.soft = Rlim::Value(1024);
+        s.process.nofile.hard = Rlim::Value(20000);
+        s.runtime.haproxy = Some(crate::snapshot::Haproxy {
+            config: "h.cfg".into(),
+            ulimit_n: Some(3000),
+            nbthread: Some(4),
+            listeners: 2,
+            ..Default::default()
+        });
+        let c = haproxy_maxconn(&s, s.runtime.haproxy.as_ref().unwrap());
+        assert_eq!(c.value, (20000 - 12 - 12) / 2, "{}", c.why);
+        assert!(c.why.contains("refuses to start"), "{}", c.why);
+        // the fd bound of a HAProxy not running: it runs with ulimit-n
+        let f = haproxy_process_fds(&s).unwrap();
+        assert_eq!(f.value, (3000 - (3 + 2 + 12)) / 2, "{}", f.why);
     }
 
     #[test]
