@@ -298,6 +298,11 @@ pub struct ScenarioArgs {
     /// watch at FD_SETSIZE (1024). Default: detected from a running process (--pid).
     #[arg(long, value_enum, value_name = "KIND")]
     pub selector: Option<SelectorArg>,
+    /// Inbound: the port the clients connect to. A server whose cap counts per listener
+    /// (mosquitto's max_connections, RabbitMQ's AMQP/MQTT/STOMP listeners) is judged on that
+    /// listener's; without it, on all of its listeners together.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
 }
 
 /// Which host and process to read.
