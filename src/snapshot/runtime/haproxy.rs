@@ -410,7 +410,10 @@ mod tests {
         assert_eq!(h.frontends.len(), 2, "a proxy without bind accepts nothing");
         assert_eq!(h.frontends[0].defaults_maxconn, Some(300));
         assert_eq!(h.frontends[1].maxconn, Some(10));
-        assert_eq!(h.frontends[0].bind_maxconn, None, "no bind of web has maxconn");
+        assert_eq!(
+            h.frontends[0].bind_maxconn, None,
+            "no bind of web has maxconn"
+        );
         let b = parse(&[(
             "b.cfg".into(),
             "frontend a\n    bind :80,:81 maxconn 40 accept-proxy\n    bind :82 maxconn 5\nfrontend b\n    bind :90 maxconn 7\n    bind :91\n".into(),
