@@ -747,18 +747,9 @@ fn catalog_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
     }
 }
 
-fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
+/// HAProxy's maxconn input: read (show info, -n, the configuration) or unknown.
+fn haproxy_input(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
     let r = &snap.runtime;
-    if let Some(n) = &r.nginx {
-        out.push(read(
-            "runtime.nginx",
-            format!(
-                "{} workers × worker_connections {}",
-                n.worker_processes, n.worker_connections
-            ),
-            n.config.clone(),
-        ));
-    }
     if let Some(h) = &r.haproxy
         && let (Some(why), None, None) = (&h.unread, &h.info, h.cmdline_maxconn)
     {
@@ -797,6 +788,11 @@ fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Kn
             },
         ));
     }
+}
+
+/// Redis's maxclients input: read (INFO clients, --app-limit) or unknown.
+fn redis_input(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
+    let r = &snap.runtime;
     if let Some(s) = &r.redis_maxclients {
         out.push(read(
             "redis.maxclients",
@@ -833,6 +829,22 @@ fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Kn
             Some(Knob::RedisMaxclients { high }),
         ));
     }
+}
+
+fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
+    let r = &snap.runtime;
+    if let Some(n) = &r.nginx {
+        out.push(read(
+            "runtime.nginx",
+            format!(
+                "{} workers × worker_connections {}",
+                n.worker_processes, n.worker_connections
+            ),
+            n.config.clone(),
+        ));
+    }
+    haproxy_input(snap, out);
+    redis_input(snap, sc, out);
     let mut sourced = |key: &str, s: &Option<crate::snapshot::Sourced>, cfg: &str| match s {
         Some(s) => out.push(read(key, s.value.to_string(), s.source.clone())),
         None => out.push(derived(
