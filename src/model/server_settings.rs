@@ -28,7 +28,12 @@ pub(super) fn find_in<'a>(snap: &'a Snapshot, sc: &Scenario, e: &Entry, key: &st
             e.product
         ),
         Some(conf) => match (conf.get(key), &conf.unread) {
-            (Some(s), _) if readable(&s.value) => return Found::Read(s),
+            (Some(s), _)
+                if readable(&s.value)
+                    || e.not_integers.iter().any(|k| k.eq_ignore_ascii_case(key)) =>
+            {
+                return Found::Read(s);
+            }
             // a value porttune does not read is not "no limit": it is unknown
             (Some(s), _) => format!("{key} at {} is not a number porttune reads", s.source),
             (None, Some(why)) => format!("configuration not read: {why}"),
