@@ -11,8 +11,8 @@
 
 mod common;
 
-use std::path::Path;
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -203,19 +203,37 @@ fn event_keep_alive_from_a_configuration() {
         p.display().to_string()
     };
     let check = |file: &str, extra: &[&str]| {
-        let mut args = vec!["check", "--runtime", "apache", "--config", file, "--format", "json"];
+        let mut args = vec![
+            "check",
+            "--runtime",
+            "apache",
+            "--config",
+            file,
+            "--format",
+            "json",
+        ];
         args.extend_from_slice(extra);
         servers::porttune_json(&args).0
     };
     // MaxRequestWorkers 35 is rounded down to 30 (3 children of 10)
     let f = conf("");
     let v = check(&f, &[]);
-    assert_eq!(v["prediction"]["bottleneck"], "apache_max_request_workers", "{v}");
+    assert_eq!(
+        v["prediction"]["bottleneck"], "apache_max_request_workers",
+        "{v}"
+    );
     assert_eq!(v["prediction"]["ceiling"], 30, "{v}");
     let v = check(&f, &["--keep-alive"]);
-    assert_eq!(v["prediction"]["bottleneck"], "apache_async_connections", "{v}");
+    assert_eq!(
+        v["prediction"]["bottleneck"], "apache_async_connections",
+        "{v}"
+    );
     assert_eq!(v["prediction"]["ceiling"], 90, "{v}");
-    assert!(v["not_applicable"].to_string().contains("apache_max_request_workers"));
+    assert!(
+        v["not_applicable"]
+            .to_string()
+            .contains("apache_max_request_workers")
+    );
     let c = servers::ceiling(&v, "apache_async_connections");
     assert!(c["why"].as_str().unwrap().contains("default 5 s"), "{c}");
     let f = conf("AsyncRequestWorkerFactor 1.5\nKeepAlive Off\n");
@@ -223,7 +241,10 @@ fn event_keep_alive_from_a_configuration() {
     assert_eq!(v["prediction"]["ceiling"], 60, "{v}");
     let c = servers::ceiling(&v, "apache_async_connections");
     let why = c["why"].as_str().unwrap();
-    assert!(why.contains("applied as 1") && why.contains("KeepAlive Off"), "{c}");
+    assert!(
+        why.contains("applied as 1") && why.contains("KeepAlive Off"),
+        "{c}"
+    );
     assert_eq!(v["assumptions"], serde_json::json!([]), "{v}");
     // the prefork MPM: an idle keep-alive connection keeps its process
     std::fs::write(
@@ -232,7 +253,10 @@ fn event_keep_alive_from_a_configuration() {
     )
     .unwrap();
     let v = check(&f, &["--keep-alive"]);
-    assert_eq!(v["prediction"]["bottleneck"], "apache_max_request_workers", "{v}");
+    assert_eq!(
+        v["prediction"]["bottleneck"], "apache_max_request_workers",
+        "{v}"
+    );
     assert_eq!(v["prediction"]["ceiling"], 40, "{v}");
 }
 
@@ -430,11 +454,7 @@ fn apache_event_keep_alive_sessions_child_fd_limit() {
         let sessions = keep_alive_sessions(&srv, "/porttune-absent", predicted);
         let held = held_by_children(&srv);
         eprintln!("apache keep-alive at the child's fd limit: predicted {predicted}, held {held}");
-        assert_eq!(
-            (sessions.len() as u64, held),
-            (predicted, predicted),
-            "{v}"
-        );
+        assert_eq!((sessions.len() as u64, held), (predicted, predicted), "{v}");
         // one more (with a request line: Apache's listener on Linux uses TCP_DEFER_ACCEPT, so a
         // connection that sends nothing is not accepted yet): EMFILE, the child stops and
         // closes its idle keep-alive connections
@@ -443,6 +463,9 @@ fn apache_event_keep_alive_sessions_child_fd_limit() {
         while !sessions.iter().all(protocols::refused) && std::time::Instant::now() < until {
             std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(sessions.iter().all(protocols::refused), "sessions still open");
+        assert!(
+            sessions.iter().all(protocols::refused),
+            "sessions still open"
+        );
     });
 }

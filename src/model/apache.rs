@@ -213,7 +213,8 @@ fn async_connections(cx: &mut Ctx, e: &Entry, m: &Mpm) -> Ceiling {
     let per = tpc.saturating_mul(f.saturating_add(1));
     let v = per.saturating_mul(children);
     let snap = cx.snap;
-    let keep = |k: &str| super::server_settings::raw(snap, k).map(|s| (s.value.clone(), s.source.clone()));
+    let keep =
+        |k: &str| super::server_settings::raw(snap, k).map(|s| (s.value.clone(), s.source.clone()));
     let held = match keep("KeepAlive") {
         Some((v, src)) if v.eq_ignore_ascii_case("off") => format!(
             "; KeepAlive Off ({src}): Apache closes each connection after its response, so none stays open idle"
@@ -224,7 +225,9 @@ fn async_connections(cx: &mut Ctx, e: &Entry, m: &Mpm) -> Ceiling {
         },
     };
     let want = above(v);
-    let need = want.div_ceil(tpc.saturating_mul(children).max(1)).saturating_sub(1);
+    let need = want
+        .div_ceil(tpc.saturating_mul(children).max(1))
+        .saturating_sub(1);
     ceiling(
         APACHE_ASYNC_CONNECTIONS,
         v,
