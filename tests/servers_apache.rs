@@ -87,6 +87,14 @@ fn start(dir: &Path, root: &Path, nofile: &str) -> Server {
     srv
 }
 
+/// A server root with `mpm` set to `conf`, started at `nofile`: the server first, so that it
+/// stops before its directory goes.
+fn up(mpm: &str, conf: &str, nofile: &str) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = server_root(dir.path(), mpm, conf);
+    (start(dir.path(), &root, nofile), dir)
+}
+
 /// Connections (not listeners) to PORT held by `pids` now: their socket fds whose inode is a
 /// TCP socket on PORT that is not listening. Counted so, a child that closes its listener
 /// (Apache's event and worker children do at EMFILE) does not look one connection short.
@@ -267,10 +275,8 @@ fn apache_prefork_max_request_workers() {
         return;
     }
     servers::in_netns(|| {
-        let dir = tempfile::tempdir().unwrap();
         let conf = "StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\n";
-        let root = server_root(dir.path(), "prefork", conf);
-        let srv = start(dir.path(), &root, "1024:1024");
+        let (srv, _dir) = up("prefork", conf, "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv);
         assert_eq!(
             v["prediction"]["bottleneck"], "apache_max_request_workers",
@@ -288,10 +294,8 @@ fn apache_prefork_max_request_workers() {
         );
         drop(srv);
         // the lift, restarted
-        let dir = tempfile::tempdir().unwrap();
         let conf = "StartServers 40\nMinSpareServers 40\nMaxSpareServers 80\nServerLimit 40\nMaxRequestWorkers 40\n";
-        let root = server_root(dir.path(), "prefork", conf);
-        let srv = start(dir.path(), &root, "1024:1024");
+        let (srv, _dir) = up("prefork", conf, "1024:1024");
         let (_, predicted, held) = predict_and_hold(&srv);
         assert_eq!((predicted, held), (40, 40));
     });
@@ -305,10 +309,8 @@ fn apache_event_workers_then_child_fds() {
     }
     servers::in_netns(|| {
         // MaxRequestWorkers binds: 2 children × 25 threads
-        let dir = tempfile::tempdir().unwrap();
         let conf = "StartServers 2\nServerLimit 2\nThreadsPerChild 25\nMinSpareThreads 50\nMaxSpareThreads 75\nMaxRequestWorkers 50\n";
-        let root = server_root(dir.path(), "event", conf);
-        let srv = start(dir.path(), &root, "1024:1024");
+        let (srv, _dir) = up("event", conf, "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv);
         assert_eq!(
             v["prediction"]["bottleneck"], "apache_max_request_workers",
@@ -320,10 +322,8 @@ fn apache_event_workers_then_child_fds() {
         assert!(held.abs_diff(predicted) <= 1, "{held} held, {v}");
         drop(srv);
         // one child of 64 threads at 40 fds: its fd limit binds
-        let dir = tempfile::tempdir().unwrap();
         let conf = "StartServers 1\nServerLimit 1\nThreadLimit 64\nThreadsPerChild 64\nMinSpareThreads 64\nMaxSpareThreads 128\nMaxRequestWorkers 64\n";
-        let root = server_root(dir.path(), "event", conf);
-        let srv = start(dir.path(), &root, "40:40");
+        let (srv, _dir) = up("event", conf, "40:40");
         let (v, predicted, held) = predict_and_hold(&srv);
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
         assert!(predicted < 40, "{v}");
@@ -345,10 +345,8 @@ fn apache_worker_rounds_max_request_workers_to_threads_per_child() {
     servers::in_netns(|| {
         // the worker MPM: MaxRequestWorkers 40 with 16 threads a child is rounded down to 32
         // (2 children), as Apache does at start
-        let dir = tempfile::tempdir().unwrap();
         let conf = "StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n";
-        let root = server_root(dir.path(), "worker", conf);
-        let srv = start(dir.path(), &root, "1024:1024");
+        let (srv, _dir) = up("worker", conf, "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv);
         assert_eq!(
             v["prediction"]["bottleneck"], "apache_max_request_workers",
@@ -378,10 +376,8 @@ fn apache_event_keep_alive_sessions_and_async_factor() {
                 "StartServers 1\nServerLimit 1\nThreadsPerChild 8\nMinSpareThreads 8\nMaxSpareThreads 16\nMaxRequestWorkers 8\nAsyncRequestWorkerFactor {factor}\nKeepAliveTimeout 60\n"
             )
         };
-        let dir = tempfile::tempdir().unwrap();
-        let root = server_root(dir.path(), "event", &conf("2.9"));
-        let srv = start(dir.path(), &root, "1024:1024");
-        // requests being read (what a flood of connections that send nothing also gets)
+        let (srv, _dir) = up("event", &conf("2.9"), "1024:1024");
+        // requests being read (connections that send nothing get the same once Apache has them)
         let (v, predicted, held) = predict_and_hold(&srv);
         assert_eq!(
             v["prediction"]["bottleneck"], "apache_max_request_workers",
@@ -413,9 +409,7 @@ fn apache_event_keep_alive_sessions_and_async_factor() {
         drop(sessions);
         drop(srv);
         // the lift: AsyncRequestWorkerFactor 5 → 8 × 6 = 48
-        let dir = tempfile::tempdir().unwrap();
-        let root = server_root(dir.path(), "event", &conf("5"));
-        let srv = start(dir.path(), &root, "1024:1024");
+        let (srv, _dir) = up("event", &conf("5"), "1024:1024");
         let v = servers::check_pid(srv.pid(), &["--keep-alive"]);
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
         assert_eq!(predicted, 48, "{v}");
@@ -437,10 +431,8 @@ fn apache_event_keep_alive_sessions_child_fd_limit() {
         return;
     }
     servers::in_netns(|| {
-        let dir = tempfile::tempdir().unwrap();
         let conf = "StartServers 1\nServerLimit 1\nThreadsPerChild 10\nMinSpareThreads 10\nMaxSpareThreads 20\nMaxRequestWorkers 10\nKeepAliveTimeout 60\n";
-        let root = server_root(dir.path(), "event", conf);
-        let srv = start(dir.path(), &root, "32:32");
+        let (srv, _dir) = up("event", conf, "32:32");
         let v = servers::check_pid(srv.pid(), &["--keep-alive"]);
         let predicted = v["prediction"]["ceiling"].as_u64().unwrap();
         assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
