@@ -7,7 +7,7 @@ use super::Ceiling;
 use super::ctx::{Ctx, above, ceiling};
 use super::names::*;
 use super::server_settings::raw;
-use super::server_settings::{Found, files, find, number, value};
+use super::server_settings::{Found, find, lift_file, number, value};
 use crate::snapshot::runtime::catalog::{self, Cap, Entry, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
@@ -83,7 +83,7 @@ fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap) -> Option<Ceiling> {
     let name = CeilingName::parse(c.ceiling)?;
     let (v, why, exact) = value(cx, e, c.key, c.default);
     let v = v?;
-    let file = files(cx.snap);
+    let file = lift_file(cx.snap, c.key);
     let lift = c
         .lift
         .replace("{want}", &above(v).to_string())
@@ -142,7 +142,7 @@ fn lighttpd(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
         format!(
             "set `server.max-connections = {want}` and `server.max-fds = {}` in {} and restart lighttpd (it sets its fd limit from server.max-fds as root; otherwise raise LimitNOFILE= to that)",
             want.saturating_mul(3),
-            files(snap)
+            lift_file(snap, "server.max-connections")
         ),
     ))
 }
@@ -301,7 +301,7 @@ fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
         format!(
             "raise `connection_max = {}` in {} (or `infinity`) and restart RabbitMQ",
             above(max),
-            files(cx.snap)
+            lift_file(cx.snap, "connection_max")
         ),
     ))
 }
