@@ -99,8 +99,8 @@ pub struct ManArgs {
 
 /// The JSON documents `porttune schema` knows (the same list as render::schema::DOCUMENTS;
 /// a test in commands::schema keeps them equal).
-pub const SCHEMA_DOCUMENTS: [&str; 7] = [
-    "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+pub const SCHEMA_DOCUMENTS: [&str; 8] = [
+    "check", "flood", "plan", "rollback", "status", "doctor", "explain", "servers",
 ];
 
 #[derive(Debug, Clone, Args)]
@@ -298,6 +298,11 @@ pub struct ScenarioArgs {
     /// watch at FD_SETSIZE (1024). Default: detected from a running process (--pid).
     #[arg(long, value_enum, value_name = "KIND")]
     pub selector: Option<SelectorArg>,
+    /// Inbound: the port the clients connect to. A server whose cap counts per listener
+    /// (mosquitto's max_connections, RabbitMQ's AMQP/MQTT/STOMP listeners) is judged on that
+    /// listener's; without it, on all of its listeners together.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
 }
 
 /// Which host and process to read.
@@ -478,6 +483,7 @@ pub const EXPLAIN_EXAMPLES: &str = "Examples:
   porttune explain --file /var/log/nginx/error.log
   journalctl -u myapp --since -1h | porttune explain -
   porttune explain --no-host --format json \"$MSG\"   # the matching only, nothing read
+  porttune explain --servers                         # the servers porttune knows, their caps
 
 Exit codes:
   0  a limit was recognised (and it is not the bottleneck on the host examined)
@@ -500,6 +506,10 @@ pub struct ExplainArgs {
     /// Only match the text: do not read the host for the current values.
     #[arg(long, conflicts_with_all = ["pid", "from"])]
     pub no_host: bool,
+    /// List the server products porttune knows instead: what recognises each, where its
+    /// configuration is, each cap setting with its default and the ceiling it feeds, the lift.
+    #[arg(long, conflicts_with_all = ["text", "file", "no_host", "pid", "from"])]
+    pub servers: bool,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     #[command(flatten)]

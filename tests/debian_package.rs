@@ -92,7 +92,7 @@ fn deb_builds_installs_into_a_throwaway_root_and_is_lintian_clean() {
         want.push(format!("usr/share/man/man1/porttune-{sub}.1.gz"));
     }
     for doc in [
-        "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+        "check", "flood", "plan", "rollback", "status", "doctor", "explain", "servers",
     ] {
         want.push(format!("usr/share/porttune/schema/{doc}.schema.json"));
     }

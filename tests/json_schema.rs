@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const DOCUMENTS: &[&str] = &[
-    "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+    "check", "flood", "plan", "rollback", "status", "doctor", "explain", "servers",
 ];
 
 fn root() -> &'static Path {

@@ -23,6 +23,7 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
         churn: a.churn,
         app_limits: a.app_limit.clone(),
         selector: a.selector.map(Into::into),
+        port: a.port,
     }
 }
 

@@ -14,6 +14,17 @@ use crate::render::explain as render;
 pub fn run(a: &ExplainArgs) -> Result<i32> {
     let reparsed = trailing_options(std::env::args_os().collect())?;
     let a = reparsed.as_ref().unwrap_or(a);
+    if a.servers {
+        let l = explain::servers::listing();
+        let out = match a.format {
+            ExplainFormat::Json => crate::render::servers::json(&l),
+            ExplainFormat::Text => {
+                crate::render::servers::text(&l, crate::render::wrap::terminal_width())
+            }
+        };
+        crate::out!("{out}");
+        return Ok(exit::OK);
+    }
     let (text, mut cx) = read_input(a)?;
     let recognised = !explain::scan(&text).is_empty();
     let entries = if a.no_host || !recognised {

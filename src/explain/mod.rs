@@ -9,6 +9,8 @@
 //! [`MAX_LINE`] bytes, and every pattern is a fixed list of substrings searched left to right
 //! (no backtracking), so the work is at most patterns × fragments × input length.
 
+pub mod servers;
+
 use serde::Serialize;
 
 use crate::model::ceilings::ERLANG_BASELINE_FDS;

@@ -459,6 +459,7 @@ fn scenario(
             churn: args.churn,
             app_limits: args.app_limits.clone(),
             selector: args.selector,
+            port: Some(t.addr.port()),
             ..Default::default()
         },
     }

@@ -5,10 +5,11 @@
 
 use super::Ceiling;
 use super::ctx::{Ctx, above, ceiling};
+use super::listeners::{Listener, PLAUSIBLE, listeners};
 use super::names::*;
 use super::server_settings::raw;
-use super::server_settings::{Found, find, lift_file, number, value};
-use crate::snapshot::runtime::catalog::{self, Cap, Entry, Role};
+use super::server_settings::{Found, files, find, lift_file, number, readable, value};
+use crate::snapshot::runtime::catalog::{self, Cap, Entry, Listeners, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
 fn resolve(snap: &Snapshot, r: Rlim) -> u64 {
@@ -41,7 +42,12 @@ pub(super) fn caps(cx: &mut Ctx) -> Vec<Ceiling> {
         return Vec::new();
     };
     if let Some(c) = e.cap {
-        return setting_cap(cx, e, &c).into_iter().collect();
+        return match c.per_listener {
+            Some(l) => listener_cap(cx, e, &c, &l),
+            None => setting_cap(cx, e, &c, ""),
+        }
+        .into_iter()
+        .collect();
     }
     match e.kind {
         RuntimeKind::Lighttpd => lighttpd(cx, e).into_iter().collect(),
@@ -78,8 +84,9 @@ fn application_code(cx: &mut Ctx) {
     ));
 }
 
-/// The formula as data (`Entry::cap`): the setting is the cap (no value: no cap).
-fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap) -> Option<Ceiling> {
+/// The formula as data (`Entry::cap`): the setting is the cap (no value: no cap); `of`
+/// says whose cap it is when that is not the whole process's ("" when it is).
+fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap, of: &str) -> Option<Ceiling> {
     let name = CeilingName::parse(c.ceiling)?;
     let (v, why, exact) = value(cx, e, c.key, c.default);
     let v = v?;
@@ -93,8 +100,66 @@ fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap) -> Option<Ceiling> {
         v,
         exact,
         Scope::Process,
-        format!("{why}; {}", c.beyond),
+        format!("{why}{of}; {}", c.beyond),
         lift,
+    ))
+}
+
+/// A cap counted per listener (`Cap::per_listener`): the listener's on `--port`; without it,
+/// the one listener's, or with several the sum of theirs (none when one of them has no cap):
+/// the process holds at most that many, and its fds bound the total too (process_fds).
+fn listener_cap(cx: &mut Ctx, e: &Entry, c: &Cap, l: &Listeners) -> Option<Ceiling> {
+    let snap = cx.snap;
+    let conf = snap.runtime.server.as_ref().filter(|c| c.unread.is_none());
+    let all = conf.map_or(Vec::new(), |conf| listeners(conf, l, c.key));
+    let tcp: Vec<&Listener> = all.iter().filter(|x| x.port != 0).collect();
+    let plausible = conf.is_some_and(|conf| conf.settings.iter().any(|s| s.source == PLAUSIBLE));
+    let of = match cx.sc.port {
+        Some(p) => tcp.iter().rev().find(|x| x.port == p).map(|x| x.name()),
+        None if tcp.len() == 1 => Some(tcp[0].name()),
+        None => None,
+    };
+    if cx.sc.port.is_some() || tcp.len() < 2 || plausible {
+        let of = of.map_or(String::new(), |n| format!(", for its {n}"));
+        return setting_cap(cx, e, c, &of);
+    }
+    // several listeners, no port asked: the process's total
+    let (mut parts, mut wants) = (Vec::new(), Vec::new());
+    let mut sum = Some(0u64);
+    for x in &tcp {
+        match x.value.map(|s| (number(&s.value), s)) {
+            Some((Some(v), s)) => {
+                sum = sum.map(|t| t.saturating_add(v));
+                parts.push(format!("{} {v} ({}) for its {}", c.key, s.source, x.name()));
+                wants.push(format!("{}: {v} → {}", x.port, above(v)));
+            }
+            Some((None, s)) if !readable(&s.value) => return setting_cap(cx, e, c, ""),
+            _ => sum = None,
+        }
+    }
+    let name = CeilingName::parse(c.ceiling)?;
+    let total = sum?;
+    let ports: Vec<String> = tcp.iter().map(|x| x.port.to_string()).collect();
+    Some(ceiling(
+        name,
+        total,
+        true,
+        Scope::Process,
+        format!(
+            "the sum over its {} listeners, each counted on its own: {}; {} (ask about one listener with --port {})",
+            tcp.len(),
+            parts.join(", "),
+            c.beyond,
+            ports.join(" or --port ")
+        ),
+        format!(
+            "{} (per listener: {})",
+            c.lift.replace("{want}", "N").replace(
+                "{file}",
+                &format!("{} after each listener's line", files(snap))
+            ),
+            wants.join(", ")
+        ),
     ))
 }
 

@@ -136,7 +136,7 @@ impl Knob {
                 conf.settings.push(crate::snapshot::Setting {
                     key: key.into(),
                     value: if high { SERVER_SETTING_TOP } else { "1" }.into(),
-                    source: "a plausible value".into(),
+                    source: super::listeners::PLAUSIBLE.into(),
                 });
             }
         }

@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod inputs;
 pub mod knobs;
 pub mod lift;
+mod listeners;
 pub mod macos;
 pub mod matcher;
 pub mod names;

@@ -62,6 +62,10 @@ pub struct Scenario {
     /// FD_SETSIZE); None: as detected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Selector>,
+    /// Inbound: the port the clients connect to, for a server whose caps count per listener
+    /// (mosquitto's max_connections, RabbitMQ's protocol listeners); None: every listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// A cap only the application knows.
@@ -124,6 +128,7 @@ impl Default for Scenario {
             churn: false,
             app_limits: Vec::new(),
             selector: None,
+            port: None,
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use super::Scenario;
 use super::ctx::Ctx;
+use super::listeners::{Listener, PLAUSIBLE, listeners};
 use crate::snapshot::runtime::catalog::Entry;
-use crate::snapshot::{Setting, Snapshot};
+use crate::snapshot::{ServerConf, Setting, Snapshot};
 
 /// A setting as the model finds it.
 pub(super) enum Found<'a> {
@@ -27,17 +28,66 @@ pub(super) fn find_in<'a>(snap: &'a Snapshot, sc: &Scenario, e: &Entry, key: &st
             "{} was not read (give --pid of the running server, or --config FILE)",
             e.product
         ),
-        Some(conf) => match (conf.get(key), &conf.unread) {
-            (Some(s), _) if readable(&s.value) => return Found::Read(s),
+        Some(conf) => match (setting_of(conf, sc, e, key), &conf.unread) {
+            (Ok(Some(s)), _) if readable(&s.value) => return Found::Read(s),
             // a value porttune does not read is not "no limit": it is unknown
-            (Some(s), _) => format!("{key} at {} is not a number porttune reads", s.source),
-            (None, Some(why)) => format!("configuration not read: {why}"),
-            (None, None) => return Found::NotSet,
+            (Ok(Some(s)), _) => format!("{key} at {} is not a number porttune reads", s.source),
+            (Ok(None), Some(why)) => format!("configuration not read: {why}"),
+            (Ok(None), None) => return Found::NotSet,
+            (Err(why), _) => why,
         },
     };
     match given(sc, key) {
         Some(v) => Found::Given(v),
         None => Found::Unknown(unknown),
+    }
+}
+
+/// The setting `key` as `conf` sets it for the clients of the scenario: for a cap counted per
+/// listener, the one of the listener on `--port` (Err: a port no listener declares, so its cap
+/// cannot be attributed); without `--port`, the one listener's (several: the last one read,
+/// the formula sums them; one not readable first, so that the cap is unknown).
+fn setting_of<'a>(
+    conf: &'a ServerConf,
+    sc: &Scenario,
+    e: &Entry,
+    key: &str,
+) -> Result<Option<&'a Setting>, String> {
+    let per = e
+        .cap
+        .filter(|c| c.key.eq_ignore_ascii_case(key))
+        .and_then(|c| c.per_listener);
+    let Some(l) = per.filter(|_| conf.unread.is_none()) else {
+        return Ok(conf.get(key));
+    };
+    let plausible = conf.settings.iter().rev().find(|s| s.source == PLAUSIBLE);
+    if let Some(s) = plausible.filter(|s| s.key.eq_ignore_ascii_case(key)) {
+        return Ok(Some(s));
+    }
+    let all = listeners(conf, &l, key);
+    let tcp: Vec<&Listener> = all.iter().filter(|x| x.port != 0).collect();
+    let Some(p) = sc.port else {
+        let bad = tcp
+            .iter()
+            .filter_map(|x| x.value)
+            .find(|s| !readable(&s.value));
+        return Ok(bad.or(tcp.last().and_then(|x| x.value)));
+    };
+    match tcp.iter().rev().find(|x| x.port == p) {
+        Some(x) => Ok(x.value),
+        None if tcp.is_empty() && p == l.default_port => Ok(None),
+        None => {
+            let declared = if tcp.is_empty() {
+                l.none_declared.to_string()
+            } else {
+                let ports: Vec<String> = tcp.iter().map(|x| x.port.to_string()).collect();
+                format!("it declares {}", ports.join(", "))
+            };
+            Err(format!(
+                "port {p} is not a listener of {}'s configuration ({declared}): which {key} applies cannot be told",
+                e.product
+            ))
+        }
     }
 }
 
@@ -56,7 +106,7 @@ fn given(sc: &Scenario, key: &str) -> Option<u64> {
 
 /// Whether `s` is a value porttune reads: an integer (a negative one or 0 meaning no limit
 /// where the server says so), or a word for no limit.
-fn readable(s: &str) -> bool {
+pub(super) fn readable(s: &str) -> bool {
     let s = s.trim().trim_matches('"');
     s.eq_ignore_ascii_case("infinity")
         || s.eq_ignore_ascii_case("unlimited")

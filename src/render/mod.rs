@@ -8,6 +8,7 @@ pub mod json;
 pub mod plan;
 pub mod prometheus;
 pub mod schema;
+pub mod servers;
 pub mod text;
 pub mod text_macos;
 pub mod wrap;

@@ -7,7 +7,7 @@ use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 
 /// The documents, by the command that prints them (`apply` prints the `plan` document).
 pub const DOCUMENTS: &[&str] = &[
-    "check", "flood", "plan", "rollback", "status", "doctor", "explain",
+    "check", "flood", "plan", "rollback", "status", "doctor", "explain", "servers",
 ];
 
 /// Which command prints a document, in words (the schema's description).
@@ -20,6 +20,7 @@ fn printed_by(doc: &str) -> &'static str {
         "status" => "porttune status --format json",
         "doctor" => "porttune doctor --format json",
         "explain" => "porttune explain --format json",
+        "servers" => "porttune explain --servers --format json",
         _ => "",
     }
 }
@@ -54,6 +55,7 @@ pub fn schema(doc: &str) -> Option<serde_json::Value> {
         "status" => generate::<super::journal::StatusJson<'static>>(doc),
         "doctor" => generate::<super::doctor::DoctorJson<'static>>(doc),
         "explain" => generate::<super::explain::ExplainJson<'static>>(doc),
+        "servers" => generate::<crate::explain::servers::Listing>(doc),
         _ => return None,
     })
 }

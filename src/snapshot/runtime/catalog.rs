@@ -275,12 +275,18 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
             (!ver.is_empty()).then_some(ver)
         });
     }
-    // keep only what the entry uses (and the MPM an Apache loaded): no other content is kept
+    // keep only what the entry uses (and the MPM an Apache loaded, the listeners a cap counts
+    // per): no other content is kept
+    let listeners = e.cap.and_then(|c| c.per_listener);
     out.settings.retain(|st| {
         e.settings
             .iter()
             .any(|s| s.key.eq_ignore_ascii_case(&st.key))
             || st.key == "mpm"
+            || listeners.is_some_and(|l| {
+                st.key.eq_ignore_ascii_case(l.directive)
+                    || st.key.eq_ignore_ascii_case(l.default_port_key)
+            })
     });
     out
 }

@@ -208,6 +208,23 @@ pub struct Cap {
     pub beyond: &'static str,
     /// The lift: `{want}` stands for the value to set, `{file}` for the files read.
     pub lift: &'static str,
+    /// The setting counts per listener, not per process (mosquitto's `max_connections`).
+    pub per_listener: Option<Listeners>,
+}
+
+/// How a configuration declares listeners, when a cap counts per listener: a setting applies
+/// to the listener declared before it, and those written before any to the default listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Listeners {
+    /// The directive that opens a listener: `listener PORT [ADDRESS]` (port 0: a Unix socket).
+    pub directive: &'static str,
+    /// The directive that sets the default listener's port (mosquitto's deprecated `port`).
+    pub default_port_key: &'static str,
+    /// The default listener's port when that directive is absent.
+    pub default_port: u16,
+    /// How the server listens when the configuration declares no listener at all (and no cap
+    /// applies), in its own words.
+    pub none_declared: &'static str,
 }
 
 /// What a product is to the model.

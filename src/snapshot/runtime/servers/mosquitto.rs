@@ -1,11 +1,21 @@
-//! mosquitto (Eclipse Mosquitto, MQTT broker): `max_connections` (per listener; default -1,
-//! unlimited). Beyond it mosquitto accepts and closes at once, logging "Client connection from
-//! ADDR denied: max_connections exceeded.". It does not raise its fd limit; at the limit accept()
-//! fails and it logs "Client connection from ADDR denied access by tcpd.". Debian's unit starts
-//! `mosquitto -c /etc/mosquitto/mosquitto.conf` (`include_dir /etc/mosquitto/conf.d`); without
-//! `-c` mosquitto runs on its defaults. Source: mosquitto.conf(5), mosquitto 2.0 measured.
+//! mosquitto (Eclipse Mosquitto, MQTT broker): `max_connections`, per listener (default -1,
+//! unlimited; 0 and negative values are unlimited too: 2.0 compares `max_connections > 0`).
+//! mosquitto.conf(5): "Limit the total number of clients connected for the current listener";
+//! `per_listener_settings` changes only the authentication options, not this one. In 2.0.11
+//! (src/conf.c) a `max_connections` line sets the listener opened by the last `listener PORT
+//! [ADDRESS]` line before it; one written before any `listener` sets the default listener,
+//! which mosquitto then creates on `port` (else 1883, every address) — a listener of its own.
+//! With no listener declared it listens on 1883 of 127.0.0.1 and ::1 only, each without a cap.
+//! src/net.c counts `client_count` per listener and, past the cap, accepts and closes at once,
+//! logging "Client connection from ADDR denied: max_connections exceeded.". It is not reloaded
+//! on SIGHUP (man page: "Not reloaded on reload signal"). It does not raise its fd limit; at the
+//! limit accept() fails and it logs "Client connection from ADDR denied access by tcpd.".
+//! Debian's unit starts `mosquitto -c /etc/mosquitto/mosquitto.conf` (`include_dir
+//! /etc/mosquitto/conf.d`); without `-c` mosquitto runs on its defaults. Measured on 2.0.11.
 
-use super::super::entry::{Cap, CapSetting, ConfigSpec, Entry, IncludeKind, Message, Shape};
+use super::super::entry::{
+    Cap, CapSetting, ConfigSpec, Entry, IncludeKind, Listeners, Message, Shape,
+};
 use crate::snapshot::RuntimeKind;
 
 pub const ENTRY: Entry = Entry {
@@ -47,7 +57,7 @@ pub const ENTRY: Entry = Entry {
             ceiling: "mosquitto_max_connections",
             any: &[&["denied: max_connections exceeded"]],
             mechanism: "the listener already holds max_connections clients (mosquitto.conf, per listener; default -1, unlimited), so mosquitto accepts and closes the next",
-            lift: "raise max_connections for that listener (or -1) and restart or reload mosquitto; keep LimitNOFILE= above it",
+            lift: "raise max_connections for that listener (or -1) and restart mosquitto (a reload does not change it); keep LimitNOFILE= above the sum over its listeners",
             not_lifted_by: Some("RLIMIT_NOFILE: mosquitto counts its listener's clients itself"),
             ..Message::BASE
         },
@@ -56,8 +66,14 @@ pub const ENTRY: Entry = Entry {
         key: "max_connections",
         ceiling: "mosquitto_max_connections",
         default: None,
-        beyond: "beyond it mosquitto accepts and closes at once, logging \"Client connection from … denied: max_connections exceeded.\" (the value applies per listener)",
-        lift: "raise `max_connections {want}` in {file} (or -1 for no limit) and restart mosquitto; it does not raise its own fd limit, so LimitNOFILE= must cover it too",
+        beyond: "beyond it mosquitto accepts and closes at once, logging \"Client connection from … denied: max_connections exceeded.\"",
+        lift: "raise `max_connections {want}` in {file} (or -1 for no limit) and restart mosquitto (a reload does not change it); it does not raise its own fd limit, so LimitNOFILE= must cover it too",
+        per_listener: Some(Listeners {
+            directive: "listener",
+            default_port_key: "port",
+            default_port: 1883,
+            none_declared: "no listener declared: mosquitto listens on 1883 of 127.0.0.1 and ::1 only, without a cap",
+        }),
     }),
     ceilings: &["mosquitto_max_connections"],
     // Debian's mosquitto is built with libwrap: hosts_access() opens /etc/hosts.allow for each

@@ -57,6 +57,7 @@ pub const ENTRY: Entry = Entry {
         default: Some(100),
         beyond: "beyond it PgBouncer answers \"no more connections allowed (max_client_conn)\" and closes",
         lift: "raise `max_client_conn = {want}` in [pgbouncer] of {file} and reload (`RELOAD;` on the admin console, or SIGHUP); PgBouncer does not raise its fd limit: LimitNOFILE= must cover the clients, its server connections and some 32 more",
+        per_listener: None,
     }),
     ceilings: &["pgbouncer_max_client_conn"],
     ..Entry::BASE
