@@ -280,6 +280,9 @@ pub struct Entry {
     /// Fds it needs free to accept one more connection (0 for most), and why.
     pub accept_spare_fds: u64,
     pub accept_spare_why: &'static str,
+    /// Settings whose values are not integers (a factor such as `2.5`, `On`/`Off`): read as
+    /// written; the formula parses them.
+    pub not_integers: &'static [&'static str],
 }
 
 impl Entry {
@@ -305,6 +308,7 @@ impl Entry {
         ceilings: &[],
         accept_spare_fds: 0,
         accept_spare_why: "",
+        not_integers: &[],
     };
 
     /// Whether its settings are read by the catalog's generic readers (`catalog::read`).
