@@ -62,6 +62,8 @@ pub(super) enum Knob {
     },
     /// HAProxy's maxconn when its configuration was not read (nor `show info`, nor `-n`).
     HaproxyMaxconn,
+    /// nginx's worker_connections when the master's configuration was not read.
+    NginxWorkerConnections,
     /// Redis's maxclients when `INFO clients` did not answer: from 1 to its fd limit − 32
     /// (Redis lowers maxclients to that at start).
     RedisMaxclients {
@@ -136,6 +138,12 @@ impl Knob {
                     value: if high { top } else { low },
                     source: "a plausible boot-time fd table".into(),
                 });
+            }
+            Knob::NginxWorkerConnections => {
+                if let Some(n) = s.runtime.nginx.as_mut() {
+                    n.unread = None;
+                    n.worker_connections = if high { i32::MAX as u64 } else { 1 };
+                }
             }
             Knob::HaproxyMaxconn => {
                 if let Some(h) = s.runtime.haproxy.as_mut() {
@@ -833,7 +841,26 @@ fn redis_input(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob
 
 fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
     let r = &snap.runtime;
-    if let Some(n) = &r.nginx {
+    if let Some(n) = &r.nginx
+        && let Some(why) = &n.unread
+    {
+        out.push((
+            Input {
+                key: "runtime.nginx".into(),
+                value: "unknown".into(),
+                provenance: Provenance::unknown(
+                    format!("nginx worker_connections (events {{}}) not read ({why}); its default is 512"),
+                    "--nginx-conf FILE".to_string(),
+                ),
+                plausible: Some(Plausible {
+                    low: "1".into(),
+                    high: "no limit".into(),
+                    why: "nginx's own setting: any value".into(),
+                }),
+            },
+            Some(Knob::NginxWorkerConnections),
+        ));
+    } else if let Some(n) = &r.nginx {
         out.push(read(
             "runtime.nginx",
             format!(

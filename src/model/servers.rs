@@ -195,9 +195,13 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
         slots.saturating_sub(wc / 16)
     };
     let values: Vec<u64> = ws.iter().map(|_| per).collect();
-    let src = match &n.config_source {
-        Some(s) => format!("{}, from {s}", n.config),
-        None => n.config.clone(),
+    let src = match (&n.unread, &n.config_source) {
+        (Some(why), _) => format!(
+            "{} NOT READ ({why}): worker_connections unknown, the default 512 shown",
+            n.config
+        ),
+        (None, Some(s)) => format!("{}, from {s}", n.config),
+        (None, None) => n.config.clone(),
     };
     let why = if n.proxies {
         format!(
@@ -224,7 +228,7 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
         name: NGINX_WORKER_CONNECTIONS,
         value: values.iter().sum(),
         // proxied: a range (burst .. slow arrivals), the lower end given
-        exact: !n.proxies,
+        exact: !n.proxies && n.unread.is_none(),
         scope: Scope::Process,
         why,
         lift: format!(

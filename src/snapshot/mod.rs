@@ -757,6 +757,9 @@ pub struct Nginx {
     /// The running workers as /proc shows them (empty: nginx is not running).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<NginxWorker>,
+    /// Why the running master's configuration was not read (worker_connections unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 /// HAProxy's settings as read (configuration, command line, stats socket) and its process.
