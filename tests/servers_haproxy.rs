@@ -37,9 +37,15 @@ fn conf(dir: &Path, global: &str, frontend: &str, stats: bool) -> String {
 }
 
 fn start(conf: &str, limit: &str) -> Server {
+    start_with(limit, &["-db", "-f", conf])
+}
+
+/// Start haproxy with `args` under `prlimit --nofile=LIMIT`; wait until it listens.
+fn start_with(limit: &str, args: &[&str]) -> Server {
     let child = Command::new("prlimit")
         .arg(format!("--nofile={limit}"))
-        .args(["haproxy", "-db", "-f", conf])
+        .arg("haproxy")
+        .args(args)
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start haproxy");
@@ -224,17 +230,7 @@ fn haproxy_chrooted_worker_is_read_through_its_master() {
         std::fs::create_dir(&jail).unwrap();
         let global = format!("    maxconn 300\n    chroot {}\n", jail.display());
         let c = conf(dir.path(), &global, "    maxconn 120\n", true);
-        let child = Command::new("prlimit")
-            .arg("--nofile=1024:1024")
-            .args(["haproxy", "-W", "-db", "-f", &c])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start haproxy");
-        let srv = Server {
-            child,
-            name: "haproxy",
-        };
-        servers::wait_listening(PORT);
+        let srv = start_with("1024:1024", &["-W", "-db", "-f", &c]);
         let worker = *servers::children(srv.pid())
             .last()
             .expect("a worker process");

@@ -138,15 +138,17 @@ fn nginx_worker_connections_bind_and_lift() {
         let _conns = servers::connect_n(PORT, lifted);
         assert_eq!(held(&w, before), lifted);
 
-        // a running master's configuration that cannot be read: a note, not a failure
+        // a running master's configuration that cannot be read: a note, not a failure, and
+        // worker_connections unknown — the headline rests on what was read (the workers' fd
+        // limit), with a range down to what an unknown worker_connections allows
         std::fs::rename(&c, dir.path().join("moved.conf")).unwrap();
         let v = servers::check_pid(srv.pid(), &[]);
         let notes = v["notes"].to_string();
         assert!(notes.contains("configuration was not read"), "{v}");
-        assert_eq!(
-            v["prediction"]["bottleneck"], "nginx_worker_connections",
-            "{v}"
-        );
+        assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
+        assert_eq!(v["prediction"]["range"]["on"][0], "runtime.nginx", "{v}");
+        let wc = servers::ceiling(&v, "nginx_worker_connections");
+        assert_eq!(wc["exact"], false, "{wc}");
     });
 }
 
