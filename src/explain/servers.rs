@@ -118,6 +118,12 @@ fn server(e: &Entry) -> Server {
     if let Some(p) = c.default_path {
         conf.push(p.into());
     }
+    if !c.try_suffixes.is_empty() {
+        conf.push(format!("else with {}", c.try_suffixes.join(", ")));
+    }
+    if let Some(x) = c.extra {
+        conf.push(format!("then {} (${})", x.default, x.env));
+    }
     if let Some(o) = c.overlay {
         conf.push(format!("then {}", o.default_path));
     }

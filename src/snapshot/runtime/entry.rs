@@ -74,6 +74,25 @@ pub struct ConfigSpec {
     /// A shell file of `NAME=value` lines standing for environment variables the process
     /// does not have (rabbitmq-env.conf: `CONFIG_FILE=` for `RABBITMQ_CONFIG_FILE`).
     pub env_file: Option<EnvFile>,
+    /// Absent as named, the name with each of these suffixes is tried, in order (RabbitMQ
+    /// 3.10: `rabbitmq` → `rabbitmq.config`, then `rabbitmq.conf`).
+    pub try_suffixes: &'static [&'static str],
+    /// A file whose name ends with none of `by_suffix`'s suffixes is read in this shape when
+    /// it parses so, else in `shape` (RabbitMQ: Erlang terms when `file:consult/1` reads it).
+    pub sniff: Option<Shape>,
+    /// Files read after the main one when that is in `shape` (or absent), whose settings win
+    /// over it (RabbitMQ's conf.d/*.conf).
+    pub extra: Option<Extra>,
+}
+
+/// Files read after the main configuration: a directory (all its files) or a glob in the
+/// last component of a path.
+#[derive(Debug, Clone, Copy)]
+pub struct Extra {
+    /// The environment variable naming them (`RABBITMQ_CONFIG_FILES`).
+    pub env: &'static str,
+    /// The package's default (`/etc/rabbitmq/conf.d/*.conf`).
+    pub default: &'static str,
 }
 
 /// A file of `NAME=value` lines the server reads as its environment, below the real one.
@@ -85,6 +104,10 @@ pub struct EnvFile {
     pub default_path: &'static str,
     /// The prefix its names go without (`RABBITMQ_`).
     pub prefix: &'static str,
+    /// The variables the server sets before it sources the file, which the file may use
+    /// (`$CONFIG_FILE`); references to anything else but the file's own earlier assignments
+    /// and the process's environment are unknown (porttune never runs the file).
+    pub defaults: &'static [(&'static str, &'static str)],
 }
 
 /// A file read after the main configuration, whose settings win over it.
@@ -112,6 +135,9 @@ impl ConfigSpec {
         by_suffix: &[],
         overlay: None,
         env_file: None,
+        try_suffixes: &[],
+        sniff: None,
+        extra: None,
     };
 }
 

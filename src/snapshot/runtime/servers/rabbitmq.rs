@@ -19,7 +19,7 @@
 //! num_conns_sups 1) and `tcp_listener_sup.erl` (3.10.8), Ranch 2 `ranch_conns_sup.erl`
 //! (max_connections is a soft limit), rabbitmq-env.conf(5), measured.
 
-use super::super::entry::{CapSetting, ConfigSpec, Entry, EnvFile, Message, Overlay, Shape};
+use super::super::entry::{CapSetting, ConfigSpec, Entry, EnvFile, Extra, Message, Overlay, Shape};
 use crate::snapshot::RuntimeKind;
 
 /// advanced.config and the classic rabbitmq.config: the `rabbit` application's environment,
@@ -41,8 +41,19 @@ pub const ENTRY: Entry = Entry {
     config: ConfigSpec {
         shape: Shape::KeyEquals,
         env: Some("RABBITMQ_CONFIG_FILE"),
-        default_path: Some("/etc/rabbitmq/rabbitmq.conf"),
-        by_suffix: &[(".config", TERMS)],
+        // 3.10 (rabbitmq_prelaunch `rabbit_prelaunch_conf:find_actual_main_config_file`): the
+        // name as given if it exists (`.conf` sysctl-like, `.config` Erlang terms, another
+        // name Erlang terms when `file:consult/1` reads it); else NAME.config, then NAME.conf
+        default_path: Some("/etc/rabbitmq/rabbitmq"),
+        by_suffix: &[(".config", TERMS), (".conf", Shape::KeyEquals)],
+        try_suffixes: &[".config", ".conf"],
+        sniff: Some(TERMS),
+        // then every file of $RABBITMQ_CONFIG_FILES (a directory or a glob), sorted, when the
+        // main file is sysctl-like or absent (rabbit_env.erl, rabbit_prelaunch_conf.erl)
+        extra: Some(Extra {
+            env: "RABBITMQ_CONFIG_FILES",
+            default: "/etc/rabbitmq/conf.d/*.conf",
+        }),
         overlay: Some(Overlay {
             shape: TERMS,
             env: Some("RABBITMQ_ADVANCED_CONFIG_FILE"),
@@ -52,6 +63,16 @@ pub const ENTRY: Entry = Entry {
             var: "RABBITMQ_CONF_ENV_FILE",
             default_path: "/etc/rabbitmq/rabbitmq-env.conf",
             prefix: "RABBITMQ_",
+            // what rabbit_env.erl (`do_load_conf_env_file`) sets before sourcing it, with
+            // Debian's empty SYS_PREFIX
+            defaults: &[
+                ("SYS_PREFIX", ""),
+                ("CONFIG_FILE", "/etc/rabbitmq/rabbitmq"),
+                ("ADVANCED_CONFIG_FILE", "/etc/rabbitmq/advanced.config"),
+                ("MNESIA_BASE", "/var/lib/rabbitmq/mnesia"),
+                ("ENABLED_PLUGINS_FILE", "/etc/rabbitmq/enabled_plugins"),
+                ("CONF_ENV_FILE_PHASE", "rabbtimq-prelaunch"),
+            ],
         }),
         ..ConfigSpec::FLAGS_ONLY
     },
