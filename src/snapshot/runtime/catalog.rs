@@ -176,6 +176,62 @@ fn env_file(f: &EnvFile, t: &Target, asked: &[&str]) -> Result<Vec<Assignment>, 
     Ok(vars)
 }
 
+/// Whether `key` is one of `p`'s: a listener, its cap or its acceptors.
+pub fn protocol_key(p: &Protocol, key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == p.key
+        || (!p.port_key && k.strip_prefix(p.key).is_some_and(|r| r.starts_with('.')))
+        || p.cap == Some(k.as_str())
+        || k == p.acceptors.0
+}
+
+/// The plugins the server has enabled, as one setting (`ENABLED_PLUGINS`): comma-separated,
+/// empty when the file is absent (RabbitMQ then enables none), `?` when it cannot be told.
+fn plugins(p: &Plugins, t: &Target) -> Setting {
+    let path = (t.env)(p.env)
+        .filter(|v| !v.is_empty())
+        .map_or(p.default_path.to_string(), |v| {
+            resolve(t.cwd.as_deref(), &v)
+        });
+    let (value, source) = match (t.read)(&path) {
+        Ok(text) => match plugin_list(&text) {
+            Some(list) => (list.join(","), path),
+            None => ("?".into(), format!("{path}: not a list of plugin names")),
+        },
+        Err(why) if absent(&why) => (String::new(), format!("{path} (absent: none)")),
+        Err(why) => ("?".into(), format!("{path}: {why}")),
+    };
+    Setting {
+        key: ENABLED_PLUGINS.into(),
+        value,
+        source,
+    }
+}
+
+/// `[name, 'name', …].` with `%` comments: the names, or None.
+fn plugin_list(text: &str) -> Option<Vec<String>> {
+    let body: String = text
+        .lines()
+        .map(|l| l.split('%').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let inner = body
+        .trim()
+        .strip_suffix('.')?
+        .trim_end()
+        .strip_prefix('[')?
+        .strip_suffix(']')?;
+    let names: Vec<String> = inner
+        .split(',')
+        .map(|n| n.trim().trim_matches('\'').to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names
+        .iter()
+        .all(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(names)
+}
+
 fn absent(why: &str) -> bool {
     why.ends_with("no such file or directory")
 }
@@ -315,6 +371,36 @@ fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
     }
 }
 
+/// The configuration files of a catalog server: the main one, the extra ones, the overlay,
+/// and the plugins list, into `out`.
+fn read_files(e: &Entry, t: &Target, out: &mut ServerConf) {
+    let mut main_shape = None;
+    if let Some((path, how)) = config_path(e, t) {
+        match main_tree(&e.config, &path, t) {
+            Ok(Some((tree, shape))) => {
+                out.files = tree.files;
+                out.settings = tree.settings;
+                main_shape = Some(shape);
+            }
+            // absent, and nothing else tried is there: the server runs on its defaults
+            Ok(None) => {}
+            Err(why) => {
+                out.unread = Some(format!("{path} (named by {how}): {why}"));
+            }
+        }
+    }
+    let main_is_plain = main_shape.is_none_or(|s| s == e.config.shape);
+    if let (Some(x), None, None, true) = (e.config.extra, &t.config, &out.unread, main_is_plain) {
+        extra(&x, &e.config, t, out);
+    }
+    if let (Some(o), None) = (e.config.overlay, &t.config) {
+        overlay(&o, t, out);
+    }
+    if let (Some(p), None) = (e.plugins, &t.config) {
+        out.settings.push(plugins(&p, t));
+    }
+}
+
 /// Read a catalog server's settings: the configuration file with its includes, then the
 /// command-line flags (which win). What could not be read is said in `unread`.
 pub fn read(e: &Entry, t: &Target) -> ServerConf {
@@ -325,6 +411,7 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
         e.config.env,
         e.config.overlay.and_then(|o| o.env),
         e.config.extra.map(|x| x.env),
+        e.plugins.map(|p| p.env),
     ]
     .into_iter()
     .flatten()
@@ -372,29 +459,7 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
         config: t.config.clone(),
     };
     if e.config.shape != Shape::Flags {
-        let mut main_shape = None;
-        if let Some((path, how)) = config_path(e, t) {
-            match main_tree(&e.config, &path, t) {
-                Ok(Some((tree, shape))) => {
-                    out.files = tree.files;
-                    out.settings = tree.settings;
-                    main_shape = Some(shape);
-                }
-                // absent, and nothing else tried is there: the server runs on its defaults
-                Ok(None) => {}
-                Err(why) => {
-                    out.unread = Some(format!("{path} (named by {how}): {why}"));
-                }
-            }
-        }
-        let main_is_plain = main_shape.is_none_or(|s| s == e.config.shape);
-        if let (Some(x), None, None, true) = (e.config.extra, &t.config, &out.unread, main_is_plain)
-        {
-            extra(&x, &e.config, t, &mut out);
-        }
-        if let (Some(o), None) = (e.config.overlay, &t.config) {
-            overlay(&o, t, &mut out);
-        }
+        read_files(e, t, &mut out);
     }
     for s in e.settings {
         for f in s.flags {
@@ -429,6 +494,8 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
                 st.key.eq_ignore_ascii_case(l.directive)
                     || st.key.eq_ignore_ascii_case(l.default_port_key)
             })
+            || e.protocols.iter().any(|p| protocol_key(p, &st.key))
+            || st.key == ENABLED_PLUGINS
     });
     out
 }

@@ -253,6 +253,43 @@ pub struct Listeners {
     pub none_declared: &'static str,
 }
 
+/// A protocol a server listens for (RabbitMQ: AMQP; MQTT, STOMP, … when a plugin brings
+/// them): the keys that declare its listeners, and what caps each listener's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Protocol {
+    /// In text ("MQTT").
+    pub name: &'static str,
+    /// The plugins that bring it (any one enabled); empty: always there.
+    pub plugins: &'static [&'static str],
+    /// The key declaring its listeners: each `KEY.NAME = [ADDRESS:]PORT` is one, `KEY = none`
+    /// none (`mqtt.listeners.tcp`); with `port_key`, one key whose value is the port
+    /// (`web_mqtt.tcp.port`).
+    pub key: &'static str,
+    pub port_key: bool,
+    /// Its listener's port when none is declared (None: no listener unless declared).
+    pub default_port: Option<u16>,
+    /// The setting that caps each listener's connections, as Ranch's soft `max_connections`
+    /// (the listener holds cap + acceptors − 1); None: none of the server's own.
+    pub cap: Option<&'static str>,
+    /// The listener's acceptors setting, and its default.
+    pub acceptors: (&'static str, u64),
+    /// Its connections take a socket of the server's file-handle cache (RabbitMQ's).
+    pub fhc: bool,
+}
+
+/// The file listing the plugins enabled (RabbitMQ's enabled_plugins: `[name, …].`).
+#[derive(Debug, Clone, Copy)]
+pub struct Plugins {
+    /// The environment variable naming it (`RABBITMQ_ENABLED_PLUGINS_FILE`).
+    pub env: &'static str,
+    /// Where the package puts it (absent: no plugin enabled).
+    pub default_path: &'static str,
+}
+
+/// The setting under which the reader keeps the enabled plugins (comma-separated; `?` when
+/// the file could not be read, its source then saying why).
+pub const ENABLED_PLUGINS: &str = "enabled_plugins";
+
 /// What a product is to the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -306,6 +343,10 @@ pub struct Entry {
     /// Fds it needs free to accept one more connection (0 for most), and why.
     pub accept_spare_fds: u64,
     pub accept_spare_why: &'static str,
+    /// The protocols it listens for, when its caps are per protocol listener (RabbitMQ).
+    pub protocols: &'static [Protocol],
+    /// Where it lists the plugins that bring some of those protocols.
+    pub plugins: Option<Plugins>,
 }
 
 impl Entry {
@@ -331,6 +372,8 @@ impl Entry {
         ceilings: &[],
         accept_spare_fds: 0,
         accept_spare_why: "",
+        protocols: &[],
+        plugins: None,
     };
 
     /// Whether its settings are read by the catalog's generic readers (`catalog::read`).
