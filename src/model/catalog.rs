@@ -8,7 +8,7 @@ use super::ctx::{Ctx, above, ceiling};
 use super::listeners::{Listener, PLAUSIBLE, ProtoListener, listeners, protocol_on};
 use super::names::*;
 use super::server_settings::raw;
-use super::server_settings::{Found, files, find, number, readable, value};
+use super::server_settings::{Found, find, lift_file, number, readable, value};
 use crate::snapshot::runtime::catalog::{self, Cap, Entry, Listeners, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
@@ -90,7 +90,7 @@ fn setting_cap(cx: &mut Ctx, e: &Entry, c: &Cap, of: &str) -> Option<Ceiling> {
     let name = CeilingName::parse(c.ceiling)?;
     let (v, why, exact) = value(cx, e, c.key, c.default);
     let v = v?;
-    let file = files(cx.snap);
+    let file = lift_file(cx.snap, c.key);
     let lift = c
         .lift
         .replace("{want}", &above(v).to_string())
@@ -156,7 +156,7 @@ fn listener_cap(cx: &mut Ctx, e: &Entry, c: &Cap, l: &Listeners) -> Option<Ceili
             "{} (per listener: {})",
             c.lift.replace("{want}", "N").replace(
                 "{file}",
-                &format!("{} after each listener's line", files(snap))
+                &format!("{} after each listener's line", lift_file(snap, c.key))
             ),
             wants.join(", ")
         ),
@@ -207,7 +207,7 @@ fn lighttpd(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
         format!(
             "set `server.max-connections = {want}` and `server.max-fds = {}` in {} and restart lighttpd (it sets its fd limit from server.max-fds as root; otherwise raise LimitNOFILE= to that)",
             want.saturating_mul(3),
-            files(snap)
+            lift_file(snap, "server.max-connections")
         ),
     ))
 }
@@ -420,7 +420,7 @@ fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry, on: Option<&ProtoListener>) 
             format!(
                 "raise `{key} = {}` in {} (or `infinity`) and restart RabbitMQ",
                 above(per),
-                files(cx.snap)
+                lift_file(cx.snap, key)
             ),
         ));
     }
@@ -447,7 +447,7 @@ fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry, on: Option<&ProtoListener>) 
         format!(
             "raise `connection_max = {}` in {} (or `infinity`) and restart RabbitMQ",
             above(max),
-            files(cx.snap)
+            lift_file(cx.snap, "connection_max")
         ),
     ))
 }

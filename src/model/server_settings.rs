@@ -29,7 +29,12 @@ pub(super) fn find_in<'a>(snap: &'a Snapshot, sc: &Scenario, e: &Entry, key: &st
             e.product
         ),
         Some(conf) => match (setting_of(conf, sc, e, key), &conf.unread) {
-            (Ok(Some(s)), _) if readable(&s.value) => return Found::Read(s),
+            (Ok(Some(s)), _)
+                if readable(&s.value)
+                    || e.not_integers.iter().any(|k| k.eq_ignore_ascii_case(key)) =>
+            {
+                return Found::Read(s);
+            }
             // a value porttune does not read is not "no limit": it is unknown
             (Ok(Some(s)), _) => format!("{key} at {} is not a number porttune reads", s.source),
             (Ok(None), Some(why)) => format!("configuration not read: {why}"),
@@ -138,6 +143,22 @@ pub(super) fn files(snap: &Snapshot) -> String {
         .unwrap_or_else(|| "its configuration".into())
 }
 
+/// The one file a lift should name for `key`: the file it was read from, else the main
+/// configuration file (the first read; the others are its includes), else "its configuration".
+/// Naming every file read would tell the operator to set the key in each of them.
+pub(super) fn lift_file(snap: &Snapshot, key: &str) -> String {
+    let Some(c) = snap.runtime.server.as_ref() else {
+        return "its configuration".into();
+    };
+    let read_in = c.get(key).and_then(|s| {
+        let (path, line) = s.source.rsplit_once(':')?;
+        (path.starts_with('/') && line.parse::<u64>().is_ok()).then(|| path.to_string())
+    });
+    read_in
+        .or_else(|| c.files.first().cloned())
+        .unwrap_or_else(|| "its configuration".into())
+}
+
 /// An assumption, said once however many ceilings rest on it.
 pub(super) fn assume_once(cx: &mut Ctx, s: String) {
     if !cx.assumptions.contains(&s) {
@@ -196,4 +217,40 @@ pub(super) fn default_words(e: &Entry, key: &str) -> &'static str {
         .find(|s| s.key.eq_ignore_ascii_case(key))
         .map(|s| s.default)
         .unwrap_or("(none)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::ServerConf;
+
+    #[test]
+    fn a_lift_names_one_file() {
+        let mut snap = Snapshot::default();
+        assert_eq!(lift_file(&snap, "k"), "its configuration");
+        let main = "/etc/lighttpd/lighttpd.conf".to_string();
+        let inc = "/etc/lighttpd/conf-enabled/90-javascript-alias.conf".to_string();
+        snap.runtime.server = Some(ServerConf {
+            files: vec![main.clone(), inc.clone()],
+            settings: vec![
+                Setting {
+                    key: "server.max-fds".into(),
+                    value: "600".into(),
+                    source: format!("{inc}:3"),
+                },
+                Setting {
+                    key: "maxconns".into(),
+                    value: "10".into(),
+                    source: "-c on the command line".into(),
+                },
+            ],
+            ..ServerConf::default()
+        });
+        // not set: the main file, not every file read
+        assert_eq!(lift_file(&snap, "server.max-connections"), main);
+        // set in an include: that file
+        assert_eq!(lift_file(&snap, "server.max-fds"), inc);
+        // from the command line: still a file, the main one
+        assert_eq!(lift_file(&snap, "maxconns"), main);
+    }
 }

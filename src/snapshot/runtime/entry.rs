@@ -347,6 +347,9 @@ pub struct Entry {
     pub protocols: &'static [Protocol],
     /// Where it lists the plugins that bring some of those protocols.
     pub plugins: Option<Plugins>,
+    /// Settings whose values are not integers (a factor such as `2.5`, `On`/`Off`): read as
+    /// written; the formula parses them.
+    pub not_integers: &'static [&'static str],
 }
 
 impl Entry {
@@ -374,6 +377,7 @@ impl Entry {
         accept_spare_why: "",
         protocols: &[],
         plugins: None,
+        not_integers: &[],
     };
 
     /// Whether its settings are read by the catalog's generic readers (`catalog::read`).
