@@ -100,7 +100,7 @@ TIMED_NETNS() {
     echo "0 0" > "$TMP/cpu"; NETNS "$@"
   fi
 }
-cpu_s() { awk '{printf "%.1f", $1 + $2}' "$TMP/cpu"; }
+cpu_s() { awk '{printf "%.1f\n", $1 + $2}' "$TMP/cpu"; }
 ref_big() {
   TIMED_NETNS "$REF" -n "$BIG_N" -P 0 -D > "$TMP/r.txt"
   cpu_s >> "$TMP/refcpu"
