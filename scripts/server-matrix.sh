@@ -5,7 +5,8 @@
 # sockets on the port, sampled by the flood) equals the prediction within max(1, 0.5 %) and that
 # the bottleneck is the expected one. Needs root, util-linux (prlimit, unshare), iproute2 and
 # the servers: nginx-light, haproxy, redis-server, nodejs, python3, golang-go, a JDK,
-# postgresql, mariadb-server, mosquitto, pgbouncer, lighttpd, memcached.
+# postgresql, mariadb-server, mosquitto, pgbouncer, lighttpd, memcached, apache2,
+# rabbitmq-server, ejabberd.
 # Every server and flood is bounded (a few thousand connections, --duration 20) and killed.
 #
 #   scripts/server-matrix.sh [PORTTUNE] [CASE-FILTER]
@@ -125,7 +126,7 @@ redis_conf() { # dir maxclients
 # CONNECT, `memcached` version, `http` an unfinished request, `pgstart` the startup packet a
 # pooler reads). What a server held is counted from its own fd table, not from here.
 cat > "$W/hold.py" <<'EOF'
-import socket, struct, sys
+import socket, struct, sys, time
 kind, port, user, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 def recv(s, k):
     b = b""
@@ -171,7 +172,50 @@ def greet(i):
         s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
     elif kind == "pgstart":
         startup(s)
+    elif kind == "httpka":
+        # one request answered, then idle (HTTP/1.1 keep-alive); a pause lets the worker
+        # that answered go back to idle (Apache's event MPM counts idle workers)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        b = b""
+        while b"\r\n\r\n" not in b:
+            d = s.recv(4096)
+            if not d: raise OSError("closed")
+            b += d
+        head, body = b.split(b"\r\n\r\n", 1)
+        h = head.decode(errors="replace").lower()
+        if "connection: close" in h: raise OSError("close")
+        n = int(h.split("content-length:")[1].split("\r\n")[0])
+        while len(body) < n:
+            d = s.recv(4096)
+            if not d: raise OSError("closed")
+            body += d
+        time.sleep(0.2)
+    elif kind == "amqp":
+        s.settimeout(3)
+        s.sendall(b"AMQP\x00\x00\x09\x01")
+        if amqp_method(s)[:2] != (10, 10): raise OSError("no Connection.Start")
+        p = b"\x00\x0a\x00\x0b" + struct.pack("!I", 0) + shortstr(b"PLAIN") + struct.pack("!I", 12) + b"\0guest\0guest" + shortstr(b"en_US")
+        s.sendall(amqp_frame(p))
+        c, m, a = amqp_method(s)
+        if (c, m) != (10, 30): raise OSError("no Connection.Tune")
+        s.sendall(amqp_frame(b"\x00\x0a\x00\x1f" + a[0:6] + b"\x00\x00"))
+        s.sendall(amqp_frame(b"\x00\x0a\x00\x28" + shortstr(b"/") + shortstr(b"") + b"\x00"))
+        if amqp_method(s)[:2] != (10, 41): raise OSError("no Connection.Open-Ok")
+    elif kind == "xmpp":
+        s.settimeout(1.5)
+        s.sendall(b"<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+        if b"<?xml" not in s.recv(64): raise OSError("no stream header")
     return s
+def shortstr(b):
+    return bytes([len(b)]) + b
+def amqp_frame(p):
+    return b"\x01\x00\x00" + struct.pack("!I", len(p)) + p + b"\xce"
+def amqp_method(s):
+    h = recv(s, 7)
+    n = struct.unpack("!I", h[3:7])[0]
+    if n > 1 << 20 or h[0] != 1 or n < 4: raise OSError("bad frame")
+    b = recv(s, n + 1)
+    return struct.unpack("!H", b[0:2])[0], struct.unpack("!H", b[2:4])[0], b[4:n]
 held, fails = [], 0
 while len(held) < n and fails < 5:
     try:
@@ -210,12 +254,17 @@ run_case() {
   unshare -n bash -c '
     ip link set lo up
     echo 1024 > /proc/sys/net/core/somaxconn   # this namespace only: queues fill fast
-    "$@" >/dev/null 2>&1 &
+    # EPMD=1: an Erlang port mapper of its own first; TREE=1: the server in a session of its
+    # own, stopped as a whole (its children too); SRVPID=1: predict for the started process
+    # (Apache: the parent, not a child that shares its listener); WAITN: listen wait in 50 ms
+    if [ -n "${EPMD:-}" ]; then epmd >/dev/null 2>&1 & epmd_pid=$!; sleep 0.5; fi
+    if [ -n "${TREE:-}" ]; then setsid "$@" >/dev/null 2>&1 & else "$@" >/dev/null 2>&1 & fi
     srv=$!
-    trap "kill \$srv 2>/dev/null; sleep 0.3; kill -9 \$srv 2>/dev/null; wait" EXIT
-    for i in $(seq 200); do grep -q ":1F90 00000000:0000 0A" /proc/net/tcp && break; sleep 0.05; done
-    sleep 0.3
+    trap "if [ -n \"\${TREE:-}\" ]; then kill -- -\$srv 2>/dev/null; for i in \$(seq 50); do kill -0 -- -\$srv 2>/dev/null || break; sleep 0.1; done; kill -9 -- -\$srv 2>/dev/null; fi; kill \$srv 2>/dev/null; sleep 0.3; kill -9 \$srv 2>/dev/null; [ -n \"\${epmd_pid:-}\" ] && kill \$epmd_pid 2>/dev/null; wait 2>/dev/null" EXIT
+    for i in $(seq "${WAITN:-200}"); do grep -q ":1F90 00000000:0000 0A" /proc/net/tcp && break; sleep 0.05; done
+    sleep "${SETTLE:-0.3}"
     pid=$(ss -ltnpH "sport = :8080" | grep -o "pid=[0-9]*" | head -1 | cut -d= -f2)
+    [ -n "${SRVPID:-}" ] && pid=$srv
     "$PT" check --pid "$pid" --format json $CARGS > "$OUT.check"
     if [ -n "${DB:-}" ]; then
       # a database: an ordinary user logs in until refused; held = what the server then has
@@ -252,7 +301,13 @@ run_case() {
       # a protocol server: sessions opened up to 30 past the prediction; held = the sockets
       # the server then has beyond those it had
       n=$(python3 -c "import json;print(json.load(open(\"$OUT.check\"))[\"prediction\"][\"ceiling\"])")
-      socks() { ls -l /proc/$pid/fd 2>/dev/null | grep -c "socket:"; }
+      # COUNT=ss: connections on the port owned by any process (Apache'"'"'s children), not
+      # those still waiting in the accept queue (they have no owner yet)
+      if [ -n "${COUNT:-}" ]; then
+        socks() { ss -tnpH state established "( sport = :8080 )" | grep -c "users:"; }
+      else
+        socks() { ls -l /proc/$pid/fd 2>/dev/null | grep -c "socket:"; }
+      fi
       before=$(socks)
       exec 3> >(python3 "$W/hold.py" "$PROTO" 8080 app $((n + 30)) > "$OUT.sessions")
       for i in $(seq 900); do [ -s "$OUT.sessions" ] && break; sleep 0.1; done
@@ -385,8 +440,7 @@ else
   echo "SKIP mysql: mariadbd not installed"; skip=$((skip+3))
 fi
 
-# The server catalog's products, held with their own protocol (RabbitMQ, ejabberd and Apache
-# httpd are measured by tests/servers_{rabbitmq,ejabberd,apache}.rs).
+# The server catalog's products, held with their own protocol.
 # mosquitto: max_connections, then its fd limit (less the fd libwrap takes per accept)
 mosquitto_conf() { # dir extra-lines
   mkdir -p "$1"
@@ -422,6 +476,80 @@ PROTO=memcached case_ memcached-conn-limit memcached_maxconns "" memcached \
   prlimit --nofile=1024:1024 memcached -u nobody -l 127.0.0.1 -p 8080 -U 0 -c 200
 PROTO=memcached case_ memcached-eight-threads memcached_maxconns "" memcached \
   prlimit --nofile=1024:1024 memcached -u nobody -l 127.0.0.1 -p 8080 -U 0 -c 300 -t 8
+
+# Apache httpd (Debian's package configuration, copied): the MPM's workers hold requests being
+# read (HTTP requests whose headers are not complete), and with prefork and worker idle
+# keep-alive sessions (one GET answered each) too; the event MPM's idle keep-alive sessions
+# are capped by AsyncRequestWorkerFactor instead; a child's fd limit. Counted from the connections the children own.
+apache_root() { # dir mpm "mpm lines"
+  mkdir -p "$1/run" "$1/lock" "$1/log"
+  cp -a /etc/apache2 "$1/apache2"
+  echo "Listen 127.0.0.1:8080" > "$1/apache2/ports.conf"
+  rm -f "$1"/apache2/mods-enabled/mpm_*
+  ln -s "../mods-available/mpm_$2.load" "$1/apache2/mods-enabled/mpm_$2.load"
+  printf '<IfModule mpm_%s_module>\n%b</IfModule>\n' "$2" "$3" > "$1/apache2/mods-enabled/mpm_$2.conf"
+  echo "$1"
+}
+apache_env() { # dir
+  echo APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data APACHE_PID_FILE="$1/run/pid" \
+    APACHE_RUN_DIR="$1/run" APACHE_LOCK_DIR="$1/lock" APACHE_LOG_DIR="$1/log" LANG=C
+}
+apache_case() { # name bottleneck check-args proto nofile mpm "mpm lines"
+  if [ -n "$FILTER" ] && [[ "$1" != *"$FILTER"* ]]; then return; fi
+  if ! command -v apache2 >/dev/null 2>&1; then echo "SKIP $1: apache2 not installed"; skip=$((skip+1)); return; fi
+  local d; d=$(apache_root "$W/$1" "$6" "$7")
+  PROTO=$4 COUNT=1 TREE=1 SRVPID=1 SETTLE=1.5 case_ "$1" "$2" "$3" apache2 \
+    env $(apache_env "$d") prlimit --nofile="$5:$5" apache2 -d "$d/apache2" -f apache2.conf -DFOREGROUND
+}
+apache_case apache-prefork apache_max_request_workers "" http 1024 prefork \
+  'StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\n'
+apache_case apache-worker apache_max_request_workers "" http 1024 worker \
+  'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n'
+apache_case apache-worker-keep-alive apache_max_request_workers "--keep-alive" httpka 1024 worker \
+  'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\nKeepAliveTimeout 60\n'
+apache_case apache-event-workers apache_max_request_workers "" http 1024 event \
+  'StartServers 1\nServerLimit 1\nThreadsPerChild 8\nMinSpareThreads 8\nMaxSpareThreads 16\nMaxRequestWorkers 8\nKeepAliveTimeout 60\n'
+apache_case apache-event-keep-alive apache_async_connections "--keep-alive" httpka 1024 event \
+  'StartServers 1\nServerLimit 1\nThreadsPerChild 8\nMinSpareThreads 8\nMaxSpareThreads 16\nMaxRequestWorkers 8\nKeepAliveTimeout 60\n'
+apache_case apache-event-child-fds process_fds "" http 40 event \
+  'StartServers 1\nServerLimit 1\nThreadLimit 64\nThreadsPerChild 64\nMinSpareThreads 64\nMaxSpareThreads 128\nMaxRequestWorkers 64\n'
+
+# RabbitMQ (the package's start script, its own epmd, a boot of 20–40 s): connection_max, then
+# the file-handle cache's socket limit sized from the fd limit at boot (200 fds: 90 sockets);
+# held with AMQP sessions (Connection.Open-Ok as guest from loopback)
+rabbit_case() { # name bottleneck "conf lines"
+  if [ -n "$FILTER" ] && [[ "$1" != *"$FILTER"* ]]; then return; fi
+  local srvbin=/usr/lib/rabbitmq/bin/rabbitmq-server d="$W/$1"
+  if [ ! -x "$srvbin" ]; then echo "SKIP $1: rabbitmq-server not installed"; skip=$((skip+1)); return; fi
+  mkdir -p "$d"
+  printf 'listeners.tcp.1 = 127.0.0.1:8080\n%b' "$3" > "$d/rabbitmq.conf"
+  echo '[].' > "$d/enabled_plugins"; : > "$d/rabbitmq-env.conf"
+  PROTO=amqp COUNT=1 TREE=1 EPMD=1 WAITN=1800 SETTLE=2 RUNTIME_TOOL=epmd case_ "$1" "$2" "" epmd \
+    env HOME="$d" RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" RABBITMQ_MNESIA_BASE="$d/mnesia" \
+    RABBITMQ_LOG_BASE="$d/log" RABBITMQ_PID_FILE="$d/pid" RABBITMQ_NODENAME=rabbit@localhost \
+    RABBITMQ_DIST_PORT=25673 prlimit --nofile=200:200 "$srvbin"
+}
+rabbit_case rabbitmq-connection-max rabbitmq_connection_max 'connection_max = 60\n'
+rabbit_case rabbitmq-socket-limit rabbitmq_socket_limit ''
+
+# ejabberd (ejabberdctl foreground as user ejabberd, its own epmd): its fd limit and Erlang's
+# fd table (sized from it at boot; erlang_max_fds ties), 300 fds; held with XMPP streams (the
+# server's stream header)
+ejabberd_case() { # name
+  if [ -n "$FILTER" ] && [[ "$1" != *"$FILTER"* ]]; then return; fi
+  local ctl=/usr/sbin/ejabberdctl d="$W/$1"
+  if [ ! -x "$ctl" ] || ! id ejabberd >/dev/null 2>&1; then echo "SKIP $1: ejabberd not installed"; skip=$((skip+1)); return; fi
+  mkdir -p "$d/spool" "$d/logs"
+  printf 'hosts:\n  - localhost\nloglevel: info\nlisten:\n  -\n    port: 8080\n    ip: "127.0.0.1"\n    module: ejabberd_c2s\nmodules: {}\n' > "$d/ejabberd.yml"
+  echo 'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"' > "$d/ejabberdctl.cfg"
+  chown -R ejabberd:ejabberd "$d"
+  PROTO=xmpp COUNT=1 TREE=1 EPMD=1 WAITN=1800 SETTLE=2 case_ "$1" process_fds "" setpriv \
+    env -C "$d" HOME="$d" setpriv --reuid=ejabberd --regid=ejabberd --init-groups -- \
+    prlimit --nofile=300:300 "$ctl" --ctl-config "$d/ejabberdctl.cfg" --config "$d/ejabberd.yml" \
+    --spool "$d/spool" --logs "$d/logs" foreground
+}
+ejabberd_case ejabberd-fd-table
 
 echo "matrix: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

@@ -283,6 +283,11 @@ pub struct ScenarioArgs {
     /// Inbound: the application has stopped calling accept(); the accept queue is the limit.
     #[arg(long)]
     pub acceptor_paused: bool,
+    /// Inbound: the clients are HTTP keep-alive sessions, idle after a request (default:
+    /// connections that send nothing, what `porttune flood` opens). Apache's event MPM holds
+    /// idle keep-alive connections without a worker thread (AsyncRequestWorkerFactor).
+    #[arg(long)]
+    pub keep_alive: bool,
     /// Inbound: the application's listen() backlog (default: somaxconn).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64))]
     pub backlog: Option<u64>,

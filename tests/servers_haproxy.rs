@@ -192,5 +192,69 @@ fn haproxy_frontend_maxconn_binds() {
         let srv = start(&c, "1024:1024");
         let (v, predicted, held) = predict_and_hold(&srv, 20);
         assert_eq!((predicted, held), (100, 100), "{v}");
+        drop(srv);
+        // a listener's own maxconn (a bind option) below the frontend's
+        let text = std::fs::read_to_string(&c).unwrap().replace(
+            &format!("bind 127.0.0.1:{PORT}\n"),
+            &format!("bind 127.0.0.1:{PORT} maxconn 30\n"),
+        );
+        std::fs::write(&c, text).unwrap();
+        let srv = start(&c, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv, 20);
+        assert_eq!((predicted, held), (30, 30), "{v}");
+        let why = servers::ceiling(&v, "haproxy_maxconn")["why"].to_string();
+        assert!(why.contains("its binds' maxconn"), "{why}");
+    });
+}
+
+/// Debian's layout: master-worker (`-W`, as its unit's `-Ws`) with `chroot` in the global
+/// section. The worker holds the connections and runs chrooted, where the `-f` path and the
+/// stats socket path do not exist; porttune reads both through the master. Asked about the
+/// worker (the process listening on the port) or about the master, the prediction is the
+/// frontend's maxconn 120 (global 300 from show info) and 120 are held.
+#[test]
+#[ignore = "needs root, unshare -n and haproxy"]
+fn haproxy_chrooted_worker_is_read_through_its_master() {
+    if !need_haproxy("haproxy_chrooted_worker_is_read_through_its_master") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let jail = dir.path().join("jail");
+        std::fs::create_dir(&jail).unwrap();
+        let global = format!("    maxconn 300\n    chroot {}\n", jail.display());
+        let c = conf(dir.path(), &global, "    maxconn 120\n", true);
+        let child = Command::new("prlimit")
+            .arg("--nofile=1024:1024")
+            .args(["haproxy", "-W", "-db", "-f", &c])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start haproxy");
+        let srv = Server {
+            child,
+            name: "haproxy",
+        };
+        servers::wait_listening(PORT);
+        let worker = *servers::children(srv.pid())
+            .last()
+            .expect("a worker process");
+        assert_ne!(
+            std::fs::read_link(format!("/proc/{worker}/root")).unwrap(),
+            Path::new("/"),
+            "the worker is chrooted"
+        );
+        for pid in [worker, srv.pid()] {
+            let v = servers::check_pid(pid, &[]);
+            assert_eq!(v["prediction"]["ceiling"], 120, "PID {pid}: {v}");
+            assert_eq!(v["prediction"]["bottleneck"], "haproxy_maxconn", "{v}");
+            let why = servers::ceiling(&v, "haproxy_maxconn")["why"].to_string();
+            assert!(why.contains("Maxconn 300 (stats socket"), "{why}");
+            assert!(!v.to_string().contains("not read"), "{v}");
+        }
+        let before = servers::settled(&[worker], servers::socket_fds);
+        let conns = servers::connect_n(PORT, 140);
+        let held = servers::settled(&[worker], servers::socket_fds) - before;
+        drop(conns);
+        assert_eq!(held, 120);
     });
 }

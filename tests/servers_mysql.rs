@@ -62,6 +62,19 @@ fn install(dir: &Path) -> PathBuf {
     cnf
 }
 
+/// The installed server's major.minor version ("10.11"), from `mariadbd --version`.
+fn mariadb_major_minor() -> String {
+    let out = Command::new("mariadbd").arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = text
+        .split_whitespace()
+        .skip_while(|w| *w != "Ver")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no version in {text}"));
+    let mut parts = v.split(['.', '-']);
+    format!("{}.{}", parts.next().unwrap(), parts.next().unwrap())
+}
+
 fn set_max_connections(dir: &Path, n: u64) {
     std::fs::write(
         dir.join("conf.d/10-test.cnf"),
@@ -183,8 +196,15 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         let l = lift(&v, "mysql_max_connections");
         assert!(l.contains("max_connections = 100"), "{l}");
         drop(srv);
-        // its lift: the option file, restart
-        set_max_connections(dir, 100);
+        // its lift: the option file, restart; written in the group of the server's own
+        // version ([mariadb-X.Y], as Debian's 50-server.cnf offers), which a server of another
+        // version would not read
+        let ver = mariadb_major_minor();
+        std::fs::write(
+            dir.join("conf.d/10-test.cnf"),
+            format!("[mariadb]\nmax_connections = 60\n[mariadb-{ver}]\nmax_connections = 100\n[mariadb-5.5]\nmax_connections = 7\n"),
+        )
+        .unwrap();
         let (srv, pid) = start(dir, &cnf, 4096, 4096);
         let (v, predicted, held, sockets, _) = predict_and_hold(pid);
         assert_eq!(
@@ -193,6 +213,22 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         );
         assert_eq!((predicted, held, sockets), (100, 100, 100), "{v}");
         drop(srv);
+        // max_user_connections: the one account logging in holds 30 of the 100
+        std::fs::write(
+            dir.join("conf.d/20-users.cnf"),
+            "[mysqld]\nmax_user_connections = 30\n",
+        )
+        .unwrap();
+        let (srv, pid) = start(dir, &cnf, 4096, 4096);
+        let (v, predicted, held, _, errors) = predict_and_hold(pid);
+        assert_eq!((predicted, held), (30, 30), "{v}\n{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("max_user_connections")),
+            "{errors:?}"
+        );
+        assert!(lift(&v, "mysql_max_connections").contains("max_user_connections"));
+        drop(srv);
+        std::fs::remove_file(dir.join("conf.d/20-users.cnf")).unwrap();
 
         // 2. max_connections 1000 at 1024 fds: MariaDB keeps max_connections (it lowers its
         // table cache) and accept() fails with EMFILE: the fd limit binds

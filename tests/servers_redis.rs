@@ -14,11 +14,15 @@ use common::servers::{self, Server};
 const PORT: u16 = 6390;
 
 fn start(dir: &std::path::Path, maxclients: u64, limit: &str) -> Server {
+    start_with(dir, &format!("maxclients {maxclients}\n"), limit)
+}
+
+fn start_with(dir: &std::path::Path, lines: &str, limit: &str) -> Server {
     let conf = servers::write(
         dir,
         "redis.conf",
         &format!(
-            "port {PORT}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\nmaxclients {maxclients}\nlogfile {}/redis.log\n",
+            "port {PORT}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\nlogfile {}/redis.log\n{lines}",
             dir.display(),
             dir.display()
         ),
@@ -109,5 +113,65 @@ fn redis_maxclients_reduced_and_configured() {
         assert!(redis_cmd("CONFIG SET maxclients 400").starts_with("+OK"));
         let (v, predicted, held) = predict_and_hold(&srv);
         assert_eq!((predicted, held), (400, 400), "{v}");
+    });
+}
+
+/// `requirepass` (porttune cannot ask INFO) and maxclients 300 in an included file: the cap
+/// is unknown (from 1 to the fd limit − 32), so `--require` cannot tell (exit 4) rather than
+/// trusting "the default 10000 lowered to 992"; `--app-limit 300:maxclients` states it, and
+/// the server holds 300.
+#[test]
+#[ignore = "needs root, unshare -n and redis-server"]
+fn redis_behind_requirepass_is_unknown_until_stated() {
+    if !(common::need_root("redis_behind_requirepass_is_unknown_until_stated")
+        && common::need_tool(
+            "redis_behind_requirepass_is_unknown_until_stated",
+            "redis-server",
+            &["--version"],
+            "apt-get install redis-server",
+        ))
+    {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let inc = servers::write(
+            dir.path(),
+            "local.conf",
+            "maxclients 300\nrequirepass s3cret\n",
+        );
+        let srv = start_with(dir.path(), &format!("include {inc}\n"), "1024:1024");
+        let pid = srv.pid().to_string();
+        let (v, out) = servers::porttune_json(&[
+            "check",
+            "--pid",
+            &pid,
+            "--require",
+            "500",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(4), "{v}");
+        let i = common::find(&v["inputs"], "key", "redis.maxclients");
+        assert_eq!(i["provenance"]["kind"], "unknown", "{i}");
+        assert!(!v.to_string().contains("s3cret"), "{v}");
+        let (v, out) = servers::porttune_json(&[
+            "check",
+            "--pid",
+            &pid,
+            "--app-limit",
+            "300:maxclients",
+            "--require",
+            "250",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{v}");
+        assert_eq!(v["prediction"]["ceiling"], 300, "{v}");
+        let before = servers::settled(&[srv.pid()], servers::socket_fds);
+        let conns = servers::connect_n(PORT, 330);
+        let held = servers::settled(&[srv.pid()], servers::socket_fds) - before;
+        drop(conns);
+        assert_eq!(held, 300);
     });
 }

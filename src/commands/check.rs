@@ -19,6 +19,7 @@ pub fn scenario(a: &ScenarioArgs) -> Scenario {
         procs_per_conn: a.procs_per_conn,
         threads_per_conn: a.threads_per_conn,
         acceptor_paused: a.acceptor_paused,
+        keep_alive: a.keep_alive,
         backlog: a.backlog,
         churn: a.churn,
         app_limits: a.app_limit.clone(),

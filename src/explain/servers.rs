@@ -41,6 +41,23 @@ pub struct Server {
     pub other_ceilings: Vec<String>,
     /// How to lift its own cap, in general terms (`check` says it with the numbers).
     pub lift: Option<String>,
+    /// The protocols it listens for, when its caps count per protocol listener (RabbitMQ):
+    /// `check --port PORT` picks one.
+    pub listeners: Vec<ListenerRow>,
+}
+
+/// One protocol a server listens for.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ListenerRow {
+    pub protocol: String,
+    /// The setting that declares its listeners.
+    pub setting: String,
+    /// Its port when none is declared.
+    pub default_port: Option<u16>,
+    /// The plugins that bring it (none: always there).
+    pub plugins: Vec<String>,
+    /// The setting that caps each of its listeners (none: no cap of the server's own).
+    pub cap: Option<String>,
 }
 
 /// One setting of a server.
@@ -118,6 +135,12 @@ fn server(e: &Entry) -> Server {
     if let Some(p) = c.default_path {
         conf.push(p.into());
     }
+    if !c.try_suffixes.is_empty() {
+        conf.push(format!("else with {}", c.try_suffixes.join(", ")));
+    }
+    if let Some(x) = c.extra {
+        conf.push(format!("then {} (${})", x.default, x.env));
+    }
     if let Some(o) = c.overlay {
         conf.push(format!("then {}", o.default_path));
     }
@@ -154,6 +177,17 @@ fn server(e: &Entry) -> Server {
             .map(|c| c.to_string())
             .collect(),
         lift: lift(e),
+        listeners: e
+            .protocols
+            .iter()
+            .map(|p| ListenerRow {
+                protocol: p.name.into(),
+                setting: p.key.into(),
+                default_port: p.default_port,
+                plugins: p.plugins.iter().map(|x| x.to_string()).collect(),
+                cap: p.cap.map(str::to_string),
+            })
+            .collect(),
     }
 }
 

@@ -5,10 +5,10 @@
 
 use super::Ceiling;
 use super::ctx::{Ctx, above, ceiling};
-use super::listeners::{Listener, PLAUSIBLE, listeners};
+use super::listeners::{Listener, PLAUSIBLE, ProtoListener, listeners, protocol_on};
 use super::names::*;
 use super::server_settings::raw;
-use super::server_settings::{Found, files, find, lift_file, number, readable, value};
+use super::server_settings::{Found, find, lift_file, number, readable, value};
 use crate::snapshot::runtime::catalog::{self, Cap, Entry, Listeners, Role};
 use crate::snapshot::{Os, Rlim, RuntimeKind, Snapshot};
 
@@ -156,7 +156,7 @@ fn listener_cap(cx: &mut Ctx, e: &Entry, c: &Cap, l: &Listeners) -> Option<Ceili
             "{} (per listener: {})",
             c.lift.replace("{want}", "N").replace(
                 "{file}",
-                &format!("{} after each listener's line", files(snap))
+                &format!("{} after each listener's line", lift_file(snap, c.key))
             ),
             wants.join(", ")
         ),
@@ -313,7 +313,24 @@ fn rabbitmq(cx: &mut Ctx, e: &Entry) -> Vec<Ceiling> {
     let mut out = Vec::new();
     let snap = cx.snap;
     let version = snap.runtime.server.as_ref().and_then(|s| s.version.clone());
-    if let Some(caps) = super::erlang::caps(snap) {
+    // the listener on --port, when it can be told (else the caps stay as for AMQP, and
+    // connection_max is unknown: `server_settings`)
+    let on = match (snap.runtime.server.as_ref(), cx.sc.port) {
+        (Some(conf), Some(p)) if conf.unread.is_none() => protocol_on(conf, e, p).ok(),
+        _ => None,
+    };
+    if let Some(l) = on.as_ref().filter(|l| !l.proto.fhc) {
+        cx.na(
+            RABBITMQ_SOCKET_LIMIT,
+            format!(
+                "port {} is {}: its connections take no socket of the file-handle cache",
+                l.port,
+                l.name()
+            ),
+        );
+    }
+    let fhc = on.as_ref().is_none_or(|l| l.proto.fhc);
+    if let Some(caps) = super::erlang::caps(snap).filter(|_| fhc) {
         let max_fds = caps.max_fds.value;
         let (sockets, limit, note) = rabbitmq_socket_limit(max_fds, version.as_deref());
         if version.is_none() {
@@ -336,14 +353,77 @@ fn rabbitmq(cx: &mut Ctx, e: &Entry) -> Vec<Ceiling> {
             ));
         }
     }
-    out.extend(rabbitmq_connection_max(cx, e));
+    out.extend(rabbitmq_connection_max(cx, e, on.as_ref()));
     out
 }
 
-/// `connection_max` per AMQP listener (ranch max_connections, one connection supervisor): a
-/// soft limit, since each of the listener's other acceptors starts the connection it has
-/// accepted before it waits; the clients spread over `--listen-ports` listeners.
-fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
+/// What caps each listener of a protocol: its cap setting and acceptors, as (value — None:
+/// no limit —, how, read).
+fn protocol_cap(cx: &mut Ctx, e: &Entry, l: &ProtoListener) -> Option<(u64, String, bool)> {
+    let key = l.proto.cap?;
+    let (max, max_why, read) = value(cx, e, key, None);
+    let max = max?;
+    let (akey, adefault) = l.proto.acceptors;
+    let (acc, acc_why, acc_read) = match raw(cx.snap, akey) {
+        Some(s) => match number(&s.value) {
+            Some(v) => (v, format!("{akey} {v} ({})", s.source), true),
+            None => (
+                adefault,
+                format!("{akey} unread at {}, {adefault} shown", s.source),
+                false,
+            ),
+        },
+        None => (
+            adefault,
+            format!("{akey} not set: the default {adefault}"),
+            true,
+        ),
+    };
+    let acc = acc.max(1);
+    Some((
+        max.saturating_add(acc - 1),
+        format!("{max_why} + {acc_why} − 1"),
+        read && acc_read,
+    ))
+}
+
+/// `connection_max` per listener (ranch max_connections, one connection supervisor): a soft
+/// limit, since each of the listener's other acceptors starts the connection it has accepted
+/// before it waits. On `--port`'s listener (MQTT, STOMP and stream listeners have it too, with
+/// their own acceptors; Web MQTT/STOMP their own `max_connections`; the HTTP API none);
+/// without `--port`, per AMQP listener, the clients spread over `--listen-ports` of them.
+fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry, on: Option<&ProtoListener>) -> Option<Ceiling> {
+    if let Some(l) = on {
+        let Some((per, why, exact)) = protocol_cap(cx, e, l) else {
+            if l.proto.cap.is_none() {
+                cx.na(
+                    RABBITMQ_CONNECTION_MAX,
+                    format!(
+                        "port {} is {}: RabbitMQ caps its connections with no setting",
+                        l.port,
+                        l.name()
+                    ),
+                );
+            }
+            return None;
+        };
+        let key = l.proto.cap.unwrap_or("connection_max");
+        return Some(ceiling(
+            RABBITMQ_CONNECTION_MAX,
+            per,
+            exact,
+            Scope::Process,
+            format!(
+                "({why}) for {}: ranch stops accepting on it at {key}, but each of its other acceptors first starts the connection it has accepted (a soft limit); the rest wait in the accept queue",
+                l.name()
+            ),
+            format!(
+                "raise `{key} = {}` in {} (or `infinity`) and restart RabbitMQ",
+                above(per),
+                lift_file(cx.snap, key)
+            ),
+        ));
+    }
     let (max, max_why, read) = value(cx, e, "connection_max", None);
     let max = max?;
     let (acc, acc_why, acc_read) = value(cx, e, "num_acceptors.tcp", Some(10));
@@ -361,7 +441,8 @@ fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
         read && acc_read,
         Scope::Process,
         format!(
-            "({max_why} + {acc_why} − 1){times}: per AMQP listener ranch stops accepting at connection_max, but each of its other acceptors first starts the connection it has accepted (a soft limit); the rest wait in the accept queue"
+            "({max_why} + {acc_why} − 1){times}: per AMQP listener ranch stops accepting at connection_max, but each of its other acceptors first starts the connection it has accepted (a soft limit); the rest wait in the accept queue{}",
+            other_listeners(cx.snap, e)
         ),
         format!(
             "raise `connection_max = {}` in {} (or `infinity`) and restart RabbitMQ",
@@ -369,6 +450,31 @@ fn rabbitmq_connection_max(cx: &mut Ctx, e: &Entry) -> Option<Ceiling> {
             lift_file(cx.snap, "connection_max")
         ),
     ))
+}
+
+/// The listeners of other protocols, named for the AMQP ceiling (they have their own caps:
+/// `--port`).
+fn other_listeners(snap: &Snapshot, e: &Entry) -> String {
+    let Some(Ok((all, _))) = snap
+        .runtime
+        .server
+        .as_ref()
+        .map(|c| super::listeners::protocol_listeners(c, e))
+    else {
+        return String::new();
+    };
+    let others: Vec<String> = all
+        .iter()
+        .filter(|l| l.proto.name != "AMQP")
+        .map(|l| format!("{} {}", l.proto.name, l.port))
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!(
+        ". Its other listeners ({}) count on their own: ask with --port",
+        others.join(", ")
+    )
 }
 
 #[cfg(test)]

@@ -60,6 +60,13 @@ pub(super) enum Knob {
     ServerSetting {
         key: &'static str,
     },
+    /// HAProxy's maxconn when its configuration was not read (nor `show info`, nor `-n`).
+    HaproxyMaxconn,
+    /// Redis's maxclients when `INFO clients` did not answer: from 1 to its fd limit − 32
+    /// (Redis lowers maxclients to that at start).
+    RedisMaxclients {
+        high: u64,
+    },
 }
 
 /// A server's own cap at the optimistic end: more than any host holds.
@@ -128,6 +135,18 @@ impl Knob {
                 e.max_fds = Some(crate::snapshot::Sourced {
                     value: if high { top } else { low },
                     source: "a plausible boot-time fd table".into(),
+                });
+            }
+            Knob::HaproxyMaxconn => {
+                if let Some(h) = s.runtime.haproxy.as_mut() {
+                    h.unread = None;
+                    h.global_maxconn = Some(if high { 1_000_000_000 } else { 1 });
+                }
+            }
+            Knob::RedisMaxclients { high: top } => {
+                s.runtime.redis_maxclients = Some(crate::snapshot::Sourced {
+                    value: if high { top } else { 1 },
+                    source: "a plausible value".into(),
                 });
             }
             Knob::ServerSetting { key } => {
@@ -682,7 +701,7 @@ fn runtime_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
             None,
         ));
     }
-    server_inputs(snap, out);
+    server_inputs(snap, sc, out);
     catalog_inputs(snap, sc, out);
 }
 
@@ -728,19 +747,29 @@ fn catalog_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
     }
 }
 
-fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
+/// HAProxy's maxconn input: read (show info, -n, the configuration) or unknown.
+fn haproxy_input(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
     let r = &snap.runtime;
-    if let Some(n) = &r.nginx {
-        out.push(read(
-            "runtime.nginx",
-            format!(
-                "{} workers × worker_connections {}",
-                n.worker_processes, n.worker_connections
-            ),
-            n.config.clone(),
+    if let Some(h) = &r.haproxy
+        && let (Some(why), None, None) = (&h.unread, &h.info, h.cmdline_maxconn)
+    {
+        out.push((
+            Input {
+                key: "runtime.haproxy".into(),
+                value: "unknown".into(),
+                provenance: Provenance::unknown(
+                    format!("HAProxy maxconn (global, defaults and frontend sections) not read ({why}); unset, HAProxy computes it from its fd limit at start"),
+                    "--haproxy-conf FILE, or a stats socket the process listens on".to_string(),
+                ),
+                plausible: Some(Plausible {
+                    low: "1".into(),
+                    high: "no limit".into(),
+                    why: "HAProxy's own setting: any value".into(),
+                }),
+            },
+            Some(Knob::HaproxyMaxconn),
         ));
-    }
-    if let Some(h) = &r.haproxy {
+    } else if let Some(h) = &r.haproxy {
         out.push(read(
             "runtime.haproxy",
             h.info
@@ -759,13 +788,63 @@ fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
             },
         ));
     }
+}
+
+/// Redis's maxclients input: read (INFO clients, --app-limit) or unknown.
+fn redis_input(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
+    let r = &snap.runtime;
     if let Some(s) = &r.redis_maxclients {
         out.push(read(
             "redis.maxclients",
             s.value.to_string(),
             s.source.clone(),
         ));
+    } else if let Some(v) = super::servers::redis_given(sc).filter(|_| r.kind == RuntimeKind::Redis)
+    {
+        out.push(read("redis.maxclients", v.to_string(), "--app-limit"));
+    } else if r.kind == RuntimeKind::Redis {
+        // not asked (requirepass, no socket it listens on, not running): the configured value
+        // is not known; Redis never keeps more than its fd limit − 32
+        let soft = match snap.process.nofile.soft {
+            Rlim::Value(v) => v,
+            Rlim::Unlimited => snap.fs.nr_open.unwrap_or(NR_OPEN_DEFAULT),
+        };
+        let high = soft
+            .saturating_sub(crate::snapshot::runtime::redis::RESERVED_FDS)
+            .max(1);
+        out.push((
+            Input {
+                key: "redis.maxclients".into(),
+                value: "unknown".into(),
+                provenance: Provenance::unknown(
+                    "Redis maxclients not read (INFO clients did not answer; redis.conf, its includes and CONFIG SET are not followed); its default is 10000, lowered at start to the fd limit − 32".to_string(),
+                    "--app-limit N:maxclients, or INFO clients reachable (a socket the server listens on, no requirepass for porttune)".to_string(),
+                ),
+                plausible: Some(Plausible {
+                    low: "1".into(),
+                    high: high.to_string(),
+                    why: format!("Redis's own setting, at most its fd limit {soft} − 32"),
+                }),
+            },
+            Some(Knob::RedisMaxclients { high }),
+        ));
     }
+}
+
+fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
+    let r = &snap.runtime;
+    if let Some(n) = &r.nginx {
+        out.push(read(
+            "runtime.nginx",
+            format!(
+                "{} workers × worker_connections {}",
+                n.worker_processes, n.worker_connections
+            ),
+            n.config.clone(),
+        ));
+    }
+    haproxy_input(snap, out);
+    redis_input(snap, sc, out);
     let mut sourced = |key: &str, s: &Option<crate::snapshot::Sourced>, cfg: &str| match s {
         Some(s) => out.push(read(key, s.value.to_string(), s.source.clone())),
         None => out.push(derived(
@@ -785,6 +864,13 @@ fn server_inputs(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
     }
     if let Some(m) = &r.mysql {
         sourced("mysql.max_connections", &m.max_connections, &m.config);
+        if let Some(u) = &m.max_user_connections {
+            out.push(read(
+                "mysql.max_user_connections",
+                u.value.to_string(),
+                u.source.clone(),
+            ));
+        }
     }
     if let Some(s) = &r.user_tasks {
         out.push(read(
@@ -941,8 +1027,8 @@ pub fn rule_of(name: CeilingName, snap: &Snapshot) -> (&'static str, Vec<&'stati
             ],
         ),
         MYSQL_MAX_CONNECTIONS => (
-            "max_connections + 1 for SUPER",
-            vec!["mysql.max_connections"],
+            "max_connections + 1 for SUPER (one account: max_user_connections)",
+            vec!["mysql.max_connections", "mysql.max_user_connections"],
         ),
         SELECT_FD_SETSIZE => (
             "FD_SETSIZE 1024 − fds open (select() cannot watch fd 1024 or above)",

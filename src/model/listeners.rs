@@ -3,7 +3,7 @@
 //! belongs to the listener declared before it; those written before any listener belong to the
 //! default listener, which they create (mosquitto 2.0 src/conf.c). Pure.
 
-use crate::snapshot::runtime::catalog::Listeners;
+use crate::snapshot::runtime::catalog::{ENABLED_PLUGINS, Entry, Listeners, Protocol};
 use crate::snapshot::{ServerConf, Setting};
 
 /// The source of a value the model puts in to evaluate an unknown input at one end of its
@@ -83,6 +83,126 @@ pub(super) fn listeners<'a>(conf: &'a ServerConf, l: &Listeners, key: &str) -> V
         });
     }
     out
+}
+
+/// A listener of one of a server's protocols (RabbitMQ's AMQP, MQTT, …).
+pub(super) struct ProtoListener {
+    pub proto: &'static Protocol,
+    pub port: u16,
+    /// Where it is declared ("the default" when nothing declares it).
+    pub declared: String,
+}
+
+impl ProtoListener {
+    /// "the MQTT listener on 1883 (mqtt.listeners.tcp.default at file:line)".
+    pub fn name(&self) -> String {
+        format!(
+            "the {} listener on {} ({})",
+            self.proto.name, self.port, self.declared
+        )
+    }
+}
+
+/// The listeners `conf` declares for `e`'s protocols, those of plugins not enabled left out;
+/// and whether the plugins are unknown (their protocols then cannot be told). Err: a listener
+/// porttune does not read (a value that is no port, a list in advanced.config).
+pub(super) fn protocol_listeners(
+    conf: &ServerConf,
+    e: &Entry,
+) -> Result<(Vec<ProtoListener>, Option<String>), String> {
+    let (enabled, plugins_unknown): (Vec<&str>, Option<String>) = match conf.get(ENABLED_PLUGINS) {
+        Some(s) if s.value == "?" => (Vec::new(), Some(s.source.clone())),
+        Some(s) => (s.value.split(',').filter(|n| !n.is_empty()).collect(), None),
+        None => (Vec::new(), Some("the enabled plugins were not read".into())),
+    };
+    let mut out = Vec::new();
+    for p in e.protocols {
+        if !p.plugins.is_empty() && !p.plugins.iter().any(|x| enabled.contains(x)) {
+            continue;
+        }
+        let mine: Vec<&Setting> = conf
+            .settings
+            .iter()
+            .filter(|s| {
+                let k = s.key.to_ascii_lowercase();
+                k == p.key
+                    || (!p.port_key && k.strip_prefix(p.key).is_some_and(|r| r.starts_with('.')))
+            })
+            .collect();
+        let none = mine
+            .iter()
+            .rev()
+            .find(|s| s.key.eq_ignore_ascii_case(p.key))
+            .is_some_and(|s| s.value.trim().eq_ignore_ascii_case("none"));
+        let named: Vec<&&Setting> = mine
+            .iter()
+            .filter(|s| p.port_key || !s.key.eq_ignore_ascii_case(p.key))
+            .collect();
+        if none && !p.port_key {
+            continue;
+        }
+        if named.is_empty() {
+            if let Some(port) = p.default_port {
+                out.push(ProtoListener {
+                    proto: p,
+                    port,
+                    declared: "the default".into(),
+                });
+            }
+            continue;
+        }
+        // the last value of each key: `listeners.tcp.1` written twice is one listener
+        for (i, s) in named.iter().enumerate() {
+            if named[i + 1..]
+                .iter()
+                .any(|l| l.key.eq_ignore_ascii_case(&s.key))
+            {
+                continue;
+            }
+            let port = s
+                .value
+                .trim()
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "{} at {} is not a port porttune reads",
+                        crate::text::escape(&s.key),
+                        s.source
+                    )
+                })?;
+            out.push(ProtoListener {
+                proto: p,
+                port,
+                declared: format!("{} at {}", crate::text::escape(&s.key), s.source),
+            });
+        }
+    }
+    Ok((out, plugins_unknown))
+}
+
+/// The listener on `port` among `e`'s protocols; Err says why it cannot be attributed.
+pub(super) fn protocol_on(
+    conf: &ServerConf,
+    e: &Entry,
+    port: u16,
+) -> Result<ProtoListener, String> {
+    let (all, plugins_unknown) = protocol_listeners(conf, e)?;
+    let ports: Vec<String> = all
+        .iter()
+        .map(|l| format!("{} {}", l.proto.name, l.port))
+        .collect();
+    all.into_iter().find(|l| l.port == port).ok_or_else(|| {
+        let plugins = plugins_unknown.map_or(String::new(), |why| {
+            format!("; which plugins add listeners is not known: {why}")
+        });
+        format!(
+            "port {port} is not a listener {} declares ({}{plugins}): which cap applies cannot be told",
+            e.product,
+            ports.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]

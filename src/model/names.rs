@@ -92,6 +92,7 @@ names! {
         PgbouncerMaxClientConn = "pgbouncer_max_client_conn",
         LighttpdMaxConnections = "lighttpd_max_connections",
         ApacheMaxRequestWorkers = "apache_max_request_workers",
+        ApacheAsyncConnections = "apache_async_connections",
         MemcachedMaxconns = "memcached_maxconns",
     }
 }
@@ -146,6 +147,7 @@ names! {
         PgbouncerMaxClientConn = "PgbouncerMaxClientConn",
         LighttpdMaxConnections = "LighttpdMaxConnections",
         ApacheMaxRequestWorkers = "ApacheMaxRequestWorkers",
+        ApacheAsyncConnections = "ApacheAsyncConnections",
         MemcachedMaxconns = "MemcachedMaxconns",
     }
 }
@@ -199,6 +201,7 @@ pub const IDS: &[CheckId] = {
         PgbouncerMaxClientConn,
         LighttpdMaxConnections,
         ApacheMaxRequestWorkers,
+        ApacheAsyncConnections,
         MemcachedMaxconns,
     ]
 };
@@ -254,6 +257,7 @@ impl CeilingName {
             C::PgbouncerMaxClientConn => CheckId::PgbouncerMaxClientConn,
             C::LighttpdMaxConnections => CheckId::LighttpdMaxConnections,
             C::ApacheMaxRequestWorkers => CheckId::ApacheMaxRequestWorkers,
+            C::ApacheAsyncConnections => CheckId::ApacheAsyncConnections,
             C::MemcachedMaxconns => CheckId::MemcachedMaxconns,
         }
     }
@@ -285,6 +289,7 @@ pub const MOSQUITTO_MAX_CONNECTIONS: CeilingName = CeilingName::MosquittoMaxConn
 pub const PGBOUNCER_MAX_CLIENT_CONN: CeilingName = CeilingName::PgbouncerMaxClientConn;
 pub const LIGHTTPD_MAX_CONNECTIONS: CeilingName = CeilingName::LighttpdMaxConnections;
 pub const APACHE_MAX_REQUEST_WORKERS: CeilingName = CeilingName::ApacheMaxRequestWorkers;
+pub const APACHE_ASYNC_CONNECTIONS: CeilingName = CeilingName::ApacheAsyncConnections;
 pub const MEMCACHED_MAXCONNS: CeilingName = CeilingName::MemcachedMaxconns;
 
 /// The JSON Schema of a bottleneck (see [`bottleneck_serde`]): a ceiling's name, or `""`.

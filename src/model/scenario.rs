@@ -50,6 +50,10 @@ pub struct Scenario {
     pub threads_per_conn: u64,
     /// Inbound: the application has stopped calling accept().
     pub acceptor_paused: bool,
+    /// Inbound: the clients are HTTP keep-alive sessions left idle after a request (not
+    /// connections that send nothing): Apache's event MPM holds those without a worker thread.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_alive: bool,
     /// Inbound: the application's listen() backlog, when known.
     pub backlog: Option<u64>,
     /// Report rate ceilings for open-close churn.
@@ -124,6 +128,7 @@ impl Default for Scenario {
             procs_per_conn: 1,
             threads_per_conn: 0,
             acceptor_paused: false,
+            keep_alive: false,
             backlog: None,
             churn: false,
             app_limits: Vec::new(),

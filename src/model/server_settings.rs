@@ -4,7 +4,7 @@
 
 use super::Scenario;
 use super::ctx::Ctx;
-use super::listeners::{Listener, PLAUSIBLE, listeners};
+use super::listeners::{Listener, PLAUSIBLE, listeners, protocol_on};
 use crate::snapshot::runtime::catalog::Entry;
 use crate::snapshot::{ServerConf, Setting, Snapshot};
 
@@ -29,7 +29,12 @@ pub(super) fn find_in<'a>(snap: &'a Snapshot, sc: &Scenario, e: &Entry, key: &st
             e.product
         ),
         Some(conf) => match (setting_of(conf, sc, e, key), &conf.unread) {
-            (Ok(Some(s)), _) if readable(&s.value) => return Found::Read(s),
+            (Ok(Some(s)), _)
+                if readable(&s.value)
+                    || e.not_integers.iter().any(|k| k.eq_ignore_ascii_case(key)) =>
+            {
+                return Found::Read(s);
+            }
             // a value porttune does not read is not "no limit": it is unknown
             (Ok(Some(s)), _) => format!("{key} at {} is not a number porttune reads", s.source),
             (Ok(None), Some(why)) => format!("configuration not read: {why}"),
@@ -53,6 +58,16 @@ fn setting_of<'a>(
     e: &Entry,
     key: &str,
 ) -> Result<Option<&'a Setting>, String> {
+    let plausible = conf.settings.iter().rev().find(|s| s.source == PLAUSIBLE);
+    if let Some(s) = plausible.filter(|s| s.key.eq_ignore_ascii_case(key)) {
+        return Ok(Some(s));
+    }
+    // a cap of a protocol's listeners (RabbitMQ's connection_max): the one on --port's
+    let by_protocol = e.protocols.iter().any(|p| p.cap == Some(key));
+    if let (true, Some(p), None) = (by_protocol, sc.port, &conf.unread) {
+        let l = protocol_on(conf, e, p)?;
+        return Ok(conf.get(key).filter(|_| l.proto.cap == Some(key)));
+    }
     let per = e
         .cap
         .filter(|c| c.key.eq_ignore_ascii_case(key))
@@ -60,10 +75,6 @@ fn setting_of<'a>(
     let Some(l) = per.filter(|_| conf.unread.is_none()) else {
         return Ok(conf.get(key));
     };
-    let plausible = conf.settings.iter().rev().find(|s| s.source == PLAUSIBLE);
-    if let Some(s) = plausible.filter(|s| s.key.eq_ignore_ascii_case(key)) {
-        return Ok(Some(s));
-    }
     let all = listeners(conf, &l, key);
     let tcp: Vec<&Listener> = all.iter().filter(|x| x.port != 0).collect();
     let Some(p) = sc.port else {

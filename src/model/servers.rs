@@ -278,7 +278,7 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
         out.push(haproxy_maxconn(snap, &h));
     }
     out.extend(select_fd_setsize(snap, sc));
-    out.extend(redis_maxclients(snap));
+    out.extend(redis_maxclients(snap, sc));
     out.extend(postgres_max_connections(snap));
     out.extend(mysql_max_connections(snap));
     for a in &sc.app_limits {
@@ -298,21 +298,37 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
 
 /// Redis's maxclients: as it reports it, else min(10000, soft limit − 32) (Redis raises its
 /// soft limit to maxclients + 32 at start when it can, else lowers maxclients).
-fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
+/// `--app-limit N:maxclients`: Redis's maxclients as the operator states it.
+pub(super) fn redis_given(sc: &Scenario) -> Option<u64> {
+    sc.app_limits
+        .iter()
+        .rev()
+        .find(|a| a.name.eq_ignore_ascii_case("maxclients"))
+        .map(|a| a.value)
+}
+
+fn redis_maxclients(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     use crate::snapshot::runtime::redis::{DEFAULT_MAXCLIENTS, RESERVED_FDS};
     if snap.runtime.kind != RuntimeKind::Redis {
         return None;
     }
     let soft = resolve(snap, snap.process.nofile.soft);
     let reduced = soft.saturating_sub(RESERVED_FDS);
-    let (value, why) = match &snap.runtime.redis_maxclients {
-        Some(s) => (s.value, format!("maxclients {} ({})", s.value, s.source)),
-        None => {
+    let given = redis_given(sc).filter(|_| snap.runtime.redis_maxclients.is_none());
+    let (value, why) = match (&snap.runtime.redis_maxclients, given) {
+        (Some(s), _) => (s.value, format!("maxclients {} ({})", s.value, s.source)),
+        (None, Some(v)) => (
+            v.min(reduced),
+            format!(
+                "min(maxclients {v} (--app-limit), soft RLIMIT_NOFILE {soft} − {RESERVED_FDS})"
+            ),
+        ),
+        (None, None) => {
             let v = DEFAULT_MAXCLIENTS.min(reduced);
             (
                 v,
                 format!(
-                    "min(maxclients {DEFAULT_MAXCLIENTS} (the default; the configured value was not read), soft RLIMIT_NOFILE {soft} − {RESERVED_FDS})"
+                    "maxclients unknown (INFO clients did not answer): min(the default {DEFAULT_MAXCLIENTS}, soft RLIMIT_NOFILE {soft} − {RESERVED_FDS}) shown"
                 ),
             )
         }
@@ -332,7 +348,7 @@ fn redis_maxclients(snap: &Snapshot) -> Option<Ceiling> {
     Some(Ceiling {
         name: REDIS_MAXCLIENTS,
         value,
-        exact: snap.runtime.redis_maxclients.is_some(),
+        exact: snap.runtime.redis_maxclients.is_some() || given.is_some(),
         scope: Scope::Process,
         why: format!(
             "{why}; beyond it Redis answers \"-ERR max number of clients reached\" and closes"
@@ -417,6 +433,14 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
     let mut why = format!(
         "max_connections {max} ({src}) for ordinary users (one more for a user with SUPER / CONNECTION ADMIN); beyond it the server answers \"ERROR 1040 (08004): Too many connections\""
     );
+    // max_user_connections: what one account holds (an application usually logs in as one)
+    let per_account = m.max_user_connections.clone().filter(|u| u.value < max);
+    if let Some(u) = &per_account {
+        why = format!(
+            "max_user_connections {} ({}) per account: one account holds at most {}, beyond it \"ERROR 1203 (42000): User … already has more than 'max_user_connections' active connections\"; all accounts together: {why}",
+            u.value, u.source, u.value
+        );
+    }
     if !m.config.is_empty() {
         why.push_str(&format!(" [config {}]", m.config));
     }
@@ -435,9 +459,21 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
             "`max_connections = {want}` {file} and restart; `SET GLOBAL max_connections = {want};` applies it at once until then. The server needs an fd limit of at least {fds} (LimitNOFILE=)"
         )
     };
+    let (value, lift) = match &per_account {
+        Some(u) => (
+            u.value,
+            format!(
+                "raise `max_user_connections` (to at least {}, or 0 for none) where it is set ({}) and `SET GLOBAL max_user_connections = {};` (an account's own MAX_USER_CONNECTIONS in GRANT overrides it); then: {lift}",
+                u.value.saturating_mul(2).min(max),
+                u.source,
+                u.value.saturating_mul(2).min(max)
+            ),
+        ),
+        None => (max, lift),
+    };
     Some(Ceiling {
         name: MYSQL_MAX_CONNECTIONS,
-        value: max,
+        value,
         exact: snap.runtime.mysql.is_some(),
         scope: Scope::Process,
         why,
@@ -632,9 +668,21 @@ fn haproxy_of(snap: &Snapshot) -> Option<crate::snapshot::Haproxy> {
     Some(snap.runtime.haproxy.clone().unwrap_or_default())
 }
 
-/// The fd limit HAProxy sizes from: max(soft, hard) (of the running process, whose soft limit
-/// HAProxy has set to its maxsock; or of this shell), capped by `fd-hard-limit`.
+/// The fd limit HAProxy sizes maxconn from: max(soft, hard) (of the running process, whose
+/// soft limit HAProxy has set to its maxsock; or of this shell), capped by `fd-hard-limit`
+/// (haproxy.c / limits.c compute_ideal_maxconn: `MAX(rlim_fd_cur_at_boot,
+/// rlim_fd_max_at_boot)`; `ulimit-n` is not part of it).
+fn haproxy_sizing_fds(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
+    haproxy_fds(snap, h, false)
+}
+
+/// The fd limit HAProxy runs with: `ulimit-n` when set (it sets RLIMIT_NOFILE to it), else
+/// as [`haproxy_sizing_fds`].
 fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
+    haproxy_fds(snap, h, true)
+}
+
+fn haproxy_fds(snap: &Snapshot, h: &crate::snapshot::Haproxy, ulimit: bool) -> (u64, String) {
     let (lim, who) = match &h.process {
         Some(p) => (p.nofile, format!("PID {}", p.pid)),
         None => (snap.process.nofile, "this shell".to_string()),
@@ -642,7 +690,7 @@ fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, Strin
     let (s, hd) = (resolve(snap, lim.soft), resolve(snap, lim.hard));
     let mut v = s.max(hd);
     let mut how = format!("max(soft {}, hard {}) of {who}", lim.soft, lim.hard);
-    if let Some(u) = h.ulimit_n {
+    if let Some(u) = h.ulimit_n.filter(|_| ulimit) {
         v = u;
         how = format!("global ulimit-n {u}");
     }
@@ -656,7 +704,7 @@ fn haproxy_fd_base(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, Strin
 /// HAProxy's own maxconn when `maxconn` is unset (haproxy.c compute_ideal_maxconn, no
 /// pipes, no SSL engines): (fd limit − reserved − 3 fds per thread) / 2, at least 100.
 fn haproxy_auto_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, String) {
-    let (fds, how) = haproxy_fd_base(snap, h);
+    let (fds, how) = haproxy_sizing_fds(snap, h);
     let stats = if h.stats_sockets.is_empty() {
         0
     } else {
@@ -665,13 +713,19 @@ fn haproxy_auto_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, 
     let reserved = HAPROXY_RESERVED_FDS + h.listeners + stats;
     let nbt = h.nbthread.unwrap_or(1).max(1);
     let v = (fds.saturating_sub(reserved + 3 * nbt) / 2).max(HAPROXY_MIN_MAXCONN);
-    (
-        v,
-        format!(
-            "maxconn unset: HAProxy computes (fd limit {fds} [{how}] − {reserved} reserved (10 + {} listeners + {stats} stats) − 3 × {nbt} threads) / 2 fds per connection",
-            h.listeners
-        ),
-    )
+    let mut why = format!(
+        "maxconn unset: HAProxy computes (fd limit {fds} [{how}] − {reserved} reserved (10 + {} listeners + {stats} stats) − 3 × {nbt} threads) / 2 fds per connection",
+        h.listeners
+    );
+    // the fds that maxconn needs; a lower `ulimit-n` stops HAProxy at start (strict-limits,
+    // on by default since 2.3; measured on 2.6: "FD limit (3000) too low for maxconn=9976")
+    let maxsock = v.saturating_mul(2).saturating_add(reserved);
+    if let Some(u) = h.ulimit_n.filter(|u| *u < maxsock) {
+        why.push_str(&format!(
+            "; global ulimit-n {u} is below the {maxsock} fds that needs: HAProxy refuses to start (\"FD limit ({u}) too low for maxconn={v}\") unless maxconn is set to fit it"
+        ));
+    }
+    (v, why)
 }
 
 fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
@@ -691,6 +745,15 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         (n, format!("-n {n} on the command line"), true)
     } else if let Some(n) = h.global_maxconn {
         (n, format!("global maxconn {n}"), true)
+    } else if let Some(unread) = &h.unread {
+        let (v, w) = haproxy_auto_maxconn(snap, h);
+        (
+            v,
+            format!(
+                "maxconn unknown: the configuration was not read ({unread}); shown as if unset: {w}"
+            ),
+            false,
+        )
     } else {
         let (v, w) = haproxy_auto_maxconn(snap, h);
         (v, w, false)
@@ -699,11 +762,14 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
     let mut fe_sum: u64 = 0;
     let mut fe_why = Vec::new();
     for f in &h.frontends {
-        let (v, src) = match (f.maxconn, f.defaults_maxconn) {
+        let (mut v, mut src) = match (f.maxconn, f.defaults_maxconn) {
             (Some(m), _) => (m, "maxconn"),
             (None, Some(d)) => (d, "defaults maxconn"),
             (None, None) => (global, "global"),
         };
+        if let Some(b) = f.bind_maxconn.filter(|b| *b < v) {
+            (v, src) = (b, "its binds' maxconn");
+        }
         fe_sum = fe_sum.saturating_add(v);
         fe_why.push(format!("{} {v} ({src})", f.name));
     }
@@ -743,7 +809,7 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
     Ceiling {
         name: HAPROXY_MAXCONN,
         value,
-        exact: true,
+        exact: h.unread.is_none() || h.info.is_some() || h.cmdline_maxconn.is_some(),
         scope: Scope::Process,
         why,
         lift,
@@ -797,6 +863,105 @@ mod tests {
         s.runtime.kind = RuntimeKind::Nginx;
         s.runtime.nginx = Some(n);
         s
+    }
+
+    /// A running HAProxy whose configuration could not be read (Debian's default config chroots
+    /// the worker, whose -f path then does not exist): maxconn is unknown, from 1 to no limit,
+    /// not "computed from the fd limit" as if it were unset.
+    #[test]
+    fn haproxy_unread_configuration_is_unknown_not_unset() {
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Haproxy;
+        s.process.nofile.soft = Rlim::Value(4096);
+        s.process.nofile.hard = Rlim::Value(4096);
+        s.runtime.haproxy = Some(crate::snapshot::Haproxy {
+            config: "/etc/haproxy/haproxy.cfg".into(),
+            unread: Some("/etc/haproxy/haproxy.cfg: no such file or directory".into()),
+            ..Default::default()
+        });
+        let p = crate::model::predict(&s, &Scenario::default());
+        let c = p.get(HAPROXY_MAXCONN).unwrap();
+        assert!(!c.exact, "{c:?}");
+        assert!(c.why.starts_with("maxconn unknown"), "{}", c.why);
+        assert_eq!(c.conditional.as_ref().map(|k| k.low), Some(1), "{c:?}");
+        let i = p
+            .inputs
+            .iter()
+            .find(|i| i.key == "runtime.haproxy")
+            .unwrap();
+        assert_eq!(i.value, "unknown");
+        assert!(p.range.is_some(), "the headline has a range down to 1");
+        // show info answers: read, exact, no range
+        let h = s.runtime.haproxy.as_mut().unwrap();
+        h.info = Some(crate::snapshot::HaproxyInfo {
+            maxconn: 300,
+            ..Default::default()
+        });
+        let p = crate::model::predict(&s, &Scenario::default());
+        let c = p.get(HAPROXY_MAXCONN).unwrap();
+        assert_eq!(
+            (c.value, c.exact, c.conditional.is_none()),
+            (300, true, true)
+        );
+    }
+
+    /// Redis whose INFO did not answer (requirepass): maxclients is unknown, from 1 to the fd
+    /// limit − 32, not "the default" (held-out: 992 predicted, 500 held with `maxclients
+    /// 500` in an included file); `--app-limit N:maxclients` states it.
+    #[test]
+    fn redis_unread_maxclients_is_unknown() {
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Redis;
+        s.process.nofile.soft = Rlim::Value(1024);
+        s.process.nofile.hard = Rlim::Value(1024);
+        let p = crate::model::predict(&s, &Scenario::default());
+        let c = p.get(REDIS_MAXCLIENTS).unwrap();
+        assert_eq!((c.value, c.exact), (992, false));
+        assert_eq!(
+            c.conditional.as_ref().map(|k| (k.low, k.high)),
+            Some((1, Some(992)))
+        );
+        let i = p
+            .inputs
+            .iter()
+            .find(|i| i.key == "redis.maxclients")
+            .unwrap();
+        assert_eq!(i.value, "unknown");
+        let mut sc = Scenario::default();
+        sc.app_limits.push(crate::model::AppLimit {
+            value: 500,
+            name: "maxclients".into(),
+        });
+        let p = crate::model::predict(&s, &sc);
+        let c = p.get(REDIS_MAXCLIENTS).unwrap();
+        assert_eq!(
+            (c.value, c.exact, c.conditional.is_none()),
+            (500, true, true)
+        );
+        assert!(p.range.is_none());
+    }
+
+    /// `ulimit-n` does not size HAProxy's own maxconn (it sizes from the limits it started
+    /// with); below what that maxconn needs, HAProxy does not start, and the why says so.
+    #[test]
+    fn haproxy_ulimit_n_does_not_size_maxconn() {
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Haproxy;
+        s.process.nofile.soft = Rlim::Value(1024);
+        s.process.nofile.hard = Rlim::Value(20000);
+        s.runtime.haproxy = Some(crate::snapshot::Haproxy {
+            config: "h.cfg".into(),
+            ulimit_n: Some(3000),
+            nbthread: Some(4),
+            listeners: 2,
+            ..Default::default()
+        });
+        let c = haproxy_maxconn(&s, s.runtime.haproxy.as_ref().unwrap());
+        assert_eq!(c.value, (20000 - 12 - 12) / 2, "{}", c.why);
+        assert!(c.why.contains("refuses to start"), "{}", c.why);
+        // the fd bound of a HAProxy not running: it runs with ulimit-n
+        let f = haproxy_process_fds(&s).unwrap();
+        assert_eq!(f.value, (3000 - (3 + 2 + 12)) / 2, "{}", f.why);
     }
 
     #[test]

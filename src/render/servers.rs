@@ -64,6 +64,26 @@ pub fn text(l: &Listing, width: usize) -> String {
             };
             field(&mut out, name, &s.other_ceilings.join(", "));
         }
+        if !s.listeners.is_empty() {
+            let rows: Vec<String> = s
+                .listeners
+                .iter()
+                .map(|l| {
+                    let port = l.default_port.map_or(String::new(), |p| format!(" {p}"));
+                    let cap = l.cap.as_deref().unwrap_or("no cap");
+                    let plugin = l
+                        .plugins
+                        .first()
+                        .map_or(String::new(), |p| format!(", with {p}"));
+                    format!("{}{port} ({cap}{plugin})", l.protocol)
+                })
+                .collect();
+            field(
+                &mut out,
+                "listeners",
+                &format!("{}; check --port PORT judges one", rows.join("; ")),
+            );
+        }
         if let Some(vm) = &s.runs_on {
             field(&mut out, "runs on", &format!("{vm}, whose caps apply too"));
         }

@@ -32,6 +32,9 @@ fn scenario_line(p: &Prediction) -> String {
             if s.acceptor_paused {
                 out.push_str(", acceptor paused");
             }
+            if s.keep_alive {
+                out.push_str(", idle HTTP keep-alive sessions");
+            }
         }
     }
     if s.processes > 1 {

@@ -683,6 +683,9 @@ pub struct Mysql {
     pub flavor: String,
     #[serde(default)]
     pub max_connections: Option<Sourced>,
+    /// `max_user_connections` (global, per account; absent or 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_user_connections: Option<Sourced>,
     /// `open_files_limit` as asked (the server's soft RLIMIT_NOFILE is what it got).
     #[serde(default)]
     pub open_files_limit: Option<Sourced>,
@@ -795,6 +798,10 @@ pub struct Haproxy {
     /// The process holding the connections (the worker in master-worker mode).
     #[serde(default)]
     pub process: Option<HaproxyProcess>,
+    /// Why the configuration of a running HAProxy was not read (then its maxconn is unknown
+    /// unless `show info` or `-n` says it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -810,6 +817,10 @@ pub struct HaproxyFrontend {
     /// Listening sockets it binds.
     #[serde(default)]
     pub binds: u64,
+    /// The sum of its listeners' own `maxconn` (a `bind` option) when every `bind` line has
+    /// one: it then holds no more than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_maxconn: Option<u64>,
 }
 
 /// The stats socket's `show info`.

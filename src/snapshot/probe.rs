@@ -213,7 +213,7 @@ fn add_runtime(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
             match runtime::redis::from_pid(&root, pid, &snap.process.cmdline) {
                 Ok(v) => snap.runtime.redis_maxclients = Some(v),
                 Err(e) => snap.notes.push(format!(
-                    "Redis: INFO clients not read ({e}): maxclients derived from the fd limit and the default 10000"
+                    "Redis: INFO clients not read ({e}): maxclients unknown, from 1 to the fd limit − 32 (shown: the default 10000 within that); give --app-limit N:maxclients"
                 )),
             }
         }
@@ -401,9 +401,11 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         .proc_root
         .clone()
         .unwrap_or_else(|| PathBuf::from("/proc"));
-    let target = opts.pid.map(|pid| TargetFs::of_pid(&root, pid));
+    // files and the stats socket as the master sees them: a worker is chrooted
+    let reader = opts.pid.map(|pid| haproxy::master_of(&root, pid));
+    let target = reader.map(|pid| TargetFs::of_pid(&root, pid));
     let (mut names, cmd_maxconn) = haproxy::cmdline_args(&snap.process.cmdline);
-    let mut how = format!("-f of PID {}", opts.pid.unwrap_or(0));
+    let mut how = format!("-f of PID {}", reader.unwrap_or(0));
     let files = if let Some(c) = &opts.haproxy_conf {
         let abs = std::path::absolute(c).unwrap_or_else(|_| c.clone());
         names = vec![abs.display().to_string()];
@@ -430,8 +432,12 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
         Err(e) if opts.haproxy_conf.is_some() => return Err(input(e)),
         // a running process's -f that cannot be read here: say so, keep what /proc shows
         Err(e) => {
-            snap.notes.push(format!(
-                "HAProxy: {}{}: {}; the configuration was not read; give --haproxy-conf",
+            let chroot = reader
+                .and_then(|p| haproxy::chroot_of(&root, p).map(|d| (p, d)))
+                .map(|(p, d)| format!(" (PID {p} runs chrooted in {d}, HAProxy's `chroot`, with no master process outside it)"))
+                .unwrap_or_default();
+            let why = format!(
+                "{}{}: {}{chroot}",
                 e.file,
                 if e.line > 0 {
                     format!(":{}", e.line)
@@ -439,9 +445,13 @@ fn add_haproxy(snap: &mut Snapshot, opts: &ProbeOptions) -> Result<()> {
                     String::new()
                 },
                 e.msg
+            );
+            snap.notes.push(format!(
+                "HAProxy: {why}; the configuration was not read: maxconn unknown unless the stats socket or -n says it; give --haproxy-conf"
             ));
             Haproxy {
                 config: names.join(", "),
+                unread: Some(why),
                 ..Default::default()
             }
         }
@@ -482,7 +492,7 @@ fn stats_info(
     notes: &mut Vec<String>,
 ) {
     use runtime::haproxy;
-    let mut pids = vec![pid];
+    let mut pids = vec![pid, runtime::haproxy::master_of(root, pid)];
     pids.extend(h.process.as_ref().map(|p| p.pid));
     let listening = super::target::listening(root, &pids);
     for s in h.stats_sockets.clone() {

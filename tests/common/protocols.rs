@@ -65,6 +65,50 @@ pub fn http_partial(port: u16) -> Result<TcpStream, String> {
     Ok(s)
 }
 
+/// HTTP/1.1 keep-alive: one `GET path` read to the end of its response (Content-Length),
+/// then the connection is left idle; Ok while the server keeps it open (no `Connection: close`).
+/// The response's status line is returned with it. A server that accepted but does not answer
+/// within the read timeout (the connection waits in its accept queue) is an error.
+pub fn http_keep_alive(port: u16, path: &str) -> Result<(TcpStream, String), String> {
+    let mut s = connect(port, Duration::from_secs(1))?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut b = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(i) = b.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if b.len() > 1 << 16 {
+            return Err("response headers too long".into());
+        }
+        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("closed before a response".into());
+        }
+        b.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&b[..end]).to_ascii_lowercase();
+    if head.contains("\r\nconnection: close") {
+        return Err("Connection: close".into());
+    }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or("no Content-Length")?;
+    let mut have = b.len() - end;
+    while have < len {
+        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("closed in the body".into());
+        }
+        have += n;
+    }
+    let status = head.lines().next().unwrap_or("").trim().to_string();
+    Ok((s, status))
+}
+
 /// PostgreSQL protocol v3 startup message for `user`/`database` (a pooler then holds the
 /// client while it finds a server connection).
 pub fn pg_startup(port: u16, user: &str, database: &str) -> Result<TcpStream, String> {

@@ -6,6 +6,7 @@
 //! product needs one. docs/architecture.md says how to add a server.
 
 pub use super::entry::*;
+use super::env_file::{Assignment, Val};
 use super::servers::{self, runtimes};
 use crate::snapshot::{RuntimeKind, ServerConf, Setting};
 
@@ -137,10 +138,10 @@ fn config_path(e: &Entry, t: &Target) -> Option<(String, String)> {
         .map(|p| (p.to_string(), "the package's default path".into()))
 }
 
-/// The `NAME=value` lines of the server's environment file (quotes taken off, `export`
-/// allowed); absent at the package's path, none. One that exists and cannot be read leaves
-/// where the configuration is unknown: Err says which and why.
-fn env_file(f: &EnvFile, t: &Target) -> Result<Vec<(String, String)>, String> {
+/// The assignments of the server's environment file, as far as porttune can tell without
+/// running it (`env_file::parse`); absent at the package's path, none. One that exists and
+/// cannot be read leaves where the configuration is unknown: Err says which and why.
+fn env_file(f: &EnvFile, t: &Target, asked: &[&str]) -> Result<Vec<Assignment>, String> {
     let named = (t.env)(f.var).filter(|v| !v.is_empty());
     let path = named
         .as_deref()
@@ -156,18 +157,186 @@ fn env_file(f: &EnvFile, t: &Target) -> Result<Vec<(String, String)>, String> {
             ));
         }
     };
-    Ok(text
+    let outside = |n: &str| {
+        f.defaults
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| (t.env)(n))
+    };
+    let mut vars = super::env_file::parse(&text, &outside, asked);
+    for a in &mut vars {
+        if let Val::Unknown(why) = &a.val {
+            a.val = Val::Unknown(format!(
+                "{path}:{} sets {} from what porttune cannot tell ({why}); porttune never runs it (a shell script RabbitMQ sources)",
+                a.line, a.name
+            ));
+        }
+    }
+    Ok(vars)
+}
+
+/// Whether `key` is one of `p`'s: a listener, its cap or its acceptors.
+pub fn protocol_key(p: &Protocol, key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == p.key
+        || (!p.port_key && k.strip_prefix(p.key).is_some_and(|r| r.starts_with('.')))
+        || p.cap == Some(k.as_str())
+        || k == p.acceptors.0
+}
+
+/// The plugins the server has enabled, as one setting (`ENABLED_PLUGINS`): comma-separated,
+/// empty when the file is absent (RabbitMQ then enables none), `?` when it cannot be told.
+fn plugins(p: &Plugins, t: &Target) -> Setting {
+    let path = (t.env)(p.env)
+        .filter(|v| !v.is_empty())
+        .map_or(p.default_path.to_string(), |v| {
+            resolve(t.cwd.as_deref(), &v)
+        });
+    let (value, source) = match (t.read)(&path) {
+        Ok(text) => match plugin_list(&text) {
+            Some(list) => (list.join(","), path),
+            None => ("?".into(), format!("{path}: not a list of plugin names")),
+        },
+        Err(why) if absent(&why) => (String::new(), format!("{path} (absent: none)")),
+        Err(why) => ("?".into(), format!("{path}: {why}")),
+    };
+    Setting {
+        key: ENABLED_PLUGINS.into(),
+        value,
+        source,
+    }
+}
+
+/// `[name, 'name', …].` with `%` comments: the names, or None.
+fn plugin_list(text: &str) -> Option<Vec<String>> {
+    let body: String = text
         .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let (k, v) = l.split_once('=')?;
-            let k = k.trim();
-            (!k.is_empty() && !k.starts_with('#') && !k.contains(char::is_whitespace))
-                .then(|| (k.to_string(), super::conf::unquote(v).to_string()))
-        })
-        .filter(|(_, v)| !v.is_empty())
-        .collect())
+        .map(|l| l.split('%').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let inner = body
+        .trim()
+        .strip_suffix('.')?
+        .trim_end()
+        .strip_prefix('[')?
+        .strip_suffix(']')?;
+    let names: Vec<String> = inner
+        .split(',')
+        .map(|n| n.trim().trim_matches('\'').to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names
+        .iter()
+        .all(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(names)
+}
+
+fn absent(why: &str) -> bool {
+    why.ends_with("no such file or directory")
+}
+
+/// The main configuration at `path` and the shape it was read in; absent as named, each of
+/// `try_suffixes` appended in turn (none there: Ok(None), the server's defaults).
+fn main_tree(
+    spec: &ConfigSpec,
+    path: &str,
+    t: &Target,
+) -> Result<Option<(super::conf::Tree, Shape)>, String> {
+    match main_file(spec, path, t) {
+        Err(why) if absent(&why) && !spec.try_suffixes.is_empty() => {
+            for s in spec.try_suffixes {
+                match main_file(spec, &format!("{path}{s}"), t) {
+                    Err(why) if absent(&why) => continue,
+                    r => return r.map(Some),
+                }
+            }
+            Ok(None)
+        }
+        r => r.map(Some),
+    }
+}
+
+/// One file in the shape its name says (`by_suffix`), else the `sniff` shape when it parses
+/// so, else the main shape.
+fn main_file(
+    spec: &ConfigSpec,
+    path: &str,
+    t: &Target,
+) -> Result<(super::conf::Tree, Shape), String> {
+    let plain = ConfigSpec {
+        by_suffix: &[],
+        ..*spec
+    };
+    let by_name = spec.by_suffix.iter().find(|(s, _)| path.ends_with(s));
+    match (by_name, spec.sniff) {
+        (Some((_, shape)), _) => super::conf::read_tree(spec, path, t).map(|tr| (tr, *shape)),
+        (None, Some(sniff)) => {
+            let as_sniff = ConfigSpec {
+                shape: sniff,
+                ..plain
+            };
+            super::conf::read_tree(&as_sniff, path, t)
+                .map(|tr| (tr, sniff))
+                .or_else(|_| super::conf::read_tree(&plain, path, t).map(|tr| (tr, spec.shape)))
+        }
+        (None, None) => super::conf::read_tree(spec, path, t).map(|tr| (tr, spec.shape)),
+    }
+}
+
+/// Read the extra files `x` names (RabbitMQ's conf.d/*.conf), in the main shape, sorted, into
+/// `out` after the main file. Their directory absent: none; one not readable: what the
+/// configuration sets is unknown.
+fn extra(x: &Extra, spec: &ConfigSpec, t: &Target, out: &mut ServerConf) {
+    let named = (t.env)(x.env).filter(|v| !v.is_empty());
+    let how = named
+        .as_ref()
+        .map_or("the package's default".to_string(), |_| {
+            format!("${}", x.env)
+        });
+    let at = named.map_or(x.default.to_string(), |p| resolve(t.cwd.as_deref(), &p));
+    // a directory: all its files; else a glob (or a name) in the last component
+    let (dir, glob) = match (t.list)(&at) {
+        Ok(_) => (at.clone(), "*".to_string()),
+        Err(_) => match at.rsplit_once('/') {
+            Some((d, g)) => (
+                if d.is_empty() { "/" } else { d }.to_string(),
+                g.to_string(),
+            ),
+            None => return,
+        },
+    };
+    let mut names = match (t.list)(&dir) {
+        Ok(n) => n,
+        Err(why) if absent(&why) => return,
+        Err(why) => {
+            out.settings.clear();
+            out.unread = Some(format!("{dir} (named by {how}): {why}"));
+            return;
+        }
+    };
+    names.sort();
+    let plain = ConfigSpec {
+        by_suffix: &[],
+        ..*spec
+    };
+    for n in names
+        .iter()
+        .filter(|n| !n.starts_with('.') && super::conf::glob_match(&glob, n))
+    {
+        let path = format!("{}/{n}", dir.trim_end_matches('/'));
+        match super::conf::read_tree(&plain, &path, t) {
+            Ok(tree) => {
+                out.files.extend(tree.files);
+                out.settings.extend(tree.settings);
+            }
+            Err(why) => {
+                out.settings.clear();
+                out.unread = Some(format!("{path} (named by {how}): {why}"));
+                return;
+            }
+        }
+    }
 }
 
 /// Read the overlay `o` (RabbitMQ's advanced.config) into `out`: its settings win over the
@@ -202,13 +371,54 @@ fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
     }
 }
 
+/// The configuration files of a catalog server: the main one, the extra ones, the overlay,
+/// and the plugins list, into `out`.
+fn read_files(e: &Entry, t: &Target, out: &mut ServerConf) {
+    let mut main_shape = None;
+    if let Some((path, how)) = config_path(e, t) {
+        match main_tree(&e.config, &path, t) {
+            Ok(Some((tree, shape))) => {
+                out.files = tree.files;
+                out.settings = tree.settings;
+                main_shape = Some(shape);
+            }
+            // absent, and nothing else tried is there: the server runs on its defaults
+            Ok(None) => {}
+            Err(why) => {
+                out.unread = Some(format!("{path} (named by {how}): {why}"));
+            }
+        }
+    }
+    let main_is_plain = main_shape.is_none_or(|s| s == e.config.shape);
+    if let (Some(x), None, None, true) = (e.config.extra, &t.config, &out.unread, main_is_plain) {
+        extra(&x, &e.config, t, out);
+    }
+    if let (Some(o), None) = (e.config.overlay, &t.config) {
+        overlay(&o, t, out);
+    }
+    if let (Some(p), None) = (e.plugins, &t.config) {
+        out.settings.push(plugins(&p, t));
+    }
+}
+
 /// Read a catalog server's settings: the configuration file with its includes, then the
 /// command-line flags (which win). What could not be read is said in `unread`.
 pub fn read(e: &Entry, t: &Target) -> ServerConf {
     let mut out = ServerConf::default();
     // the server's environment file stands for variables its process does not have
+    let prefix = e.config.env_file.map_or("", |f| f.prefix);
+    let asked: Vec<&str> = [
+        e.config.env,
+        e.config.overlay.and_then(|o| o.env),
+        e.config.extra.map(|x| x.env),
+        e.plugins.map(|p| p.env),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|v| v.strip_prefix(prefix).unwrap_or(v))
+    .collect();
     let vars = match e.config.env_file.filter(|_| t.config.is_none()) {
-        Some(f) => match env_file(&f, t) {
+        Some(f) => match env_file(&f, t, &asked) {
             Ok(v) => v,
             Err(why) => {
                 out.unread = Some(why);
@@ -217,14 +427,27 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
         },
         None => Vec::new(),
     };
-    let env = |k: &str| {
+    // the process's own variable wins (with its prefix, or without: RabbitMQ takes both)
+    let own = |k: &str| {
         (t.env)(k).filter(|v| !v.is_empty()).or_else(|| {
-            let prefix = e.config.env_file.map_or("", |f| f.prefix);
-            let name = k.strip_prefix(prefix)?;
-            vars.iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
+            let bare = k.strip_prefix(prefix).filter(|_| !prefix.is_empty())?;
+            (t.env)(bare).filter(|v| !v.is_empty())
+        })
+    };
+    let from_file = |k: &str| {
+        let name = k.strip_prefix(prefix)?;
+        vars.iter().rev().find(|a| a.name == name).map(|a| &a.val)
+    };
+    for var in asked.iter().map(|v| format!("{prefix}{v}")) {
+        if let (None, Some(Val::Unknown(why))) = (own(&var), from_file(&var)) {
+            out.unread = Some(why.clone());
+            return out;
+        }
+    }
+    let env = |k: &str| {
+        own(k).or_else(|| match from_file(k) {
+            Some(Val::Known(v)) if !v.is_empty() => Some(v.clone()),
+            _ => None,
         })
     };
     let t = &Target {
@@ -236,23 +459,7 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
         config: t.config.clone(),
     };
     if e.config.shape != Shape::Flags {
-        match config_path(e, t) {
-            Some((path, how)) => match super::conf::read_tree(&e.config, &path, t) {
-                Ok(tree) => {
-                    out.files = tree.files;
-                    out.settings = tree.settings;
-                }
-                Err(why) => {
-                    out.unread = Some(format!("{path} (named by {how}): {why}"));
-                }
-            },
-            None => {
-                out.unread = None;
-            }
-        }
-        if let (Some(o), None) = (e.config.overlay, &t.config) {
-            overlay(&o, t, &mut out);
-        }
+        read_files(e, t, &mut out);
     }
     for s in e.settings {
         for f in s.flags {
@@ -287,6 +494,8 @@ pub fn read(e: &Entry, t: &Target) -> ServerConf {
                 st.key.eq_ignore_ascii_case(l.directive)
                     || st.key.eq_ignore_ascii_case(l.default_port_key)
             })
+            || e.protocols.iter().any(|p| protocol_key(p, &st.key))
+            || st.key == ENABLED_PLUGINS
     });
     out
 }
@@ -405,7 +614,20 @@ mod tests {
                 _ => "no such file or directory".to_string(),
             })
         };
-        let list = |_: &str| Err("unused".to_string());
+        // a directory lists the files under it; one with none is absent
+        let list = |d: &str| {
+            let names: Vec<String> = fs
+                .keys()
+                .filter_map(|p| p.strip_prefix(d)?.strip_prefix('/'))
+                .filter(|n| !n.contains('/'))
+                .map(str::to_string)
+                .collect();
+            if names.is_empty() {
+                Err("no such file or directory".to_string())
+            } else {
+                Ok(names)
+            }
+        };
         let getenv = |k: &str| envs.get(k).map(|v| v.to_string());
         let cmdline = words("beam.smp -- -s rabbit boot");
         let t = Target {
@@ -531,6 +753,127 @@ mod tests {
         );
     }
 
+    #[test]
+    fn rabbitmq_main_file_as_3_10_finds_it() {
+        let run = rabbit;
+        let val = |c: &ServerConf| get(c, "connection_max").map(|(v, s)| format!("{v} {s}"));
+        let (conf, classic) = (
+            ("/etc/rabbitmq/rabbitmq.conf", "connection_max = 60\n"),
+            (
+                "/etc/rabbitmq/rabbitmq.config",
+                "[{rabbit, [{connection_max, 70}]}].\n",
+            ),
+        );
+        // the default name has no extension: .config first, then .conf
+        let c = run(&[conf, classic], &[]);
+        assert_eq!(val(&c).unwrap(), "70 /etc/rabbitmq/rabbitmq.config:1");
+        assert_eq!(
+            val(&run(&[conf], &[])).unwrap(),
+            "60 /etc/rabbitmq/rabbitmq.conf:1"
+        );
+        // none: the defaults, nothing unknown
+        let c = run(&[], &[]);
+        assert_eq!((val(&c), c.unread), (None, None));
+        // RABBITMQ_CONFIG_FILE without an extension (as older releases' scripts wanted it)
+        let env = [("RABBITMQ_CONFIG_FILE", "/srv/rabbit")];
+        let c = run(&[("/srv/rabbit.conf", "connection_max = 33\n")], &env);
+        assert_eq!(val(&c).unwrap(), "33 /srv/rabbit.conf:1");
+        // ... naming a file that exists as named: Erlang terms if they parse, else sysctl-like
+        let c = run(
+            &[("/srv/rabbit", "[{rabbit, [{connection_max, 44}]}].\n")],
+            &env,
+        );
+        assert_eq!(val(&c).unwrap(), "44 /srv/rabbit:1");
+        let c = run(&[("/srv/rabbit", "connection_max = 45\n")], &env);
+        assert_eq!(val(&c).unwrap(), "45 /srv/rabbit:1");
+        // conf.d/*.conf after a sysctl-like main file (sorted, the last wins), not after a
+        // classic one
+        let d1 = ("/etc/rabbitmq/conf.d/10-a.conf", "connection_max = 80\n");
+        let d2 = ("/etc/rabbitmq/conf.d/20-b.conf", "connection_max = 90\n");
+        let d3 = ("/etc/rabbitmq/conf.d/README", "connection_max = 1\n");
+        let c = run(&[conf, d2, d1, d3], &[]);
+        assert_eq!(val(&c).unwrap(), "90 /etc/rabbitmq/conf.d/20-b.conf:1");
+        assert_eq!(
+            val(&run(&[d1], &[])).unwrap(),
+            "80 /etc/rabbitmq/conf.d/10-a.conf:1"
+        );
+        assert_eq!(
+            val(&run(&[classic, d1], &[])).unwrap().split(' ').next(),
+            Some("70")
+        );
+        // RABBITMQ_CONFIG_FILES: a directory, or a glob
+        let c = run(
+            &[conf, ("/srv/d/x.conf", "connection_max = 11\n")],
+            &[("RABBITMQ_CONFIG_FILES", "/srv/d")],
+        );
+        assert_eq!(val(&c).unwrap(), "11 /srv/d/x.conf:1");
+        let c = run(
+            &[
+                conf,
+                ("/srv/d/x.cfg", "connection_max = 12\n"),
+                ("/srv/d/y.conf", "connection_max = 13\n"),
+            ],
+            &[("RABBITMQ_CONFIG_FILES", "/srv/d/*.cfg")],
+        );
+        assert_eq!(val(&c).unwrap(), "12 /srv/d/x.cfg:1");
+    }
+
+    #[test]
+    fn rabbitmq_env_conf_references_expand_or_are_unknown() {
+        let run = rabbit;
+        let env_conf = |text: &'static str| ("/etc/rabbitmq/rabbitmq-env.conf", text);
+        let target = ("/srv/rabbit/main.conf", "connection_max = 21\n");
+        // ${VAR} of an earlier line, and $CONFIG_FILE's default (rabbit_env's)
+        let c = run(
+            &[
+                env_conf("BASE=/srv/rabbit\nCONFIG_FILE=${BASE}/main.conf\n"),
+                target,
+            ],
+            &[],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "21");
+        let c = run(
+            &[
+                env_conf("CONFIG_FILE=\"$CONFIG_FILE.d/x\"\n"),
+                ("/etc/rabbitmq/rabbitmq.d/x.conf", "connection_max = 22\n"),
+            ],
+            &[],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "22");
+        // the process's environment, read, counts
+        let c = run(
+            &[env_conf("CONFIG_FILE=$RBASE/main.conf\n"), target],
+            &[("RBASE", "/srv/rabbit")],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "21");
+        // a variable porttune cannot see, or a command: where the configuration is is unknown
+        for text in [
+            "CONFIG_FILE=$RBASE/main.conf\n",
+            "CONFIG_FILE=/srv/$(hostname)/main.conf\n",
+            "if [ -d /srv ]; then CONFIG_FILE=/srv/rabbit/main.conf; fi\n",
+        ] {
+            let c = run(&[env_conf(text), target, RABBIT_CONF], &[]);
+            assert_eq!(get(&c, "connection_max"), None, "{text}");
+            let why = c.unread.unwrap();
+            assert!(
+                why.contains("rabbitmq-env.conf:1 sets CONFIG_FILE") && why.contains("never runs"),
+                "{why}"
+            );
+        }
+        // ... unless the process's own variable decides it
+        let c = run(
+            &[env_conf("CONFIG_FILE=$(hostname)\n"), target],
+            &[("RABBITMQ_CONFIG_FILE", "/srv/rabbit/main.conf")],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "21");
+        // a variable the reader does not ask about may be anything
+        let c = run(
+            &[env_conf("NODENAME=rabbit@$(hostname)\n"), RABBIT_CONF],
+            &[],
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "60");
+    }
+
     /// The catalog as docs/runtimes.md shows it: one row per product.
     fn docs_table() -> String {
         let code = |v: &[&str]| {
@@ -561,6 +904,12 @@ mod tests {
             }
             if let Some(p) = c.default_path {
                 conf.push(format!("`{p}`"));
+            }
+            if !c.try_suffixes.is_empty() {
+                conf.push(format!("else with {}", code(c.try_suffixes)));
+            }
+            if let Some(x) = c.extra {
+                conf.push(format!("then `{}` (`${}`)", x.default, x.env));
             }
             if let Some(o) = c.overlay {
                 conf.push(format!("then `{}`", o.default_path));

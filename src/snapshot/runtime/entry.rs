@@ -74,6 +74,25 @@ pub struct ConfigSpec {
     /// A shell file of `NAME=value` lines standing for environment variables the process
     /// does not have (rabbitmq-env.conf: `CONFIG_FILE=` for `RABBITMQ_CONFIG_FILE`).
     pub env_file: Option<EnvFile>,
+    /// Absent as named, the name with each of these suffixes is tried, in order (RabbitMQ
+    /// 3.10: `rabbitmq` → `rabbitmq.config`, then `rabbitmq.conf`).
+    pub try_suffixes: &'static [&'static str],
+    /// A file whose name ends with none of `by_suffix`'s suffixes is read in this shape when
+    /// it parses so, else in `shape` (RabbitMQ: Erlang terms when `file:consult/1` reads it).
+    pub sniff: Option<Shape>,
+    /// Files read after the main one when that is in `shape` (or absent), whose settings win
+    /// over it (RabbitMQ's conf.d/*.conf).
+    pub extra: Option<Extra>,
+}
+
+/// Files read after the main configuration: a directory (all its files) or a glob in the
+/// last component of a path.
+#[derive(Debug, Clone, Copy)]
+pub struct Extra {
+    /// The environment variable naming them (`RABBITMQ_CONFIG_FILES`).
+    pub env: &'static str,
+    /// The package's default (`/etc/rabbitmq/conf.d/*.conf`).
+    pub default: &'static str,
 }
 
 /// A file of `NAME=value` lines the server reads as its environment, below the real one.
@@ -85,6 +104,10 @@ pub struct EnvFile {
     pub default_path: &'static str,
     /// The prefix its names go without (`RABBITMQ_`).
     pub prefix: &'static str,
+    /// The variables the server sets before it sources the file, which the file may use
+    /// (`$CONFIG_FILE`); references to anything else but the file's own earlier assignments
+    /// and the process's environment are unknown (porttune never runs the file).
+    pub defaults: &'static [(&'static str, &'static str)],
 }
 
 /// A file read after the main configuration, whose settings win over it.
@@ -112,6 +135,9 @@ impl ConfigSpec {
         by_suffix: &[],
         overlay: None,
         env_file: None,
+        try_suffixes: &[],
+        sniff: None,
+        extra: None,
     };
 }
 
@@ -227,6 +253,43 @@ pub struct Listeners {
     pub none_declared: &'static str,
 }
 
+/// A protocol a server listens for (RabbitMQ: AMQP; MQTT, STOMP, … when a plugin brings
+/// them): the keys that declare its listeners, and what caps each listener's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Protocol {
+    /// In text ("MQTT").
+    pub name: &'static str,
+    /// The plugins that bring it (any one enabled); empty: always there.
+    pub plugins: &'static [&'static str],
+    /// The key declaring its listeners: each `KEY.NAME = [ADDRESS:]PORT` is one, `KEY = none`
+    /// none (`mqtt.listeners.tcp`); with `port_key`, one key whose value is the port
+    /// (`web_mqtt.tcp.port`).
+    pub key: &'static str,
+    pub port_key: bool,
+    /// Its listener's port when none is declared (None: no listener unless declared).
+    pub default_port: Option<u16>,
+    /// The setting that caps each listener's connections, as Ranch's soft `max_connections`
+    /// (the listener holds cap + acceptors − 1); None: none of the server's own.
+    pub cap: Option<&'static str>,
+    /// The listener's acceptors setting, and its default.
+    pub acceptors: (&'static str, u64),
+    /// Its connections take a socket of the server's file-handle cache (RabbitMQ's).
+    pub fhc: bool,
+}
+
+/// The file listing the plugins enabled (RabbitMQ's enabled_plugins: `[name, …].`).
+#[derive(Debug, Clone, Copy)]
+pub struct Plugins {
+    /// The environment variable naming it (`RABBITMQ_ENABLED_PLUGINS_FILE`).
+    pub env: &'static str,
+    /// Where the package puts it (absent: no plugin enabled).
+    pub default_path: &'static str,
+}
+
+/// The setting under which the reader keeps the enabled plugins (comma-separated; `?` when
+/// the file could not be read, its source then saying why).
+pub const ENABLED_PLUGINS: &str = "enabled_plugins";
+
 /// What a product is to the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -280,6 +343,13 @@ pub struct Entry {
     /// Fds it needs free to accept one more connection (0 for most), and why.
     pub accept_spare_fds: u64,
     pub accept_spare_why: &'static str,
+    /// The protocols it listens for, when its caps are per protocol listener (RabbitMQ).
+    pub protocols: &'static [Protocol],
+    /// Where it lists the plugins that bring some of those protocols.
+    pub plugins: Option<Plugins>,
+    /// Settings whose values are not integers (a factor such as `2.5`, `On`/`Off`): read as
+    /// written; the formula parses them.
+    pub not_integers: &'static [&'static str],
 }
 
 impl Entry {
@@ -305,6 +375,9 @@ impl Entry {
         ceilings: &[],
         accept_spare_fds: 0,
         accept_spare_why: "",
+        protocols: &[],
+        plugins: None,
+        not_integers: &[],
     };
 
     /// Whether its settings are read by the catalog's generic readers (`catalog::read`).

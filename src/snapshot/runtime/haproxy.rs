@@ -90,6 +90,8 @@ pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
     };
     let mut section = String::new();
     let mut defaults_maxconn: Option<u64> = None;
+    // per frontend: the sum of its binds' maxconn, None once a bind has none
+    let mut bind_caps: Vec<Option<u64>> = Vec::new();
     for (file, text) in files {
         for (idx, raw) in text.lines().enumerate() {
             let err = |msg: String| ParseError {
@@ -120,7 +122,9 @@ pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
                         maxconn: None,
                         defaults_maxconn,
                         binds: 0,
+                        bind_maxconn: None,
                     });
+                    bind_caps.push(Some(0));
                     continue;
                 }
                 _ => {}
@@ -150,10 +154,25 @@ pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
                     if let Some(f) = h.frontends.last_mut() {
                         f.binds += n;
                     }
+                    // `maxconn N` among the bind options caps each listener of the line
+                    // (HAProxy configuration manual, 5.1 "Bind options": maxconn)
+                    let cap = match w.iter().skip(2).position(|o| o == "maxconn") {
+                        Some(i) => Some(num(i + 3)?),
+                        None => None,
+                    };
+                    if let Some(b) = bind_caps.last_mut() {
+                        *b = match (*b, cap) {
+                            (Some(sum), Some(c)) => Some(sum.saturating_add(c.saturating_mul(n))),
+                            _ => None,
+                        };
+                    }
                 }
                 _ => {}
             }
         }
+    }
+    for (f, cap) in h.frontends.iter_mut().zip(bind_caps) {
+        f.bind_maxconn = cap.filter(|_| f.binds > 0);
     }
     h.frontends.retain(|f| f.binds > 0);
     Ok(h)
@@ -287,7 +306,19 @@ pub fn stats_path(socket: &str) -> Option<&str> {
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{process, threads};
+pub use linux::{chroot_of, master_of, process, threads};
+
+/// The process whose view of the file system HAProxy read its configuration with: `pid`
+/// itself (no master to read through off Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn master_of(_root: &std::path::Path, pid: u32) -> u32 {
+    pid
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn chroot_of(_root: &std::path::Path, _pid: u32) -> Option<String> {
+    None
+}
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -309,6 +340,24 @@ mod linux {
     }
 
     /// Threads of a process (/proc/PID/status).
+    /// The master of a master-worker HAProxy (`-W`, `-Ws`: Debian's unit) when `pid` is its
+    /// worker, else `pid`. The worker runs in the configuration's `chroot` (Debian's default
+    /// config has `chroot /var/lib/haproxy`), where its `-f` file and stats socket paths do
+    /// not exist; the master read the configuration before any chroot and stays outside it
+    /// (HAProxy management guide, "Master-worker mode"; haproxy.c chroots only the workers).
+    pub fn master_of(root: &Path, pid: u32) -> u32 {
+        match ppid(root, pid) {
+            Some(p) if p != pid && is_haproxy(root, p) => p,
+            _ => pid,
+        }
+    }
+
+    /// The directory a process is chrooted in, when its root is not the namespace's `/`.
+    pub fn chroot_of(root: &Path, pid: u32) -> Option<String> {
+        let r = std::fs::read_link(root.join(pid.to_string()).join("root")).ok()?;
+        (r != Path::new("/")).then(|| r.display().to_string())
+    }
+
     pub fn threads(root: &Path, pid: u32) -> Option<u64> {
         let st = std::fs::read_to_string(root.join(pid.to_string()).join("status")).ok()?;
         st.lines()
@@ -361,6 +410,17 @@ mod tests {
         assert_eq!(h.frontends.len(), 2, "a proxy without bind accepts nothing");
         assert_eq!(h.frontends[0].defaults_maxconn, Some(300));
         assert_eq!(h.frontends[1].maxconn, Some(10));
+        assert_eq!(
+            h.frontends[0].bind_maxconn, None,
+            "no bind of web has maxconn"
+        );
+        let b = parse(&[(
+            "b.cfg".into(),
+            "frontend a\n    bind :80,:81 maxconn 40 accept-proxy\n    bind :82 maxconn 5\nfrontend b\n    bind :90 maxconn 7\n    bind :91\n".into(),
+        )])
+        .unwrap();
+        assert_eq!(b.frontends[0].bind_maxconn, Some(2 * 40 + 5));
+        assert_eq!(b.frontends[1].bind_maxconn, None, "one bind has no cap");
         let e = parse(&[("h.cfg".into(), "global\n  maxconn lots\n".into())]).unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("h.cfg", 2));
         let e = parse(&[("h.cfg".into(), "global\n  log \"x\n".into())]).unwrap_err();

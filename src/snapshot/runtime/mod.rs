@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod catalog_probe;
 pub mod conf;
 pub mod entry;
+pub mod env_file;
 pub mod erlang;
 pub mod erlang_terms;
 pub mod haproxy;

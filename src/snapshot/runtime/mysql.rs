@@ -18,10 +18,80 @@ pub const DEFAULT_MAX_CONNECTIONS: u64 = 151;
 /// The option files a server reads without `--defaults-file` / `--no-defaults` (Linux).
 pub const DEFAULT_FILES: &[&str] = &["/etc/my.cnf", "/etc/mysql/my.cnf"];
 
-/// The sections the server reads.
-const SERVER_GROUPS: &[&str] = &["mysqld", "server", "mariadb", "mariadbd", "client-server"];
+/// The sections the server reads; a MariaDB server also reads `[mysqld-X.Y]`,
+/// `[mariadb-X.Y]` and `[mariadbd-X.Y]` of its own major.minor version (Debian's
+/// 50-server.cnf has an empty `[mariadb-10.11]` for options only that version understands),
+/// and with `--defaults-group-suffix=S` each of them suffixed (MariaDB KB, "Configuring
+/// MariaDB with Option Files", Option Groups).
+const SERVER_GROUPS: &[&str] = &[
+    "mysqld",
+    "server",
+    "mariadb",
+    "mariadbd",
+    "client-server",
+    "galera",
+];
+const VERSIONED_GROUPS: &[&str] = &["mysqld", "mariadb", "mariadbd"];
 
-const WANTED: &[&str] = &["max_connections", "open_files_limit", "thread_handling"];
+const WANTED: &[&str] = &[
+    "max_connections",
+    "max_user_connections",
+    "open_files_limit",
+    "thread_handling",
+];
+
+/// The groups a server of `version` ("10.11") started with `suffix` reads.
+pub fn server_groups(version: Option<&str>, suffix: Option<&str>) -> Vec<String> {
+    let mut g: Vec<String> = SERVER_GROUPS.iter().map(|s| s.to_string()).collect();
+    if let Some(v) = version {
+        g.extend(VERSIONED_GROUPS.iter().map(|b| format!("{b}-{v}")));
+    }
+    if let Some(sfx) = suffix.filter(|s| !s.is_empty()) {
+        let suffixed: Vec<String> = g.iter().map(|b| format!("{b}{sfx}")).collect();
+        g.extend(suffixed);
+    }
+    g
+}
+
+/// Whether `group` is a versioned server group (`[mariadb-10.6]`) of any version.
+fn versioned(group: &str) -> bool {
+    VERSIONED_GROUPS.iter().any(|b| {
+        group
+            .strip_prefix(b)
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|v| {
+                v.split('.').count() == 2
+                    && v.split('.')
+                        .all(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+            })
+    })
+}
+
+/// A MariaDB server's major.minor version as its binary states it: "10.11.19-MariaDB" between
+/// NULs (the server's version string; other "-MariaDB" texts in the binary are not
+/// NUL-terminated right after it). None when the binary says nothing so plain.
+pub fn mariadb_version(bin: &[u8]) -> Option<String> {
+    const TAG: &[u8] = b"-MariaDB\0";
+    let mut at = 0;
+    while let Some(i) = bin[at..].windows(TAG.len()).position(|w| w == TAG) {
+        let end = at + i;
+        let start = bin[..end]
+            .iter()
+            .rposition(|c| !(c.is_ascii_digit() || *c == b'.'))
+            .map_or(0, |p| p + 1);
+        let v = std::str::from_utf8(&bin[start..end]).unwrap_or("");
+        let parts: Vec<&str> = v.split('.').collect();
+        if start > 0
+            && bin[start - 1] == 0
+            && parts.len() == 3
+            && parts.iter().all(|p| !p.is_empty())
+        {
+            return Some(format!("{}.{}", parts[0], parts[1]));
+        }
+        at = end + TAG.len();
+    }
+    None
+}
 
 /// `max-connections` → `max_connections`, without `loose-`.
 fn norm(name: &str) -> String {
@@ -46,6 +116,7 @@ pub fn num(v: &str) -> Option<u64> {
 pub struct Args {
     pub defaults_file: Option<String>,
     pub extra_file: Option<String>,
+    pub group_suffix: Option<String>,
     pub no_defaults: bool,
     pub settings: Vec<(String, String)>,
 }
@@ -60,6 +131,7 @@ pub fn cmdline_args(argv: &[String]) -> Args {
         match norm(k).as_str() {
             "defaults_file" => a.defaults_file = Some(v.to_string()),
             "defaults_extra_file" => a.extra_file = Some(v.to_string()),
+            "defaults_group_suffix" => a.group_suffix = Some(v.to_string()),
             "no_defaults" => a.no_defaults = true,
             n if WANTED.contains(&n) => a.settings.push((n.to_string(), v.to_string())),
             _ => {}
@@ -71,6 +143,8 @@ pub fn cmdline_args(argv: &[String]) -> Args {
 /// Settings read from option files, last one winning.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The groups read (empty: [`SERVER_GROUPS`]).
+    pub groups: Vec<String>,
     pub values: BTreeMap<String, (String, String)>,
     pub files: Vec<String>,
     pub notes: Vec<String>,
@@ -110,6 +184,7 @@ pub fn load(fs: &dyn Files, path: &str, must: bool, depth: usize, out: &mut Load
         return;
     };
     let mut in_server = false;
+    let mut other_version: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -140,14 +215,27 @@ pub fn load(fs: &dyn Files, path: &str, must: bool, depth: usize, out: &mut Load
                 .unwrap_or("")
                 .trim()
                 .to_ascii_lowercase();
-            in_server = SERVER_GROUPS.contains(&g.as_str());
-            continue;
-        }
-        if !in_server {
+            in_server = if out.groups.is_empty() {
+                SERVER_GROUPS.contains(&g.as_str())
+            } else {
+                out.groups.contains(&g)
+            };
+            other_version = (!in_server && versioned(&g)).then_some(g);
             continue;
         }
         let (k, v) = line.split_once('=').unwrap_or((line, ""));
         let k = norm(k);
+        if let Some(g) = &other_version
+            && WANTED.contains(&k.as_str())
+        {
+            out.notes.push(format!(
+                "{path}:{}: {k} in [{g}] is read only by a server of that version; not this one's (or its version was not read)",
+                i + 1
+            ));
+        }
+        if !in_server {
+            continue;
+        }
         if WANTED.contains(&k.as_str()) {
             out.values
                 .insert(k, (unquote(v), format!("{path}:{}", i + 1)));
@@ -156,7 +244,7 @@ pub fn load(fs: &dyn Files, path: &str, must: bool, depth: usize, out: &mut Load
 }
 
 /// The settings of a server started with `argv`, its files read through `fs`.
-pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str) -> Mysql {
+pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str, version: Option<&str>) -> Mysql {
     let a = cmdline_args(argv);
     let exe = argv
         .first()
@@ -170,7 +258,10 @@ pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str) -> Mysql {
         },
         ..Default::default()
     };
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded {
+        groups: server_groups(version, a.group_suffix.as_deref()),
+        ..Default::default()
+    };
     if let Some(f) = &a.defaults_file {
         load(fs, &join(cwd, f), true, 0, &mut loaded);
     } else if !a.no_defaults {
@@ -202,6 +293,8 @@ pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str) -> Mysql {
         }
     };
     m.max_connections = get(&mut m, "max_connections");
+    // 0 (the default) is no per-account limit
+    m.max_user_connections = get(&mut m, "max_user_connections").filter(|s| s.value > 0);
     m.open_files_limit = get(&mut m, "open_files_limit");
     m.thread_handling = raw("thread_handling").map(|(v, src)| format!("{v} ({src})"));
     m.config = loaded.files.join(", ");
@@ -227,7 +320,15 @@ pub fn from_pid(root: &std::path::Path, pid: u32) -> Mysql {
         .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect();
     let fs = crate::snapshot::target::TargetFs::of_pid(root, pid);
-    resolve(&fs, &argv, fs.cwd())
+    // the version names the [mariadb-X.Y] groups the server reads (its binary, bounded)
+    let version = {
+        use std::io::Read;
+        let mut bin = Vec::new();
+        let _ =
+            std::fs::File::open(proot.join("exe")).map(|f| f.take(64 << 20).read_to_end(&mut bin));
+        mariadb_version(&bin)
+    };
+    resolve(&fs, &argv, fs.cwd(), version.as_deref())
 }
 
 #[cfg(test)]
@@ -260,7 +361,7 @@ mod tests {
                 "[mysqld]\nmax_connections = 9\n",
             ),
         ]));
-        let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/");
+        let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/", None);
         let mc = m.max_connections.clone().unwrap();
         assert_eq!(mc.value, 300);
         assert_eq!(mc.source, "/etc/mysql/mariadb.conf.d/60-tuning.cnf:2");
@@ -272,10 +373,11 @@ mod tests {
             &fs,
             &argv("/usr/sbin/mariadbd --loose-max_connections=40"),
             "/",
+            None,
         );
         assert_eq!(m.max_connections.unwrap().value, 40);
         // --no-defaults: no files
-        let m = resolve(&fs, &argv("mysqld --no-defaults"), "/");
+        let m = resolve(&fs, &argv("mysqld --no-defaults"), "/", None);
         assert_eq!(m.max_connections, None);
         assert_eq!(m.flavor, "mysql");
         assert!(thread_per_connection(&m));
@@ -294,14 +396,60 @@ mod tests {
             ),
             ("/etc/mysql/my.cnf", "[mysqld]\nmax_connections = 99\n"),
         ]));
-        let m = resolve(&fs, &argv("mariadbd --defaults-file=my.cnf"), "/srv/db");
+        let m = resolve(
+            &fs,
+            &argv("mariadbd --defaults-file=my.cnf"),
+            "/srv/db",
+            None,
+        );
         assert_eq!(m.max_connections.unwrap().value, 1024);
         assert_eq!(m.open_files_limit.unwrap().value, 4096);
-        let m = resolve(&fs, &argv("mariadbd --defaults-file=/nope.cnf"), "/");
+        let m = resolve(&fs, &argv("mariadbd --defaults-file=/nope.cnf"), "/", None);
         assert!(m.notes[0].starts_with("/nope.cnf"), "{:?}", m.notes);
-        let m = resolve(&fs, &argv("mariadbd --max-connections=abc"), "/");
+        let m = resolve(&fs, &argv("mariadbd --max-connections=abc"), "/", None);
         assert_eq!(m.max_connections, None);
         assert!(m.notes[0].contains("not a number"), "{:?}", m.notes);
+    }
+
+    /// Debian's 50-server.cnf has `[mariadb-10.11]`: a 10.11 server reads it (held-out:
+    /// max_connections = 80 there, 151 predicted, 80 held), another version does not;
+    /// `max_user_connections` is read; `--defaults-group-suffix` adds suffixed groups.
+    #[test]
+    fn versioned_and_suffixed_groups() {
+        let fs = Mem(HashMap::from([(
+            "/etc/mysql/my.cnf",
+            "[mysqld]\nmax_connections = 100\n[mariadb-10.11]\nmax_connections = 80\n[mariadb-10.6]\nmax_connections = 60\n[mysqld.db2]\nmax_user_connections = 20\n[mariadbd-10.11.db2]\nmax_connections = 70\n",
+        )]));
+        let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/", Some("10.11"));
+        assert_eq!(m.max_connections.unwrap().value, 80);
+        assert_eq!(m.max_user_connections, None);
+        assert!(
+            m.notes.iter().any(|n| n.contains("[mariadb-10.6]")),
+            "{:?}",
+            m.notes
+        );
+        let m = resolve(&fs, &argv("/usr/sbin/mariadbd"), "/", None);
+        assert_eq!(m.max_connections.unwrap().value, 100);
+        assert!(
+            m.notes.iter().any(|n| n.contains("[mariadb-10.11]")),
+            "{:?}",
+            m.notes
+        );
+        let m = resolve(
+            &fs,
+            &argv("/usr/sbin/mariadbd --defaults-group-suffix=.db2"),
+            "/",
+            Some("10.11"),
+        );
+        assert_eq!(m.max_connections.unwrap().value, 70);
+        assert_eq!(m.max_user_connections.unwrap().value, 20);
+        assert_eq!(
+            mariadb_version(
+                b"x\x0010.1.1-MariaDB-mariadb1precise-log.\x00y\x0010.11.19-MariaDB\x00z"
+            ),
+            Some("10.11".into())
+        );
+        assert_eq!(mariadb_version(b"5.7.44-log\x00"), None);
     }
 
     #[test]

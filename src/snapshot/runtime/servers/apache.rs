@@ -6,7 +6,8 @@
 //! RLIMIT_NOFILE. Past `MaxRequestWorkers` the parent logs "AH00484: server reached
 //! MaxRequestWorkers setting, consider raising the MaxRequestWorkers setting" and connections
 //! wait in the accept queue. The event MPM also keeps idle keep-alive connections without a
-//! thread (up to `ThreadsPerChild + AsyncRequestWorkerFactor × idle threads` per child).
+//! thread (up to `ThreadsPerChild + AsyncRequestWorkerFactor × idle threads` per child, the
+//! factor in whole numbers: event.c `connections_above_limit()`), for `KeepAliveTimeout`.
 //! Configuration: `-f` relative to `-d`/`ServerRoot` (Debian: /etc/apache2/apache2.conf with
 //! `${APACHE_*}` from envvars, `IncludeOptional mods-enabled/*.load`). Source: Apache httpd 2.4
 //! documentation (mpm_common, event), measured on 2.4.
@@ -25,7 +26,7 @@ const fn s(key: &'static str, default: &'static str) -> CapSetting {
 pub const ENTRY: Entry = Entry {
     kind: RuntimeKind::Apache,
     name: "apache",
-    about: "Apache httpd: MaxRequestWorkers, ServerLimit, ThreadsPerChild by MPM.",
+    about: "Apache httpd: MaxRequestWorkers, ServerLimit, ThreadsPerChild by MPM; the event MPM's AsyncRequestWorkerFactor.",
     product: "Apache httpd",
     package: "apache2",
     exe: &["apache2", "httpd"],
@@ -52,6 +53,15 @@ pub const ENTRY: Entry = Entry {
         s("ThreadsPerChild", "25"),
         s("ThreadLimit", "64"),
         s("AsyncRequestWorkerFactor", "2"),
+        // inputs only: how long an idle keep-alive connection stays, not how many
+        CapSetting {
+            raises: false,
+            ..s("KeepAlive", "On")
+        },
+        CapSetting {
+            raises: false,
+            ..s("KeepAliveTimeout", "5")
+        },
     ],
     messages: &[Message {
         id: "apache_max_request_workers",
@@ -69,6 +79,7 @@ pub const ENTRY: Entry = Entry {
         not_lifted_by: Some("RLIMIT_NOFILE: the workers, not fds, ran out"),
         ..Message::BASE
     }],
-    ceilings: &["apache_max_request_workers"],
+    ceilings: &["apache_max_request_workers", "apache_async_connections"],
+    not_integers: &["AsyncRequestWorkerFactor", "KeepAlive"],
     ..Entry::BASE
 };
