@@ -311,8 +311,10 @@ run_case() {
       before=$(socks)
       exec 3> >(python3 "$W/hold.py" "$PROTO" 8080 app $((n + 30)) > "$OUT.sessions")
       for i in $(seq 900); do [ -s "$OUT.sessions" ] && break; sleep 0.1; done
-      sleep 1
-      held=$(( $(socks) - before ))
+      # until the count stays the same for 0.5 s (a loaded machine: children still accepting)
+      last=-1
+      for i in $(seq 20); do sleep 0.5; now=$(socks); [ "$now" = "$last" ] && break; last=$now; done
+      held=$(( now - before ))
       exec 3>&-
       printf "{\"target\": {\"server_accepted\": %s, \"sessions\": %s}, \"verdict\": \"-\", \"stop\": {\"ceiling\": \"%s sessions\"}}\n" \
         "$held" "$(cat "$OUT.sessions")" "$PROTO" > "$OUT.flood"
@@ -478,9 +480,9 @@ PROTO=memcached case_ memcached-eight-threads memcached_maxconns "" memcached \
   prlimit --nofile=1024:1024 memcached -u nobody -l 127.0.0.1 -p 8080 -U 0 -c 300 -t 8
 
 # Apache httpd (Debian's package configuration, copied): the MPM's workers hold requests being
-# read (HTTP requests whose headers are not complete); the event MPM's idle keep-alive
-# sessions (one GET answered each) are capped by AsyncRequestWorkerFactor instead; a child's
-# fd limit. Counted from the connections the children own.
+# read (HTTP requests whose headers are not complete), and with prefork and worker idle
+# keep-alive sessions (one GET answered each) too; the event MPM's idle keep-alive sessions
+# are capped by AsyncRequestWorkerFactor instead; a child's fd limit. Counted from the connections the children own.
 apache_root() { # dir mpm "mpm lines"
   mkdir -p "$1/run" "$1/lock" "$1/log"
   cp -a /etc/apache2 "$1/apache2"
@@ -498,13 +500,15 @@ apache_case() { # name bottleneck check-args proto nofile mpm "mpm lines"
   if [ -n "$FILTER" ] && [[ "$1" != *"$FILTER"* ]]; then return; fi
   if ! command -v apache2 >/dev/null 2>&1; then echo "SKIP $1: apache2 not installed"; skip=$((skip+1)); return; fi
   local d; d=$(apache_root "$W/$1" "$6" "$7")
-  PROTO=$4 COUNT=1 TREE=1 SRVPID=1 SETTLE=1.5 case_ "$1" "$2" "$3" apache2 \
+  PROTO=$4 COUNT=1 TREE=1 SRVPID=1 SETTLE=3 case_ "$1" "$2" "$3" apache2 \
     env $(apache_env "$d") prlimit --nofile="$5:$5" apache2 -d "$d/apache2" -f apache2.conf -DFOREGROUND
 }
 apache_case apache-prefork apache_max_request_workers "" http 1024 prefork \
   'StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\n'
 apache_case apache-worker apache_max_request_workers "" http 1024 worker \
   'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n'
+apache_case apache-worker-keep-alive apache_max_request_workers "--keep-alive" httpka 1024 worker \
+  'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\nKeepAliveTimeout 60\n'
 apache_case apache-event-workers apache_max_request_workers "" http 1024 event \
   'StartServers 1\nServerLimit 1\nThreadsPerChild 8\nMinSpareThreads 8\nMaxSpareThreads 16\nMaxRequestWorkers 8\nKeepAliveTimeout 60\n'
 apache_case apache-event-keep-alive apache_async_connections "--keep-alive" httpka 1024 event \

@@ -2,10 +2,14 @@
 //! from a copy of the package's /etc/apache2 (apache2.conf, mods-enabled/*.load and *.conf,
 //! envvars' ${APACHE_*} in the environment, `-d ServerRoot -f apache2.conf` as apache2ctl
 //! does), under chosen MPM settings and limits: `check --pid` of the parent against the
-//! connections its children hold (HTTP requests whose headers are not complete yet), in
-//! configurations where different limits bind (prefork MaxRequestWorkers, event
-//! MaxRequestWorkers, event children's fd limit, worker MaxRequestWorkers rounded to
-//! ThreadsPerChild) and the lift applied and measured.
+//! connections its children hold, counted from their fd tables (connections only, not the
+//! listener a child closes when it stops). Held with HTTP requests whose headers are not complete
+//! yet (each holds a worker) or, for the event MPM's async connections (`check --keep-alive`),
+//! HTTP/1.1 keep-alive sessions (one request answered, then idle). Configurations where
+//! different limits bind: prefork MaxRequestWorkers, event MaxRequestWorkers, event children's
+//! fd limit, worker MaxRequestWorkers rounded to ThreadsPerChild, event
+//! AsyncRequestWorkerFactor (in whole numbers), event keep-alive sessions at a child's fd limit;
+//! lifts applied and measured.
 
 #![cfg(target_os = "linux")]
 
@@ -244,6 +248,8 @@ fn event_keep_alive_from_a_configuration() {
     );
     let c = servers::ceiling(&v, "apache_async_connections");
     assert!(c["why"].as_str().unwrap().contains("default 5 s"), "{c}");
+    // 3 children: each can stop up to the factor short, so an upper value, not exact
+    assert_eq!(c["exact"], false, "{c}");
     let f = conf("AsyncRequestWorkerFactor 1.5\nKeepAlive Off\n");
     let v = check(&f, &["--keep-alive"]);
     assert_eq!(v["prediction"]["ceiling"], 60, "{v}");
@@ -400,6 +406,7 @@ fn apache_event_keep_alive_sessions_and_async_factor() {
         assert_eq!(predicted, 24, "{v}");
         let c = servers::ceiling(&v, "apache_async_connections");
         assert!(c["why"].as_str().unwrap().contains("applied as 2"), "{c}");
+        assert_eq!(c["exact"], true, "one child: {c}");
         let lift = c["lift"].as_str().unwrap().to_string();
         assert!(lift.contains("AsyncRequestWorkerFactor 5"), "{c}");
         let sessions = keep_alive_sessions(&srv, "/", predicted + 6);
