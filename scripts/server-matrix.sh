@@ -451,6 +451,9 @@ PROTO=mqtt case_ mosquitto-max-connections mosquitto_max_connections "" mosquitt
   prlimit --nofile=4096:4096 mosquitto -c "$(mosquitto_conf "$W/mq1" 'max_connections 40\n')"
 PROTO=mqtt case_ mosquitto-fd-limit process_fds "" mosquitto \
   prlimit --nofile=128:128 mosquitto -c "$(mosquitto_conf "$W/mq2" '')"
+# ... per listener: 50 on the flooded port 8080, 30 on a second listener
+PROTO=mqtt case_ mosquitto-two-listeners mosquitto_max_connections "--port 8080" mosquitto \
+  prlimit --nofile=4096:4096 mosquitto -c "$(mosquitto_conf "$W/mq3" 'max_connections 50\nlistener 18830 127.0.0.1\nmax_connections 30\n')"
 # PgBouncer: max_client_conn, then its fd limit (it does not raise it); run as postgres
 pgb_ini() { # dir extra-lines
   mkdir -p "$1"; chown postgres "$1"
