@@ -481,9 +481,9 @@ PROTO=memcached case_ memcached-eight-threads memcached_maxconns "" memcached \
   prlimit --nofile=1024:1024 memcached -u nobody -l 127.0.0.1 -p 8080 -U 0 -c 300 -t 8
 
 # Apache httpd (Debian's package configuration, copied): the MPM's workers hold requests being
-# read (HTTP requests whose headers are not complete); the event MPM's idle keep-alive
-# sessions (one GET answered each) are capped by AsyncRequestWorkerFactor instead; a child's
-# fd limit. Counted from the connections the children own.
+# read (HTTP requests whose headers are not complete), and with prefork and worker idle
+# keep-alive sessions (one GET answered each) too; the event MPM's idle keep-alive sessions
+# are capped by AsyncRequestWorkerFactor instead; a child's fd limit. Counted from the connections the children own.
 apache_root() { # dir mpm "mpm lines"
   mkdir -p "$1/run" "$1/lock" "$1/log"
   cp -a /etc/apache2 "$1/apache2"
@@ -508,6 +508,8 @@ apache_case apache-prefork apache_max_request_workers "" http 1024 prefork \
   'StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\n'
 apache_case apache-worker apache_max_request_workers "" http 1024 worker \
   'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n'
+apache_case apache-worker-keep-alive apache_max_request_workers "--keep-alive" httpka 1024 worker \
+  'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\nKeepAliveTimeout 60\n'
 apache_case apache-event-workers apache_max_request_workers "" http 1024 event \
   'StartServers 1\nServerLimit 1\nThreadsPerChild 8\nMinSpareThreads 8\nMaxSpareThreads 16\nMaxRequestWorkers 8\nKeepAliveTimeout 60\n'
 apache_case apache-event-keep-alive apache_async_connections "--keep-alive" httpka 1024 event \

@@ -2,10 +2,14 @@
 //! from a copy of the package's /etc/apache2 (apache2.conf, mods-enabled/*.load and *.conf,
 //! envvars' ${APACHE_*} in the environment, `-d ServerRoot -f apache2.conf` as apache2ctl
 //! does), under chosen MPM settings and limits: `check --pid` of the parent against the
-//! connections its children hold (HTTP requests whose headers are not complete yet), in
-//! configurations where different limits bind (prefork MaxRequestWorkers, event
-//! MaxRequestWorkers, event children's fd limit, worker MaxRequestWorkers rounded to
-//! ThreadsPerChild) and the lift applied and measured.
+//! connections its children hold, counted from their fd tables (connections only, not the
+//! listener a child closes when it stops). Held with HTTP requests whose headers are not complete
+//! yet (each holds a worker) or, for the event MPM's async connections (`check --keep-alive`),
+//! HTTP/1.1 keep-alive sessions (one request answered, then idle). Configurations where
+//! different limits bind: prefork MaxRequestWorkers, event MaxRequestWorkers, event children's
+//! fd limit, worker MaxRequestWorkers rounded to ThreadsPerChild, event
+//! AsyncRequestWorkerFactor (in whole numbers), event keep-alive sessions at a child's fd limit;
+//! lifts applied and measured.
 
 #![cfg(target_os = "linux")]
 

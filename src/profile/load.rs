@@ -796,6 +796,20 @@ mod tests {
     }
 
     #[test]
+    fn the_scenario_says_keep_alive_sessions() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ka.yaml");
+        std::fs::write(
+            &p,
+            "name: ka\nrequire:\n  connections: 50\n  scenario:\n    keep_alive: true\nlimits:\n  nofile: 4096\n  targets: [pam]\n",
+        )
+        .unwrap();
+        let prof = load(p.to_str().unwrap()).unwrap();
+        assert!(prof.scenario().keep_alive);
+        assert!(!load("production").unwrap().scenario().keep_alive);
+    }
+
+    #[test]
     fn every_bundled_profile_loads() {
         for name in bundled::names() {
             let p = load(name).unwrap_or_else(|e| panic!("{name}: {e}"));

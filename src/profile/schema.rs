@@ -111,6 +111,8 @@ pub struct ScenarioSpec {
     pub threads_per_conn: Option<u64>,
     #[serde(default)]
     pub churn: Option<bool>,
+    #[serde(default)]
+    pub keep_alive: Option<bool>,
 }
 
 impl ScenarioSpec {
@@ -136,6 +138,9 @@ impl ScenarioSpec {
         }
         if let Some(v) = self.churn {
             s.churn = v;
+        }
+        if let Some(v) = self.keep_alive {
+            s.keep_alive = v;
         }
         s
     }
