@@ -311,8 +311,10 @@ run_case() {
       before=$(socks)
       exec 3> >(python3 "$W/hold.py" "$PROTO" 8080 app $((n + 30)) > "$OUT.sessions")
       for i in $(seq 900); do [ -s "$OUT.sessions" ] && break; sleep 0.1; done
-      sleep 1
-      held=$(( $(socks) - before ))
+      # until the count stays the same for 0.5 s (a loaded machine: children still accepting)
+      last=-1
+      for i in $(seq 20); do sleep 0.5; now=$(socks); [ "$now" = "$last" ] && break; last=$now; done
+      held=$(( now - before ))
       exec 3>&-
       printf "{\"target\": {\"server_accepted\": %s, \"sessions\": %s}, \"verdict\": \"-\", \"stop\": {\"ceiling\": \"%s sessions\"}}\n" \
         "$held" "$(cat "$OUT.sessions")" "$PROTO" > "$OUT.flood"
@@ -501,7 +503,7 @@ apache_case() { # name bottleneck check-args proto nofile mpm "mpm lines"
   if [ -n "$FILTER" ] && [[ "$1" != *"$FILTER"* ]]; then return; fi
   if ! command -v apache2 >/dev/null 2>&1; then echo "SKIP $1: apache2 not installed"; skip=$((skip+1)); return; fi
   local d; d=$(apache_root "$W/$1" "$6" "$7")
-  PROTO=$4 COUNT=1 TREE=1 SRVPID=1 SETTLE=1.5 case_ "$1" "$2" "$3" apache2 \
+  PROTO=$4 COUNT=1 TREE=1 SRVPID=1 SETTLE=3 case_ "$1" "$2" "$3" apache2 \
     env $(apache_env "$d") prlimit --nofile="$5:$5" apache2 -d "$d/apache2" -f apache2.conf -DFOREGROUND
 }
 apache_case apache-prefork apache_max_request_workers "" http 1024 prefork \

@@ -248,6 +248,8 @@ fn event_keep_alive_from_a_configuration() {
     );
     let c = servers::ceiling(&v, "apache_async_connections");
     assert!(c["why"].as_str().unwrap().contains("default 5 s"), "{c}");
+    // 3 children: each can stop up to the factor short, so an upper value, not exact
+    assert_eq!(c["exact"], false, "{c}");
     let f = conf("AsyncRequestWorkerFactor 1.5\nKeepAlive Off\n");
     let v = check(&f, &["--keep-alive"]);
     assert_eq!(v["prediction"]["ceiling"], 60, "{v}");
@@ -404,6 +406,7 @@ fn apache_event_keep_alive_sessions_and_async_factor() {
         assert_eq!(predicted, 24, "{v}");
         let c = servers::ceiling(&v, "apache_async_connections");
         assert!(c["why"].as_str().unwrap().contains("applied as 2"), "{c}");
+        assert_eq!(c["exact"], true, "one child: {c}");
         let lift = c["lift"].as_str().unwrap().to_string();
         assert!(lift.contains("AsyncRequestWorkerFactor 5"), "{c}");
         let sessions = keep_alive_sessions(&srv, "/", predicted + 6);

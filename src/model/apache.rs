@@ -231,7 +231,8 @@ fn async_connections(cx: &mut Ctx, e: &Entry, m: &Mpm) -> Ceiling {
     ceiling(
         APACHE_ASYNC_CONNECTIONS,
         v,
-        m.exact && f_read,
+        // several children: each can stop up to the factor short (measured), an upper value
+        m.exact && f_read && children <= 1,
         Scope::Process,
         format!(
             "event MPM, idle keep-alive connections (held by the listener thread, not a worker): a child accepts while its connections not in lingering close are fewer than ThreadsPerChild {tpc} + idle workers × {f_why}; with every worker idle that is {tpc} × (1 + {f}) = {per} a child, × {children} children (MaxRequestWorkers {} / ThreadsPerChild) = {v}. Past it connections wait in the accept queue. A child counts a worker still finishing a response, or one its listener reserved for a connection another child then accepted, as not idle, and once stopped resumes only below ThreadsPerChild + (idle workers − 1) × {f}: so a child can stop up to {f} short, more likely with several children{held}",
