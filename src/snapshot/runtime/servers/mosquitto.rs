@@ -13,10 +13,10 @@
 //! Debian's unit starts `mosquitto -c /etc/mosquitto/mosquitto.conf` (`include_dir
 //! /etc/mosquitto/conf.d`); without `-c` mosquitto runs on its defaults. Measured on 2.0.11,
 //! which miscounts: `net__socket_close` lowers the listener's count without forgetting the
-//! listener, so a connection closed twice (a denied one) lowers it twice and the listener then
-//! holds more than max_connections (fixed in 2.0.12, commit 79542158 "Fix `max_connections`
-//! option not being correctly counted"; measured: all 70 sessions offered held at 50 after a
-//! flood's denials).
+//! listener, so a socket closed twice lowers it twice and after a burst of denied connections
+//! the listener holds more than max_connections (fixed in 2.0.12, commit 79542158 "Fix
+//! `max_connections` option not being correctly counted"; measured: all 70 sessions offered
+//! held at 50 right after a flood).
 
 use super::super::entry::{
     Cap, CapSetting, ConfigSpec, Entry, IncludeKind, Listeners, Message, Shape,
