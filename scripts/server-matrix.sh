@@ -453,6 +453,9 @@ PROTO=mqtt case_ mosquitto-max-connections mosquitto_max_connections "" mosquitt
   prlimit --nofile=4096:4096 mosquitto -c "$(mosquitto_conf "$W/mq1" 'max_connections 40\n')"
 PROTO=mqtt case_ mosquitto-fd-limit process_fds "" mosquitto \
   prlimit --nofile=128:128 mosquitto -c "$(mosquitto_conf "$W/mq2" '')"
+# ... per listener: 50 on the flooded port 8080, 30 on a second listener
+PROTO=mqtt case_ mosquitto-two-listeners mosquitto_max_connections "--port 8080" mosquitto \
+  prlimit --nofile=4096:4096 mosquitto -c "$(mosquitto_conf "$W/mq3" 'max_connections 50\nlistener 18830 127.0.0.1\nmax_connections 30\n')"
 # PgBouncer: max_client_conn, then its fd limit (it does not raise it); run as postgres
 pgb_ini() { # dir extra-lines
   mkdir -p "$1"; chown postgres "$1"
@@ -526,9 +529,9 @@ rabbit_case() { # name bottleneck "conf lines"
   local srvbin=/usr/lib/rabbitmq/bin/rabbitmq-server d="$W/$1"
   if [ ! -x "$srvbin" ]; then echo "SKIP $1: rabbitmq-server not installed"; skip=$((skip+1)); return; fi
   mkdir -p "$d"
-  printf 'listeners.tcp.1 = 127.0.0.1:8080\n%b' "$3" > "$d/rabbitmq.conf"
-  echo '[].' > "$d/enabled_plugins"; : > "$d/rabbitmq-env.conf"
-  PROTO=amqp COUNT=1 TREE=1 EPMD=1 WAITN=1800 SETTLE=2 RUNTIME_TOOL=epmd case_ "$1" "$2" "" epmd \
+  printf '%b%b' "${RLISTEN:-listeners.tcp.1 = 127.0.0.1:8080\n}" "$3" > "$d/rabbitmq.conf"
+  echo "${RPLUGINS:-[].}" > "$d/enabled_plugins"; : > "$d/rabbitmq-env.conf"
+  PROTO=${RPROTO:-amqp} COUNT=1 TREE=1 EPMD=1 WAITN=1800 SETTLE=2 RUNTIME_TOOL=epmd case_ "$1" "$2" "${RARGS:-}" epmd \
     env HOME="$d" RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf" \
     RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" RABBITMQ_MNESIA_BASE="$d/mnesia" \
     RABBITMQ_LOG_BASE="$d/log" RABBITMQ_PID_FILE="$d/pid" RABBITMQ_NODENAME=rabbit@localhost \
@@ -536,6 +539,11 @@ rabbit_case() { # name bottleneck "conf lines"
 }
 rabbit_case rabbitmq-connection-max rabbitmq_connection_max 'connection_max = 60\n'
 rabbit_case rabbitmq-socket-limit rabbitmq_socket_limit ''
+# ... the MQTT plugin's listener (on 8080; AMQP's on 5672): connection_max with its own 4
+# acceptors, judged with check --port 8080 and held with MQTT sessions
+RPROTO=mqtt RPLUGINS='[rabbitmq_mqtt].' RARGS='--port 8080' \
+  RLISTEN='listeners.tcp.1 = 127.0.0.1:5672\nmqtt.listeners.tcp.1 = 127.0.0.1:8080\n' \
+  rabbit_case rabbitmq-mqtt-listener rabbitmq_connection_max 'connection_max = 40\nmqtt.num_acceptors.tcp = 4\n'
 
 # ejabberd (ejabberdctl foreground as user ejabberd, its own epmd): its fd limit and Erlang's
 # fd table (sized from it at boot; erlang_max_fds ties), 300 fds; held with XMPP streams (the

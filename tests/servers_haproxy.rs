@@ -37,9 +37,15 @@ fn conf(dir: &Path, global: &str, frontend: &str, stats: bool) -> String {
 }
 
 fn start(conf: &str, limit: &str) -> Server {
+    start_with(limit, &["-db", "-f", conf])
+}
+
+/// Start haproxy with `args` under `prlimit --nofile=LIMIT`; wait until it listens.
+fn start_with(limit: &str, args: &[&str]) -> Server {
     let child = Command::new("prlimit")
         .arg(format!("--nofile={limit}"))
-        .args(["haproxy", "-db", "-f", conf])
+        .arg("haproxy")
+        .args(args)
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start haproxy");
@@ -224,17 +230,7 @@ fn haproxy_chrooted_worker_is_read_through_its_master() {
         std::fs::create_dir(&jail).unwrap();
         let global = format!("    maxconn 300\n    chroot {}\n", jail.display());
         let c = conf(dir.path(), &global, "    maxconn 120\n", true);
-        let child = Command::new("prlimit")
-            .arg("--nofile=1024:1024")
-            .args(["haproxy", "-W", "-db", "-f", &c])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start haproxy");
-        let srv = Server {
-            child,
-            name: "haproxy",
-        };
-        servers::wait_listening(PORT);
+        let srv = start_with("1024:1024", &["-W", "-db", "-f", &c]);
         let worker = *servers::children(srv.pid())
             .last()
             .expect("a worker process");
@@ -256,5 +252,55 @@ fn haproxy_chrooted_worker_is_read_through_its_master() {
         let held = servers::settled(&[worker], servers::socket_fds) - before;
         drop(conns);
         assert_eq!(held, 120);
+    });
+}
+
+/// Two frontends (40 and 60 under a global 500): the service holds their sum, and a client
+/// of one port that frontend's maxconn; `check --port` and `flood --target` (whose port the
+/// model takes) predict the one flooded.
+#[test]
+#[ignore = "needs root, unshare -n and haproxy"]
+fn haproxy_frontend_of_the_flooded_port() {
+    if !need_haproxy("haproxy_frontend_of_the_flooded_port") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let second = format!(
+            "    maxconn 40\n    default_backend be\nfrontend fe2\n    bind 127.0.0.1:{}\n    maxconn 60\n",
+            PORT + 1
+        );
+        let srv = start(
+            &conf(dir.path(), "    maxconn 500\n", &second, false),
+            "1024:1024",
+        );
+        let pid = srv.pid().to_string();
+        let v = servers::check_pid(srv.pid(), &[]);
+        assert_eq!(v["prediction"]["ceiling"], 100, "{v}");
+        for (port, want) in [(PORT, 40), (PORT + 1, 60)] {
+            let v = servers::check_pid(srv.pid(), &["--port", &port.to_string()]);
+            assert_eq!(v["prediction"]["ceiling"], want, "{v}");
+            let before = servers::settled(&[srv.pid()], servers::socket_fds);
+            let conns = servers::connect_n(port, want + 20);
+            let held = servers::settled(&[srv.pid()], servers::socket_fds) - before;
+            drop(conns);
+            assert_eq!(held, want, "port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let (f, out) = servers::porttune_json(&[
+            "flood",
+            "--target",
+            &format!("127.0.0.1:{PORT}"),
+            "--pid",
+            &pid,
+            "--connect-timeout",
+            "300",
+            "--max",
+            "500",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(f["prediction"]["ceiling"], 40, "{f}\n{out:?}");
+        assert_eq!(f["verdict"], "match", "{f}");
     });
 }

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use common::protocols;
 use common::servers::{self, Server};
 use porttune::model::{Scenario, ScenarioKind, names::*, predict};
-use porttune::snapshot::{self, RuntimeKind, ServerConf, Setting, Snapshot};
+use porttune::snapshot::{RuntimeKind, Snapshot};
 
 const PORT: u16 = 18830;
 const PORT2: u16 = 18831;
@@ -218,26 +218,11 @@ fn mosquitto_max_connections_is_per_listener() {
 }
 
 fn fixture(settings: &[(&str, &str)]) -> Snapshot {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/snapshots/linux-defaults.yaml");
-    let mut s = snapshot::load(&p).unwrap();
-    s.process.is_self = false;
-    s.process.pid = Some(4321);
-    s.runtime.kind = RuntimeKind::Mosquitto;
-    s.runtime.server = Some(ServerConf {
-        files: vec!["/etc/mosquitto/mosquitto.conf".into()],
-        settings: settings
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v))| Setting {
-                key: k.to_string(),
-                value: v.to_string(),
-                source: format!("/etc/mosquitto/mosquitto.conf:{}", i + 1),
-            })
-            .collect(),
-        ..Default::default()
-    });
-    s
+    common::server_fixture(
+        RuntimeKind::Mosquitto,
+        "/etc/mosquitto/mosquitto.conf",
+        settings,
+    )
 }
 
 /// mosquitto's cap for the clients of `port` (None: every listener), if any.

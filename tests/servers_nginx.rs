@@ -138,15 +138,17 @@ fn nginx_worker_connections_bind_and_lift() {
         let _conns = servers::connect_n(PORT, lifted);
         assert_eq!(held(&w, before), lifted);
 
-        // a running master's configuration that cannot be read: a note, not a failure
+        // a running master's configuration that cannot be read: a note, not a failure, and
+        // worker_connections unknown — the headline rests on what was read (the workers' fd
+        // limit), with a range down to what an unknown worker_connections allows
         std::fs::rename(&c, dir.path().join("moved.conf")).unwrap();
         let v = servers::check_pid(srv.pid(), &[]);
         let notes = v["notes"].to_string();
         assert!(notes.contains("configuration was not read"), "{v}");
-        assert_eq!(
-            v["prediction"]["bottleneck"], "nginx_worker_connections",
-            "{v}"
-        );
+        assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
+        assert_eq!(v["prediction"]["range"]["on"][0], "runtime.nginx", "{v}");
+        let wc = servers::ceiling(&v, "nginx_worker_connections");
+        assert_eq!(wc["exact"], false, "{wc}");
     });
 }
 
@@ -400,5 +402,62 @@ fn nginx_relative_config_is_read_where_nginx_reads_it() {
         let before = servers::settled(&w, servers::socket_fds);
         let _conns = servers::connect_n(PORT, predicted);
         assert_eq!(held(&w, before), predicted);
+    });
+}
+
+/// `include` with globs in directory parts (`sites-*/*.conf`, as Debian-style layouts grow)
+/// and `events {}` from an included file: read as nginx reads them, predicted and held. Then
+/// the configuration is removed under the running master (an operator's edit): it can no
+/// longer be read, so worker_connections is unknown and `--require` cannot tell (exit 4),
+/// where porttune used to take the default 512 as read.
+#[test]
+#[ignore = "needs root, unshare -n and nginx (nginx-light)"]
+fn nginx_globbed_includes_then_unreadable_config() {
+    if !need_nginx("nginx_globbed_includes_then_unreadable_config") {
+        return;
+    }
+    servers::in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let c = conf(d, 1, 999, None);
+        // the site moves to sites-a/, events {} to an included file with 96 slots
+        std::fs::create_dir(d.join("sites-a")).unwrap();
+        std::fs::rename(d.join("sites/default.conf"), d.join("sites-a/default.conf")).unwrap();
+        let text = std::fs::read_to_string(&c)
+            .unwrap()
+            .replace("events { worker_connections 999; }", "include ev.d/*.conf;")
+            .replace("/sites/*.conf;", "/sites-*/*.conf;");
+        std::fs::write(&c, text).unwrap();
+        std::fs::create_dir(d.join("ev.d")).unwrap();
+        servers::write(
+            &d.join("ev.d"),
+            "10.conf",
+            "events { worker_connections 96; }\n",
+        );
+        let srv = start(&c, "1024:1024", 1);
+        let v = servers::check_pid(srv.pid(), &[]);
+        assert_eq!(v["prediction"]["ceiling"], 96 - 1 - 1 - 6, "{v}");
+        assert_eq!(v["assumptions"], serde_json::json!([]), "{v}");
+        let w = servers::children(srv.pid());
+        let before = servers::settled(&w, servers::socket_fds);
+        let conns = servers::connect_n(PORT, 88);
+        assert_eq!(held(&w, before), 88);
+        drop(conns);
+
+        std::fs::remove_file(&c).unwrap();
+        let (v, out) = servers::porttune_json(&[
+            "check",
+            "--pid",
+            &srv.pid().to_string(),
+            "--require",
+            "50",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(4), "{v}");
+        let i = common::find(&v["inputs"], "key", "runtime.nginx");
+        assert_eq!(i["provenance"]["kind"], "unknown", "{i}");
+        let c = servers::ceiling(&v, "nginx_worker_connections");
+        assert!(c["why"].as_str().unwrap().contains("NOT READ"), "{c}");
     });
 }

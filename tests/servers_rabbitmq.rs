@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::protocols;
 use common::servers::{self, Server};
 use porttune::model::{Scenario, ScenarioKind, names::*, predict};
-use porttune::snapshot::{self, RuntimeKind, ServerConf, Setting, Snapshot};
+use porttune::snapshot::{RuntimeKind, Setting, Snapshot};
 
 const PORTS: [u16; 2] = [5672, 5673];
 /// The fd limit the node boots with: 200 − 97 = 103 file handles, trunc(0.9 × 103 − 2) = 90
@@ -292,28 +292,17 @@ fn rand_id() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The Linux defaults fixture as a running RabbitMQ whose configuration sets `settings`.
+/// The Linux defaults fixture as a running RabbitMQ 3.10.8 whose configuration sets
+/// `settings`.
 fn fixture(settings: &[(&str, &str)]) -> Snapshot {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots/linux-defaults.yaml");
-    let mut s = snapshot::load(&p).unwrap();
-    s.process.is_self = false;
-    s.process.pid = Some(4321);
-    s.runtime.kind = RuntimeKind::Rabbitmq;
-    s.runtime.server = Some(ServerConf {
-        files: vec!["/etc/rabbitmq/rabbitmq.conf".into()],
-        settings: settings
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v))| Setting {
-                key: k.to_string(),
-                value: v.to_string(),
-                source: format!("/etc/rabbitmq/rabbitmq.conf:{}", i + 1),
-            })
-            .collect(),
-        version: Some("3.10.8".into()),
-        ..Default::default()
-    });
+    let mut s = common::server_fixture(
+        RuntimeKind::Rabbitmq,
+        "/etc/rabbitmq/rabbitmq.conf",
+        settings,
+    );
+    if let Some(c) = s.runtime.server.as_mut() {
+        c.version = Some("3.10.8".into());
+    }
     s
 }
 

@@ -13,6 +13,16 @@ use common::servers::{self, Server};
 
 const PORT: u16 = 6390;
 
+fn need_redis(test: &str) -> bool {
+    common::need_root(test)
+        && common::need_tool(
+            test,
+            "redis-server",
+            &["--version"],
+            "apt-get install redis-server",
+        )
+}
+
 fn start(dir: &std::path::Path, maxclients: u64, limit: &str) -> Server {
     start_with(dir, &format!("maxclients {maxclients}\n"), limit)
 }
@@ -66,14 +76,7 @@ fn redis_cmd(cmd: &str) -> String {
 #[test]
 #[ignore = "needs root, unshare -n and redis-server"]
 fn redis_maxclients_reduced_and_configured() {
-    if !(common::need_root("redis_maxclients_reduced_and_configured")
-        && common::need_tool(
-            "redis_maxclients_reduced_and_configured",
-            "redis-server",
-            &["--version"],
-            "apt-get install redis-server",
-        ))
-    {
+    if !need_redis("redis_maxclients_reduced_and_configured") {
         return;
     }
     servers::in_netns(|| {
@@ -123,14 +126,7 @@ fn redis_maxclients_reduced_and_configured() {
 #[test]
 #[ignore = "needs root, unshare -n and redis-server"]
 fn redis_behind_requirepass_is_unknown_until_stated() {
-    if !(common::need_root("redis_behind_requirepass_is_unknown_until_stated")
-        && common::need_tool(
-            "redis_behind_requirepass_is_unknown_until_stated",
-            "redis-server",
-            &["--version"],
-            "apt-get install redis-server",
-        ))
-    {
+    if !need_redis("redis_behind_requirepass_is_unknown_until_stated") {
         return;
     }
     servers::in_netns(|| {

@@ -62,6 +62,8 @@ pub(super) enum Knob {
     },
     /// HAProxy's maxconn when its configuration was not read (nor `show info`, nor `-n`).
     HaproxyMaxconn,
+    /// nginx's worker_connections when the master's configuration was not read.
+    NginxWorkerConnections,
     /// Redis's maxclients when `INFO clients` did not answer: from 1 to its fd limit − 32
     /// (Redis lowers maxclients to that at start).
     RedisMaxclients {
@@ -136,6 +138,12 @@ impl Knob {
                     value: if high { top } else { low },
                     source: "a plausible boot-time fd table".into(),
                 });
+            }
+            Knob::NginxWorkerConnections => {
+                if let Some(n) = s.runtime.nginx.as_mut() {
+                    n.unread = None;
+                    n.worker_connections = if high { i32::MAX as u64 } else { 1 };
+                }
             }
             Knob::HaproxyMaxconn => {
                 if let Some(h) = s.runtime.haproxy.as_mut() {
@@ -747,27 +755,41 @@ fn catalog_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<K
     }
 }
 
+/// A server's own cap that was not read: unknown, anywhere from 1 to no limit.
+fn unknown_cap(
+    key: &str,
+    what: String,
+    read_with: &str,
+    product: &str,
+    knob: Knob,
+) -> (Input, Option<Knob>) {
+    (
+        Input {
+            key: key.into(),
+            value: "unknown".into(),
+            provenance: Provenance::unknown(what, read_with.to_string()),
+            plausible: Some(Plausible {
+                low: "1".into(),
+                high: "no limit".into(),
+                why: format!("{product}'s own setting: any value"),
+            }),
+        },
+        Some(knob),
+    )
+}
+
 /// HAProxy's maxconn input: read (show info, -n, the configuration) or unknown.
 fn haproxy_input(snap: &Snapshot, out: &mut Vec<(Input, Option<Knob>)>) {
     let r = &snap.runtime;
     if let Some(h) = &r.haproxy
         && let (Some(why), None, None) = (&h.unread, &h.info, h.cmdline_maxconn)
     {
-        out.push((
-            Input {
-                key: "runtime.haproxy".into(),
-                value: "unknown".into(),
-                provenance: Provenance::unknown(
-                    format!("HAProxy maxconn (global, defaults and frontend sections) not read ({why}); unset, HAProxy computes it from its fd limit at start"),
-                    "--haproxy-conf FILE, or a stats socket the process listens on".to_string(),
-                ),
-                plausible: Some(Plausible {
-                    low: "1".into(),
-                    high: "no limit".into(),
-                    why: "HAProxy's own setting: any value".into(),
-                }),
-            },
-            Some(Knob::HaproxyMaxconn),
+        out.push(unknown_cap(
+            "runtime.haproxy",
+            format!("HAProxy maxconn (global, defaults and frontend sections) not read ({why}); unset, HAProxy computes it from its fd limit at start"),
+            "--haproxy-conf FILE, or a stats socket the process listens on",
+            "HAProxy",
+            Knob::HaproxyMaxconn,
         ));
     } else if let Some(h) = &r.haproxy {
         out.push(read(
@@ -833,7 +855,17 @@ fn redis_input(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob
 
 fn server_inputs(snap: &Snapshot, sc: &Scenario, out: &mut Vec<(Input, Option<Knob>)>) {
     let r = &snap.runtime;
-    if let Some(n) = &r.nginx {
+    if let Some(n) = &r.nginx
+        && let Some(why) = &n.unread
+    {
+        out.push(unknown_cap(
+            "runtime.nginx",
+            format!("nginx worker_connections (events {{}}) not read ({why}); its default is 512"),
+            "--nginx-conf FILE",
+            "nginx",
+            Knob::NginxWorkerConnections,
+        ));
+    } else if let Some(n) = &r.nginx {
         out.push(read(
             "runtime.nginx",
             format!(

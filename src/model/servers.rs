@@ -195,9 +195,13 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
         slots.saturating_sub(wc / 16)
     };
     let values: Vec<u64> = ws.iter().map(|_| per).collect();
-    let src = match &n.config_source {
-        Some(s) => format!("{}, from {s}", n.config),
-        None => n.config.clone(),
+    let src = match (&n.unread, &n.config_source) {
+        (Some(why), _) => format!(
+            "{} NOT READ ({why}): worker_connections unknown, the default 512 shown",
+            n.config
+        ),
+        (None, Some(s)) => format!("{}, from {s}", n.config),
+        (None, None) => n.config.clone(),
     };
     let why = if n.proxies {
         format!(
@@ -224,7 +228,7 @@ fn nginx_worker_connections(snap: &Snapshot, n: &Nginx) -> Ceiling {
         name: NGINX_WORKER_CONNECTIONS,
         value: values.iter().sum(),
         // proxied: a range (burst .. slow arrivals), the lower end given
-        exact: !n.proxies,
+        exact: !n.proxies && n.unread.is_none(),
         scope: Scope::Process,
         why,
         lift: format!(
@@ -275,7 +279,7 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
         out.push(nginx_worker_connections(snap, &n));
     }
     if let Some(h) = haproxy_of(snap) {
-        out.push(haproxy_maxconn(snap, &h));
+        out.push(haproxy_maxconn(snap, sc, &h));
     }
     out.extend(select_fd_setsize(snap, sc));
     out.extend(redis_maxclients(snap, sc));
@@ -728,7 +732,7 @@ fn haproxy_auto_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> (u64, 
     (v, why)
 }
 
-fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
+fn haproxy_maxconn(snap: &Snapshot, sc: &Scenario, h: &crate::snapshot::Haproxy) -> Ceiling {
     let (global, mut why, lift) = if let Some(i) = &h.info {
         let set = h.cmdline_maxconn.or(h.global_maxconn).is_some();
         (
@@ -758,10 +762,25 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         let (v, w) = haproxy_auto_maxconn(snap, h);
         (v, w, false)
     };
-    // each frontend also stops at its own maxconn (default: the defaults section's, else global)
+    // each frontend also stops at its own maxconn (default: the defaults section's, else
+    // global); with --port (flood --target's), only the frontends binding that port count
+    let on_port: Vec<&crate::snapshot::HaproxyFrontend> = match sc.port {
+        Some(p) => h
+            .frontends
+            .iter()
+            .filter(|f| f.ports.iter().any(|[lo, hi]| (*lo..=*hi).contains(&p)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let matched = on_port.len();
+    let frontends: Vec<&crate::snapshot::HaproxyFrontend> = if on_port.is_empty() {
+        h.frontends.iter().collect()
+    } else {
+        on_port
+    };
     let mut fe_sum: u64 = 0;
     let mut fe_why = Vec::new();
-    for f in &h.frontends {
+    for f in frontends.iter().copied() {
         let (mut v, mut src) = match (f.maxconn, f.defaults_maxconn) {
             (Some(m), _) => (m, "maxconn"),
             (None, Some(d)) => (d, "defaults maxconn"),
@@ -773,14 +792,19 @@ fn haproxy_maxconn(snap: &Snapshot, h: &crate::snapshot::Haproxy) -> Ceiling {
         fe_sum = fe_sum.saturating_add(v);
         fe_why.push(format!("{} {v} ({src})", f.name));
     }
-    let value = if h.frontends.is_empty() {
+    let value = if frontends.is_empty() {
         global
     } else {
         global.min(fe_sum)
     };
-    let fe_binds = !h.frontends.is_empty() && fe_sum < global;
-    if !h.frontends.is_empty() {
-        why.push_str(&format!("; frontends: {}", fe_why.join(", ")));
+    let fe_binds = !frontends.is_empty() && fe_sum < global;
+    if !frontends.is_empty() {
+        let on = match sc.port {
+            Some(p) if matched > 0 => format!(" binding port {p}"),
+            Some(p) => format!(" (none binds port {p} in the configuration read: all counted)"),
+            None => String::new(),
+        };
+        why.push_str(&format!("; frontends{on}: {}", fe_why.join(", ")));
     }
     if fe_binds {
         why.push_str(&format!(
@@ -956,7 +980,11 @@ mod tests {
             listeners: 2,
             ..Default::default()
         });
-        let c = haproxy_maxconn(&s, s.runtime.haproxy.as_ref().unwrap());
+        let c = haproxy_maxconn(
+            &s,
+            &Scenario::default(),
+            s.runtime.haproxy.as_ref().unwrap(),
+        );
         assert_eq!(c.value, (20000 - 12 - 12) / 2, "{}", c.why);
         assert!(c.why.contains("refuses to start"), "{}", c.why);
         // the fd bound of a HAProxy not running: it runs with ulimit-n

@@ -757,6 +757,9 @@ pub struct Nginx {
     /// The running workers as /proc shows them (empty: nginx is not running).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<NginxWorker>,
+    /// Why the running master's configuration was not read (worker_connections unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 /// HAProxy's settings as read (configuration, command line, stats socket) and its process.
@@ -821,6 +824,9 @@ pub struct HaproxyFrontend {
     /// one: it then holds no more than that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_maxconn: Option<u64>,
+    /// The TCP ports it binds, as inclusive ranges (`bind :8080-8083`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<[u16; 2]>,
 }
 
 /// The stats socket's `show info`.

@@ -170,3 +170,33 @@ pub fn find<'a>(list: &'a serde_json::Value, field: &str, value: &str) -> &'a se
 pub fn words(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The Linux defaults fixture snapshot as a running server of `kind` (PID 4321) whose
+/// configuration `file` sets `settings` in this order, line by line.
+pub fn server_fixture(
+    kind: porttune::snapshot::RuntimeKind,
+    file: &str,
+    settings: &[(&str, &str)],
+) -> porttune::snapshot::Snapshot {
+    use porttune::snapshot::{ServerConf, Setting};
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/snapshots/linux-defaults.yaml");
+    let mut s = porttune::snapshot::load(&p).unwrap();
+    s.process.is_self = false;
+    s.process.pid = Some(4321);
+    s.runtime.kind = kind;
+    s.runtime.server = Some(ServerConf {
+        files: vec![file.into()],
+        settings: settings
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| Setting {
+                key: k.to_string(),
+                value: v.to_string(),
+                source: format!("{file}:{}", i + 1),
+            })
+            .collect(),
+        ..Default::default()
+    });
+    s
+}

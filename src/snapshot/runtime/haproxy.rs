@@ -77,6 +77,27 @@ fn bind_count(addr: &str) -> u64 {
         .sum()
 }
 
+/// The TCP ports of a `bind` address list (`:80,127.0.0.1:8080-8083`), as inclusive ranges;
+/// Unix sockets and unreadable ports are left out.
+fn bind_ports(addr: &str) -> Vec<[u16; 2]> {
+    addr.split(',')
+        .filter(|a| {
+            !a.is_empty()
+                && !a.starts_with('/')
+                && !a.starts_with("unix@")
+                && !a.starts_with("abns@")
+        })
+        .filter_map(|a| {
+            let port = a.rsplit(':').next()?;
+            match port.split_once('-') {
+                Some((lo, hi)) => Some([lo.parse().ok()?, hi.parse().ok()?]),
+                None => port.parse().ok().map(|p| [p, p]),
+            }
+        })
+        .filter(|[lo, hi]| lo <= hi)
+        .collect()
+}
+
 /// Parse configuration files in order (`files`: (name, text)). `defaults maxconn` applies
 /// to the proxies that follow it, as in HAProxy.
 pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
@@ -123,6 +144,7 @@ pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
                         defaults_maxconn,
                         binds: 0,
                         bind_maxconn: None,
+                        ports: Vec::new(),
                     });
                     bind_caps.push(Some(0));
                     continue;
@@ -153,6 +175,7 @@ pub fn parse(files: &[(String, String)]) -> Result<Haproxy, ParseError> {
                     h.listeners += n;
                     if let Some(f) = h.frontends.last_mut() {
                         f.binds += n;
+                        f.ports.extend(bind_ports(addr));
                     }
                     // `maxconn N` among the bind options caps each listener of the line
                     // (HAProxy configuration manual, 5.1 "Bind options": maxconn)
@@ -421,6 +444,11 @@ mod tests {
         .unwrap();
         assert_eq!(b.frontends[0].bind_maxconn, Some(2 * 40 + 5));
         assert_eq!(b.frontends[1].bind_maxconn, None, "one bind has no cap");
+        assert_eq!(b.frontends[0].ports, vec![[80, 80], [81, 81], [82, 82]]);
+        assert_eq!(
+            bind_ports("127.0.0.1:9000-9002,/run/x.sock,[::]:443,:bad"),
+            vec![[9000, 9002], [443, 443]]
+        );
         let e = parse(&[("h.cfg".into(), "global\n  maxconn lots\n".into())]).unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("h.cfg", 2));
         let e = parse(&[("h.cfg".into(), "global\n  log \"x\n".into())]).unwrap_err();

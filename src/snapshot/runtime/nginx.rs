@@ -495,7 +495,7 @@ pub fn conf_from_args(
     format!("{}/{conf}", prefix.trim_end_matches('/'))
 }
 
-use crate::snapshot::target::TargetFs;
+use crate::snapshot::target::{Kind, TargetFs};
 
 /// One file read as the process would read it (crate::snapshot::target): errors name the
 /// file, never its content.
@@ -504,38 +504,64 @@ fn read_one(fs: &TargetFs, path: &str) -> Result<String, String> {
         .map_err(|e| format!("{path}: {e}"))
 }
 
-/// Resolve `pat` (relative to `dir`) as the process sees its files, globs in the last part.
-/// More matches than porttune reads is an error, not a silent cut.
+/// Resolve `pat` (relative to `dir`) as the process sees its files, with `*` and `?` in any
+/// part of the path, as nginx's glob(3) does (`include sites-*/*.conf`): matches sorted, a
+/// pattern matching nothing is no file, a plain name that is missing an error. More matches
+/// than porttune reads is an error, not a silent cut.
 fn read_include(fs: &TargetFs, dir: &str, pat: &str) -> Result<Vec<(String, String)>, String> {
     let full = if pat.starts_with('/') {
         pat.to_string()
     } else {
         format!("{}/{pat}", dir.trim_end_matches('/'))
     };
-    let (d, last) = full.rsplit_once('/').unwrap_or((".", full.as_str()));
-    if !last.contains(['*', '?']) {
+    if !full.contains(['*', '?']) {
         return Ok(vec![(full.clone(), read_one(fs, &full)?)]);
     }
-    let mut names: Vec<String> = fs
-        .list(d)
-        .map_err(|e| format!("cannot list {d}: {e}"))?
-        .into_iter()
-        .map(|(n, _)| n)
-        .filter(|n| glob_match(last, n))
-        .collect();
-    if names.len() > MAX_FILES {
-        return Err(format!(
-            "{} files match; porttune reads at most {MAX_FILES}",
-            names.len()
-        ));
+    let parts: Vec<&str> = full.split('/').filter(|p| !p.is_empty()).collect();
+    let mut paths: Vec<String> = vec![if full.starts_with('/') {
+        String::new()
+    } else {
+        ".".into()
+    }];
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let mut next = Vec::new();
+        for p in &paths {
+            if !part.contains(['*', '?']) {
+                next.push(format!("{p}/{part}"));
+                continue;
+            }
+            let d = if p.is_empty() { "/" } else { p.as_str() };
+            // a directory that is not there matches nothing, as with glob(3)
+            let Ok(entries) = fs.list(d) else {
+                continue;
+            };
+            next.extend(
+                entries
+                    .into_iter()
+                    .filter(|(n, _)| {
+                        glob_match(part, n) && (!n.starts_with('.') || part.starts_with('.'))
+                    })
+                    .map(|(n, k)| (format!("{p}/{n}"), k))
+                    .filter(|(path, k)| {
+                        last || *k == Kind::Dir || (*k == Kind::Symlink && fs.is_dir(path))
+                    })
+                    .map(|(path, _)| path),
+            );
+            if next.len() > MAX_FILES {
+                return Err(format!(
+                    "{} files match; porttune reads at most {MAX_FILES}",
+                    next.len()
+                ));
+            }
+        }
+        paths = next;
     }
-    names.sort();
-    names
+    paths.sort();
+    paths
         .into_iter()
-        .map(|n| {
-            let p = format!("{d}/{n}");
-            read_one(fs, &p).map(|t| (p, t))
-        })
+        .filter(|p| !fs.is_dir(p))
+        .map(|p| read_one(fs, &p).map(|t| (p, t)))
         .collect()
 }
 
@@ -699,13 +725,14 @@ mod linux {
                     (None, _) => String::new(),
                 };
                 notes.push(format!(
-                    "nginx: {at}{}; the master's configuration was not read: worker_connections assumed 512 (the default), listeners counted in the workers; give --nginx-conf",
+                    "nginx: {at}{}; the master's configuration was not read: worker_connections unknown (512 shown, the default), listeners counted in the workers; give --nginx-conf",
                     e.msg
                 ));
                 Nginx {
                     config: path.clone(),
                     worker_processes: 1,
                     worker_connections: DEFAULT_WORKER_CONNECTIONS,
+                    unread: Some(format!("{at}{}", e.msg)),
                     ..Default::default()
                 }
             }
@@ -836,6 +863,43 @@ mod tests {
         std::fs::remove_file(conf_d.join("0000.conf")).unwrap();
         let n = read_config(&fs, &main.display().to_string(), None, 1).unwrap();
         assert_eq!(n.includes.len(), MAX_FILES);
+    }
+
+    /// `include` globs in directory parts too (glob(3), as nginx reads them), sorted, dot
+    /// files left out, a pattern matching nothing no error.
+    #[test]
+    fn include_globs_in_directories() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for (f, t) in [
+            ("sites-a/x.conf", "server { listen 81; }\n"),
+            ("sites-b/y.conf", "server { listen 82; }\n"),
+            ("sites-b/.hidden.conf", "server { listen 83; }\n"),
+            ("sites-b/z.txt", "server { listen 84; }\n"),
+            ("events/e.conf", "worker_connections 300;\n"),
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("sites-a"), root.join("sites-link")).unwrap();
+        let main = root.join("nginx.conf");
+        std::fs::write(
+            &main,
+            "events { include ev*/*.conf; }\nhttp {\n include sites-?/*.conf;\n include nothing-*/*.conf;\n}\n",
+        )
+        .unwrap();
+        let fs = TargetFs::operator();
+        let n = read_config(&fs, &main.display().to_string(), None, 1).unwrap();
+        assert_eq!(n.worker_connections, 300);
+        assert_eq!(n.listeners, Some(2), "{:?}", n.includes);
+        assert!(
+            n.includes[1].ends_with("sites-a/x.conf") && n.includes[2].ends_with("sites-b/y.conf")
+        );
+        // a symlinked directory is followed
+        std::fs::write(&main, "events {}\nhttp { include sites-l*/*.conf; }\n").unwrap();
+        let n = read_config(&fs, &main.display().to_string(), None, 1).unwrap();
+        assert_eq!(n.listeners, Some(1));
     }
 
     #[test]
