@@ -508,6 +508,8 @@ apache_case() { # name bottleneck check-args proto nofile mpm "mpm lines"
 }
 apache_case apache-prefork apache_max_request_workers "" http 1024 prefork \
   'StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\n'
+apache_case apache-prefork-keep-alive apache_max_request_workers "--keep-alive" httpka 1024 prefork \
+  'StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\nKeepAliveTimeout 60\n'
 apache_case apache-worker apache_max_request_workers "" http 1024 worker \
   'StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n'
 apache_case apache-worker-keep-alive apache_max_request_workers "--keep-alive" httpka 1024 worker \
