@@ -433,12 +433,22 @@ fn mysql_max_connections(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     if let Some(c) = mysql_extra_port(&m, sc) {
         return Some(c);
     }
-    let (max, src) = match &m.max_connections {
+    let (asked, src) = match &m.max_connections {
         Some(s) => (s.value, s.source.clone()),
         None => (DEFAULT_MAX_CONNECTIONS, "the default".to_string()),
     };
+    // the server's range for it (MariaDB KB and MySQL manual, max_connections: 10 (MariaDB) or
+    // 1 to 100000); outside it the server runs with the nearest end (measured: 5 → 10 held on
+    // MariaDB 10.11)
+    let lowest = if m.flavor == "mariadb" { 10 } else { 1 };
+    let max = asked.clamp(lowest, 100_000);
+    let shown = if max == asked {
+        src.clone()
+    } else {
+        format!("{src} asks {asked}, outside the server's range {lowest}..100000")
+    };
     let mut why = format!(
-        "max_connections {max} ({src}) for ordinary users (one more for a user with SUPER / CONNECTION ADMIN); beyond it the server answers \"ERROR 1040 (08004): Too many connections\""
+        "max_connections {max} ({shown}) for ordinary users (one more for a user with SUPER / CONNECTION ADMIN); beyond it the server answers \"ERROR 1040 (08004): Too many connections\""
     );
     // max_user_connections: what one account holds (an application usually logs in as one)
     let per_account = m.max_user_connections.clone().filter(|u| u.value < max);
@@ -1053,6 +1063,14 @@ mod tests {
         });
         let c = mysql_max_connections(&s, &Scenario::default()).unwrap();
         assert_eq!(c.value, 50);
+        // below MariaDB's lowest max_connections the server runs with 10
+        let mut low = s.clone();
+        let m = low.runtime.mysql.as_mut().unwrap();
+        m.flavor = "mariadb".into();
+        m.max_connections = src(5);
+        let c = mysql_max_connections(&low, &Scenario::default()).unwrap();
+        assert_eq!(c.value, 10, "{}", c.why);
+        assert!(c.why.contains("asks 5"), "{}", c.why);
         assert!(c.why.contains("extra_port 3307"), "{}", c.why);
         let mut sc = Scenario {
             port: Some(3307),
