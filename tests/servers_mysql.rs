@@ -288,3 +288,33 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         drop(srv);
     });
 }
+
+/// MariaDB's extra_port (with the thread pool): a second port with its own cap,
+/// extra_max_connections. `check --port` of that port predicts it and one account holds it
+/// there; without a port the ceiling is max_connections and names the extra port.
+#[test]
+#[ignore = "needs root, unshare -n and MariaDB (mariadbd, mariadb, mariadb-install-db)"]
+fn mariadb_extra_port_has_its_own_cap() {
+    need_mariadb("mariadb_extra_port_has_its_own_cap");
+    servers::in_netns(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let cnf = install(dir);
+        let extra = PORT + 1;
+        std::fs::write(
+            dir.join("conf.d/10-test.cnf"),
+            format!("[mariadb]\nthread_handling = pool-of-threads\nmax_connections = 20\nextra_port = {extra}\nextra_max_connections = 4\n"),
+        )
+        .unwrap();
+        let (_srv, pid) = start(dir, &cnf, 4096, 4096);
+        admin(dir, "CREATE USER app@'127.0.0.1'");
+        let v = servers::check_pid(pid, &[]);
+        assert_eq!(v["prediction"]["ceiling"], 20, "{v}");
+        let why = servers::ceiling(&v, "mysql_max_connections")["why"].to_string();
+        assert!(why.contains(&format!("extra_port {extra}")), "{why}");
+        let v = servers::check_pid(pid, &["--port", &extra.to_string()]);
+        assert_eq!(v["prediction"]["ceiling"], 4, "{v}");
+        let (held, errors) = servers::hold_logins(30, 5, || servers::mysql_login(extra, "app"));
+        assert_eq!(held.len(), 4, "{errors:?}");
+    });
+}

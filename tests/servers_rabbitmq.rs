@@ -382,6 +382,23 @@ fn listeners_from_a_fixture() {
         source: "/etc/rabbitmq/advanced.config:2".into(),
     });
     assert!(unknown(&for_port(&s2, Some(5672))));
+    // MQTT's listeners set in advanced.config (not read): its default port is not assumed
+    let mut s4 = fixture(&[
+        ("connection_max", "40"),
+        ("enabled_plugins", "rabbitmq_mqtt"),
+    ]);
+    assert_eq!(
+        for_port(&s4, Some(1883))
+            .get(RABBITMQ_CONNECTION_MAX)
+            .map(|c| c.value),
+        Some(49)
+    );
+    s4.runtime.server.as_mut().unwrap().settings.push(Setting {
+        key: "mqtt.listeners.tcp.advanced_config".into(),
+        value: "…".into(),
+        source: "/etc/rabbitmq/advanced.config:2".into(),
+    });
+    assert!(unknown(&for_port(&s4, Some(1883))));
     // Web MQTT: its own max_connections, and it brings MQTT
     let s3 = fixture(&[
         ("web_mqtt.max_connections", "100"),

@@ -284,7 +284,7 @@ pub fn caps(snap: &Snapshot, sc: &Scenario) -> Vec<Ceiling> {
     out.extend(select_fd_setsize(snap, sc));
     out.extend(redis_maxclients(snap, sc));
     out.extend(postgres_max_connections(snap));
-    out.extend(mysql_max_connections(snap));
+    out.extend(mysql_max_connections(snap, sc));
     for a in &sc.app_limits {
         out.push(Ceiling {
             name: APP_LIMIT,
@@ -424,12 +424,15 @@ fn postgres_max_connections(snap: &Snapshot) -> Option<Ceiling> {
 
 /// MySQL/MariaDB's max_connections as started (default 151). MariaDB lets one more in for a
 /// user with SUPER / CONNECTION ADMIN.
-fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
+fn mysql_max_connections(snap: &Snapshot, sc: &Scenario) -> Option<Ceiling> {
     use crate::snapshot::runtime::mysql::DEFAULT_MAX_CONNECTIONS;
     if snap.runtime.kind != RuntimeKind::Mysql {
         return None;
     }
     let m = snap.runtime.mysql.clone().unwrap_or_default();
+    if let Some(c) = mysql_extra_port(&m, sc) {
+        return Some(c);
+    }
     let (max, src) = match &m.max_connections {
         Some(s) => (s.value, s.source.clone()),
         None => (DEFAULT_MAX_CONNECTIONS, "the default".to_string()),
@@ -444,6 +447,13 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
             "max_user_connections {} ({}) per account: one account holds at most {}, beyond it \"ERROR 1203 (42000): User … already has more than 'max_user_connections' active connections\"; all accounts together: {why}",
             u.value, u.source, u.value
         );
+    }
+    if let Some(p) = &m.extra_port {
+        let e = m.extra_max_connections.as_ref().map_or(1, |e| e.value);
+        why.push_str(&format!(
+            "; extra_port {} ({}) takes up to {e} more there, not counted here (check --port {} for it)",
+            p.value, p.source, p.value
+        ));
     }
     if !m.config.is_empty() {
         why.push_str(&format!(" [config {}]", m.config));
@@ -482,6 +492,37 @@ fn mysql_max_connections(snap: &Snapshot) -> Option<Ceiling> {
         scope: Scope::Process,
         why,
         lift,
+        provenance: Ceiling::pending(),
+        conditional: None,
+    })
+}
+
+/// MariaDB's `extra_port`, when it is the port asked about (`--port`, flood --target's):
+/// its own cap `extra_max_connections` (default 1), apart from max_connections (MariaDB KB,
+/// "Thread Pool in MariaDB": extra_port, extra_max_connections).
+fn mysql_extra_port(m: &crate::snapshot::Mysql, sc: &Scenario) -> Option<Ceiling> {
+    let p = m
+        .extra_port
+        .as_ref()
+        .filter(|p| Some(p.value) == sc.port.map(u64::from))?;
+    let (e, src) = match &m.extra_max_connections {
+        Some(e) => (e.value, e.source.clone()),
+        None => (1, "the default".to_string()),
+    };
+    Some(Ceiling {
+        name: MYSQL_MAX_CONNECTIONS,
+        value: e,
+        exact: true,
+        scope: Scope::Process,
+        why: format!(
+            "extra_max_connections {e} ({src}) on extra_port {} ({}): the extra port's own cap, apart from max_connections; beyond it \"ERROR 1040 (08004): Too many connections\"",
+            p.value, p.source
+        ),
+        lift: format!(
+            "raise `extra_max_connections` (to at least {}) where it is set and restart; `SET GLOBAL extra_max_connections = {};` applies it at once",
+            e.saturating_mul(2),
+            e.saturating_mul(2)
+        ),
         provenance: Ceiling::pending(),
         conditional: None,
     })
@@ -990,6 +1031,37 @@ mod tests {
         // the fd bound of a HAProxy not running: it runs with ulimit-n
         let f = haproxy_process_fds(&s).unwrap();
         assert_eq!(f.value, (3000 - (3 + 2 + 12)) / 2, "{}", f.why);
+    }
+
+    /// MariaDB's extra_port has its own cap: asked about that port (`--port`), the ceiling is
+    /// extra_max_connections; otherwise max_connections, with the extra port named.
+    #[test]
+    fn mysql_extra_port_is_its_own_cap() {
+        let src = |v: u64| {
+            Some(crate::snapshot::Sourced {
+                value: v,
+                source: "/etc/mysql/my.cnf:2".into(),
+            })
+        };
+        let mut s = Snapshot::default();
+        s.runtime.kind = RuntimeKind::Mysql;
+        s.runtime.mysql = Some(crate::snapshot::Mysql {
+            max_connections: src(50),
+            extra_port: src(3307),
+            extra_max_connections: src(5),
+            ..Default::default()
+        });
+        let c = mysql_max_connections(&s, &Scenario::default()).unwrap();
+        assert_eq!(c.value, 50);
+        assert!(c.why.contains("extra_port 3307"), "{}", c.why);
+        let mut sc = Scenario {
+            port: Some(3307),
+            ..Default::default()
+        };
+        let c = mysql_max_connections(&s, &sc).unwrap();
+        assert_eq!(c.value, 5, "{}", c.why);
+        sc.port = Some(3306);
+        assert_eq!(mysql_max_connections(&s, &sc).unwrap().value, 50);
     }
 
     #[test]

@@ -686,6 +686,11 @@ pub struct Mysql {
     /// `max_user_connections` (global, per account; absent or 0: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_user_connections: Option<Sourced>,
+    /// MariaDB's `extra_port` (a second port with its own cap) and `extra_max_connections`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_port: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_max_connections: Option<Sourced>,
     /// `open_files_limit` as asked (the server's soft RLIMIT_NOFILE is what it got).
     #[serde(default)]
     pub open_files_limit: Option<Sourced>,

@@ -342,7 +342,7 @@ fn extra(x: &Extra, spec: &ConfigSpec, t: &Target, out: &mut ServerConf) {
 /// Read the overlay `o` (RabbitMQ's advanced.config) into `out`: its settings win over the
 /// main file's. Absent at the package's path, it is not there to read; named and absent, or
 /// not readable, what the files set is unknown (the overlay could set any of it).
-fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
+fn overlay(o: &Overlay, protocols: &[Protocol], t: &Target, out: &mut ServerConf) {
     let named = o.env.and_then(|var| {
         let v = (t.env)(var).filter(|v| !v.is_empty())?;
         Some((resolve(t.cwd.as_deref(), &v), format!("${var}")))
@@ -361,12 +361,41 @@ fn overlay(o: &Overlay, t: &Target, out: &mut ServerConf) {
         Ok(tree) => {
             out.files.extend(tree.files);
             out.settings.extend(tree.settings);
+            terms_listeners(protocols, &path, t, out);
         }
         Err(why) if named.is_none() && why.ends_with("no such file or directory") => {}
         Err(why) => {
             out.settings.clear();
             out.unread
                 .get_or_insert(format!("{path} (named by {how}): {why}"));
+        }
+    }
+}
+
+/// Protocols whose listeners the Erlang-terms file at `path` sets under their own application
+/// (`{rabbitmq_mqtt, [{tcp_listeners, …}]}`): a setting porttune does not read, so that their
+/// listeners are unknown rather than the defaults.
+fn terms_listeners(protocols: &[Protocol], path: &str, t: &Target, out: &mut ServerConf) {
+    if protocols.iter().all(|p| p.terms.is_none()) {
+        return;
+    }
+    let Ok(text) = (t.read)(path) else { return };
+    for p in protocols {
+        let Some((app, key)) = p.terms else { continue };
+        let Ok(env) = super::erlang_terms::app_env(&text, app) else {
+            continue;
+        };
+        for (_, _, line) in env.iter().filter(|(k, _, _)| k == key) {
+            let name = if p.port_key {
+                p.key.to_string()
+            } else {
+                format!("{}.advanced_config", p.key)
+            };
+            out.settings.push(Setting {
+                key: name,
+                value: "…".into(),
+                source: format!("{path}:{line}"),
+            });
         }
     }
 }
@@ -378,9 +407,13 @@ fn read_files(e: &Entry, t: &Target, out: &mut ServerConf) {
     if let Some((path, how)) = config_path(e, t) {
         match main_tree(&e.config, &path, t) {
             Ok(Some((tree, shape))) => {
+                let main = tree.files.first().cloned();
                 out.files = tree.files;
                 out.settings = tree.settings;
                 main_shape = Some(shape);
+                if let (Shape::ErlangTerms { .. }, Some(main)) = (shape, main) {
+                    terms_listeners(e.protocols, &main, t, out);
+                }
             }
             // absent, and nothing else tried is there: the server runs on its defaults
             Ok(None) => {}
@@ -394,7 +427,7 @@ fn read_files(e: &Entry, t: &Target, out: &mut ServerConf) {
         extra(&x, &e.config, t, out);
     }
     if let (Some(o), None) = (e.config.overlay, &t.config) {
-        overlay(&o, t, out);
+        overlay(&o, e.protocols, t, out);
     }
     if let (Some(p), None) = (e.plugins, &t.config) {
         out.settings.push(plugins(&p, t));
@@ -816,6 +849,37 @@ mod tests {
             &[("RABBITMQ_CONFIG_FILES", "/srv/d/*.cfg")],
         );
         assert_eq!(val(&c).unwrap(), "12 /srv/d/x.cfg:1");
+    }
+
+    #[test]
+    fn rabbitmq_plugin_listeners_in_erlang_terms_are_kept_unread() {
+        // advanced.config moving MQTT's listener: porttune keeps that it is set (value not
+        // read), so MQTT's default port is not taken for granted
+        let adv = (
+            "/etc/rabbitmq/advanced.config",
+            "[{rabbit, [{connection_max, 50}]},\n {rabbitmq_mqtt, [{tcp_listeners, [1884]}]},\n {rabbitmq_web_mqtt, [{tcp_config, [{port, 15676}]}]}].\n",
+        );
+        let c = rabbit(&[RABBIT_CONF, adv], &[]);
+        let a = "/etc/rabbitmq/advanced.config";
+        assert_eq!(
+            get(&c, "mqtt.listeners.tcp.advanced_config"),
+            Some(("…".into(), format!("{a}:2")))
+        );
+        assert_eq!(
+            get(&c, "web_mqtt.tcp.port"),
+            Some(("…".into(), format!("{a}:3")))
+        );
+        assert_eq!(get(&c, "connection_max").unwrap().0, "50");
+        // the same in a classic rabbitmq.config
+        let classic = (
+            "/etc/rabbitmq/rabbitmq.config",
+            "[{rabbitmq_stomp, [{tcp_listeners, [61614]}]}].\n",
+        );
+        let c = rabbit(&[classic], &[]);
+        assert!(
+            get(&c, "stomp.listeners.tcp.advanced_config").is_some(),
+            "{c:?}"
+        );
     }
 
     #[test]

@@ -275,6 +275,10 @@ pub struct Protocol {
     pub acceptors: (&'static str, u64),
     /// Its connections take a socket of the server's file-handle cache (RabbitMQ's).
     pub fhc: bool,
+    /// Where an Erlang-terms file (advanced.config, a classic rabbitmq.config) sets its
+    /// listeners: the application and key (`rabbitmq_mqtt`, `tcp_listeners`). porttune does
+    /// not look into the value: set there, its listeners are unknown.
+    pub terms: Option<(&'static str, &'static str)>,
 }
 
 /// The file listing the plugins enabled (RabbitMQ's enabled_plugins: `[name, …].`).

@@ -36,6 +36,8 @@ const VERSIONED_GROUPS: &[&str] = &["mysqld", "mariadb", "mariadbd"];
 const WANTED: &[&str] = &[
     "max_connections",
     "max_user_connections",
+    "extra_port",
+    "extra_max_connections",
     "open_files_limit",
     "thread_handling",
 ];
@@ -295,6 +297,9 @@ pub fn resolve(fs: &dyn Files, argv: &[String], cwd: &str, version: Option<&str>
     m.max_connections = get(&mut m, "max_connections");
     // 0 (the default) is no per-account limit
     m.max_user_connections = get(&mut m, "max_user_connections").filter(|s| s.value > 0);
+    // MariaDB's extra_port (0: none) and its own cap, extra_max_connections (default 1)
+    m.extra_port = get(&mut m, "extra_port").filter(|s| s.value > 0);
+    m.extra_max_connections = get(&mut m, "extra_max_connections");
     m.open_files_limit = get(&mut m, "open_files_limit");
     m.thread_handling = raw("thread_handling").map(|(v, src)| format!("{v} ({src})"));
     m.config = loaded.files.join(", ");
@@ -443,6 +448,13 @@ mod tests {
         );
         assert_eq!(m.max_connections.unwrap().value, 70);
         assert_eq!(m.max_user_connections.unwrap().value, 20);
+        let fs = Mem(HashMap::from([(
+            "/etc/mysql/my.cnf",
+            "[mariadb]\nextra_port = 3307\nextra-max-connections = 5\n",
+        )]));
+        let m = resolve(&fs, &argv("mariadbd"), "/", None);
+        assert_eq!(m.extra_port.map(|s| s.value), Some(3307));
+        assert_eq!(m.extra_max_connections.map(|s| s.value), Some(5));
         assert_eq!(
             mariadb_version(
                 b"x\x0010.1.1-MariaDB-mariadb1precise-log.\x00y\x0010.11.19-MariaDB\x00z"

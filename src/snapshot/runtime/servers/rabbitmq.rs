@@ -144,6 +144,7 @@ const RANCH: Protocol = Protocol {
     cap: Some("connection_max"),
     acceptors: ("num_acceptors.tcp", 10),
     fhc: true,
+    terms: None,
 };
 
 /// The listeners of 3.10.8, with the plugin that brings each, from the plugins' schemas and
@@ -169,6 +170,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "MQTT",
         plugins: &["rabbitmq_mqtt", "rabbitmq_web_mqtt"],
         key: "mqtt.listeners.tcp",
+        terms: Some(("rabbitmq_mqtt", "tcp_listeners")),
         default_port: Some(1883),
         acceptors: ("mqtt.num_acceptors.tcp", 10),
         ..RANCH
@@ -177,6 +179,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "MQTT over TLS",
         plugins: &["rabbitmq_mqtt", "rabbitmq_web_mqtt"],
         key: "mqtt.listeners.ssl",
+        terms: Some(("rabbitmq_mqtt", "ssl_listeners")),
         acceptors: ("mqtt.num_acceptors.ssl", 10),
         ..RANCH
     },
@@ -184,6 +187,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "STOMP",
         plugins: &["rabbitmq_stomp", "rabbitmq_web_stomp"],
         key: "stomp.listeners.tcp",
+        terms: Some(("rabbitmq_stomp", "tcp_listeners")),
         default_port: Some(61613),
         acceptors: ("stomp.num_acceptors.tcp", 10),
         ..RANCH
@@ -192,6 +196,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "RabbitMQ Stream",
         plugins: &["rabbitmq_stream", "rabbitmq_stream_management"],
         key: "stream.listeners.tcp",
+        terms: Some(("rabbitmq_stream", "tcp_listeners")),
         default_port: Some(5552),
         acceptors: ("stream.num_acceptors.tcp", 10),
         ..RANCH
@@ -200,6 +205,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "Web MQTT",
         plugins: &["rabbitmq_web_mqtt", "rabbitmq_web_mqtt_examples"],
         key: "web_mqtt.tcp.port",
+        terms: Some(("rabbitmq_web_mqtt", "tcp_config")),
         port_key: true,
         default_port: Some(15675),
         cap: Some("web_mqtt.max_connections"),
@@ -210,6 +216,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "Web STOMP",
         plugins: &["rabbitmq_web_stomp", "rabbitmq_web_stomp_examples"],
         key: "web_stomp.tcp.port",
+        terms: Some(("rabbitmq_web_stomp", "tcp_config")),
         port_key: true,
         default_port: Some(15674),
         cap: Some("web_stomp.max_connections"),
@@ -225,6 +232,7 @@ const PROTOCOLS: &[Protocol] = &[
             "rabbitmq_stream_management",
         ],
         key: "management.tcp.port",
+        terms: Some(("rabbitmq_management", "listener")),
         port_key: true,
         default_port: Some(15672),
         cap: None,
@@ -235,6 +243,7 @@ const PROTOCOLS: &[Protocol] = &[
         name: "Prometheus metrics",
         plugins: &["rabbitmq_prometheus"],
         key: "prometheus.tcp.port",
+        terms: Some(("rabbitmq_prometheus", "tcp_config")),
         port_key: true,
         default_port: Some(15692),
         cap: None,
