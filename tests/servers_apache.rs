@@ -307,6 +307,64 @@ fn apache_prefork_max_request_workers() {
     });
 }
 
+/// MaxClients, MaxRequestWorkers' old name that 2.4 still takes: the one read last wins (both
+/// set the same number).
+#[test]
+fn max_clients_is_the_old_name_of_max_request_workers() {
+    let d = tempfile::tempdir().unwrap();
+    let ceiling = |lines: &str| {
+        let p = d.path().join("apache2.conf");
+        std::fs::write(
+            &p,
+            format!(
+                "LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so\n{lines}"
+            ),
+        )
+        .unwrap();
+        let f = p.display().to_string();
+        let v = servers::porttune_json(&[
+            "check",
+            "--runtime",
+            "apache",
+            "--config",
+            &f,
+            "--format",
+            "json",
+        ])
+        .0;
+        assert_eq!(
+            v["prediction"]["bottleneck"], "apache_max_request_workers",
+            "{v}"
+        );
+        v["prediction"]["ceiling"].as_u64().unwrap()
+    };
+    assert_eq!(ceiling("MaxClients 30\n"), 30);
+    assert_eq!(ceiling("MaxRequestWorkers 40\nMaxClients 30\n"), 30);
+    assert_eq!(ceiling("MaxClients 30\nMaxRequestWorkers 40\n"), 40);
+    assert_eq!(ceiling("MaxRequestWorkers 40\n"), 40);
+}
+
+/// The old name on a real prefork Apache: MaxClients 15 holds 15.
+#[test]
+#[ignore = "needs root, unshare -n and apache2"]
+fn apache_prefork_max_clients() {
+    if !need("apache_prefork_max_clients") {
+        return;
+    }
+    servers::in_netns(|| {
+        let conf = "StartServers 15\nMinSpareServers 15\nMaxSpareServers 30\nServerLimit 20\nMaxClients 15\n";
+        let (srv, _dir) = up("prefork", conf, "1024:1024");
+        let (v, predicted, held) = predict_and_hold(&srv);
+        assert_eq!(
+            v["prediction"]["bottleneck"], "apache_max_request_workers",
+            "{v}"
+        );
+        assert_eq!((predicted, held), (15, 15), "{v}");
+        let c = servers::ceiling(&v, "apache_max_request_workers");
+        assert!(c["why"].as_str().unwrap().contains("MaxClients 15"), "{c}");
+    });
+}
+
 #[test]
 #[ignore = "needs root, unshare -n and apache2"]
 fn apache_event_workers_then_child_fds() {

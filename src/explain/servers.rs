@@ -227,9 +227,17 @@ fn lift(e: &Entry) -> Option<String> {
         );
     }
     let own = e.ceilings.first()?;
-    e.messages
-        .iter()
-        .find(|m| m.ceiling == *own && !m.lift.is_empty())
+    let lifts = || {
+        e.messages
+            .iter()
+            .filter(|m| m.ceiling == *own && !m.lift.is_empty())
+    };
+    // the message whose lift names the first cap setting (MySQL's max_user_connections
+    // message lifts that per-account cap, not max_connections), else the first one
+    let key = e.settings.first().map(|s| s.key);
+    lifts()
+        .find(|m| key.is_some_and(|k| m.lift.contains(k)))
+        .or_else(|| lifts().next())
         .map(|m| m.lift.to_string())
 }
 
@@ -268,6 +276,12 @@ mod tests {
         );
         assert_eq!(r.other_ceilings, ["rabbitmq_socket_limit"]);
         assert!(l.runtimes.iter().any(|r| r.runtime == "jvm"));
+        // the lift of its own first cap, not of another message on the same ceiling (MySQL's
+        // per-account max_user_connections)
+        let my = l.servers.iter().find(|s| s.runtime == "mysql").unwrap();
+        let lift = my.lift.as_deref().unwrap();
+        assert!(lift.contains("raise max_connections"), "{lift}");
+        assert!(!lift.contains("MAX_USER_CONNECTIONS"), "{lift}");
     }
 
     #[test]

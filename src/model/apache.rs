@@ -53,6 +53,22 @@ pub(super) fn mpm(cx: &mut Ctx, e: &Entry) -> Mpm {
             ("event".to_string(), false)
         }
     };
+    // MaxClients is MaxRequestWorkers' old name, still accepted by 2.4 (mpm_common: "This
+    // directive was called MaxClients before version 2.3.13. The old name is still
+    // supported."): both set the same number, so the one read last wins.
+    let mrw_key = match cx.snap.runtime.server.as_ref() {
+        Some(c) => c
+            .settings
+            .iter()
+            .rev()
+            .find(|s| {
+                s.key.eq_ignore_ascii_case("MaxRequestWorkers")
+                    || s.key.eq_ignore_ascii_case("MaxClients")
+            })
+            .filter(|s| s.key.eq_ignore_ascii_case("MaxClients"))
+            .map_or("MaxRequestWorkers", |_| "MaxClients"),
+        None => "MaxRequestWorkers",
+    };
     let mut num = |key: &str, default: u64| {
         let (v, why, read) = super::server_settings::value(cx, e, key, Some(default));
         exact &= read;
@@ -60,7 +76,7 @@ pub(super) fn mpm(cx: &mut Ctx, e: &Entry) -> Mpm {
     };
     if name == "prefork" {
         let (sl, sl_why) = num("ServerLimit", 256);
-        let (mrw, mrw_why) = num("MaxRequestWorkers", 256);
+        let (mrw, mrw_why) = num(mrw_key, 256);
         let v = mrw.min(sl);
         let why = if mrw > sl {
             format!(
@@ -82,7 +98,7 @@ pub(super) fn mpm(cx: &mut Ctx, e: &Entry) -> Mpm {
     let tpc = tpc.clamp(1, tl.max(1));
     let (sl, sl_why) = num("ServerLimit", 16);
     let most = sl.saturating_mul(tpc);
-    let (mrw, mrw_why) = num("MaxRequestWorkers", most);
+    let (mrw, mrw_why) = num(mrw_key, most);
     let v = (mrw.min(most) / tpc).max(1).saturating_mul(tpc);
     let why = format!(
         "{name} MPM: a worker thread per connection while its request is read; {mrw_why}, at most {sl_why} × ThreadsPerChild {tpc} ({tpc_why}; ThreadLimit: {tl_why}), in multiples of ThreadsPerChild"

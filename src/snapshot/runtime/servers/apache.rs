@@ -48,7 +48,10 @@ pub const ENTRY: Entry = Entry {
             "MaxRequestWorkers",
             "256 (prefork), ServerLimit × ThreadsPerChild (worker, event)",
         ),
-        s("MaxClients", "the old name of MaxRequestWorkers"),
+        s(
+            "MaxClients",
+            "as MaxRequestWorkers: its old name, the one read last wins",
+        ),
         s("ServerLimit", "256 (prefork), 16 (worker, event)"),
         s("ThreadsPerChild", "25"),
         s("ThreadLimit", "64"),
