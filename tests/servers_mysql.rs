@@ -279,8 +279,10 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         let (srv, pid) = start(dir, &cnf, 4096, 200);
         let (v, predicted2, held, sockets, _) = predict_and_hold(pid);
         assert_eq!(v["prediction"]["bottleneck"], "tasks", "{v}");
-        // 100 more tasks allowed; a fresh server's own threads vary by one between starts
-        assert!(predicted2.abs_diff(predicted + 100) <= 2, "{v}");
+        // 100 more tasks allowed. The tasks of user mysql besides connections are read again
+        // (the previous server's threads may still be exiting, another mariadbd of the same
+        // user may run): the lift must hold more, and what it holds is compared below.
+        assert!(predicted2 > predicted && predicted2 <= predicted + 100 + 20, "{v}");
         assert!(
             held.abs_diff(predicted2) <= 1 && sockets == held,
             "held {held}, sockets {sockets}, predicted {predicted2}: {v}"
