@@ -282,7 +282,10 @@ fn mariadb_max_connections_fd_limit_and_nproc_with_their_lifts() {
         // 100 more tasks allowed. The tasks of user mysql besides connections are read again
         // (the previous server's threads may still be exiting, another mariadbd of the same
         // user may run): the lift must hold more, and what it holds is compared below.
-        assert!(predicted2 > predicted && predicted2 <= predicted + 100 + 20, "{v}");
+        assert!(
+            predicted2 > predicted && predicted2 <= predicted + 100 + 20,
+            "{v}"
+        );
         assert!(
             held.abs_diff(predicted2) <= 1 && sockets == held,
             "held {held}, sockets {sockets}, predicted {predicted2}: {v}"
