@@ -13,7 +13,7 @@ use porttune::snapshot::{Snapshot, file};
 
 struct Host {
     name: &'static str,
-    yaml: &'static str,
+    yaml: String,
     kind: ScenarioKind,
     /// The headline.
     ceiling: u64,
@@ -23,118 +23,152 @@ struct Host {
     rungs: &'static [(CeilingName, u64)],
 }
 
-const INTEL_8G_BIG_SUR_256: &str = "schema: 1
-platform: {os: macos, kernel: 20.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 12288, file_nr_allocated: 3000, maxfilesperproc: 10240}
-process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
+/// A Mac's snapshot: its Darwin version, kern.maxfiles, the files
+/// open and kern.maxfilesperproc (`fs`), the default port range, somaxconn and MSL; `rest` is
+/// the process, memory and runtime.
+fn mac(kernel: &str, fs: (u64, u64, u64), rest: &str) -> String {
+    let (file_max, allocated, per_proc) = fs;
+    format!(
+        "schema: 1\nplatform: {{os: macos, kernel: {kernel}}}\nnet: {{ip_local_port_range: {{lo: 49152, hi: 65535}}, somaxconn: 128, msl_ms: 15000}}\nfs: {{file_max: {file_max}, file_nr_allocated: {allocated}, maxfilesperproc: {per_proc}}}\n{rest}"
+    )
+}
+
+fn intel_8g_big_sur_256() -> String {
+    mac(
+        "20.6.0",
+        (12288, 3000, 10240),
+        "process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
 memory:
   mem_total_kb: 8388608
   macos_pages: {page_size: 4096, free: 4000, file_backed: 400000, purgeable: 10000}
-";
+",
+    )
+}
 
-const INTEL_8G_BIG_SUR_UNLIMITED: &str = "schema: 1
-platform: {os: macos, kernel: 20.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 12288, file_nr_allocated: 3000, maxfilesperproc: 10240}
-process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
+fn intel_8g_big_sur_unlimited() -> String {
+    mac(
+        "20.6.0",
+        (12288, 3000, 10240),
+        "process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 8388608}
-";
+",
+    )
+}
 
-const M_16G_SONOMA_10240: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 122880, file_nr_allocated: 5000, maxfilesperproc: 61440}
-process: {is_self: true, nofile: {soft: 10240, hard: unlimited}, open_fds: 3}
+fn m_16g_sonoma_10240() -> String {
+    mac(
+        "23.6.0",
+        (122880, 5000, 61440),
+        "process: {is_self: true, nofile: {soft: 10240, hard: unlimited}, open_fds: 3}
 memory:
   mem_total_kb: 16777216
   macos_pages: {page_size: 16384, free: 3000, file_backed: 200000, purgeable: 5000}
-";
+",
+    )
+}
 
-const M_32G_SEQUOIA_UNLIMITED: &str = "schema: 1
-platform: {os: macos, kernel: 24.1.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 245760, file_nr_allocated: 6000, maxfilesperproc: 122880}
-process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
+fn m_32g_sequoia_unlimited() -> String {
+    mac(
+        "24.1.0",
+        (245760, 6000, 122880),
+        "process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
 memory:
   mem_total_kb: 33554432
   macos_pages: {memorystatus_level: 50}
-";
+",
+    )
+}
 
-const M_64G_SEQUOIA_LAUNCHD_RAISED_OTP26: &str = "schema: 1
-platform: {os: macos, kernel: 24.1.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 1048576, file_nr_allocated: 8000, maxfilesperproc: 524288}
-process: {is_self: true, nofile: {soft: 524288, hard: 524288}, open_fds: 3}
+fn m_64g_sequoia_launchd_raised_otp26() -> String {
+    mac(
+        "24.1.0",
+        (1048576, 8000, 524288),
+        "process: {is_self: true, nofile: {soft: 524288, hard: 524288}, open_fds: 3}
 memory: {mem_total_kb: 67108864}
 runtime: {kind: erlang, version: '26'}
-";
+",
+    )
+}
 
-const M_16G_SONOMA_OTP25_UNLIMITED: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 122880, file_nr_allocated: 5000, maxfilesperproc: 61440}
-process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
+fn m_16g_sonoma_otp25_unlimited() -> String {
+    mac(
+        "23.6.0",
+        (122880, 5000, 61440),
+        "process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 16777216}
 runtime: {kind: erlang, version: '25'}
-";
+",
+    )
+}
 
-const M_16G_SONOMA_OTP27_256: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 122880, file_nr_allocated: 5000, maxfilesperproc: 61440}
-process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
+fn m_16g_sonoma_otp27_256() -> String {
+    mac(
+        "23.6.0",
+        (122880, 5000, 61440),
+        "process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 16777216}
 runtime: {kind: erlang, version: '27'}
-";
+",
+    )
+}
 
-const M_16G_SONOMA_MAXFILES_LOWERED: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 20000, file_nr_allocated: 4000, maxfilesperproc: 61440}
-process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
+fn m_16g_sonoma_maxfiles_lowered() -> String {
+    mac(
+        "23.6.0",
+        (20000, 4000, 61440),
+        "process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 16777216}
-";
+",
+    )
+}
 
-const M_16G_SONOMA_JVM: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 122880, file_nr_allocated: 5000, maxfilesperproc: 61440}
-process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
+fn m_16g_sonoma_jvm() -> String {
+    mac(
+        "23.6.0",
+        (122880, 5000, 61440),
+        "process: {is_self: true, nofile: {soft: unlimited, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 16777216}
 runtime: {kind: jvm}
-";
+",
+    )
+}
 
-const M_16G_SONOMA_JVM_NO_MAXFDLIMIT: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 122880, file_nr_allocated: 5000, maxfilesperproc: 61440}
-process:
+fn m_16g_sonoma_jvm_no_maxfdlimit() -> String {
+    mac(
+        "23.6.0",
+        (122880, 5000, 61440),
+        "process:
   is_self: true
   nofile: {soft: unlimited, hard: unlimited}
   open_fds: 3
   cmdline: [java, -XX:-MaxFDLimit, -jar, app.jar]
 memory: {mem_total_kb: 16777216}
 runtime: {kind: jvm}
-";
+",
+    )
+}
 
-const M_8G_SONOMA_GO: &str = "schema: 1
-platform: {os: macos, kernel: 23.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 30720, file_nr_allocated: 2500, maxfilesperproc: 10240}
-process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
+fn m_8g_sonoma_go() -> String {
+    mac(
+        "23.6.0",
+        (30720, 2500, 10240),
+        "process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 8388608}
 runtime: {kind: go}
-";
+",
+    )
+}
 
-const INTEL_8G_MONTEREY_NODE: &str = "schema: 1
-platform: {os: macos, kernel: 21.6.0}
-net: {ip_local_port_range: {lo: 49152, hi: 65535}, somaxconn: 128, msl_ms: 15000}
-fs: {file_max: 30720, file_nr_allocated: 3000, maxfilesperproc: 10240}
-process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
+fn intel_8g_monterey_node() -> String {
+    mac(
+        "21.6.0",
+        (30720, 3000, 10240),
+        "process: {is_self: true, nofile: {soft: 256, hard: unlimited}, open_fds: 3}
 memory: {mem_total_kb: 8388608}
 runtime: {kind: node}
-";
+",
+    )
+}
 
 fn hosts() -> Vec<Host> {
     use ScenarioKind::*;
@@ -146,7 +180,7 @@ fn hosts() -> Vec<Host> {
         // hand first, a rounding slip, not the model's).
         Host {
             name: "Intel 8 GiB Big Sur, ulimit -n 256, loopback",
-            yaml: INTEL_8G_BIG_SUR_256,
+            yaml: intel_8g_big_sur_256(),
             kind: Loopback,
             ceiling: 126,
             bottleneck: &[PROCESS_FDS],
@@ -160,7 +194,7 @@ fn hosts() -> Vec<Host> {
         // Inbound: one fd a connection, no listener counted: 256 − 3 = 253.
         Host {
             name: "Intel 8 GiB Big Sur, ulimit -n 256, inbound",
-            yaml: INTEL_8G_BIG_SUR_256,
+            yaml: intel_8g_big_sur_256(),
             kind: Inbound,
             ceiling: 253,
             bottleneck: &[PROCESS_FDS],
@@ -170,7 +204,7 @@ fn hosts() -> Vec<Host> {
         // Sur, OPEN_MAX + 2048) is the lower: (12288 − 3000) / 2 = 4644 < (10240 − 4) / 2.
         Host {
             name: "Intel 8 GiB Big Sur, ulimit -n unlimited, loopback",
-            yaml: INTEL_8G_BIG_SUR_UNLIMITED,
+            yaml: intel_8g_big_sur_unlimited(),
             kind: Loopback,
             ceiling: 4644,
             bottleneck: &[SYSTEM_FILES],
@@ -178,7 +212,7 @@ fn hosts() -> Vec<Host> {
         },
         Host {
             name: "Intel 8 GiB Big Sur, ulimit -n unlimited, inbound",
-            yaml: INTEL_8G_BIG_SUR_UNLIMITED,
+            yaml: intel_8g_big_sur_unlimited(),
             kind: Inbound,
             ceiling: 9288,
             bottleneck: &[SYSTEM_FILES],
@@ -189,7 +223,7 @@ fn hosts() -> Vec<Host> {
         // × 16384 B = 3,407,872,000 B / 7424 = 459,034.
         Host {
             name: "Apple silicon 16 GiB Sonoma, ulimit -n 10240, loopback",
-            yaml: M_16G_SONOMA_10240,
+            yaml: m_16g_sonoma_10240(),
             kind: Loopback,
             ceiling: 5118,
             bottleneck: &[PROCESS_FDS],
@@ -204,7 +238,7 @@ fn hosts() -> Vec<Host> {
         // Unlimited: the host's one pool of 16,384 ports is first ((122880 − 4) / 2 = 61438).
         Host {
             name: "Apple silicon 32 GiB Sequoia, ulimit -n unlimited, loopback",
-            yaml: M_32G_SEQUOIA_UNLIMITED,
+            yaml: m_32g_sequoia_unlimited(),
             kind: Loopback,
             ceiling: 16_384,
             bottleneck: &[EPHEMERAL_PORTS],
@@ -214,7 +248,7 @@ fn hosts() -> Vec<Host> {
         // 33554432 / 100 × 50 = 16,777,200 KiB = 17,179,852,800 B / 3712 = 4,628,193.
         Host {
             name: "Apple silicon 32 GiB Sequoia, ulimit -n unlimited, inbound",
-            yaml: M_32G_SEQUOIA_UNLIMITED,
+            yaml: m_32g_sequoia_unlimited(),
             kind: Inbound,
             ceiling: 122_877,
             bottleneck: &[MAX_FILES_PER_PROC],
@@ -226,7 +260,7 @@ fn hosts() -> Vec<Host> {
         // host's 16,384 ports come first.
         Host {
             name: "Apple silicon 64 GiB Sequoia, launchd maxfiles 524288, OTP 26, loopback",
-            yaml: M_64G_SEQUOIA_LAUNCHD_RAISED_OTP26,
+            yaml: m_64g_sequoia_launchd_raised_otp26(),
             kind: Loopback,
             ceiling: 16_384,
             bottleneck: &[EPHEMERAL_PORTS],
@@ -241,7 +275,7 @@ fn hosts() -> Vec<Host> {
         // (24576 − 19 − 1) / 2 = 12,278, the seed's limit for a fresh node.
         Host {
             name: "Apple silicon 16 GiB Sonoma, OTP 25, ulimit -n unlimited, loopback",
-            yaml: M_16G_SONOMA_OTP25_UNLIMITED,
+            yaml: m_16g_sonoma_otp25_unlimited(),
             kind: Loopback,
             ceiling: 12_278,
             bottleneck: &[ERLANG_MAX_FDS],
@@ -251,7 +285,7 @@ fn hosts() -> Vec<Host> {
         // the same as RLIMIT_NOFILE's rung (one baseline for both).
         Host {
             name: "Apple silicon 16 GiB Sonoma, OTP 27, ulimit -n 256, loopback",
-            yaml: M_16G_SONOMA_OTP27_256,
+            yaml: m_16g_sonoma_otp27_256(),
             kind: Loopback,
             ceiling: 118,
             bottleneck: &[ERLANG_MAX_FDS, PROCESS_FDS],
@@ -260,7 +294,7 @@ fn hosts() -> Vec<Host> {
         // kern.maxfiles lowered to 20,000 with 4,000 in use: (20000 − 4000) / 2 = 8000.
         Host {
             name: "16 GiB Sonoma, kern.maxfiles lowered to 20000, loopback",
-            yaml: M_16G_SONOMA_MAXFILES_LOWERED,
+            yaml: m_16g_sonoma_maxfiles_lowered(),
             kind: Loopback,
             ceiling: 8000,
             bottleneck: &[SYSTEM_FILES],
@@ -270,7 +304,7 @@ fn hosts() -> Vec<Host> {
         // limit set to OPEN_MAX: 10240 − 3 = 10,237.
         Host {
             name: "16 GiB Sonoma, JVM (JDK unknown), inbound",
-            yaml: M_16G_SONOMA_JVM,
+            yaml: m_16g_sonoma_jvm(),
             kind: Inbound,
             ceiling: 10_237,
             bottleneck: &[PROCESS_FDS],
@@ -279,7 +313,7 @@ fn hosts() -> Vec<Host> {
         // -XX:-MaxFDLimit keeps the unlimited soft limit: kern.maxfilesperproc, 61440 − 3.
         Host {
             name: "16 GiB Sonoma, JVM -XX:-MaxFDLimit, inbound",
-            yaml: M_16G_SONOMA_JVM_NO_MAXFDLIMIT,
+            yaml: m_16g_sonoma_jvm_no_maxfdlimit(),
             kind: Inbound,
             ceiling: 61_437,
             bottleneck: &[MAX_FILES_PER_PROC],
@@ -290,7 +324,7 @@ fn hosts() -> Vec<Host> {
         // fd rungs; the host has 30720 − 2500 = 28,220.
         Host {
             name: "Apple silicon 8 GiB Sonoma, Go, ulimit -n 256, inbound",
-            yaml: M_8G_SONOMA_GO,
+            yaml: m_8g_sonoma_go(),
             kind: Inbound,
             ceiling: 10_237,
             bottleneck: &[PROCESS_FDS, MAX_FILES_PER_PROC],
@@ -300,7 +334,7 @@ fn hosts() -> Vec<Host> {
         // Node raises the soft limit; xnu caps at kern.maxfilesperproc: 10240 − 3.
         Host {
             name: "Intel 8 GiB Monterey, Node, ulimit -n 256, inbound",
-            yaml: INTEL_8G_MONTEREY_NODE,
+            yaml: intel_8g_monterey_node(),
             kind: Inbound,
             ceiling: 10_237,
             bottleneck: &[MAX_FILES_PER_PROC, PROCESS_FDS],
@@ -313,7 +347,7 @@ fn hosts() -> Vec<Host> {
 fn hand_predicted_macs() {
     let mut wrong = Vec::new();
     for h in hosts() {
-        let snap: Snapshot = file::parse(h.yaml, std::path::Path::new("host.yaml"))
+        let snap: Snapshot = file::parse(&h.yaml, std::path::Path::new("host.yaml"))
             .unwrap_or_else(|e| panic!("{}: {e}", h.name));
         let p = predict(&snap, &Scenario::new(h.kind));
         let bn = p.bottleneck;

@@ -86,8 +86,7 @@ fn boot(dir: &Path) -> Server {
     };
     let until = Instant::now() + Duration::from_secs(90);
     loop {
-        let tcp = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap_or_default();
-        if tcp.contains(&format!(":{PORT:04X} 00000000:0000 0A")) {
+        if servers::listening(PORT) {
             break;
         }
         assert!(

@@ -106,8 +106,7 @@ fn start(dir: &Path, cnf: &Path, nofile: u64, nproc: u64) -> (Server, u32) {
     let until = Instant::now() + Duration::from_secs(30);
     let pid = loop {
         // listening, seen from /proc: a probe connection would leave a cached thread behind
-        let tcp = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap_or_default();
-        let greets = tcp.contains(&format!(":{PORT:04X} 00000000:0000 0A"));
+        let greets = servers::listening(PORT);
         let pid = std::fs::read_to_string(dir.join("pid"))
             .ok()
             .and_then(|t| t.trim().parse::<u32>().ok());

@@ -47,12 +47,6 @@ fn need(test: &str) -> bool {
 /// The package's start script (what its unit runs, less the switch to the rabbitmq user).
 const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
-/// Whether something listens on 127.0.0.1:`port` in this thread's network namespace.
-fn listening(port: u16) -> bool {
-    let tcp = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap_or_default();
-    tcp.contains(&format!(":{port:04X} 00000000:0000 0A"))
-}
-
 /// Boot the node as its package would (the package's start script, its configuration file
 /// named by RABBITMQ_CONFIG_FILE), everything it writes kept in `dir`; returned once both
 /// listeners accept (a boot takes 20–40 s here).
@@ -94,7 +88,7 @@ fn boot_with(dir: &Path, conf: &str, plugins: &str, nofile: u64, ports: &[u16]) 
         name: "rabbitmq-server",
     };
     let until = Instant::now() + Duration::from_secs(90);
-    while !ports.iter().all(|p| listening(*p)) {
+    while !ports.iter().all(|p| servers::listening(*p)) {
         assert!(
             Instant::now() < until,
             "RabbitMQ did not listen in 90 s: {}",

@@ -170,13 +170,18 @@ pub fn connect_one_more(port: u16) -> Option<TcpStream> {
     .ok()
 }
 
+/// Whether something listens on `port` (IPv4) in this thread's network namespace, seen from
+/// /proc (no probe connection, which some servers would count or cache a thread for).
+pub fn listening(port: u16) -> bool {
+    let tcp = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap_or_default();
+    tcp.contains(&format!(":{port:04X} 00000000:0000 0A"))
+}
+
 /// Wait until something listens on 127.0.0.1:`port` (at most 5 s).
 pub fn wait_listening(port: u16) {
     let until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < until {
-        let tcp = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap_or_default();
-        let hex = format!(":{port:04X} 00000000:0000 0A");
-        if tcp.contains(&hex) {
+        if listening(port) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
