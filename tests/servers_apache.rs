@@ -148,6 +148,13 @@ fn predict_and_hold(srv: &Server) -> (serde_json::Value, u64, u64) {
     (v, predicted, held)
 }
 
+/// [`predict_and_hold`], asserting first that `bottleneck` is the limit porttune names.
+fn predict_bound_and_hold(srv: &Server, bottleneck: &str) -> (serde_json::Value, u64, u64) {
+    let (v, predicted, held) = predict_and_hold(srv);
+    assert_eq!(v["prediction"]["bottleneck"], bottleneck, "{v}");
+    (v, predicted, held)
+}
+
 /// Until no thread of Apache's children is running (the worker that answered the previous
 /// session has gone back to idle), at most 2 s. event.c counts idle workers when it decides
 /// to accept: a session opened while one is still finishing finds the child a worker short.
@@ -283,11 +290,7 @@ fn apache_prefork_max_request_workers() {
     servers::in_netns(|| {
         let conf = "StartServers 20\nMinSpareServers 20\nMaxSpareServers 40\nServerLimit 20\nMaxRequestWorkers 20\n";
         let (srv, _dir) = up("prefork", conf, "1024:1024");
-        let (v, predicted, held) = predict_and_hold(&srv);
-        assert_eq!(
-            v["prediction"]["bottleneck"], "apache_max_request_workers",
-            "{v}"
-        );
+        let (v, predicted, held) = predict_bound_and_hold(&srv, "apache_max_request_workers");
         assert_eq!((predicted, held), (20, 20), "{v}");
         let c = servers::ceiling(&v, "apache_max_request_workers");
         assert!(
@@ -354,11 +357,7 @@ fn apache_prefork_max_clients() {
     servers::in_netns(|| {
         let conf = "StartServers 15\nMinSpareServers 15\nMaxSpareServers 30\nServerLimit 20\nMaxClients 15\n";
         let (srv, _dir) = up("prefork", conf, "1024:1024");
-        let (v, predicted, held) = predict_and_hold(&srv);
-        assert_eq!(
-            v["prediction"]["bottleneck"], "apache_max_request_workers",
-            "{v}"
-        );
+        let (v, predicted, held) = predict_bound_and_hold(&srv, "apache_max_request_workers");
         assert_eq!((predicted, held), (15, 15), "{v}");
         let c = servers::ceiling(&v, "apache_max_request_workers");
         assert!(c["why"].as_str().unwrap().contains("MaxClients 15"), "{c}");
@@ -375,11 +374,7 @@ fn apache_event_workers_then_child_fds() {
         // MaxRequestWorkers binds: 2 children × 25 threads
         let conf = "StartServers 2\nServerLimit 2\nThreadsPerChild 25\nMinSpareThreads 50\nMaxSpareThreads 75\nMaxRequestWorkers 50\n";
         let (srv, _dir) = up("event", conf, "1024:1024");
-        let (v, predicted, held) = predict_and_hold(&srv);
-        assert_eq!(
-            v["prediction"]["bottleneck"], "apache_max_request_workers",
-            "{v}"
-        );
+        let (v, predicted, held) = predict_bound_and_hold(&srv, "apache_max_request_workers");
         assert_eq!(predicted, 50, "{v}");
         // within max(1, 0.5 %): 50 held when the machine is idle, once 49 in a loaded run (the
         // 50th request still in the accept queue when the count settled)
@@ -388,8 +383,7 @@ fn apache_event_workers_then_child_fds() {
         // one child of 64 threads at 40 fds: its fd limit binds
         let conf = "StartServers 1\nServerLimit 1\nThreadLimit 64\nThreadsPerChild 64\nMinSpareThreads 64\nMaxSpareThreads 128\nMaxRequestWorkers 64\n";
         let (srv, _dir) = up("event", conf, "40:40");
-        let (v, predicted, held) = predict_and_hold(&srv);
-        assert_eq!(v["prediction"]["bottleneck"], "process_fds", "{v}");
+        let (v, predicted, held) = predict_bound_and_hold(&srv, "process_fds");
         assert!(predicted < 40, "{v}");
         // exact: the child accepts until its fd table is full (fds 12..39 here), then fails
         // an accept with EMFILE ("AH02179"), stops gracefully and closes its listener (which
@@ -411,11 +405,7 @@ fn apache_worker_rounds_max_request_workers_to_threads_per_child() {
         // (2 children), as Apache does at start
         let conf = "StartServers 3\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 16\nMaxSpareThreads 48\nMaxRequestWorkers 40\n";
         let (srv, _dir) = up("worker", conf, "1024:1024");
-        let (v, predicted, held) = predict_and_hold(&srv);
-        assert_eq!(
-            v["prediction"]["bottleneck"], "apache_max_request_workers",
-            "{v}"
-        );
+        let (v, predicted, held) = predict_bound_and_hold(&srv, "apache_max_request_workers");
         assert_eq!((predicted, held), (32, 32), "{v}");
         let c = servers::ceiling(&v, "apache_max_request_workers");
         assert!(c["why"].as_str().unwrap().contains("worker MPM"), "{c}");
@@ -442,11 +432,7 @@ fn apache_event_keep_alive_sessions_and_async_factor() {
         };
         let (srv, _dir) = up("event", &conf("2.9"), "1024:1024");
         // requests being read (connections that send nothing get the same once Apache has them)
-        let (v, predicted, held) = predict_and_hold(&srv);
-        assert_eq!(
-            v["prediction"]["bottleneck"], "apache_max_request_workers",
-            "{v}"
-        );
+        let (v, predicted, held) = predict_bound_and_hold(&srv, "apache_max_request_workers");
         assert_eq!(predicted, 8, "{v}");
         assert!(held.abs_diff(predicted) <= 1, "{held} held, {v}");
         let na = v["not_applicable"].to_string();
